@@ -1,0 +1,89 @@
+"""Enterprise Cultivation Registry: the system of record for the cultivation ladder."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, g, request
+
+from registry.config import Config, from_environment
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(Config)
+    config = dict(config or {})
+    if "SQLALCHEMY_DATABASE_URI" not in config or "SECRET_KEY" not in config:
+        app.config.update(from_environment(app.instance_path))
+    app.config.update(config)
+
+    _init_extensions(app)
+    _init_request_hooks(app)
+    _register_blueprints(app)
+
+    from registry.cli import registry_cli
+
+    app.cli.add_command(registry_cli)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from registry.core import i18n
+    from registry.core.db import configure_engine
+    from registry.extensions import babel, csrf, db, migrate
+
+    # Every model module, so that metadata and the feed types are complete.
+    import registry.accounts.models  # noqa: F401
+    import registry.enterprises.schemas  # noqa: F401
+    import registry.ladder.schemas  # noqa: F401
+
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    i18n.init_app(app, babel)
+
+
+def _init_request_hooks(app: Flask) -> None:
+    from registry.core.db import set_read_only
+
+    @app.before_request
+    def _begin_request() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else (
+            secrets.token_hex(8)
+        )
+        # Reads take no write lock on SQLite; every other method does (core.db).
+        set_read_only(request.method in READ_METHODS)
+
+    @app.after_request
+    def _tag_response(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _end_request(_exc) -> None:
+        set_read_only(False)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.core.health import bp as health_bp
+    from registry.ladder.views import bp as ladder_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(ladder_bp)

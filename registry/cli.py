@@ -1,0 +1,178 @@
+"""``flask --app wsgi registry …``: operator commands, calling the same operations as
+the web and API. Each command is one transaction (``tick`` and ``demo`` commit per
+item or batch); a refusal prints one line on stderr, exits non-zero, changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+
+from registry.accounts.models import Role
+from registry.accounts.operations import create_user as create_user_op
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.core.errors import DomainError, ValidationFailed
+from registry.enterprises import queries as enterprise_queries
+from registry.extensions import db
+from registry.ladder import operations as ladder
+from registry.ladder import queries as ladder_queries
+
+registry_cli = AppGroup("registry", help="Run the enterprise cultivation registry.")
+
+CLI_ACTOR = Actor(None, "cli", "cli")
+
+
+def transactional(command):
+    """Commit when the command returns; on a refusal roll back and exit 1 with one line."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            result = command(*args, **kwargs)
+            db.session.commit()
+            return result
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed("%(name)s must be a date YYYY-MM-DD, not %(value)s.",
+                               name=name, value=value) from exc
+
+
+def _tier_code(value: str) -> str:
+    codes = ladder_queries.tier_ranks(db.session)
+    if value not in codes:
+        raise ValidationFailed("Unknown tier %(tier)s (one of %(codes)s).", tier=value,
+                               codes=", ".join(sorted(codes, key=codes.get)))
+    return value
+
+
+@registry_cli.command("seed")
+@click.option("--force", is_flag=True, help="Overwrite tier settings an admin edited.")
+@transactional
+def seed_command(force: bool) -> None:
+    """Load tiers, quotas, criteria, cities, industries and the working-day calendar
+    from seeds/. Running it again changes nothing; admin edits are kept unless --force."""
+    from registry.seeding import seed
+
+    report = seed(db.session, force=force, actor=CLI_ACTOR)
+    if not report.changed:
+        click.echo("Seed data already loaded; nothing changed.")
+    for what, n in {**report.inserted}.items():
+        click.echo(f"inserted {n} {what}")
+    for what, n in report.updated.items():
+        click.echo(f"updated {n} {what}")
+    for code in report.kept:
+        click.echo(f"kept admin-edited settings of {code} (use --force to overwrite)")
+
+
+@registry_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", help="The password (prefer --password-stdin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--enterprise", "uscc", help="USCC of the enterprise to link at once.")
+@click.option("--name", default="", help="Display name.")
+@transactional
+def create_user_command(email, role, password, password_stdin, uscc, name) -> None:
+    """Create a user. Without a password the user signs in by API token only."""
+    if password and password_stdin:
+        raise ValidationFailed("Give --password or --password-stdin, not both.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    enterprise = enterprise_queries.by_uscc(db.session, uscc) if uscc else None
+    user = create_user_op(db.session, email, role=Role(role), actor=CLI_ACTOR,
+                          password=password, enterprise=enterprise, name=name)
+    click.echo(f"created user {user.id} <{user.email}> ({user.role})")
+
+
+@registry_cli.command("grant")
+@click.argument("uscc")
+@click.argument("tier")
+@click.option("--reason", required=True)
+@click.option("--since", help="YYYY-MM-DD (default: today).")
+@click.option("--number", help="The registration number already issued.")
+@transactional
+def grant_command(uscc, tier, reason, since, number) -> None:
+    """Record a designation (e.g. a list moved in from elsewhere): the quota applies, the
+    prerequisite rung is not required."""
+    enterprise = enterprise_queries.by_uscc(db.session, uscc)
+    event = ladder.grant_tier(db.session, enterprise, _tier_code(tier), actor=CLI_ACTOR,
+                              reason=reason, since=_date(since, "--since"), number=number)
+    click.echo(f"granted {event.to_tier} to {enterprise.uscc}: {event.registration_number}")
+
+
+@registry_cli.command("demote")
+@click.argument("uscc")
+@click.argument("to_tier")
+@click.option("--reason", required=True)
+@transactional
+def demote_command(uscc, to_tier, reason) -> None:
+    """Move an enterprise down to TO_TIER (the quota of TO_TIER applies)."""
+    enterprise = enterprise_queries.by_uscc(db.session, uscc)
+    event = ladder.demote(db.session, enterprise, _tier_code(to_tier), actor=CLI_ACTOR,
+                          reason=reason)
+    click.echo(f"demoted {enterprise.uscc} to {event.to_tier}: {event.registration_number}")
+
+
+@registry_cli.command("revoke")
+@click.argument("uscc")
+@click.option("--reason", required=True)
+@click.option("--ban-until", help="YYYY-MM-DD: no application until then.")
+@transactional
+def revoke_command(uscc, reason, ban_until) -> None:
+    """Take an enterprise off the ladder, optionally banning applications until a date."""
+    enterprise = enterprise_queries.by_uscc(db.session, uscc)
+    ladder.revoke(db.session, enterprise, actor=CLI_ACTOR, reason=reason,
+                  ban_until=_date(ban_until, "--ban-until"))
+    click.echo(f"revoked the designation of {enterprise.uscc}")
+
+
+@registry_cli.command("set-quota")
+@click.argument("tier")
+@click.argument("quota", type=click.IntRange(min=0))
+@click.option("--reason", required=True)
+@transactional
+def set_quota_command(tier, quota, reason) -> None:
+    """Set a tier's quota (audited). Lowering it below occupancy demotes nobody."""
+    updated = ladder.set_quota(db.session, _tier_code(tier), quota, actor=CLI_ACTOR,
+                               reason=reason)
+    click.echo(f"quota of {updated.code} is now {updated.quota}")
+
+
+@registry_cli.command("tick")
+@click.option("--now", "now_text", help="ISO-8601 instant to use as now, for this run only.")
+def tick_command(now_text: str | None) -> None:
+    """Lapse expired designations. Idempotent and safe on several servers at once: each
+    item is claimed under a row lock and processed in its own transaction."""
+    try:
+        at = clock.parse_instant(now_text) if now_text else clock.now()
+    except ValueError as exc:
+        raise click.ClickException(f"--now must be an ISO-8601 timestamp: {exc}") from exc
+    with clock.pinned(at):
+        lapsed = 0
+        seen: set[int] = set()
+        while ids := [i for i in ladder_queries.expired_enterprise_ids(db.session, at)
+                      if i not in seen]:
+            db.session.rollback()  # end the read; each item gets its own transaction
+            for enterprise_id in ids:
+                seen.add(enterprise_id)
+                if ladder.lapse_designation(db.session, enterprise_id, at) is not None:
+                    lapsed += 1
+                db.session.commit()
+        db.session.rollback()
+    click.echo(f"lapsed {lapsed} designation(s) as of {at.isoformat()}")

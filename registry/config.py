@@ -1,0 +1,61 @@
+"""Configuration classes.
+
+Nothing here reads the environment at import time: :func:`from_environment` is called
+inside ``create_app`` so that tests and commands can build apps with other settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Config:
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+    WTF_CSRF_ENABLED = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Keyset pages on the public lists.
+    PAGE_SIZE = 50
+    # Test configurations only: pins the registry's clock (``registry.core.clock``).
+    REGISTRY_FAKE_NOW: str | None = None
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _persisted_dev_key(instance_path: Path) -> str:
+    """A random key generated once per instance folder, so sessions survive restarts
+    in development without a constant key ever being shipped."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict:
+    """Settings taken from the process environment."""
+    instance = Path(instance_path)
+    settings: dict = {}
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        instance.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{instance / 'registry.db'}"
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _persisted_dev_key(instance)
+    if os.environ.get("REGISTRY_FAKE_NOW"):
+        settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` / ``postgresql://`` forms and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

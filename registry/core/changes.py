@@ -1,0 +1,132 @@
+"""The change log: one feed entry per changed resource per transaction.
+
+Operations call :func:`changed` on each record they change. That bumps the record's
+``version`` once per transaction and queues it; just before COMMIT the queued records
+are rendered (as a reviewer's GET shows them) and appended to ``change_log`` by
+:func:`append_entries`, which is also what bulk operations call directly.
+
+Ordering (API.md "How the order is kept"):
+
+* SQLite: every write transaction began with ``BEGIN IMMEDIATE`` (``registry.core.db``),
+  so writers are serial and the AUTOINCREMENT id taken inside is commit order.
+* PostgreSQL: ids come from the single ``feed_counter`` row, updated in the same
+  statement that inserts the entries, the last statement before COMMIT. The row lock
+  lives only for the commit, so a later id can never become visible before an earlier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, text
+from sqlalchemy.orm import Session
+
+from registry.core import clock
+from registry.core.models import ChangeLogEntry, RegistryMeta
+
+FEED_TYPES = ("enterprise", "annual_report", "tier_event", "application")
+
+
+@dataclass(frozen=True)
+class FeedType:
+    name: str
+    key: Callable[[Any], str]
+    render: Callable[[Any], dict]
+
+
+_feed_types: dict[type, FeedType] = {}
+
+
+def register(model: type, name: str, key: Callable[[Any], str], render: Callable[[Any], dict]):
+    """Declare how a model appears in the feed (called once per model by its domain)."""
+    _feed_types[model] = FeedType(name, key, render)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def changed(session: Session, obj: Any) -> None:
+    """Mark ``obj`` as changed in the current transaction.
+
+    The first call per transaction bumps ``version`` (a new record keeps version 1) and
+    sets ``updated_at``; the feed entry is written at COMMIT with the final state.
+    """
+    pending: dict[int, Any] = session.info.setdefault("feed_pending", {})
+    if id(obj) in pending:
+        return
+    pending[id(obj)] = obj
+    state = inspect(obj)
+    if hasattr(obj, "version"):
+        if state.persistent:
+            obj.version = (obj.version or 0) + 1
+        elif obj.version is None:
+            obj.version = 1
+    if hasattr(obj, "updated_at"):
+        obj.updated_at = clock.now()
+
+
+def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append feed entries (dicts with type, key, op, version, occurred_at, data).
+
+    ``data`` is JSON text. Entries get consecutive positions in the given order.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        records = [
+            {**row, "ord": i, "occurred_at": row["occurred_at"].isoformat()}
+            for i, row in enumerate(rows, start=1)
+        ]
+        session.execute(
+            text(
+                "WITH c AS (UPDATE feed_counter SET value = value + :n WHERE id = 1"
+                " RETURNING value)"
+                " INSERT INTO change_log (id, type, key, op, version, occurred_at, data)"
+                " SELECT c.value - :n + r.ord, r.type, r.key, r.op, r.version,"
+                " r.occurred_at, r.data FROM c, jsonb_to_recordset(CAST(:rows AS jsonb))"
+                " AS r(ord bigint, type text, key text, op text, version int,"
+                " occurred_at timestamptz, data text)"
+            ),
+            {"n": len(records), "rows": json.dumps(records, ensure_ascii=False)},
+        )
+    else:
+        session.execute(insert(ChangeLogEntry), list(rows))
+
+
+def entry(type_name: str, key: str, version: int, data: dict | None, at=None) -> dict:
+    return {
+        "type": type_name,
+        "key": key,
+        "op": "upsert",
+        "version": version,
+        "occurred_at": at or clock.now(),
+        "data": dumps(data) if data is not None else None,
+    }
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop("feed_pending", None)
+    if not pending:
+        return
+    session.flush()
+    at = clock.now()
+    rows = []
+    for obj in pending.values():
+        kind = _feed_types[type(obj)]
+        rows.append(entry(kind.name, kind.key(obj), getattr(obj, "version", 1), kind.render(obj), at))
+    append_entries(session, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, *_args) -> None:
+    session.info.pop("feed_pending", None)
+
+
+def feed_epoch(session: Session) -> str:
+    return session.get(RegistryMeta, "feed_epoch").value

@@ -1,0 +1,122 @@
+"""Database base class, column types and the connection discipline.
+
+SQLite: every connection gets WAL, ``synchronous=FULL``, ``foreign_keys=ON`` and a busy
+timeout. The driver's implicit transaction handling is switched off and the registry
+issues ``BEGIN`` itself: ``BEGIN IMMEDIATE`` (the database write lock, taken first) for
+every transaction unless the current unit of work declared itself read-only, in which
+case a plain deferred ``BEGIN`` gives a consistent snapshot without blocking writers.
+A write statement inside a read-only transaction is a programming error and raises, so
+no write can slip through without the lock (which is what keeps change-log ids in
+commit order; see ``registry.core.changes``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Model(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always returned timezone-aware.
+
+    SQLite has no time zone type; naive values read back are UTC by construction.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# --- transaction intent -----------------------------------------------------------
+
+_read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("read_only", default=False)
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside this block are read-only (deferred BEGIN on SQLite)."""
+    token = _read_only.set(True)
+    try:
+        yield
+    finally:
+        _read_only.reset(token)
+
+
+def set_read_only(value: bool) -> contextvars.Token:
+    return _read_only.set(value)
+
+
+def reset_read_only(token: contextvars.Token) -> None:
+    _read_only.reset(token)
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
+    """Install the per-connection settings and BEGIN discipline described above."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # the registry issues BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = not _read_only.get()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info["write_locked"] = immediate
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _guard_writes(connection, _cursor, statement, _params, _context, _many) -> None:
+        if (
+            statement.lstrip()[:7].upper().startswith(_WRITE_VERBS)
+            and connection.in_transaction()
+            and not connection.info.get("write_locked", False)
+        ):
+            raise RuntimeError("write statement inside a read-only SQLite transaction")
+
+
+def is_postgres(session_or_engine) -> bool:
+    bind = session_or_engine.get_bind() if hasattr(session_or_engine, "get_bind") else None
+    bind = bind or session_or_engine
+    return bind.dialect.name == "postgresql"

@@ -1,0 +1,51 @@
+"""Domain errors: one class per refusal the contract names, with its code and status.
+
+Messages are English templates; pages and API answers translate them through the
+message catalogue (``registry.core.i18n``), the CLI prints them as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A business rule refused the operation; nothing was changed."""
+
+    code = "bad_request"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 errors: list[dict[str, Any]] | None = None, **params: Any) -> None:
+        self.template = message
+        self.params = params
+        self.errors = errors or []
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        super().__init__(message % params if params else message)
+
+
+class NotFound(DomainError):
+    code, status = "not_found", 404
+
+
+class ValidationFailed(DomainError):
+    code, status = "validation_failed", 422
+
+
+class InvalidTransition(DomainError):
+    code, status = "invalid_transition", 409
+
+
+class QuotaFull(DomainError):
+    code, status = "quota_full", 409
+
+
+class NotOnLadder(DomainError):
+    code, status = "not_on_ladder", 409
+
+
+class Banned(DomainError):
+    code, status = "banned", 409

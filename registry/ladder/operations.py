@@ -1,0 +1,455 @@
+"""Ladder operations: every move of an enterprise between rungs, and the quota.
+
+Each operation checks its rules, changes the rows, writes the tier event, the audit
+entry and the feed entry in the caller's transaction, flushes, and never commits.
+
+Concurrency: an operation that adds to a tier first locks that tier's row
+(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the
+database write lock from ``BEGIN IMMEDIATE``), then counts occupancy, so two
+transactions can never both take the last slot. Lock order is fixed: tier rows, then
+enterprise rows, then (at commit) the feed counter.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.core import clock
+from registry.core.audit import Actor, diff, record_audit
+from registry.core.changes import changed
+from registry.core.errors import (
+    InvalidTransition,
+    NotFound,
+    NotOnLadder,
+    QuotaFull,
+    ValidationFailed,
+)
+from registry.enterprises.models import Enterprise, Status
+from registry.ladder import dates, queries
+from registry.ladder.models import (
+    EventKind,
+    RegistrationCounter,
+    RegistrationNumber,
+    Reservation,
+    Tier,
+    TierEvent,
+)
+from registry.ladder.schemas import tier_event_out  # noqa: F401  (registers the feed type)
+
+LADDER_FIELDS = ("tier", "tier_since", "tier_expires_at", "registration_number", "ban_until")
+
+
+# --- locks ----------------------------------------------------------------------------
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_tier(session: Session, code: str) -> Tier:
+    """The tier row, locked for the rest of the transaction (the quota lock)."""
+    stmt = select(Tier).where(Tier.code == code).execution_options(populate_existing=True)
+    if _postgres(session):
+        stmt = stmt.with_for_update()
+    tier = session.scalars(stmt).one_or_none()
+    if tier is None:
+        raise NotFound("Unknown tier %(code)s.", code=code)
+    return tier
+
+
+def lock_enterprise(session: Session, enterprise_id: int, *, skip_locked: bool = False):
+    stmt = (
+        select(Enterprise)
+        .where(Enterprise.id == enterprise_id)
+        .execution_options(populate_existing=True)
+    )
+    if _postgres(session):
+        stmt = stmt.with_for_update(skip_locked=skip_locked)
+    return session.scalars(stmt).one_or_none()
+
+
+def _ensure_room(session: Session, tier: Tier) -> None:
+    occ = queries.occupancy(session, tier)
+    if occ.occupancy + 1 > tier.quota:
+        raise QuotaFull(
+            "The quota of %(tier)s is full (%(occupancy)s of %(quota)s).",
+            tier=tier.code,
+            occupancy=occ.occupancy,
+            quota=tier.quota,
+        )
+
+
+# --- registration numbers --------------------------------------------------------------
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """``JX-TS-{year}-{seq:05d}`` → a regex with named groups ``year`` and ``seq``."""
+    parts = []
+    for literal, field, spec, _conv in string.Formatter().parse(pattern):
+        parts.append(re.escape(literal))
+        if field == "year":
+            parts.append(r"(?P<year>\d{4})")
+        elif field == "seq":
+            width = int(spec[:-1] or 1) if spec and spec.endswith("d") else 1
+            parts.append(rf"(?P<seq>\d{{{width},}})")
+        elif field is not None:
+            raise ValueError(f"unknown field {{{field}}} in registration pattern")
+    return re.compile("".join(parts) + r"\Z")
+
+
+def _number_taken(session: Session, number: str) -> bool:
+    return session.get(RegistrationNumber, number) is not None
+
+
+def issue_registration_number(
+    session: Session, tier: Tier, year: int, supplied: str | None = None
+) -> str:
+    """A new registration number for ``tier`` and ``year``, under the quota lock.
+
+    A supplied number must match the tier's pattern, name ``year`` and be unused; the
+    sequence skips numbers taken that way, so generated numbers never collide.
+    """
+    if supplied is not None:
+        match = _pattern_regex(tier.registration_pattern).match(supplied)
+        if not match or int(match["year"]) != year:
+            raise ValidationFailed(
+                "Registration number %(number)s does not match %(pattern)s for %(year)s.",
+                number=supplied,
+                pattern=tier.registration_pattern,
+                year=year,
+            )
+        if _number_taken(session, supplied):
+            raise ValidationFailed("Registration number %(number)s is taken.", number=supplied)
+        number = supplied
+    else:
+        counter = session.get(RegistrationCounter, (tier.code, year))
+        if counter is None:
+            counter = RegistrationCounter(tier=tier.code, year=year, last_seq=0)
+            session.add(counter)
+        seq = counter.last_seq
+        while True:
+            seq += 1
+            number = tier.registration_pattern.format(year=year, seq=seq)
+            if not _number_taken(session, number):
+                break
+        counter.last_seq = seq
+    session.add(RegistrationNumber(number=number, tier=tier.code, year=year))
+    return number
+
+
+# --- the moves --------------------------------------------------------------------------
+
+
+def _snapshot(enterprise: Enterprise) -> dict:
+    return {name: getattr(enterprise, name) for name in LADDER_FIELDS}
+
+
+def _record_move(
+    session: Session,
+    enterprise: Enterprise,
+    before: dict,
+    event: TierEvent,
+    actor: Actor,
+    action: str,
+) -> TierEvent:
+    session.add(event)
+    changed(session, enterprise)
+    changed(session, event)
+    record_audit(
+        session, actor, action, "enterprise", enterprise.uscc,
+        diff(before, _snapshot(enterprise)), reason=event.reason,
+    )
+    session.flush()
+    return event
+
+
+def _event(enterprise: Enterprise, kind: EventKind, from_tier, actor: Actor, reason: str,
+           effective_at: datetime, application_id: int | None = None) -> TierEvent:
+    return TierEvent(
+        enterprise_id=enterprise.id,
+        enterprise=enterprise,
+        kind=kind,
+        from_tier=from_tier,
+        to_tier=enterprise.tier,
+        effective_at=effective_at,
+        recorded_at=clock.now(),
+        tier_since=enterprise.tier_since,
+        tier_expires_at=enterprise.tier_expires_at,
+        registration_number=enterprise.registration_number,
+        ban_until=None,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        reason=reason,
+        application_id=application_id,
+    )
+
+
+def _require_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            "A reason is required.",
+            errors=[{"field": "reason", "code": "required", "message": "A reason is required."}],
+        )
+    return reason
+
+
+def _locked(session: Session, enterprise: Enterprise) -> Enterprise:
+    locked = lock_enterprise(session, enterprise.id)
+    if locked is None:
+        raise NotFound("Unknown enterprise.")
+    return locked
+
+
+def grant_tier(
+    session: Session,
+    enterprise: Enterprise,
+    tier_code: str,
+    *,
+    actor: Actor,
+    reason: str,
+    since: date | None = None,
+    number: str | None = None,
+    application_id: int | None = None,
+    effective_at: datetime | None = None,
+    reservation: Reservation | None = None,
+) -> TierEvent:
+    """Put an enterprise on ``tier_code`` (a promotion, or recording an existing
+    designation). The prerequisite rung is not checked here: applications check it at
+    submission and final approval. Without a ``reservation`` the quota must have room.
+    """
+    reason = _require_reason(reason)
+    tier = lock_tier(session, tier_code)
+    enterprise = _locked(session, enterprise)
+    if enterprise.status != Status.ACTIVE:
+        raise InvalidTransition(
+            "%(uscc)s is %(status)s and cannot be granted a tier.",
+            uscc=enterprise.uscc, status=str(enterprise.status),
+        )
+    ranks = queries.tier_ranks(session)
+    if enterprise.tier == tier.code:
+        raise InvalidTransition("%(uscc)s already holds %(tier)s.", uscc=enterprise.uscc,
+                                tier=tier.code)
+    if enterprise.tier is not None and ranks[enterprise.tier] > tier.rank:
+        raise InvalidTransition(
+            "%(uscc)s holds the higher tier %(current)s; use demote.",
+            uscc=enterprise.uscc, current=enterprise.tier,
+        )
+    now = clock.now()
+    if since is not None and since > clock.today():
+        raise ValidationFailed("The designation cannot start in the future (%(since)s).",
+                               since=since.isoformat())
+    if effective_at is None:
+        effective_at = dates.shanghai_midnight(since) if since else now
+    since = since or dates.shanghai_date(effective_at)
+    if reservation is not None:
+        session.delete(reservation)
+    else:
+        _ensure_room(session, tier)
+    before = _snapshot(enterprise)
+    from_tier = enterprise.tier
+    enterprise.tier = tier.code
+    enterprise.tier_since = since
+    enterprise.tier_expires_at = dates.expires_at(tier.validity_value, since)
+    enterprise.registration_number = issue_registration_number(session, tier, since.year, number)
+    event = _event(enterprise, EventKind.GRANT, from_tier, actor, reason, effective_at,
+                   application_id)
+    return _record_move(session, enterprise, before, event, actor, "tier.grant")
+
+
+def renew_tier(
+    session: Session,
+    enterprise: Enterprise,
+    *,
+    actor: Actor,
+    reason: str,
+    application_id: int | None = None,
+) -> TierEvent:
+    """Extend the current designation by one validity period; since and number stay."""
+    reason = _require_reason(reason)
+    enterprise = _locked(session, enterprise)
+    if enterprise.tier is None:
+        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    tier = session.get(Tier, enterprise.tier)
+    before = _snapshot(enterprise)
+    enterprise.tier_expires_at = dates.renewed_expiry(
+        tier.validity_value, enterprise.tier_expires_at
+    )
+    event = _event(enterprise, EventKind.RENEW, enterprise.tier, actor, reason, clock.now(),
+                   application_id)
+    return _record_move(session, enterprise, before, event, actor, "tier.renew")
+
+
+def _release_reservation_of(session: Session, enterprise: Enterprise, actor: Actor) -> None:
+    reservation = session.scalars(
+        select(Reservation).where(Reservation.enterprise_id == enterprise.id)
+    ).one_or_none()
+    if reservation is not None:
+        _delete_reservation(session, reservation, actor)
+
+
+def demote(
+    session: Session, enterprise: Enterprise, to_tier: str, *, actor: Actor, reason: str
+) -> TierEvent:
+    """Move an enterprise down to ``to_tier``: a new number, since today, the earlier
+    expiry of the current one and ``to_tier``'s validity from today."""
+    reason = _require_reason(reason)
+    tier = lock_tier(session, to_tier)
+    enterprise = _locked(session, enterprise)
+    if enterprise.tier is None:
+        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    ranks = queries.tier_ranks(session)
+    if tier.rank >= ranks[enterprise.tier]:
+        raise InvalidTransition(
+            "%(tier)s is not below the current tier %(current)s.",
+            tier=tier.code, current=enterprise.tier,
+        )
+    _ensure_room(session, tier)
+    today = clock.today()
+    before = _snapshot(enterprise)
+    from_tier = enterprise.tier
+    enterprise.tier = tier.code
+    enterprise.tier_since = today
+    enterprise.tier_expires_at = dates.demoted_expiry(
+        enterprise.tier_expires_at, tier.validity_value, today
+    )
+    enterprise.registration_number = issue_registration_number(session, tier, today.year)
+    _release_reservation_of(session, enterprise, actor)
+    event = _event(enterprise, EventKind.DEMOTE, from_tier, actor, reason, clock.now())
+    return _record_move(session, enterprise, before, event, actor, "tier.demote")
+
+
+def revoke(
+    session: Session,
+    enterprise: Enterprise,
+    *,
+    actor: Actor,
+    reason: str,
+    ban_until: date | None = None,
+) -> TierEvent:
+    """Take an enterprise off the ladder; until ``ban_until`` it may not apply."""
+    reason = _require_reason(reason)
+    enterprise = _locked(session, enterprise)
+    if enterprise.tier is None:
+        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    if ban_until is not None and ban_until <= clock.today():
+        raise ValidationFailed("The ban must end after today.")
+    before = _snapshot(enterprise)
+    from_tier = enterprise.tier
+    _clear_ladder_fields(enterprise)
+    enterprise.ban_until = ban_until
+    _release_reservation_of(session, enterprise, actor)
+    event = _event(enterprise, EventKind.REVOKE, from_tier, actor, reason, clock.now())
+    event.ban_until = ban_until
+    return _record_move(session, enterprise, before, event, actor, "tier.revoke")
+
+
+def _clear_ladder_fields(enterprise: Enterprise) -> None:
+    enterprise.tier = None
+    enterprise.tier_since = None
+    enterprise.tier_expires_at = None
+    enterprise.registration_number = None
+
+
+def lapse_designation(session: Session, enterprise_id: int, now: datetime) -> TierEvent | None:
+    """Lapse one expired designation (``tick``). Returns None when there is nothing to
+    do: already lapsed, not expired, or being processed by another server."""
+    enterprise = lock_enterprise(session, enterprise_id, skip_locked=True)
+    if enterprise is None or enterprise.tier is None or enterprise.tier_expires_at > now:
+        return None
+    actor = Actor.system("tick")
+    before = _snapshot(enterprise)
+    from_tier = enterprise.tier
+    effective_at = enterprise.tier_expires_at
+    _clear_ladder_fields(enterprise)
+    event = _event(enterprise, EventKind.LAPSE, from_tier, actor, "expired", effective_at)
+    return _record_move(session, enterprise, before, event, actor, "tier.lapse")
+
+
+def lapse_expired(session: Session, now: datetime) -> int:
+    """Lapse every expired designation in the current transaction; returns how many.
+    ``tick`` instead calls :func:`lapse_designation` one transaction per enterprise."""
+    count = 0
+    while ids := queries.expired_enterprise_ids(session, now):
+        count += sum(lapse_designation(session, i, now) is not None for i in ids)
+    return count
+
+
+def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, reason: str) -> Tier:
+    """Change a tier's quota. Lowering it below occupancy is allowed (and audited): it
+    blocks additions until occupancy is below the quota again; nobody is demoted."""
+    reason = _require_reason(reason)
+    if quota < 0:
+        raise ValidationFailed("A quota cannot be negative.")
+    tier = lock_tier(session, tier_code)
+    old = tier.quota
+    tier.quota = quota
+    tier.edited_at = clock.now()
+    record_audit(session, actor, "tier_settings.update", "tier", tier.code,
+                 {"quota": [old, quota]}, reason=reason)
+    session.flush()
+    return tier
+
+
+# --- reservations (asked for by applications) ------------------------------------------
+
+
+def reserve_slot(
+    session: Session, enterprise: Enterprise, tier_code: str, application_id: int,
+    *, actor: Actor,
+) -> Reservation:
+    """Hold a slot of ``tier_code`` for a promotion entering its notice."""
+    tier = lock_tier(session, tier_code)
+    _ensure_room(session, tier)
+    reservation = Reservation(tier=tier.code, enterprise_id=enterprise.id,
+                              application_id=application_id, created_at=clock.now())
+    session.add(reservation)
+    session.flush()
+    record_audit(session, actor, "reservation.create", "reservation", reservation.id,
+                 {"tier": [None, tier.code], "application_id": [None, application_id]})
+    return reservation
+
+
+def _reservation_for(session: Session, application_id: int) -> Reservation | None:
+    stmt = select(Reservation).where(Reservation.application_id == application_id)
+    if _postgres(session):
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def consume_slot(
+    session: Session, application_id: int, *, actor: Actor, reason: str,
+    effective_at: datetime,
+) -> TierEvent:
+    """Grant the promotion that holds a reservation, using its slot."""
+    reservation = _reservation_for(session, application_id)
+    if reservation is None:
+        raise InvalidTransition("No slot is reserved for application %(id)s.",
+                                id=application_id)
+    enterprise = session.get(Enterprise, reservation.enterprise_id)
+    return grant_tier(session, enterprise, reservation.tier, actor=actor, reason=reason,
+                      application_id=application_id, effective_at=effective_at,
+                      reservation=reservation)
+
+
+def _delete_reservation(session: Session, reservation: Reservation, actor: Actor) -> None:
+    record_audit(session, actor, "reservation.release", "reservation", reservation.id,
+                 {"tier": [reservation.tier, None],
+                  "application_id": [reservation.application_id, None]})
+    session.delete(reservation)
+    session.flush()
+
+
+def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool:
+    """Give back the slot held for an application (rejected, withdrawn). Returns whether
+    there was one."""
+    reservation = _reservation_for(session, application_id)
+    if reservation is None:
+        return False
+    _delete_reservation(session, reservation, actor)
+    return True

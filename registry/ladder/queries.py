@@ -1,0 +1,131 @@
+"""Read side of the ladder: occupancy, calendars, expiring designations, replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.enterprises.models import Enterprise
+from registry.ladder.dates import WorkCalendar
+from registry.ladder.models import (
+    CalendarDay,
+    CalendarYear,
+    EventKind,
+    Reservation,
+    Tier,
+    TierEvent,
+)
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    quota: int
+    holders: int
+    reserved: int
+
+    @property
+    def occupancy(self) -> int:
+        return self.holders + self.reserved
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.quota - self.occupancy)
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.occupancy / self.quota, 2) if self.quota else 0.0
+
+
+def tiers(session: Session) -> list[Tier]:
+    """All tiers, lowest rung first."""
+    return list(session.scalars(select(Tier).order_by(Tier.rank)))
+
+
+def tier_ranks(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Tier.code, Tier.rank)).tuples())
+
+
+def occupancy(session: Session, tier: Tier) -> Occupancy:
+    """Holders (stored tier, expired or not until `tick` lapses it) plus reservations."""
+    holders = session.scalar(select(func.count()).where(Enterprise.tier == tier.code))
+    reserved = session.scalar(select(func.count()).where(Reservation.tier == tier.code))
+    return Occupancy(tier.quota, holders or 0, reserved or 0)
+
+
+def ladder_overview(session: Session) -> list[tuple[Tier, Occupancy]]:
+    """Every tier with its occupancy, in two grouped queries rather than two per tier."""
+    holders = dict(
+        session.execute(
+            select(Enterprise.tier, func.count())
+            .where(Enterprise.tier.is_not(None))
+            .group_by(Enterprise.tier)
+        ).tuples()
+    )
+    reserved = dict(
+        session.execute(select(Reservation.tier, func.count()).group_by(Reservation.tier)).tuples()
+    )
+    return [
+        (t, Occupancy(t.quota, holders.get(t.code, 0), reserved.get(t.code, 0)))
+        for t in tiers(session)
+    ]
+
+
+def work_calendar(session: Session) -> WorkCalendar:
+    holidays, workdays = set(), set()
+    for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)).tuples():
+        (holidays if kind == "holiday" else workdays).add(day)
+    years = frozenset(session.scalars(select(CalendarYear.year)))
+    return WorkCalendar(frozenset(holidays), frozenset(workdays), years)
+
+
+def expired_enterprise_ids(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    """Enterprises whose designation has expired and that `tick` has not lapsed yet."""
+    return list(
+        session.scalars(
+            select(Enterprise.id)
+            .where(Enterprise.tier_expires_at <= now, Enterprise.tier.is_not(None))
+            .order_by(Enterprise.tier_expires_at, Enterprise.id)
+            .limit(limit)
+        )
+    )
+
+
+def tier_events(session: Session, enterprise_id: int) -> list[TierEvent]:
+    return list(
+        session.scalars(
+            select(TierEvent).where(TierEvent.enterprise_id == enterprise_id).order_by(TierEvent.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LadderFields:
+    tier: str | None = None
+    tier_since: date | None = None
+    tier_expires_at: datetime | None = None
+    registration_number: str | None = None
+
+
+def replay(events: list[TierEvent]) -> LadderFields:
+    """The ladder fields an enterprise must have after its events, in id order."""
+    fields = LadderFields()
+    for event in events:
+        if event.kind in (EventKind.REVOKE, EventKind.LAPSE):
+            fields = LadderFields()
+        else:
+            fields = LadderFields(
+                event.to_tier, event.tier_since, event.tier_expires_at, event.registration_number
+            )
+    return fields
+
+
+def ladder_fields(enterprise: Enterprise) -> LadderFields:
+    return LadderFields(
+        enterprise.tier,
+        enterprise.tier_since,
+        enterprise.tier_expires_at,
+        enterprise.registration_number,
+    )

@@ -1,0 +1,130 @@
+"""Loading ``seeds/`` (tiers, criteria, cities, industries, calendar) into the database.
+
+Idempotent: a second run changes nothing. Tier settings an admin has edited since
+(``Tier.edited_at``) are left alone unless ``force``; ``force`` also rewrites the
+calendar years already loaded. Every settings change is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from registry.core.audit import Actor, diff, record_audit
+from registry.enterprises.models import City, Industry
+from registry.ladder.models import CalendarDay, CalendarYear, Tier
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+TIER_FIELDS = (
+    "rank", "name_zh", "name_en", "quota", "validity", "notice_days", "approvals_required",
+    "self_apply", "prerequisite", "registration_pattern", "criteria",
+)
+
+
+def load(name: str, directory: Path = SEEDS) -> Any:
+    return json.loads((directory / name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class SeedReport:
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
+
+    def count(self, kind: str, what: str) -> None:
+        target = self.inserted if kind == "inserted" else self.updated
+        target[what] = target.get(what, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+def _upsert_reference(session: Session, model, key: str, rows: list[dict], report: SeedReport,
+                      what: str) -> None:
+    for row in rows:
+        current = session.get(model, row[key])
+        if current is None:
+            session.add(model(**row))
+            report.count("inserted", what)
+        elif any(getattr(current, k) != v for k, v in row.items()):
+            for k, v in row.items():
+                setattr(current, k, v)
+            report.count("updated", what)
+
+
+def _seed_tiers(session: Session, report: SeedReport, *, force: bool, actor: Actor,
+                directory: Path) -> None:
+    criteria = load("criteria.json", directory)
+    for row in sorted(load("tiers.json", directory)["tiers"], key=lambda r: r["rank"]):
+        wanted = {k: row[k] for k in TIER_FIELDS if k != "criteria"}
+        wanted["validity"] = str(wanted["validity"])
+        wanted["criteria"] = criteria.get(row["code"], {})
+        tier = session.get(Tier, row["code"])
+        if tier is None:
+            session.add(Tier(code=row["code"], **wanted))
+            session.flush()
+            record_audit(session, actor, "tier_settings.create", "tier", row["code"],
+                         diff({}, {k: v for k, v in wanted.items() if k != "criteria"}))
+            report.count("inserted", "tiers")
+            continue
+        before = {k: getattr(tier, k) for k in TIER_FIELDS}
+        if before == wanted:
+            continue
+        if tier.edited_at is not None and not force:
+            report.kept.append(row["code"])
+            continue
+        for k, v in wanted.items():
+            setattr(tier, k, v)
+        tier.edited_at = None
+        session.flush()
+        record_audit(session, actor, "tier_settings.update", "tier", tier.code,
+                     diff(before, wanted), reason="seed --force" if force else "seed")
+        report.count("updated", "tiers")
+
+
+def _seed_calendar(session: Session, report: SeedReport, *, force: bool, directory: Path):
+    years = load("calendar.json", directory)["years"]
+    known = set(session.scalars(select(CalendarYear.year)))
+    for year_text, spec in sorted(years.items()):
+        year = int(year_text)
+        if year in known and not force:
+            continue
+        if year in known:
+            session.execute(delete(CalendarDay).where(
+                CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
+            session.delete(session.get(CalendarYear, year))
+            session.flush()
+        for kind, days in (("holiday", spec.get("holidays", [])),
+                           ("workday", spec.get("workdays", []))):
+            for text_day in days:
+                day = date.fromisoformat(text_day)
+                # A block may start in the previous year (2023's New Year: 2022-12-31).
+                if session.get(CalendarDay, day) is None:
+                    session.add(CalendarDay(day=day, kind=kind))
+        session.add(CalendarYear(year=year, source=spec.get("source"),
+                                 provisional=bool(spec.get("provisional", False))))
+        session.flush()
+        report.count("inserted" if year not in known else "updated", "calendar years")
+
+
+def seed(session: Session, *, force: bool = False, actor: Actor | None = None,
+         directory: Path = SEEDS) -> SeedReport:
+    """Load every seed file; flushes, never commits."""
+    actor = actor or Actor.system("cli")
+    report = SeedReport()
+    _upsert_reference(session, City, "code", load("cities.json", directory), report, "cities")
+    industries = load("industries.json", directory)["industries"]
+    rows = [{**row, "position": i} for i, row in enumerate(industries)]
+    _upsert_reference(session, Industry, "code", rows, report, "industries")
+    session.flush()
+    _seed_tiers(session, report, force=force, actor=actor, directory=directory)
+    _seed_calendar(session, report, force=force, directory=directory)
+    session.flush()
+    return report
