@@ -37,14 +37,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from registry.core import i18n
-    from registry.core.db import configure_engine
-    from registry.extensions import babel, csrf, db, migrate
-
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.schemas  # noqa: F401
+    from registry.core import i18n
+    from registry.core.db import configure_engine
+    from registry.extensions import babel, csrf, db, migrate
 
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -65,8 +64,10 @@ def _init_request_hooks(app: Flask) -> None:
     @app.before_request
     def _begin_request() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else (
-            secrets.token_hex(8)
+        g.request_id = (
+            incoming
+            if 0 < len(incoming) <= 64 and incoming.isprintable()
+            else (secrets.token_hex(8))
         )
         # Reads take no write lock on SQLite; every other method does (core.db).
         set_read_only(request.method in READ_METHODS)

@@ -49,15 +49,19 @@ def _date(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise ValidationFailed("%(name)s must be a date YYYY-MM-DD, not %(value)s.",
-                               name=name, value=value) from exc
+        raise ValidationFailed(
+            "%(name)s must be a date YYYY-MM-DD, not %(value)s.", name=name, value=value
+        ) from exc
 
 
 def _tier_code(value: str) -> str:
     codes = ladder_queries.tier_ranks(db.session)
     if value not in codes:
-        raise ValidationFailed("Unknown tier %(tier)s (one of %(codes)s).", tier=value,
-                               codes=", ".join(sorted(codes, key=codes.get)))
+        raise ValidationFailed(
+            "Unknown tier %(tier)s (one of %(codes)s).",
+            tier=value,
+            codes=", ".join(sorted(codes, key=codes.get)),
+        )
     return value
 
 
@@ -95,8 +99,15 @@ def create_user_command(email, role, password, password_stdin, uscc, name) -> No
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     enterprise = enterprise_queries.by_uscc(db.session, uscc) if uscc else None
-    user = create_user_op(db.session, email, role=Role(role), actor=CLI_ACTOR,
-                          password=password, enterprise=enterprise, name=name)
+    user = create_user_op(
+        db.session,
+        email,
+        role=Role(role),
+        actor=CLI_ACTOR,
+        password=password,
+        enterprise=enterprise,
+        name=name,
+    )
     click.echo(f"created user {user.id} <{user.email}> ({user.role})")
 
 
@@ -111,8 +122,15 @@ def grant_command(uscc, tier, reason, since, number) -> None:
     """Record a designation (e.g. a list moved in from elsewhere): the quota applies, the
     prerequisite rung is not required."""
     enterprise = enterprise_queries.by_uscc(db.session, uscc)
-    event = ladder.grant_tier(db.session, enterprise, _tier_code(tier), actor=CLI_ACTOR,
-                              reason=reason, since=_date(since, "--since"), number=number)
+    event = ladder.grant_tier(
+        db.session,
+        enterprise,
+        _tier_code(tier),
+        actor=CLI_ACTOR,
+        reason=reason,
+        since=_date(since, "--since"),
+        number=number,
+    )
     click.echo(f"granted {event.to_tier} to {enterprise.uscc}: {event.registration_number}")
 
 
@@ -124,8 +142,9 @@ def grant_command(uscc, tier, reason, since, number) -> None:
 def demote_command(uscc, to_tier, reason) -> None:
     """Move an enterprise down to TO_TIER (the quota of TO_TIER applies)."""
     enterprise = enterprise_queries.by_uscc(db.session, uscc)
-    event = ladder.demote(db.session, enterprise, _tier_code(to_tier), actor=CLI_ACTOR,
-                          reason=reason)
+    event = ladder.demote(
+        db.session, enterprise, _tier_code(to_tier), actor=CLI_ACTOR, reason=reason
+    )
     click.echo(f"demoted {enterprise.uscc} to {event.to_tier}: {event.registration_number}")
 
 
@@ -137,8 +156,13 @@ def demote_command(uscc, to_tier, reason) -> None:
 def revoke_command(uscc, reason, ban_until) -> None:
     """Take an enterprise off the ladder, optionally banning applications until a date."""
     enterprise = enterprise_queries.by_uscc(db.session, uscc)
-    ladder.revoke(db.session, enterprise, actor=CLI_ACTOR, reason=reason,
-                  ban_until=_date(ban_until, "--ban-until"))
+    ladder.revoke(
+        db.session,
+        enterprise,
+        actor=CLI_ACTOR,
+        reason=reason,
+        ban_until=_date(ban_until, "--ban-until"),
+    )
     click.echo(f"revoked the designation of {enterprise.uscc}")
 
 
@@ -149,8 +173,7 @@ def revoke_command(uscc, reason, ban_until) -> None:
 @transactional
 def set_quota_command(tier, quota, reason) -> None:
     """Set a tier's quota (audited). Lowering it below occupancy demotes nobody."""
-    updated = ladder.set_quota(db.session, _tier_code(tier), quota, actor=CLI_ACTOR,
-                               reason=reason)
+    updated = ladder.set_quota(db.session, _tier_code(tier), quota, actor=CLI_ACTOR, reason=reason)
     click.echo(f"quota of {updated.code} is now {updated.quota}")
 
 
@@ -166,8 +189,9 @@ def tick_command(now_text: str | None) -> None:
     with clock.pinned(at):
         lapsed = 0
         seen: set[int] = set()
-        while ids := [i for i in ladder_queries.expired_enterprise_ids(db.session, at)
-                      if i not in seen]:
+        while ids := [
+            i for i in ladder_queries.expired_enterprise_ids(db.session, at) if i not in seen
+        ]:
             db.session.rollback()  # end the read; each item gets its own transaction
             for enterprise_id in ids:
                 seen.add(enterprise_id)

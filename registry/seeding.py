@@ -22,8 +22,17 @@ from registry.ladder.models import CalendarDay, CalendarYear, Tier
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 TIER_FIELDS = (
-    "rank", "name_zh", "name_en", "quota", "validity", "notice_days", "approvals_required",
-    "self_apply", "prerequisite", "registration_pattern", "criteria",
+    "rank",
+    "name_zh",
+    "name_en",
+    "quota",
+    "validity",
+    "notice_days",
+    "approvals_required",
+    "self_apply",
+    "prerequisite",
+    "registration_pattern",
+    "criteria",
 )
 
 
@@ -46,8 +55,9 @@ class SeedReport:
         return bool(self.inserted or self.updated)
 
 
-def _upsert_reference(session: Session, model, key: str, rows: list[dict], report: SeedReport,
-                      what: str) -> None:
+def _upsert_reference(
+    session: Session, model, key: str, rows: list[dict], report: SeedReport, what: str
+) -> None:
     for row in rows:
         current = session.get(model, row[key])
         if current is None:
@@ -59,8 +69,9 @@ def _upsert_reference(session: Session, model, key: str, rows: list[dict], repor
             report.count("updated", what)
 
 
-def _seed_tiers(session: Session, report: SeedReport, *, force: bool, actor: Actor,
-                directory: Path) -> None:
+def _seed_tiers(
+    session: Session, report: SeedReport, *, force: bool, actor: Actor, directory: Path
+) -> None:
     criteria = load("criteria.json", directory)
     for row in sorted(load("tiers.json", directory)["tiers"], key=lambda r: r["rank"]):
         wanted = {k: row[k] for k in TIER_FIELDS if k != "criteria"}
@@ -70,8 +81,14 @@ def _seed_tiers(session: Session, report: SeedReport, *, force: bool, actor: Act
         if tier is None:
             session.add(Tier(code=row["code"], **wanted))
             session.flush()
-            record_audit(session, actor, "tier_settings.create", "tier", row["code"],
-                         diff({}, {k: v for k, v in wanted.items() if k != "criteria"}))
+            record_audit(
+                session,
+                actor,
+                "tier_settings.create",
+                "tier",
+                row["code"],
+                diff({}, {k: v for k, v in wanted.items() if k != "criteria"}),
+            )
             report.count("inserted", "tiers")
             continue
         before = {k: getattr(tier, k) for k in TIER_FIELDS}
@@ -84,8 +101,15 @@ def _seed_tiers(session: Session, report: SeedReport, *, force: bool, actor: Act
             setattr(tier, k, v)
         tier.edited_at = None
         session.flush()
-        record_audit(session, actor, "tier_settings.update", "tier", tier.code,
-                     diff(before, wanted), reason="seed --force" if force else "seed")
+        record_audit(
+            session,
+            actor,
+            "tier_settings.update",
+            "tier",
+            tier.code,
+            diff(before, wanted),
+            reason="seed --force" if force else "seed",
+        )
         report.count("updated", "tiers")
 
 
@@ -97,25 +121,36 @@ def _seed_calendar(session: Session, report: SeedReport, *, force: bool, directo
         if year in known and not force:
             continue
         if year in known:
-            session.execute(delete(CalendarDay).where(
-                CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
+            session.execute(
+                delete(CalendarDay).where(
+                    CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)
+                )
+            )
             session.delete(session.get(CalendarYear, year))
             session.flush()
-        for kind, days in (("holiday", spec.get("holidays", [])),
-                           ("workday", spec.get("workdays", []))):
+        for kind, days in (
+            ("holiday", spec.get("holidays", [])),
+            ("workday", spec.get("workdays", [])),
+        ):
             for text_day in days:
                 day = date.fromisoformat(text_day)
                 # A block may start in the previous year (2023's New Year: 2022-12-31).
                 if session.get(CalendarDay, day) is None:
                     session.add(CalendarDay(day=day, kind=kind))
-        session.add(CalendarYear(year=year, source=spec.get("source"),
-                                 provisional=bool(spec.get("provisional", False))))
+        session.add(
+            CalendarYear(
+                year=year,
+                source=spec.get("source"),
+                provisional=bool(spec.get("provisional", False)),
+            )
+        )
         session.flush()
         report.count("inserted" if year not in known else "updated", "calendar years")
 
 
-def seed(session: Session, *, force: bool = False, actor: Actor | None = None,
-         directory: Path = SEEDS) -> SeedReport:
+def seed(
+    session: Session, *, force: bool = False, actor: Actor | None = None, directory: Path = SEEDS
+) -> SeedReport:
     """Load every seed file; flushes, never commits."""
     actor = actor or Actor.system("cli")
     report = SeedReport()

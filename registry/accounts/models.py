@@ -29,13 +29,17 @@ class User(UserMixin, Model):
     # Null for machine clients (other registries), which authenticate by token only.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, name="role", native_enum=False, create_constraint=True, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            Role,
+            name="role",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     active: Mapped[bool] = mapped_column(default=True)
-    enterprise_id: Mapped[int | None] = mapped_column(
-        ForeignKey("enterprises.id"), index=True
-    )
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     # Bumped to end every web session of this user at once (logout, disable).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     locale: Mapped[str | None] = mapped_column(String(5))

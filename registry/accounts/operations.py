@@ -23,9 +23,7 @@ def normalise_email(raw: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            "A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH
-        )
+        raise ValidationFailed("A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
 
 
 def create_user(
@@ -45,14 +43,28 @@ def create_user(
         raise InvalidTransition("A user with email %(email)s exists.", email=email)
     if enterprise is not None and role != Role.ENTERPRISE:
         raise ValidationFailed("Only enterprise users belong to an enterprise.")
-    user = User(email=email, name=name, role=role, active=True,
-                enterprise_id=enterprise.id if enterprise else None)
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        active=True,
+        enterprise_id=enterprise.id if enterprise else None,
+    )
     if password is not None:
         check_password_rules(password)
         user.set_password(password)
     session.add(user)
     session.flush()
-    record_audit(session, actor, "user.create", "user", user.id,
-                 {"email": [None, email], "role": [None, str(role)],
-                  "enterprise": [None, enterprise.uscc if enterprise else None]})
+    record_audit(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        {
+            "email": [None, email],
+            "role": [None, str(role)],
+            "enterprise": [None, enterprise.uscc if enterprise else None],
+        },
+    )
     return user

@@ -79,8 +79,15 @@ def audit_row(
     }
 
 
-def record_audit(session, actor: Actor, action: str, object_type: str, object_id: Any,
-                 changes: dict[str, Any] | None = None, reason: str | None = None) -> AuditEntry:
+def record_audit(
+    session,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    changes: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEntry:
     """Add one audit entry to the current transaction (flushed with it, never committed)."""
     entry = AuditEntry(**audit_row(actor, action, object_type, object_id, changes, reason))
     session.add(entry)

@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session
 
 from registry.core import clock
-from registry.core.models import ChangeLogEntry, RegistryMeta
+from registry.core.models import RegistryMeta
 
 FEED_TYPES = ("enterprise", "annual_report", "tier_event", "application")
 
@@ -94,7 +95,27 @@ def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             {"n": len(records), "rows": json.dumps(records, ensure_ascii=False)},
         )
     else:
-        session.execute(insert(ChangeLogEntry), list(rows))
+        # Plain executemany: the AUTOINCREMENT rowid is assigned by SQLite itself.
+        session.connection().exec_driver_sql(
+            "INSERT INTO change_log (type, key, op, version, occurred_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r["type"],
+                    r["key"],
+                    r["op"],
+                    r["version"],
+                    _sqlite_time(r["occurred_at"]),
+                    r["data"],
+                )
+                for r in rows
+            ],
+        )
+
+
+def _sqlite_time(at) -> str:
+    """The text form SQLAlchemy itself stores for a UTC timestamp on SQLite."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def entry(type_name: str, key: str, version: int, data: dict | None, at=None) -> dict:
@@ -118,7 +139,9 @@ def _write_pending(session: Session) -> None:
     rows = []
     for obj in pending.values():
         kind = _feed_types[type(obj)]
-        rows.append(entry(kind.name, kind.key(obj), getattr(obj, "version", 1), kind.render(obj), at))
+        rows.append(
+            entry(kind.name, kind.key(obj), getattr(obj, "version", 1), kind.render(obj), at)
+        )
     append_entries(session, rows)
 
 

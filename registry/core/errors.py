@@ -15,8 +15,15 @@ class DomainError(Exception):
     code = "bad_request"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 errors: list[dict[str, Any]] | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> None:
         self.template = message
         self.params = params
         self.errors = errors or []

@@ -6,8 +6,8 @@ import sqlite3
 import threading
 
 import psycopg
-
 from flask import Blueprint, jsonify
+
 from registry.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -37,8 +37,12 @@ def _database_answers() -> bool:
                 raw = sqlite3.connect(f"file:{url.database}?mode=rw", uri=True, timeout=1)
             else:
                 raw = psycopg.connect(
-                    host=url.host, port=url.port, user=url.username, password=url.password,
-                    dbname=url.database, connect_timeout=1,
+                    host=url.host,
+                    port=url.port,
+                    user=url.username,
+                    password=url.password,
+                    dbname=url.database,
+                    connect_timeout=1,
                     options="-c statement_timeout=1000",
                 )
             try:

@@ -93,8 +93,14 @@ class Enterprise(Model):
     address: Mapped[str | None] = mapped_column(String(300))
     main_products: Mapped[str | None] = mapped_column(Text)
     status: Mapped[Status] = mapped_column(
-        Enum(Status, name="status", native_enum=False, create_constraint=True, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            Status,
+            name="status",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=Status.ACTIVE,
     )
     merged_into: Mapped[str | None] = mapped_column(String(18))

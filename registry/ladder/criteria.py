@@ -148,6 +148,14 @@ class Facts:
     def criteria(self) -> Mapping[str, Any]:
         return self.tier.criteria
 
+    def figure(self, name: str) -> Fraction | None:
+        """A figure of the latest report."""
+        return figure(self.latest, name)
+
+    def threshold(self, key: str) -> Fraction:
+        """A threshold of this tier's criteria, exact."""
+        return exact(self.criteria[key])
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -256,6 +264,14 @@ def compared(
     return Check(code, facts.label(code), status, op, shown(required), shown(actual), unit)
 
 
+def at_least(facts: Facts, code: str, actual: Fraction | None, key: str, unit: Unit) -> Check:
+    return compared(facts, code, ">=", actual, facts.threshold(key), unit)
+
+
+def at_most(facts: Facts, code: str, actual: Fraction | None, key: str, unit: Unit) -> Check:
+    return compared(facts, code, "<=", actual, facts.threshold(key), unit)
+
+
 def manual(
     facts: Facts,
     code: str,
@@ -287,59 +303,52 @@ def prerequisite(facts: Facts) -> Check:
 
 def latest_rd_revenue(facts: Facts) -> Check:
     """R&D / revenue of the latest year against ``rd_revenue_ratio_min``."""
-    ratio = percent(figure(facts.latest, "rd_expense"), figure(facts.latest, "revenue"))
-    required = exact(facts.criteria["rd_revenue_ratio_min"])
-    return compared(facts, "rd_revenue_ratio", ">=", ratio, required, "percent")
+    ratio = percent(facts.figure("rd_expense"), facts.figure("revenue"))
+    return at_least(facts, "rd_revenue_ratio", ratio, "rd_revenue_ratio_min", "percent")
 
 
 # --- tiers -------------------------------------------------------------------------
 
 
 def tech_sme(facts: Facts) -> Outcome:
-    c, r = facts.criteria, facts.latest
-    rd = figure(r, "rd_expense")
-    staff_part = ScorePart(
-        "staff",
-        band_points(percent(figure(r, "tech_staff"), figure(r, "employees")), c["staff_bands"]),
-        band_max(c["staff_bands"]),
-    )
+    c, fig = facts.criteria, facts.figure
+    staff = band_points(percent(fig("tech_staff"), fig("employees")), c["staff_bands"])
     rd_max = max(band_max(c["rd_revenue_bands"]), band_max(c["rd_cost_bands"]))
     rd_routes = [
-        band_points(percent(rd, figure(r, "revenue")), c["rd_revenue_bands"]),
-        band_points(percent(rd, figure(r, "total_cost")), c["rd_cost_bands"]),
+        band_points(percent(fig("rd_expense"), fig("revenue")), c["rd_revenue_bands"]),
+        band_points(percent(fig("rd_expense"), fig("total_cost")), c["rd_cost_bands"]),
     ]
     ip_max = max(c["ip_class1_points"], band_max(c["ip_class2_points"]))
     parts = (
-        staff_part,
+        ScorePart("staff", staff, band_max(c["staff_bands"])),
         ScorePart("rd", best_of(rd_routes, rd_max), rd_max),
-        ScorePart("ip", _tsme_ip_points(r, c), ip_max),
+        ScorePart("ip", _tsme_ip_points(facts), ip_max),
     )
-    score = None if r is None else score_of(parts, c["pass_mark"])
+    score = None if facts.latest is None else score_of(parts, c["pass_mark"])
     checks = (
-        compared(facts, "employees_max", "<=", figure(r, "employees"),
-                 exact(c["employees_max"]), "person"),
-        compared(facts, "revenue_max", "<=", figure(r, "revenue"),
-                 exact(c["revenue_max"]), "CNY"),
-        compared(facts, "total_assets_max", "<=", figure(r, "total_assets"),
-                 exact(c["total_assets_max"]), "CNY"),
+        at_most(facts, "employees_max", fig("employees"), "employees_max", "person"),
+        at_most(facts, "revenue_max", fig("revenue"), "revenue_max", "CNY"),
+        at_most(facts, "total_assets_max", fig("total_assets"), "total_assets_max", "CNY"),
         manual(facts, "industry_allowed"),
         manual(facts, "clean_record"),
         _tsme_score_check(facts, score, c["pass_mark"]),
-    )  # fmt: skip
+    )
     return Outcome(checks, score)
 
 
-def _tsme_ip_points(r: Report | None, c: Mapping[str, Any]) -> int | None:
+def _tsme_ip_points(facts: Facts) -> int | None:
     # Class-II items count only when there is no class-I item.
-    class1 = figure(r, "ip_class1")
+    class1 = facts.figure("ip_class1")
     if class1 is None:
         return None
     if class1 >= 1:
-        return int(c["ip_class1_points"])
-    return band_points(figure(r, "ip_class2"), c["ip_class2_points"])
+        return int(facts.criteria["ip_class1_points"])
+    return band_points(facts.figure("ip_class2"), facts.criteria["ip_class2_points"])
 
 
 def _tsme_score_check(facts: Facts, score: Score | None, pass_mark: int) -> Check:
+    # Passing needs score ≥ pass mark AND staff points > 0; otherwise only the direct
+    # pass remains, which a reviewer judges.
     staff = score.parts[0].points if score else None
     if score is None:
         status: Status = "unknown"
@@ -349,46 +358,37 @@ def _tsme_score_check(facts: Facts, score: Score | None, pass_mark: int) -> Chec
         status = "unknown"
     else:
         status = "pass" if score.total >= pass_mark else "manual"
-    return Check(
-        "tsme_score",
-        facts.label("tsme_score"),
-        status,
-        ">=",
-        pass_mark,
-        score.total if score else None,
-        "points",
-        "direct_pass" if status == "manual" else None,
-    )
+    actual = score.total if score else None
+    alternative = "direct_pass" if status == "manual" else None
+    label = facts.label("tsme_score")
+    return Check("tsme_score", label, status, ">=", pass_mark, actual, "points", alternative)
 
 
 def high_tech(facts: Facts) -> Outcome:
-    c, r, w = facts.criteria, facts.latest, facts.window
+    c, fig, window = facts.criteria, facts.figure, facts.window
     founded = facts.subject.founded_on
     age = None if founded is None else Fraction((facts.today - founded).days)
+    staff_ratio = percent(fig("tech_staff"), fig("employees"))
+    domestic = percent(total(window, "rd_domestic_expense"), total(window, "rd_expense"))
+    hightech = percent(fig("hightech_income"), fig("total_income"))
     checks = (
-        compared(facts, "registered_days", ">=", age, exact(c["registered_days"]), "days"),
+        at_least(facts, "registered_days", age, "registered_days", "days"),
         _core_ip(facts),
         manual(facts, "tech_field"),
-        compared(facts, "tech_staff_ratio", ">=",
-                 percent(figure(r, "tech_staff"), figure(r, "employees")),
-                 exact(c["tech_staff_ratio_min"]), "percent"),
+        at_least(facts, "tech_staff_ratio", staff_ratio, "tech_staff_ratio_min", "percent"),
         _three_year_rd_revenue(facts),
-        compared(facts, "rd_domestic_ratio", ">=",
-                 percent(total(w, "rd_domestic_expense"), total(w, "rd_expense")),
-                 exact(c["rd_domestic_ratio_min"]), "percent"),
-        compared(facts, "hightech_income_ratio", ">=",
-                 percent(figure(r, "hightech_income"), figure(r, "total_income")),
-                 exact(c["hightech_income_ratio_min"]), "percent"),
+        at_least(facts, "rd_domestic_ratio", domestic, "rd_domestic_ratio_min", "percent"),
+        at_least(facts, "hightech_income_ratio", hightech, "hightech_income_ratio_min", "percent"),
         manual(facts, "innovation_score", ">", c["innovation_score_min_exclusive"], "points"),
         manual(facts, "no_major_accident"),
-    )  # fmt: skip
+    )
     return Outcome(checks)
 
 
 def _core_ip(facts: Facts) -> Check:
     # Owning one class-I or one class-II item suffices, so one known count ≥ 1 decides
     # even when the other is missing; `actual` is then the count that is known.
-    counts = [figure(facts.latest, name) for name in ("ip_class1", "ip_class2")]
+    counts = [facts.figure("ip_class1"), facts.figure("ip_class2")]
     known = [count for count in counts if count is not None]
     decided = len(known) == len(counts) or any(count >= 1 for count in known)
     owned = sum(known, Fraction(0)) if decided else None
@@ -397,7 +397,7 @@ def _core_ip(facts: Facts) -> Check:
 
 def _three_year_rd_revenue(facts: Facts) -> Check:
     # The threshold depends on the last year's revenue; the ratio is over the window.
-    last_revenue = figure(facts.latest, "revenue")
+    last_revenue = facts.figure("revenue")
     required = None
     if last_revenue is not None:
         for limit, minimum in facts.criteria["rd_revenue_tiers"]:
@@ -409,62 +409,63 @@ def _three_year_rd_revenue(facts: Facts) -> Check:
 
 
 def champion(facts: Facts) -> Outcome:
-    c, r = facts.criteria, facts.latest
-    revenue_min = compared(facts, "revenue_min", ">=", figure(r, "revenue"),
-                           exact(c["revenue_min"]), "CNY")  # fmt: skip
+    c, fig = facts.criteria, facts.figure
+    revenue = at_least(facts, "revenue_min", fig("revenue"), "revenue_min", "CNY")
     checks = (
         prerequisite(facts),
-        compared(facts, "niche_years", ">=", figure(r, "niche_years"),
-                 exact(c["niche_years_min"]), "years"),
-        compared(facts, "rd_expense_min", ">=", figure(r, "rd_expense"),
-                 exact(c["rd_expense_min"]), "CNY"),
+        at_least(facts, "niche_years", fig("niche_years"), "niche_years_min", "years"),
+        at_least(facts, "rd_expense_min", fig("rd_expense"), "rd_expense_min", "CNY"),
         latest_rd_revenue(facts),
-        or_alternative(revenue_min, "equity_financing"),
+        or_alternative(revenue, "equity_financing"),
         manual(facts, "srdi_score", ">=", c["srdi_pass_mark"], "points", "direct_route"),
-    )  # fmt: skip
-    score = None if r is None else _srdi_from_figures(r, c)
-    rank = None if r is None else r.global_market_rank
+    )
+    score = None if facts.latest is None else _srdi_from_figures(facts)
+    rank = None if facts.latest is None else facts.latest.global_market_rank
     return Outcome(checks, score, {"global_market_rank": rank})
 
 
-def _srdi_from_figures(r: Report, c: Mapping[str, Any]) -> Score:
+def _srdi_from_figures(facts: Facts) -> Score:
     """The SRDI items that recorded figures decide (30 of 100 points), for information.
 
     Growth, net margin, digitalisation, quality, product field, the provincial items,
     IP quality and the R&D institution are never recorded as figures, so they are left
     out rather than guessed; the ``srdi_score`` check stays ``manual`` whatever this says.
     """
-    bands = c["srdi_bands"]
-    rd = figure(r, "rd_expense")
+    bands, fig = facts.criteria["srdi_bands"], facts.figure
     rd_max = max(band_max(bands["rd_expense"]), band_max(bands["rd_revenue"]))
     rd_routes = [
-        band_points(rd, bands["rd_expense"]),
-        band_points(percent(rd, figure(r, "revenue")), bands["rd_revenue"]),
+        band_points(fig("rd_expense"), bands["rd_expense"]),
+        band_points(percent(fig("rd_expense"), fig("revenue")), bands["rd_revenue"]),
     ]
-    rd_staff = percent(figure(r, "rd_staff"), figure(r, "employees"))
-    parts = (
-        ScorePart("main_business_share",
-                  band_points(figure(r, "main_business_share"), bands["main_business_share"]),
-                  band_max(bands["main_business_share"])),
-        ScorePart("niche_years", band_points(figure(r, "niche_years"), bands["niche_years"]),
-                  band_max(bands["niche_years"])),
-        ScorePart("debt_ratio", below_points(figure(r, "debt_ratio"), bands["debt_ratio_below"]),
-                  band_max(bands["debt_ratio_below"])),
-        ScorePart("rd_investment", best_of(rd_routes, rd_max), rd_max),
-        ScorePart("rd_staff_ratio", band_points(rd_staff, bands["rd_staff_ratio"]),
-                  band_max(bands["rd_staff_ratio"])),
-    )  # fmt: skip
-    return score_of(parts, c["srdi_pass_mark"])
+    points = {
+        "main_business_share": band_points(
+            fig("main_business_share"), bands["main_business_share"]
+        ),
+        "niche_years": band_points(fig("niche_years"), bands["niche_years"]),
+        "debt_ratio": below_points(fig("debt_ratio"), bands["debt_ratio_below"]),
+        "rd_investment": best_of(rd_routes, rd_max),
+        "rd_staff_ratio": band_points(
+            percent(fig("rd_staff"), fig("employees")), bands["rd_staff_ratio"]
+        ),
+    }
+    maxima = {
+        "main_business_share": band_max(bands["main_business_share"]),
+        "niche_years": band_max(bands["niche_years"]),
+        "debt_ratio": band_max(bands["debt_ratio_below"]),
+        "rd_investment": rd_max,
+        "rd_staff_ratio": band_max(bands["rd_staff_ratio"]),
+    }
+    parts = tuple(ScorePart(code, points[code], maxima[code]) for code in points)
+    return score_of(parts, facts.criteria["srdi_pass_mark"])
 
 
 def navigator(facts: Facts) -> Outcome:
     checks = (
         prerequisite(facts),
-        compared(facts, "revenue_min", ">=", figure(facts.latest, "revenue"),
-                 exact(facts.criteria["revenue_min"]), "CNY"),
+        at_least(facts, "revenue_min", facts.figure("revenue"), "revenue_min", "CNY"),
         latest_rd_revenue(facts),
         manual(facts, "chain_leadership"),
-    )  # fmt: skip
+    )
     return Outcome(checks)
 
 
@@ -475,7 +476,7 @@ def chain_leader(facts: Facts) -> Outcome:
     required = exact(by_group[group]) if group in by_group else None
     checks = (
         prerequisite(facts),
-        compared(facts, "revenue_min", ">=", figure(facts.latest, "revenue"), required, "CNY"),
+        compared(facts, "revenue_min", ">=", facts.figure("revenue"), required, "CNY"),
         latest_rd_revenue(facts),
         manual(facts, "chain_leadership"),
         manual(facts, "chain_chief_endorsement"),

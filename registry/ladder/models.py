@@ -71,8 +71,14 @@ class TierEvent(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     kind: Mapped[EventKind] = mapped_column(
-        Enum(EventKind, name="kind", native_enum=False, create_constraint=True, length=10,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            EventKind,
+            name="kind",
+            native_enum=False,
+            create_constraint=True,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     from_tier: Mapped[str | None] = mapped_column(String(20))
     to_tier: Mapped[str | None] = mapped_column(String(20))

@@ -161,15 +161,27 @@ def _record_move(
     changed(session, enterprise)
     changed(session, event)
     record_audit(
-        session, actor, action, "enterprise", enterprise.uscc,
-        diff(before, _snapshot(enterprise)), reason=event.reason,
+        session,
+        actor,
+        action,
+        "enterprise",
+        enterprise.uscc,
+        diff(before, _snapshot(enterprise)),
+        reason=event.reason,
     )
     session.flush()
     return event
 
 
-def _event(enterprise: Enterprise, kind: EventKind, from_tier, actor: Actor, reason: str,
-           effective_at: datetime, application_id: int | None = None) -> TierEvent:
+def _event(
+    enterprise: Enterprise,
+    kind: EventKind,
+    from_tier,
+    actor: Actor,
+    reason: str,
+    effective_at: datetime,
+    application_id: int | None = None,
+) -> TierEvent:
     return TierEvent(
         enterprise_id=enterprise.id,
         enterprise=enterprise,
@@ -228,37 +240,43 @@ def grant_tier(
     enterprise = _locked(session, enterprise)
     if enterprise.status != Status.ACTIVE:
         raise InvalidTransition(
-            "%(uscc)s is %(status)s and cannot be granted a tier.",
-            uscc=enterprise.uscc, status=str(enterprise.status),
+            "%(uscc)s is %(state)s and cannot be granted a tier.",
+            uscc=enterprise.uscc,
+            state=str(enterprise.status),
         )
     ranks = queries.tier_ranks(session)
     if enterprise.tier == tier.code:
-        raise InvalidTransition("%(uscc)s already holds %(tier)s.", uscc=enterprise.uscc,
-                                tier=tier.code)
+        raise InvalidTransition(
+            "%(uscc)s already holds %(tier)s.", uscc=enterprise.uscc, tier=tier.code
+        )
     if enterprise.tier is not None and ranks[enterprise.tier] > tier.rank:
         raise InvalidTransition(
             "%(uscc)s holds the higher tier %(current)s; use demote.",
-            uscc=enterprise.uscc, current=enterprise.tier,
+            uscc=enterprise.uscc,
+            current=enterprise.tier,
         )
     now = clock.now()
     if since is not None and since > clock.today():
-        raise ValidationFailed("The designation cannot start in the future (%(since)s).",
-                               since=since.isoformat())
+        raise ValidationFailed(
+            "The designation cannot start in the future (%(since)s).", since=since.isoformat()
+        )
     if effective_at is None:
         effective_at = dates.shanghai_midnight(since) if since else now
     since = since or dates.shanghai_date(effective_at)
-    if reservation is not None:
-        session.delete(reservation)
-    else:
+    if reservation is None:
         _ensure_room(session, tier)
+    number = issue_registration_number(session, tier, since.year, number)
     before = _snapshot(enterprise)
     from_tier = enterprise.tier
     enterprise.tier = tier.code
     enterprise.tier_since = since
     enterprise.tier_expires_at = dates.expires_at(tier.validity_value, since)
-    enterprise.registration_number = issue_registration_number(session, tier, since.year, number)
-    event = _event(enterprise, EventKind.GRANT, from_tier, actor, reason, effective_at,
-                   application_id)
+    enterprise.registration_number = number
+    if reservation is not None:
+        session.delete(reservation)
+    event = _event(
+        enterprise, EventKind.GRANT, from_tier, actor, reason, effective_at, application_id
+    )
     return _record_move(session, enterprise, before, event, actor, "tier.grant")
 
 
@@ -280,8 +298,9 @@ def renew_tier(
     enterprise.tier_expires_at = dates.renewed_expiry(
         tier.validity_value, enterprise.tier_expires_at
     )
-    event = _event(enterprise, EventKind.RENEW, enterprise.tier, actor, reason, clock.now(),
-                   application_id)
+    event = _event(
+        enterprise, EventKind.RENEW, enterprise.tier, actor, reason, clock.now(), application_id
+    )
     return _record_move(session, enterprise, before, event, actor, "tier.renew")
 
 
@@ -307,7 +326,8 @@ def demote(
     if tier.rank >= ranks[enterprise.tier]:
         raise InvalidTransition(
             "%(tier)s is not below the current tier %(current)s.",
-            tier=tier.code, current=enterprise.tier,
+            tier=tier.code,
+            current=enterprise.tier,
         )
     _ensure_room(session, tier)
     today = clock.today()
@@ -390,8 +410,15 @@ def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, rea
     old = tier.quota
     tier.quota = quota
     tier.edited_at = clock.now()
-    record_audit(session, actor, "tier_settings.update", "tier", tier.code,
-                 {"quota": [old, quota]}, reason=reason)
+    record_audit(
+        session,
+        actor,
+        "tier_settings.update",
+        "tier",
+        tier.code,
+        {"quota": [old, quota]},
+        reason=reason,
+    )
     session.flush()
     return tier
 
@@ -400,18 +427,32 @@ def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, rea
 
 
 def reserve_slot(
-    session: Session, enterprise: Enterprise, tier_code: str, application_id: int,
-    *, actor: Actor,
+    session: Session,
+    enterprise: Enterprise,
+    tier_code: str,
+    application_id: int,
+    *,
+    actor: Actor,
 ) -> Reservation:
     """Hold a slot of ``tier_code`` for a promotion entering its notice."""
     tier = lock_tier(session, tier_code)
     _ensure_room(session, tier)
-    reservation = Reservation(tier=tier.code, enterprise_id=enterprise.id,
-                              application_id=application_id, created_at=clock.now())
+    reservation = Reservation(
+        tier=tier.code,
+        enterprise_id=enterprise.id,
+        application_id=application_id,
+        created_at=clock.now(),
+    )
     session.add(reservation)
     session.flush()
-    record_audit(session, actor, "reservation.create", "reservation", reservation.id,
-                 {"tier": [None, tier.code], "application_id": [None, application_id]})
+    record_audit(
+        session,
+        actor,
+        "reservation.create",
+        "reservation",
+        reservation.id,
+        {"tier": [None, tier.code], "application_id": [None, application_id]},
+    )
     return reservation
 
 
@@ -423,24 +464,39 @@ def _reservation_for(session: Session, application_id: int) -> Reservation | Non
 
 
 def consume_slot(
-    session: Session, application_id: int, *, actor: Actor, reason: str,
+    session: Session,
+    application_id: int,
+    *,
+    actor: Actor,
+    reason: str,
     effective_at: datetime,
 ) -> TierEvent:
     """Grant the promotion that holds a reservation, using its slot."""
     reservation = _reservation_for(session, application_id)
     if reservation is None:
-        raise InvalidTransition("No slot is reserved for application %(id)s.",
-                                id=application_id)
+        raise InvalidTransition("No slot is reserved for application %(id)s.", id=application_id)
     enterprise = session.get(Enterprise, reservation.enterprise_id)
-    return grant_tier(session, enterprise, reservation.tier, actor=actor, reason=reason,
-                      application_id=application_id, effective_at=effective_at,
-                      reservation=reservation)
+    return grant_tier(
+        session,
+        enterprise,
+        reservation.tier,
+        actor=actor,
+        reason=reason,
+        application_id=application_id,
+        effective_at=effective_at,
+        reservation=reservation,
+    )
 
 
 def _delete_reservation(session: Session, reservation: Reservation, actor: Actor) -> None:
-    record_audit(session, actor, "reservation.release", "reservation", reservation.id,
-                 {"tier": [reservation.tier, None],
-                  "application_id": [reservation.application_id, None]})
+    record_audit(
+        session,
+        actor,
+        "reservation.release",
+        "reservation",
+        reservation.id,
+        {"tier": [reservation.tier, None], "application_id": [reservation.application_id, None]},
+    )
     session.delete(reservation)
     session.flush()
 

@@ -45,7 +45,7 @@ def tiers(session: Session) -> list[Tier]:
 
 
 def tier_ranks(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(Tier.code, Tier.rank)).tuples())
+    return dict(session.execute(select(Tier.code, Tier.rank)).all())
 
 
 def occupancy(session: Session, tier: Tier) -> Occupancy:
@@ -62,10 +62,10 @@ def ladder_overview(session: Session) -> list[tuple[Tier, Occupancy]]:
             select(Enterprise.tier, func.count())
             .where(Enterprise.tier.is_not(None))
             .group_by(Enterprise.tier)
-        ).tuples()
+        ).all()
     )
     reserved = dict(
-        session.execute(select(Reservation.tier, func.count()).group_by(Reservation.tier)).tuples()
+        session.execute(select(Reservation.tier, func.count()).group_by(Reservation.tier)).all()
     )
     return [
         (t, Occupancy(t.quota, holders.get(t.code, 0), reserved.get(t.code, 0)))
@@ -75,7 +75,7 @@ def ladder_overview(session: Session) -> list[tuple[Tier, Occupancy]]:
 
 def work_calendar(session: Session) -> WorkCalendar:
     holidays, workdays = set(), set()
-    for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)).tuples():
+    for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
         (holidays if kind == "holiday" else workdays).add(day)
     years = frozenset(session.scalars(select(CalendarYear.year)))
     return WorkCalendar(frozenset(holidays), frozenset(workdays), years)
