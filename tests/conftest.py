@@ -47,14 +47,16 @@ def make_app(database_url: str, **overrides) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def _migrated_app(database_url: str) -> Flask:
+def _migrated_app(database_url: str) -> Iterator[Flask]:
     app = make_app(database_url)
     with app.app_context():
         if ENGINE_URL:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 def reset_database(app: Flask) -> None:
