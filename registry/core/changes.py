@@ -17,6 +17,7 @@ Ordering (API.md "How the order is kept"):
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -62,7 +63,7 @@ def changed(session: Session, obj: Any) -> None:
     pending[id(obj)] = obj
     state = inspect(obj)
     if hasattr(obj, "version"):
-        if state.persistent:
+        if state.persistent and obj not in session.info.get("inserted", ()):
             obj.version = (obj.version or 0) + 1
         elif obj.version is None:
             obj.version = 1
@@ -145,10 +146,19 @@ def _write_pending(session: Session) -> None:
     append_entries(session, rows)
 
 
+@event.listens_for(Session, "before_flush")
+def _note_inserted(session: Session, _context, _instances) -> None:
+    # A record inserted in this transaction keeps version 1 however often it changes.
+    if session.new:
+        session.info.setdefault("inserted", weakref.WeakSet()).update(session.new)
+
+
+@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, *_args) -> None:
+def _forget_transaction(session: Session) -> None:
+    # after_rollback fires for the outermost transaction only, not for a savepoint.
     session.info.pop("feed_pending", None)
+    session.info.pop("inserted", None)
 
 
 def feed_epoch(session: Session) -> str:

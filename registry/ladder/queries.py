@@ -8,8 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.enterprises.models import Enterprise
+from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder.dates import WorkCalendar
+from registry.ladder.eligibility import Evaluation, Subject, TierRule, evaluate
 from registry.ladder.models import (
     CalendarDay,
     CalendarYear,
@@ -129,3 +130,35 @@ def ladder_fields(enterprise: Enterprise) -> LadderFields:
         enterprise.tier_expires_at,
         enterprise.registration_number,
     )
+
+
+def evaluate_enterprise(
+    session: Session,
+    enterprise: Enterprise,
+    tier_code: str,
+    *,
+    reference: datetime,
+    lang: str = "zh",
+    year: int | None = None,
+) -> Evaluation:
+    """The eligibility of ``enterprise`` for ``tier_code`` (PRODUCT.md §4), with the
+    tier's thresholds as stored (seeded, admin-editable)."""
+    tier = session.get(Tier, tier_code)
+    ranks = tier_ranks(session)
+    industry = session.get(Industry, enterprise.industry_code) if enterprise.industry_code else None
+    subject = Subject(
+        founded_on=enterprise.founded_on,
+        industry_group=industry.group if industry else None,
+        current_rank=ranks.get(enterprise.tier) if enterprise.tier else None,
+    )
+    rule = TierRule(
+        code=tier.code,
+        rank=tier.rank,
+        prerequisite_code=tier.prerequisite,
+        prerequisite_rank=ranks.get(tier.prerequisite) if tier.prerequisite else None,
+        criteria=tier.criteria,
+    )
+    reports = session.scalars(
+        select(AnnualReport).where(AnnualReport.enterprise_id == enterprise.id)
+    ).all()
+    return evaluate(rule, subject, reports, reference=reference, lang=lang, year=year)
