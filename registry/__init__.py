@@ -41,7 +41,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.accounts.models  # noqa: F401
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.schemas  # noqa: F401
-    from registry.core import i18n
+    from registry.core import i18n, web
     from registry.core.db import configure_engine
     from registry.extensions import babel, csrf, db, migrate
 
@@ -56,10 +56,12 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     i18n.init_app(app, babel)
+    web.init_app(app)
 
 
 def _init_request_hooks(app: Flask) -> None:
     from registry.core.db import set_read_only
+    from registry.extensions import db
 
     @app.before_request
     def _begin_request() -> None:
@@ -79,6 +81,9 @@ def _init_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def _end_request(_exc) -> None:
+        # The request is the unit of work: whatever it left uncommitted is discarded
+        # here, so no transaction (and no SQLite lock) outlives it.
+        db.session.rollback()
         set_read_only(False)
 
 

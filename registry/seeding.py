@@ -113,39 +113,48 @@ def _seed_tiers(
         report.count("updated", "tiers")
 
 
-def _seed_calendar(session: Session, report: SeedReport, *, force: bool, directory: Path):
-    years = load("calendar.json", directory)["years"]
-    known = set(session.scalars(select(CalendarYear.year)))
-    for year_text, spec in sorted(years.items()):
-        year = int(year_text)
-        if year in known and not force:
-            continue
-        if year in known:
-            session.execute(
-                delete(CalendarDay).where(
-                    CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)
-                )
-            )
-            session.delete(session.get(CalendarYear, year))
-            session.flush()
-        for kind, days in (
+def _calendar_rows(years: dict) -> tuple[dict[date, str], dict[int, tuple[str | None, bool]]]:
+    days: dict[date, str] = {}
+    for spec in years.values():
+        for kind, listed in (
             ("holiday", spec.get("holidays", [])),
             ("workday", spec.get("workdays", [])),
         ):
-            for text_day in days:
-                day = date.fromisoformat(text_day)
-                # A block may start in the previous year (2023's New Year: 2022-12-31).
-                if session.get(CalendarDay, day) is None:
-                    session.add(CalendarDay(day=day, kind=kind))
-        session.add(
-            CalendarYear(
-                year=year,
-                source=spec.get("source"),
-                provisional=bool(spec.get("provisional", False)),
-            )
-        )
+            # A block may start in the previous year (2023's New Year: 2022-12-31).
+            days.update({date.fromisoformat(d): kind for d in listed})
+    meta = {
+        int(y): (spec.get("source"), bool(spec.get("provisional", False)))
+        for y, spec in years.items()
+    }
+    return days, meta
+
+
+def _seed_calendar(session: Session, report: SeedReport, *, force: bool, directory: Path):
+    """Add the seeded years not loaded yet; with ``force``, make the stored calendar
+    exactly the seed's (rewritten only when it differs)."""
+    days, meta = _calendar_rows(load("calendar.json", directory)["years"])
+    stored_days = dict(session.execute(select(CalendarDay.day, CalendarDay.kind)).all())
+    stored_years = {
+        y.year: (y.source, y.provisional) for y in session.scalars(select(CalendarYear))
+    }
+    if force and (stored_days != days or stored_years != meta):
+        session.execute(delete(CalendarDay))
+        session.execute(delete(CalendarYear))
         session.flush()
-        report.count("inserted" if year not in known else "updated", "calendar years")
+        stored_days, known = {}, set()
+        report.count("updated", "calendars")
+    else:
+        known = set(stored_years)
+    new_years = sorted(set(meta) - known)
+    for day, kind in days.items():
+        if day not in stored_days and (day.year in new_years or day.year + 1 in new_years):
+            session.add(CalendarDay(day=day, kind=kind))
+    for year in new_years:
+        source, provisional = meta[year]
+        session.add(CalendarYear(year=year, source=source, provisional=provisional))
+        if known or not force:
+            report.count("inserted", "calendar years")
+    session.flush()
 
 
 def seed(

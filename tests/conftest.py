@@ -71,6 +71,9 @@ def reset_database(app: Flask) -> None:
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
+                # AUTOINCREMENT counters (change_log ids) start again from 1, as on
+                # PostgreSQL (RESTART IDENTITY, feed_counter back to 0).
+                conn.execute(text("DELETE FROM sqlite_sequence"))
             conn.execute(
                 text("INSERT INTO registry_meta (key, value) VALUES ('feed_epoch', :e)"),
                 {"e": secrets.token_hex(8)},

@@ -6,9 +6,7 @@ import sqlite3
 import threading
 
 import psycopg
-from flask import Blueprint, jsonify
-
-from registry.extensions import db
+from flask import Blueprint, current_app, jsonify
 
 bp = Blueprint("health", __name__)
 
@@ -28,7 +26,7 @@ def _database_answers() -> bool:
     """
     result: list[bool] = []
 
-    url = db.engine.url
+    url = current_app.extensions["sqlalchemy"].engine.url
 
     def probe() -> None:
         try:
