@@ -1,0 +1,157 @@
+# Enterprise Cultivation Registry: install, run and test.
+#
+#   make run        serve the registry on http://127.0.0.1:5000 with demo data (SQLite)
+#   make test       lint, then the short test suite on SQLite and on PostgreSQL
+#   make test-long  the same with the long forms (tests marked slow)
+#   make lint       ruff check + ruff format --check
+#   make fmt        ruff format + ruff check --fix
+#   make install    virtualenv, Python requirements, Debian packages the tests need
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+# Each recipe runs as one shell script, so traps and variables span its lines.
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+PG_BIN ?= /usr/lib/postgresql/15/bin
+CHROMIUM ?= /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# Threaded workers: long-polling clients hold a thread, not a process.
+GUNICORN_OPTS ?= --worker-class gthread --workers 2 --threads 8 --timeout 120 \
+	--graceful-timeout 10 --access-logfile - --no-control-socket
+TICK_EVERY ?= 60
+DEMO_COUNT ?= 3000
+COUNT_ENTERPRISES := 'from sqlalchemy import func, select; \
+	from registry.enterprises.models import Enterprise; from registry.extensions import db; \
+	from wsgi import app; app.app_context().push(); \
+	print(db.session.scalar(select(func.count()).select_from(Enterprise)))'
+
+.PHONY: help install system-packages python-packages run test test-long lint fmt \
+	test-engines apt-install clean
+
+help:
+	@sed -n '2,8s/^# \{0,1\}//p' Makefile
+
+install: system-packages python-packages
+
+python-packages: $(STAMP)
+
+$(BIN)/python:
+	@if ! command -v $(PYTHON) >/dev/null || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then
+		$(MAKE) --no-print-directory APT_PACKAGES="python3.11 python3.11-venv" apt-install
+	fi
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalled only when requirements.txt is newer than the stamp.
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# PostgreSQL 15 (the test cluster), Chromium (browser tests) and a CJK font (the pages
+# are in Chinese), when missing.
+system-packages:
+	@missing=""
+	[ -x "$(PG_BIN)/initdb" ] || missing="$$missing postgresql-15"
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"
+	[ -e "$(CJK_FONT)" ] || missing="$$missing fonts-noto-cjk"
+	if [ -n "$$missing" ]; then
+		$(MAKE) --no-print-directory APT_PACKAGES="$$missing" apt-install
+	fi
+
+apt-install:
+	@if [ "$$(id -u)" -ne 0 ]; then
+		echo "Missing Debian packages: $(APT_PACKAGES)" >&2
+		echo "Install them as root: apt-get install $(APT_PACKAGES)" >&2
+		echo "(make test needs postgresql-15 for its PostgreSQL run, chromium for browser tests)" >&2
+		exit 0
+	fi
+	echo "Installing Debian packages: $(APT_PACKAGES)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq $(APT_PACKAGES) </dev/null
+
+# Serve on SQLite (instance/registry.db) with `tick` every $(TICK_EVERY) s beside the
+# server. The ticker runs in its own process group so that stopping it also stops a
+# `sleep` or `tick` in progress; the trap ends both on Ctrl-C, on TERM and when the
+# server exits, so nothing is left behind.
+run: install
+	@unset DATABASE_URL
+	export PATH="$(CURDIR)/$(BIN):$$PATH"
+	flask --app wsgi db upgrade
+	flask --app wsgi registry seed
+	enterprises=$$(python -c $(COUNT_ENTERPRISES))
+	if [ "$$enterprises" -eq 0 ]; then
+		echo "Loading demo data ($(DEMO_COUNT) enterprises)..."
+		flask --app wsgi registry demo --count $(DEMO_COUNT)
+	else
+		echo "The database holds $$enterprises enterprises; no demo data loaded."
+	fi
+	setsid bash -c 'while :; do flask --app wsgi registry tick >>instance/tick.log || true; sleep $(TICK_EVERY); done' &
+	ticker=$$!
+	server=""
+	stop() {
+		trap - INT TERM EXIT
+		kill -TERM -- "-$$ticker" 2>/dev/null || true
+		if [ -n "$$server" ]; then kill -TERM "$$server" 2>/dev/null || true; fi
+		wait 2>/dev/null || true
+	}
+	trap 'stop; exit 130' INT
+	trap 'stop; exit 143' TERM
+	trap stop EXIT
+	echo "Serving on http://$(HOST):$(PORT) (tick every $(TICK_EVERY) s, log in instance/tick.log); Ctrl-C stops."
+	gunicorn --bind $(HOST):$(PORT) $(GUNICORN_OPTS) wsgi:app &
+	server=$$!
+	wait "$$server"
+
+lint: python-packages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: python-packages
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The short forms: `make test` on a 2-core machine stays within 5 minutes.
+test: install lint
+	$(MAKE) --no-print-directory test-engines \
+		SQLITE_MARK="not slow" POSTGRES_MARK="not slow and not browser"
+
+# The long forms: every test on SQLite, every test but the browser ones on PostgreSQL.
+test-long: install lint
+	$(MAKE) --no-print-directory test-engines \
+		SQLITE_MARK="slow or not slow" POSTGRES_MARK="not browser"
+
+# Both engines run even when the first fails; the target fails if either did. The
+# PostgreSQL cluster is stopped (and its directory removed) whatever happens.
+test-engines:
+	@# pytest exits 5 when a marker selects no test: not a failure for one sub-run.
+	pytest_run() {
+		local rc=0
+		"$(BIN)/python" -m pytest "$$@" || rc=$$?
+		if [ "$$rc" -eq 5 ]; then echo "(no test selected by -m \"$$2\")"; rc=0; fi
+		return "$$rc"
+	}
+	# Ctrl-C ends the whole run (pytest exits 2 on it, which would not stop the shell).
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	sqlite=0 postgres=0
+	echo "== pytest on SQLite (-m \"$(SQLITE_MARK)\")"
+	(unset TEST_DATABASE_URL DATABASE_URL; pytest_run -m "$(SQLITE_MARK)") || sqlite=$$?
+	echo "== pytest on PostgreSQL (-m \"$(POSTGRES_MARK)\")"
+	# A cluster of this run's own, even if another run shares the checkout.
+	export PG_SERVER_STATE="$(CURDIR)/tmp/pg_server.$$$$.env"
+	trap 'bash tests/pg_server.sh stop' EXIT
+	url=$$(bash tests/pg_server.sh start)
+	TEST_DATABASE_URL="$$url" pytest_run -m "$(POSTGRES_MARK)" || postgres=$$?
+	echo "== exit status: SQLite $$sqlite, PostgreSQL $$postgres"
+	[ "$$sqlite" -eq 0 ] && [ "$$postgres" -eq 0 ]
+
+clean:
+	rm -rf .pytest_cache .ruff_cache

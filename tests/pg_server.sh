@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# A private PostgreSQL 15 cluster for the test suite.
+#
+#   bash tests/pg_server.sh start   # initdb + start on 127.0.0.1, prints the URL
+#   bash tests/pg_server.sh url     # prints the URL of the running cluster
+#   bash tests/pg_server.sh stop    # stops the cluster and removes its directory
+#
+# The cluster lives in a fresh temporary directory, listens only on 127.0.0.1 (port
+# 55432, or the next free one), trusts local connections (test use only) and holds an
+# empty database `registry_test`. initdb refuses to run as root, so as root the server
+# runs as the `postgres` system user (created by Debian's postgresql packages), or as a
+# dedicated `registry-pg` user when that one does not exist.
+#
+# Its state (directory, port, URL) is kept in tmp/pg_server.env inside the checkout, or
+# in the file PG_SERVER_STATE names, so every checkout (and every `make test` run, which
+# sets PG_SERVER_STATE) has its own cluster; `start` and `stop` can be repeated.
+# Durability settings are off: the data is thrown away after the run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE_DIR="$ROOT/tmp"
+STATE="${PG_SERVER_STATE:-$STATE_DIR/pg_server.env}"
+FIRST_PORT="${PG_TEST_PORT:-55432}"
+DATABASE=registry_test
+SUPERUSER=postgres
+
+die() {
+    echo "pg_server: $*" >&2
+    exit 1
+}
+
+pg_bin() {
+    if [[ -n "${PG_BIN:-}" ]]; then
+        echo "$PG_BIN"
+    elif [[ -x /usr/lib/postgresql/15/bin/initdb ]]; then
+        echo /usr/lib/postgresql/15/bin
+    elif command -v pg_config >/dev/null && [[ -x "$(pg_config --bindir)/initdb" ]]; then
+        pg_config --bindir
+    else
+        die "PostgreSQL 15 server binaries not found (Debian package postgresql-15; 'make install' installs it as root)"
+    fi
+}
+
+# The account the server runs as, and a prefix that runs a command as that account.
+server_user() {
+    if [[ "$(id -u)" -ne 0 ]]; then
+        id -un
+    elif id -u postgres >/dev/null 2>&1; then
+        echo postgres
+    else
+        if ! id -u registry-pg >/dev/null 2>&1; then
+            useradd --system --no-create-home --shell /usr/sbin/nologin registry-pg
+        fi
+        echo registry-pg
+    fi
+}
+
+as_server_user() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        runuser -u "$RUN_AS" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+port_busy() {
+    # Something accepts connections on 127.0.0.1:$1.
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+read_state() {
+    [[ -f "$STATE" ]] || return 1
+    # shellcheck disable=SC1090
+    source "$STATE"
+    [[ -n "${PGDATA_DIR:-}" && -n "${PGPORT_USED:-}" && -n "${PGURL:-}" ]]
+}
+
+running() {
+    read_state || return 1
+    [[ -d "$PGDATA_DIR/data" ]] || return 1
+    RUN_AS="$(stat -c %U "$PGDATA_DIR/data")"
+    as_server_user "$BIN/pg_ctl" status -D "$PGDATA_DIR/data" >/dev/null 2>&1
+}
+
+cmd_stop() {
+    if read_state; then
+        if [[ -d "$PGDATA_DIR/data" ]]; then
+            RUN_AS="$(stat -c %U "$PGDATA_DIR/data")"
+            as_server_user "$BIN/pg_ctl" stop -D "$PGDATA_DIR/data" -m fast -w -t 60 \
+                >/dev/null 2>&1 || true
+        fi
+        case "$PGDATA_DIR" in
+            */registry-pg.*) rm -rf "$PGDATA_DIR" ;;
+        esac
+        echo "pg_server: stopped the cluster on port $PGPORT_USED" >&2
+    else
+        echo "pg_server: no cluster to stop" >&2
+    fi
+    rm -f "$STATE"
+}
+
+start_on() {
+    local port=$1
+    as_server_user "$BIN/pg_ctl" start -D "$PGDATA_DIR/data" -w -t 60 \
+        -l "$PGDATA_DIR/server.log" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $PGDATA_DIR/socket \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=200" \
+        >/dev/null 2>&1
+}
+
+cmd_start() {
+    if running; then
+        echo "$PGURL"
+        return
+    fi
+    [[ -f "$STATE" ]] && cmd_stop 2>/dev/null
+    RUN_AS="$(server_user)"
+    # Under /tmp, which every account can traverse (the server user included).
+    PGDATA_DIR="$(mktemp -d /tmp/registry-pg.XXXXXX)"
+    mkdir -p "$PGDATA_DIR/socket"
+    chown -R "$RUN_AS" "$PGDATA_DIR"
+    chmod 700 "$PGDATA_DIR"
+    if ! as_server_user "$BIN/initdb" -D "$PGDATA_DIR/data" -U "$SUPERUSER" \
+        --auth=trust --encoding=UTF8 --locale=C --no-sync >"$PGDATA_DIR/initdb.log" 2>&1; then
+        cat "$PGDATA_DIR/initdb.log" >&2
+        rm -rf "$PGDATA_DIR"
+        die "initdb failed"
+    fi
+
+    local port started=""
+    for ((port = FIRST_PORT; port < FIRST_PORT + 20; port++)); do
+        port_busy "$port" && continue
+        if start_on "$port"; then
+            started=$port
+            break
+        fi
+        # Lost a race for the port, or a real failure: the log tells which.
+        tail -n 5 "$PGDATA_DIR/server.log" >&2 2>/dev/null || true
+    done
+    if [[ -z "$started" ]]; then
+        rm -rf "$PGDATA_DIR"
+        die "could not start PostgreSQL on any port from $FIRST_PORT"
+    fi
+
+    PGPORT_USED=$started
+    PGURL="postgresql+psycopg://$SUPERUSER@127.0.0.1:$PGPORT_USED/$DATABASE"
+    mkdir -p "$(dirname "$STATE")"
+    printf 'PGDATA_DIR=%q\nPGPORT_USED=%q\nPGURL=%q\n' "$PGDATA_DIR" "$PGPORT_USED" "$PGURL" \
+        >"$STATE"
+    if ! "$BIN/createdb" -h 127.0.0.1 -p "$PGPORT_USED" -U "$SUPERUSER" "$DATABASE"; then
+        cmd_stop
+        die "createdb $DATABASE failed"
+    fi
+    echo "pg_server: PostgreSQL $("$BIN/postgres" -V | awk '{print $3}') on 127.0.0.1:$PGPORT_USED" \
+        "as $RUN_AS, data in $PGDATA_DIR" >&2
+    echo "$PGURL"
+}
+
+cmd_url() {
+    running || die "no cluster running (bash tests/pg_server.sh start)"
+    echo "$PGURL"
+}
+
+BIN="$(pg_bin)"
+case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    url) cmd_url ;;
+    *)
+        echo "usage: bash tests/pg_server.sh start|stop|url" >&2
+        exit 2
+        ;;
+esac

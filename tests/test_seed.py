@@ -1,0 +1,160 @@
+"""``flask registry seed``: loads seeds/ once, changes nothing when run again, keeps an
+admin's edits unless ``--force`` (PRODUCT.md §3, §9)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.enterprises.models import City, Industry
+from registry.ladder import operations as ladder
+from registry.ladder.models import CalendarDay, CalendarYear, Tier
+from tests.factories import TEST_ACTOR
+
+SEEDED = (City, Industry, Tier, CalendarYear, CalendarDay)
+
+
+def seed(runner, *args: str):
+    result = runner.invoke(args=["registry", "seed", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def snapshot(session) -> dict:
+    """Row counts and the tier settings: what a seed run could change."""
+    session.expire_all()
+    counts = {
+        model.__tablename__: session.scalar(select(func.count()).select_from(model))
+        for model in (*SEEDED, AuditEntry, ChangeLogEntry)
+    }
+    tiers = {
+        t.code: (t.quota, t.validity, t.notice_days, t.approvals_required, t.edited_at)
+        for t in session.scalars(select(Tier))
+    }
+    return {"counts": counts, "tiers": tiers}
+
+
+def empty_seeded_tables(session) -> None:
+    session.execute(delete(CalendarDay))
+    session.execute(delete(CalendarYear))
+    session.execute(delete(Tier))
+    session.execute(delete(Industry))
+    session.execute(delete(City))
+    session.execute(delete(AuditEntry))
+    session.commit()
+
+
+def test_first_run_loads_everything_and_the_second_changes_nothing(runner, session):
+    empty_seeded_tables(session)
+
+    first = seed(runner)
+    for line in (
+        "inserted 11 cities",
+        "inserted 15 industries",
+        "inserted 5 tiers",
+        "inserted 6 calendar years",
+    ):
+        assert line in first.stdout
+    after_first = snapshot(session)
+    assert after_first["counts"]["audit_log"] == 5  # one tier_settings.create per tier
+
+    second = seed(runner)
+    assert second.stdout.strip() == "Seed data already loaded; nothing changed."
+    assert snapshot(session) == after_first
+
+
+def test_seed_on_the_seeded_test_database_changes_nothing(runner, session):
+    before = snapshot(session)
+    assert "nothing changed" in seed(runner).stdout
+    assert snapshot(session) == before
+
+
+def test_admin_quota_edit_is_kept_by_seed_and_overwritten_by_force(runner, session):
+    ladder.set_quota(session, "champion", 120, actor=TEST_ACTOR, reason="provincial decision")
+    session.commit()
+    edited = snapshot(session)
+
+    kept = seed(runner)
+    assert "kept admin-edited settings of champion (use --force to overwrite)" in kept.stdout
+    assert snapshot(session) == edited
+    assert session.get(Tier, "champion").quota == 120
+
+    forced = seed(runner, "--force")
+    assert "updated 1 tiers" in forced.stdout
+    session.expire_all()
+    champion = session.get(Tier, "champion")
+    assert champion.quota == 100 and champion.edited_at is None
+    entry = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "tier_settings.update")
+        .order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.object_id == "champion"
+    assert entry.changes == {"quota": [120, 100]}
+    assert entry.reason == "seed --force"
+    assert entry.via == "cli"
+    # The other tiers were not edited and stay as they were.
+    others = {k: v for k, v in snapshot(session)["tiers"].items() if k != "champion"}
+    assert others == {k: v for k, v in edited["tiers"].items() if k != "champion"}
+
+    assert "nothing changed" in seed(runner).stdout
+
+
+@pytest.mark.parametrize(
+    ("code", "rank", "quota", "validity", "notice", "approvals", "self_apply", "prereq", "prefix"),
+    [
+        ("tech_sme", 1, 5000, "calendar_year", 10, 1, True, None, "JX-TS"),
+        ("high_tech", 2, 3000, "3", 10, 1, True, None, "JX-HT"),
+        ("champion", 3, 100, "3", 5, 2, True, "tech_sme", "JX-CH"),
+        ("navigator", 4, 15, "3", 5, 2, False, "champion", "JX-NV"),
+        ("chain_leader", 5, 8, "3", 5, 2, False, "champion", "JX-CL"),
+    ],
+)
+def test_tier_settings_follow_the_plan(
+    session, code, rank, quota, validity, notice, approvals, self_apply, prereq, prefix
+):
+    tier = session.get(Tier, code)
+    assert tier.rank == rank
+    assert tier.quota == quota
+    assert tier.validity == validity
+    assert tier.notice_days == notice
+    assert tier.approvals_required == approvals
+    assert tier.self_apply is self_apply
+    assert tier.prerequisite == prereq
+    assert tier.registration_pattern == prefix + "-{year}-{seq:05d}"
+    assert tier.name_zh and tier.name_en
+    assert tier.edited_at is None
+
+
+def test_prerequisites_rank_lower(session):
+    tiers = {t.code: t for t in session.scalars(select(Tier))}
+    assert len(tiers) == 5
+    for tier in tiers.values():
+        if tier.prerequisite is not None:
+            assert tiers[tier.prerequisite].rank < tier.rank
+
+
+def test_cities_industries_and_calendar(session):
+    cities = session.scalars(select(City.code).order_by(City.code)).all()
+    assert cities == [f"36{n:02d}00" for n in range(1, 12)]
+    assert session.get(City, "360100").name_zh == "南昌市"
+
+    groups: dict[str, int] = {}
+    for industry in session.scalars(select(Industry)):
+        groups[industry.group] = groups.get(industry.group, 0) + 1
+    assert groups == {"advantage": 6, "growth": 4, "future": 5}
+    positions = session.scalars(select(Industry.position).order_by(Industry.position)).all()
+    assert positions == list(range(15))
+
+    years = session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)).all()
+    assert years == list(range(2022, 2028))
+    # The 2025 Spring Festival (PRODUCT.md §3a): holidays 01-28 … 02-04, make-up
+    # working days Sunday 01-26 and Saturday 02-08.
+    assert session.get(CalendarDay, date(2025, 1, 28)).kind == "holiday"
+    assert session.get(CalendarDay, date(2025, 2, 4)).kind == "holiday"
+    assert session.get(CalendarDay, date(2025, 1, 26)).kind == "workday"
+    assert session.get(CalendarDay, date(2025, 2, 8)).kind == "workday"
+    assert session.get(CalendarDay, date(2025, 2, 5)) is None
