@@ -125,7 +125,7 @@ test: install lint
 
 # The long forms: every test on SQLite, every test but the browser ones on PostgreSQL.
 test-long: install lint
-	$(MAKE) --no-print-directory test-engines \
+	HYPOTHESIS_EXAMPLES=300 $(MAKE) --no-print-directory test-engines \
 		SQLITE_MARK="slow or not slow" POSTGRES_MARK="not browser"
 
 # Both engines run even when the first fails; the target fails if either did. The

@@ -24,7 +24,7 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from registry.core import clock
 from registry.core.models import RegistryMeta
@@ -57,10 +57,13 @@ def changed(session: Session, obj: Any) -> None:
     The first call per transaction bumps ``version`` (a new record keeps version 1) and
     sets ``updated_at``; the feed entry is written at COMMIT with the final state.
     """
-    pending: dict[int, Any] = session.info.setdefault("feed_pending", {})
+    pending: dict[int, tuple[Any, Any]] = session.info.setdefault("feed_pending", {})
     if id(obj) in pending:
         return
-    pending[id(obj)] = obj
+    # Remember the (sub)transaction that first changed it: a savepoint rolled back
+    # takes its entries with it.
+    real = session() if isinstance(session, scoped_session) else session
+    pending[id(obj)] = (obj, real.get_nested_transaction() or real.get_transaction())
     state = inspect(obj)
     if hasattr(obj, "version"):
         if state.persistent and obj not in session.info.get("inserted", ()):
@@ -132,13 +135,17 @@ def entry(type_name: str, key: str, version: int, data: dict | None, at=None) ->
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    # before_commit also fires when a savepoint is released: the entries wait for the
+    # outermost COMMIT, so that the counter is the last thing a transaction touches.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop("feed_pending", None)
     if not pending:
         return
     session.flush()
     at = clock.now()
     rows = []
-    for obj in pending.values():
+    for obj, _txn in pending.values():
         kind = _feed_types[type(obj)]
         rows.append(
             entry(kind.name, kind.key(obj), getattr(obj, "version", 1), kind.render(obj), at)
@@ -153,12 +160,28 @@ def _note_inserted(session: Session, _context, _instances) -> None:
         session.info.setdefault("inserted", weakref.WeakSet()).update(session.new)
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_transaction(session: Session) -> None:
-    # after_rollback fires for the outermost transaction only, not for a savepoint.
-    session.info.pop("feed_pending", None)
-    session.info.pop("inserted", None)
+def _within(txn, ancestor) -> bool:
+    while txn is not None:
+        if txn is ancestor:
+            return True
+        txn = txn.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_savepoint(session: Session, previous_transaction) -> None:
+    """A rolled-back savepoint drops the feed entries of the records it first changed."""
+    pending = session.info.get("feed_pending")
+    if pending and previous_transaction.nested:
+        for key in [k for k, (_obj, txn) in pending.items() if _within(txn, previous_transaction)]:
+            del pending[key]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, committed or not
+        session.info.pop("feed_pending", None)
+        session.info.pop("inserted", None)
 
 
 def feed_epoch(session: Session) -> str:

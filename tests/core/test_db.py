@@ -76,3 +76,33 @@ def test_feed_epoch_exists(session):
     from registry.core.changes import feed_epoch
 
     assert len(feed_epoch(session)) == 16
+
+
+def test_savepoint_rollback_keeps_the_outer_transactions_entries(session, make):
+    from registry.core.changes import changed
+
+    outer, inner = make.enterprise(), make.enterprise()
+    session.commit()
+    changed(session, outer)
+    savepoint = session.begin_nested()
+    changed(session, inner)
+    savepoint.rollback()
+    session.commit()
+    entries = session.scalars(select(ChangeLogEntry)).all()
+    assert [(e.key, e.version) for e in entries] == [(outer.uscc, 2)]
+    assert inner.version == 1
+
+
+def test_savepoint_release_writes_nothing_until_the_real_commit(session, make):
+    from registry.core.changes import changed
+
+    enterprise = make.enterprise()
+    session.commit()
+    savepoint = session.begin_nested()
+    changed(session, enterprise)
+    savepoint.commit()
+    assert session.scalar(select(func.count()).select_from(ChangeLogEntry)) == 0
+    changed(session, enterprise)  # the same transaction: no second bump, no second entry
+    session.commit()
+    entries = session.scalars(select(ChangeLogEntry)).all()
+    assert [(e.key, e.version) for e in entries] == [(enterprise.uscc, 2)]
