@@ -122,7 +122,7 @@ def test_grant_records_a_designation(runner, session, make):
     assert (enterprise.tier, enterprise.tier_since) == ("high_tech", date(2025, 3, 2))
     assert enterprise.registration_number == "JX-HT-2025-00001"
     event = session.scalars(select(TierEvent)).one()
-    assert (event.kind, event.reason, event.actor_name) == (EventKind.GRANT, "2025 list", "cli")
+    assert (event.kind, event.reason, event.actor_name) == (EventKind.GRANT, "2025 list", "system")
 
 
 def test_grant_with_a_registration_number_already_issued(runner, session, make):
@@ -314,3 +314,19 @@ def test_usage_errors_exit_2_and_change_nothing(runner, session, world, args):
     assert result.exit_code == 2, result.output
     assert "Error: " in result.stderr
     assert state(session) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grant", "{uscc}", "tech_sme", "--reason", "x", "--since", "0001-01-01"],
+        ["set-quota", "tech_sme", "99999999999", "--reason", "x"],
+    ],
+)
+def test_out_of_range_values_are_refused_cleanly(runner, make, session, args):
+    enterprise = make.enterprise()
+    session.commit()
+    result = runner.invoke(args=["registry", *[a.format(uscc=enterprise.uscc) for a in args]])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output + result.stderr
+    assert "Error:" in result.stderr

@@ -116,7 +116,14 @@ def issue_registration_number(
     """
     if supplied is not None:
         match = _pattern_regex(tier.registration_pattern).match(supplied)
-        if not match or int(match["year"]) != year:
+        # Only the canonical spelling counts ("…-000001" is not "…-00001"), so a supplied
+        # number can never duplicate a sequence position the generator will hand out.
+        if (
+            not match
+            or int(match["year"]) != year
+            or int(match["seq"]) < 1
+            or tier.registration_pattern.format(year=year, seq=int(match["seq"])) != supplied
+        ):
             raise ValidationFailed(
                 "Registration number %(number)s does not match %(pattern)s for %(year)s.",
                 number=supplied,
@@ -264,6 +271,11 @@ def grant_tier(
         effective_at = dates.shanghai_midnight(since) if since else now
     since = since or dates.shanghai_date(effective_at)
     if reservation is None:
+        if _reservation_of(session, enterprise) is not None:
+            raise InvalidTransition(
+                "%(uscc)s has a promotion in notice; it is granted or rejected first.",
+                uscc=enterprise.uscc,
+            )
         _ensure_room(session, tier)
     number = issue_registration_number(session, tier, since.year, number)
     before = _snapshot(enterprise)
@@ -304,10 +316,20 @@ def renew_tier(
     return _record_move(session, enterprise, before, event, actor, "tier.renew")
 
 
+def _reservation_of(session: Session, enterprise: Enterprise) -> Reservation | None:
+    """The enterprise's reservation, locked (taken after the enterprise's own lock)."""
+    stmt = (
+        select(Reservation)
+        .where(Reservation.enterprise_id == enterprise.id)
+        .execution_options(populate_existing=True)
+    )
+    if _postgres(session):
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
 def _release_reservation_of(session: Session, enterprise: Enterprise, actor: Actor) -> None:
-    reservation = session.scalars(
-        select(Reservation).where(Reservation.enterprise_id == enterprise.id)
-    ).one_or_none()
+    reservation = _reservation_of(session, enterprise)
     if reservation is not None:
         _delete_reservation(session, reservation, actor)
 
@@ -394,8 +416,9 @@ def lapse_designation(session: Session, enterprise_id: int, now: datetime) -> Ti
 def lapse_expired(session: Session, now: datetime) -> int:
     """Lapse every expired designation in the current transaction; returns how many.
     ``tick`` instead calls :func:`lapse_designation` one transaction per enterprise."""
-    count = 0
-    while ids := queries.expired_enterprise_ids(session, now):
+    count, seen = 0, set()
+    while ids := [i for i in queries.expired_enterprise_ids(session, now) if i not in seen]:
+        seen.update(ids)  # a row another server holds is skipped, not waited for
         count += sum(lapse_designation(session, i, now) is not None for i in ids)
     return count
 
@@ -456,9 +479,15 @@ def reserve_slot(
     return reservation
 
 
-def _reservation_for(session: Session, application_id: int) -> Reservation | None:
-    stmt = select(Reservation).where(Reservation.application_id == application_id)
-    if _postgres(session):
+def _reservation_for(
+    session: Session, application_id: int, *, lock: bool = True
+) -> Reservation | None:
+    stmt = (
+        select(Reservation)
+        .where(Reservation.application_id == application_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock and _postgres(session):
         stmt = stmt.with_for_update()
     return session.scalars(stmt).one_or_none()
 
@@ -472,7 +501,13 @@ def consume_slot(
     effective_at: datetime,
 ) -> TierEvent:
     """Grant the promotion that holds a reservation, using its slot."""
-    reservation = _reservation_for(session, application_id)
+    # Look first, then lock in the fixed order (tier, enterprise, reservation), the
+    # order revoke and demote use too, so that they cannot deadlock with this.
+    found = _reservation_for(session, application_id, lock=False)
+    if found is not None:
+        lock_tier(session, found.tier)
+        lock_enterprise(session, found.enterprise_id)
+    reservation = _reservation_for(session, application_id) if found is not None else None
     if reservation is None:
         raise InvalidTransition("No slot is reserved for application %(id)s.", id=application_id)
     enterprise = session.get(Enterprise, reservation.enterprise_id)
@@ -509,3 +544,294 @@ def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool
         return False
     _delete_reservation(session, reservation, actor)
     return True
+
+
+# --- batch operations (bulk loads) ---
+#
+# Bulk loads (``demo``, designation imports) put many enterprises on the ladder in one
+# transaction with the same rules as grant_tier: the quota lock, the quota for the whole
+# batch, registration numbers taken exactly as issue_registration_number takes them,
+# one grant event, one audit entry and the feed entries per enterprise.
+#
+# The section's own imports stay with it (E402 waived) so that it is self-contained.
+
+from collections import Counter  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+from sqlalchemy import insert  # noqa: E402
+
+from registry.core.audit import audit_row, record_audit_rows  # noqa: E402
+from registry.core.changes import append_entries, entry  # noqa: E402
+from registry.enterprises.operations import new_ids  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Designation:
+    """The ladder fields a grant gives (computed by :func:`issue_designations`)."""
+
+    tier: str
+    tier_since: date
+    tier_expires_at: datetime
+    registration_number: str
+
+    def fields(self) -> dict:
+        return {
+            "tier": self.tier,
+            "tier_since": self.tier_since,
+            "tier_expires_at": self.tier_expires_at,
+            "registration_number": self.registration_number,
+        }
+
+
+@dataclass(frozen=True)
+class DesignationRequest:
+    """One designation to issue: the tier, its start date, and a number already issued
+    elsewhere (``None``: take the next one of the tier and year)."""
+
+    tier: str
+    since: date
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """An enterprise that now carries ``designation`` (its row already updated)."""
+
+    enterprise_id: int
+    uscc: str
+    designation: Designation
+    from_tier: str | None = None
+
+
+def issue_designations(
+    session: Session, requests: Sequence[DesignationRequest]
+) -> list[Designation]:
+    """Under the quota lock, check that every tier has room for its requests and issue
+    their registration numbers (per tier and year, in the order given, recorded in
+    ``registration_numbers`` and ``registration_counters`` as issue_registration_number
+    records them). Returns the designations in request order; writes no enterprise.
+
+    Tier rows are locked in code order, so two bulk loads cannot deadlock.
+    """
+    if not requests:
+        return []
+    today = clock.today()
+    wanted = Counter(r.tier for r in requests)
+    tiers: dict[str, Tier] = {}
+    for code in sorted(wanted):
+        tier = lock_tier(session, code)
+        occ = queries.occupancy(session, tier)
+        if occ.occupancy + wanted[code] > tier.quota:
+            raise QuotaFull(
+                "The quota of %(tier)s is full (%(occupancy)s of %(quota)s).",
+                tier=tier.code,
+                occupancy=occ.occupancy,
+                quota=tier.quota,
+            )
+        tiers[code] = tier
+    for r in requests:
+        if r.since > today:
+            raise ValidationFailed(
+                "The designation cannot start in the future (%(since)s).",
+                since=r.since.isoformat(),
+            )
+    numbers = _issue_numbers(session, tiers, requests)
+    return [
+        Designation(
+            r.tier, r.since, dates.expires_at(tiers[r.tier].validity_value, r.since), number
+        )
+        for r, number in zip(requests, numbers, strict=True)
+    ]
+
+
+def _issue_numbers(
+    session: Session, tiers: dict[str, Tier], requests: Sequence[DesignationRequest]
+) -> list[str]:
+    groups = sorted({(r.tier, r.since.year) for r in requests})
+    taken: dict[tuple[str, int], set[str]] = {
+        (code, year): set(
+            session.scalars(
+                select(RegistrationNumber.number).where(
+                    RegistrationNumber.tier == code, RegistrationNumber.year == year
+                )
+            )
+        )
+        for code, year in groups
+    }
+    # Supplied numbers first, so that the sequence skips them (issue_registration_number).
+    for r in requests:
+        if r.number is None:
+            continue
+        tier, year = tiers[r.tier], r.since.year
+        match = _pattern_regex(tier.registration_pattern).match(r.number)
+        # As issue_registration_number: only the canonical spelling of a position counts.
+        if (
+            not match
+            or int(match["year"]) != year
+            or int(match["seq"]) < 1
+            or tier.registration_pattern.format(year=year, seq=int(match["seq"])) != r.number
+        ):
+            raise ValidationFailed(
+                "Registration number %(number)s does not match %(pattern)s for %(year)s.",
+                number=r.number,
+                pattern=tier.registration_pattern,
+                year=year,
+            )
+        if r.number in taken[(r.tier, year)] or _number_taken(session, r.number):
+            raise ValidationFailed("Registration number %(number)s is taken.", number=r.number)
+        taken[(r.tier, year)].add(r.number)
+    counters: dict[tuple[str, int], RegistrationCounter] = {}
+    for code, year in groups:
+        counter = session.get(RegistrationCounter, (code, year))
+        if counter is None:
+            counter = RegistrationCounter(tier=code, year=year, last_seq=0)
+            session.add(counter)
+        counters[(code, year)] = counter
+    numbers = []
+    for r in requests:
+        key = (r.tier, r.since.year)
+        if r.number is not None:
+            numbers.append(r.number)
+            continue
+        counter, pattern = counters[key], tiers[r.tier].registration_pattern
+        seq = counter.last_seq
+        while True:
+            seq += 1
+            number = pattern.format(year=r.since.year, seq=seq)
+            if number not in taken[key]:
+                break
+        counter.last_seq = seq
+        taken[key].add(number)
+        numbers.append(number)
+    now = clock.now()
+    session.execute(
+        insert(RegistrationNumber),
+        [
+            {"number": n, "tier": r.tier, "year": r.since.year, "issued_at": now}
+            for r, n in zip(requests, numbers, strict=True)
+        ],
+    )
+    session.flush()
+    return numbers
+
+
+def record_grants(
+    session: Session,
+    grants: Sequence[GrantRecord],
+    *,
+    actor: Actor,
+    reason: str,
+    feed: list[dict] | None = None,
+) -> list[int]:
+    """Write the grant event of each enterprise that now carries its designation (a row
+    created or updated in this transaction with the designation's fields), with the
+    event's feed entry and the ``tier.grant`` audit entry. Returns the event ids.
+
+    The enterprise's own feed entry belongs to whoever wrote its row. ``feed``: a list
+    to collect the feed entries in for the caller to write last (``append_entries``)
+    instead of writing them here.
+    """
+    reason = _require_reason(reason)
+    if not grants:
+        return []
+    now = clock.now()
+    rows = [
+        {
+            "enterprise_id": g.enterprise_id,
+            "kind": EventKind.GRANT,
+            "from_tier": g.from_tier,
+            "to_tier": g.designation.tier,
+            "effective_at": dates.shanghai_midnight(g.designation.tier_since),
+            "recorded_at": now,
+            "tier_since": g.designation.tier_since,
+            "tier_expires_at": g.designation.tier_expires_at,
+            "registration_number": g.designation.registration_number,
+            "ban_until": None,
+            "actor_id": actor.user_id,
+            "actor_name": actor.name,
+            "reason": reason,
+            "application_id": None,
+        }
+        for g in grants
+    ]
+    ids = new_ids(session, "tier_events", len(rows))
+    session.execute(
+        insert(TierEvent.__table__), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
+    )
+    entries = []
+    audits = []
+    for event_id, row, g in zip(ids, rows, grants, strict=True):
+        # The real output schema (tier events are few): an object with its attributes.
+        view = SimpleNamespace(id=event_id, enterprise=SimpleNamespace(uscc=g.uscc), **row)
+        entries.append(entry("tier_event", str(event_id), 1, tier_event_out.dump(view), now))
+        after = {**g.designation.fields(), "ban_until": None}
+        before = dict.fromkeys(after)
+        audits.append(
+            audit_row(actor, "tier.grant", "enterprise", g.uscc, diff(before, after), reason)
+        )
+    if feed is None:
+        append_entries(session, entries)
+    else:
+        feed.extend(entries)
+    record_audit_rows(session, audits)
+    return ids
+
+
+def bulk_grant(
+    session: Session,
+    grants: Sequence[tuple[Enterprise, DesignationRequest]],
+    *,
+    actor: Actor,
+    reason: str,
+) -> list[int]:
+    """Put existing enterprises on the ladder in one go (a designations import) with
+    grant_tier's rules for each — active, not already on that or a higher tier, no
+    promotion in notice — the quota for the whole batch, numbers issued or checked, then
+    the events, feed and audit entries. The prerequisite rung is not required. Locks in
+    the fixed order: tiers, then enterprises (by id). Returns the event ids."""
+    reason = _require_reason(reason)
+    if not grants:
+        return []
+    ranks = queries.tier_ranks(session)
+    for code in sorted({request.tier for _, request in grants}):
+        lock_tier(session, code)
+    if len({enterprise.id for enterprise, _ in grants}) != len(grants):
+        raise ValidationFailed("An enterprise appears twice in the designations.")
+    locked = {e.id: _locked(session, e) for e in sorted((e for e, _ in grants), key=lambda e: e.id)}
+    in_notice = set(
+        session.scalars(
+            select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(locked))
+        )
+    )
+    for enterprise, request in grants:
+        enterprise = locked[enterprise.id]
+        if enterprise.status != Status.ACTIVE:
+            raise InvalidTransition(
+                "%(uscc)s is %(state)s and cannot be granted a tier.",
+                uscc=enterprise.uscc,
+                state=str(enterprise.status),
+            )
+        if enterprise.tier is not None and ranks[enterprise.tier] >= ranks[request.tier]:
+            raise InvalidTransition(
+                "%(uscc)s already holds %(tier)s or a higher tier.",
+                uscc=enterprise.uscc,
+                tier=request.tier,
+            )
+        if enterprise.id in in_notice:
+            raise InvalidTransition(
+                "%(uscc)s has a promotion in notice; it is granted or rejected first.",
+                uscc=enterprise.uscc,
+            )
+    designations = issue_designations(session, [request for _, request in grants])
+    records = []
+    for (enterprise, _), designation in zip(grants, designations, strict=True):
+        enterprise = locked[enterprise.id]
+        from_tier = enterprise.tier
+        for name, value in designation.fields().items():
+            setattr(enterprise, name, value)
+        changed(session, enterprise)
+        records.append(GrantRecord(enterprise.id, enterprise.uscc, designation, from_tier))
+    session.flush()
+    return record_grants(session, records, actor=actor, reason=reason)

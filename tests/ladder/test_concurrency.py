@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
 
-from registry.core import changes
+from registry.core import changes, clock
 from registry.core.audit import Actor
-from registry.core.errors import QuotaFull
+from registry.core.errors import InvalidTransition, QuotaFull
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import operations as ops
 from registry.ladder.models import TierEvent
+from tests.conftest import ENGINE_URL
 from tests.factories import TEST_ACTOR
 
 QUOTA = 8
@@ -127,3 +129,57 @@ def test_failure_before_feed_row_rolls_back_the_move(session, make, monkeypatch)
     session.expire_all()
     assert session.get(Enterprise, enterprise.id).tier is None
     assert {m: session.scalar(select(func.count()).select_from(m)) for m in counts} == counts
+
+
+@pytest.mark.skipif(not ENGINE_URL, reason="SQLite writers are serial (BEGIN IMMEDIATE)")
+def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
+    """tick consuming a slot while a reviewer revokes the same enterprise: both lock in
+    the order tier → enterprise → reservation, so one waits for the other."""
+    enterprise = make.enterprise()
+    ops.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="base")
+    ops.reserve_slot(session, enterprise, "champion", 4711, actor=TEST_ACTOR)
+    session.commit()
+    enterprise_id = enterprise.id
+    revoker_holds_lock, outcomes = threading.Event(), {}
+
+    def revoke() -> None:
+        with app.app_context():
+            try:
+                ops.lock_enterprise(db.session, enterprise_id)
+                revoker_holds_lock.set()
+                time.sleep(0.3)  # let the granter queue behind the lock
+                target = db.session.get(Enterprise, enterprise_id)
+                ops.revoke(db.session, target, actor=TEST_ACTOR, reason="fraud")
+                db.session.commit()
+                outcomes["revoke"] = "ok"
+            except Exception as exc:
+                outcomes["revoke"] = repr(exc)
+            finally:
+                db.session.remove()
+
+    def consume() -> None:
+        with app.app_context():
+            try:
+                revoker_holds_lock.wait(10)
+                ops.consume_slot(
+                    db.session,
+                    4711,
+                    actor=Actor.system("tick"),
+                    reason="notice ended",
+                    effective_at=clock.now(),
+                )
+                db.session.commit()
+                outcomes["consume"] = "ok"
+            except InvalidTransition:
+                outcomes["consume"] = "refused"
+            except Exception as exc:
+                outcomes["consume"] = repr(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=revoke), threading.Thread(target=consume)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes == {"revoke": "ok", "consume": "refused"}

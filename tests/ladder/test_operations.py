@@ -268,3 +268,26 @@ def test_feed_has_one_entry_per_resource_per_transaction(session, make):
     entries = session.scalars(select(ChangeLogEntry).where(ChangeLogEntry.type == "enterprise"))
     assert [(x.key, x.version) for x in entries] == [(e.uscc, 2)]
     assert e.version == 2
+
+
+def test_supplied_number_must_be_canonical(session, make):
+    a, b = make.enterprise(), make.enterprise()
+    with pytest.raises(ValidationFailed):
+        grant(session, a, "tech_sme", number="JX-TS-2026-000001")
+    with pytest.raises(ValidationFailed):
+        grant(session, a, "tech_sme", number="JX-TS-2026-00000")
+    grant(session, b, "tech_sme")
+    assert b.registration_number == "JX-TS-2026-00001"
+
+
+def test_grant_refused_while_a_promotion_is_in_notice(session, make):
+    e = make.enterprise()
+    ops.reserve_slot(session, e, "high_tech", 31, actor=TEST_ACTOR)
+    with pytest.raises(InvalidTransition):
+        grant(session, e, "high_tech")
+    assert queries.occupancy(session, tier(session, "high_tech")).occupancy == 1
+
+
+def test_consume_without_reservation_refused(session):
+    with pytest.raises(InvalidTransition):
+        ops.consume_slot(session, 404, actor=TEST_ACTOR, reason="x", effective_at=NOW)

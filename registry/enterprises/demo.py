@@ -1,0 +1,761 @@
+"""Demo data: plausible Jiangxi enterprises, one annual report each, some on the ladder.
+
+``flask registry demo --count N [--random-seed S]`` (``registry/cli.py``) writes what
+this module generates through the batch operations, one transaction per batch of
+:data:`BATCH_SIZE` enterprises. Generation is pure Python with no database access, so
+batches can be generated in worker processes while the command writes the previous one.
+The same seed and count give the same data on the same day and registry state (every
+batch draws from its own generator seeded with (seed, batch number), whatever process
+builds it; the ladder plan depends on the tiers' current occupancy).
+
+What is generated:
+
+* USCCs: valid, ``91`` (market regulation, enterprise), 95 % with a Jiangxi area — a
+  city (``360100``) or one of its counties (``360121``) — and 5 % from other provinces
+  (city null). The j-th of an area's k enterprises draws its organisation-code base from
+  the j-th of k equal slots of the 31⁸ possible bases, so the codes of a run never repeat
+  and come out in ascending order: inserts into the code-ordered indexes are appends
+  (enterprise ids follow code order). Codes already in the registry are replaced by
+  fresh random ones before the batch is written (checked when the registry was not empty).
+* Profile: name ``{江西|city|county}{字号}{行业词}{有限公司…}``, an English name for about a
+  quarter (and every large firm), city from the USCC (as ``uscc.city_code`` derives it),
+  county, industry (one of the seeded ones; 20 % null = other), founding date, legal
+  representative, contact, phone, email, address, main products.
+* One annual report for the latest completed year: sizes follow a log-normal
+  distribution (median ~20 employees, a long tail of large firms); the figures obey
+  API.md's rules (tech_staff, rd_staff ≤ employees; rd_expense ≤ total_cost;
+  rd_domestic_expense ≤ rd_expense; hightech_income, revenue ≤ total_income; net_assets
+  ≤ total_assets); money in integer 元, percentages with two decimals.
+* The ladder (PRODUCT.md §9). The rule: 10 % of the enterprises, split over the tiers in
+  proportion to their quotas, under two limits that win over the 10 %: every tier stays
+  *below 80 % of its quota* after the run (counting its current holders, so a second run
+  adds only what still fits), and when the run puts at least 5 enterprises on the ladder
+  (N ≥ 50, so always when N ≥ 200) every tier with room gets at least one. With the
+  seeded quotas (5000/3000/100/15/8): N = 300 → 17/10/1/1/1 (10 %), N = 1 000 000 →
+  3999/2399/79/11/6 (0.65 %: the quotas cap it). See :func:`plan_ladder`.
+  Holders are Jiangxi enterprises, spread over the batches; their figures fit their
+  tier's criteria (tech_sme small with a score ≥ 60, high_tech R&D ≥ 5 %, champion,
+  navigator and chain_leader large and in one of the plan's industries). ``tier_since``
+  lies within the validity for 97 % of them; 3 % expired a little while ago and wait for
+  ``tick`` to lapse them. Registration numbers are issued per tier and year without gaps,
+  in ``tier_since`` order within each batch, by ``ladder.operations.issue_designations``.
+* Applications join the demo when they exist (PRODUCT.md §9 asks for some in each state).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import multiprocessing
+import multiprocessing.pool
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import accumulate
+
+from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.operations import (
+    EnterpriseBatch,
+    ReportBatch,
+    prepare_enterprises,
+    prepare_reports,
+)
+
+#: Enterprises per transaction. Part of the data's identity: with another batch size the
+#: same seed gives other data.
+BATCH_SIZE = 25_000
+#: Share of the enterprises put on the ladder, before the quota limits (module doc).
+LADDER_SHARE = 0.10
+#: A tier stays strictly below this share of its quota.
+QUOTA_CEILING = 0.8
+#: Share of designations whose validity has already run out (waiting for ``tick``).
+EXPIRED_SHARE = 0.03
+
+# --- reference data -------------------------------------------------------------------------
+
+# code, 中文 short name, English, phone area code, weight, counties (code, 中文).
+JIANGXI = (
+    ("360100", "南昌", "Nanchang", "0791", 22, (
+        ("360102", "东湖区"), ("360103", "西湖区"), ("360104", "青云谱区"),
+        ("360111", "青山湖区"), ("360112", "新建区"), ("360113", "红谷滩区"),
+        ("360121", "南昌县"), ("360123", "安义县"), ("360124", "进贤县"),
+    )),
+    ("360200", "景德镇", "Jingdezhen", "0798", 4, (
+        ("360202", "昌江区"), ("360203", "珠山区"), ("360222", "浮梁县"), ("360281", "乐平市"),
+    )),
+    ("360300", "萍乡", "Pingxiang", "0799", 5, (
+        ("360302", "安源区"), ("360313", "湘东区"), ("360321", "莲花县"),
+        ("360322", "上栗县"), ("360323", "芦溪县"),
+    )),
+    ("360400", "九江", "Jiujiang", "0792", 11, (
+        ("360402", "濂溪区"), ("360403", "浔阳区"), ("360404", "柴桑区"), ("360423", "武宁县"),
+        ("360424", "修水县"), ("360425", "永修县"), ("360426", "德安县"), ("360428", "都昌县"),
+        ("360429", "湖口县"), ("360430", "彭泽县"), ("360481", "瑞昌市"), ("360482", "共青城市"),
+        ("360483", "庐山市"),
+    )),
+    ("360500", "新余", "Xinyu", "0790", 4, (("360502", "渝水区"), ("360521", "分宜县"))),
+    ("360600", "鹰潭", "Yingtan", "0701", 4, (
+        ("360602", "月湖区"), ("360603", "余江区"), ("360681", "贵溪市"),
+    )),
+    ("360700", "赣州", "Ganzhou", "0797", 16, (
+        ("360702", "章贡区"), ("360703", "南康区"), ("360704", "赣县区"), ("360722", "信丰县"),
+        ("360723", "大余县"), ("360724", "上犹县"), ("360725", "崇义县"), ("360726", "安远县"),
+        ("360728", "定南县"), ("360729", "全南县"), ("360730", "宁都县"), ("360731", "于都县"),
+        ("360732", "兴国县"), ("360733", "会昌县"), ("360734", "寻乌县"), ("360735", "石城县"),
+        ("360781", "瑞金市"), ("360783", "龙南市"),
+    )),
+    ("360800", "吉安", "Ji'an", "0796", 8, (
+        ("360802", "吉州区"), ("360803", "青原区"), ("360821", "吉安县"), ("360822", "吉水县"),
+        ("360823", "峡江县"), ("360824", "新干县"), ("360825", "永丰县"), ("360826", "泰和县"),
+        ("360827", "遂川县"), ("360828", "万安县"), ("360829", "安福县"), ("360830", "永新县"),
+        ("360881", "井冈山市"),
+    )),
+    ("360900", "宜春", "Yichun", "0795", 10, (
+        ("360902", "袁州区"), ("360921", "奉新县"), ("360922", "万载县"), ("360923", "上高县"),
+        ("360924", "宜丰县"), ("360925", "靖安县"), ("360926", "铜鼓县"), ("360981", "丰城市"),
+        ("360982", "樟树市"), ("360983", "高安市"),
+    )),
+    ("361000", "抚州", "Fuzhou", "0794", 6, (
+        ("361002", "临川区"), ("361003", "东乡区"), ("361021", "南城县"), ("361022", "黎川县"),
+        ("361023", "南丰县"), ("361024", "崇仁县"), ("361025", "乐安县"), ("361026", "宜黄县"),
+        ("361027", "金溪县"), ("361028", "资溪县"), ("361030", "广昌县"),
+    )),
+    ("361100", "上饶", "Shangrao", "0793", 10, (
+        ("361102", "信州区"), ("361103", "广丰区"), ("361104", "广信区"), ("361123", "玉山县"),
+        ("361124", "铅山县"), ("361125", "横峰县"), ("361126", "弋阳县"), ("361127", "余干县"),
+        ("361128", "鄱阳县"), ("361129", "万年县"), ("361130", "婺源县"), ("361181", "德兴市"),
+    )),
+)  # fmt: skip
+
+# Other provinces (5 %): area code, city, district, English, phone area code.
+ELSEWHERE = (
+    ("110105", "北京市", "朝阳区", "Beijing", "010"),
+    ("310115", "上海市", "浦东新区", "Shanghai", "021"),
+    ("440305", "深圳市", "南山区", "Shenzhen", "0755"),
+    ("440106", "广州市", "天河区", "Guangzhou", "020"),
+    ("330106", "杭州市", "西湖区", "Hangzhou", "0571"),
+    ("320106", "南京市", "鼓楼区", "Nanjing", "025"),
+    ("430104", "长沙市", "岳麓区", "Changsha", "0731"),
+    ("420106", "武汉市", "武昌区", "Wuhan", "027"),
+    ("350203", "厦门市", "思明区", "Xiamen", "0592"),
+    ("350102", "福州市", "鼓楼区", "Fuzhou", "0591"),
+    ("510107", "成都市", "武侯区", "Chengdu", "028"),
+    ("340104", "合肥市", "蜀山区", "Hefei", "0551"),
+)
+ELSEWHERE_SHARE = 0.05
+
+# 字号 characters and their pinyin (for English names and email domains).
+ZIHAO = (
+    "华Hua 鑫Xin 恒Heng 瑞Rui 德De 泰Tai 宏Hong 昌Chang 盛Sheng 源Yuan 达Da 新Xin 科Ke 力Li "
+    "通Tong 远Yuan 博Bo 创Chuang 金Jin 赣Gan 洪Hong 晶Jing 联Lian 信Xin 合He 正Zheng 天Tian "
+    "中Zhong 海Hai 智Zhi 光Guang 明Ming 腾Teng 飞Fei 龙Long 宇Yu 航Hang 振Zhen 兴Xing 嘉Jia "
+    "荣Rong 诚Cheng 安An 康Kang 润Run 丰Feng 广Guang 云Yun 峰Feng 江Jiang 锦Jin 晟Sheng 亿Yi "
+    "万Wan 汇Hui 凯Kai 卓Zhuo 越Yue 欣Xin 乐Le 佳Jia 美Mei 永Yong 立Li 方Fang 伟Wei 长Chang "
+    "青Qing 蓝Lan 鸿Hong 骏Jun 翔Xiang 弘Hong 泽Ze 铭Ming 睿Rui 启Qi 星Xing 辰Chen 宝Bao 富Fu "
+    "豪Hao 晨Chen 阳Yang 东Dong 南Nan 北Bei 九Jiu 百Bai 千Qian 庐Lu 井Jing 赛Sai 维Wei 英Ying "
+    "杰Jie 奥Ao 普Pu 亚Ya 欧Ou 捷Jie 迅Xun 驰Chi 耀Yao 舜Shun 禾He 沃Wo 拓Tuo"
+).split()
+
+# Per industry: (行业词, English) pairs and main products. None = other industries.
+INDUSTRY_WORDS: dict[str | None, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
+    "aviation": (
+        (("航空科技", "Aviation Technology"), ("航空装备", "Aviation Equipment"),
+         ("通用航空", "General Aviation"), ("航空制造", "Aerospace Manufacturing")),
+        ("通用飞机零部件", "航空锻件", "无人机", "航空复合材料构件", "机载设备", "航空发动机叶片"),
+    ),
+    "electronic_info": (
+        (("电子", "Electronics"), ("电子科技", "Electronic Technology"),
+         ("光电", "Optoelectronics"), ("半导体", "Semiconductor"),
+         ("信息技术", "Information Technology")),
+        ("印制电路板", "电子元器件", "LED芯片", "智能终端", "摄像模组", "光纤光缆"),
+    ),
+    "equipment": (
+        (("机械", "Machinery"), ("装备制造", "Equipment Manufacturing"),
+         ("重工", "Heavy Industry"), ("机电", "Electromechanical")),
+        ("数控机床", "工程机械", "输变电设备", "矿山机械", "汽车零部件", "泵阀"),
+    ),
+    "tcm": (
+        (("中药", "Chinese Medicine"), ("药业", "Pharmaceutical"),
+         ("中医药科技", "TCM Technology"), ("本草", "Herbal")),
+        ("中药饮片", "中成药", "中药配方颗粒", "中药提取物", "道地药材"),
+    ),
+    "new_energy": (
+        (("新能源", "New Energy"), ("锂业", "Lithium"), ("光伏科技", "Photovoltaic Technology"),
+         ("储能科技", "Energy Storage Technology")),
+        ("锂电池", "光伏组件", "碳酸锂", "储能系统", "电池正极材料", "风电设备"),
+    ),
+    "new_materials": (
+        (("新材料", "New Materials"), ("材料科技", "Materials Technology"),
+         ("稀土", "Rare Earth"), ("铜业", "Copper")),
+        ("铜箔", "稀土永磁材料", "有机硅", "高性能纤维", "钨钼制品", "特种陶瓷"),
+    ),
+    "new_digital": (
+        (("数字科技", "Digital Technology"), ("网络科技", "Network Technology"),
+         ("软件", "Software"), ("大数据", "Big Data")),
+        ("工业软件", "云计算服务", "数据中心服务", "物联网平台", "VR内容"),
+    ),
+    "smart_equipment": (
+        (("智能装备", "Intelligent Equipment"), ("智能科技", "Intelligent Technology"),
+         ("机器人", "Robotics"), ("自动化", "Automation")),
+        ("工业机器人", "智能仓储设备", "自动化生产线", "智能检测设备", "数控系统"),
+    ),
+    "biomedicine": (
+        (("生物医药", "Biomedicine"), ("生物科技", "Biotechnology"),
+         ("制药", "Pharmaceutical"), ("医疗器械", "Medical Devices")),
+        ("化学原料药", "生物制剂", "医疗器械", "诊断试剂", "医用敷料"),
+    ),
+    "energy_saving_env": (
+        (("环保科技", "Environmental Technology"), ("节能科技", "Energy Saving Technology"),
+         ("环境工程", "Environmental Engineering"), ("水务", "Water")),
+        ("污水处理设备", "固废处理", "节能锅炉", "环境监测仪器", "脱硫脱硝设备"),
+    ),
+    "hydrogen": (
+        (("氢能科技", "Hydrogen Technology"), ("氢能源", "Hydrogen Energy"),
+         ("燃料电池", "Fuel Cell")),
+        ("氢燃料电池", "电解槽", "储氢瓶", "加氢设备"),
+    ),
+    "life_health": (
+        (("健康科技", "Health Technology"), ("医疗科技", "Medical Technology"),
+         ("康养", "Wellness")),
+        ("康复器械", "健康食品", "养老服务", "体外诊断设备"),
+    ),
+    "flexible_electronics": (
+        (("柔性电子", "Flexible Electronics"), ("显示科技", "Display Technology"),
+         ("柔性材料", "Flexible Materials")),
+        ("柔性显示屏", "柔性电路板", "柔性传感器"),
+    ),
+    "micro_nano_optics": (
+        (("光学", "Optics"), ("精密光学", "Precision Optics"),
+         ("微纳科技", "Micro-Nano Technology")),
+        ("光学镜头", "光学元件", "微纳光学器件", "激光器"),
+    ),
+    "quantum": (
+        (("量子科技", "Quantum Technology"), ("量子信息", "Quantum Information")),
+        ("量子通信设备", "量子传感器", "量子计算软件"),
+    ),
+    None: (
+        (("商贸", "Trading"), ("建材", "Building Materials"), ("食品", "Food"),
+         ("纺织", "Textile"), ("服饰", "Apparel"), ("农业科技", "Agricultural Technology"),
+         ("物流", "Logistics"), ("建筑工程", "Construction Engineering"), ("化工", "Chemical"),
+         ("家具", "Furniture"), ("陶瓷", "Ceramics"), ("茶业", "Tea")),
+        ("建筑材料", "日用品", "农产品", "服装", "食品", "茶叶", "家具", "陶瓷制品", "化工原料",
+         "物流服务"),
+    ),
+}  # fmt: skip
+OTHER_INDUSTRY_SHARE = 0.20
+
+# 组织形式: (中文, English, weight for ordinary firms). Large firms use the last two.
+LEGAL_FORMS = (
+    ("有限公司", "Co., Ltd.", 70),
+    ("有限责任公司", "Co., Ltd.", 15),
+    ("股份有限公司", "Co., Ltd.", 12),
+    ("集团有限公司", "Group Co., Ltd.", 3),
+)
+
+_FORM_WEIGHTS = list(accumulate(f[2] for f in LEGAL_FORMS))
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万"
+    "钱严武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华玉兰萍建国志红文辉斌鹏宇浩凯健俊峰波琳晶雪"
+    "丹婷颖倩欣怡晨阳海林春燕荣新民永忠德胜金龙飞亮成"
+)
+ROADS = (
+    "人民路 解放路 中山路 建设路 工业大道 高新大道 科技大道 创新路 迎宾大道 滨江路 长征路 胜利路 "
+    "八一大道 井冈山大道 学府路 红旗大道 东风路 站前路 光明路 青年路 开发区二路 产业园一路 "
+    "金融大街 民营科技园路"
+).split()
+MAIL_USERS = ("info", "hr", "office", "sales", "service", "admin", "contact", "cw", "xz")
+MAIL_HOSTS = ("163.com", "126.com", "qq.com", "sina.com", "foxmail.com")
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierRoom:
+    """What the plan needs to know about a tier: its quota and current occupancy."""
+
+    code: str
+    rank: int
+    quota: int
+    occupancy: int
+    validity: str | int
+
+
+def tier_ceiling(quota: int) -> int:
+    """The largest number of holders that stays strictly below 80 % of ``quota``."""
+    return max(0, math.ceil(quota * QUOTA_CEILING) - 1)
+
+
+def plan_ladder(count: int, tiers: Sequence[TierRoom]) -> dict[str, int]:
+    """How many of ``count`` new enterprises each tier receives (module doc).
+
+    10 % of ``count`` split in proportion to the quotas (largest remainders), at least one
+    per tier when that share is ≥ 5, and never so many that a tier reaches 80 % of its
+    quota with its current occupancy. The quota rule wins over the 10 %.
+    """
+    target = round(count * LADDER_SHARE)
+    room = {t.code: max(0, tier_ceiling(t.quota) - t.occupancy) for t in tiers}
+    plan = dict.fromkeys(room, 0)
+    if target >= len(tiers):
+        for code in plan:
+            plan[code] = min(1, room[code])
+    weights = {t.code: t.quota for t in tiers if room[t.code] > plan[t.code]}
+    left = target - sum(plan.values())
+    while left > 0 and weights:
+        total = sum(weights.values())
+        shares = {code: left * w / total for code, w in weights.items()}
+        grants = {code: min(int(s), room[code] - plan[code]) for code, s in shares.items()}
+        if not any(grants.values()):  # all shares < 1: largest remainders get one each
+            for code in sorted(shares, key=lambda c: -shares[c])[:left]:
+                grants[code] = 1
+        for code, n in grants.items():
+            plan[code] += n
+            left -= n
+        weights = {code: w for code, w in weights.items() if room[code] > plan[code]}
+    return plan
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """Everything a batch needs, picklable: the run's parameters and reference data."""
+
+    seed: int
+    count: int
+    at: datetime
+    today: date
+    report_year: int
+    known_cities: frozenset[str]
+    industries: tuple[str, ...]
+    tiers: tuple[TierRoom, ...]
+    plan: tuple[tuple[str, int], ...]
+    batch_size: int = BATCH_SIZE
+
+    @property
+    def batches(self) -> int:
+        return -(-self.count // self.batch_size)
+
+
+# --- USCCs ---------------------------------------------------------------------------------
+
+_BASES = 31**8
+_HALF = 31**4
+_PAIRS = tuple(a + b for a in uscc_codes.ALPHABET for b in uscc_codes.ALPHABET)
+
+
+def org_base(x: int) -> str:
+    """The 8-character organisation-code base numbered ``x`` (0 … 31⁸−1), in code order."""
+    hi, lo = divmod(x, _HALF)
+    a, b = divmod(hi, 961)
+    c, d = divmod(lo, 961)
+    return _PAIRS[a] + _PAIRS[b] + _PAIRS[c] + _PAIRS[d]
+
+
+def area_counts(count: int, known_cities: frozenset[str]) -> list[tuple[_Area, int]]:
+    """How many of the run's enterprises each area gets (weights, largest remainders),
+    in code order."""
+    areas, weights = _areas(known_cities)
+    total = sum(weights)
+    exact = [count * w / total for w in weights]
+    counts = [int(x) for x in exact]
+    for i in sorted(range(len(areas)), key=lambda i: counts[i] - exact[i])[: count - sum(counts)]:
+        counts[i] += 1
+    return sorted(
+        ((a, n) for a, n in zip(areas, counts, strict=True) if n), key=lambda p: p[0].code
+    )
+
+
+def _codes(
+    rng: random.Random, areas: list[tuple[_Area, int]], start: int, n: int
+) -> Iterator[tuple[_Area, str]]:
+    """The codes of the run's positions ``start`` … ``start + n − 1``: the run's codes in
+    ascending order. The j-th of an area's k enterprises draws its base from the j-th of k
+    equal slots of the base range, so codes never repeat in a run and come out sorted
+    (which keeps the inserts into the code-ordered indexes appends)."""
+    offset = 0
+    for area, k in areas:
+        if offset + k > start and offset < start + n:
+            for j in range(max(0, start - offset), min(k, start + n - offset)):
+                low = j * _BASES // k
+                high = (j + 1) * _BASES // k
+                yield (
+                    area,
+                    uscc_codes.make_uscc(
+                        area.code, org_base(low + int(rng.random() * (high - low)))
+                    ),
+                )
+        offset += k
+
+
+@functools.lru_cache(maxsize=8)
+def _layout(spec: DemoSpec) -> tuple[list[tuple[_Area, int]], list[int]]:
+    """The run's areas with their counts (code order), and the number of rows that may
+    hold a tier (a Jiangxi city, or every row when none is known) before each batch."""
+    areas = area_counts(spec.count, spec.known_cities)
+    eligible = {a.code for a, _ in areas if a.city_code} or {a.code for a, _ in areas}
+    boundaries = [min(b * spec.batch_size, spec.count) for b in range(spec.batches + 1)]
+    before = []
+    for boundary in boundaries:
+        offset = seen = 0
+        for area, k in areas:
+            if area.code in eligible:
+                seen += max(0, min(k, boundary - offset))
+            offset += k
+        before.append(seen)
+    return areas, before
+
+
+def holders_in(spec: DemoSpec, index: int) -> dict[str, int]:
+    """Holders per tier in batch ``index``: each tier's total spread over the batches in
+    proportion to the rows that may hold a tier (enterprises of a Jiangxi city)."""
+    _, before = _layout(spec)
+    total, lo, hi = before[-1], before[index], before[index + 1]
+    plan = {code: (hi * k // total - lo * k // total) if total else 0 for code, k in spec.plan}
+    return {code: k for code, k in plan.items() if k}
+
+
+# --- one batch ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LadderRequest:
+    """An enterprise of the batch (its row) to put on ``tier`` since ``since``."""
+
+    row: int
+    tier: str
+    since: date
+
+
+@dataclass
+class DemoBatch:
+    index: int
+    enterprises: EnterpriseBatch
+    reports: ReportBatch
+    ladder: list[LadderRequest] = field(default_factory=list)
+
+    def replace_uscc(self, row: int, code: str, known_cities: frozenset[str]) -> None:
+        """Give row ``row`` another code, e.g. when its code is taken."""
+        self.enterprises.replace(row, uscc=code, city_code=uscc_codes.city_code(code, known_cities))
+        self.reports.replace_uscc(row, code)
+
+
+@dataclass(frozen=True)
+class _Area:
+    code: str
+    city_code: str | None
+    city_zh: str  # as in an address (南昌市)
+    pinyin: str
+    phone: str
+    counties: tuple[str, ...]  # county names to draw from
+    prefixes: tuple[str, ...]  # name prefixes to draw from
+
+
+def _areas(known_cities: frozenset[str]) -> tuple[list[_Area], list[float]]:
+    areas: list[_Area] = []
+    weights: list[float] = []
+    total = sum(city[4] for city in JIANGXI)
+    for code, short, pinyin, phone, weight, counties in JIANGXI:
+        city = code if code in known_cities else None  # uscc.city_code of codes in this area
+        names = tuple(name for _, name in counties)
+        share = (1 - ELSEWHERE_SHARE) * weight / total
+        # Registered at the city (60 %) or at one of its counties (40 %).
+        areas.append(_Area(code, city, short + "市", pinyin, phone, names, ("江西", short, short)))
+        weights.append(share * 0.6)
+        for county_code, county in counties:
+            county_short = county[:-1] if len(county) > 2 else county
+            prefixes = ("江西", short, county_short)
+            areas.append(_Area(county_code, city, short + "市", pinyin, phone, (county,), prefixes))
+            weights.append(share * 0.4 / len(counties))
+    for code, city, district, pinyin, phone in ELSEWHERE:
+        areas.append(_Area(code, None, city, pinyin, phone, (district,), (city[:-1],)))
+        weights.append(ELSEWHERE_SHARE / len(ELSEWHERE))
+    return areas, weights
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Ranges of an enterprise's figures by its role (a tier, or None)."""
+
+    employees: tuple[int, int] | None  # None: the log-normal population
+    per_capita: tuple[float, float]  # revenue per employee, 元
+    tech: tuple[float, float]  # tech_staff / employees
+    rd: tuple[float, float]  # rd_expense / revenue
+    hightech: tuple[float, float]  # hightech_income / total_income
+    min_age: int  # years since founding, at least
+    ip1: tuple[int, int]
+    big: bool = False
+
+
+# Holders' ranges keep them inside their tier's criteria (DOMAIN.md §2, seeds/criteria.json).
+PROFILES: dict[str | None, _Profile] = {
+    None: _Profile(None, (1.5e5, 1.2e6), (0.0, 0.35), (0.0, 0.06), (0.0, 0.5), 0, (0, 0)),
+    "tech_sme": _Profile(
+        (20, 400), (2e5, 4.5e5), (0.25, 0.55), (0.052, 0.12), (0.3, 0.9), 2, (0, 2)
+    ),
+    "high_tech": _Profile(
+        (40, 1500), (3e5, 1.2e6), (0.15, 0.5), (0.055, 0.12), (0.65, 0.95), 4, (1, 8)
+    ),
+    "champion": _Profile(
+        (150, 3000), (4e5, 1.2e6), (0.15, 0.4), (0.04, 0.1), (0.6, 0.95), 8, (3, 30), True
+    ),
+    "navigator": _Profile(
+        (2000, 15000), (6e5, 2e6), (0.12, 0.35), (0.035, 0.08), (0.5, 0.9), 12, (20, 200), True
+    ),
+    "chain_leader": _Profile(
+        (6000, 40000), (1e6, 3e6), (0.12, 0.3), (0.032, 0.07), (0.5, 0.9), 15, (50, 500), True
+    ),
+}
+
+
+def _since(rng: random.Random, validity: str | int, today: date) -> date:
+    """A start date whose designation is still valid (97 %) or expired a little ago."""
+    expired = rng.random() < EXPIRED_SHARE
+    if validity == "calendar_year":
+        if expired:
+            return date(today.year - 1, 1, 1) + timedelta(days=rng.randrange(365))
+        return date(today.year, 1, 1) + timedelta(days=rng.randrange(today.timetuple().tm_yday))
+    span = 365 * int(validity)
+    if expired:
+        return today - timedelta(days=span + 5 + rng.randrange(200))
+    return today - timedelta(days=rng.randrange(span - 5))
+
+
+def _pick(seq: Sequence, u: float):
+    return seq[int(u * len(seq))]
+
+
+def generate(spec: DemoSpec, index: int) -> DemoBatch:
+    """Batch ``index`` of the run: enterprises, reports and ladder requests, prepared
+    (validated and rendered) for the batch operations. Deterministic in (spec, index)."""
+    rng = random.Random(spec.seed * 100_003 + index)
+    R = rng.random
+    start = index * spec.batch_size
+    n = min(spec.batch_size, spec.count - start)
+    validity = {t.code: t.validity for t in spec.tiers}
+
+    areas, _ = _layout(spec)
+    codes = list(_codes(rng, areas, start, n))
+    eligible = [row for row, (area, _) in enumerate(codes) if area.city_code] or range(n)
+    roles: list[str | None] = [None] * n
+    holders = holders_in(spec, index)
+    positions = rng.sample(eligible, min(len(eligible), sum(holders.values())))
+    for code, k in holders.items():
+        for pos in positions[:k]:
+            roles[pos] = code
+        positions = positions[k:]
+
+    # Categorical columns drawn in one go (random.choices runs in C).
+    choices = rng.choices
+    industries = list(spec.industries)
+    industry_col = [
+        None
+        if u < OTHER_INDUSTRY_SHARE
+        else _pick(industries, (u - OTHER_INDUSTRY_SHARE) / (1 - OTHER_INDUSTRY_SHARE))
+        for u in (R() for _ in range(n))
+    ]
+    z1s, z2s = choices(ZIHAO, k=n), choices(ZIHAO, k=n)
+    forms = choices(LEGAL_FORMS, cum_weights=_FORM_WEIGHTS, k=n)
+    people = [
+        a + b for a, b in zip(choices(SURNAMES, k=2 * n), choices(GIVEN, k=2 * n), strict=True)
+    ]
+    seconds = choices(GIVEN, k=2 * n)
+    roads = choices(ROADS, k=n)
+    employees = [max(1, min(120_000, round(math.exp(rng.gauss(3.0, 1.5))))) for _ in range(n)]
+
+    year = spec.report_year
+    year_end = date(year, 12, 31)
+    stamp_today = spec.today
+    enterprises, reports, ladder = [], [], []
+    for row, (area, code) in enumerate(codes):
+        role = roles[row]
+        profile = PROFILES[role]
+        industry = industry_col[row]
+        if industry is None and role not in (None, "tech_sme", "high_tech"):
+            # Only tech_sme and high_tech may be held by an enterprise of another industry.
+            industry = _pick(industries, R())
+        words, products = INDUSTRY_WORDS.get(industry, INDUSTRY_WORDS[None])
+        word_zh, word_en = _pick(words, R())
+        z1, z2 = z1s[row], z2s[row]
+        form = LEGAL_FORMS[2 + (R() < 0.5)] if profile.big else forms[row]
+        prefix = _pick(area.prefixes, R())
+        name = f"{prefix}{z1[0]}{z2[0]}{word_zh}{form[0]}"
+        name_en = None
+        if profile.big or R() < 0.25:
+            place = "Jiangxi" if prefix == "江西" else area.pinyin
+            name_en = f"{place} {z1[1:]}{z2[1:].lower()} {word_en} {form[1]}"
+        county = _pick(area.counties, R())
+
+        since = None
+        if role is not None:
+            since = _since(rng, validity[role], stamp_today)
+            ladder.append(LadderRequest(row, role, since))
+        latest = min(year_end, since or year_end) - timedelta(days=365 * profile.min_age)
+        founded_on = max(_EARLIEST, latest - timedelta(days=int(R() ** 1.7 * 10950 + R() * 180)))
+
+        legal = people[2 * row] + (seconds[2 * row] if R() < 0.7 else "")
+        if R() < 0.3:
+            contact = legal
+        else:
+            contact = people[2 * row + 1] + (seconds[2 * row + 1] if R() < 0.7 else "")
+        if R() < 0.55:
+            phone = f"1{_pick('3456789', R())}{int(R() * 1e9):09d}"
+        else:
+            phone = f"{area.phone}-{2 + int(R() * 7)}{int(R() * 1e7):07d}"
+        slug = (z1[1:] + z2[1:]).lower()
+        if R() < 0.5:
+            email = f"{_pick(MAIL_USERS, R())}@{slug}{_pick(MAIL_TLDS, R())}"
+        else:
+            email = f"{slug}{100 + int(R() * 9900)}@{_pick(MAIL_HOSTS, R())}"
+        address = f"{area.city_zh}{county}{roads[row]}{1 + int(R() * 2999)}号"
+        first = _pick(products, R())
+        second = _pick(products, R()) if R() < 0.5 else first
+        main_products = first if second == first else f"{first}、{second}"
+
+        enterprises.append(
+            (code, name, name_en, area.city_code, county, industry, founded_on, legal, contact)
+            + (phone, email, address, main_products)
+            + _PLAIN
+        )
+        age = year - founded_on.year
+        reports.append((code, _figures(rng, year, profile, employees[row], age)))
+    return DemoBatch(
+        index,
+        prepare_enterprises(enterprises, spec.at),
+        prepare_reports(reports, spec.at),
+        sorted(ladder, key=lambda r: (r.since, r.row)),
+    )
+
+
+_EARLIEST = date(1990, 1, 1)
+MAIL_TLDS = (".com", ".com.cn", ".cn")
+# status, merged_into, origin, source_version, verified and the ladder fields of a new,
+# local, active enterprise off the ladder (ENTERPRISE_FIELDS order).
+_PLAIN = ("active", None, "local", None, True, None, None, None, None, None)
+
+
+def _figures(rng: random.Random, year: int, p: _Profile, population: int, age: int) -> tuple:
+    """One year's figures (REPORT_FIELDS order) for an enterprise of profile ``p``."""
+    R = rng.random
+    lo, hi = p.per_capita
+    if p.employees is None:
+        employees = population
+        ip1 = 0 if R() < 0.8 else 1 + int(R() * 3)
+        ip2 = 0 if R() < 0.5 else 1 + int(R() * 6)
+        rank = None
+    else:
+        employees = rng.randint(*p.employees)
+        ip1, ip2 = rng.randint(*p.ip1), 2 + int(R() * 11)
+        rank = 1 + int(R() * 3) if p.big and R() < 0.35 else None
+    revenue = int(employees * (lo + (hi - lo) * R()))
+    total_income = revenue + int(revenue * R() * 0.06)
+    total_cost = int(total_income * (0.78 + 0.25 * R()))
+    lo, hi = p.tech
+    tech_staff = int(employees * (lo + (hi - lo) * R()))
+    rd_staff = int(tech_staff * (0.3 + 0.6 * R()))
+    lo, hi = p.rd
+    rd_expense = min(int(revenue * (lo + (hi - lo) * R())), total_cost)
+    rd_domestic = int(rd_expense * (0.7 + 0.3 * R()))
+    lo, hi = p.hightech
+    hightech = int(total_income * (lo + (hi - lo) * R()))
+    total_assets = max(100_000, int(revenue * (0.4 + 1.4 * R())))
+    net_assets = int(total_assets * ((0.4 if p.big else 0.2) + (0.45 if p.big else 0.65) * R()))
+    if p is PROFILES["tech_sme"]:
+        # Within the size limits (total assets ≤ 2 亿), and without a class-I right
+        # enough class-II rights for a passing score.
+        total_assets = min(total_assets, 190_000_000)
+        net_assets = min(net_assets, total_assets)
+        ip2 = ip2 if ip1 else max(ip2, 3)
+    niche = min(age, 3 + int(R() * 18) if p.big else int(R() * 13))
+    share = round(80 + 18 * R() if p.big else 55 + 45 * R(), 2)
+    national = round(R() ** 4 * 12, 2) if p.big or R() < 0.3 else None
+    return (
+        year,
+        employees,
+        tech_staff,
+        rd_staff,
+        ip1,
+        ip2,
+        0 if R() < 0.85 else 1 + int(R() * 4),
+        max(0, niche),
+        rank,
+        revenue,
+        total_income,
+        total_assets,
+        net_assets,
+        total_cost,
+        rd_expense,
+        rd_domestic,
+        hightech,
+        share,
+        round((total_assets - net_assets) * 100 / total_assets, 2),
+        national,
+    )
+
+
+# --- running batches ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int) -> Iterator[multiprocessing.pool.Pool | None]:
+    """Processes that generate batches (fork; start it before opening a database
+    connection, so that no connection is copied into a worker). 0 → none."""
+    if workers <= 0:
+        yield None
+        return
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def batches(
+    spec: DemoSpec, pool: multiprocessing.pool.Pool | None = None, ahead: int = 1
+) -> Iterator[DemoBatch]:
+    """The run's batches in order, generated here or by ``pool``'s workers, at most
+    ``ahead`` batches ahead of the one being consumed (which bounds memory)."""
+    if pool is None:
+        for index in range(spec.batches):
+            yield generate(spec, index)
+        return
+    pending: list = []
+    for index in range(spec.batches):
+        pending.append(pool.apply_async(generate, (spec, index)))
+        if len(pending) > ahead:
+            yield pending.pop(0).get()
+    while pending:
+        yield pending.pop(0).get()
+
+
+def replace_taken(
+    batch: DemoBatch,
+    spec: DemoSpec,
+    taken: Callable[[Iterable[str]], set[str]],
+    rng: random.Random,
+) -> int:
+    """Give every row whose code is already in the registry a fresh random one in the
+    same area (checked again, and against the batch). Returns how many were replaced."""
+    replaced = 0
+    codes = batch.enterprises.usccs
+    clashes = taken(codes)
+    while clashes:
+        in_batch = set(batch.enterprises.usccs)
+        fresh = []
+        for row, code in enumerate(batch.enterprises.usccs):
+            if code in clashes:
+                new = code
+                while new in in_batch:
+                    new = uscc_codes.random_uscc(rng, code[2:8])
+                in_batch.add(new)
+                batch.replace_uscc(row, new, spec.known_cities)
+                fresh.append(new)
+                replaced += 1
+        clashes = taken(fresh)
+    return replaced

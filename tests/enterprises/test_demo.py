@@ -1,0 +1,347 @@
+"""``flask registry demo``: the data it writes, and the ladder plan behind it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.core import clock
+from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.demo import (
+    DemoSpec,
+    TierRoom,
+    batches,
+    plan_ladder,
+    tier_ceiling,
+    worker_pool,
+)
+from registry.enterprises.models import AnnualReport, Enterprise, Industry
+from registry.ladder import dates, queries
+from registry.ladder.criteria import Subject, TierRule
+from registry.ladder.eligibility import evaluate
+from registry.ladder.models import RegistrationCounter, RegistrationNumber, Tier, TierEvent
+from tests.conftest import reset_database
+
+NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
+SEEDED = (
+    TierRoom("tech_sme", 1, 5000, 0, "calendar_year"),
+    TierRoom("high_tech", 2, 3000, 0, 3),
+    TierRoom("champion", 3, 100, 0, 3),
+    TierRoom("navigator", 4, 15, 0, 3),
+    TierRoom("chain_leader", 5, 8, 0, 3),
+)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with clock.pinned(NOW):
+        yield
+
+
+def run_demo(runner, *args: str) -> str:
+    result = runner.invoke(args=["registry", "demo", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def snapshot(session) -> list[tuple]:
+    """Everything the demo decides (not ids or timestamps), in code order."""
+    enterprises = session.scalars(select(Enterprise).order_by(Enterprise.uscc)).all()
+    return [
+        (
+            e.uscc,
+            e.name,
+            e.name_en,
+            e.city_code,
+            e.county,
+            e.industry_code,
+            e.founded_on,
+            e.legal_representative,
+            e.contact_phone,
+            e.contact_email,
+            e.address,
+            e.main_products,
+            e.tier,
+            e.tier_since,
+            e.registration_number,
+            tuple((r.year, r.employees, r.revenue, r.rd_expense, r.debt_ratio) for r in e.reports),
+        )
+        for e in enterprises
+    ]
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+def test_plan_small_registry_is_ten_percent_with_every_tier():
+    plan = plan_ladder(300, SEEDED)
+    assert sum(plan.values()) == 30
+    assert all(n >= 1 for n in plan.values())
+    assert plan["tech_sme"] > plan["high_tech"] > plan["champion"]
+
+
+def test_plan_large_registry_stays_below_eighty_percent_of_every_quota():
+    plan = plan_ladder(1_000_000, SEEDED)
+    assert plan == {
+        "tech_sme": 3999,
+        "high_tech": 2399,
+        "champion": 79,
+        "navigator": 11,
+        "chain_leader": 6,
+    }
+    for tier in SEEDED:
+        assert plan[tier.code] < 0.8 * tier.quota
+
+
+def test_plan_counts_current_holders_and_tiny_runs():
+    full = tuple(
+        TierRoom(t.code, t.rank, t.quota, tier_ceiling(t.quota), t.validity) for t in SEEDED
+    )
+    assert sum(plan_ladder(10_000, full).values()) == 0
+    assert plan_ladder(10, SEEDED) == {
+        "tech_sme": 1,
+        "high_tech": 0,
+        "champion": 0,
+        "navigator": 0,
+        "chain_leader": 0,
+    }
+    assert tier_ceiling(8) == 6 and tier_ceiling(5000) == 3999 and tier_ceiling(0) == 0
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
+    output = run_demo(runner, "--count", "300", "--random-seed", "1")
+    assert re.fullmatch(
+        r"demo: 300 enterprises, 300 annual reports, 30 on the ladder \(.*\),"
+        r" 0 codes regenerated, seed 1, [\d.]+ s\n",
+        output,
+    )
+
+    enterprises = session.scalars(select(Enterprise).order_by(Enterprise.id)).all()
+    reports = session.scalars(select(AnnualReport)).all()
+    assert len(enterprises) == 300 and len(reports) == 300
+    codes = [e.uscc for e in enterprises]
+    assert len(set(codes)) == 300
+    cities = {"360100", "360200", "360300", "360400", "360500", "360600"} | {
+        "360700",
+        "360800",
+        "360900",
+        "361000",
+        "361100",
+    }
+    jiangxi = 0
+    for e in enterprises:
+        assert uscc_codes.validate(e.uscc).code == e.uscc
+        assert e.city_code == uscc_codes.city_code(e.uscc, cities)
+        jiangxi += e.city_code is not None
+        assert e.name.endswith("公司") and e.status == "active" and e.origin == "local"
+        assert e.version == 1 and e.founded_on.year <= NOW.year - 1
+    assert 0.85 * 300 < jiangxi < 300
+    industries = Counter(e.industry_code for e in enterprises)
+    assert 0.1 * 300 < industries[None] < 0.3 * 300
+    assert set(industries) - {None} <= set(session.scalars(select(Industry.code)))
+    assert 0.1 * 300 < sum(e.name_en is not None for e in enterprises) < 0.45 * 300
+
+    # Reports: one for the latest completed year, within API.md's rules, sizes skewed.
+    for r in reports:
+        assert r.year == NOW.year - 1
+        assert r.tech_staff <= r.employees and r.rd_staff <= r.employees
+        assert r.rd_expense <= r.total_cost and r.rd_domestic_expense <= r.rd_expense
+        assert r.hightech_income <= r.total_income and r.revenue <= r.total_income
+        assert r.net_assets <= r.total_assets
+        for name in ("main_business_share", "debt_ratio", "national_market_share"):
+            value = getattr(r, name)
+            assert value is None or (0 <= value <= 100 and round(value, 2) == value)
+    revenues = sorted(r.revenue for r in reports)
+    assert revenues[-1] > 100 * revenues[len(revenues) // 2]  # a long tail of large firms
+
+    # The ladder: ~10 %, every tier non-empty and below 80 % of its quota.
+    overview = {t.code: occ for t, occ in queries.ladder_overview(session)}
+    holders = [e for e in enterprises if e.tier is not None]
+    assert len(holders) == 30
+    for tier in session.scalars(select(Tier)):
+        assert 1 <= overview[tier.code].holders < 0.8 * tier.quota
+
+    # Ladder fields = replay of the events; dates and numbers as the ladder issues them.
+    tiers = {t.code: t for t in session.scalars(select(Tier))}
+    today = clock.today()
+    expired = 0
+    for e in enterprises:
+        events = queries.tier_events(session, e.id)
+        assert queries.ladder_fields(e) == queries.replay(events)
+        if e.tier is None:
+            assert events == []
+            continue
+        (event,) = events
+        assert (event.kind, event.from_tier, event.actor_name, event.reason) == (
+            "grant",
+            None,
+            "system",
+            "demo data",
+        )
+        assert event.effective_at == dates.shanghai_midnight(e.tier_since)
+        assert e.tier_since <= today and e.city_code is not None
+        assert e.tier_expires_at == dates.expires_at(tiers[e.tier].validity_value, e.tier_since)
+        assert e.registration_number.startswith(tiers[e.tier].registration_pattern[:6])
+        expired += e.tier_expires_at <= NOW
+        if e.tier in ("champion", "navigator", "chain_leader"):
+            assert e.industry_code is not None
+    assert expired <= 3
+
+    # Registration numbers: per tier and year 1, 2, … without gaps, as recorded.
+    issued = defaultdict(list)
+    for e in holders:
+        issued[(e.tier, e.tier_since.year)].append(e.registration_number)
+    counters = {(c.tier, c.year): c.last_seq for c in session.scalars(select(RegistrationCounter))}
+    assert counters.keys() == issued.keys()
+    for (code, year), numbers in issued.items():
+        pattern = tiers[code].registration_pattern
+        assert sorted(numbers) == [
+            pattern.format(year=year, seq=seq) for seq in range(1, len(numbers) + 1)
+        ]
+        assert counters[(code, year)] == len(numbers)
+    recorded = session.scalars(select(RegistrationNumber.number)).all()
+    assert sorted(recorded) == sorted(e.registration_number for e in holders)
+
+    # One feed entry per record, version 1, and one audit entry per state change.
+    feed = Counter(
+        (entry.type, entry.key, entry.version)
+        for entry in session.scalars(select(ChangeLogEntry)).all()
+    )
+    events = session.scalars(select(TierEvent)).all()
+    expected = (
+        [("enterprise", e.uscc, 1) for e in enterprises]
+        + [("annual_report", f"{r.enterprise.uscc}/{r.year}", 1) for r in reports]
+        + [("tier_event", str(ev.id), 1) for ev in events]
+    )
+    assert feed == Counter(expected)
+    audit = Counter(
+        (a.action, a.object_id, a.via, a.actor_name)
+        for a in session.scalars(
+            select(AuditEntry).where(AuditEntry.action != "tier_settings.create")
+        )
+    )
+    assert audit == Counter(
+        [("enterprise.create", e.uscc, "cli", "system") for e in enterprises]
+        + [
+            ("annual_report.create", f"{r.enterprise.uscc}/{r.year}", "cli", "system")
+            for r in reports
+        ]
+        + [("tier.grant", e.uscc, "cli", "system") for e in holders]
+    )
+    grant = session.scalars(select(AuditEntry).where(AuditEntry.action == "tier.grant")).first()
+    assert grant.changes["tier"][0] is None and grant.reason == "demo data"
+
+    # A holder's entry shows the designation it was created with.
+    holder = holders[0]
+    data = json.loads(
+        session.scalars(
+            select(ChangeLogEntry.data).where(
+                ChangeLogEntry.type == "enterprise", ChangeLogEntry.key == holder.uscc
+            )
+        ).one()
+    )
+    assert (data["tier"], data["registration_number"]) == (
+        holder.tier,
+        holder.registration_number,
+    )
+
+
+def test_holders_figures_fit_their_tier(runner, session):
+    run_demo(runner, "--count", "400", "--random-seed", "7")
+    tiers = {t.code: t for t in session.scalars(select(Tier))}
+    groups = dict(session.execute(select(Industry.code, Industry.group)).all())
+    for e in session.scalars(select(Enterprise).where(Enterprise.tier.is_not(None))):
+        tier = tiers[e.tier]
+        prerequisite = tiers.get(tier.prerequisite)
+        rule = TierRule(
+            tier.code,
+            tier.rank,
+            tier.prerequisite,
+            prerequisite.rank if prerequisite else None,
+            tier.criteria,
+        )
+        subject = Subject(e.founded_on, groups.get(e.industry_code), tier.rank)
+        evaluation = evaluate(rule, subject, e.reports, reference=NOW)
+        failing = [c.code for c in evaluation.checks if c.status in ("fail", "unknown")]
+        assert failing == [], (e.tier, e.uscc, failing)
+
+
+def test_same_seed_same_data_other_seed_other_data(app, runner, session):
+    run_demo(runner, "--count", "120", "--random-seed", "5")
+    first = snapshot(session)
+    session.remove()
+    reset_database(app)
+    run_demo(runner, "--count", "120", "--random-seed", "5")
+    assert snapshot(session) == first
+    session.remove()
+    reset_database(app)
+    run_demo(runner, "--count", "120", "--random-seed", "6")
+    assert snapshot(session) != first
+
+
+def test_demo_adds_to_a_registry_with_enterprises(runner, session):
+    run_demo(runner, "--count", "250", "--random-seed", "3")
+    output = run_demo(runner, "--count", "250", "--random-seed", "3")
+    # The same seed draws the same codes again: every one is replaced by a fresh code.
+    assert "250 codes regenerated" in output
+    codes = session.scalars(select(Enterprise.uscc)).all()
+    assert len(codes) == len(set(codes)) == 500
+    assert all(uscc_codes.validate(code).code == code for code in codes)
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 500
+    for tier, occ in queries.ladder_overview(session):
+        assert 1 <= occ.holders < 0.8 * tier.quota
+    for e in session.scalars(select(Enterprise).where(Enterprise.tier.is_not(None))):
+        assert queries.ladder_fields(e) == queries.replay(queries.tier_events(session, e.id))
+    numbers = session.scalars(select(RegistrationNumber.number)).all()
+    assert len(numbers) == len(set(numbers))
+    reports = session.execute(
+        select(ChangeLogEntry.key).where(ChangeLogEntry.type == "annual_report")
+    ).scalars()
+    assert len(set(reports)) == 500
+
+
+def test_demo_of_one(runner, session):
+    run_demo(runner, "--count", "1", "--random-seed", "2")
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 1
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 1
+
+
+def test_worker_processes_generate_the_same_batches():
+    spec = DemoSpec(
+        seed=11,
+        count=130,
+        at=NOW,
+        today=NOW.date(),
+        report_year=NOW.year - 1,
+        known_cities=frozenset(f"36{n:02d}00" for n in range(1, 12)),
+        industries=("aviation", "quantum", "tcm"),
+        tiers=SEEDED,
+        plan=tuple(plan_ladder(130, SEEDED).items()),
+        batch_size=40,
+    )
+
+    def content(batch):
+        return (
+            batch.enterprises.stored,
+            batch.enterprises.data,
+            batch.reports.rows,
+            batch.reports.data,
+            batch.ladder,
+        )
+
+    here = [content(b) for b in batches(spec)]
+    with worker_pool(2) as pool:
+        there = [content(b) for b in batches(spec, pool, ahead=2)]
+    assert len(here) == 4 and here == there
+    codes = [code for stored, *_ in here for code in (row[0] for row in stored)]
+    assert codes == sorted(codes) and len(set(codes)) == 130
+    assert sum(len(b[4]) for b in here) == 13
