@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from registry.ladder.criteria import (
-    RULES,
+from registry.ladder.checks import (
     Check,
     Facts,
     Report,
@@ -24,6 +23,7 @@ from registry.ladder.criteria import (
     Subject,
     TierRule,
 )
+from registry.ladder.criteria import RULES
 
 __all__ = [
     "LABELS",

@@ -23,7 +23,7 @@ from registry.enterprises.demo import (
 )
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder import dates, queries
-from registry.ladder.criteria import Subject, TierRule
+from registry.ladder.checks import Subject, TierRule
 from registry.ladder.eligibility import evaluate
 from registry.ladder.models import RegistrationCounter, RegistrationNumber, Tier, TierEvent
 from tests.conftest import reset_database
