@@ -66,6 +66,11 @@ from registry.enterprises.operations import (
 #: Enterprises per transaction. Part of the data's identity: with another batch size the
 #: same seed gives other data.
 BATCH_SIZE = 25_000
+#: The first batches are smaller, each RAMP times the one before, from RAMP_FIRST: the
+#: command starts writing after a short wait for the first batch, and a worker building
+#: the next batch keeps ahead of the writer (generating a row costs ~0.8× writing it).
+RAMP_FIRST = 2_000
+RAMP = 1.25
 #: Share of the enterprises put on the ladder, before the quota limits (module doc).
 LADDER_SHARE = 0.10
 #: A tier stays strictly below this share of its quota.
@@ -272,6 +277,11 @@ ROADS = (
 ).split()
 MAIL_USERS = ("info", "hr", "office", "sales", "service", "admin", "contact", "cw", "xz")
 MAIL_HOSTS = ("163.com", "126.com", "qq.com", "sina.com", "foxmail.com")
+MAIL_TLDS = (".com", ".com.cn", ".cn")
+_EARLIEST = date(1990, 1, 1)  # no enterprise founded before
+# status, merged_into, origin, source_version, verified and the ladder fields of a new,
+# local, active enterprise off the ladder (ENTERPRISE_FIELDS order).
+_PLAIN = ("active", None, "local", None, True, None, None, None, None, None)
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -337,9 +347,18 @@ class DemoSpec:
     plan: tuple[tuple[str, int], ...]
     batch_size: int = BATCH_SIZE
 
+    @functools.cached_property
+    def starts(self) -> tuple[int, ...]:
+        """Where each batch starts, and the count at the end (sizes ramp up, module doc)."""
+        starts, size = [0], min(RAMP_FIRST, self.batch_size)
+        while starts[-1] < self.count:
+            starts.append(min(self.count, starts[-1] + int(size)))
+            size = min(self.batch_size, size * RAMP)
+        return tuple(starts)
+
     @property
     def batches(self) -> int:
-        return -(-self.count // self.batch_size)
+        return len(self.starts) - 1
 
 
 # --- USCCs ---------------------------------------------------------------------------------
@@ -399,7 +418,7 @@ def _layout(spec: DemoSpec) -> tuple[list[tuple[_Area, int]], list[int]]:
     hold a tier (a Jiangxi city, or every row when none is known) before each batch."""
     areas = area_counts(spec.count, spec.known_cities)
     eligible = {a.code for a, _ in areas if a.city_code} or {a.code for a, _ in areas}
-    boundaries = [min(b * spec.batch_size, spec.count) for b in range(spec.batches + 1)]
+    boundaries = spec.starts
     before = []
     for boundary in boundaries:
         offset = seen = 0
@@ -535,8 +554,8 @@ def generate(spec: DemoSpec, index: int) -> DemoBatch:
     (validated and rendered) for the batch operations. Deterministic in (spec, index)."""
     rng = random.Random(spec.seed * 100_003 + index)
     R = rng.random
-    start = index * spec.batch_size
-    n = min(spec.batch_size, spec.count - start)
+    start = spec.starts[index]
+    n = spec.starts[index + 1] - start
     validity = {t.code: t.validity for t in spec.tiers}
 
     areas, _ = _layout(spec)
@@ -630,13 +649,6 @@ def generate(spec: DemoSpec, index: int) -> DemoBatch:
         prepare_reports(reports, spec.at),
         sorted(ladder, key=lambda r: (r.since, r.row)),
     )
-
-
-_EARLIEST = date(1990, 1, 1)
-MAIL_TLDS = (".com", ".com.cn", ".cn")
-# status, merged_into, origin, source_version, verified and the ladder fields of a new,
-# local, active enterprise off the ladder (ENTERPRISE_FIELDS order).
-_PLAIN = ("active", None, "local", None, True, None, None, None, None, None)
 
 
 def _figures(rng: random.Random, year: int, p: _Profile, population: int, age: int) -> tuple:

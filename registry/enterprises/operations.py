@@ -439,9 +439,10 @@ def sqlite_bulk_load(session: Session) -> Iterator[None]:
     try:
         yield
     finally:
+        # Not transactional: it holds once run; the empty transaction is just closed.
         session.rollback()
         session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
-        session.commit()
+        session.rollback()
 
 
 def next_sqlite_id(session: Session, table: str) -> int:

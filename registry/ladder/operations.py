@@ -683,19 +683,18 @@ def _issue_numbers(
             raise ValidationFailed("Registration number %(number)s is taken.", number=r.number)
         taken[(r.tier, year)].add(r.number)
     counters: dict[tuple[str, int], RegistrationCounter] = {}
-    for code, year in groups:
-        counter = session.get(RegistrationCounter, (code, year))
-        if counter is None:
-            counter = RegistrationCounter(tier=code, year=year, last_seq=0)
-            session.add(counter)
-        counters[(code, year)] = counter
     numbers = []
     for r in requests:
         key = (r.tier, r.since.year)
         if r.number is not None:
             numbers.append(r.number)
             continue
-        counter, pattern = counters[key], tiers[r.tier].registration_pattern
+        counter = counters.get(key) or session.get(RegistrationCounter, key)
+        if counter is None:
+            counter = RegistrationCounter(tier=r.tier, year=r.since.year, last_seq=0)
+            session.add(counter)
+        counters[key] = counter
+        pattern = tiers[r.tier].registration_pattern
         seq = counter.last_seq
         while True:
             seq += 1
