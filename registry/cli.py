@@ -231,7 +231,7 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
 
     from sqlalchemy import select
 
-    from registry.enterprises import demo
+    from registry import demo
     from registry.enterprises import operations as enterprise_ops
     from registry.enterprises.models import Enterprise
 
@@ -277,7 +277,7 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
                             lambda codes: enterprise_ops.taken_usccs(session, codes),
                             retries,
                         )
-                    write_demo_batch(session, batch, actor)
+                    demo.write_batch(session, batch, actor)
                     session.commit()
         except DomainError as exc:
             session.rollback()
@@ -291,29 +291,3 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
         f" ladder ({holders}), {replaced} codes regenerated, seed {seed},"
         f" {time.perf_counter() - started:.1f} s"
     )
-
-
-def write_demo_batch(session, batch, actor: Actor) -> None:
-    """One batch of ``demo`` in the current transaction: its designations, enterprises,
-    reports and grant events, each with its audit entries; the feed entries last, so
-    that on PostgreSQL the feed counter is locked only for the COMMIT (API.md, "How the
-    order is kept"). The caller commits."""
-    from registry.core.changes import append_entries
-    from registry.enterprises import operations as enterprise_ops
-
-    requests = [ladder.DesignationRequest(r.tier, r.since) for r in batch.ladder]
-    designations = ladder.issue_designations(session, requests)
-    for request, designation in zip(batch.ladder, designations, strict=True):
-        batch.enterprises.replace(request.row, **designation.fields())
-    feed: list[dict] = []
-    ids = enterprise_ops.bulk_create_enterprises(session, batch.enterprises, actor=actor, feed=feed)
-    codes = batch.enterprises.usccs
-    enterprise_ops.bulk_create_reports(
-        session, batch.reports, actor=actor, ids=dict(zip(codes, ids, strict=True)), feed=feed
-    )
-    grants = [
-        ladder.GrantRecord(ids[r.row], codes[r.row], designation)
-        for r, designation in zip(batch.ladder, designations, strict=True)
-    ]
-    ladder.record_grants(session, grants, actor=actor, reason="demo data", feed=feed)
-    append_entries(session, feed)

@@ -87,7 +87,7 @@ def _ensure_room(session: Session, tier: Tier) -> None:
 # --- registration numbers --------------------------------------------------------------
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
+def pattern_regex(pattern: str) -> re.Pattern[str]:
     """``JX-TS-{year}-{seq:05d}`` → a regex with named groups ``year`` and ``seq``."""
     parts = []
     for literal, field, spec, _conv in string.Formatter().parse(pattern):
@@ -102,7 +102,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts) + r"\Z")
 
 
-def _number_taken(session: Session, number: str) -> bool:
+def number_taken(session: Session, number: str) -> bool:
     return session.get(RegistrationNumber, number) is not None
 
 
@@ -115,7 +115,7 @@ def issue_registration_number(
     sequence skips numbers taken that way, so generated numbers never collide.
     """
     if supplied is not None:
-        match = _pattern_regex(tier.registration_pattern).match(supplied)
+        match = pattern_regex(tier.registration_pattern).match(supplied)
         # Only the canonical spelling counts ("…-000001" is not "…-00001"), so a supplied
         # number can never duplicate a sequence position the generator will hand out.
         if (
@@ -130,7 +130,7 @@ def issue_registration_number(
                 pattern=tier.registration_pattern,
                 year=year,
             )
-        if _number_taken(session, supplied):
+        if number_taken(session, supplied):
             raise ValidationFailed("Registration number %(number)s is taken.", number=supplied)
         number = supplied
     else:
@@ -142,7 +142,7 @@ def issue_registration_number(
         while True:
             seq += 1
             number = tier.registration_pattern.format(year=year, seq=seq)
-            if not _number_taken(session, number):
+            if not number_taken(session, number):
                 break
         counter.last_seq = seq
     session.add(RegistrationNumber(number=number, tier=tier.code, year=year))
@@ -208,7 +208,7 @@ def _event(
     )
 
 
-def _require_reason(reason: str | None) -> str:
+def require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(
@@ -218,7 +218,7 @@ def _require_reason(reason: str | None) -> str:
     return reason
 
 
-def _locked(session: Session, enterprise: Enterprise) -> Enterprise:
+def locked_enterprise(session: Session, enterprise: Enterprise) -> Enterprise:
     locked = lock_enterprise(session, enterprise.id)
     if locked is None:
         raise NotFound("Unknown enterprise.")
@@ -242,9 +242,9 @@ def grant_tier(
     designation). The prerequisite rung is not checked here: applications check it at
     submission and final approval. Without a ``reservation`` the quota must have room.
     """
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     tier = lock_tier(session, tier_code)
-    enterprise = _locked(session, enterprise)
+    enterprise = locked_enterprise(session, enterprise)
     if enterprise.status != Status.ACTIVE:
         raise InvalidTransition(
             "%(uscc)s is %(state)s and cannot be granted a tier.",
@@ -301,8 +301,8 @@ def renew_tier(
     application_id: int | None = None,
 ) -> TierEvent:
     """Extend the current designation by one validity period; since and number stay."""
-    reason = _require_reason(reason)
-    enterprise = _locked(session, enterprise)
+    reason = require_reason(reason)
+    enterprise = locked_enterprise(session, enterprise)
     if enterprise.tier is None:
         raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
     tier = session.get(Tier, enterprise.tier)
@@ -339,9 +339,9 @@ def demote(
 ) -> TierEvent:
     """Move an enterprise down to ``to_tier``: a new number, since today, the earlier
     expiry of the current one and ``to_tier``'s validity from today."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     tier = lock_tier(session, to_tier)
-    enterprise = _locked(session, enterprise)
+    enterprise = locked_enterprise(session, enterprise)
     if enterprise.tier is None:
         raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
     ranks = queries.tier_ranks(session)
@@ -375,8 +375,8 @@ def revoke(
     ban_until: date | None = None,
 ) -> TierEvent:
     """Take an enterprise off the ladder; until ``ban_until`` it may not apply."""
-    reason = _require_reason(reason)
-    enterprise = _locked(session, enterprise)
+    reason = require_reason(reason)
+    enterprise = locked_enterprise(session, enterprise)
     if enterprise.tier is None:
         raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
     if ban_until is not None and ban_until <= clock.today():
@@ -426,7 +426,7 @@ def lapse_expired(session: Session, now: datetime) -> int:
 def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, reason: str) -> Tier:
     """Change a tier's quota. Lowering it below occupancy is allowed (and audited): it
     blocks additions until occupancy is below the quota again; nobody is demoted."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if quota < 0:
         raise ValidationFailed("A quota cannot be negative.")
     tier = lock_tier(session, tier_code)
@@ -544,293 +544,3 @@ def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool
         return False
     _delete_reservation(session, reservation, actor)
     return True
-
-
-# --- batch operations (bulk loads) ---
-#
-# Bulk loads (``demo``, designation imports) put many enterprises on the ladder in one
-# transaction with the same rules as grant_tier: the quota lock, the quota for the whole
-# batch, registration numbers taken exactly as issue_registration_number takes them,
-# one grant event, one audit entry and the feed entries per enterprise.
-#
-# The section's own imports stay with it (E402 waived) so that it is self-contained.
-
-from collections import Counter  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
-
-from sqlalchemy import insert  # noqa: E402
-
-from registry.core.audit import audit_row, record_audit_rows  # noqa: E402
-from registry.core.changes import append_entries, entry  # noqa: E402
-from registry.enterprises.operations import new_ids  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Designation:
-    """The ladder fields a grant gives (computed by :func:`issue_designations`)."""
-
-    tier: str
-    tier_since: date
-    tier_expires_at: datetime
-    registration_number: str
-
-    def fields(self) -> dict:
-        return {
-            "tier": self.tier,
-            "tier_since": self.tier_since,
-            "tier_expires_at": self.tier_expires_at,
-            "registration_number": self.registration_number,
-        }
-
-
-@dataclass(frozen=True)
-class DesignationRequest:
-    """One designation to issue: the tier, its start date, and a number already issued
-    elsewhere (``None``: take the next one of the tier and year)."""
-
-    tier: str
-    since: date
-    number: str | None = None
-
-
-@dataclass(frozen=True)
-class GrantRecord:
-    """An enterprise that now carries ``designation`` (its row already updated)."""
-
-    enterprise_id: int
-    uscc: str
-    designation: Designation
-    from_tier: str | None = None
-
-
-def issue_designations(
-    session: Session, requests: Sequence[DesignationRequest]
-) -> list[Designation]:
-    """Under the quota lock, check that every tier has room for its requests and issue
-    their registration numbers (per tier and year, in the order given, recorded in
-    ``registration_numbers`` and ``registration_counters`` as issue_registration_number
-    records them). Returns the designations in request order; writes no enterprise.
-
-    Tier rows are locked in code order, so two bulk loads cannot deadlock.
-    """
-    if not requests:
-        return []
-    today = clock.today()
-    wanted = Counter(r.tier for r in requests)
-    tiers: dict[str, Tier] = {}
-    for code in sorted(wanted):
-        tier = lock_tier(session, code)
-        occ = queries.occupancy(session, tier)
-        if occ.occupancy + wanted[code] > tier.quota:
-            raise QuotaFull(
-                "The quota of %(tier)s is full (%(occupancy)s of %(quota)s).",
-                tier=tier.code,
-                occupancy=occ.occupancy,
-                quota=tier.quota,
-            )
-        tiers[code] = tier
-    for r in requests:
-        if r.since > today:
-            raise ValidationFailed(
-                "The designation cannot start in the future (%(since)s).",
-                since=r.since.isoformat(),
-            )
-    numbers = _issue_numbers(session, tiers, requests)
-    return [
-        Designation(
-            r.tier, r.since, dates.expires_at(tiers[r.tier].validity_value, r.since), number
-        )
-        for r, number in zip(requests, numbers, strict=True)
-    ]
-
-
-def _issue_numbers(
-    session: Session, tiers: dict[str, Tier], requests: Sequence[DesignationRequest]
-) -> list[str]:
-    groups = sorted({(r.tier, r.since.year) for r in requests})
-    taken: dict[tuple[str, int], set[str]] = {
-        (code, year): set(
-            session.scalars(
-                select(RegistrationNumber.number).where(
-                    RegistrationNumber.tier == code, RegistrationNumber.year == year
-                )
-            )
-        )
-        for code, year in groups
-    }
-    # Supplied numbers first, so that the sequence skips them (issue_registration_number).
-    for r in requests:
-        if r.number is None:
-            continue
-        tier, year = tiers[r.tier], r.since.year
-        match = _pattern_regex(tier.registration_pattern).match(r.number)
-        # As issue_registration_number: only the canonical spelling of a position counts.
-        if (
-            not match
-            or int(match["year"]) != year
-            or int(match["seq"]) < 1
-            or tier.registration_pattern.format(year=year, seq=int(match["seq"])) != r.number
-        ):
-            raise ValidationFailed(
-                "Registration number %(number)s does not match %(pattern)s for %(year)s.",
-                number=r.number,
-                pattern=tier.registration_pattern,
-                year=year,
-            )
-        if r.number in taken[(r.tier, year)] or _number_taken(session, r.number):
-            raise ValidationFailed("Registration number %(number)s is taken.", number=r.number)
-        taken[(r.tier, year)].add(r.number)
-    counters: dict[tuple[str, int], RegistrationCounter] = {}
-    numbers = []
-    for r in requests:
-        key = (r.tier, r.since.year)
-        if r.number is not None:
-            numbers.append(r.number)
-            continue
-        counter = counters.get(key) or session.get(RegistrationCounter, key)
-        if counter is None:
-            counter = RegistrationCounter(tier=r.tier, year=r.since.year, last_seq=0)
-            session.add(counter)
-        counters[key] = counter
-        pattern = tiers[r.tier].registration_pattern
-        seq = counter.last_seq
-        while True:
-            seq += 1
-            number = pattern.format(year=r.since.year, seq=seq)
-            if number not in taken[key]:
-                break
-        counter.last_seq = seq
-        taken[key].add(number)
-        numbers.append(number)
-    now = clock.now()
-    session.execute(
-        insert(RegistrationNumber),
-        [
-            {"number": n, "tier": r.tier, "year": r.since.year, "issued_at": now}
-            for r, n in zip(requests, numbers, strict=True)
-        ],
-    )
-    session.flush()
-    return numbers
-
-
-def record_grants(
-    session: Session,
-    grants: Sequence[GrantRecord],
-    *,
-    actor: Actor,
-    reason: str,
-    feed: list[dict] | None = None,
-) -> list[int]:
-    """Write the grant event of each enterprise that now carries its designation (a row
-    created or updated in this transaction with the designation's fields), with the
-    event's feed entry and the ``tier.grant`` audit entry. Returns the event ids.
-
-    The enterprise's own feed entry belongs to whoever wrote its row. ``feed``: a list
-    to collect the feed entries in for the caller to write last (``append_entries``)
-    instead of writing them here.
-    """
-    reason = _require_reason(reason)
-    if not grants:
-        return []
-    now = clock.now()
-    rows = [
-        {
-            "enterprise_id": g.enterprise_id,
-            "kind": EventKind.GRANT,
-            "from_tier": g.from_tier,
-            "to_tier": g.designation.tier,
-            "effective_at": dates.shanghai_midnight(g.designation.tier_since),
-            "recorded_at": now,
-            "tier_since": g.designation.tier_since,
-            "tier_expires_at": g.designation.tier_expires_at,
-            "registration_number": g.designation.registration_number,
-            "ban_until": None,
-            "actor_id": actor.user_id,
-            "actor_name": actor.name,
-            "reason": reason,
-            "application_id": None,
-        }
-        for g in grants
-    ]
-    ids = new_ids(session, "tier_events", len(rows))
-    session.execute(
-        insert(TierEvent.__table__), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
-    )
-    entries = []
-    audits = []
-    for event_id, row, g in zip(ids, rows, grants, strict=True):
-        # The real output schema (tier events are few): an object with its attributes.
-        view = SimpleNamespace(id=event_id, enterprise=SimpleNamespace(uscc=g.uscc), **row)
-        entries.append(entry("tier_event", str(event_id), 1, tier_event_out.dump(view), now))
-        after = {**g.designation.fields(), "ban_until": None}
-        before = dict.fromkeys(after)
-        audits.append(
-            audit_row(actor, "tier.grant", "enterprise", g.uscc, diff(before, after), reason)
-        )
-    if feed is None:
-        append_entries(session, entries)
-    else:
-        feed.extend(entries)
-    record_audit_rows(session, audits)
-    return ids
-
-
-def bulk_grant(
-    session: Session,
-    grants: Sequence[tuple[Enterprise, DesignationRequest]],
-    *,
-    actor: Actor,
-    reason: str,
-) -> list[int]:
-    """Put existing enterprises on the ladder in one go (a designations import) with
-    grant_tier's rules for each — active, not already on that or a higher tier, no
-    promotion in notice — the quota for the whole batch, numbers issued or checked, then
-    the events, feed and audit entries. The prerequisite rung is not required. Locks in
-    the fixed order: tiers, then enterprises (by id). Returns the event ids."""
-    reason = _require_reason(reason)
-    if not grants:
-        return []
-    ranks = queries.tier_ranks(session)
-    for code in sorted({request.tier for _, request in grants}):
-        lock_tier(session, code)
-    if len({enterprise.id for enterprise, _ in grants}) != len(grants):
-        raise ValidationFailed("An enterprise appears twice in the designations.")
-    locked = {e.id: _locked(session, e) for e in sorted((e for e, _ in grants), key=lambda e: e.id)}
-    in_notice = set(
-        session.scalars(
-            select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(locked))
-        )
-    )
-    for enterprise, request in grants:
-        enterprise = locked[enterprise.id]
-        if enterprise.status != Status.ACTIVE:
-            raise InvalidTransition(
-                "%(uscc)s is %(state)s and cannot be granted a tier.",
-                uscc=enterprise.uscc,
-                state=str(enterprise.status),
-            )
-        if enterprise.tier is not None and ranks[enterprise.tier] >= ranks[request.tier]:
-            raise InvalidTransition(
-                "%(uscc)s already holds %(tier)s or a higher tier.",
-                uscc=enterprise.uscc,
-                tier=request.tier,
-            )
-        if enterprise.id in in_notice:
-            raise InvalidTransition(
-                "%(uscc)s has a promotion in notice; it is granted or rejected first.",
-                uscc=enterprise.uscc,
-            )
-    designations = issue_designations(session, [request for _, request in grants])
-    records = []
-    for (enterprise, _), designation in zip(grants, designations, strict=True):
-        enterprise = locked[enterprise.id]
-        from_tier = enterprise.tier
-        for name, value in designation.fields().items():
-            setattr(enterprise, name, value)
-        changed(session, enterprise)
-        records.append(GrantRecord(enterprise.id, enterprise.uscc, designation, from_tier))
-    session.flush()
-    return record_grants(session, records, actor=actor, reason=reason)

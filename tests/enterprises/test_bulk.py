@@ -12,16 +12,16 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from registry.cli import write_demo_batch
+from registry import demo
 from registry.core import clock
 from registry.core.changes import dumps
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.core.models import AuditEntry, ChangeLogEntry
-from registry.enterprises import demo
 from registry.enterprises import operations as ops
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.schemas import annual_report_out, enterprise_out
-from registry.ladder import operations as ladder
+from registry.ladder import batch_operations as ladder
+from registry.ladder import operations as ladder_ops
 from registry.ladder import queries
 from registry.ladder.models import RegistrationCounter, TierEvent
 from registry.ladder.schemas import tier_event_out
@@ -91,7 +91,7 @@ def spec(count: int, seed: int) -> demo.DemoSpec:
 def test_serializers_equal_schemas_on_generated_records(session, seed):
     batch = demo.generate(spec(400, seed), 0)
     assert len(batch.ladder) == 40
-    write_demo_batch(session, batch, TEST_ACTOR)
+    demo.write_batch(session, batch, TEST_ACTOR)
     session.commit()
     assert assert_feed_equals_schemas(session) == 400 + 400 + 40
 
@@ -251,8 +251,8 @@ def test_taken_usccs(session, make):
 
 def test_designations_continue_the_sequence_and_skip_supplied_numbers(session, make):
     a, b, c, d = (make.enterprise() for _ in range(4))
-    ladder.grant_tier(session, a, "tech_sme", actor=TEST_ACTOR, reason="one by one")
-    ladder.grant_tier(
+    ladder_ops.grant_tier(session, a, "tech_sme", actor=TEST_ACTOR, reason="one by one")
+    ladder_ops.grant_tier(
         session, b, "tech_sme", actor=TEST_ACTOR, reason="given", number="JX-TS-2026-00003"
     )
     issued = ladder.issue_designations(
@@ -275,7 +275,7 @@ def test_designations_continue_the_sequence_and_skip_supplied_numbers(session, m
     counters = {(x.tier, x.year): x.last_seq for x in session.scalars(select(RegistrationCounter))}
     assert counters == {("tech_sme", 2026): 4, ("high_tech", 2025): 1}
     # The next one-by-one grant skips the numbers the bulk took.
-    ladder.grant_tier(session, c, "tech_sme", actor=TEST_ACTOR, reason="after")
+    ladder_ops.grant_tier(session, c, "tech_sme", actor=TEST_ACTOR, reason="after")
     assert c.registration_number == "JX-TS-2026-00005"
     with pytest.raises(ValidationFailed, match="taken"):
         ladder.issue_designations(
@@ -298,7 +298,7 @@ def test_designations_continue_the_sequence_and_skip_supplied_numbers(session, m
 
 
 def test_designations_respect_the_quota_for_the_whole_batch(session):
-    ladder.set_quota(session, "chain_leader", 2, actor=TEST_ACTOR, reason="test")
+    ladder_ops.set_quota(session, "chain_leader", 2, actor=TEST_ACTOR, reason="test")
     request = ladder.DesignationRequest("chain_leader", date(2026, 1, 5))
     with pytest.raises(QuotaFull):
         ladder.issue_designations(session, [request] * 3)
@@ -308,7 +308,7 @@ def test_designations_respect_the_quota_for_the_whole_batch(session):
 def test_bulk_grant_of_existing_enterprises(session, make):
     a, b, c = (make.enterprise() for _ in range(3))
     session.commit()
-    ladder.grant_tier(session, c, "tech_sme", actor=TEST_ACTOR, reason="first")
+    ladder_ops.grant_tier(session, c, "tech_sme", actor=TEST_ACTOR, reason="first")
     session.commit()
     event_ids = ladder.bulk_grant(
         session,
@@ -348,7 +348,7 @@ def test_bulk_grant_of_existing_enterprises(session, make):
 
 def test_bulk_grant_refuses_a_tier_held_or_lower(session, make):
     e = make.enterprise()
-    ladder.grant_tier(session, e, "high_tech", actor=TEST_ACTOR, reason="first")
+    ladder_ops.grant_tier(session, e, "high_tech", actor=TEST_ACTOR, reason="first")
     with pytest.raises(InvalidTransition):
         ladder.bulk_grant(
             session,

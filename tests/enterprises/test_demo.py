@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from registry.core import clock
 from registry.core.models import AuditEntry, ChangeLogEntry
-from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.demo import (
+from registry.demo import (
     DemoSpec,
     TierRoom,
     batches,
@@ -21,6 +20,7 @@ from registry.enterprises.demo import (
     tier_ceiling,
     worker_pool,
 )
+from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder import dates, queries
 from registry.ladder.checks import Subject, TierRule

@@ -38,7 +38,7 @@ What is generated:
   navigator and chain_leader large and in one of the plan's industries). ``tier_since``
   lies within the validity for 97 % of them; 3 % expired a little while ago and wait for
   ``tick`` to lapse them. Registration numbers are issued per tier and year without gaps,
-  in ``tier_since`` order within each batch, by ``ladder.operations.issue_designations``.
+  in ``tier_since`` order within each batch, by ``ladder.batch_operations.issue_designations``.
 * Applications join the demo when they exist (PRODUCT.md §9 asks for some in each state).
 """
 
@@ -55,6 +55,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import accumulate
 
+from registry.core.audit import Actor
+from registry.core.changes import append_entries
+from registry.enterprises import operations as enterprise_ops
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.operations import (
     EnterpriseBatch,
@@ -62,6 +65,7 @@ from registry.enterprises.operations import (
     prepare_enterprises,
     prepare_reports,
 )
+from registry.ladder import batch_operations as ladder
 
 #: Enterprises per transaction. Part of the data's identity: with another batch size the
 #: same seed gives other data.
@@ -771,3 +775,26 @@ def replace_taken(
                 replaced += 1
         clashes = taken(fresh)
     return replaced
+
+
+def write_batch(session, batch, actor: Actor) -> None:
+    """One batch of ``demo`` in the current transaction: its designations, enterprises,
+    reports and grant events, each with its audit entries; the feed entries last, so
+    that on PostgreSQL the feed counter is locked only for the COMMIT (API.md, "How the
+    order is kept"). The caller commits."""
+    requests = [ladder.DesignationRequest(r.tier, r.since) for r in batch.ladder]
+    designations = ladder.issue_designations(session, requests)
+    for request, designation in zip(batch.ladder, designations, strict=True):
+        batch.enterprises.replace(request.row, **designation.fields())
+    feed: list[dict] = []
+    ids = enterprise_ops.bulk_create_enterprises(session, batch.enterprises, actor=actor, feed=feed)
+    codes = batch.enterprises.usccs
+    enterprise_ops.bulk_create_reports(
+        session, batch.reports, actor=actor, ids=dict(zip(codes, ids, strict=True)), feed=feed
+    )
+    grants = [
+        ladder.GrantRecord(ids[r.row], codes[r.row], designation)
+        for r, designation in zip(batch.ladder, designations, strict=True)
+    ]
+    ladder.record_grants(session, grants, actor=actor, reason="demo data", feed=feed)
+    append_entries(session, feed)
