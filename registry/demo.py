@@ -59,7 +59,7 @@ from registry.core.audit import Actor
 from registry.core.changes import append_entries
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.operations import (
+from registry.enterprises.batches import (
     EnterpriseBatch,
     ReportBatch,
     prepare_enterprises,

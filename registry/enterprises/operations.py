@@ -3,14 +3,8 @@
 Batch operations (bulk loads: ``demo``, imports) write many records at once and still
 record, for every record created, its change-log entry (the resource as a reviewer's
 GET renders it, version 1) and its audit entry, in the caller's transaction. They flush
-and never commit; the command commits per batch.
-
-Two steps, so that a loader can run the first in another process while this one
-writes: *prepare* (pure Python, no session: validation, typed values, the feed JSON and
-the SQLite parameters) and *write* (``bulk_create_*``). The feed JSON comes from the
-dedicated serializers below instead of marshmallow; ``tests/enterprises/test_bulk.py``
-shows that their output equals the output schemas' (``enterprise_out``,
-``annual_report_out``) for generated records.
+and never commit; the command commits per batch. Their input is prepared by
+:mod:`registry.enterprises.batches` (possibly in another process).
 
 Writing on SQLite goes through the raw driver: one executemany per table, with the
 values every new record shares (status, origin, version, timestamps…) as SQL literals
@@ -29,10 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -42,365 +34,21 @@ from registry.core import clock
 from registry.core.audit import Actor, audit_row, record_audit_rows
 from registry.core.changes import append_entries
 from registry.core.errors import ValidationFailed
-from registry.core.schemas import rfc3339
-from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.batches import (
+    ENTERPRISE_FIELDS,
+    PROFILE_COLUMNS,
+    REPORT_FIELDS,
+    EnterpriseBatch,
+    ReportBatch,
+    prepare_enterprises,
+    prepare_reports,
+    sqlite_date,
+    sqlite_time,
+)
 from registry.enterprises.models import (
-    FIGURE_FIELDS,
-    LOCAL_ORIGIN,
-    PERCENT_FIELDS,
     AnnualReport,
     Enterprise,
-    Status,
 )
-
-#: The columns a bulk-created enterprise row gives, in this order. ``id``, ``version``,
-#: ``created_at`` and ``updated_at`` are set by the operation.
-ENTERPRISE_FIELDS = (
-    "uscc",
-    "name",
-    "name_en",
-    "city_code",
-    "county",
-    "industry_code",
-    "founded_on",
-    "legal_representative",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "address",
-    "main_products",
-    "status",
-    "merged_into",
-    "origin",
-    "source_version",
-    "verified",
-    "tier",
-    "tier_since",
-    "tier_expires_at",
-    "registration_number",
-    "ban_until",
-)
-_DEFAULTS = {"status": Status.ACTIVE.value, "origin": LOCAL_ORIGIN, "verified": True}
-#: The profile fields every row binds; the rest (index 13 on) is usually _PLAIN_TAIL.
-_PROFILE = 13
-_PLAIN_TAIL = (Status.ACTIVE.value, None, LOCAL_ORIGIN, None, True, None, None, None, None, None)
-_STATUSES = frozenset(s.value for s in Status)
-
-#: The columns of a bulk-created annual report (besides the enterprise), in this order.
-REPORT_FIELDS = ("year", *FIGURE_FIELDS)
-_REPORT_TYPES = tuple(float if name in PERCENT_FIELDS else int for name in REPORT_FIELDS)
-_PERCENTS = frozenset(i for i, name in enumerate(REPORT_FIELDS) if name in PERCENT_FIELDS)
-_RULES = (  # API.md: the part may not exceed the whole
-    ("tech_staff", "employees"),
-    ("rd_staff", "employees"),
-    ("rd_expense", "total_cost"),
-    ("rd_domestic_expense", "rd_expense"),
-    ("hightech_income", "total_income"),
-    ("revenue", "total_income"),
-    ("net_assets", "total_assets"),
-)
-_RULE_INDEXES = tuple((REPORT_FIELDS.index(a), REPORT_FIELDS.index(b)) for a, b in _RULES)
-
-_ORG_CODE_WARNINGS = (uscc_codes.WARNING_ORG_CODE_CHECK,)
-
-# The C string encoder json.dumps(..., ensure_ascii=False) itself uses: identical output.
-_quote = json.encoder.encode_basestring
-
-
-# --- feed serializers ---------------------------------------------------------------------
-
-
-def uscc_warnings(code: str) -> tuple[str, ...]:
-    """The warnings ``uscc.validate`` gives a normalised code, or ValidationFailed.
-
-    Cheaper than ``validate`` (no normalisation): bulk rows must be normalised already.
-    """
-    try:
-        ok = len(code) == uscc_codes.LENGTH and uscc_codes.check_character(code[:-1]) == code[-1]
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValidationFailed(
-            "Invalid USCC %(uscc)s.",
-            code="invalid_uscc",
-            errors=[{"field": "uscc", "code": "invalid_uscc", "message": f"{code!r}"}],
-            uscc=code,
-        )
-    return () if uscc_codes.org_code_check_ok(code) else (uscc_codes.WARNING_ORG_CODE_CHECK,)
-
-
-def _s(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
-
-
-def enterprise_data(
-    values: Sequence[Any],
-    created: str,
-    updated: str,
-    version: int = 1,
-    warnings: tuple[str, ...] | None = None,
-) -> str:
-    """The feed JSON of an enterprise, equal to ``dumps(enterprise_out.dump(e))``.
-
-    ``values`` are typed, in ENTERPRISE_FIELDS order (strings already ``str``);
-    ``created``/``updated`` in RFC 3339; ``warnings`` those of the USCC when known.
-    """
-    (
-        code,
-        name,
-        name_en,
-        city,
-        county,
-        industry,
-        founded_on,
-        legal,
-        contact,
-        phone,
-        email,
-        address,
-        products,
-        status,
-        merged_into,
-        origin,
-        source_version,
-        _verified,
-        tier,
-        tier_since,
-        tier_expires_at,
-        number,
-        _ban_until,
-    ) = values
-    if warnings is None:
-        warnings = () if uscc_codes.org_code_check_ok(code) else _ORG_CODE_WARNINGS
-    shown = "[]" if not warnings else json.dumps(list(warnings))
-    expires = "null" if tier_expires_at is None else _quote(rfc3339(tier_expires_at))
-    return (
-        f'{{"uscc":{_quote(code)},"name":{_quote(name)},"name_en":{_s(name_en)},'
-        f'"city_code":{_s(city)},"county":{_s(county)},"industry_code":{_s(industry)},'
-        f'"founded_on":{"null" if founded_on is None else _quote(founded_on.isoformat())},'
-        f'"legal_representative":{_s(legal)},"contact_name":{_s(contact)},'
-        f'"contact_phone":{_s(phone)},"contact_email":{_s(email)},"address":{_s(address)},'
-        f'"main_products":{_s(products)},"status":{_quote(status)},'
-        f'"merged_into":{_s(merged_into)},"uscc_warnings":{shown},'
-        f'"origin":{_quote(origin)},'
-        f'"source_version":{"null" if source_version is None else int(source_version)},'
-        f'"tier":{_s(tier)},'
-        f'"tier_since":{"null" if tier_since is None else _quote(tier_since.isoformat())},'
-        f'"tier_expires_at":{expires},'
-        f'"registration_number":{_s(number)},"version":{int(version)},'
-        f'"created_at":"{created}","updated_at":"{updated}"}}'
-    )
-
-
-# %s renders an int or a float exactly as json.dumps does (str is repr for floats);
-# report_values has made every figure an int, a finite float or None.
-_REPORT_HEAD = '{"enterprise_uscc":%s,"year":%d,"version":%d,"created_at":"%s","updated_at":"%s",'
-_REPORT_FIGURES = ",".join(f'"{name}":%s' for name in FIGURE_FIELDS) + "}"
-
-
-def report_data(uscc: str, values: Sequence[Any], created: str, updated: str, version: int = 1):
-    """The feed JSON of an annual report, equal to ``dumps(annual_report_out.dump(r))``.
-
-    ``values`` come from :func:`report_values` (REPORT_FIELDS order).
-    """
-    head = _REPORT_HEAD % (_quote(uscc), values[0], version, created, updated)
-    return head + _REPORT_FIGURES % tuple(["null" if v is None else v for v in values[1:]])
-
-
-# --- prepared batches -------------------------------------------------------------------------
-
-
-def _sqlite_date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _sqlite_time(at: datetime | None) -> str | None:
-    """The text SQLAlchemy stores for a UTC timestamp on SQLite (as core.changes does)."""
-    if at is None:
-        return None
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
-def _check_enterprise(values: tuple) -> tuple[tuple, tuple[str, ...]]:
-    """The row (status as plain text) and its USCC warnings, or ValidationFailed."""
-    if len(values) != len(ENTERPRISE_FIELDS):
-        raise ValueError(f"expected {len(ENTERPRISE_FIELDS)} enterprise values")
-    if not values[1]:
-        raise ValidationFailed("An enterprise needs a name (%(uscc)s).", uscc=values[0])
-    status = values[13]
-    if status not in _STATUSES:
-        raise ValidationFailed("Unknown status %(status)s.", status=status)
-    if type(status) is not str:  # a Status member: store and render its plain value
-        values = (*values[:13], str(status), *values[14:])
-    return values, uscc_warnings(values[0])
-
-
-def _storage(values: tuple) -> tuple:
-    """How a row travels and is written: a row whose tail is _PLAIN_TAIL (written as SQL
-    literals) as its _PROFILE SQLite parameters; any other row as its typed values."""
-    if values[_PROFILE:] != _PLAIN_TAIL:
-        return values
-    founded_on = values[6]
-    if founded_on is None:
-        return values[:_PROFILE]
-    return (*values[:6], founded_on.isoformat(), *values[7:_PROFILE])
-
-
-def _typed(stored: tuple) -> tuple:
-    if len(stored) != _PROFILE:
-        return stored
-    founded_on = stored[6] and date.fromisoformat(stored[6])
-    return (*stored[:6], founded_on, *stored[7:], *_PLAIN_TAIL)
-
-
-@dataclass
-class EnterpriseBatch:
-    """Enterprise rows ready to write, with their feed JSON.
-
-    Built by :func:`prepare_enterprises`; pure data, so it can be built in another
-    process and sent here. ``stored`` keeps each row in the form it is written in (see
-    :func:`_storage`), which is also the cheapest to send; :meth:`row` gives the typed
-    values. :meth:`replace` changes fields of one row (re-rendering its JSON).
-    """
-
-    at: datetime
-    stored: list[tuple] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._stamp = rfc3339(self.at)
-
-    def __len__(self) -> int:
-        return len(self.stored)
-
-    @property
-    def usccs(self) -> list[str]:
-        return [stored[0] for stored in self.stored]
-
-    def row(self, index: int) -> tuple:
-        """Row ``index`` as typed values in ENTERPRISE_FIELDS order."""
-        return _typed(self.stored[index])
-
-    @property
-    def rows(self) -> list[tuple]:
-        return [_typed(stored) for stored in self.stored]
-
-    def append(self, values: Sequence[Any]) -> None:
-        values, warnings = _check_enterprise(tuple(values))
-        self.stored.append(_storage(values))
-        self.data.append(enterprise_data(values, self._stamp, self._stamp, warnings=warnings))
-
-    def replace(self, index: int, **changes: Any) -> None:
-        row = dict(zip(ENTERPRISE_FIELDS, self.row(index), strict=True))
-        unknown = changes.keys() - row.keys()
-        if unknown:
-            raise ValueError(f"unknown enterprise fields: {', '.join(sorted(unknown))}")
-        row.update(changes)
-        values, warnings = _check_enterprise(tuple(row.values()))
-        self.stored[index] = _storage(values)
-        self.data[index] = enterprise_data(values, self._stamp, self._stamp, warnings=warnings)
-
-
-def enterprise_values(row: Mapping[str, Any]) -> tuple:
-    """A row given as a mapping of ENTERPRISE_FIELDS, as a tuple in that order
-    (status ``active``, origin ``local`` and verified when not given)."""
-    unknown = row.keys() - set(ENTERPRISE_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown enterprise fields: {', '.join(sorted(unknown))}")
-    return tuple(row.get(name, _DEFAULTS.get(name)) for name in ENTERPRISE_FIELDS)
-
-
-def prepare_enterprises(
-    rows: Iterable[Mapping[str, Any] | Sequence[Any]], at: datetime
-) -> EnterpriseBatch:
-    """Validate enterprise rows and render their feed JSON; ``at`` becomes created_at
-    and updated_at. A row is a mapping of ENTERPRISE_FIELDS, or a tuple of all of them
-    in that order (the fast form). Values are typed (dates, aware datetimes) and USCCs
-    normalised (``uscc.normalize``); an invalid code, a missing name, an unknown status
-    or a code given twice raises ValidationFailed."""
-    batch = EnterpriseBatch(at)
-    for row in rows:
-        batch.append(enterprise_values(row) if isinstance(row, Mapping) else row)
-    codes = batch.usccs
-    if len(set(codes)) != len(codes):
-        twice = min(code for code, n in Counter(codes).items() if n > 1)
-        raise ValidationFailed("USCC %(uscc)s appears twice.", uscc=twice)
-    return batch
-
-
-def report_values(row: Mapping[str, Any] | Sequence[Any]) -> tuple:
-    """A report's figures as a typed tuple in REPORT_FIELDS order, checked against
-    API.md: non-negative, percentages ≤ 100, and the consistency rules (each refusal
-    a ValidationFailed with a field error ``out_of_range`` or ``inconsistent``)."""
-    if isinstance(row, Mapping):
-        unknown = row.keys() - set(REPORT_FIELDS) - {"enterprise_uscc"}
-        if unknown:
-            raise ValueError(f"unknown annual report fields: {', '.join(sorted(unknown))}")
-        row = [row.get(name) for name in REPORT_FIELDS]
-    values = [
-        v if v is None or type(v) is kind else kind(v)
-        for v, kind in zip(row, _REPORT_TYPES, strict=True)
-    ]
-    if values[0] is None:
-        raise ValidationFailed("An annual report needs a year.")
-    present = [v for v in values if v is not None]
-    total = sum(present)  # NaN when a figure is NaN (v != v), which no comparison catches
-    if min(present) < 0 or max((values[i] or 0) for i in _PERCENTS) > 100 or total != total:
-        for i, v in enumerate(values):
-            if v is not None and (v != v or v < 0 or (i in _PERCENTS and v > 100)):
-                raise _report_error(i, "out_of_range", f"{REPORT_FIELDS[i]} = {v}")
-    for part, whole in _RULE_INDEXES:
-        if values[part] is not None and values[whole] is not None and values[part] > values[whole]:
-            message = f"{REPORT_FIELDS[part]} > {REPORT_FIELDS[whole]}"
-            raise _report_error(part, "inconsistent", message)
-    return tuple(values)
-
-
-def _report_error(index: int, code: str, message: str) -> ValidationFailed:
-    return ValidationFailed(
-        "Annual report: %(detail)s.",
-        errors=[{"field": REPORT_FIELDS[index], "code": code, "message": message}],
-        detail=message,
-    )
-
-
-@dataclass
-class ReportBatch:
-    """Annual-report rows ready to write: the enterprise's USCC, typed values (which are
-    also the SQLite parameters) and their feed JSON."""
-
-    at: datetime
-    usccs: list[str] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def replace_uscc(self, index: int, code: str) -> None:
-        stamp = rfc3339(self.at)
-        self.usccs[index] = code
-        self.data[index] = report_data(code, self.rows[index], stamp, stamp)
-
-
-def prepare_reports(
-    rows: Iterable[Mapping[str, Any] | tuple[str, Sequence[Any]]], at: datetime
-) -> ReportBatch:
-    """Check annual-report rows and render their feed JSON (see :func:`report_values`).
-
-    A row is a mapping with ``enterprise_uscc``, ``year`` and figures, or a pair
-    (uscc, values in REPORT_FIELDS order). Money in integer 元, percentages 0–100.
-    """
-    stamp = rfc3339(at)
-    batch = ReportBatch(at)
-    for row in rows:
-        code, row = (row["enterprise_uscc"], row) if isinstance(row, Mapping) else row
-        values = report_values(row)
-        batch.usccs.append(code)
-        batch.rows.append(values)
-        batch.data.append(report_data(code, values, stamp, stamp))
-    return batch
-
 
 # --- writing --------------------------------------------------------------------------------
 
@@ -486,7 +134,7 @@ def _audit(
         " object_id, changes, reason, request_id, client_address)"
         " SELECT ?, ?, ?, ?, ?, ?, value, 'null', ?, ?, ? FROM json_each(?) ORDER BY key",
         (
-            _sqlite_time(template["at"]),
+            sqlite_time(template["at"]),
             template["actor_id"],
             template["actor_name"],
             template["via"],
@@ -523,15 +171,15 @@ _ENTERPRISE_COLUMNS = ", ".join(ENTERPRISE_FIELDS)
 
 def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list[int]:
     connection = _write_locked(session)
-    stamp = _literal(_sqlite_time(batch.at))
+    stamp = _literal(sqlite_time(batch.at))
     first = next_sqlite_id(session, "enterprises")
-    plain = [stored for stored in batch.stored if len(stored) == _PROFILE]
+    plain = [stored for stored in batch.stored if len(stored) == PROFILE_COLUMNS]
     if plain:
         # SQLite gives them the rowids first, first + 1, … in this order: the write lock
         # is held (checked below).
         connection.exec_driver_sql(
             f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}, version, created_at, updated_at)"
-            f" VALUES ({', '.join('?' * _PROFILE)}, 'active', NULL, 'local', NULL, 1,"
+            f" VALUES ({', '.join('?' * PROFILE_COLUMNS)}, 'active', NULL, 'local', NULL, 1,"
             f" NULL, NULL, NULL, NULL, NULL, 1, {stamp}, {stamp})",
             plain,
         )
@@ -539,7 +187,7 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
     plain_id, other_id = first, first + len(plain)
     others = []
     for stored in batch.stored:
-        if len(stored) == _PROFILE:
+        if len(stored) == PROFILE_COLUMNS:
             ids.append(plain_id)
             plain_id += 1
         else:
@@ -561,12 +209,12 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
 def _sqlite_values(row: tuple) -> tuple:
     return (
         *row[:6],
-        _sqlite_date(row[6]),
+        sqlite_date(row[6]),
         *row[7:19],
-        _sqlite_date(row[19]),
-        _sqlite_time(row[20]),
+        sqlite_date(row[19]),
+        sqlite_time(row[20]),
         row[21],
-        _sqlite_date(row[22]),
+        sqlite_date(row[22]),
     )
 
 
@@ -662,7 +310,7 @@ def bulk_create_reports(
         if unknown:
             raise ValidationFailed("No enterprise with USCC %(uscc)s.", uscc=min(unknown))
     if _sqlite(session):
-        stamp = _literal(_sqlite_time(batch.at))
+        stamp = _literal(sqlite_time(batch.at))
         _write_locked(session).exec_driver_sql(
             f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, version,"
             f" created_at, updated_at) VALUES ({', '.join('?' * (len(REPORT_FIELDS) + 1))},"

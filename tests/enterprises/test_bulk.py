@@ -17,6 +17,7 @@ from registry.core import clock
 from registry.core.changes import dumps
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.enterprises import batches
 from registry.enterprises import operations as ops
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.schemas import annual_report_out, enterprise_out
@@ -209,7 +210,7 @@ def test_bulk_creates_write_audit_entries_and_version_one(session):
 )
 def test_reports_breaking_the_rules_are_refused(figures, field, code):
     with pytest.raises(ValidationFailed) as refused:
-        ops.prepare_reports([{"enterprise_uscc": WARNING_CODE, "year": 2025, **figures}], NOW)
+        batches.prepare_reports([{"enterprise_uscc": WARNING_CODE, "year": 2025, **figures}], NOW)
     assert refused.value.errors[0]["field"] == field
     assert refused.value.errors[0]["code"] == code
 
@@ -225,13 +226,13 @@ def test_reports_breaking_the_rules_are_refused(figures, field, code):
 )
 def test_invalid_enterprise_rows_are_refused(row):
     with pytest.raises(ValidationFailed):
-        ops.prepare_enterprises([row], NOW)
+        batches.prepare_enterprises([row], NOW)
 
 
 def test_a_code_twice_in_a_batch_is_refused():
     row = {"uscc": "91360100MA35K8T29N", "name": "x"}
     with pytest.raises(ValidationFailed, match="twice"):
-        ops.prepare_enterprises([row, dict(row)], NOW)
+        batches.prepare_enterprises([row, dict(row)], NOW)
 
 
 def test_reports_for_unknown_enterprises_are_refused(session):
