@@ -16,6 +16,7 @@ Ordering (API.md "How the order is kept"):
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from collections.abc import Callable, Sequence
@@ -99,7 +100,9 @@ def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             {"n": len(records), "rows": json.dumps(records, ensure_ascii=False)},
         )
     else:
-        # Plain executemany: the AUTOINCREMENT rowid is assigned by SQLite itself.
+        # Plain executemany: the AUTOINCREMENT rowid is assigned by SQLite itself. A batch
+        # shares a handful of instants: each is converted to text once.
+        times = functools.lru_cache(maxsize=64)(_sqlite_time)
         session.connection().exec_driver_sql(
             "INSERT INTO change_log (type, key, op, version, occurred_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -109,7 +112,7 @@ def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                     r["key"],
                     r["op"],
                     r["version"],
-                    _sqlite_time(r["occurred_at"]),
+                    times(r["occurred_at"]),
                     r["data"],
                 )
                 for r in rows
