@@ -56,3 +56,7 @@ class NotOnLadder(DomainError):
 
 class Banned(DomainError):
     code, status = "banned", 409
+
+
+class RenewalWindowClosed(DomainError):
+    code, status = "renewal_window_closed", 409

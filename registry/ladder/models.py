@@ -110,6 +110,19 @@ class Reservation(Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
+class RenewalHold(Model):
+    """A renewal application submitted in its window: while it is open, the designation
+    does not lapse (PRODUCT.md §3). Set and cleared by applications through the ladder's
+    operations, like reservations, so the ladder never queries applications."""
+
+    __tablename__ = "renewal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), unique=True)
+    application_id: Mapped[int] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
 class RegistrationNumber(Model):
     """Every registration number ever issued or recorded; a number is never reused."""
 

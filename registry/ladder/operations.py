@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import string
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from registry.core.errors import (
     NotFound,
     NotOnLadder,
     QuotaFull,
+    RenewalWindowClosed,
     ValidationFailed,
 )
 from registry.enterprises.models import Enterprise, Status
@@ -35,6 +36,7 @@ from registry.ladder.models import (
     EventKind,
     RegistrationCounter,
     RegistrationNumber,
+    RenewalHold,
     Reservation,
     Tier,
     TierEvent,
@@ -306,6 +308,11 @@ def renew_tier(
     if enterprise.tier is None:
         raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
     tier = session.get(Tier, enterprise.tier)
+    hold = session.scalars(
+        select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)
+    ).one_or_none()
+    if hold is not None:
+        session.delete(hold)
     before = _snapshot(enterprise)
     enterprise.tier_expires_at = dates.renewed_expiry(
         tier.validity_value, enterprise.tier_expires_at
@@ -404,6 +411,8 @@ def lapse_designation(session: Session, enterprise_id: int, now: datetime) -> Ti
     enterprise = lock_enterprise(session, enterprise_id, skip_locked=True)
     if enterprise is None or enterprise.tier is None or enterprise.tier_expires_at > now:
         return None
+    if session.scalar(select(RenewalHold.id).where(RenewalHold.enterprise_id == enterprise.id)):
+        return None  # a renewal submitted in its window is open
     actor = Actor.system("tick")
     before = _snapshot(enterprise)
     from_tier = enterprise.tier
@@ -543,4 +552,61 @@ def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool
     if reservation is None:
         return False
     _delete_reservation(session, reservation, actor)
+    return True
+
+
+# --- renewal holds (asked for by applications) ------------------------------------------
+
+RENEWAL_WINDOW = timedelta(days=90)
+
+
+def hold_for_renewal(
+    session: Session, enterprise: Enterprise, application_id: int, *, actor: Actor
+) -> RenewalHold:
+    """Keep the current designation from lapsing while a renewal application submitted
+    in the 90 days before its expiry is open (released by :func:`release_renewal_hold`,
+    consumed by :func:`renew_tier`)."""
+    enterprise = locked_enterprise(session, enterprise)
+    if enterprise.tier is None:
+        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    now = clock.now()
+    if not enterprise.tier_expires_at - RENEWAL_WINDOW <= now < enterprise.tier_expires_at:
+        raise RenewalWindowClosed(
+            "A renewal is possible in the 90 days before %(expiry)s.",
+            expiry=dates.shanghai_date(enterprise.tier_expires_at).isoformat(),
+        )
+    if session.scalar(select(RenewalHold.id).where(RenewalHold.enterprise_id == enterprise.id)):
+        raise InvalidTransition("%(uscc)s already has a renewal open.", uscc=enterprise.uscc)
+    hold = RenewalHold(enterprise_id=enterprise.id, application_id=application_id, created_at=now)
+    session.add(hold)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "renewal_hold.create",
+        "renewal_hold",
+        hold.id,
+        {"application_id": [None, application_id]},
+    )
+    return hold
+
+
+def release_renewal_hold(session: Session, application_id: int, *, actor: Actor) -> bool:
+    """End the hold of a renewal that was withdrawn or rejected; returns whether there
+    was one. A designation past its expiry then lapses at the next ``tick``."""
+    hold = session.scalars(
+        select(RenewalHold).where(RenewalHold.application_id == application_id)
+    ).one_or_none()
+    if hold is None:
+        return False
+    record_audit(
+        session,
+        actor,
+        "renewal_hold.release",
+        "renewal_hold",
+        hold.id,
+        {"application_id": [application_id, None]},
+    )
+    session.delete(hold)
+    session.flush()
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
@@ -15,6 +15,7 @@ from registry.ladder.models import (
     CalendarDay,
     CalendarYear,
     EventKind,
+    RenewalHold,
     Reservation,
     Tier,
     TierEvent,
@@ -87,7 +88,11 @@ def expired_enterprise_ids(session: Session, now: datetime, limit: int = 1000) -
     return list(
         session.scalars(
             select(Enterprise.id)
-            .where(Enterprise.tier_expires_at <= now, Enterprise.tier.is_not(None))
+            .where(
+                Enterprise.tier_expires_at <= now,
+                Enterprise.tier.is_not(None),
+                ~exists().where(RenewalHold.enterprise_id == Enterprise.id),
+            )
             .order_by(Enterprise.tier_expires_at, Enterprise.id)
             .limit(limit)
         )

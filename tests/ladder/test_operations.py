@@ -13,6 +13,7 @@ from registry.core.errors import (
     InvalidTransition,
     NotOnLadder,
     QuotaFull,
+    RenewalWindowClosed,
     ValidationFailed,
 )
 from registry.core.models import AuditEntry, ChangeLogEntry
@@ -291,3 +292,42 @@ def test_grant_refused_while_a_promotion_is_in_notice(session, make):
 def test_consume_without_reservation_refused(session):
     with pytest.raises(InvalidTransition):
         ops.consume_slot(session, 404, actor=TEST_ACTOR, reason="x", effective_at=NOW)
+
+
+def test_renewal_hold_keeps_designation_from_lapsing(session, make):
+    e = make.enterprise()
+    grant(session, e, "high_tech", since=date(2023, 6, 1))  # expires 2026-06-01 Shanghai
+    ops.hold_for_renewal(session, e, 77, actor=TEST_ACTOR)
+    later = datetime(2026, 7, 1, tzinfo=UTC)
+    assert ops.lapse_expired(session, later) == 0 and e.tier == "high_tech"
+    ops.release_renewal_hold(session, 77, actor=TEST_ACTOR)
+    assert ops.lapse_expired(session, later) == 1 and e.tier is None
+
+
+def test_renewal_consumes_its_hold(session, make):
+    e = make.enterprise()
+    grant(session, e, "high_tech", since=date(2023, 6, 1))
+    ops.hold_for_renewal(session, e, 78, actor=TEST_ACTOR)
+    ops.renew_tier(session, e, actor=TEST_ACTOR, reason="renewed", application_id=78)
+    assert ops.release_renewal_hold(session, 78, actor=TEST_ACTOR) is False
+    assert e.tier_expires_at == datetime(2029, 5, 31, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("since", [date(2023, 9, 1), date(2026, 1, 5)])
+def test_renewal_window_is_the_90_days_before_expiry(session, make, since):
+    # Expiring 2026-09-01 (more than 90 days ahead) or 2029-01-05.
+    e = make.enterprise()
+    grant(session, e, "high_tech", since=since)
+    with pytest.raises(RenewalWindowClosed):
+        ops.hold_for_renewal(session, e, 79, actor=TEST_ACTOR)
+
+
+def test_renewal_window_opens_exactly_90_days_before(session, make):
+    e = make.enterprise()
+    grant(session, e, "high_tech", since=date(2023, 8, 19))  # expires 2026-08-18T16:00Z
+    with pytest.raises(RenewalWindowClosed):  # 14 hours before the window opens
+        ops.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
+    with clock.pinned(datetime(2026, 5, 20, 16, 0, tzinfo=UTC)):  # expiry − 90 days
+        ops.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
+        with pytest.raises(InvalidTransition):  # one open renewal at a time
+            ops.hold_for_renewal(session, e, 81, actor=TEST_ACTOR)
