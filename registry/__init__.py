@@ -40,7 +40,7 @@ def _init_extensions(app: Flask) -> None:
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
     import registry.enterprises.schemas  # noqa: F401
-    import registry.ladder.schemas  # noqa: F401
+    import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
     from registry.core import i18n, web
     from registry.core.db import configure_engine
     from registry.extensions import babel, csrf, db, migrate

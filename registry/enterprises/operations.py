@@ -31,8 +31,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from registry.core import clock
-from registry.core.audit import Actor, audit_row, record_audit_rows
-from registry.core.changes import append_entries
+from registry.core.audit import Actor, audit_row, diff, record_audit, record_audit_rows
+from registry.core.changes import append_entries, changed
 from registry.core.errors import ValidationFailed
 from registry.enterprises.batches import (
     ENTERPRISE_FIELDS,
@@ -45,10 +45,9 @@ from registry.enterprises.batches import (
     sqlite_date,
     sqlite_time,
 )
-from registry.enterprises.models import (
-    AnnualReport,
-    Enterprise,
-)
+from registry.enterprises.models import AnnualReport, Enterprise, Status
+from registry.enterprises.queries import valid_uscc
+from registry.enterprises.signals import status_changed
 
 # --- writing --------------------------------------------------------------------------------
 
@@ -331,3 +330,51 @@ def bulk_create_reports(
     _feed(session, "annual_report", keys, batch.data, batch.at, feed)
     _audit(session, actor, "annual_report.create", "annual_report", keys)
     return len(batch.rows)
+
+
+def change_status(
+    session: Session,
+    enterprise: Enterprise,
+    status: Status,
+    *,
+    actor: Actor,
+    merged_into: str | None = None,
+) -> Enterprise:
+    """Set an enterprise's status (``active``, ``deregistered``, ``merged`` with the USCC
+    it merged into). Leaving ``active`` ends its designation in the same transaction
+    (the ladder listens to :data:`~registry.enterprises.signals.status_changed`)."""
+    status = Status(status)
+    if status == Status.MERGED:
+        if not merged_into:
+            raise ValidationFailed(
+                "merged_into is required when the status is merged.",
+                errors=[
+                    {
+                        "field": "merged_into",
+                        "code": "required",
+                        "message": "Required when the status is merged.",
+                    }
+                ],
+            )
+        merged_into = valid_uscc(merged_into)
+        if merged_into == enterprise.uscc:
+            raise ValidationFailed("An enterprise cannot merge into itself.")
+    else:
+        merged_into = None
+    if (enterprise.status, enterprise.merged_into) == (status, merged_into):
+        return enterprise
+    before = {"status": str(enterprise.status), "merged_into": enterprise.merged_into}
+    enterprise.status = status
+    enterprise.merged_into = merged_into
+    changed(session, enterprise)
+    record_audit(
+        session,
+        actor,
+        "enterprise.status",
+        "enterprise",
+        enterprise.uscc,
+        diff(before, {"status": str(status), "merged_into": merged_into}),
+    )
+    session.flush()
+    status_changed.send(enterprise, session=session, actor=actor, status=status)
+    return enterprise

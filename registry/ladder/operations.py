@@ -31,6 +31,7 @@ from registry.core.errors import (
     ValidationFailed,
 )
 from registry.enterprises.models import Enterprise, Status
+from registry.enterprises.signals import status_changed
 from registry.ladder import dates, queries
 from registry.ladder.models import (
     EventKind,
@@ -610,3 +611,26 @@ def release_renewal_hold(session: Session, application_id: int, *, actor: Actor)
     session.delete(hold)
     session.flush()
     return True
+
+
+# --- reactions to other domains ----------------------------------------------------------
+
+
+@status_changed.connect
+def _end_designation_on_status_change(
+    enterprise: Enterprise, *, session: Session, actor: Actor, status: Status, **_kw
+) -> None:
+    """A deregistered or merged enterprise leaves the ladder: a ``revoke`` by the system
+    with reason ``status:<new status>``, releasing any reserved slot or renewal hold."""
+    if status == Status.ACTIVE:
+        return
+    system = Actor.system(actor.via)
+    if enterprise.tier is not None:
+        revoke(session, enterprise, actor=system, reason=f"status:{status}")
+    else:
+        _release_reservation_of(session, enterprise, system)
+    hold = session.scalars(
+        select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)
+    ).one_or_none()
+    if hold is not None:
+        release_renewal_hold(session, hold.application_id, actor=system)

@@ -331,3 +331,39 @@ def test_renewal_window_opens_exactly_90_days_before(session, make):
         ops.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
         with pytest.raises(InvalidTransition):  # one open renewal at a time
             ops.hold_for_renewal(session, e, 81, actor=TEST_ACTOR)
+
+
+@pytest.mark.parametrize("status", ["deregistered", "merged"])
+def test_leaving_active_status_ends_the_designation(session, make, status):
+    from registry.enterprises.operations import change_status
+
+    e, other = make.enterprise(), make.enterprise()
+    grant(session, e, "champion")
+    change_status(
+        session, e, status, actor=TEST_ACTOR, merged_into=other.uscc if status == "merged" else None
+    )
+    assert e.tier is None and e.status == status
+    event = queries.tier_events(session, e.id)[-1]
+    assert (event.kind, event.reason, event.actor_name) == ("revoke", f"status:{status}", "system")
+    assert queries.replay(queries.tier_events(session, e.id)) == queries.ladder_fields(e)
+
+
+def test_status_change_releases_a_reserved_slot(session, make):
+    from registry.enterprises.operations import change_status
+
+    e = make.enterprise()
+    ops.reserve_slot(session, e, "tech_sme", 90, actor=TEST_ACTOR)
+    change_status(session, e, "deregistered", actor=TEST_ACTOR)
+    assert queries.occupancy(session, tier(session, "tech_sme")).reserved == 0
+
+
+def test_merged_needs_a_valid_target(session, make):
+    from registry.enterprises.operations import change_status
+
+    e = make.enterprise()
+    with pytest.raises(ValidationFailed):
+        change_status(session, e, "merged", actor=TEST_ACTOR)
+    with pytest.raises(ValidationFailed):
+        change_status(session, e, "merged", actor=TEST_ACTOR, merged_into="91360100MA35K8T29A")
+    with pytest.raises(ValidationFailed):
+        change_status(session, e, "merged", actor=TEST_ACTOR, merged_into=e.uscc)
