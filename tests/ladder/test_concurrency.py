@@ -183,3 +183,10 @@ def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
     for t in threads:
         t.join(30)
     assert outcomes == {"revoke": "ok", "consume": "refused"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("round_", range(5))
+def test_concurrent_grants_in_threads_repeated(app, session, contenders, round_):
+    """The long form: the race of 58 grants for 8 slots, five more times."""
+    test_concurrent_grants_in_threads(app, session, contenders)
