@@ -33,11 +33,10 @@ from registry.ladder.models import (
     Tier,
     TierEvent,
 )
+from registry.ladder.numbers import check_supplied_number, number_taken
 from registry.ladder.operations import (
     lock_tier,
     locked_enterprise,
-    number_taken,
-    pattern_regex,
     require_reason,
 )
 from registry.ladder.schemas import tier_event_out
@@ -141,20 +140,7 @@ def _issue_numbers(
         if r.number is None:
             continue
         tier, year = tiers[r.tier], r.since.year
-        match = pattern_regex(tier.registration_pattern).match(r.number)
-        # As issue_registration_number: only the canonical spelling of a position counts.
-        if (
-            not match
-            or int(match["year"]) != year
-            or int(match["seq"]) < 1
-            or tier.registration_pattern.format(year=year, seq=int(match["seq"])) != r.number
-        ):
-            raise ValidationFailed(
-                "Registration number %(number)s does not match %(pattern)s for %(year)s.",
-                number=r.number,
-                pattern=tier.registration_pattern,
-                year=year,
-            )
+        check_supplied_number(tier, year, r.number)
         if r.number in taken[(r.tier, year)] or number_taken(session, r.number):
             raise ValidationFailed("Registration number %(number)s is taken.", number=r.number)
         taken[(r.tier, year)].add(r.number)

@@ -12,8 +12,6 @@ enterprise rows, then (at commit) the feed counter.
 
 from __future__ import annotations
 
-import re
-import string
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -35,13 +33,12 @@ from registry.enterprises.signals import status_changed
 from registry.ladder import dates, queries
 from registry.ladder.models import (
     EventKind,
-    RegistrationCounter,
-    RegistrationNumber,
     RenewalHold,
     Reservation,
     Tier,
     TierEvent,
 )
+from registry.ladder.numbers import issue_registration_number
 from registry.ladder.schemas import tier_event_out  # noqa: F401  (registers the feed type)
 
 LADDER_FIELDS = ("tier", "tier_since", "tier_expires_at", "registration_number", "ban_until")
@@ -85,71 +82,6 @@ def _ensure_room(session: Session, tier: Tier) -> None:
             occupancy=occ.occupancy,
             quota=tier.quota,
         )
-
-
-# --- registration numbers --------------------------------------------------------------
-
-
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """``JX-TS-{year}-{seq:05d}`` → a regex with named groups ``year`` and ``seq``."""
-    parts = []
-    for literal, field, spec, _conv in string.Formatter().parse(pattern):
-        parts.append(re.escape(literal))
-        if field == "year":
-            parts.append(r"(?P<year>\d{4})")
-        elif field == "seq":
-            width = int(spec[:-1] or 1) if spec and spec.endswith("d") else 1
-            parts.append(rf"(?P<seq>\d{{{width},}})")
-        elif field is not None:
-            raise ValueError(f"unknown field {{{field}}} in registration pattern")
-    return re.compile("".join(parts) + r"\Z")
-
-
-def number_taken(session: Session, number: str) -> bool:
-    return session.get(RegistrationNumber, number) is not None
-
-
-def issue_registration_number(
-    session: Session, tier: Tier, year: int, supplied: str | None = None
-) -> str:
-    """A new registration number for ``tier`` and ``year``, under the quota lock.
-
-    A supplied number must match the tier's pattern, name ``year`` and be unused; the
-    sequence skips numbers taken that way, so generated numbers never collide.
-    """
-    if supplied is not None:
-        match = pattern_regex(tier.registration_pattern).match(supplied)
-        # Only the canonical spelling counts ("…-000001" is not "…-00001"), so a supplied
-        # number can never duplicate a sequence position the generator will hand out.
-        if (
-            not match
-            or int(match["year"]) != year
-            or int(match["seq"]) < 1
-            or tier.registration_pattern.format(year=year, seq=int(match["seq"])) != supplied
-        ):
-            raise ValidationFailed(
-                "Registration number %(number)s does not match %(pattern)s for %(year)s.",
-                number=supplied,
-                pattern=tier.registration_pattern,
-                year=year,
-            )
-        if number_taken(session, supplied):
-            raise ValidationFailed("Registration number %(number)s is taken.", number=supplied)
-        number = supplied
-    else:
-        counter = session.get(RegistrationCounter, (tier.code, year))
-        if counter is None:
-            counter = RegistrationCounter(tier=tier.code, year=year, last_seq=0)
-            session.add(counter)
-        seq = counter.last_seq
-        while True:
-            seq += 1
-            number = tier.registration_pattern.format(year=year, seq=seq)
-            if not number_taken(session, number):
-                break
-        counter.last_seq = seq
-    session.add(RegistrationNumber(number=number, tier=tier.code, year=year))
-    return number
 
 
 # --- the moves --------------------------------------------------------------------------
