@@ -6,12 +6,12 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.core import clock
-from registry.core.db import Model, UtcDateTime
+from registry.core.db import Model, UtcDateTime, enum_type
 
 
 class Role(enum.StrEnum):
@@ -28,16 +28,7 @@ class User(UserMixin, Model):
     name: Mapped[str] = mapped_column(String(100), default="")
     # Null for machine clients (other registries), which authenticate by token only.
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            name="role",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role", 20))
     active: Mapped[bool] = mapped_column(default=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     # Bumped to end every web session of this user at once (logout, disable).

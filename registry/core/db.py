@@ -17,7 +17,7 @@ import contextvars
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -32,6 +32,19 @@ NAMING_CONVENTION = {
 
 class Model(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def enum_type(enum_class: type, name: str, length: int) -> Enum:
+    """A string column holding the enum's values, with a CHECK constraint (no native
+    enum type: adding a value stays a plain migration on both engines)."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class UtcDateTime(TypeDecorator):

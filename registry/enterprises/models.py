@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.core import clock
-from registry.core.db import Model, UtcDateTime
+from registry.core.db import Model, UtcDateTime, enum_type
 
 
 class Status(enum.StrEnum):
@@ -93,14 +92,7 @@ class Enterprise(Model):
     address: Mapped[str | None] = mapped_column(String(300))
     main_products: Mapped[str | None] = mapped_column(Text)
     status: Mapped[Status] = mapped_column(
-        Enum(
-            Status,
-            name="status",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_type(Status, "status", 20),
         default=Status.ACTIVE,
     )
     merged_into: Mapped[str | None] = mapped_column(String(18))

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.core import clock
-from registry.core.db import Model, UtcDateTime
+from registry.core.db import Model, UtcDateTime, enum_type
 from registry.enterprises.models import Enterprise
 
 
@@ -70,16 +69,7 @@ class TierEvent(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
-    kind: Mapped[EventKind] = mapped_column(
-        Enum(
-            EventKind,
-            name="kind",
-            native_enum=False,
-            create_constraint=True,
-            length=10,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[EventKind] = mapped_column(enum_type(EventKind, "kind", 10))
     from_tier: Mapped[str | None] = mapped_column(String(20))
     to_tier: Mapped[str | None] = mapped_column(String(20))
     effective_at: Mapped[datetime] = mapped_column(UtcDateTime)

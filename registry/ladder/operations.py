@@ -160,6 +160,14 @@ def locked_enterprise(session: Session, enterprise: Enterprise) -> Enterprise:
     return locked
 
 
+def locked_holder(session: Session, enterprise: Enterprise) -> Enterprise:
+    """The enterprise, locked, provided it stands on the ladder (else ``not_on_ladder``)."""
+    enterprise = locked_enterprise(session, enterprise)
+    if enterprise.tier is None:
+        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    return enterprise
+
+
 def grant_tier(
     session: Session,
     enterprise: Enterprise,
@@ -237,9 +245,7 @@ def renew_tier(
 ) -> TierEvent:
     """Extend the current designation by one validity period; since and number stay."""
     reason = require_reason(reason)
-    enterprise = locked_enterprise(session, enterprise)
-    if enterprise.tier is None:
-        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    enterprise = locked_holder(session, enterprise)
     tier = session.get(Tier, enterprise.tier)
     hold = session.scalars(
         select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)
@@ -281,9 +287,7 @@ def demote(
     expiry of the current one and ``to_tier``'s validity from today."""
     reason = require_reason(reason)
     tier = lock_tier(session, to_tier)
-    enterprise = locked_enterprise(session, enterprise)
-    if enterprise.tier is None:
-        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    enterprise = locked_holder(session, enterprise)
     ranks = queries.tier_ranks(session)
     if tier.rank >= ranks[enterprise.tier]:
         raise InvalidTransition(
@@ -316,9 +320,7 @@ def revoke(
 ) -> TierEvent:
     """Take an enterprise off the ladder; until ``ban_until`` it may not apply."""
     reason = require_reason(reason)
-    enterprise = locked_enterprise(session, enterprise)
-    if enterprise.tier is None:
-        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    enterprise = locked_holder(session, enterprise)
     if ban_until is not None and ban_until <= clock.today():
         raise ValidationFailed("The ban must end after today.")
     before = _snapshot(enterprise)
@@ -499,9 +501,7 @@ def hold_for_renewal(
     """Keep the current designation from lapsing while a renewal application submitted
     in the 90 days before its expiry is open (released by :func:`release_renewal_hold`,
     consumed by :func:`renew_tier`)."""
-    enterprise = locked_enterprise(session, enterprise)
-    if enterprise.tier is None:
-        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
+    enterprise = locked_holder(session, enterprise)
     now = clock.now()
     if not enterprise.tier_expires_at - RENEWAL_WINDOW <= now < enterprise.tier_expires_at:
         raise RenewalWindowClosed(
