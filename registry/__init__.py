@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
+    import registry.applications.operations  # noqa: F401  (feed type, signal receivers)
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
     from registry.core import i18n, web

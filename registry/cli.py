@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from registry.accounts.models import Role
 from registry.accounts.operations import create_user as create_user_op
+from registry.applications import operations as applications
 from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
@@ -188,26 +189,45 @@ def set_quota_command(tier, quota, reason) -> None:
 @registry_cli.command("tick")
 @click.option("--now", "now_text", help="ISO-8601 instant to use as now, for this run only.")
 def tick_command(now_text: str | None) -> None:
-    """Lapse expired designations. Idempotent and safe on several servers at once: each
+    """Grant applications whose notice ended without an open objection, then lapse
+    expired designations. Idempotent and safe on several servers at once: each
     item is claimed under a row lock and processed in its own transaction."""
     try:
         at = clock.parse_instant(now_text) if now_text else clock.now()
     except ValueError as exc:
         raise click.ClickException(f"--now must be an ISO-8601 timestamp: {exc}") from exc
     with clock.pinned(at):
-        lapsed = 0
-        seen: set[int] = set()
-        while ids := [
-            i for i in ladder_queries.expired_enterprise_ids(db.session, at) if i not in seen
-        ]:
-            db.session.rollback()  # end the read; each item gets its own transaction
-            for enterprise_id in ids:
-                seen.add(enterprise_id)
-                if ladder.lapse_designation(db.session, enterprise_id, at) is not None:
-                    lapsed += 1
+        granted = _each_in_own_transaction(
+            lambda: applications.due_notices(db.session, at),
+            lambda application_id: applications.end_notice(db.session, application_id, at),
+        )
+        lapsed = _each_in_own_transaction(
+            lambda: ladder_queries.expired_enterprise_ids(db.session, at),
+            lambda enterprise_id: ladder.lapse_designation(db.session, enterprise_id, at),
+        )
+    click.echo(
+        f"granted {granted} application(s) whose notice ended, lapsed {lapsed} "
+        f"designation(s), as of {at.isoformat()}"
+    )
+
+
+def _each_in_own_transaction(find, process) -> int:
+    """Process what ``find`` lists, one item per transaction; an item another server
+    holds (skipped under its row lock) or that failed is not retried in this run."""
+    done, seen = 0, set()
+    while items := [i for i in find() if i not in seen]:
+        db.session.rollback()  # end the read; each item gets its own transaction
+        for item in items:
+            seen.add(item)
+            try:
+                if process(item) is not None:
+                    done += 1
                 db.session.commit()
-        db.session.rollback()
-    click.echo(f"lapsed {lapsed} designation(s) as of {at.isoformat()}")
+            except DomainError as exc:
+                db.session.rollback()
+                click.echo(f"skipped {item}: {exc}", err=True)
+    db.session.rollback()
+    return done
 
 
 @registry_cli.command("demo")

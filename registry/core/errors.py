@@ -60,3 +60,35 @@ class Banned(DomainError):
 
 class RenewalWindowClosed(DomainError):
     code, status = "renewal_window_closed", 409
+
+
+class Forbidden(DomainError):
+    code, status = "forbidden", 403
+
+
+class FourEyes(DomainError):
+    code, status = "four_eyes", 403
+
+
+class ConflictOfInterest(DomainError):
+    code, status = "conflict_of_interest", 403
+
+
+class NominationOnly(DomainError):
+    code, status = "nomination_only", 403
+
+
+class ApplicationOpen(DomainError):
+    code, status = "application_open", 409
+
+
+class PrerequisiteNotMet(DomainError):
+    code, status = "prerequisite_not_met", 409
+
+
+class NotEligible(DomainError):
+    code, status = "not_eligible", 422
+
+
+class ManualChecksUnconfirmed(DomainError):
+    code, status = "manual_checks_unconfirmed", 422

@@ -40,6 +40,7 @@ from registry.ladder.models import (
 )
 from registry.ladder.numbers import issue_registration_number
 from registry.ladder.schemas import tier_event_out  # noqa: F401  (registers the feed type)
+from registry.ladder.signals import designation_withdrawn
 
 LADDER_FIELDS = ("tier", "tier_since", "tier_expires_at", "registration_number", "ban_until")
 
@@ -307,7 +308,9 @@ def demote(
     enterprise.registration_number = issue_registration_number(session, tier, today.year)
     _release_reservation_of(session, enterprise, actor)
     event = _event(enterprise, EventKind.DEMOTE, from_tier, actor, reason, clock.now())
-    return _record_move(session, enterprise, before, event, actor, "tier.demote")
+    _record_move(session, enterprise, before, event, actor, "tier.demote")
+    designation_withdrawn.send(enterprise, session=session, actor=actor, reason="demote")
+    return event
 
 
 def revoke(
@@ -330,7 +333,9 @@ def revoke(
     _release_reservation_of(session, enterprise, actor)
     event = _event(enterprise, EventKind.REVOKE, from_tier, actor, reason, clock.now())
     event.ban_until = ban_until
-    return _record_move(session, enterprise, before, event, actor, "tier.revoke")
+    _record_move(session, enterprise, before, event, actor, "tier.revoke")
+    designation_withdrawn.send(enterprise, session=session, actor=actor, reason="revoke")
+    return event
 
 
 def _clear_ladder_fields(enterprise: Enterprise) -> None:
@@ -495,6 +500,17 @@ def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool
 RENEWAL_WINDOW = timedelta(days=90)
 
 
+def check_renewal_window(enterprise: Enterprise) -> None:
+    """A renewal is possible in the 90 days before ``tier_expires_at`` (else 409)."""
+    now = clock.now()
+    expires = enterprise.tier_expires_at
+    if expires is None or not expires - RENEWAL_WINDOW <= now < expires:
+        raise RenewalWindowClosed(
+            "A renewal is possible in the 90 days before %(expiry)s.",
+            expiry=dates.shanghai_date(expires).isoformat() if expires else "-",
+        )
+
+
 def hold_for_renewal(
     session: Session, enterprise: Enterprise, application_id: int, *, actor: Actor
 ) -> RenewalHold:
@@ -502,12 +518,8 @@ def hold_for_renewal(
     in the 90 days before its expiry is open (released by :func:`release_renewal_hold`,
     consumed by :func:`renew_tier`)."""
     enterprise = locked_holder(session, enterprise)
+    check_renewal_window(enterprise)
     now = clock.now()
-    if not enterprise.tier_expires_at - RENEWAL_WINDOW <= now < enterprise.tier_expires_at:
-        raise RenewalWindowClosed(
-            "A renewal is possible in the 90 days before %(expiry)s.",
-            expiry=dates.shanghai_date(enterprise.tier_expires_at).isoformat(),
-        )
     if session.scalar(select(RenewalHold.id).where(RenewalHold.enterprise_id == enterprise.id)):
         raise InvalidTransition("%(uscc)s already has a renewal open.", uscc=enterprise.uscc)
     hold = RenewalHold(enterprise_id=enterprise.id, application_id=application_id, created_at=now)

@@ -1,0 +1,110 @@
+"""Applications for a rung of the ladder, and the reviewers' decisions on them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.core import clock
+from registry.core.db import Model, UtcDateTime, enum_type
+from registry.enterprises.models import Enterprise
+
+
+class Kind(enum.StrEnum):
+    PROMOTION = "promotion"
+    RENEWAL = "renewal"
+
+
+class State(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    IN_NOTICE = "in_notice"
+    GRANTED = "granted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+OPEN_STATES = (
+    State.DRAFT,
+    State.SUBMITTED,
+    State.IN_REVIEW,
+    State.CHANGES_REQUESTED,
+    State.IN_NOTICE,
+)
+_OPEN_SQL = text("state IN ('draft', 'submitted', 'in_review', 'changes_requested', 'in_notice')")
+
+
+class Application(Model):
+    """One application (or nomination) of an enterprise for a tier (PRODUCT.md §5)."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        # One open application per enterprise, enforced by the database.
+        Index(
+            "uq_applications_open_enterprise",
+            "enterprise_id",
+            unique=True,
+            sqlite_where=_OPEN_SQL,
+            postgresql_where=_OPEN_SQL,
+        ),
+        Index("ix_applications_state_submitted_at_id", "state", "submitted_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    tier: Mapped[str] = mapped_column(ForeignKey("tiers.code"))
+    kind: Mapped[Kind] = mapped_column(enum_type(Kind, "kind", 10))
+    state: Mapped[State] = mapped_column(enum_type(State, "state", 20), default=State.DRAFT)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    nominated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Copied from the tier at submission: later edits apply to later applications.
+    approvals_required: Mapped[int | None] = mapped_column(Integer)
+    notice_days: Mapped[int | None] = mapped_column(Integer)
+    eligibility: Mapped[dict | None] = mapped_column(JSON)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    notice_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    notice_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="application", order_by="Decision.id"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def approvals(self) -> list[Decision]:
+        """The approvals that count: not voided by a later request for changes."""
+        return [d for d in self.decisions if d.decision == "approve" and not d.void]
+
+
+class Decision(Model):
+    """A reviewer's approve / reject / request_changes, with its comment."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewer_name: Mapped[str] = mapped_column(String(254))
+    decision: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    manual_checks: Mapped[dict | None] = mapped_column(JSON)
+    innovation_score: Mapped[int | None] = mapped_column(Integer)
+    # An approval made void by a later request for changes (PRODUCT.md §5).
+    void: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    application: Mapped[Application] = relationship(back_populates="decisions")

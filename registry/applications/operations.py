@@ -1,0 +1,427 @@
+"""The application state machine of PRODUCT.md §5: every transition checks who may make
+it and from which state, changes the application, writes its audit and feed entries in
+the caller's transaction, flushes and never commits. Any other (state, action) pair is
+refused with ``invalid_transition`` and changes nothing.
+
+The ladder is asked (never queried) for what it owns: a quota slot at final approval of
+a promotion (``reserve_slot``), the grant at the end of the notice (``consume_slot``), a
+renewal hold while a renewal is open, and the renewal itself (``renew_tier``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import Role, User
+from registry.applications.models import OPEN_STATES, Application, Decision, Kind, State
+from registry.applications.schemas import application_out  # noqa: F401  (feed type)
+from registry.core import clock
+from registry.core.audit import Actor, record_audit
+from registry.core.changes import changed
+from registry.core.errors import (
+    ApplicationOpen,
+    Banned,
+    ConflictOfInterest,
+    FourEyes,
+    InvalidTransition,
+    ManualChecksUnconfirmed,
+    NominationOnly,
+    NotEligible,
+    NotFound,
+    PrerequisiteNotMet,
+    ValidationFailed,
+)
+from registry.enterprises.models import Enterprise, Status
+from registry.enterprises.signals import status_changed
+from registry.ladder import dates
+from registry.ladder import operations as ladder
+from registry.ladder import queries as ladder_queries
+from registry.ladder.models import Tier
+from registry.ladder.signals import designation_withdrawn
+
+REVIEWER_ROLES = (Role.REVIEWER, Role.ADMIN)
+
+
+def actor_of(user: User, via: str) -> Actor:
+    return Actor(user.id, user.display_name, via)
+
+
+def is_reviewer(user: User) -> bool:
+    return user.role in REVIEWER_ROLES
+
+
+def _require_state(application: Application, *states: State) -> None:
+    if application.state not in states:
+        raise InvalidTransition(
+            "Application %(id)s is %(state)s; this action is not possible now.",
+            id=application.id,
+            state=str(application.state),
+        )
+
+
+def _require_applicant_side(application: Application, user: User) -> None:
+    """The enterprise's users, or any reviewer for a nomination (else 404: invisible)."""
+    if user.enterprise_id == application.enterprise_id and user.role == Role.ENTERPRISE:
+        return
+    if is_reviewer(user) and application.nominated_by is not None:
+        return
+    raise NotFound("No such application.")
+
+
+def _require_reviewer(application: Application, user: User) -> None:
+    if not is_reviewer(user):
+        raise NotFound("No such application.")
+
+
+def _transition(
+    session: Session, application: Application, to: State, actor: Actor, action: str, **extra
+) -> Application:
+    before = str(application.state)
+    application.state = to
+    changed(session, application)
+    record_audit(
+        session,
+        actor,
+        f"application.{action}",
+        "application",
+        application.id,
+        {"state": [before, str(to)], **extra},
+    )
+    session.flush()
+    return application
+
+
+def _check_not_banned(enterprise: Enterprise) -> None:
+    if enterprise.ban_until is not None and enterprise.ban_until > clock.today():
+        raise Banned(
+            "%(uscc)s is banned from applying until %(day)s.",
+            uscc=enterprise.uscc,
+            day=enterprise.ban_until.isoformat(),
+        )
+
+
+def _check_prerequisite(session: Session, enterprise: Enterprise, tier: Tier) -> None:
+    if tier.prerequisite is None:
+        return
+    ranks = ladder_queries.tier_ranks(session)
+    current = ranks.get(enterprise.tier) if enterprise.tier else None
+    if current is None or current < ranks[tier.prerequisite]:
+        raise PrerequisiteNotMet(
+            "%(tier)s needs at least %(prerequisite)s.",
+            tier=tier.code,
+            prerequisite=tier.prerequisite,
+        )
+
+
+def create(
+    session: Session,
+    enterprise: Enterprise,
+    tier_code: str,
+    kind: Kind | str,
+    *,
+    user: User,
+    via: str,
+) -> Application:
+    """A draft: an enterprise's own application, or a reviewer's nomination."""
+    kind = Kind(kind)
+    tier = session.get(Tier, tier_code)
+    if tier is None:
+        raise ValidationFailed("Unknown tier %(tier)s.", tier=tier_code)
+    nomination = is_reviewer(user)
+    if not nomination and user.enterprise_id != enterprise.id:
+        raise NotFound("No such enterprise.")
+    if not nomination and not tier.self_apply:
+        raise NominationOnly("%(tier)s is reached by nomination only.", tier=tier.code)
+    if enterprise.status != Status.ACTIVE:
+        raise InvalidTransition("%(uscc)s is not active.", uscc=enterprise.uscc)
+    _check_not_banned(enterprise)
+    ranks = ladder_queries.tier_ranks(session)
+    current = ranks.get(enterprise.tier) if enterprise.tier else 0
+    if kind == Kind.PROMOTION and ranks[tier.code] <= current:
+        raise InvalidTransition("A promotion must be for a tier above the current one.")
+    if kind == Kind.RENEWAL:
+        if enterprise.tier != tier.code:
+            raise InvalidTransition("A renewal is for the tier currently held.")
+        ladder.check_renewal_window(enterprise)
+    if session.scalar(
+        select(Application.id).where(
+            Application.enterprise_id == enterprise.id, Application.state.in_(OPEN_STATES)
+        )
+    ):
+        raise ApplicationOpen("%(uscc)s already has an open application.", uscc=enterprise.uscc)
+    application = Application(
+        enterprise_id=enterprise.id,
+        enterprise=enterprise,
+        tier=tier.code,
+        kind=kind,
+        state=State.DRAFT,
+        created_by=user.id,
+        nominated_by=user.id if nomination else None,
+    )
+    session.add(application)
+    session.flush()
+    changed(session, application)
+    record_audit(
+        session,
+        actor_of(user, via),
+        "application.create",
+        "application",
+        application.id,
+        {"state": [None, "draft"], "tier": [None, tier.code], "kind": [None, str(kind)]},
+    )
+    return application
+
+
+def submit(
+    session: Session, application: Application, *, user: User, via: str, declaration: bool = False
+) -> Application:
+    """draft → submitted, or changes_requested → in_review; stores the eligibility
+    snapshot and refuses while an automatic check fails or is unknown."""
+    _require_applicant_side(application, user)
+    _require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
+    if application.nominated_by is None and not declaration:
+        raise ValidationFailed(
+            "The declaration must be accepted.",
+            errors=[
+                {
+                    "field": "declaration",
+                    "code": "required",
+                    "message": "The declaration must be accepted.",
+                }
+            ],
+        )
+    enterprise = application.enterprise
+    tier = session.get(Tier, application.tier)
+    _check_not_banned(enterprise)
+    if application.kind == Kind.PROMOTION:
+        _check_prerequisite(session, enterprise, tier)
+    now = clock.now()
+    evaluation = ladder_queries.evaluate_enterprise(session, enterprise, tier.code, reference=now)
+    if not evaluation.eligible:
+        codes = [c.code for c in evaluation.checks if c.status in ("fail", "unknown")]
+        raise NotEligible(
+            "Not eligible: %(codes)s.",
+            codes=", ".join(codes),
+            errors=[{"field": code, "code": "not_eligible", "message": code} for code in codes],
+        )
+    application.eligibility = evaluation.to_dict()
+    application.submitted_by = user.id
+    application.submitted_at = now
+    if application.state == State.DRAFT:
+        application.approvals_required = tier.approvals_required
+        application.notice_days = tier.notice_days
+        if application.kind == Kind.RENEWAL:
+            ladder.hold_for_renewal(session, enterprise, application.id, actor=actor_of(user, via))
+        return _transition(session, application, State.SUBMITTED, actor_of(user, via), "submit")
+    return _transition(session, application, State.IN_REVIEW, actor_of(user, via), "submit")
+
+
+def claim(session: Session, application: Application, *, user: User, via: str) -> Application:
+    """Any reviewer takes the lead (submitted → in_review, or a takeover in review)."""
+    _require_reviewer(application, user)
+    _require_state(application, State.SUBMITTED, State.IN_REVIEW)
+    before = application.claimed_by
+    application.claimed_by = user.id
+    return _transition(
+        session,
+        application,
+        State.IN_REVIEW,
+        actor_of(user, via),
+        "claim",
+        claimed_by=[before, user.id],
+    )
+
+
+def withdraw(session: Session, application: Application, *, user: User, via: str):
+    """The applicant side takes an application back before the notice."""
+    _require_applicant_side(application, user)
+    _require_state(
+        application, State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED
+    )
+    actor = actor_of(user, via)
+    ladder.release_renewal_hold(session, application.id, actor=actor)
+    return _transition(session, application, State.WITHDRAWN, actor, "withdraw")
+
+
+def decide(
+    session: Session,
+    application: Application,
+    decision: str,
+    *,
+    user: User,
+    via: str,
+    comment: str | None = None,
+    manual_checks: dict | None = None,
+    innovation_score: int | None = None,
+) -> Application:
+    """approve / reject / request_changes by a reviewer, with the four-eyes rules."""
+    _require_reviewer(application, user)
+    if decision not in ("approve", "reject", "request_changes"):
+        raise ValidationFailed("Unknown decision %(decision)s.", decision=decision)
+    comment = (comment or "").strip() or None
+    if decision != "approve" and comment is None:
+        raise ValidationFailed(
+            "A comment is required.",
+            errors=[{"field": "comment", "code": "required", "message": "A comment is required."}],
+        )
+    _require_state(application, State.IN_REVIEW)
+    if user.enterprise_id == application.enterprise_id:
+        raise ConflictOfInterest("You belong to this enterprise.")
+    actor = actor_of(user, via)
+    if decision == "approve":
+        if user.id in (application.created_by, application.submitted_by):
+            raise FourEyes("You created or submitted this application.")
+        if any(d.reviewer_id == user.id for d in application.approvals()):
+            raise FourEyes("You have already approved this application.")
+        _check_manual_confirmations(application, manual_checks, innovation_score)
+    session.add(
+        Decision(
+            application=application,
+            reviewer_id=user.id,
+            reviewer_name=user.display_name,
+            decision=decision,
+            comment=comment,
+            manual_checks=manual_checks,
+            innovation_score=innovation_score,
+            at=clock.now(),
+        )
+    )
+    session.flush()
+    session.refresh(application, ["decisions"])
+    if decision == "reject":
+        ladder.release_renewal_hold(session, application.id, actor=actor)
+        application.closed_reason = comment
+        return _transition(session, application, State.REJECTED, actor, "reject")
+    if decision == "request_changes":
+        for earlier in application.approvals():
+            earlier.void = True
+        return _transition(session, application, State.CHANGES_REQUESTED, actor, "request_changes")
+    if len(application.approvals()) < (application.approvals_required or 1):
+        changed(session, application)
+        record_audit(
+            session,
+            actor,
+            "application.approve",
+            "application",
+            application.id,
+            {"approvals": [len(application.approvals()) - 1, len(application.approvals())]},
+        )
+        session.flush()
+        return application
+    return _final_approval(session, application, actor)
+
+
+def _check_manual_confirmations(
+    application: Application, confirmed: dict | None, innovation_score: int | None
+) -> None:
+    snapshot = application.eligibility or {}
+    manual = [c["code"] for c in snapshot.get("checks", []) if c["status"] == "manual"]
+    missing = [code for code in manual if (confirmed or {}).get(code) is not True]
+    if missing:
+        raise ManualChecksUnconfirmed(
+            "Confirm the manual checks: %(codes)s.",
+            codes=", ".join(missing),
+            errors=[
+                {"field": f"manual_checks.{c}", "code": "required", "message": c} for c in missing
+            ],
+        )
+    if application.tier == "high_tech" and (innovation_score is None or innovation_score <= 70):
+        raise ValidationFailed(
+            "A high-tech approval needs an innovation score above 70.",
+            errors=[
+                {
+                    "field": "innovation_score",
+                    "code": "out_of_range",
+                    "message": "Must be greater than 70.",
+                }
+            ],
+        )
+
+
+def _final_approval(session: Session, application: Application, actor: Actor) -> Application:
+    enterprise = application.enterprise
+    if application.kind == Kind.RENEWAL:
+        ladder.renew_tier(
+            session,
+            enterprise,
+            actor=actor,
+            reason="renewal approved",
+            application_id=application.id,
+        )
+        return _transition(session, application, State.GRANTED, actor, "approve")
+    _check_prerequisite(session, enterprise, session.get(Tier, application.tier))
+    ladder.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
+    now = clock.now()
+    application.notice_started_at = now
+    application.notice_ends_at = dates.notice_ends_at(
+        now, application.notice_days, ladder_queries.work_calendar(session)
+    )
+    return _transition(session, application, State.IN_NOTICE, actor, "approve")
+
+
+def end_notice(session: Session, application_id: int, now: datetime) -> Application | None:
+    """``tick``: grant a promotion whose notice has ended (its reserved slot is used);
+    ``tier_since`` is the notice's end, whenever tick runs. None when not due."""
+    application = session.scalars(
+        select(Application)
+        .where(Application.id == application_id)
+        .execution_options(populate_existing=True)
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+    if (
+        application is None
+        or application.state != State.IN_NOTICE
+        or application.notice_ends_at > now
+    ):
+        return None
+    actor = Actor.system("tick")
+    ladder.consume_slot(
+        session,
+        application.id,
+        actor=actor,
+        reason="notice ended",
+        effective_at=application.notice_ends_at,
+    )
+    return _transition(session, application, State.GRANTED, actor, "grant")
+
+
+def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    return list(
+        session.scalars(
+            select(Application.id)
+            .where(Application.state == State.IN_NOTICE, Application.notice_ends_at <= now)
+            .order_by(Application.notice_ends_at, Application.id)
+            .limit(limit)
+        )
+    )
+
+
+def close_open_applications(session: Session, enterprise: Enterprise, reason: str, via: str) -> int:
+    """Reject an enterprise's open applications (system), releasing what they hold."""
+    actor = Actor.system(via)
+    count = 0
+    for application in session.scalars(
+        select(Application).where(
+            Application.enterprise_id == enterprise.id, Application.state.in_(OPEN_STATES)
+        )
+    ):
+        ladder.release_slot(session, application.id, actor=actor)
+        ladder.release_renewal_hold(session, application.id, actor=actor)
+        application.closed_reason = reason
+        _transition(session, application, State.REJECTED, actor, "close")
+        count += 1
+    return count
+
+
+@designation_withdrawn.connect
+def _on_designation_withdrawn(enterprise, *, session, actor, reason, **_kw) -> None:
+    close_open_applications(session, enterprise, reason, actor.via)
+
+
+@status_changed.connect
+def _on_status_changed(enterprise, *, session, actor, status, **_kw) -> None:
+    if status != Status.ACTIVE:
+        close_open_applications(session, enterprise, f"status:{status}", actor.via)

@@ -1,0 +1,54 @@
+"""Application representations (as a reviewer's GET returns them)."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from registry.applications.models import Application
+from registry.core import changes
+from registry.core.schemas import OutputSchema, Timestamp
+
+
+def _user(user_id: int | None) -> dict | None:
+    if user_id is None:
+        return None
+    from registry.accounts.models import User
+    from registry.extensions import db
+
+    user = db.session.get(User, user_id)
+    return {"id": user_id, "name": user.display_name if user else str(user_id)}
+
+
+class DecisionOut(OutputSchema):
+    reviewer = fields.Function(lambda d: {"id": d.reviewer_id, "name": d.reviewer_name})
+    decision = fields.String()
+    comment = fields.String(allow_none=True)
+    manual_checks = fields.Raw(allow_none=True)
+    innovation_score = fields.Integer(allow_none=True)
+    at = Timestamp()
+
+
+class ApplicationOut(OutputSchema):
+    id = fields.Integer()
+    enterprise_uscc = fields.Function(lambda a: a.enterprise.uscc)
+    tier = fields.String()
+    kind = fields.Function(lambda a: str(a.kind))
+    state = fields.Function(lambda a: str(a.state))
+    nominated_by = fields.Function(lambda a: _user(a.nominated_by))
+    claimed_by = fields.Function(lambda a: _user(a.claimed_by))
+    approvals_required = fields.Integer(allow_none=True)
+    decisions = fields.List(fields.Nested(DecisionOut))
+    eligibility = fields.Raw(allow_none=True)
+    submitted_at = Timestamp(allow_none=True)
+    notice_started_at = Timestamp(allow_none=True)
+    notice_ends_at = Timestamp(allow_none=True)
+    held = fields.Function(lambda a: False)  # objections arrive with the notice pages
+    closed_reason = fields.String(allow_none=True)
+    version = fields.Integer()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+application_out = ApplicationOut()
+
+changes.register(Application, "application", lambda a: str(a.id), application_out.dump)
