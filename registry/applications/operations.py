@@ -25,6 +25,7 @@ from registry.core.errors import (
     ApplicationOpen,
     Banned,
     ConflictOfInterest,
+    Forbidden,
     FourEyes,
     InvalidTransition,
     ManualChecksUnconfirmed,
@@ -34,6 +35,7 @@ from registry.core.errors import (
     PrerequisiteNotMet,
     ValidationFailed,
 )
+from registry.core.models import AuditEntry
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
 from registry.ladder import dates
@@ -62,18 +64,62 @@ def _require_state(application: Application, *states: State) -> None:
         )
 
 
+def _visible(application: Application, user: User) -> bool:
+    return is_reviewer(user) or user.enterprise_id == application.enterprise_id
+
+
 def _require_applicant_side(application: Application, user: User) -> None:
-    """The enterprise's users, or any reviewer for a nomination (else 404: invisible)."""
-    if user.enterprise_id == application.enterprise_id and user.role == Role.ENTERPRISE:
-        return
-    if is_reviewer(user) and application.nominated_by is not None:
-        return
-    raise NotFound("No such application.")
+    """The enterprise's users for its own application, any reviewer for a nomination.
+    Others who can see it get 403; those who cannot, 404."""
+    if not _visible(application, user):
+        raise NotFound("No such application.")
+    if application.nominated_by is not None:
+        allowed = is_reviewer(user)
+    else:
+        allowed = user.role == Role.ENTERPRISE and user.enterprise_id == application.enterprise_id
+    if not allowed:
+        raise Forbidden("Only the applicant side may do this.")
 
 
 def _require_reviewer(application: Application, user: User) -> None:
-    if not is_reviewer(user):
+    if not _visible(application, user):
         raise NotFound("No such application.")
+    if not is_reviewer(user):
+        raise Forbidden("Only reviewers may do this.")
+
+
+def _lock(session: Session, application: Application, *, tier: bool = False) -> Application:
+    """Lock for a transition in the registry's order: the tier (when the transition may
+    reserve or consume a slot), the enterprise, then the application, and re-read it so
+    that concurrent transitions see each other (SQLite: the write lock is already held)."""
+    if tier:
+        ladder.lock_tier(session, application.tier)
+    ladder.lock_enterprise(session, application.enterprise_id)
+    stmt = (
+        select(Application)
+        .where(Application.id == application.id)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one()
+
+
+def _has_submitted(session: Session, application: Application, user: User) -> bool:
+    """Whether ``user`` submitted this application at any time (every submit is
+    audited), not only the latest time."""
+    return bool(
+        session.scalar(
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.object_type == "application",
+                AuditEntry.object_id == str(application.id),
+                AuditEntry.action == "application.submit",
+                AuditEntry.actor_id == user.id,
+            )
+            .limit(1)
+        )
+    )
 
 
 def _transition(
@@ -181,7 +227,7 @@ def submit(
     """draft → submitted, or changes_requested → in_review; stores the eligibility
     snapshot and refuses while an automatic check fails or is unknown."""
     _require_applicant_side(application, user)
-    _require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
+    application = _lock(session, application)
     if application.nominated_by is None and not declaration:
         raise ValidationFailed(
             "The declaration must be accepted.",
@@ -195,8 +241,9 @@ def submit(
         )
     enterprise = application.enterprise
     tier = session.get(Tier, application.tier)
-    _check_not_banned(enterprise)
     if application.kind == Kind.PROMOTION:
+        # Before the evaluation, whose own `prerequisite` check would otherwise answer
+        # not_eligible: the contract names prerequisite_not_met for this refusal.
         _check_prerequisite(session, enterprise, tier)
     now = clock.now()
     evaluation = ladder_queries.evaluate_enterprise(session, enterprise, tier.code, reference=now)
@@ -207,6 +254,8 @@ def submit(
             codes=", ".join(codes),
             errors=[{"field": code, "code": "not_eligible", "message": code} for code in codes],
         )
+    _require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
+    _check_not_banned(enterprise)
     application.eligibility = evaluation.to_dict()
     application.submitted_by = user.id
     application.submitted_at = now
@@ -222,6 +271,7 @@ def submit(
 def claim(session: Session, application: Application, *, user: User, via: str) -> Application:
     """Any reviewer takes the lead (submitted → in_review, or a takeover in review)."""
     _require_reviewer(application, user)
+    application = _lock(session, application)
     _require_state(application, State.SUBMITTED, State.IN_REVIEW)
     before = application.claimed_by
     application.claimed_by = user.id
@@ -238,6 +288,7 @@ def claim(session: Session, application: Application, *, user: User, via: str) -
 def withdraw(session: Session, application: Application, *, user: User, via: str):
     """The applicant side takes an application back before the notice."""
     _require_applicant_side(application, user)
+    application = _lock(session, application)
     _require_state(
         application, State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED
     )
@@ -267,16 +318,20 @@ def decide(
             "A comment is required.",
             errors=[{"field": "comment", "code": "required", "message": "A comment is required."}],
         )
+    application = _lock(
+        session, application, tier=decision == "approve" and application.kind == Kind.PROMOTION
+    )
+    if decision == "approve":
+        _check_manual_confirmations(application, manual_checks, innovation_score)
     _require_state(application, State.IN_REVIEW)
     if user.enterprise_id == application.enterprise_id:
         raise ConflictOfInterest("You belong to this enterprise.")
     actor = actor_of(user, via)
     if decision == "approve":
-        if user.id in (application.created_by, application.submitted_by):
+        if user.id == application.created_by or _has_submitted(session, application, user):
             raise FourEyes("You created or submitted this application.")
         if any(d.reviewer_id == user.id for d in application.approvals()):
             raise FourEyes("You have already approved this application.")
-        _check_manual_confirmations(application, manual_checks, innovation_score)
     session.add(
         Decision(
             application=application,
@@ -352,6 +407,13 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
             application_id=application.id,
         )
         return _transition(session, application, State.GRANTED, actor, "approve")
+    ranks = ladder_queries.tier_ranks(session)
+    if enterprise.tier is not None and ranks[enterprise.tier] >= ranks[application.tier]:
+        raise InvalidTransition(
+            "%(uscc)s already holds %(tier)s or a higher tier.",
+            uscc=enterprise.uscc,
+            tier=application.tier,
+        )
     _check_prerequisite(session, enterprise, session.get(Tier, application.tier))
     ladder.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
     now = clock.now()
@@ -365,17 +427,12 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
 def end_notice(session: Session, application_id: int, now: datetime) -> Application | None:
     """``tick``: grant a promotion whose notice has ended (its reserved slot is used);
     ``tier_since`` is the notice's end, whenever tick runs. None when not due."""
-    application = session.scalars(
-        select(Application)
-        .where(Application.id == application_id)
-        .execution_options(populate_existing=True)
-        .with_for_update(skip_locked=True)
-    ).one_or_none()
-    if (
-        application is None
-        or application.state != State.IN_NOTICE
-        or application.notice_ends_at > now
-    ):
+    application = session.get(Application, application_id)
+    if application is None or application.state != State.IN_NOTICE:
+        return None
+    # Tier, enterprise, application: the order revoke and demote lock in too.
+    application = _lock(session, application, tier=True)
+    if application.state != State.IN_NOTICE or application.notice_ends_at > now:
         return None
     actor = Actor.system("tick")
     ladder.consume_slot(

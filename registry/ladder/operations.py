@@ -252,7 +252,7 @@ def renew_tier(
         select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)
     ).one_or_none()
     if hold is not None:
-        session.delete(hold)
+        release_renewal_hold(session, hold.application_id, actor=actor)
     before = _snapshot(enterprise)
     enterprise.tier_expires_at = dates.renewed_expiry(
         tier.validity_value, enterprise.tier_expires_at
@@ -320,8 +320,10 @@ def revoke(
     actor: Actor,
     reason: str,
     ban_until: date | None = None,
+    cause: str = "revoke",
 ) -> TierEvent:
-    """Take an enterprise off the ladder; until ``ban_until`` it may not apply."""
+    """Take an enterprise off the ladder; until ``ban_until`` it may not apply.
+    ``cause`` is what the enterprise's open applications are closed with."""
     reason = require_reason(reason)
     enterprise = locked_holder(session, enterprise)
     if ban_until is not None and ban_until <= clock.today():
@@ -334,7 +336,7 @@ def revoke(
     event = _event(enterprise, EventKind.REVOKE, from_tier, actor, reason, clock.now())
     event.ban_until = ban_until
     _record_move(session, enterprise, before, event, actor, "tier.revoke")
-    designation_withdrawn.send(enterprise, session=session, actor=actor, reason="revoke")
+    designation_withdrawn.send(enterprise, session=session, actor=actor, reason=cause)
     return event
 
 
@@ -517,6 +519,7 @@ def hold_for_renewal(
     """Keep the current designation from lapsing while a renewal application submitted
     in the 90 days before its expiry is open (released by :func:`release_renewal_hold`,
     consumed by :func:`renew_tier`)."""
+    check_renewal_window(enterprise)  # a lapsed designation: the window is closed
     enterprise = locked_holder(session, enterprise)
     check_renewal_window(enterprise)
     now = clock.now()
@@ -570,7 +573,9 @@ def _end_designation_on_status_change(
         return
     system = Actor.system(actor.via)
     if enterprise.tier is not None:
-        revoke(session, enterprise, actor=system, reason=f"status:{status}")
+        revoke(
+            session, enterprise, actor=system, reason=f"status:{status}", cause=f"status:{status}"
+        )
     else:
         _release_reservation_of(session, enterprise, system)
     hold = session.scalars(

@@ -15,6 +15,7 @@ from registry.core import clock
 from registry.core.errors import (
     ApplicationOpen,
     ConflictOfInterest,
+    Forbidden,
     FourEyes,
     InvalidTransition,
     ManualChecksUnconfirmed,
@@ -414,3 +415,75 @@ def test_renewal_is_held_then_granted_without_notice(session, make, world):
     )
     assert application.state == State.GRANTED
     assert enterprise.tier_expires_at == datetime(2029, 4, 30, 16, 0, tzinfo=UTC)
+
+
+def navigator_nomination(session, world):
+    ladder.grant_tier(session, world["enterprise"], "champion", actor=TEST_ACTOR, reason="x")
+    report = world["enterprise"].reports[0]
+    report.revenue = report.total_income = 2_000_000_000
+    report.rd_expense, report.total_cost = 80_000_000, 1_000_000_000
+    return apps.create(
+        session, world["enterprise"], "navigator", "promotion", user=world["reviewer"], via="web"
+    )
+
+
+def test_enterprise_users_only_read_a_nomination(session, world):
+    nomination = navigator_nomination(session, world)
+    with pytest.raises(Forbidden):
+        apps.submit(session, nomination, user=world["owner"], via="web", declaration=True)
+    with pytest.raises(Forbidden):
+        apps.withdraw(session, nomination, user=world["owner"], via="web")
+    assert nomination.state == State.DRAFT
+
+
+def test_any_earlier_submitter_may_not_approve(session, world):
+    nomination = navigator_nomination(session, world)
+    third = user(session, Role.REVIEWER, name="reviewer three")
+    apps.submit(session, nomination, user=world["second"], via="web")  # B submits
+    apps.claim(session, nomination, user=world["second"], via="web")
+    apps.decide(session, nomination, "request_changes", user=third, via="web", comment="more")
+    apps.submit(session, nomination, user=third, via="web")  # C resubmits
+    with pytest.raises(FourEyes):
+        apps.decide(
+            session,
+            nomination,
+            "approve",
+            user=world["second"],
+            via="web",
+            manual_checks={"chain_leadership": True},
+        )
+
+
+def test_final_approval_refused_when_tier_already_held(session, world):
+    application = submitted(session, world)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    ladder.grant_tier(session, world["enterprise"], "tech_sme", actor=TEST_ACTOR, reason="list")
+    with pytest.raises(InvalidTransition):
+        apps.decide(
+            session,
+            application,
+            "approve",
+            user=world["reviewer"],
+            via="web",
+            manual_checks=TSME_CONFIRMED,
+        )
+
+
+def test_deregistration_closes_with_its_status_reason(session, make, world):
+    from registry.enterprises.operations import change_status
+
+    ladder.grant_tier(session, world["enterprise"], "tech_sme", actor=TEST_ACTOR, reason="x")
+    application = apps.create(
+        session, world["enterprise"], "high_tech", "promotion", user=world["owner"], via="web"
+    )
+    change_status(session, world["enterprise"], "deregistered", actor=TEST_ACTOR)
+    assert application.state == State.REJECTED
+    assert application.closed_reason == "status:deregistered"
+
+
+def test_reviewer_cannot_act_as_applicant_and_enterprise_cannot_review(session, world):
+    application = submitted(session, world)
+    with pytest.raises(Forbidden):
+        apps.withdraw(session, application, user=world["reviewer"], via="web")
+    with pytest.raises(Forbidden):
+        apps.claim(session, application, user=world["owner"], via="web")
