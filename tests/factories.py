@@ -44,3 +44,21 @@ class Factories:
         self.session.add(report)
         self.session.flush()
         return report
+
+    def eligible_report(self, enterprise: Enterprise, year: int) -> AnnualReport:
+        """Figures that pass every automatic tech_sme check with 100 points (and the
+        champion figures: R&D ≥ 1 000 000 and 6 %, five years in the niche)."""
+        return self.report(
+            enterprise,
+            year,
+            employees=100,
+            tech_staff=30,
+            rd_staff=20,
+            revenue=50_000_000,
+            total_income=50_000_000,
+            total_assets=40_000_000,
+            total_cost=40_000_000,
+            rd_expense=3_000_000,
+            ip_class1=1,
+            niche_years=5,
+        )

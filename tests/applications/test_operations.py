@@ -56,33 +56,22 @@ def user(session, role: Role, enterprise=None, name="") -> User:
     return account
 
 
-def strong_figures(make, enterprise, year=2025):
-    return make.report(
-        enterprise,
-        year,
-        employees=100,
-        tech_staff=30,
-        rd_staff=20,
-        revenue=50_000_000,
-        total_income=50_000_000,
-        total_assets=40_000_000,
-        total_cost=40_000_000,
-        rd_expense=3_000_000,
-        ip_class1=1,
-        niche_years=5,
-    )
-
-
 @pytest.fixture
 def world(session, make):
     enterprise = make.enterprise(founded_on=date(2015, 1, 1))
-    strong_figures(make, enterprise)
+    make.eligible_report(enterprise, 2025)
     return {
         "enterprise": enterprise,
         "owner": user(session, Role.ENTERPRISE, enterprise),
         "reviewer": user(session, Role.REVIEWER, name="reviewer one"),
         "second": user(session, Role.REVIEWER, name="reviewer two"),
     }
+
+
+def approve(session, application, reviewer, confirmed, **extra) -> Application:
+    return apps.decide(
+        session, application, "approve", user=reviewer, via="web", manual_checks=confirmed, **extra
+    )
 
 
 def submitted(session, world, tier="tech_sme") -> Application:
@@ -99,14 +88,7 @@ def test_promotion_path_to_grant(session, world):
     assert (application.approvals_required, application.notice_days) == (1, 10)
     apps.claim(session, application, user=world["reviewer"], via="web")
     assert application.state == State.IN_REVIEW
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=TSME_CONFIRMED,
-    )
+    approve(session, application, world["reviewer"], TSME_CONFIRMED)
     assert application.state == State.IN_NOTICE
     # PRODUCT.md §3a: approved Wed 2026-03-04, N = 10 → ends 2026-03-18T16:00:00Z.
     assert application.notice_ends_at == datetime(2026, 3, 18, 16, 0, tzinfo=UTC)
@@ -204,14 +186,7 @@ def test_illegal_transitions_change_nothing(session, world):
         session, world["enterprise"], "tech_sme", "promotion", user=world["owner"], via="web"
     )
     with pytest.raises(InvalidTransition):
-        apps.decide(
-            session,
-            application,
-            "approve",
-            user=world["reviewer"],
-            via="web",
-            manual_checks=TSME_CONFIRMED,
-        )
+        approve(session, application, world["reviewer"], TSME_CONFIRMED)
     with pytest.raises(InvalidTransition):
         apps.claim(session, application, user=world["reviewer"], via="web")
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
@@ -219,14 +194,7 @@ def test_illegal_transitions_change_nothing(session, world):
         apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     assert application.state == State.SUBMITTED
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=TSME_CONFIRMED,
-    )
+    approve(session, application, world["reviewer"], TSME_CONFIRMED)
     with pytest.raises(InvalidTransition):
         apps.withdraw(session, application, user=world["owner"], via="web")
     assert application.state == State.IN_NOTICE
@@ -236,14 +204,7 @@ def test_manual_checks_must_be_confirmed(session, world):
     application = submitted(session, world)
     apps.claim(session, application, user=world["reviewer"], via="web")
     with pytest.raises(ManualChecksUnconfirmed):
-        apps.decide(
-            session,
-            application,
-            "approve",
-            user=world["reviewer"],
-            via="web",
-            manual_checks={"industry_allowed": True},
-        )
+        approve(session, application, world["reviewer"], {"industry_allowed": True})
 
 
 def champion_world(session, make, world):
@@ -256,45 +217,17 @@ def champion_world(session, make, world):
 def test_champion_needs_two_different_approvers(session, make, world):
     application = champion_world(session, make, world)
     assert application.approvals_required == 2
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=CHAMPION_CONFIRMED,
-    )
+    approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
     assert application.state == State.IN_REVIEW
     with pytest.raises(FourEyes):
-        apps.decide(
-            session,
-            application,
-            "approve",
-            user=world["reviewer"],
-            via="web",
-            manual_checks=CHAMPION_CONFIRMED,
-        )
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["second"],
-        via="web",
-        manual_checks=CHAMPION_CONFIRMED,
-    )
+        approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
+    approve(session, application, world["second"], CHAMPION_CONFIRMED)
     assert application.state == State.IN_NOTICE and application.notice_days == 5
 
 
 def test_request_changes_voids_earlier_approvals(session, make, world):
     application = champion_world(session, make, world)
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=CHAMPION_CONFIRMED,
-    )
+    approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
     apps.decide(
         session,
         application,
@@ -306,14 +239,7 @@ def test_request_changes_voids_earlier_approvals(session, make, world):
     assert application.state == State.CHANGES_REQUESTED and application.approvals() == []
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     assert application.state == State.IN_REVIEW
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=CHAMPION_CONFIRMED,
-    )
+    approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
     assert application.state == State.IN_REVIEW  # the first approval no longer counts
 
 
@@ -330,14 +256,7 @@ def test_nominating_reviewer_cannot_approve_and_members_decide_nothing(session, 
     apps.submit(session, nomination, user=world["reviewer"], via="web")
     apps.claim(session, nomination, user=world["reviewer"], via="web")
     with pytest.raises(FourEyes):
-        apps.decide(
-            session,
-            nomination,
-            "approve",
-            user=world["reviewer"],
-            via="web",
-            manual_checks={"chain_leadership": True},
-        )
+        approve(session, nomination, world["reviewer"], {"chain_leadership": True})
     member = user(session, Role.REVIEWER, world["enterprise"])
     with pytest.raises(ConflictOfInterest):
         apps.decide(session, nomination, "reject", user=member, via="web", comment="no")
@@ -358,34 +277,13 @@ def test_final_approval_refused_when_quota_full(session, make, world):
     application = submitted(session, world)
     apps.claim(session, application, user=world["reviewer"], via="web")
     with pytest.raises(QuotaFull):
-        apps.decide(
-            session,
-            application,
-            "approve",
-            user=world["reviewer"],
-            via="web",
-            manual_checks=TSME_CONFIRMED,
-        )
+        approve(session, application, world["reviewer"], TSME_CONFIRMED)
 
 
 def test_revoke_rejects_open_applications_and_releases_the_slot(session, make, world):
     application = champion_world(session, make, world)
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=CHAMPION_CONFIRMED,
-    )
-    apps.decide(
-        session,
-        application,
-        "approve",
-        user=world["second"],
-        via="web",
-        manual_checks=CHAMPION_CONFIRMED,
-    )
+    approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
+    approve(session, application, world["second"], CHAMPION_CONFIRMED)
     ladder.revoke(session, world["enterprise"], actor=TEST_ACTOR, reason="fraud")
     assert application.state == State.REJECTED and application.closed_reason == "revoke"
     assert queries.occupancy(session, session.get(Tier, "champion")).reserved == 0
@@ -404,13 +302,11 @@ def test_renewal_is_held_then_granted_without_notice(session, make, world):
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     assert ladder.lapse_expired(session, datetime(2026, 6, 1, tzinfo=UTC)) == 0
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    approve(
         session,
         application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks={"tech_field": True, "innovation_score": True, "no_major_accident": True},
+        world["reviewer"],
+        {"tech_field": True, "innovation_score": True, "no_major_accident": True},
         innovation_score=75,
     )
     assert application.state == State.GRANTED
@@ -444,14 +340,7 @@ def test_any_earlier_submitter_may_not_approve(session, world):
     apps.decide(session, nomination, "request_changes", user=third, via="web", comment="more")
     apps.submit(session, nomination, user=third, via="web")  # C resubmits
     with pytest.raises(FourEyes):
-        apps.decide(
-            session,
-            nomination,
-            "approve",
-            user=world["second"],
-            via="web",
-            manual_checks={"chain_leadership": True},
-        )
+        approve(session, nomination, world["second"], {"chain_leadership": True})
 
 
 def test_final_approval_refused_when_tier_already_held(session, world):
@@ -459,14 +348,7 @@ def test_final_approval_refused_when_tier_already_held(session, world):
     apps.claim(session, application, user=world["reviewer"], via="web")
     ladder.grant_tier(session, world["enterprise"], "tech_sme", actor=TEST_ACTOR, reason="list")
     with pytest.raises(InvalidTransition):
-        apps.decide(
-            session,
-            application,
-            "approve",
-            user=world["reviewer"],
-            via="web",
-            manual_checks=TSME_CONFIRMED,
-        )
+        approve(session, application, world["reviewer"], TSME_CONFIRMED)
 
 
 def test_deregistration_closes_with_its_status_reason(session, make, world):

@@ -12,18 +12,7 @@ REFERENCE = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
 
 def test_evaluate_stored_enterprise_uses_seeded_thresholds(session, make):
     e = make.enterprise(founded_on=date(2015, 1, 1))
-    make.report(
-        e,
-        2025,
-        employees=100,
-        tech_staff=30,
-        revenue=50_000_000,
-        total_income=50_000_000,
-        total_assets=40_000_000,
-        total_cost=40_000_000,
-        rd_expense=3_000_000,
-        ip_class1=1,
-    )
+    make.eligible_report(e, 2025)
     evaluation = queries.evaluate_enterprise(session, e, "tech_sme", reference=REFERENCE, lang="en")
     assert evaluation.year == 2025
     assert evaluation.eligible
