@@ -42,6 +42,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.applications.operations  # noqa: F401  (feed type, signal receivers)
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
+    from registry.accounts import access
     from registry.core import i18n, web
     from registry.core.db import configure_engine
     from registry.extensions import babel, csrf, db, migrate
@@ -57,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     i18n.init_app(app, babel)
+    access.init_app(app)
     web.init_app(app)
 
 
@@ -89,8 +91,10 @@ def _init_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from registry.accounts.views import bp as accounts_bp
     from registry.core.health import bp as health_bp
     from registry.ladder.views import bp as ladder_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(ladder_bp)
+    app.register_blueprint(accounts_bp)

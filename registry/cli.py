@@ -252,7 +252,7 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
     from sqlalchemy import select
 
     from registry import demo
-    from registry.enterprises import operations as enterprise_ops
+    from registry.enterprises import batch_operations as enterprise_ops
     from registry.enterprises.models import Enterprise
 
     started = time.perf_counter()

@@ -72,7 +72,7 @@ from registry.demo_words import (
     SURNAMES,
     ZIHAO,
 )
-from registry.enterprises import operations as enterprise_ops
+from registry.enterprises import batch_operations as enterprise_ops
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.batches import (
     EnterpriseBatch,

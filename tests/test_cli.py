@@ -273,7 +273,7 @@ REFUSALS = [
     ("two-passwords", ["create-user", "u@example.org", "--role", "reviewer",
                        "--password", "k7#rT9wq!", "--password-stdin"], "not both"),
     ("taken-email", ["create-user", "Taken@example.org", "--role", "admin"], "exists"),
-    ("bad-email", ["create-user", "not-an-email", "--role", "admin"], "Invalid email"),
+    ("bad-email", ["create-user", "not-an-email", "--role", "admin"], "valid email address"),
     ("link-non-enterprise", ["create-user", "u@example.org", "--role", "reviewer",
                              "--enterprise", "{off}"], "Only enterprise users"),
     ("demote-off-ladder", ["demote", "{off}", "tech_sme", "--reason", "r"],

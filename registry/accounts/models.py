@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.core import clock
@@ -46,6 +46,61 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    def get_id(self) -> str:  # Flask-Login: what the session cookie carries
+        # The session version makes every older cookie of this user invalid at once
+        # when it is bumped (logout everywhere, password change, disabling).
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_reviewer(self) -> bool:
+        """Reviewers and admins (admins hold every reviewer right)."""
+        return self.role in (Role.REVIEWER, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+class LoginThrottle(Model):
+    """Failed logins per account name (the normalised email, whether or not such a
+    user exists), kept in the database so that every worker process sees the same
+    count (QUALITY.md S8)."""
+
+    __tablename__ = "login_throttles"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ClaimState(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+class AccountClaim(Model):
+    """A sign-up claiming a USCC already in the registry: the account sees that
+    enterprise only once a reviewer confirms the claim (PRODUCT.md §6)."""
+
+    __tablename__ = "account_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    # The enterprise name the applicant typed, for the reviewer to compare.
+    stated_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[ClaimState] = mapped_column(
+        enum_type(ClaimState, "claim_state", 10), default=ClaimState.PENDING, index=True
+    )
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -1,29 +1,73 @@
-"""Account operations (flush, never commit)."""
+"""Account operations (flush, never commit): users, passwords, sign-up and its claims,
+the web-session version and login throttling."""
 
 from __future__ import annotations
 
+import functools
+import gzip
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry.accounts.models import Role, User
-from registry.core.audit import Actor, record_audit
-from registry.core.errors import InvalidTransition, ValidationFailed
+from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
+from registry.core import clock
+from registry.core.audit import Actor, diff, record_audit
+from registry.core.errors import (
+    ConflictOfInterest,
+    Forbidden,
+    InvalidTransition,
+    Throttled,
+    ValidationFailed,
+)
+from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise
+from registry.enterprises.queries import valid_uscc
 
 MIN_PASSWORD_LENGTH = 8
+#: Passwords of 8 characters or more from the list of 20 000 common passwords that
+#: Django ships (created by Royce Williams; BSD licence), lower case.
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt.gz")
+# Compared against when no such user exists, so that both answers take as long.
+_DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
+
+
+def _field_error(field: str, code: str, message: str, **params) -> ValidationFailed:
+    return ValidationFailed(
+        message, errors=[{"field": field, "code": code, "message": message % params}], **params
+    )
 
 
 def normalise_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationFailed("Invalid email address: %(reason)s", reason=str(exc)) from exc
+        raise _field_error("email", "invalid_format", "Enter a valid email address.") from exc
 
 
-def check_password_rules(password: str) -> None:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+        raise _field_error(
+            field, "too_short", "A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH
+        )
+    if password.lower() in common_passwords():
+        raise _field_error(field, "too_common", "This password is too common; choose another.")
+
+
+def _set_password(user: User, password: str, field: str = "password") -> None:
+    check_password_rules(password, field)
+    user.set_password(password)
 
 
 def create_user(
@@ -35,24 +79,30 @@ def create_user(
     password: str | None = None,
     enterprise: Enterprise | None = None,
     name: str = "",
+    locale: str | None = None,
 ) -> User:
     """Create a user. Without a password the user can only authenticate by token
     (machine clients). An enterprise user may be linked to its enterprise at once."""
     email = normalise_email(email)
     if session.scalar(select(func.count()).where(User.email == email)):
-        raise InvalidTransition("A user with email %(email)s exists.", email=email)
+        raise InvalidTransition(
+            "A user with email %(email)s exists.",
+            errors=[{"field": "email", "code": "taken", "message": "Already registered."}],
+            email=email,
+        )
     if enterprise is not None and role != Role.ENTERPRISE:
         raise ValidationFailed("Only enterprise users belong to an enterprise.")
     user = User(
         email=email,
-        name=name,
+        name=name.strip(),
         role=role,
         active=True,
         enterprise_id=enterprise.id if enterprise else None,
+        locale=locale,
+        session_version=1,
     )
     if password is not None:
-        check_password_rules(password)
-        user.set_password(password)
+        _set_password(user, password)
     session.add(user)
     session.flush()
     record_audit(
@@ -68,3 +118,256 @@ def create_user(
         },
     )
     return user
+
+
+@dataclass
+class SignUp:
+    user: User
+    #: The claim waiting for a reviewer when the USCC was already in the registry.
+    claim: AccountClaim | None
+
+
+def sign_up(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    uscc: str,
+    enterprise_name: str,
+    locale: str | None = None,
+) -> SignUp:
+    """An enterprise account. A new USCC creates the enterprise, linked at once and
+    unverified; a USCC already registered is claimed, and the account sees that
+    enterprise once a reviewer confirms the claim."""
+    code = valid_uscc(uscc)
+    check_password_rules(password)
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
+    actor = Actor(None, normalise_email(email), "web")
+    if enterprise is None:
+        enterprise = enterprise_ops.create_enterprise(
+            session, code, enterprise_name, actor=actor, verified=False
+        )
+        user = create_user(
+            session,
+            email,
+            role=Role.ENTERPRISE,
+            actor=actor,
+            password=password,
+            enterprise=enterprise,
+            locale=locale,
+        )
+        return SignUp(user, None)
+    user = create_user(
+        session, email, role=Role.ENTERPRISE, actor=actor, password=password, locale=locale
+    )
+    claim = AccountClaim(
+        user_id=user.id,
+        enterprise_id=enterprise.id,
+        stated_name=enterprise_name.strip(),
+        state=ClaimState.PENDING,
+    )
+    session.add(claim)
+    session.flush()
+    record_audit(
+        session,
+        Actor(user.id, user.display_name, "web"),
+        "account_claim.create",
+        "account_claim",
+        claim.id,
+        {"state": [None, "pending"], "enterprise": [None, enterprise.uscc]},
+    )
+    return SignUp(user, claim)
+
+
+def pending_claim(session: Session, user: User) -> AccountClaim | None:
+    return session.scalars(
+        select(AccountClaim).where(
+            AccountClaim.user_id == user.id, AccountClaim.state == ClaimState.PENDING
+        )
+    ).first()
+
+
+def decide_claim(
+    session: Session,
+    claim: AccountClaim,
+    decision: str,
+    *,
+    reviewer: User,
+    via: str,
+    comment: str | None = None,
+) -> AccountClaim:
+    """A reviewer confirms (the account is linked to the enterprise) or refuses a claim."""
+    if reviewer.role not in (Role.REVIEWER, Role.ADMIN):
+        raise Forbidden("Only reviewers may do this.")
+    if reviewer.enterprise_id == claim.enterprise_id:
+        raise ConflictOfInterest("You belong to this enterprise.")
+    if decision not in ("confirm", "refuse"):
+        raise _field_error("decision", "invalid_choice", "Choose confirm or refuse.")
+    comment = (comment or "").strip() or None
+    if decision == "refuse" and comment is None:
+        raise _field_error("comment", "required", "Give the reason for refusing.")
+    if claim.state != ClaimState.PENDING:
+        raise InvalidTransition("This claim has already been decided.")
+    user = session.get(User, claim.user_id)
+    if decision == "confirm" and user.enterprise_id is not None:
+        raise InvalidTransition("The account already belongs to an enterprise.")
+    claim.state = ClaimState.CONFIRMED if decision == "confirm" else ClaimState.REFUSED
+    claim.comment = comment
+    claim.decided_by = reviewer.id
+    claim.decided_at = clock.now()
+    actor = Actor(reviewer.id, reviewer.display_name, via)
+    record_audit(
+        session,
+        actor,
+        f"account_claim.{decision}",
+        "account_claim",
+        claim.id,
+        {"state": ["pending", str(claim.state)]},
+    )
+    if decision == "confirm":
+        user.enterprise_id = claim.enterprise_id
+        record_audit(
+            session,
+            actor,
+            "user.link",
+            "user",
+            user.id,
+            {"enterprise": [None, claim.enterprise_id]},
+        )
+    session.flush()
+    return claim
+
+
+# --- sessions and passwords ---------------------------------------------------------------
+
+
+def end_web_sessions(session: Session, user: User) -> None:
+    """Every web session of ``user`` ends (its cookies carry the old version)."""
+    user.session_version = (user.session_version or 1) + 1
+    session.flush()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """The user's own change: the current password is required; the user's other web
+    sessions end (the caller renews the current one)."""
+    if not user.check_password(current):
+        raise _field_error("current_password", "wrong", "The current password is not correct.")
+    if new == current:
+        raise _field_error("new_password", "unchanged", "Choose a password you do not use now.")
+    _set_password(user, new, "new_password")
+    end_web_sessions(session, user)
+    record_audit(
+        session, Actor(user.id, user.display_name, "web"), "user.password", "user", user.id, {}
+    )
+
+
+def reset_password(session: Session, user: User, new: str, *, actor: Actor) -> None:
+    """An admin sets a new password (there is no self-service reset); the user's web
+    sessions end."""
+    _set_password(user, new)
+    end_web_sessions(session, user)
+    record_audit(session, actor, "user.password_reset", "user", user.id, {})
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    actor: Actor,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> User:
+    """An admin changes a user's role or enables / disables it. Disabling ends its web
+    sessions at once (and its tokens, which check ``active``). Admins cannot lock
+    themselves out."""
+    before = {"role": str(user.role), "active": user.active}
+    after = dict(before)
+    if role is not None:
+        after["role"] = str(Role(role))
+    if active is not None:
+        after["active"] = bool(active)
+    changes = diff(before, after)
+    if not changes:
+        return user
+    if user.id == actor.user_id:
+        raise InvalidTransition("You cannot change your own role or disable yourself.")
+    if after["role"] != str(Role.ENTERPRISE) and user.enterprise_id is not None:
+        raise _field_error("role", "inconsistent", "A user of an enterprise cannot be a reviewer.")
+    user.role = Role(after["role"])
+    user.active = after["active"]
+    end_web_sessions(session, user)
+    record_audit(session, actor, "user.update", "user", user.id, changes)
+    return user
+
+
+# --- login throttling -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """``max_failures`` wrong passwords within ``window`` lock the account name for
+    ``lock``. Counted per account name, for every worker process alike."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lock: timedelta = timedelta(minutes=15)
+
+
+def _throttle_row(session: Session, email: str) -> LoginThrottle:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle)
+        .values(email=email, failures=0, first_failure_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+    stmt = (
+        select(LoginThrottle)
+        .where(LoginThrottle.email == email)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one()
+
+
+def authenticate(
+    session: Session, email: str, password: str, policy: ThrottlePolicy = ThrottlePolicy()
+) -> User | None:
+    """The user whose email and password these are, or None. A locked account name
+    raises ``Throttled`` (with ``retry_after`` seconds) whatever the password. The
+    caller commits in both cases: the failure count must be kept."""
+    try:
+        email = normalise_email(email)
+    except ValidationFailed:
+        return None
+    now = clock.now()
+    row = _throttle_row(session, email)
+    if row.locked_until is not None and row.locked_until > now:
+        raise _throttled(row.locked_until, now)
+    user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    ok = (
+        user.check_password(password)
+        if user is not None
+        else check_password_hash(_DUMMY_HASH, password) and False
+    )
+    if ok and user.active:
+        row.failures, row.locked_until = 0, None
+        session.flush()
+        return user
+    if row.failures == 0 or now - row.first_failure_at > policy.window:
+        row.failures, row.first_failure_at = 0, now
+    row.failures += 1
+    if row.failures >= policy.max_failures:
+        row.locked_until = now + policy.lock
+        row.failures = 0
+    session.flush()
+    return None
+
+
+def _throttled(until: datetime, now: datetime) -> Throttled:
+    error = Throttled(
+        "Too many failed logins. Try again in %(minutes)s minutes.",
+        minutes=max(1, int((until - now).total_seconds() + 59) // 60),
+    )
+    error.retry_after = max(1, int((until - now).total_seconds()))
+    return error

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from registry.core import clock
 from registry.core.db import Model, UtcDateTime, enum_type
@@ -108,3 +108,63 @@ class Decision(Model):
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     application: Mapped[Application] = relationship(back_populates="decisions")
+
+
+class Attachment(Model):
+    """A file supporting an application, stored in the database (PRODUCT.md §5).
+
+    ``content_type`` is what the content was found to be, never what the client said;
+    ``label`` is the client's file name cleaned for display only: downloads are named
+    from the id and the detected type.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    extension: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    application: Mapped[Application] = relationship()
+
+    @property
+    def download_name(self) -> str:
+        return f"attachment-{self.id}.{self.extension}"
+
+
+class ObjectionState(enum.StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Objection(Model):
+    """An objection to an application in its public notice. Name, contact and address
+    are shown to reviewers only; the enterprise sees the grounds and the outcome."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        Index("ix_objections_client_address_created_at", "client_address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str] = mapped_column(String(200))
+    grounds: Mapped[str] = mapped_column(Text)
+    state: Mapped[ObjectionState] = mapped_column(
+        enum_type(ObjectionState, "objection_state", 10), default=ObjectionState.OPEN, index=True
+    )
+    resolution_comment: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    client_address: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    application: Mapped[Application] = relationship()

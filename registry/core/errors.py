@@ -92,3 +92,15 @@ class NotEligible(DomainError):
 
 class ManualChecksUnconfirmed(DomainError):
     code, status = "manual_checks_unconfirmed", 422
+
+
+class ReadOnlyOrigin(DomainError):
+    code, status = "read_only_origin", 409
+
+
+class NoticeClosed(DomainError):
+    code, status = "notice_closed", 409
+
+
+class Throttled(DomainError):
+    code, status = "rate_limited", 429

@@ -11,9 +11,15 @@ framing, ``nosniff``, a same-origin referrer policy, and HSTS when served over T
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, render_template, request
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+
+from registry.core.errors import DomainError
 
 API_PREFIX = "/api/"
 
@@ -109,9 +115,26 @@ def render_error(error: HTTPException):
     return response
 
 
+def public(view):
+    """Mark a page as public: the same for everyone, so an anonymous visitor's copy may
+    be kept by the browser. Every other page is private (``Cache-Control: no-store``)."""
+    view.public = True
+    return view
+
+
+def _is_public_response() -> bool:
+    if request.endpoint == "static":
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "public", False)) and not current_user.is_authenticated
+
+
 def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if not _is_public_response():
+        # Private pages (and anything a signed-in user sees) are never stored.
+        response.headers["Cache-Control"] = "no-store"
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype == "text/html" and not is_api_path(request.path):
@@ -120,9 +143,68 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+# --- forms ------------------------------------------------------------------------------------
+
+
+def error_text(error: DomainError) -> str:
+    """A refusal's message in the request's language."""
+    return gettext(error.template, **error.params) if error.params else gettext(error.template)
+
+
+def form_page(template: str, form, status: int | None = None, **context):
+    """Render a page with its form: 422 after a POST that failed validation."""
+    if status is None:
+        status = 422 if request.method == "POST" and form.errors else 200
+    return render_template(template, form=form, **context), status
+
+
+def refuse(form, error: DomainError, field: str | None = None) -> None:
+    """Show a refusal of the operations layer on the form: on the field it names (or
+    ``field``) when the form has it, else above the form."""
+    names = [e.get("field") for e in error.errors] + [field]
+    target = next((form[n] for n in names if n and n in form), None)
+    if target is not None:
+        target.errors = [*target.errors, error_text(error)]
+    else:
+        form.form_errors.append(error_text(error))
+
+
+def see_other(endpoint: str, **values):
+    """The redirect after a successful form post (303: the browser GETs the target)."""
+    return redirect(url_for(endpoint, **values), 303)
+
+
+# --- navigation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    roles: frozenset[str]  # "anonymous" or role names
+    order: int
+
+
+NAVIGATION: list[NavItem] = []
+
+
+def nav_item(endpoint: str, label, roles: set[str], order: int = 50) -> None:
+    """Put a page in the main navigation for these roles (``anonymous`` for visitors).
+    Each blueprint declares its own entries beside its views."""
+    NAVIGATION.append(NavItem(endpoint, label, frozenset(roles), order))
+    NAVIGATION.sort(key=lambda item: item.order)
+
+
+def navigation() -> list[NavItem]:
+    who = str(current_user.role) if current_user.is_authenticated else "anonymous"
+    return [item for item in NAVIGATION if who in item.roles]
+
+
 def init_app(app: Flask) -> None:
     # Block tags leave no blank lines behind in the HTML sent.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.register_error_handler(HTTPException, render_error)
     app.after_request(add_security_headers)
+    app.jinja_env.globals.update(navigation=navigation)

@@ -1,335 +1,205 @@
-"""Enterprise and annual-report operations.
+"""Operations on one enterprise or one annual report (flush, never commit).
 
-Batch operations (bulk loads: ``demo``, imports) write many records at once and still
-record, for every record created, its change-log entry (the resource as a reviewer's
-GET renders it, version 1) and its audit entry, in the caller's transaction. They flush
-and never commit; the command commits per batch. Their input is prepared by
-:mod:`registry.enterprises.batches` (possibly in another process).
-
-Writing on SQLite goes through the raw driver: one executemany per table, with the
-values every new record shares (status, origin, version, timestamps…) as SQL literals
-rather than bound parameters, and the audit entries of a batch in one INSERT … SELECT
-over a JSON array of their object ids. Ids are the rowids SQLite hands out, which are
-consecutive because every write transaction holds the database write lock from
-``BEGIN IMMEDIATE`` (``registry.core.db``; checked). Other engines use Core executemany
-with ids drawn from the table's sequence.
-
-(Measured for ``demo --count 1000000`` on SQLite, 2 cores: writing enterprises ~15 s,
-reports ~6 s, their feed entries ~14 s through ``append_entries``, audit entries ~5 s,
-the COMMITs — WAL and checkpoint I/O of ~2.6 GB — ~17 s.)
+Bulk loads live in :mod:`registry.enterprises.batch_operations`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.core import clock
-from registry.core.audit import Actor, audit_row, diff, record_audit, record_audit_rows
-from registry.core.changes import append_entries, changed
-from registry.core.errors import ValidationFailed
-from registry.enterprises.batches import (
-    ENTERPRISE_FIELDS,
-    PROFILE_COLUMNS,
-    REPORT_FIELDS,
-    EnterpriseBatch,
-    ReportBatch,
-    prepare_enterprises,
-    prepare_reports,
-    sqlite_date,
-    sqlite_time,
-)
-from registry.enterprises.models import AnnualReport, Enterprise, Status
+from registry.core.audit import Actor, diff, record_audit
+from registry.core.changes import changed
+from registry.core.errors import InvalidTransition, ReadOnlyOrigin, ValidationFailed
+from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.batches import REPORT_FIELDS, report_values
+from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, City, Enterprise, Status
 from registry.enterprises.queries import valid_uscc
 from registry.enterprises.signals import status_changed
 
-# --- writing --------------------------------------------------------------------------------
+#: What an enterprise keeps current itself (PRODUCT.md §2); the USCC, status, origin and
+#: ladder fields are not among them.
+PROFILE_FIELDS = (
+    "name",
+    "name_en",
+    "city_code",
+    "county",
+    "industry_code",
+    "founded_on",
+    "legal_representative",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "address",
+    "main_products",
+)
+#: The earliest year an annual report may be for.
+FIRST_REPORT_YEAR = 2000
 
 
-def _sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _write_locked(session: Session):
-    connection = session.connection()
-    if not connection.info.get("write_locked", False):
-        raise RuntimeError("bulk writes on SQLite need the write lock (BEGIN IMMEDIATE)")
-    return connection
-
-
-#: Page cache of the connection of a bulk load on SQLite (KiB): the indexes it extends
-#: stay in memory instead of being re-read for every batch (measured: 64 MiB is enough
-#: for 1 000 000 enterprises; more only costs memory).
-BULK_CACHE_KIB = 64 * 1024
-
-
-@contextlib.contextmanager
-def sqlite_bulk_load(session: Session) -> Iterator[None]:
-    """A larger page cache (:data:`BULK_CACHE_KIB`) for the session's connection while
-    a bulk load (many batches, each committed) runs on SQLite, restored afterwards: a
-    pooled connection must not keep a bulk load's memory. Nothing on other engines.
-
-    (Checkpointing the WAL from a background thread instead of inside each COMMIT was
-    measured too: no faster at 1 000 000 enterprises, so COMMIT keeps doing it.)
-    """
-    if not _sqlite(session):
-        yield
-        return
-    cache = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
-    session.connection().exec_driver_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        # Not transactional: it holds once run; the empty transaction is just closed.
-        session.rollback()
-        session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
-        session.rollback()
-
-
-def next_sqlite_id(session: Session, table: str) -> int:
-    """The rowid SQLite gives the next row of ``table``; valid under the write lock."""
-    connection = _write_locked(session)
-    return (connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0) + 1
-
-
-def new_ids(session: Session, table: str, n: int) -> list[int]:
-    """``n`` ids for new rows of ``table`` (integer ``id`` primary key): the next rowids
-    on SQLite (under the write lock), values of the table's sequence elsewhere."""
-    if n <= 0:
-        return []
-    if _sqlite(session):
-        first = next_sqlite_id(session, table)
-        return list(range(first, first + n))
-    return sorted(
-        session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table, "n": n},
+def require_local(enterprise: Enterprise) -> None:
+    """A record mirrored from a sync source is read-only here (PRODUCT.md §7)."""
+    if not enterprise.is_local:
+        raise ReadOnlyOrigin(
+            "%(uscc)s is mirrored from %(origin)s and is read-only here.",
+            uscc=enterprise.uscc,
+            origin=enterprise.origin,
         )
-    )
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _profile(enterprise: Enterprise) -> dict[str, Any]:
+    return {name: getattr(enterprise, name) for name in PROFILE_FIELDS}
 
 
-def _audit(
-    session: Session, actor: Actor, action: str, object_type: str, object_ids: Sequence[str]
-) -> None:
-    """One audit entry per created record. A creation's entry carries no field diff:
-    the created state is the change-log entry written beside it."""
-    template = audit_row(actor, action, object_type, "", None)
-    if not _sqlite(session):
-        record_audit_rows(session, ({**template, "object_id": i} for i in object_ids))
-        return
-    # One statement: the shared values bound once, the ids as one JSON array, in order.
-    session.connection().exec_driver_sql(
-        "INSERT INTO audit_log (at, actor_id, actor_name, via, action, object_type,"
-        " object_id, changes, reason, request_id, client_address)"
-        " SELECT ?, ?, ?, ?, ?, ?, value, 'null', ?, ?, ? FROM json_each(?) ORDER BY key",
-        (
-            sqlite_time(template["at"]),
-            template["actor_id"],
-            template["actor_name"],
-            template["via"],
-            action,
-            object_type,
-            template["reason"],
-            template["request_id"],
-            template["client_address"],
-            json.dumps(list(object_ids)),
-        ),
-    )
+def _clean_profile(values: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {', '.join(sorted(unknown))}")
+    cleaned = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
+    if "name" in cleaned and not cleaned["name"]:
+        raise ValidationFailed(
+            "The enterprise name is required.",
+            errors=[{"field": "name", "code": "required", "message": "Required."}],
+        )
+    return cleaned
 
 
-def _feed(
+def create_enterprise(
     session: Session,
-    type_name: str,
-    keys: Sequence[str],
-    data: Sequence[str],
-    at: datetime,
-    into: list[dict] | None,
-) -> None:
-    """One feed entry (version 1) per created record, in the given order: written, or
-    collected ``into`` a list the caller writes with ``append_entries`` itself."""
-    entry = {"type": type_name, "op": "upsert", "version": 1, "occurred_at": at}
-    rows = [{**entry, "key": key, "data": text} for key, text in zip(keys, data, strict=True)]
-    if into is None:
-        append_entries(session, rows)
-    else:
-        into.extend(rows)
-
-
-_ENTERPRISE_COLUMNS = ", ".join(ENTERPRISE_FIELDS)
-
-
-def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list[int]:
-    connection = _write_locked(session)
-    stamp = _literal(sqlite_time(batch.at))
-    first = next_sqlite_id(session, "enterprises")
-    plain = [stored for stored in batch.stored if len(stored) == PROFILE_COLUMNS]
-    if plain:
-        # SQLite gives them the rowids first, first + 1, … in this order: the write lock
-        # is held (checked below).
-        connection.exec_driver_sql(
-            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}, version, created_at, updated_at)"
-            f" VALUES ({', '.join('?' * PROFILE_COLUMNS)}, 'active', NULL, 'local', NULL, 1,"
-            f" NULL, NULL, NULL, NULL, NULL, 1, {stamp}, {stamp})",
-            plain,
-        )
-    ids = []
-    plain_id, other_id = first, first + len(plain)
-    others = []
-    for stored in batch.stored:
-        if len(stored) == PROFILE_COLUMNS:
-            ids.append(plain_id)
-            plain_id += 1
-        else:
-            ids.append(other_id)
-            others.append((other_id, *_sqlite_values(stored)))
-            other_id += 1
-    if others:
-        connection.exec_driver_sql(
-            f"INSERT INTO enterprises (id, {_ENTERPRISE_COLUMNS}, version, created_at,"
-            f" updated_at) VALUES ({', '.join('?' * (len(ENTERPRISE_FIELDS) + 1))}, 1,"
-            f" {stamp}, {stamp})",
-            others,
-        )
-    if next_sqlite_id(session, "enterprises") != first + len(batch.stored):
-        raise RuntimeError("enterprise ids were not consecutive")
-    return ids
-
-
-def _sqlite_values(row: tuple) -> tuple:
-    return (
-        *row[:6],
-        sqlite_date(row[6]),
-        *row[7:19],
-        sqlite_date(row[19]),
-        sqlite_time(row[20]),
-        row[21],
-        sqlite_date(row[22]),
-    )
-
-
-def bulk_create_enterprises(
-    session: Session,
-    batch: EnterpriseBatch | Iterable[Mapping[str, Any] | Sequence[Any]],
+    uscc: str,
+    name: str,
     *,
     actor: Actor,
-    feed: list[dict] | None = None,
-) -> list[int]:
-    """Create enterprises (a prepared batch, or rows as :func:`prepare_enterprises`
-    takes them) with their change-log and audit entries (``enterprise.create``).
-    Returns their ids in row order.
+    verified: bool = True,
+    **profile: Any,
+) -> Enterprise:
+    """A new local enterprise (version 1). The city comes from the USCC when it names a
+    seeded city and none is given. ``verified`` is False for a web sign-up until a
+    reviewer confirms it."""
+    code = valid_uscc(uscc)
+    if session.scalar(select(Enterprise.id).where(Enterprise.uscc == code)):
+        raise InvalidTransition("An enterprise with USCC %(uscc)s exists.", uscc=code)
+    values = _clean_profile({"name": name, **profile})
+    if not values.get("city_code"):
+        values["city_code"] = uscc_codes.city_code(code, set(session.scalars(select(City.code))))
+    enterprise = Enterprise(uscc=code, verified=verified, **values)
+    session.add(enterprise)
+    session.flush()
+    changed(session, enterprise)
+    record_audit(
+        session,
+        actor,
+        "enterprise.create",
+        "enterprise",
+        code,
+        diff({}, {**values, "uscc": code, "verified": verified}),
+    )
+    return enterprise
 
-    ``feed``: a list to collect the change-log entries in instead of writing them, for
-    a caller that writes all of a transaction's entries last, with ``append_entries``
-    (on PostgreSQL the feed counter is then locked only for the COMMIT, as API.md
-    requires; a batch writing several tables should do so).
 
-    A USCC already in the registry raises IntegrityError (the caller rolls back the
-    batch); loaders check with :func:`taken_usccs` first.
-    """
-    if not isinstance(batch, EnterpriseBatch):
-        batch = prepare_enterprises(batch, clock.now())
-    if not batch.stored:
-        return []
-    if _sqlite(session):
-        ids = _insert_enterprises_sqlite(session, batch)
-    else:
-        ids = new_ids(session, "enterprises", len(batch))
-        session.execute(
-            insert(Enterprise.__table__),
-            [
-                {"id": i}
-                | dict(zip(ENTERPRISE_FIELDS, row, strict=True))
-                | {"version": 1, "created_at": batch.at, "updated_at": batch.at}
-                for i, row in zip(ids, batch.rows, strict=True)
-            ],
+def update_profile(
+    session: Session, enterprise: Enterprise, values: Mapping[str, Any], *, actor: Actor
+) -> Enterprise:
+    """Change profile fields (only those given). A change to nothing writes nothing."""
+    require_local(enterprise)
+    before = _profile(enterprise)
+    after = {**before, **_clean_profile(values)}
+    changes = diff(before, after)
+    if not changes:
+        return enterprise
+    for name in PROFILE_FIELDS:
+        setattr(enterprise, name, after[name])
+    changed(session, enterprise)
+    record_audit(session, actor, "enterprise.update", "enterprise", enterprise.uscc, changes)
+    session.flush()
+    return enterprise
+
+
+def verify_enterprise(session: Session, enterprise: Enterprise, *, actor: Actor) -> Enterprise:
+    """A reviewer confirms a web sign-up's enterprise (the *unverified* mark goes)."""
+    if enterprise.verified:
+        return enterprise
+    enterprise.verified = True
+    # Not in the resource's representation: audited, no feed entry.
+    record_audit(
+        session,
+        actor,
+        "enterprise.verify",
+        "enterprise",
+        enterprise.uscc,
+        {"verified": [False, True]},
+    )
+    session.flush()
+    return enterprise
+
+
+def check_report_year(year: int) -> None:
+    last = clock.today().year - 1
+    if not FIRST_REPORT_YEAR <= year <= last:
+        raise ValidationFailed(
+            "An annual report is for a completed year from %(first)s to %(last)s.",
+            errors=[{"field": "year", "code": "out_of_range", "message": f"{year}"}],
+            first=FIRST_REPORT_YEAR,
+            last=last,
         )
-    codes = batch.usccs
-    _feed(session, "enterprise", codes, batch.data, batch.at, feed)
-    _audit(session, actor, "enterprise.create", "enterprise", codes)
-    return ids
 
 
-def taken_usccs(session: Session, codes: Iterable[str]) -> set[str]:
-    """Which of ``codes`` are already in the registry."""
-    return set(enterprise_ids(session, codes))
-
-
-def enterprise_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
-    """``{uscc: id}`` for those of ``codes`` that are in the registry."""
-    codes = list(codes)
-    found: dict[str, int] = {}
-    for start in range(0, len(codes), 500):
-        chunk = codes[start : start + 500]
-        found.update(
-            session.execute(
-                select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(chunk))
-            ).all()
-        )
-    return found
-
-
-_REPORT_COLUMNS = ", ".join(REPORT_FIELDS)
-
-
-def bulk_create_reports(
+def save_annual_report(
     session: Session,
-    batch: ReportBatch | Iterable[Mapping[str, Any] | tuple[str, Sequence[Any]]],
+    enterprise: Enterprise,
+    year: int,
+    figures: Mapping[str, Any],
     *,
     actor: Actor,
-    ids: Mapping[str, int] | None = None,
-    feed: list[dict] | None = None,
-) -> int:
-    """Create annual reports (a prepared batch, or rows as :func:`prepare_reports` takes
-    them) with their change-log and audit entries (``annual_report.create``). ``ids``
-    maps USCCs to enterprise ids when the caller knows them (e.g. just created); the
-    others are looked up. ``feed`` as for :func:`bulk_create_enterprises`. Returns how
-    many were created.
-
-    A report that exists already raises IntegrityError (one per enterprise and year).
-    """
-    if not isinstance(batch, ReportBatch):
-        batch = prepare_reports(batch, clock.now())
-    if not batch.rows:
-        return 0
-    ids = dict(ids or {})
-    missing = {code for code in batch.usccs if code not in ids}
-    if missing:
-        ids.update(enterprise_ids(session, missing))
-        unknown = missing - ids.keys()
-        if unknown:
-            raise ValidationFailed("No enterprise with USCC %(uscc)s.", uscc=min(unknown))
-    if _sqlite(session):
-        stamp = _literal(sqlite_time(batch.at))
-        _write_locked(session).exec_driver_sql(
-            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, version,"
-            f" created_at, updated_at) VALUES ({', '.join('?' * (len(REPORT_FIELDS) + 1))},"
-            f" 1, {stamp}, {stamp})",
-            [(ids[code], *row) for code, row in zip(batch.usccs, batch.rows, strict=True)],
+) -> AnnualReport:
+    """Create or replace the figures of one year (a figure left out is cleared). Checked
+    as API.md says: non-negative, percentages ≤ 100, no part above its whole."""
+    require_local(enterprise)
+    check_report_year(year)
+    values = dict(zip(REPORT_FIELDS, report_values({**figures, "year": year}), strict=True))
+    values.pop("year")
+    report = session.scalars(
+        select(AnnualReport).where(
+            AnnualReport.enterprise_id == enterprise.id, AnnualReport.year == year
         )
-    else:
-        session.execute(
-            insert(AnnualReport.__table__),
-            [
-                {"enterprise_id": ids[code]}
-                | dict(zip(REPORT_FIELDS, row, strict=True))
-                | {"version": 1, "created_at": batch.at, "updated_at": batch.at}
-                for code, row in zip(batch.usccs, batch.rows, strict=True)
-            ],
+    ).one_or_none()
+    if report is None:
+        report = AnnualReport(enterprise=enterprise, enterprise_id=enterprise.id, year=year)
+        for name in FIGURE_FIELDS:
+            setattr(report, name, values[name])
+        session.add(report)
+        session.flush()
+        changed(session, report)
+        record_audit(
+            session,
+            actor,
+            "annual_report.create",
+            "annual_report",
+            f"{enterprise.uscc}/{year}",
+            diff({}, values),
         )
-    keys = [f"{code}/{row[0]}" for code, row in zip(batch.usccs, batch.rows, strict=True)]
-    _feed(session, "annual_report", keys, batch.data, batch.at, feed)
-    _audit(session, actor, "annual_report.create", "annual_report", keys)
-    return len(batch.rows)
+        return report
+    before = {name: getattr(report, name) for name in FIGURE_FIELDS}
+    changes = diff(before, values)
+    if not changes:
+        return report
+    for name in FIGURE_FIELDS:
+        setattr(report, name, values[name])
+    changed(session, report)
+    record_audit(
+        session,
+        actor,
+        "annual_report.update",
+        "annual_report",
+        f"{enterprise.uscc}/{year}",
+        changes,
+    )
+    session.flush()
+    return report
 
 
 def change_status(

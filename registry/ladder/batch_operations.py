@@ -22,8 +22,8 @@ from registry.core import clock
 from registry.core.audit import Actor, audit_row, diff, record_audit_rows
 from registry.core.changes import append_entries, changed, entry
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
+from registry.enterprises.batch_operations import new_ids
 from registry.enterprises.models import Enterprise, Status
-from registry.enterprises.operations import new_ids
 from registry.ladder import dates, queries
 from registry.ladder.models import (
     EventKind,

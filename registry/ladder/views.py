@@ -9,6 +9,7 @@ from wtforms import Form, SelectField, ValidationError
 
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.web import public
 from registry.extensions import db
 from registry.ladder import listing, queries
 from registry.ladder.models import Tier
@@ -23,6 +24,7 @@ def percent_text(value: float) -> str:
 
 
 @bp.get("/")
+@public
 def home():
     return render_template("ladder/home.html", overview=queries.ladder_overview(db.session))
 
@@ -69,6 +71,7 @@ def _cursor_position(raw: str | None) -> tuple[str | None, int]:
 
 
 @bp.get("/tiers/<code>")
+@public
 def tier_list(code: str):
     tier = db.session.get(Tier, code)
     if tier is None:

@@ -17,8 +17,8 @@ from registry.core import clock
 from registry.core.changes import dumps
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.enterprises import batch_operations as ops
 from registry.enterprises import batches
-from registry.enterprises import operations as ops
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.schemas import annual_report_out, enterprise_out
 from registry.ladder import batch_operations as ladder

@@ -1,0 +1,100 @@
+"""Who is signed in, and the checks pages make on it.
+
+Sessions are Flask's signed cookies carrying ``"<user id>:<session version>"``
+(``User.get_id``); the loader accepts a cookie only while that version is the user's
+current one and the user is active, so bumping the version ends every web session of
+the user on every server at once (QUALITY.md S6). There is no "remember me" cookie.
+
+Pages of another enterprise answer 404, never 403: nothing tells a user that a record
+they may not see exists (S1).
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+
+from flask import Flask, abort, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from registry.accounts.models import Role, User
+from registry.extensions import db, login_manager
+
+#: What a new session keeps from the anonymous one before it: the chosen language.
+_KEPT_ON_LOGIN = ("lang",)
+
+
+def _load_user(session_id: str) -> User | None:
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def _unauthorized():
+    # A replayed or ended session lands here too: sign in again, then come back.
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=target), 303)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the session version does this job
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    login_manager.login_message = _l("Please sign in to see this page.")
+
+
+def start_session(user: User) -> None:
+    """A fresh session for ``user``: nothing of the session before it survives except
+    the language, and it gets a new random id (no session fixation)."""
+    kept = {key: session[key] for key in _KEPT_ON_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+    session["sid"] = secrets.token_urlsafe(16)
+    login_user(user)
+
+
+def end_session() -> None:
+    kept = {key: session[key] for key in _KEPT_ON_LOGIN if key in session}
+    logout_user()
+    session.clear()
+    session.update(kept)
+
+
+def require_role(*roles: Role):
+    """Signed in with one of ``roles``; anonymous → the login page, others → 403."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.private = True
+        return wrapped
+
+    return decorate
+
+
+signed_in = require_role(*Role)
+enterprise_user = require_role(Role.ENTERPRISE)
+reviewer = require_role(Role.REVIEWER, Role.ADMIN)
+admin = require_role(Role.ADMIN)
+
+
+def own_enterprise():
+    """The enterprise of the signed-in enterprise user, or 404 when the account has
+    none yet (a claim waiting for a reviewer)."""
+    from registry.enterprises.models import Enterprise
+
+    if current_user.enterprise_id is None:
+        abort(404)
+    return db.session.get(Enterprise, current_user.enterprise_id)

@@ -1,0 +1,43 @@
+"""Account forms (shape only; the rules live in ``operations``)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+_REQUIRED = _l("This field is required.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
+
+
+class SignUpForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[InputRequired(_REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+    uscc = StringField(
+        _l("Unified social credit code"),
+        validators=[InputRequired(_REQUIRED), Length(max=64)],
+    )
+    enterprise_name = StringField(
+        _l("Enterprise name"), validators=[InputRequired(_REQUIRED), Length(max=200)]
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_REQUIRED)])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(_REQUIRED)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            InputRequired(_REQUIRED),
+            EqualTo("new_password", _l("The passwords differ.")),
+        ],
+    )

@@ -1,0 +1,141 @@
+"""Signing in and out, signing up, the account page and the password change."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from registry.accounts import access, operations
+from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
+from registry.core.errors import DomainError, Throttled
+from registry.core.i18n import current_language
+from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.extensions import db
+
+bp = Blueprint("accounts", __name__)
+
+nav_item("accounts.login", _l("Sign in"), {"anonymous"}, order=90)
+nav_item("accounts.signup", _l("Register an enterprise"), {"anonymous"}, order=91)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never another host (open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _home_of(user) -> str:
+    if user.is_reviewer:
+        return url_for("accounts.account")  # TODO(review): url_for("review.queue")
+    return url_for("accounts.account")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_home_of(current_user), 303)
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = operations.authenticate(db.session, form.email.data, form.password.data)
+        except Throttled as error:
+            db.session.commit()
+            form.form_errors.append(error_text(error))
+            html, _status = form_page("accounts/login.html", form)
+            return html, 429, {"Retry-After": str(error.retry_after)}
+        db.session.commit()  # the failure count is kept whatever the outcome
+        if user is None:
+            form.form_errors.append(_("The email or the password is not correct."))
+        else:
+            access.start_session(user)
+            target = _safe_next(request.args.get("next")) or _home_of(user)
+            return redirect(target, 303)
+    return form_page("accounts/login.html", form, 422 if request.method == "POST" else None)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out everywhere: every web session of this user ends (S6)."""
+    if current_user.is_authenticated:
+        operations.end_web_sessions(db.session, current_user._get_current_object())
+        db.session.commit()
+    access.end_session()
+    flash(_("You have signed out."))
+    return see_other("ladder.home")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(_home_of(current_user), 303)
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            result = operations.sign_up(
+                db.session,
+                email=form.email.data,
+                password=form.password.data,
+                uscc=form.uscc.data,
+                enterprise_name=form.enterprise_name.data,
+                locale=current_language(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+        else:
+            db.session.commit()
+            access.start_session(result.user)
+            if result.claim is None:
+                flash(_("Your account and your enterprise are registered. Complete the profile."))
+            else:
+                flash(
+                    _(
+                        "This enterprise is already in the registry. A reviewer will confirm "
+                        "that your account belongs to it; until then you cannot see its data."
+                    )
+                )
+            return see_other("accounts.account")
+    return form_page("accounts/signup.html", form)
+
+
+@bp.get("/account")
+@access.signed_in
+def account():
+    from registry.enterprises.models import Enterprise
+
+    user = current_user
+    enterprise = db.session.get(Enterprise, user.enterprise_id) if user.enterprise_id else None
+    claim = operations.pending_claim(db.session, user) if enterprise is None else None
+    return form_page(
+        "accounts/account.html", PasswordChangeForm(), enterprise=enterprise, claim=claim
+    )[0]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access.signed_in
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            operations.change_password(
+                db.session, user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+        else:
+            db.session.commit()
+            # Every other session ends; this one continues under the new version.
+            access.start_session(user)
+            flash(_("Your password has been changed. Other sessions have been signed out."))
+            return see_other("accounts.account")
+    return form_page("accounts/password.html", form)
