@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import secrets
 
-from flask import Flask, abort, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
@@ -47,6 +47,12 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     login_manager.login_message = _l("Please sign in to see this page.")
+
+    @app.before_request
+    def _forget_loaded_user() -> None:
+        # Flask-Login keeps the user on ``g``; requests that share an app context (a
+        # test client inside a test's context) must each load it afresh.
+        g.pop("_login_user", None)
 
 
 def start_session(user: User) -> None:

@@ -1,0 +1,195 @@
+"""Accounts at the operations layer: sign-up and claims, passwords, session versions,
+login throttling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from registry.accounts import operations as ops
+from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.core.errors import (
+    ConflictOfInterest,
+    InvalidTransition,
+    Throttled,
+    ValidationFailed,
+)
+from registry.core.models import AuditEntry
+from registry.enterprises.models import Enterprise
+from tests.factories import TEST_ACTOR, new_uscc
+
+PASSWORD = "Gan-river-2026"
+
+
+def _sign_up(session, uscc, email="owner@example.com", name="赣江科技有限公司"):
+    return ops.sign_up(
+        session, email=email, password=PASSWORD, uscc=uscc, enterprise_name=name, locale="zh"
+    )
+
+
+def test_sign_up_with_a_new_uscc_creates_the_enterprise_unverified_and_links_it(session):
+    code = new_uscc()
+    result = _sign_up(session, code.lower())  # any input form of the code
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one()
+    assert result.claim is None
+    assert result.user.enterprise_id == enterprise.id
+    assert result.user.role == Role.ENTERPRISE
+    assert enterprise.verified is False
+    assert enterprise.city_code == "360100"  # from the code's positions 3–6
+    assert result.user.password_hash.startswith("scrypt:")
+    assert result.user.check_password(PASSWORD)
+
+
+def test_sign_up_for_a_registered_uscc_waits_for_a_reviewer(session, make):
+    enterprise = make.enterprise()
+    result = _sign_up(session, enterprise.uscc)
+    assert result.user.enterprise_id is None
+    assert result.claim.state == ClaimState.PENDING
+    assert ops.pending_claim(session, result.user) == result.claim
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [("short1!", "too_short"), ("password", "too_common"), ("Password123", "too_common")],
+)
+def test_weak_passwords_are_refused(session, password, code):
+    with pytest.raises(ValidationFailed) as refused:
+        ops.sign_up(
+            session,
+            email="a@example.com",
+            password=password,
+            uscc=new_uscc(),
+            enterprise_name="x",
+        )
+    assert refused.value.errors[0] == {
+        "field": "password",
+        "code": code,
+        "message": refused.value.errors[0]["message"],
+    }
+    assert session.scalar(select(User.id)) is None
+
+
+def test_invalid_uscc_and_taken_email_are_refused(session):
+    with pytest.raises(ValidationFailed) as refused:
+        _sign_up(session, "91360100MA35F0XX1B")
+    assert refused.value.code == "invalid_uscc"
+    _sign_up(session, new_uscc())
+    with pytest.raises(InvalidTransition):
+        _sign_up(session, new_uscc(), email="OWNER@example.com")
+
+
+def _reviewer(session, email="reviewer@example.com"):
+    return ops.create_user(session, email, role=Role.REVIEWER, actor=TEST_ACTOR, password=PASSWORD)
+
+
+def test_confirming_a_claim_links_the_account(session, make):
+    enterprise = make.enterprise()
+    claim = _sign_up(session, enterprise.uscc).claim
+    ops.decide_claim(session, claim, "confirm", reviewer=_reviewer(session), via="web")
+    assert claim.state == ClaimState.CONFIRMED
+    assert claim.user.enterprise_id == enterprise.id
+    actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-2:] == ["account_claim.confirm", "user.link"]
+    with pytest.raises(InvalidTransition):
+        ops.decide_claim(
+            session, claim, "refuse", reviewer=_reviewer(session, "b@x.org"), via="web", comment="x"
+        )
+
+
+def test_refusing_a_claim_needs_a_reason_and_links_nothing(session, make):
+    enterprise = make.enterprise()
+    claim = _sign_up(session, enterprise.uscc).claim
+    reviewer = _reviewer(session)
+    with pytest.raises(ValidationFailed):
+        ops.decide_claim(session, claim, "refuse", reviewer=reviewer, via="web")
+    ops.decide_claim(session, claim, "refuse", reviewer=reviewer, via="web", comment="unknown")
+    assert claim.state == ClaimState.REFUSED and claim.user.enterprise_id is None
+
+
+def test_an_enterprise_user_cannot_decide_claims(session, make):
+    enterprise = make.enterprise()
+    claim = _sign_up(session, enterprise.uscc).claim
+    insider = _sign_up(session, new_uscc(), email="insider@example.com").user
+    with pytest.raises(Exception) as refused:
+        ops.decide_claim(session, claim, "confirm", reviewer=insider, via="web")
+    assert refused.value.code == "forbidden"
+    assert not isinstance(refused.value, ConflictOfInterest)
+
+
+def test_password_change_needs_the_current_one_and_ends_other_sessions(session):
+    user = _sign_up(session, new_uscc()).user
+    version = user.session_version
+    with pytest.raises(ValidationFailed) as refused:
+        ops.change_password(session, user, "wrong", "Another-pass-77")
+    assert refused.value.errors[0]["field"] == "current_password"
+    ops.change_password(session, user, PASSWORD, "Another-pass-77")
+    assert user.session_version == version + 1
+    assert user.check_password("Another-pass-77") and not user.check_password(PASSWORD)
+
+
+def test_disabling_ends_sessions_and_admins_cannot_lock_themselves_out(session):
+    admin = ops.create_user(session, "root@example.com", role=Role.ADMIN, actor=TEST_ACTOR)
+    user = _reviewer(session)
+    version = user.session_version
+    actor = Actor(admin.id, "root", "web")
+    ops.update_user(session, user, actor=actor, active=False)
+    assert user.active is False and user.session_version == version + 1
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.update")).one()
+    assert entry.changes == {"active": [True, False]}
+    with pytest.raises(InvalidTransition):
+        ops.update_user(session, admin, actor=actor, active=False)
+
+
+def _at(minutes: int) -> datetime:
+    return datetime(2026, 3, 2, 2, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
+def test_five_failures_lock_the_account_name_even_for_the_right_password(session):
+    _sign_up(session, new_uscc())
+    for minute in range(5):
+        with clock.pinned(_at(minute)):
+            assert ops.authenticate(session, "owner@example.com", "wrong") is None
+    with clock.pinned(_at(6)), pytest.raises(Throttled) as throttled:
+        ops.authenticate(session, "owner@example.com", PASSWORD)
+    assert 0 < throttled.value.retry_after <= 15 * 60
+    with clock.pinned(_at(20)):
+        assert ops.authenticate(session, "Owner@Example.com", PASSWORD) is not None
+    row = session.get(LoginThrottle, "owner@example.com")
+    assert row.failures == 0 and row.locked_until is None
+
+
+def test_failures_outside_the_window_start_a_new_count(session):
+    _sign_up(session, new_uscc())
+    for minute in (0, 10, 20, 30, 40, 50):
+        with clock.pinned(_at(minute)):
+            assert ops.authenticate(session, "owner@example.com", "wrong") is None
+    with clock.pinned(_at(51)):
+        assert ops.authenticate(session, "owner@example.com", PASSWORD) is not None
+
+
+def test_unknown_accounts_are_throttled_alike(session):
+    for minute in range(5):
+        with clock.pinned(_at(minute)):
+            assert ops.authenticate(session, "nobody@example.com", "guess") is None
+    with clock.pinned(_at(6)), pytest.raises(Throttled):
+        ops.authenticate(session, "nobody@example.com", "guess")
+
+
+def test_a_disabled_user_cannot_sign_in(session):
+    user = _sign_up(session, new_uscc()).user
+    user.active = False
+    assert ops.authenticate(session, "owner@example.com", PASSWORD) is None
+
+
+def test_claim_rows_are_audited(session, make):
+    enterprise = make.enterprise()
+    claim = _sign_up(session, enterprise.uscc).claim
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "account_claim.create")
+    ).one()
+    assert entry.object_id == str(claim.id)
+    assert session.scalar(select(AccountClaim.stated_name)) == "赣江科技有限公司"

@@ -1,0 +1,270 @@
+"""Accounts on the web: sign-up, login, logout, password change (S5–S8, S11)."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from registry.accounts import operations as ops
+from registry.accounts.models import Role, User
+from registry.enterprises.models import Enterprise
+from registry.extensions import db
+from tests.conftest import make_app
+from tests.factories import TEST_ACTOR, new_uscc
+
+PASSWORD = "Gan-river-2026"
+
+
+def _signup_form(**overrides):
+    form = {
+        "email": "owner@example.com",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "uscc": new_uscc(),
+        "enterprise_name": "赣江科技有限公司",
+    }
+    form.update(overrides)
+    return form
+
+
+def login(client, email="owner@example.com", password=PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def reviewer(session):
+    user = ops.create_user(
+        session, "reviewer@example.com", role=Role.REVIEWER, actor=TEST_ACTOR, password=PASSWORD
+    )
+    session.commit()
+    return user
+
+
+def test_sign_up_then_the_account_page(client, session):
+    response = client.post("/signup", data=_signup_form())
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    page = client.get("/account?lang=en")
+    assert page.status_code == 200
+    assert "赣江科技有限公司" in page.text and "Unverified" in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("lang", "changes", "field", "message"),
+    [
+        ("en", {"password": "password", "confirm": "password"}, "password", "too common"),
+        ("zh", {"password": "password", "confirm": "password"}, "password", "过于常见"),
+        ("en", {"confirm": "something-else"}, "confirm", "The passwords differ."),
+        ("en", {"uscc": "91360100MA35F0XX1B"}, "uscc", "Invalid USCC"),
+        ("en", {"email": "not an email"}, "email", "valid email"),
+        ("zh", {"enterprise_name": ""}, "enterprise_name", "必填"),
+    ],
+)
+def test_sign_up_errors_answer_422_on_the_field(client, session, lang, changes, field, message):
+    response = client.post(f"/signup?lang={lang}", data=_signup_form(**changes))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.text
+    error = re.search(rf'id="{field}-error">([^<]*)<', response.text).group(1)
+    assert message in error
+    assert session.scalar(select(User.id)) is None
+    assert session.scalar(select(Enterprise.id)) is None
+
+
+def test_login_wrong_password_answers_422_and_the_right_one_303(client, session):
+    client.post("/signup", data=_signup_form())
+    client.post("/logout")
+    wrong = login(client, password="not-the-password")
+    assert wrong.status_code == 422
+    assert (
+        "The email or the password is not correct."
+        in client.post(
+            "/login?lang=en", data={"email": "owner@example.com", "password": "nope"}
+        ).text
+    )
+    right = login(client)
+    assert right.status_code == 303 and right.headers["Location"] == "/account"
+
+
+def test_login_goes_back_to_the_page_asked_for_but_never_to_another_site(client, session):
+    client.post("/signup", data=_signup_form())
+    client.post("/logout")
+    assert client.get("/account").headers["Location"].startswith("/login?next=/account")
+    back = client.post(
+        "/login?next=/account", data={"email": "owner@example.com", "password": PASSWORD}
+    )
+    assert back.headers["Location"] == "/account"
+    client.post("/logout")
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        away = client.post(
+            "/login",
+            query_string={"next": target},
+            data={"email": "owner@example.com", "password": PASSWORD},
+        )
+        assert away.headers["Location"] == "/account", target
+        client.post("/logout")
+
+
+def test_a_new_session_on_login(app, client, session):
+    client.post("/signup", data=_signup_form())
+    client.post("/logout")
+    client.get("/login?lang=en")
+    with client.session_transaction() as before:
+        before["planted"] = "by an attacker"
+    login(client)
+    with client.session_transaction() as after:
+        assert "planted" not in after
+        assert after["lang"] == "en"  # the language choice survives
+        first_sid = after["sid"]
+    client.post("/logout")
+    login(client)
+    with client.session_transaction() as again:
+        assert again["sid"] != first_sid
+
+
+def test_logout_ends_every_web_session_of_the_user(app, session):
+    first, second = app.test_client(), app.test_client()
+    first.post("/signup", data=_signup_form())
+    login(second)
+    assert second.get("/account").status_code == 200
+    stolen = first.get_cookie("session").value
+    first.post("/logout")
+    assert second.get("/account").status_code == 303  # ended too
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/account")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/login")
+
+
+def test_password_change_ends_the_other_sessions_only(app, session):
+    mine, other = app.test_client(), app.test_client()
+    mine.post("/signup", data=_signup_form())
+    login(other)
+    changed = mine.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Poyang-lake-88",
+            "confirm": "Poyang-lake-88",
+        },
+    )
+    assert changed.status_code == 303
+    assert mine.get("/account").status_code == 200
+    assert other.get("/account").status_code == 303
+    assert login(other, password="Poyang-lake-88").status_code == 303
+
+
+def test_password_change_errors(client, session):
+    client.post("/signup", data=_signup_form())
+    wrong = client.post(
+        "/account/password?lang=en",
+        data={
+            "current_password": "nope",
+            "new_password": "Poyang-lake-88",
+            "confirm": "Poyang-lake-88",
+        },
+    )
+    assert wrong.status_code == 422 and "The current password is not correct." in wrong.text
+    weak = client.post(
+        "/account/password?lang=en",
+        data={"current_password": PASSWORD, "new_password": "12345678", "confirm": "12345678"},
+    )
+    assert weak.status_code == 422 and "too common" in weak.text
+
+
+def test_disabling_a_user_ends_its_sessions_at_once(app, session, reviewer):
+    client = app.test_client()
+    login(client, "reviewer@example.com")
+    assert client.get("/account").status_code == 200
+    reviewer = db.session.get(User, reviewer.id)
+    reviewer.active = False
+    db.session.commit()
+    assert client.get("/account").status_code == 303
+    assert login(client, "reviewer@example.com").status_code == 422
+
+
+def test_csrf_with_the_production_configuration(app, database_url, session):
+    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    client, other = production.test_client(), production.test_client()
+    missing = client.post("/signup", data=_signup_form())
+    assert missing.status_code == 400
+    page = other.get("/signup")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    client.get("/signup")
+    foreign = client.post("/signup", data=_signup_form(csrf_token=token))
+    assert foreign.status_code == 400
+    with production.app_context():
+        assert db.session.scalar(select(User.id)) is None
+    own = re.search(r'value="([^"]+)"', client.get("/signup").text.split('name="csrf_token"')[1])
+    assert client.post("/signup", data=_signup_form(csrf_token=own.group(1))).status_code == 303
+    assert client.post("/logout").status_code == 400  # logout is a form post like any other
+    with production.app_context():
+        db.engine.dispose()
+
+
+def test_private_pages_carry_the_security_headers(client, session):
+    client.post("/signup", data=_signup_form())
+    for path in ("/account", "/account/password", "/"):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+    client.post("/logout")
+    assert "Cache-Control" not in client.get("/").headers  # public, anonymous
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_names_are_shown_literally(client, session):
+    name = "<img src=x onerror=alert(1)>{{7*7}}"
+    client.post("/signup", data=_signup_form(enterprise_name=name))
+    page = client.get("/account")
+    assert "&lt;img src=x onerror=alert(1)&gt;{{7*7}}" in page.text
+    assert "<img src=x" not in page.text and ">49<" not in page.text
+
+
+def test_login_throttling_holds_across_worker_processes(app, session, database_url, tmp_path):
+    """S8: ten wrong passwords sent at once to a two-worker server lock the account for
+    every worker: the counter is in the database."""
+    from tests.live import gunicorn
+
+    ops.sign_up(
+        session, email="owner@example.com", password=PASSWORD, uscc=new_uscc(), enterprise_name="x"
+    )
+    session.commit()
+    with gunicorn(database_url, tmp_path, workers=2) as server:
+        statuses: list[int] = []
+
+        def attempt() -> None:
+            http = server.session()
+            token = server.csrf_token(http, "/login")
+            response = http.post(
+                server.url + "/login",
+                data={"email": "owner@example.com", "password": "wrong-guess", "csrf_token": token},
+                allow_redirects=False,
+                timeout=30,
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=attempt) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(server.worker_pids()) == 2, "both workers answered"
+        assert sorted(set(statuses)) == [422, 429]
+        http = server.session()
+        token = server.csrf_token(http, "/login")
+        right = http.post(
+            server.url + "/login",
+            data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0

@@ -1,0 +1,109 @@
+"""A live registry on gunicorn with several worker processes, for the tests that must
+show a property across processes (login throttling, quota races through HTTP).
+
+The server runs ``wsgi:app`` with the production configuration (CSRF on), against the
+test database given, on a free loopback port; its access log records the pid of the
+worker that served each request, so a test can show that more than one did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    access_log: Path
+
+    def worker_pids(self) -> set[str]:
+        """The pids of the workers that have answered a request so far."""
+        return set(re.findall(r"^pid=<?(\d+)>? ", self.access_log.read_text(), re.MULTILINE))
+
+    def session(self) -> requests.Session:
+        return requests.Session()
+
+    def csrf_token(self, http: requests.Session, path: str) -> str:
+        """The CSRF token of the form on ``path`` (which sets the session cookie)."""
+        page = http.get(self.url + path, timeout=10)
+        page.raise_for_status()
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text) or (
+            re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        )
+        assert match, "no CSRF token on " + path
+        return match.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator[LiveServer]:
+    port = _free_port()
+    log = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "live-test-secret-" + str(port),
+    }
+    env.pop("REGISTRY_FAKE_NOW", None)
+    errors = open(tmp_path / "gunicorn.err", "wb")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [
+            str(GUNICORN),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--access-logfile",
+            str(log),
+            "--access-logformat",
+            "pid=%(p)s %(m)s %(U)s %(s)s",
+            "--no-control-socket",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])
+            time.sleep(0.1)
+        yield LiveServer(url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        errors.close()
