@@ -5,6 +5,7 @@
 #   make test-long  the same with the long forms (tests marked slow)
 #   make lint       ruff check + ruff format --check
 #   make fmt        ruff format + ruff check --fix
+#   make messages   extract messages into the 简体中文 catalogue, then compile it
 #   make install    virtualenv, Python requirements, Debian packages the tests need
 
 SHELL := /bin/bash
@@ -33,7 +34,7 @@ COUNT_ENTERPRISES := 'from sqlalchemy import func, select; \
 	from wsgi import app; app.app_context().push(); \
 	print(db.session.scalar(select(func.count()).select_from(Enterprise)))'
 
-.PHONY: help install system-packages python-packages run test test-long lint fmt \
+.PHONY: messages help install system-packages python-packages run test test-long lint fmt \
 	test-engines apt-install clean
 
 help:
@@ -152,6 +153,18 @@ test-engines:
 	TEST_DATABASE_URL="$$url" pytest_run -m "$(POSTGRES_MARK)" || postgres=$$?
 	echo "== exit status: SQLite $$sqlite, PostgreSQL $$postgres"
 	[ "$$sqlite" -eq 0 ] && [ "$$postgres" -eq 0 ]
+
+# Translations (babel.cfg): extract every message, merge new ones into the 简体中文
+# catalogue and compile it. Translate the entries left empty in
+# translations/zh/LC_MESSAGES/messages.po, then run it again to compile them.
+messages: python-packages
+	flags=$$($(BIN)/python -c 'from registry.core.i18n import extract_keyword_flags as f; print(f())')
+	$(BIN)/pybabel -q extract -F babel.cfg $$flags -o translations/messages.pot \
+		--project "Enterprise Cultivation Registry" --version 0.1.0 \
+		--copyright-holder "Enterprise Cultivation Registry maintainers" .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d translations --statistics
 
 clean:
 	rm -rf .pytest_cache .ruff_cache

@@ -10,6 +10,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from registry.core.i18n import extract_keywords
+
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "translations" / "zh" / "LC_MESSAGES"
 
@@ -23,7 +25,7 @@ def catalogue():
 def _source_messages() -> set[str]:
     with open(ROOT / "babel.cfg", encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    keywords = {**DEFAULT_KEYWORDS, **extract_keywords()}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=keywords
