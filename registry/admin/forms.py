@@ -1,0 +1,177 @@
+"""Admin forms (shape only; the rules live in the operations they feed)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    Form,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from registry.accounts.models import Role
+from registry.ladder.dates import CALENDAR_YEAR
+from registry.ladder.settings import LIMITS, MAX_VALIDITY_YEARS
+
+_REQUIRED = _l("This field is required.")
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+class _DateField(DateField):
+    """A date typed as YYYY-MM-DD (a date picker where the browser has one)."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date as YYYY-MM-DD.")) from None
+
+
+ROLE_LABELS = {
+    Role.ENTERPRISE: _l("Enterprise user"),
+    Role.REVIEWER: _l("Reviewer"),
+    Role.ADMIN: _l("Administrator"),
+}
+ROLE_CHOICES = [(str(role), label) for role, label in ROLE_LABELS.items()]
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+class UserSearchForm(Form):
+    """The filters of the user list (GET, so no CSRF token; empty = all)."""
+
+    q = StringField(_l("Email or name contains"), validators=[Optional(), Length(max=254)])
+    role = SelectField(
+        _l("Role"), choices=[("", _l("All roles")), *ROLE_CHOICES], validators=[Optional()]
+    )
+    active = SelectField(
+        _l("Status"),
+        choices=[("", _l("Enabled and disabled")), ("yes", _l("Enabled")), ("no", _l("Disabled"))],
+        validators=[Optional()],
+    )
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=str(Role.REVIEWER))
+    password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[InputRequired(_REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+    uscc = StringField(
+        _l("Enterprise (USCC)"), validators=[Optional(), Length(max=64)], filters=[_strip]
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+
+
+class StatusForm(FlaskForm):
+    """Enable or disable: the button pressed says which (no fields to fill)."""
+
+
+class PasswordResetForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(_REQUIRED)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            InputRequired(_REQUIRED),
+            EqualTo("new_password", _l("The passwords differ.")),
+        ],
+    )
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+def _whole(label, field: str, **extra) -> IntegerField:
+    low, high = LIMITS[field]
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(_REQUIRED),
+            NumberRange(low, high, _l("Enter a whole number from %(min)s to %(max)s.")),
+        ],
+        **extra,
+    )
+
+
+class TierSettingsForm(FlaskForm):
+    quota = _whole(_l("Quota"), "quota")
+    validity = SelectField(
+        _l("Validity"),
+        choices=[
+            (CALENDAR_YEAR, _l("Until the end of the calendar year of the grant")),
+            *(
+                (str(n), lazy_ngettext("%(num)s year", "%(num)s years", n))
+                for n in range(1, MAX_VALIDITY_YEARS + 1)
+            ),
+        ],
+    )
+    notice_days = _whole(_l("Notice length (working days)"), "notice_days")
+    approvals_required = _whole(_l("Approvals required"), "approvals_required")
+    self_apply = BooleanField(_l("Enterprises may apply themselves"))
+    # Choices are set per tier (the tiers ranked lower); a posted value outside them is
+    # refused by the operation with its own message.
+    prerequisite = SelectField(_l("Prerequisite tier"), validate_choice=False)
+    registration_pattern = StringField(
+        _l("Registration number pattern"),
+        validators=[InputRequired(_REQUIRED), Length(max=60)],
+        filters=[_strip],
+    )
+    reason = TextAreaField(
+        _l("Reason for the change"), validators=[InputRequired(_REQUIRED), Length(max=2000)]
+    )
+
+    def settings(self) -> dict:
+        """The settings as ``update_tier_settings`` takes them."""
+        return {
+            "quota": self.quota.data,
+            "validity": self.validity.data,
+            "notice_days": self.notice_days.data,
+            "approvals_required": self.approvals_required.data,
+            "self_apply": bool(self.self_apply.data),
+            "prerequisite": self.prerequisite.data or None,
+            "registration_pattern": self.registration_pattern.data,
+        }
+
+
+# --- audit log ----------------------------------------------------------------------------
+
+
+class AuditFilterForm(Form):
+    """The filters of the audit log (GET, so no CSRF token; empty = any)."""
+
+    actor = StringField(_l("Actor (name or user id)"), validators=[Optional(), Length(max=254)])
+    action = StringField(_l("Action starts with"), validators=[Optional(), Length(max=60)])
+    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40)])
+    object_id = StringField(_l("Object id"), validators=[Optional(), Length(max=40)])
+    since = _DateField(_l("From"), validators=[Optional()])
+    until = _DateField(_l("To"), validators=[Optional()])
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date is before the start date."))

@@ -1,0 +1,328 @@
+"""Admin pages: users and roles, tier settings and quotas, the audit log (PRODUCT.md §6).
+
+Every page is for admins only. Changes go through the operations of their domain,
+which write the audit entries; each POST commits once and answers 303, or 422 with the
+form's errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import Form
+
+from registry.accounts import access
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role, User
+from registry.admin import queries
+from registry.admin.forms import (
+    ROLE_LABELS,
+    AuditFilterForm,
+    NewUserForm,
+    PasswordResetForm,
+    RoleForm,
+    StatusForm,
+    TierSettingsForm,
+    UserSearchForm,
+)
+from registry.applications.operations import actor_of
+from registry.core.clock import SHANGHAI
+from registry.core.errors import DomainError
+from registry.core.i18n import current_language
+from registry.core.pagination import InvalidCursor, Page, decode_cursor, page_of
+from registry.core.web import nav_item, refuse, see_other
+from registry.enterprises.models import Enterprise
+from registry.enterprises.queries import by_uscc
+from registry.extensions import db
+from registry.ladder import queries as ladder_queries
+from registry.ladder.models import Tier
+from registry.ladder.settings import update_tier_settings
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+nav_item("admin.users", _l("Users"), {"admin"}, order=60)
+nav_item("admin.tiers", _l("Tiers"), {"admin"}, order=61)
+nav_item("admin.audit", _l("Audit log"), {"admin"}, order=62)
+
+
+@bp.app_template_filter("shanghai_time")
+def shanghai_time(at: datetime | None) -> str:
+    """An instant as Asia/Shanghai wall time, to the second."""
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if at else ""
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value: Any) -> str:
+    """One side of an audit change as text (JSON for lists and objects)."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# --- keyset lists -------------------------------------------------------------------------
+
+
+@dataclass
+class Listing:
+    """A filtered, keyset-paged list page; ``page`` is None when a filter or the cursor
+    was refused (the page then answers 422 with the form's errors)."""
+
+    form: Form
+    page: Page | None
+    page_number: int
+    cursor_ok: bool
+    first_url: str
+    next_url: str | None
+
+    @property
+    def status(self) -> int:
+        return 200 if self.page is not None else 422
+
+
+def _listing(form: Form, endpoint: str, fetch: Callable[[int, int | None], Sequence]) -> Listing:
+    """Validate the filters and the cursor (``after`` = last id and page number), then
+    ``fetch(limit, before_id)``. Links keep the filters only when they are valid."""
+    filters_ok = form.validate()
+    before_id, page_number, cursor_ok = None, 1, True
+    if "after" in request.args:
+        try:
+            before_id, page_number = decode_cursor(request.args["after"], int, int)
+            cursor_ok = page_number >= 2
+        except InvalidCursor:
+            cursor_ok = False
+        if not cursor_ok:
+            before_id, page_number = None, 1
+    params = (
+        {f.name: f.raw_data[0] for f in form if f.raw_data and f.raw_data[0]} if filters_ok else {}
+    )
+    page, next_url = None, None
+    if filters_ok and cursor_ok:
+        size = current_app.config["PAGE_SIZE"]
+        page = page_of(fetch(size + 1, before_id), size, lambda row: (row.id, page_number + 1))
+        if page.next_cursor:
+            next_url = url_for(endpoint, after=page.next_cursor, **params)
+    return Listing(form, page, page_number, cursor_ok, url_for(endpoint, **params), next_url)
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@access.admin
+def users():
+    form = UserSearchForm(request.args)
+    listing = _listing(
+        form,
+        ".users",
+        lambda limit, before_id: queries.find_users(
+            db.session,
+            search=form.q.data or None,
+            role=Role(form.role.data) if form.role.data else None,
+            active={"yes": True, "no": False}.get(form.active.data),
+            limit=limit,
+            before_id=before_id,
+        ),
+    )
+    linked = {u.enterprise_id for u in (listing.page.items if listing.page else [])} - {None}
+    usccs = dict(
+        db.session.execute(select(Enterprise.id, Enterprise.uscc).where(Enterprise.id.in_(linked)))
+    )
+    html = render_template("admin/users.html", listing=listing, usccs=usccs, roles=ROLE_LABELS)
+    return html, listing.status
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@access.admin
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            enterprise = None
+            if form.uscc.data:
+                enterprise = by_uscc(db.session, form.uscc.data)
+            user = accounts.create_user(
+                db.session,
+                form.email.data,
+                role=Role(form.role.data),
+                actor=actor_of(current_user, "web"),
+                password=form.password.data,
+                enterprise=enterprise,
+                name=form.name.data or "",
+            )
+        except DomainError as error:
+            db.session.rollback()
+            # A refusal naming no field is about the enterprise (unknown, or a role
+            # that cannot belong to one).
+            refuse(form, error, field="uscc")
+        else:
+            db.session.commit()
+            flash(_("The user %(email)s has been created.", email=user.email))
+            return see_other(".user", user_id=user.id)
+    status = 422 if form.errors else 200
+    return render_template("admin/new_user.html", form=form), status
+
+
+#: The buttons of the user page: which form each belongs to.
+USER_ACTIONS = {"role": "role", "enable": "status", "disable": "status", "password": "password"}
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@access.admin
+def user(user_id: int):
+    target = db.session.get(User, user_id)
+    if target is None:
+        abort(404)
+    action = request.form.get("action") if request.method == "POST" else None
+    if action is not None and action not in USER_ACTIONS:
+        abort(400)
+    posted = USER_ACTIONS.get(action)
+
+    def formdata(name: str):
+        return request.form if posted == name else None
+
+    forms = {
+        "role": RoleForm(formdata=formdata("role"), role=str(target.role)),
+        "status": StatusForm(formdata=formdata("status")),
+        "password": PasswordResetForm(formdata=formdata("password")),
+    }
+    if posted is not None:
+        form = forms[posted]
+        if form.validate():
+            try:
+                message = _apply_user_action(target, action, form)
+            except DomainError as error:
+                db.session.rollback()
+                refuse(form, error)
+            else:
+                db.session.commit()
+                flash(message)
+                return see_other(".user", user_id=target.id)
+    enterprise = db.session.get(Enterprise, target.enterprise_id) if target.enterprise_id else None
+    claim = accounts.pending_claim(db.session, target) if enterprise is None else None
+    html = render_template(
+        "admin/user.html",
+        target=target,
+        enterprise=enterprise,
+        claim=claim,
+        roles=ROLE_LABELS,
+        is_self=target.id == current_user.id,
+        **{f"{name}_form": form for name, form in forms.items()},
+    )
+    return html, (422 if posted is not None else 200)
+
+
+def _apply_user_action(target: User, action: str, form) -> str:
+    """Run the operation behind ``action``; the flash message of its success."""
+    actor = actor_of(current_user, "web")
+    if action == "role":
+        accounts.update_user(db.session, target, actor=actor, role=Role(form.role.data))
+        return _("The role has been changed. The user's sessions have ended.")
+    if action in ("enable", "disable"):
+        accounts.update_user(db.session, target, actor=actor, active=action == "enable")
+        if action == "enable":
+            return _("The user has been enabled.")
+        return _("The user has been disabled and signed out everywhere.")
+    accounts.reset_password(db.session, target, form.new_password.data, actor=actor)
+    if target.id == current_user.id:
+        # One's own reset ends one's other sessions; this one continues.
+        access.start_session(target)
+    return _("The password has been reset. The user's sessions have ended.")
+
+
+# --- tiers --------------------------------------------------------------------------------
+
+
+@bp.get("/tiers")
+@access.admin
+def tiers():
+    overview = ladder_queries.ladder_overview(db.session)
+    names = {tier.code: tier.name(current_language()) for tier, _occupancy in overview}
+    return render_template("admin/tiers.html", overview=overview, names=names)
+
+
+@bp.route("/tiers/<code>", methods=["GET", "POST"])
+@access.admin
+def tier(code: str):
+    tier = db.session.get(Tier, code)
+    if tier is None:
+        abort(404)
+    form = TierSettingsForm(obj=tier)
+    lang = current_language()
+    lower = [t for t in ladder_queries.tiers(db.session) if t.rank < tier.rank]
+    form.prerequisite.choices = [("", _("None")), *((t.code, t.name(lang)) for t in lower)]
+    if form.validate_on_submit():
+        try:
+            changes = update_tier_settings(
+                db.session,
+                tier.code,
+                form.settings(),
+                actor=actor_of(current_user, "web"),
+                reason=form.reason.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+        else:
+            db.session.commit()
+            if not changes:
+                flash(_("Nothing was changed."))
+                return see_other(".tier", code=tier.code)
+            flash(_("The settings of %(tier)s have been saved.", tier=tier.name(lang)))
+            occupancy = ladder_queries.occupancy(db.session, tier)
+            if "quota" in changes and occupancy.occupancy >= tier.quota:
+                flash(
+                    _(
+                        "The quota is now %(quota)s and %(occupancy)s places are taken: no "
+                        "enterprise can be added until occupancy is below the quota. "
+                        "Nobody has been demoted.",
+                        quota=tier.quota,
+                        occupancy=occupancy.occupancy,
+                    )
+                )
+            return see_other(".tiers")
+    html = render_template(
+        "admin/tier.html",
+        form=form,
+        tier=tier,
+        occupancy=ladder_queries.occupancy(db.session, tier),
+    )
+    return html, (422 if form.errors else 200)
+
+
+# --- audit log ----------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@access.admin
+def audit():
+    form = AuditFilterForm(request.args)
+    listing = _listing(
+        form,
+        ".audit",
+        lambda limit, before_id: queries.audit_entries(
+            db.session,
+            queries.AuditFilter(
+                actor=form.actor.data or None,
+                action=form.action.data or None,
+                object_type=form.object_type.data or None,
+                object_id=form.object_id.data or None,
+                since=form.since.data,
+                until=form.until.data,
+            ),
+            limit=limit,
+            before_id=before_id,
+        ),
+    )
+    html = render_template("admin/audit.html", listing=listing)
+    return html, listing.status

@@ -1,0 +1,198 @@
+"""Tier settings an admin edits (PRODUCT.md §3): quota, validity, notice length,
+approvals required, self-application, prerequisite and registration pattern.
+
+One operation, :func:`update_tier_settings`: it checks every value, writes the changed
+ones and one ``tier_settings.update`` audit entry with the old and new value of each,
+and marks the tier as edited so that ``registry seed`` keeps the edit unless
+``--force``. It flushes, never commits. Applications copy approvals and notice length
+at submission, and a grant reads validity and pattern when it happens, so an edit
+applies to what comes later and changes nothing already decided.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.core import clock
+from registry.core.audit import Actor, diff, record_audit
+from registry.core.errors import ValidationFailed
+from registry.ladder.dates import CALENDAR_YEAR
+from registry.ladder.models import Tier
+from registry.ladder.numbers import pattern_regex
+from registry.ladder.operations import lock_tier, require_reason
+
+EDITABLE = (
+    "quota",
+    "validity",
+    "notice_days",
+    "approvals_required",
+    "self_apply",
+    "prerequisite",
+    "registration_pattern",
+)
+#: Bounds of the whole-number settings (the upper ones keep values within reason and
+#: within a 32-bit integer column).
+LIMITS = {
+    "quota": (0, 2**31 - 1),
+    "notice_days": (1, 60),
+    "approvals_required": (1, 9),
+}
+MAX_VALIDITY_YEARS = 10
+#: Column widths of ``Tier.registration_pattern`` and of a registration number.
+MAX_PATTERN_LENGTH = 60
+MAX_NUMBER_LENGTH = 40
+#: ``{seq}`` may be zero-padded to a width (``{seq:05d}``), nothing else: the number
+#: must read back through :func:`registry.ladder.numbers.pattern_regex`.
+_SEQ_SPEC = re.compile(r"(0[1-9]\d?d)?\Z")
+
+
+def _invalid(field: str, code: str, message: str, **params) -> ValidationFailed:
+    return ValidationFailed(
+        message, errors=[{"field": field, "code": code, "message": message % params}], **params
+    )
+
+
+def _whole_number(field: str, value: Any) -> int:
+    low, high = LIMITS[field]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _invalid(
+            field,
+            "out_of_range",
+            "Enter a whole number from %(low)s to %(high)s.",
+            low=low,
+            high=high,
+        )
+    return value
+
+
+def _validity(value: Any) -> str:
+    text = str(value).strip()
+    if text == CALENDAR_YEAR:
+        return text
+    if text.isdigit() and 1 <= int(text) <= MAX_VALIDITY_YEARS:
+        return str(int(text))
+    raise _invalid(
+        "validity",
+        "invalid_choice",
+        "Validity is the calendar year or 1 to %(n)s years.",
+        n=MAX_VALIDITY_YEARS,
+    )
+
+
+def check_registration_pattern(pattern: str) -> str:
+    """A pattern of registration numbers: ``{seq}`` once (optionally ``{seq:05d}``),
+    ``{year}`` at most once, literal text otherwise (``{{`` and ``}}`` for braces); the
+    numbers it makes must read back as the same year and sequence."""
+    pattern = pattern.strip()
+    problem = "The pattern must contain {seq} once and may contain {year}, e.g. %(example)s."
+    refusal = _invalid(
+        "registration_pattern", "invalid_pattern", problem, example="JX-TS-{year}-{seq:05d}"
+    )
+    if not pattern or len(pattern) > MAX_PATTERN_LENGTH:
+        raise refusal
+    try:
+        fields = [
+            (name, spec, conversion)
+            for _text, name, spec, conversion in string.Formatter().parse(pattern)
+            if name is not None
+        ]
+        names = [name for name, _spec, _conversion in fields]
+        if names.count("seq") != 1 or names.count("year") > 1 or set(names) - {"seq", "year"}:
+            raise refusal
+        for name, spec, conversion in fields:
+            if conversion or (spec if name == "year" else not _SEQ_SPEC.match(spec)):
+                raise refusal
+        regex = pattern_regex(pattern)
+        for year, seq in ((2026, 1), (2099, 123456)):
+            number = pattern.format(year=year, seq=seq)
+            match = regex.match(number)
+            if not match or int(match["seq"]) != seq or len(number) > MAX_NUMBER_LENGTH:
+                raise refusal
+            if "year" in names and int(match["year"]) != year:
+                raise refusal
+    except (ValueError, IndexError, KeyError, re.error):
+        raise refusal from None
+    return pattern
+
+
+def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    other = session.get(Tier, value)
+    if other is None or other.rank >= tier.rank:
+        raise _invalid(
+            "prerequisite",
+            "invalid_prerequisite",
+            "The prerequisite must be a tier ranked below %(tier)s.",
+            tier=tier.code,
+        )
+    return other.code
+
+
+def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise _invalid(
+            unknown[0], "not_editable", "%(field)s is not a tier setting.", field=unknown[0]
+        )
+    wanted: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field in LIMITS:
+            wanted[field] = _whole_number(field, value)
+        elif field == "validity":
+            wanted[field] = _validity(value)
+        elif field == "self_apply":
+            if not isinstance(value, bool):
+                raise _invalid(field, "invalid_choice", "Choose yes or no.")
+            wanted[field] = value
+        elif field == "prerequisite":
+            wanted[field] = _prerequisite(session, tier, value)
+        else:
+            wanted[field] = check_registration_pattern(str(value))
+    pattern = wanted.get("registration_pattern")
+    if pattern is not None and pattern != tier.registration_pattern:
+        shared = session.scalar(
+            select(Tier.code).where(Tier.registration_pattern == pattern, Tier.code != tier.code)
+        )
+        if shared:
+            raise _invalid(
+                "registration_pattern",
+                "taken",
+                "Tier %(tier)s already uses this pattern.",
+                tier=shared,
+            )
+    return wanted
+
+
+def update_tier_settings(
+    session: Session, code: str, changes: dict[str, Any], *, actor: Actor, reason: str
+) -> dict[str, list[Any]]:
+    """Change settings of tier ``code``; ``changes`` maps setting names (``EDITABLE``)
+    to new values. Returns ``{setting: [old, new]}`` of what changed (empty when nothing
+    did: then nothing is written and no reason is needed).
+
+    The tier row is locked first (the quota lock of ``registry.ladder.operations``), so
+    the old values are read under the lock and a quota change is ordered with the grants
+    that count occupancy against it. Lowering a quota below occupancy is allowed: it
+    blocks additions until occupancy falls below it; nobody is demoted. All settings
+    change in one audit entry, with the reason, rather than one per setting (as
+    ``set_quota`` alone would write for the quota).
+    """
+    tier = lock_tier(session, code)
+    wanted = _checked(session, tier, changes)
+    before = {field: getattr(tier, field) for field in wanted}
+    changed = diff(before, wanted)
+    if not changed:
+        return {}
+    reason = require_reason(reason)
+    for field in changed:
+        setattr(tier, field, wanted[field])
+    tier.edited_at = clock.now()
+    record_audit(session, actor, "tier_settings.update", "tier", tier.code, changed, reason=reason)
+    session.flush()
+    return changed
