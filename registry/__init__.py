@@ -98,3 +98,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(ladder_bp)
     app.register_blueprint(accounts_bp)
+    from registry.applications.notices import bp as notices_bp
+
+    app.register_blueprint(notices_bp)
+    from registry.admin.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    from registry.applications.review import bp as review_bp
+
+    app.register_blueprint(review_bp)
+    from registry.applications.views import bp as applications_bp
+
+    app.register_blueprint(applications_bp)
+    from registry.enterprises.views import bp as enterprises_bp
+
+    app.register_blueprint(enterprises_bp)

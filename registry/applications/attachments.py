@@ -1,0 +1,184 @@
+"""Attachments of an application: financial statements and certificates (PRODUCT.md §5,
+QUALITY.md S10).
+
+A file's type is what its content is, never what the client called it: PDF, PNG, JPEG
+or XLSX by their leading bytes (an XLSX is a ZIP holding ``[Content_Types].xml`` and
+``xl/workbook.xml``); anything else — an HTML page named ``.pdf``, an SVG — is refused.
+Files are stored in the database with their size and SHA-256. The client's file name
+is kept, cleaned, as a display label only: downloads are named ``attachment-<id>.<ext>``
+from the detected type.
+
+Adding and deleting follow the application's rules: the applicant side only (the
+enterprise's users for its own application, any reviewer for a nomination), in draft or
+changes_requested. Both are audited on the application (``attachment.add`` /
+``attachment.delete``, object_type ``application``) so that its history shows files
+coming and going. They write no feed entry: attachments are not part of the
+application's representation, so the application has not changed for a feed reader.
+The access, lock and state checks are the state machine's own (``operations``), so
+those rules live in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import User
+from registry.applications import operations
+from registry.applications.models import Application, Attachment, State
+from registry.core.audit import record_audit
+from registry.core.errors import DomainError, ValidationFailed
+
+MAX_SIZE = 10 * 1024 * 1024
+LABEL_LENGTH = 200
+EDITABLE_STATES = (State.DRAFT, State.CHANGES_REQUESTED)
+
+PDF = ("application/pdf", "pdf")
+PNG = ("image/png", "png")
+JPEG = ("image/jpeg", "jpg")
+XLSX = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+_XLSX_PARTS = frozenset({"[Content_Types].xml", "xl/workbook.xml"})
+
+
+class PayloadTooLarge(DomainError):
+    code, status = "payload_too_large", 413
+
+
+def _file_error(message: str, code: str) -> list[dict[str, str]]:
+    return [{"field": "file", "code": code, "message": message}]
+
+
+def _is_xlsx(content: bytes) -> bool:
+    # Only the central directory is read: nothing is decompressed.
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return _XLSX_PARTS <= set(archive.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        return False
+
+
+def detect_type(content: bytes) -> tuple[str, str] | None:
+    """``(content type, extension)`` of an accepted file, or None for anything else."""
+    if content.startswith(b"%PDF-"):
+        return PDF
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if content.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if content.startswith(b"PK\x03\x04") and _is_xlsx(content):
+        return XLSX
+    return None
+
+
+def clean_label(client_filename: str | None, extension: str) -> str:
+    """The client's file name for display: its last path segment, without control or
+    formatting characters (a right-to-left override could disguise the extension),
+    at most 200 characters. A name left empty becomes ``attachment.<ext>``."""
+    name = re.split(r"[/\\]", client_filename or "")[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    name = " ".join(name.split())[:LABEL_LENGTH].strip()
+    return name or f"attachment.{extension}"
+
+
+def check_content(content: bytes) -> tuple[str, str]:
+    """The detected ``(content type, extension)``; refuses a file too large (413),
+    empty or of a type not accepted (422, on the field ``file``)."""
+    if len(content) > MAX_SIZE:
+        message = "The file is larger than 10 MB."
+        raise PayloadTooLarge(message, errors=_file_error(message, "too_large"))
+    if not content:
+        message = "The file is empty."
+        raise ValidationFailed(message, errors=_file_error(message, "empty"))
+    detected = detect_type(content)
+    if detected is None:
+        message = "Only PDF, PNG, JPEG and XLSX files are accepted."
+        raise ValidationFailed(message, errors=_file_error(message, "unsupported_type"))
+    return detected
+
+
+def _lock_editable(session: Session, application: Application) -> Application:
+    # The application's own lock order and state check: a concurrent submit or withdraw
+    # either sees the file or the upload sees the new state.
+    application = operations._lock(session, application)
+    operations._require_state(application, *EDITABLE_STATES)
+    return application
+
+
+def add_attachment(
+    session: Session,
+    application: Application,
+    upload_bytes: bytes,
+    client_filename: str | None,
+    *,
+    user: User,
+    via: str,
+) -> Attachment:
+    """Store a file for ``application`` (applicant side, draft or changes_requested)."""
+    operations._require_applicant_side(application, user)
+    content_type, extension = check_content(upload_bytes)
+    application = _lock_editable(session, application)
+    attachment = Attachment(
+        application_id=application.id,
+        label=clean_label(client_filename, extension),
+        content_type=content_type,
+        extension=extension,
+        size=len(upload_bytes),
+        sha256=hashlib.sha256(upload_bytes).hexdigest(),
+        content=upload_bytes,
+        uploaded_by=user.id,
+    )
+    session.add(attachment)
+    session.flush()
+    record_audit(
+        session,
+        operations.actor_of(user, via),
+        "attachment.add",
+        "application",
+        application.id,
+        {
+            "attachment": [None, attachment.id],
+            "label": [None, attachment.label],
+            "size": [None, attachment.size],
+            "sha256": [None, attachment.sha256],
+        },
+    )
+    session.flush()
+    return attachment
+
+
+def delete_attachment(session: Session, attachment: Attachment, *, user: User, via: str) -> None:
+    """Remove a file from its application (applicant side, draft or changes_requested)."""
+    operations._require_applicant_side(attachment.application, user)
+    application = _lock_editable(session, attachment.application)
+    record_audit(
+        session,
+        operations.actor_of(user, via),
+        "attachment.delete",
+        "application",
+        application.id,
+        {
+            "attachment": [attachment.id, None],
+            "label": [attachment.label, None],
+            "size": [attachment.size, None],
+            "sha256": [attachment.sha256, None],
+        },
+    )
+    session.delete(attachment)
+    session.flush()
+
+
+def attachments_of(session: Session, application: Application) -> list[Attachment]:
+    """The application's files, oldest first (their content is not loaded)."""
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.application_id == application.id)
+            .order_by(Attachment.id)
+        )
+    )

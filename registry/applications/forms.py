@@ -1,0 +1,47 @@
+"""Forms of the applicant side (shape only; the rules live in ``operations`` and
+``attachments``)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, RadioField
+from wtforms.validators import InputRequired
+
+_REQUIRED = _l("This field is required.")
+
+
+class NewApplicationForm(FlaskForm):
+    """Wizard step 1. Each choice is ``"<kind>:<tier code>"``; the view fills the
+    choices with what the enterprise may start, so anything else is refused."""
+
+    target = RadioField(
+        _l("What do you apply for?"),
+        choices=[],
+        validators=[InputRequired(_l("Choose what you apply for."))],
+    )
+
+    def chosen(self) -> tuple[str, str]:
+        """``(kind, tier code)`` of the validated choice."""
+        kind, _sep, tier = self.target.data.partition(":")
+        return kind, tier
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("File"), validators=[FileRequired(_REQUIRED)])
+
+
+class SubmitForm(FlaskForm):
+    # Required for an enterprise's own application; the operation decides (a
+    # nomination needs none) and its refusal lands on this field.
+    declaration = BooleanField(
+        _l(
+            "I declare that the figures and the attachments of this application are true "
+            "and complete."
+        )
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button posting with its CSRF token only (withdraw, delete a file)."""

@@ -1,0 +1,501 @@
+"""The applicant side of applications (PRODUCT.md §5–6): the enterprise's list, the
+wizard (choose a tier or a renewal, then figures, eligibility, attachments and the
+declaration on the detail page), the timeline, withdrawal, and attachment downloads.
+
+Who sees what: an application or a file is visible to the users of its enterprise and
+to reviewers; anyone else gets 404 with nothing of it in the page (QUALITY.md S1). A
+nomination is read by the enterprise and acted on by reviewers only. On the timeline,
+enterprise users see "a reviewer" where a reviewer acted, never who.
+
+Refusals: a POST of the detail page (submit, upload, delete a file, withdraw) that the
+operations refuse re-renders the detail page with the message on the form concerned
+and the refusal's status — 422 (validation, not eligible), 413 (file over 10 MB),
+409 (invalid transition: e.g. the second of two submits from two tabs), 403 (not the
+applicant side). Nothing is changed then. Success flashes a message and answers 303.
+A request body over ``MAX_CONTENT_LENGTH`` never reaches a view: it gets the HTML 413
+error page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from registry.accounts import access
+from registry.accounts.models import User
+from registry.applications import attachments, operations
+from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
+from registry.applications.models import Application, Attachment, Kind, Objection, State
+from registry.core import clock
+from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed
+from registry.core.i18n import current_language
+from registry.core.models import AuditEntry
+from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.extensions import db
+from registry.ladder import eligibility
+from registry.ladder import operations as ladder
+from registry.ladder import queries as ladder_queries
+
+bp = Blueprint("applications", __name__)
+
+nav_item("applications.index", _l("Applications"), {"enterprise"}, order=20)
+
+STATE_LABELS = {
+    State.DRAFT: _l("Draft"),
+    State.SUBMITTED: _l("Submitted"),
+    State.IN_REVIEW: _l("In review"),
+    State.CHANGES_REQUESTED: _l("Changes requested"),
+    State.IN_NOTICE: _l("In public notice"),
+    State.GRANTED: _l("Granted"),
+    State.REJECTED: _l("Rejected"),
+    State.WITHDRAWN: _l("Withdrawn"),
+}
+KIND_LABELS = {Kind.PROMOTION: _l("Promotion"), Kind.RENEWAL: _l("Renewal")}
+OBJECTION_LABELS = {
+    "open": _l("Open"),
+    "upheld": _l("Upheld"),
+    "dismissed": _l("Dismissed"),
+}
+CHECK_LABELS = {
+    "pass": _l("Met"),
+    "fail": _l("Not met"),
+    "unknown": _l("Figures missing"),
+    "manual": _l("Confirmed by a reviewer"),
+}
+WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
+CLOSED = (State.GRANTED, State.REJECTED, State.WITHDRAWN)
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {
+        "state_label": lambda state: STATE_LABELS[State(state)],
+        "kind_label": lambda kind: KIND_LABELS[Kind(kind)],
+        "check_label": lambda status: CHECK_LABELS[status],
+    }
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _tier_names() -> dict[str, str]:
+    lang = current_language()
+    return {tier.code: tier.name(lang) for tier in ladder_queries.tiers(db.session)}
+
+
+def _visible_application(application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None or not operations._visible(application, _user()):
+        abort(404)
+    return application
+
+
+def _applicant_side(application: Application) -> bool:
+    try:
+        operations._require_applicant_side(application, _user())
+    except DomainError:
+        return False
+    return True
+
+
+# --- the enterprise's applications and wizard step 1 ------------------------------------------
+
+
+def _applications_of(enterprise_id: int) -> list[Application]:
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(Application.enterprise_id == enterprise_id)
+            .order_by(Application.created_at.desc(), Application.id.desc())
+        )
+    )
+
+
+@bp.get("/applications")
+@access.enterprise_user
+def index():
+    if current_user.enterprise_id is None:
+        # A claim still waiting for a reviewer: nothing of the enterprise yet.
+        return render_template("applications/index.html", applications=None, open_one=None)
+    applications = _applications_of(current_user.enterprise_id)
+    return render_template(
+        "applications/index.html",
+        applications=applications,
+        open_one=next((a for a in applications if a.is_open), None),
+        tier_names=_tier_names(),
+    )
+
+
+def _start_options(enterprise) -> tuple[list[tuple[str, str]], list[str]]:
+    """What the enterprise may start (``"<kind>:<tier>"``, label) and notes on the rest:
+    self_apply tiers above its rung, and a renewal of its tier in the renewal window."""
+    lang = current_language()
+    tiers = ladder_queries.tiers(db.session)
+    ranks = {tier.code: tier.rank for tier in tiers}
+    names = {tier.code: tier.name(lang) for tier in tiers}
+    current = ranks[enterprise.tier] if enterprise.tier else 0
+    options, notes = [], []
+    if enterprise.tier:
+        try:
+            ladder.check_renewal_window(enterprise)
+        except RenewalWindowClosed as closed:
+            notes.append(error_text(closed))
+        else:
+            options.append(
+                (
+                    f"renewal:{enterprise.tier}",
+                    _("Renewal of %(tier)s", tier=names[enterprise.tier]),
+                )
+            )
+    for tier in tiers:
+        if tier.rank <= current:
+            continue
+        if not tier.self_apply:
+            notes.append(_("%(tier)s is reached by nomination only.", tier=names[tier.code]))
+            continue
+        label = _("Promotion to %(tier)s", tier=names[tier.code])
+        if tier.prerequisite and current < ranks[tier.prerequisite]:
+            label = _(
+                "%(label)s (needs at least %(prerequisite)s when you submit)",
+                label=label,
+                prerequisite=names[tier.prerequisite],
+            )
+        options.append((f"promotion:{tier.code}", label))
+    return options, notes
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@access.enterprise_user
+def new():
+    enterprise = access.own_enterprise()
+    form = NewApplicationForm()
+    options, notes = _start_options(enterprise)
+    form.target.choices = options
+    status = None
+    if form.validate_on_submit():
+        kind, tier = form.chosen()
+        try:
+            application = operations.create(
+                db.session, enterprise, tier, kind, user=_user(), via="web"
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error, field="target")
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("Application %(id)s was started as a draft.", id=application.id))
+            return see_other("applications.detail", application_id=application.id)
+    open_one = next((a for a in _applications_of(enterprise.id) if a.is_open), None)
+    return form_page("applications/new.html", form, status, notes=notes, open_one=open_one)
+
+
+# --- the detail page: steps, attachments, timeline ------------------------------------------------
+
+
+@dataclass
+class Event:
+    """One line of the timeline: ``state`` names the badge's class, ``badge`` its text;
+    ``notice`` = (start, end) when the public notice opened."""
+
+    at: datetime
+    title: str
+    by: str | None = None
+    detail: str | None = None
+    state: str | None = None
+    badge: str | None = None
+    notice: tuple[datetime, datetime] | None = None
+
+
+def _namer(application: Application):
+    """Who acted, as this viewer may know it: the enterprise's own users by name, the
+    system as the registry, reviewers by name to reviewers and as "a reviewer" to others."""
+    own = set(
+        db.session.scalars(select(User.id).where(User.enterprise_id == application.enterprise_id))
+    )
+    reviewer_view = _user().is_reviewer
+
+    def name(user_id: int | None, recorded_name: str) -> str:
+        if user_id is None:
+            return _("the registry")
+        if reviewer_view or user_id in own:
+            return recorded_name
+        return _("a reviewer")
+
+    return name
+
+
+_DECISION_TITLES = {
+    "approve": _l("Approved"),
+    "reject": _l("Rejected"),
+    "request_changes": _l("Changes requested"),
+}
+_TITLES = {
+    "application.claim": _l("A reviewer took up the review"),
+    "application.withdraw": _l("Withdrawn"),
+    "application.grant": _l("Granted"),
+    "application.close": _l("Closed by the registry"),
+}
+
+
+def _audit_event(application: Application, row: AuditEntry, decisions, name) -> Event | None:
+    changes = row.changes or {}
+    before, after = changes.get("state", [None, None])
+    event = Event(at=row.at, title="", by=name(row.actor_id, row.actor_name))
+    if after is not None:
+        event.state, event.badge = after, str(STATE_LABELS[State(after)])
+    action = row.action
+    if action == "application.create":
+        nominated = application.nominated_by is not None
+        event.title = _("Nominated") if nominated else _("Started")
+    elif action == "application.submit":
+        again = before == State.CHANGES_REQUESTED
+        event.title = _("Submitted again after changes") if again else _("Submitted")
+    elif action in ("application.approve", "application.reject", "application.request_changes"):
+        # Each decision writes one Decision row and one audit row, in the same order.
+        decision = next(decisions, None)
+        if decision is not None:
+            event.title = str(_DECISION_TITLES[decision.decision])
+            event.detail = decision.comment
+            if decision.void:
+                event.title = _(
+                    "%(title)s (made void by a later request for changes)", title=event.title
+                )
+        if after == State.IN_NOTICE and application.notice_started_at:
+            event.notice = (application.notice_started_at, application.notice_ends_at)
+        elif after == State.GRANTED:
+            event.title = _("Approved: the designation is renewed")
+    elif action in ("attachment.add", "attachment.delete"):
+        label = changes.get("label", [None, None])
+        if action == "attachment.add":
+            event.title = _("File added: %(label)s", label=label[1])
+        else:
+            event.title = _("File removed: %(label)s", label=label[0])
+    elif action in _TITLES:
+        event.title = str(_TITLES[action])
+    elif after is not None:
+        # A transition this page has no words for (e.g. an upheld objection): its state.
+        event.title = str(STATE_LABELS[State(after)])
+    else:
+        return None
+    if after == application.state and application.state in CLOSED and event.detail is None:
+        event.detail = application.closed_reason
+    return event
+
+
+def _objection_events(application: Application, name) -> list[Event]:
+    """Grounds and outcome only: the objector's name, contact and address are for
+    reviewers (PRODUCT.md §5) and never reach this page."""
+    events = []
+    objections = db.session.scalars(
+        select(Objection).where(Objection.application_id == application.id).order_by(Objection.id)
+    )
+    for objection in objections:
+        events.append(
+            Event(
+                at=objection.created_at,
+                title=_("Objection received"),
+                detail=objection.grounds,
+                state=str(objection.state),
+                badge=str(OBJECTION_LABELS[str(objection.state)]),
+            )
+        )
+        if objection.resolved_at is not None:
+            resolver = (
+                db.session.get(User, objection.resolved_by) if objection.resolved_by else None
+            )
+            upheld = str(objection.state) == "upheld"
+            events.append(
+                Event(
+                    at=objection.resolved_at,
+                    title=_("Objection upheld") if upheld else _("Objection dismissed"),
+                    by=name(objection.resolved_by, resolver.display_name if resolver else ""),
+                    detail=objection.resolution_comment,
+                )
+            )
+    return events
+
+
+def _timeline(application: Application) -> list[Event]:
+    rows = db.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.object_type == "application",
+            AuditEntry.object_id == str(application.id),
+        )
+        .order_by(AuditEntry.id)
+    )
+    name = _namer(application)
+    decisions = iter(application.decisions)
+    events = [e for row in rows if (e := _audit_event(application, row, decisions, name))]
+    events += _objection_events(application, name)
+    events.sort(key=lambda event: event.at)  # stable: the audit order within a second
+    return events
+
+
+def _detail_page(application: Application, status: int = 200, **forms):
+    may_act = _applicant_side(application)
+    editable = may_act and application.state in attachments.EDITABLE_STATES
+    evaluation = None
+    if editable:
+        evaluation = ladder_queries.evaluate_enterprise(
+            db.session,
+            application.enterprise,
+            application.tier,
+            reference=clock.now(),
+            lang=current_language(),
+        )
+    context = {
+        "upload_form": UploadForm(formdata=None),
+        "submit_form": SubmitForm(formdata=None),
+        "withdraw_form": ActionForm(formdata=None),
+        "files_form": ActionForm(formdata=None),
+        **forms,
+    }
+    html = render_template(
+        "applications/detail.html",
+        application=application,
+        tier_names=_tier_names(),
+        may_act=may_act,
+        editable=editable,
+        withdrawable=may_act and application.state in WITHDRAWABLE,
+        evaluation=evaluation,
+        files=attachments.attachments_of(db.session, application),
+        timeline=_timeline(application),
+        max_megabytes=attachments.MAX_SIZE // (1024 * 1024),
+        **context,
+    )
+    return html, status
+
+
+def _refused(application: Application, error: DomainError, form_name: str, form, field=None):
+    """Nothing was changed: show the refusal on ``form`` with the refusal's status."""
+    db.session.rollback()
+    if error.status == 404:
+        abort(404)
+    if isinstance(error, NotEligible):
+        lang = current_language()
+        codes = [e["field"] for e in error.errors]
+        checks = [eligibility.label(c, lang) if c in eligibility.LABELS else c for c in codes]
+        form.form_errors.append(
+            _(
+                "The application cannot be submitted while these checks are not met: %(checks)s.",
+                checks="; ".join(checks),
+            )
+        )
+    else:
+        refuse(form, error, field)
+    return _detail_page(application, error.status, **{form_name: form})
+
+
+@bp.get("/applications/<int:application_id>")
+@access.signed_in
+def detail(application_id: int):
+    return _detail_page(_visible_application(application_id))
+
+
+@bp.post("/applications/<int:application_id>/submit")
+@access.signed_in
+def submit(application_id: int):
+    application = _visible_application(application_id)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        return _detail_page(application, 422, submit_form=form)
+    try:
+        operations.submit(
+            db.session,
+            application,
+            user=_user(),
+            via="web",
+            declaration=bool(form.declaration.data),
+        )
+    except DomainError as error:
+        return _refused(application, error, "submit_form", form)
+    db.session.commit()
+    flash(_("The application was submitted. Reviewers will now examine it."))
+    return see_other("applications.detail", application_id=application_id)
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@access.signed_in
+def withdraw(application_id: int):
+    application = _visible_application(application_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _detail_page(application, 422, withdraw_form=form)
+    try:
+        operations.withdraw(db.session, application, user=_user(), via="web")
+    except DomainError as error:
+        return _refused(application, error, "withdraw_form", form)
+    db.session.commit()
+    flash(_("The application was withdrawn."))
+    return see_other("applications.detail", application_id=application_id)
+
+
+@bp.post("/applications/<int:application_id>/attachments")
+@access.signed_in
+def upload(application_id: int):
+    application = _visible_application(application_id)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _detail_page(application, 422, upload_form=form)
+    storage = form.file.data
+    # One byte more than allowed is enough to know the file is too large.
+    content = storage.read(attachments.MAX_SIZE + 1)
+    try:
+        attachment = attachments.add_attachment(
+            db.session, application, content, storage.filename, user=_user(), via="web"
+        )
+    except DomainError as error:
+        return _refused(application, error, "upload_form", form, field="file")
+    db.session.commit()
+    flash(_("The file %(label)s was added.", label=attachment.label))
+    return see_other("applications.detail", application_id=application_id)
+
+
+def _visible_attachment(attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or not operations._visible(attachment.application, _user()):
+        abort(404)
+    return attachment
+
+
+@bp.post("/attachments/<int:attachment_id>/delete")
+@access.signed_in
+def delete_attachment(attachment_id: int):
+    attachment = _visible_attachment(attachment_id)
+    application, label = attachment.application, attachment.label
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _detail_page(application, 422, files_form=form)
+    try:
+        attachments.delete_attachment(db.session, attachment, user=_user(), via="web")
+    except DomainError as error:
+        return _refused(application, error, "files_form", form)
+    db.session.commit()
+    flash(_("The file %(label)s was removed.", label=label))
+    return see_other("applications.detail", application_id=application.id)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@access.signed_in
+def download(attachment_id: int):
+    """The file as stored, under a name of our making and its detected type; always a
+    download (never shown inline), never sniffed, never cached."""
+    attachment = _visible_attachment(attachment_id)
+    return Response(
+        attachment.content,
+        mimetype=attachment.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment.download_name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
