@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
-from registry.applications.models import OPEN_STATES, Application, Decision, Kind, State
+from registry.applications.models import (
+    OPEN_STATES,
+    Application,
+    Decision,
+    Kind,
+    Objection,
+    ObjectionState,
+    State,
+)
 from registry.applications.schemas import application_out  # noqa: F401  (feed type)
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
@@ -424,32 +432,90 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
     return _transition(session, application, State.IN_NOTICE, actor, "approve")
 
 
+def open_objection(application_id):
+    """SQL: an objection to this application (an id, or the ``Application.id`` column in
+    a query over applications) is open."""
+    return exists().where(
+        Objection.application_id == application_id, Objection.state == ObjectionState.OPEN
+    )
+
+
+def is_held(session: Session, application: Application) -> bool:
+    """In notice with an objection open (``held``): nobody grants it until the last
+    open objection is dismissed; an upheld one rejects it."""
+    return application.state == State.IN_NOTICE and bool(
+        session.scalar(select(open_objection(application.id)))
+    )
+
+
+def _notice_over(session: Session, application: Application, now: datetime) -> bool:
+    """In notice, the notice ended, and no objection holds it: time to grant."""
+    return (
+        application.state == State.IN_NOTICE
+        and application.notice_ends_at <= now
+        and not is_held(session, application)
+    )
+
+
+def _grant_promotion(
+    session: Session, application: Application, actor: Actor, effective_at: datetime, reason: str
+) -> Application:
+    ladder.consume_slot(
+        session, application.id, actor=actor, reason=reason, effective_at=effective_at
+    )
+    return _transition(session, application, State.GRANTED, actor, "grant")
+
+
 def end_notice(session: Session, application_id: int, now: datetime) -> Application | None:
-    """``tick``: grant a promotion whose notice has ended (its reserved slot is used);
-    ``tier_since`` is the notice's end, whenever tick runs. None when not due."""
+    """``tick``: grant a promotion whose notice has ended with no objection open (its
+    reserved slot is used); ``tier_since`` is the notice's end, whenever tick runs.
+    None when not due, or while an objection holds it."""
     application = session.get(Application, application_id)
     if application is None or application.state != State.IN_NOTICE:
         return None
     # Tier, enterprise, application: the order revoke and demote lock in too.
     application = _lock(session, application, tier=True)
-    if application.state != State.IN_NOTICE or application.notice_ends_at > now:
+    if not _notice_over(session, application, now):
         return None
-    actor = Actor.system("tick")
-    ladder.consume_slot(
-        session,
-        application.id,
-        actor=actor,
-        reason="notice ended",
-        effective_at=application.notice_ends_at,
+    return _grant_promotion(
+        session, application, Actor.system("tick"), application.notice_ends_at, "notice ended"
     )
-    return _transition(session, application, State.GRANTED, actor, "grant")
+
+
+def grant_after_dismissal(
+    session: Session, application: Application, actor: Actor, now: datetime
+) -> Application | None:
+    """After an objection is dismissed: when the notice has ended and no other objection
+    is open, the grant happens in the same transaction, effective at the later of
+    ``notice_ends_at`` and now (PRODUCT.md §3a). None otherwise (tick grants after the
+    end). The caller holds the locks of ``_lock(..., tier=True)``."""
+    if not _notice_over(session, application, now):
+        return None
+    effective_at = max(application.notice_ends_at, now)
+    return _grant_promotion(session, application, actor, effective_at, "objections dismissed")
+
+
+def reject_on_objection(
+    session: Session, application: Application, actor: Actor, reason: str
+) -> Application:
+    """in_notice → rejected at once by an upheld objection, its slot released. The
+    caller holds the locks of ``_lock(..., tier=True)``."""
+    _require_state(application, State.IN_NOTICE)
+    ladder.release_slot(session, application.id, actor=actor)
+    application.closed_reason = reason
+    return _transition(session, application, State.REJECTED, actor, "reject")
 
 
 def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    """Applications whose notice has ended with no objection open (held ones wait)."""
     return list(
         session.scalars(
             select(Application.id)
-            .where(Application.state == State.IN_NOTICE, Application.notice_ends_at <= now)
+            .where(
+                Application.state == State.IN_NOTICE,
+                Application.notice_ends_at <= now,
+                ~open_objection(Application.id),
+            )
             .order_by(Application.notice_ends_at, Application.id)
             .limit(limit)
         )

@@ -19,6 +19,17 @@ def _user(user_id: int | None) -> dict | None:
     return {"id": user_id, "name": user.display_name if user else str(user_id)}
 
 
+def _held(application: Application) -> bool:
+    """In notice with an objection open: no grant until it is resolved. True from the
+    objection on, not only once the notice has ended, so that the value changes only
+    with a write (an objection filed or resolved) and the feed carries every change."""
+    # Imported here: operations imports this module for the feed type.
+    from registry.applications.operations import is_held
+    from registry.extensions import db
+
+    return is_held(db.session, application)
+
+
 class DecisionOut(OutputSchema):
     reviewer = fields.Function(lambda d: {"id": d.reviewer_id, "name": d.reviewer_name})
     decision = fields.String()
@@ -42,7 +53,7 @@ class ApplicationOut(OutputSchema):
     submitted_at = Timestamp(allow_none=True)
     notice_started_at = Timestamp(allow_none=True)
     notice_ends_at = Timestamp(allow_none=True)
-    held = fields.Function(lambda a: False)  # objections arrive with the notice pages
+    held = fields.Function(_held)
     closed_reason = fields.String(allow_none=True)
     version = fields.Integer()
     created_at = Timestamp()

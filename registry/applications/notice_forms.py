@@ -1,0 +1,52 @@
+"""Forms of the public notice: an objection, and a reviewer's resolution (shape only;
+the rules live in ``objections``)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
+
+_REQUIRED = _l("This field is required.")
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _text(label, limit: int, field=StringField):
+    """A required text, blanks around it removed (blank only counts as missing)."""
+    return field(
+        label,
+        filters=[_strip],
+        validators=[
+            DataRequired(_REQUIRED),
+            Length(max=limit, message=_l("At most %(max)d characters.")),
+        ],
+    )
+
+
+class ObjectionForm(FlaskForm):
+    """One per application on the notice page, built with a ``prefix`` naming the
+    application so that every field id on the page is unique."""
+
+    name = _text(_l("Your name"), NAME_MAX)
+    contact = _text(_l("How to reach you"), CONTACT_MAX)
+    grounds = _text(_l("Grounds of the objection"), GROUNDS_MAX, TextAreaField)
+
+
+class ResolutionForm(FlaskForm):
+    """A reviewer upholds or dismisses one objection (``prefix`` names it)."""
+
+    outcome = RadioField(
+        _l("Decision"),
+        choices=[
+            ("upheld", _l("Uphold: the application is rejected at once")),
+            ("dismissed", _l("Dismiss: the application may be granted")),
+        ],
+        validators=[InputRequired(_l("Choose to uphold or to dismiss the objection."))],
+    )
+    comment = _text(_l("Comment"), COMMENT_MAX, TextAreaField)

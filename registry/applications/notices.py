@@ -1,0 +1,210 @@
+"""The public notice (公示) with its objection forms, and the reviewers' objections page
+(PRODUCT.md §5 "Public notice", §6).
+
+Dates on the notice list: ``notice_ends_at`` is 00:00 Asia/Shanghai of the day after the
+last notice day, so the list names that last day ("last day of notice: 2026-03-18") and
+says that objections are accepted until the end of it, Beijing time. The full instant is
+in the ``datetime`` attribute of the ``<time>`` element.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from registry.accounts import access
+from registry.applications import objections
+from registry.applications.models import Application, Objection, ObjectionState, State
+from registry.applications.notice_forms import ObjectionForm, ResolutionForm
+from registry.core import clock
+from registry.core.errors import DomainError, Throttled
+from registry.core.i18n import current_language
+from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.web import nav_item, public, refuse, see_other
+from registry.extensions import db
+from registry.ladder import dates, listing
+from registry.ladder import queries as ladder_queries
+
+bp = Blueprint("notices", __name__)
+
+nav_item(
+    "notices.index", _l("Public notice"), {"anonymous", "enterprise", "reviewer", "admin"}, order=5
+)
+nav_item("notices.objections", _l("Objections"), {"reviewer", "admin"}, order=33)
+
+#: How many objections the reviewers' page shows: every open one up to this many, and
+#: the latest resolved ones.
+OPEN_SHOWN, RESOLVED_SHOWN = 200, 50
+
+
+def last_notice_day(ends_at: datetime):
+    """The last Asia/Shanghai day of a notice ending at ``ends_at`` (exclusive)."""
+    return dates.shanghai_date(ends_at - timedelta(microseconds=1))
+
+
+def shanghai_minute(at: datetime | None) -> str:
+    return at.astimezone(dates.SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def _names() -> dict:
+    """Tier, city and industry names in the page language (they are data)."""
+    lang = current_language()
+    return {
+        "tier_names": {t.code: t.name(lang) for t in ladder_queries.tiers(db.session)},
+        "city_names": {c.code: c.name(lang) for c in listing.cities(db.session)},
+        "industry_names": {i.code: i.name(lang) for i in listing.industries(db.session)},
+        "last_notice_day": last_notice_day,
+        "shanghai_minute": shanghai_minute,
+        "now": clock.now(),
+    }
+
+
+# --- the public notice ----------------------------------------------------------------------
+
+
+def _objection_form(application_id: int, *, bound: bool = False) -> ObjectionForm:
+    # Only the form that was posted reads the request; the others start empty.
+    unbound = {} if bound else {"formdata": None}
+    return ObjectionForm(prefix=f"objection-{application_id}", **unbound)
+
+
+def _notice_page(*, after=None, start=None, posted: dict | None = None, status=200, headers=None):
+    size = current_app.config["PAGE_SIZE"]
+    rows = objections.notice_rows(db.session, limit=size + 1, after=after, start=start)
+    page = page_of(rows, size, lambda row: (row[0].notice_ends_at.isoformat(), row[0].id))
+    posted = posted or {}
+    forms = {row[0].id: posted.get(row[0].id) or _objection_form(row[0].id) for row in page.items}
+    html = render_template(
+        "notices/index.html",
+        page=page,
+        forms=forms,
+        next_url=url_for(".index", after=page.next_cursor) if page.next_cursor else None,
+        first_url=url_for(".index") if (after or start) else None,
+        **_names(),
+    )
+    return html, status, headers or {}
+
+
+@bp.get("/notices")
+@public
+def index():
+    after = None
+    if "after" in request.args:
+        try:
+            ends_text, application_id = decode_cursor(request.args["after"], str, int)
+            after = (clock.parse_instant(ends_text), application_id)
+        except (InvalidCursor, ValueError):
+            abort(422)
+    return _notice_page(after=after)
+
+
+@bp.post("/notices/<int:application_id>/objections", endpoint="object")
+def file_objection(application_id: int):
+    application = db.session.get(Application, application_id)
+    if application is None or application.state != State.IN_NOTICE:
+        abort(404)
+    form = _objection_form(application_id, bound=True)
+    status, headers = 422, {}
+    if form.validate_on_submit():
+        try:
+            objections.file_objection(
+                db.session,
+                application,
+                name=form.name.data,
+                contact=form.contact.data,
+                grounds=form.grounds.data,
+                client_address=request.remote_addr,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 404:
+                abort(404)
+            refuse(form, error)
+            status = error.status
+            if isinstance(error, Throttled):
+                headers["Retry-After"] = str(error.retry_after)
+        else:
+            db.session.commit()
+            flash(_("Thank you. Your objection has been recorded; a reviewer will examine it."))
+            return see_other("notices.index")
+    # The list again, from this application on, with the refusal on its form.
+    return _notice_page(
+        start=(application.notice_ends_at, application.id),
+        posted={application.id: form},
+        status=status,
+        headers=headers,
+    )
+
+
+# --- the reviewers' objections page -------------------------------------------------------------
+
+
+def _objections_page(failed: tuple[int, ResolutionForm] | None = None, status=200):
+    open_rows, resolved_rows = objections.reviewer_objections(
+        db.session, open_limit=OPEN_SHOWN, resolved_limit=RESOLVED_SHOWN
+    )
+    forms = {
+        row.Objection.id: ResolutionForm(prefix=f"resolve-{row.Objection.id}", formdata=None)
+        for row in open_rows
+        if row.Application.state == State.IN_NOTICE
+    }
+    if failed is not None and failed[0] in forms:
+        forms[failed[0]] = failed[1]
+    html = render_template(
+        "notices/objections.html",
+        open_rows=open_rows,
+        resolved_rows=resolved_rows,
+        forms=forms,
+        failed=failed[1] if failed else None,
+        open_shown=OPEN_SHOWN,
+        **_names(),
+    )
+    return html, status
+
+
+@bp.get("/review/objections", endpoint="objections")
+@access.reviewer
+def objections_list():
+    return _objections_page()
+
+
+@bp.post("/review/objections/<int:objection_id>/resolution")
+@access.reviewer
+def resolve(objection_id: int):
+    objection = db.session.get(Objection, objection_id)
+    if objection is None:
+        abort(404)
+    form = ResolutionForm(prefix=f"resolve-{objection_id}")
+    status = 422
+    if form.validate_on_submit():
+        try:
+            objections.resolve(
+                db.session,
+                objection,
+                form.outcome.data,
+                user=current_user._get_current_object(),
+                via="web",
+                comment=form.comment.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+            status = error.status
+        else:
+            application = objection.application
+            db.session.commit()
+            flash(_resolution_message(objection, application))
+            return see_other("notices.objections")
+    return _objections_page((objection_id, form), status)
+
+
+def _resolution_message(objection: Objection, application: Application) -> str:
+    if objection.state == ObjectionState.UPHELD:
+        return _("The objection is upheld: application %(id)s is rejected.", id=application.id)
+    if application.state == State.GRANTED:
+        return _("The objection is dismissed: application %(id)s is granted.", id=application.id)
+    return _("The objection is dismissed.")
