@@ -1,0 +1,251 @@
+"""Read side of applications for the reviewers' pages: the queue with its counts, and
+what the application, enterprise and account-claim pages show beside it.
+
+The queue is a keyset list ordered by ``(submitted_at, id)``; drafts (never submitted)
+come last, by id. Pages never count and never use OFFSET.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from registry.accounts.models import AccountClaim, ClaimState, User
+from registry.applications.models import Application, Attachment, Objection, State
+from registry.core.models import AuditEntry
+from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.models import AnnualReport, Enterprise
+
+#: The states in which an application waits for a reviewer: the queue's default.
+NEEDS_REVIEWER = (State.SUBMITTED, State.IN_REVIEW)
+#: Who leads the review: the signed-in reviewer, nobody yet, or anyone.
+ASSIGNEES = ("anyone", "me", "none")
+
+#: The sort key of a queue row: (submitted_at or None for a draft, id).
+QueueKey = tuple[datetime | None, int]
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows. ``user_id`` is the reviewer that ``assignee="me"`` means."""
+
+    states: tuple[State, ...] = NEEDS_REVIEWER
+    tier: str | None = None
+    city: str | None = None
+    assignee: str = "anyone"
+    user_id: int | None = None
+
+
+def _display_name(user):
+    """SQL for ``User.display_name``: the name, else the email."""
+    return func.coalesce(func.nullif(user.name, ""), user.email)
+
+
+def _filtered(stmt, filters: QueueFilter, *, by_state: bool = True, by_tier: bool = True):
+    if by_state:
+        stmt = stmt.where(Application.state.in_(filters.states))
+    if by_tier and filters.tier:
+        stmt = stmt.where(Application.tier == filters.tier)
+    if filters.city:
+        stmt = stmt.where(Enterprise.city_code == filters.city)
+    if filters.assignee == "me":
+        stmt = stmt.where(Application.claimed_by == filters.user_id)
+    elif filters.assignee == "none":
+        stmt = stmt.where(Application.claimed_by.is_(None))
+    return stmt
+
+
+def queue(
+    session: Session, filters: QueueFilter, *, limit: int, after: QueueKey | None = None
+) -> list[Row]:
+    """Up to ``limit`` applications matching ``filters`` after the key ``after``, oldest
+    submission first. Each row has the application's columns, the enterprise's name,
+    USCC, ``verified`` and city, and ``claimed_by_name``."""
+    claimer = aliased(User)
+    stmt = (
+        select(
+            Application.id,
+            Application.tier,
+            Application.kind,
+            Application.state,
+            Application.submitted_at,
+            Application.nominated_by,
+            Enterprise.uscc,
+            Enterprise.name,
+            Enterprise.verified,
+            Enterprise.city_code,
+            _display_name(claimer).label("claimed_by_name"),
+        )
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .outerjoin(claimer, claimer.id == Application.claimed_by)
+    )
+    stmt = _filtered(stmt, filters)
+    if after is not None:
+        at, last_id = after
+        if at is None:
+            stmt = stmt.where(Application.submitted_at.is_(None), Application.id > last_id)
+        else:
+            stmt = stmt.where(
+                or_(
+                    Application.submitted_at > at,
+                    and_(Application.submitted_at == at, Application.id > last_id),
+                    Application.submitted_at.is_(None),
+                )
+            )
+    stmt = stmt.order_by(Application.submitted_at.asc().nulls_last(), Application.id)
+    return list(session.execute(stmt.limit(limit)))
+
+
+def queue_key(row: Row) -> QueueKey:
+    return row.submitted_at, row.id
+
+
+def counts(session: Session, filters: QueueFilter) -> dict[tuple[str, str], int]:
+    """``{(state, tier): n}`` over every state and tier, under the city and assignee
+    filters (the table shows the whole pipeline of the reviewer's selection)."""
+    stmt = select(Application.state, Application.tier, func.count()).join(
+        Enterprise, Enterprise.id == Application.enterprise_id
+    )
+    stmt = _filtered(stmt, filters, by_state=False, by_tier=False)
+    stmt = stmt.group_by(Application.state, Application.tier)
+    return {(str(state), tier): n for state, tier, n in session.execute(stmt)}
+
+
+# --- one application ---------------------------------------------------------------------
+
+
+def history(session: Session, application_id: int) -> list[AuditEntry]:
+    """The audit entries of an application, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.object_type == "application",
+                AuditEntry.object_id == str(application_id),
+            )
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+def attachments(session: Session, application_id: int) -> list[Attachment]:
+    """The attachments of an application (their content stays unloaded)."""
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.application_id == application_id)
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def objections(session: Session, application_id: int) -> list[Objection]:
+    return list(
+        session.scalars(
+            select(Objection)
+            .where(Objection.application_id == application_id)
+            .order_by(Objection.id)
+        )
+    )
+
+
+def user_names(session: Session, ids) -> dict[int, str]:
+    """``{user id: display name}`` for the given ids (None ignored)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, _display_name(User)).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
+
+
+# --- enterprises -----------------------------------------------------------------------
+
+
+def reports(session: Session, enterprise_id: int, *, limit: int | None = None) -> list:
+    """An enterprise's annual reports, latest year first (at most ``limit``)."""
+    stmt = (
+        select(AnnualReport)
+        .where(AnnualReport.enterprise_id == enterprise_id)
+        .order_by(AnnualReport.year.desc())
+    )
+    return list(session.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def applications_of(session: Session, enterprise_id: int) -> list[Application]:
+    """Every application of an enterprise, newest first."""
+    return list(
+        session.scalars(
+            select(Application)
+            .where(Application.enterprise_id == enterprise_id)
+            .order_by(Application.id.desc())
+        )
+    )
+
+
+def find_enterprises(session: Session, text: str, *, limit: int) -> list[Enterprise]:
+    """Enterprises whose USCC or name starts with ``text``, in USCC order.
+
+    A USCC prefix walks the unique index as a range (USCC characters are digits and
+    capitals, so every code starting with ``p`` lies between ``p`` and ``p`` padded
+    with ``Z``); a name prefix is a LIKE on the name.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    found: dict[str, Enterprise] = {}
+    prefix = uscc_codes.normalize(text)
+    if prefix.isascii() and prefix.isalnum() and len(prefix) <= 18:
+        for enterprise in session.scalars(
+            select(Enterprise)
+            .where(Enterprise.uscc >= prefix, Enterprise.uscc <= prefix.ljust(18, "Z"))
+            .order_by(Enterprise.uscc)
+            .limit(limit)
+        ):
+            found[enterprise.uscc] = enterprise
+    for enterprise in session.scalars(
+        select(Enterprise)
+        .where(Enterprise.name.startswith(text, autoescape=True))
+        .order_by(Enterprise.uscc)
+        .limit(limit)
+    ):
+        found.setdefault(enterprise.uscc, enterprise)
+    return [found[code] for code in sorted(found)][:limit]
+
+
+# --- account claims ----------------------------------------------------------------------
+
+
+def _claims(state_is_pending: bool):
+    decider = aliased(User)
+    claimant = aliased(User)
+    stmt = (
+        select(
+            AccountClaim,
+            claimant.email.label("email"),
+            Enterprise.name.label("enterprise_name"),
+            Enterprise.uscc.label("uscc"),
+            _display_name(decider).label("decided_by_name"),
+        )
+        .join(claimant, claimant.id == AccountClaim.user_id)
+        .join(Enterprise, Enterprise.id == AccountClaim.enterprise_id)
+        .outerjoin(decider, decider.id == AccountClaim.decided_by)
+    )
+    if state_is_pending:
+        return stmt.where(AccountClaim.state == ClaimState.PENDING).order_by(AccountClaim.id)
+    return stmt.where(AccountClaim.state != ClaimState.PENDING).order_by(
+        AccountClaim.decided_at.desc(), AccountClaim.id.desc()
+    )
+
+
+def pending_claims(session: Session) -> list[Row]:
+    """Claims waiting for a reviewer, oldest first: the claim, the account's email and
+    the enterprise's registered name and USCC."""
+    return list(session.execute(_claims(True)))
+
+
+def decided_claims(session: Session, *, limit: int) -> list[Row]:
+    """The latest decided claims, with who decided them."""
+    return list(session.execute(_claims(False).limit(limit)))
