@@ -1,0 +1,275 @@
+"""Enterprise self-service forms: the profile and one year's annual report.
+
+Shape and units only; the rules live in ``operations``. Money is entered in 万元 with at
+most four decimals and converted exactly (``Decimal``) to the integer 元 the registry
+stores; counts are whole numbers; percentages 0–100 with at most two decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, StopValidation
+
+from registry.core import clock
+from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS
+
+#: 元 in one 万元.
+YUAN_PER_WAN = 10_000
+MONEY_DECIMALS = 4
+PERCENT_DECIMALS = 2
+# The largest amount a BIGINT column holds, in whole 万元; counts fit an INTEGER column.
+MAX_WAN = 900_000_000_000_000
+MAX_COUNT = 2_147_483_647
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _code(value: Any) -> str:
+    """A select's value: a stored None is the empty choice (not the text "None")."""
+    return "" if value is None else str(value)
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many decimals ``value`` really has: 1.50 has one, 1E+3 none."""
+    _sign, digits, exponent = value.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0
+    return max(0, -(exponent + len(digits) - len(significant)))
+
+
+def _at_most_decimals(places: int):
+    def check(_form, field) -> None:
+        if field.data is None:
+            return
+        if not field.data.is_finite():
+            raise StopValidation(_l("Enter a number."))
+        if decimal_places(field.data) > places:
+            raise StopValidation(_l("Use at most %(places)s decimals.", places=places))
+
+    return check
+
+
+def _not_in_the_future(_form, field) -> None:
+    if field.data is not None and field.data > clock.today():
+        raise ValidationError(_l("The founding date cannot be in the future."))
+
+
+class PlainDecimalField(DecimalField):
+    """A decimal shown as typed, or in plain notation without trailing zeros (5000, not
+    5E+3 or 5000.0000)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, places=None, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format(self.data, "f")
+
+
+class ProfileForm(FlaskForm):
+    """What an enterprise keeps current itself (PROFILE_FIELDS). The USCC is not here:
+    it is shown, never changed."""
+
+    name = StringField(
+        _l("Enterprise name"), filters=[_strip], validators=[DataRequired(), Length(max=200)]
+    )
+    name_en = StringField(
+        _l("English name"), filters=[_strip], validators=[Optional(), Length(max=200)]
+    )
+    city_code = SelectField(_l("City"), coerce=_code)
+    county = StringField(
+        _l("County or district"), filters=[_strip], validators=[Optional(), Length(max=64)]
+    )
+    industry_code = SelectField(_l("Industry"), coerce=_code)
+    founded_on = DateField(_l("Founding date"), validators=[Optional(), _not_in_the_future])
+    legal_representative = StringField(
+        _l("Legal representative"), filters=[_strip], validators=[Optional(), Length(max=100)]
+    )
+    contact_name = StringField(
+        _l("Contact person"), filters=[_strip], validators=[Optional(), Length(max=100)]
+    )
+    contact_phone = StringField(
+        _l("Phone"), filters=[_strip], validators=[Optional(), Length(max=40)]
+    )
+    contact_email = EmailField(
+        _l("Email"), filters=[_strip], validators=[Optional(), Email(), Length(max=254)]
+    )
+    address = StringField(_l("Address"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    main_products = TextAreaField(
+        _l("Main products"), filters=[_strip], validators=[Optional(), Length(max=2000)]
+    )
+
+    def fill_choices(self, cities: list[tuple[str, str]], industries: list[tuple[str, str]]):
+        """The seeded cities and industries as (code, name in the page language)."""
+        self.city_code.choices = [("", _l("Not set")), *cities]
+        self.industry_code.choices = [
+            *industries,
+            ("", _l("Other (none of the plan's industries)")),
+        ]
+
+
+class ReportYearForm(FlaskForm):
+    """The year of a new annual report (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    year = SelectField(_l("Year"), coerce=int)
+
+
+def _count(label, help_text):
+    validators = [Optional(), NumberRange(min=0, max=MAX_COUNT)]
+    return IntegerField(label, validators=validators, description=help_text)
+
+
+def _money(label, help_text):
+    validators = [Optional(), _at_most_decimals(MONEY_DECIMALS), NumberRange(min=0, max=MAX_WAN)]
+    return PlainDecimalField(label, validators=validators, description=help_text)
+
+
+def _percent(label, help_text):
+    validators = [Optional(), _at_most_decimals(PERCENT_DECIMALS), NumberRange(min=0, max=100)]
+    return PlainDecimalField(label, validators=validators, description=help_text)
+
+
+class AnnualReportForm(FlaskForm):
+    """The figures of one completed year (API.md, Annual report). Every figure is
+    optional: a missing one leaves the checks that need it *unknown*."""
+
+    # Staff
+    employees = _count(
+        _l("Employees"), _l("Average number of employees during the year, in persons.")
+    )
+    tech_staff = _count(
+        _l("Technical staff"),
+        _l(
+            "Employees doing research, development or technical work, in persons. "
+            "At most the number of employees."
+        ),
+    )
+    rd_staff = _count(
+        _l("R&D staff"),
+        _l(
+            "Employees working directly on research and development, in persons. "
+            "At most the number of employees."
+        ),
+    )
+    # Money
+    revenue = _money(
+        _l("Revenue"), _l("Operating revenue of the year, in 万元. At most the total income.")
+    )
+    total_income = _money(
+        _l("Total income"),
+        _l("All income of the year (operating revenue and other income), in 万元."),
+    )
+    total_assets = _money(_l("Total assets"), _l("Total assets at the end of the year, in 万元."))
+    net_assets = _money(
+        _l("Net assets"),
+        _l(
+            "Total assets less liabilities at the end of the year, in 万元. "
+            "At most the total assets."
+        ),
+    )
+    total_cost = _money(_l("Total cost"), _l("Total costs and expenses of the year, in 万元."))
+    rd_expense = _money(
+        _l("R&D expense"),
+        _l("Research and development expense of the year, in 万元. At most the total cost."),
+    )
+    rd_domestic_expense = _money(
+        _l("R&D expense in China"),
+        _l("The part of the R&D expense spent within China, in 万元. At most the R&D expense."),
+    )
+    hightech_income = _money(
+        _l("High-tech product income"),
+        _l("Income from high-tech products and services, in 万元. At most the total income."),
+    )
+    # Percentages
+    main_business_share = _percent(
+        _l("Main business share"),
+        _l("Main business revenue as a percentage of revenue, 0 to 100, up to 2 decimals."),
+    )
+    debt_ratio = _percent(
+        _l("Debt ratio"),
+        _l("Liabilities as a percentage of total assets at the end of the year, 0 to 100."),
+    )
+    national_market_share = _percent(
+        _l("National market share"),
+        _l("Share of the main product in the national market, in percent, 0 to 100."),
+    )
+    # Intellectual property and market
+    ip_class1 = _count(
+        _l("Class I intellectual property"),
+        _l(
+            "Number of invention patents, plant varieties, new drugs, integrated circuit "
+            "layout designs and the like owned."
+        ),
+    )
+    ip_class2 = _count(
+        _l("Class II intellectual property"),
+        _l("Number of utility models, designs and software copyrights owned."),
+    )
+    ip_transfers = _count(
+        _l("Technology transfers"),
+        _l("Number of scientific and technological achievements transferred in the year."),
+    )
+    niche_years = _count(
+        _l("Years in the niche market"),
+        _l("Whole years the enterprise has served its specialised market segment."),
+    )
+    global_market_rank = _count(
+        _l("Global market rank of the main product"),
+        _l("The main product's rank by global market share (1 = first). Empty if not known."),
+    )
+
+    GROUPS = (
+        (_l("Staff"), COUNT_FIELDS[:3]),
+        (_l("Finances, in 万元"), MONEY_FIELDS),
+        (_l("Shares, in percent"), PERCENT_FIELDS),
+        (_l("Intellectual property and market"), COUNT_FIELDS[3:]),
+    )
+
+    @classmethod
+    def initial(cls, figures: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored report's figures in form units (money back to 万元, exactly)."""
+        data: dict[str, Any] = {}
+        for name, value in figures.items():
+            if value is None:
+                data[name] = None
+            elif name in MONEY_FIELDS:
+                data[name] = Decimal(value) / YUAN_PER_WAN
+            elif name in PERCENT_FIELDS:
+                data[name] = Decimal(str(value))  # the float's shortest form: 12.5, not 12.50…1
+            else:
+                data[name] = value
+        return data
+
+    def figures(self) -> dict[str, Any]:
+        """The figures in registry units: money in integer 元, counts as integers,
+        percentages as decimals; empty fields are None."""
+        values: dict[str, Any] = {}
+        for name in COUNT_FIELDS + MONEY_FIELDS + PERCENT_FIELDS:
+            value = self[name].data
+            if value is not None and name in MONEY_FIELDS:
+                # At most four decimals (validated), so the product is a whole number.
+                value = int(value * YUAN_PER_WAN)
+            values[name] = value
+        return values

@@ -1,0 +1,269 @@
+"""The enterprise's own pages: profile, annual reports and the eligibility self-check.
+
+No address here carries an id: every page works on the signed-in user's own enterprise
+(``access.own_enterprise``), so another enterprise's records cannot even be named (S1).
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from registry.accounts import access
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.core.errors import DomainError, ValidationFailed
+from registry.core.i18n import current_language
+from registry.core.web import form_page, nav_item, refuse, see_other
+from registry.enterprises import operations, queries
+from registry.enterprises.forms import (
+    YUAN_PER_WAN,
+    AnnualReportForm,
+    ProfileForm,
+    ReportYearForm,
+)
+from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
+from registry.extensions import db
+from registry.ladder import queries as ladder_queries
+from registry.ladder.eligibility import label
+from registry.ladder.models import Tier
+
+bp = Blueprint("enterprises", __name__, url_prefix="/enterprise")
+
+nav_item("enterprises.profile", _l("Profile"), {"enterprise"}, order=10)
+nav_item("enterprises.reports", _l("Annual reports"), {"enterprise"}, order=11)
+nav_item("enterprises.self_check", _l("Self-check"), {"enterprise"}, order=12)
+
+STATUS_TEXT = {
+    "pass": _l("Met"),
+    "fail": _l("Not met"),
+    "unknown": _l("Figures missing"),
+    "manual": _l("Reviewer decides"),
+}
+OPERATORS = {">=": "≥", "<=": "≤", ">": ">"}
+UNITS = {
+    "person": _l("persons"),
+    "CNY": _l("万元"),
+    "days": _l("days"),
+    "years": _l("years"),
+    "points": _l("points"),
+}
+
+
+def with_enterprise(view):
+    """Hand the view the user's enterprise. An account whose claim to an enterprise
+    still waits for a reviewer has none: it goes to its account page with a word why."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.enterprise_id is None:
+            flash(
+                _(
+                    "Your account is not linked to an enterprise yet. Once a reviewer "
+                    "confirms your claim, you can keep its profile and figures here."
+                )
+            )
+            return see_other("accounts.account")
+        return view(access.own_enterprise(), *args, **kwargs)
+
+    return wrapped
+
+
+def _actor() -> Actor:
+    return Actor(current_user.id, current_user.display_name, "web")
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@access.enterprise_user
+@with_enterprise
+def profile(enterprise: Enterprise):
+    lang = current_language()
+    form = ProfileForm(obj=enterprise)
+    form.fill_choices(
+        [(c.code, c.name(lang)) for c in queries.cities(db.session)],
+        [(i.code, i.name(lang)) for i in queries.industries(db.session)],
+    )
+    status = None
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in operations.PROFILE_FIELDS}
+        try:
+            operations.update_profile(db.session, enterprise, values, actor=_actor())
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("The profile has been saved."))
+            return see_other("enterprises.profile")
+    tier = db.session.get(Tier, enterprise.tier) if enterprise.tier else None
+    return form_page("enterprises/profile.html", form, status, enterprise=enterprise, tier=tier)
+
+
+# --- annual reports -----------------------------------------------------------------------
+
+
+def _open_years(enterprise: Enterprise) -> list[int]:
+    """Completed years without a report, latest first (the range check_report_year
+    accepts)."""
+    on_file = {report.year for report in enterprise.reports}
+    last = clock.today().year - 1
+    return [y for y in range(last, operations.FIRST_REPORT_YEAR - 1, -1) if y not in on_file]
+
+
+@bp.get("/reports")
+@access.enterprise_user
+@with_enterprise
+def reports(enterprise: Enterprise):
+    open_years = _open_years(enterprise)
+    # A GET form: choosing a year opens that year's report form.
+    chooser = ReportYearForm(request.args)
+    chooser.year.choices = [(y, str(y)) for y in open_years]
+    if "year" in request.args and chooser.validate():
+        return redirect(url_for(".report", year=chooser.year.data), 303)
+    html = render_template(
+        "enterprises/reports.html",
+        enterprise=enterprise,
+        reports=sorted(enterprise.reports, key=lambda r: r.year, reverse=True),
+        chooser=chooser,
+        open_years=open_years,
+        wan=to_wan,
+    )
+    return html, (422 if chooser.errors else 200)
+
+
+def _stored_report(enterprise: Enterprise, year: int) -> AnnualReport | None:
+    return db.session.scalars(
+        select(AnnualReport).where(
+            AnnualReport.enterprise_id == enterprise.id, AnnualReport.year == year
+        )
+    ).one_or_none()
+
+
+def _refuse_figures(form: AnnualReportForm, error: DomainError) -> None:
+    """A part above its whole (``inconsistent``, detail "part > whole") is named in the
+    form's own labels on the part's field; any other refusal as ``refuse`` shows it."""
+    for item in error.errors:
+        part, _gt, whole = str(item.get("message", "")).partition(" > ")
+        if item.get("code") == "inconsistent" and part in form and whole in form:
+            form[part].errors = [
+                *form[part].errors,
+                _(
+                    "%(part)s cannot be more than %(whole)s.",
+                    part=form[part].label.text,
+                    whole=form[whole].label.text,
+                ),
+            ]
+            return
+    refuse(form, error)
+
+
+@bp.route("/reports/<int:year>", methods=["GET", "POST"])
+@access.enterprise_user
+@with_enterprise
+def report(enterprise: Enterprise, year: int):
+    try:
+        operations.check_report_year(year)
+    except ValidationFailed:
+        abort(404)
+    stored = _stored_report(enterprise, year)
+    initial = None
+    if stored is not None and request.method == "GET":
+        initial = AnnualReportForm.initial({n: getattr(stored, n) for n in FIGURE_FIELDS})
+    # On a POST every figure comes from the form: one left empty is cleared.
+    form = AnnualReportForm(data=initial)
+    status = None
+    if form.validate_on_submit():
+        try:
+            operations.save_annual_report(
+                db.session, enterprise, year, form.figures(), actor=_actor()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            _refuse_figures(form, error)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("The annual report for %(year)s has been saved.", year=year))
+            return see_other("enterprises.reports")
+    return form_page(
+        "enterprises/report.html",
+        form,
+        status,
+        enterprise=enterprise,
+        year=year,
+        stored=stored,
+    )
+
+
+# --- eligibility self-check ---------------------------------------------------------------
+
+
+def to_wan(value: int | float | None) -> str:
+    """元 as 万元 for display, exactly: 12345678 → "1,234.5678"."""
+    if value is None:
+        return "—"
+    return format(Decimal(str(value)) / YUAN_PER_WAN, ",f")
+
+
+def figure_text(value: int | float | None, unit: str | None) -> str:
+    """A check's required or actual value with its unit (money in 万元, as entered)."""
+    if value is None:
+        return "—"
+    if unit == "CNY":
+        return f"{to_wan(value)} {UNITS[unit]}"
+    number = format(Decimal(str(value)), ",f")
+    if unit == "percent":
+        return f"{number}%"
+    return f"{number} {UNITS[unit]}" if unit in UNITS else number
+
+
+def _applicable_tiers(enterprise: Enterprise) -> list[tuple[Tier, bool]]:
+    """The tiers the enterprise may apply for itself: those above its rung, and its own
+    for renewal (True) while it holds one."""
+    tiers = ladder_queries.tiers(db.session)
+    current = next((t.rank for t in tiers if t.code == enterprise.tier), 0)
+    return [
+        (t, t.code == enterprise.tier)
+        for t in tiers
+        if t.self_apply and (t.rank > current or t.code == enterprise.tier)
+    ]
+
+
+@bp.get("/eligibility")
+@access.enterprise_user
+@with_enterprise
+def self_check(enterprise: Enterprise):
+    lang = current_language()
+    now = clock.now()
+    evaluations = [
+        (
+            tier,
+            renewal,
+            ladder_queries.evaluate_enterprise(
+                db.session, enterprise, tier.code, reference=now, lang=lang
+            ),
+        )
+        for tier, renewal in _applicable_tiers(enterprise)
+    ]
+    banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
+    return render_template(
+        "enterprises/self_check.html",
+        enterprise=enterprise,
+        evaluations=evaluations,
+        banned=banned,
+        lang=lang,
+        label=label,
+        figure_text=figure_text,
+        status_text=STATUS_TEXT,
+        operators=OPERATORS,
+    )

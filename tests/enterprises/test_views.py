@@ -1,0 +1,463 @@
+"""The enterprise's own pages: profile, annual reports, self-check (S1, S2, roles)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from html import unescape
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role
+from registry.core import clock
+from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.enterprises.models import AnnualReport, Enterprise
+from registry.extensions import db
+from registry.ladder import operations as ladder
+from tests.conftest import make_app
+from tests.factories import TEST_ACTOR
+
+PASSWORD = "Gan-river-2026"
+NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
+LAST = 2025  # the latest completed year at NOW
+PAGES = ("/enterprise/profile", "/enterprise/reports", f"/enterprise/reports/{LAST}")
+PAGES += ("/enterprise/eligibility",)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with clock.pinned(NOW):
+        yield
+
+
+def user(session, email, role=Role.ENTERPRISE, enterprise=None):
+    created = accounts.create_user(
+        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, enterprise=enterprise
+    )
+    session.commit()
+    return created
+
+
+def login(client, email):
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 303
+
+
+@pytest.fixture
+def owner(session, make):
+    """Enterprise A and its signed-in user."""
+    enterprise = make.enterprise(name="赣江甲有限公司", verified=False)
+    user(session, "a@example.com", enterprise=enterprise)
+    return enterprise
+
+
+@pytest.fixture
+def signed_in(client, owner):
+    login(client, "a@example.com")
+    return client
+
+
+def value_of(html: str, name: str) -> str:
+    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*\bvalue="([^"]*)"', html)
+    return unescape(match.group(1))
+
+
+def error_of(html: str, field: str) -> str:
+    return re.search(rf'id="{field}-error">([^<]*)<', html).group(1)
+
+
+def profile_form(**changes) -> dict:
+    form = {
+        "name": "赣江甲有限公司",
+        "name_en": "Ganjiang A Co., Ltd.",
+        "city_code": "360700",
+        "county": "章贡区",
+        "industry_code": "new_materials",
+        "founded_on": "2015-03-02",
+        "legal_representative": "张三",
+        "contact_name": "李四",
+        "contact_phone": "0791-88888888",
+        "contact_email": "contact@example.com",
+        "address": "南昌市红谷滩区",
+        "main_products": "稀土永磁材料",
+    }
+    form.update(changes)
+    return form
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_visitors_are_sent_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login?next=")
+    assert client.post(path).status_code in (303, 405)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_reviewers_are_refused(client, session, path):
+    user(session, "reviewer@example.com", role=Role.REVIEWER)
+    login(client, "reviewer@example.com")
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "Access denied" in client.get(f"{path}?lang=en").text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_an_account_waiting_for_its_claim_goes_to_its_account_page(client, session, path):
+    user(session, "pending@example.com")
+    login(client, "pending@example.com")
+    response = client.get(f"{path}?lang=en")
+    assert response.status_code == 303 and response.headers["Location"] == "/account"
+    assert "not linked to an enterprise yet" in client.get("/account").text
+
+
+def test_pages_are_private_and_in_the_enterprise_navigation(signed_in):
+    for path in PAGES:
+        response = signed_in.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store"
+    html = signed_in.get("/enterprise/profile?lang=en").text
+    nav = html[html.index('class="site-nav"') :]
+    positions = [nav.index(f'href="{path}"') for path in PAGES if path != PAGES[2]]
+    assert positions == sorted(positions)
+    assert ">Profile<" in nav and ">Annual reports<" in nav and ">Self-check<" in nav
+
+
+def test_csrf_token_is_required(app, database_url, session, owner):
+    owner_id = owner.id
+    session.commit()  # the test's own session holds no lock while the other app writes
+    strict = make_app(database_url, WTF_CSRF_ENABLED=True)
+    client = strict.test_client()
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(
+        "/login", data={"email": "a@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    form = client.get("/enterprise/profile").text
+    assert 'name="csrf_token"' in form
+    assert client.post("/enterprise/profile", data=profile_form(name="无令牌")).status_code == 400
+    with strict.app_context():
+        db.engine.dispose()
+    assert session.get(Enterprise, owner_id).name == "赣江甲有限公司"
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+def test_profile_shows_the_uscc_read_only_and_the_unverified_mark(signed_in, owner, session):
+    html = signed_in.get("/enterprise/profile?lang=en").text
+    assert owner.uscc in html and 'name="uscc"' not in html
+    assert value_of(html, "name") == "赣江甲有限公司"
+    assert "badge--unverified" in html and "Unverified" in html
+    owner.verified = True
+    session.commit()
+    assert "badge--unverified" not in signed_in.get("/enterprise/profile").text
+
+
+def test_profile_save_answers_303_and_records_the_change(signed_in, owner, session):
+    response = signed_in.post("/enterprise/profile", data=profile_form())
+    assert response.status_code == 303 and response.headers["Location"] == "/enterprise/profile"
+    session.expire_all()
+    e = session.get(Enterprise, owner.id)
+    assert (e.city_code, e.industry_code, e.founded_on) == (
+        "360700",
+        "new_materials",
+        date(2015, 3, 2),
+    )
+    assert (e.contact_email, e.main_products, e.version) == (
+        "contact@example.com",
+        "稀土永磁材料",
+        2,
+    )
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "enterprise.update")
+    ).one()
+    assert (entry.actor_name, entry.via) == ("a@example.com", "web")
+    assert "The profile has been saved." in signed_in.get("/enterprise/profile?lang=en").text
+
+    # "Other" industry and no city are stored as null; the same post again changes nothing.
+    signed_in.post("/enterprise/profile", data=profile_form(industry_code="", city_code=""))
+    signed_in.post("/enterprise/profile", data=profile_form(industry_code="", city_code=""))
+    session.expire_all()
+    e = session.get(Enterprise, owner.id)
+    assert (e.industry_code, e.city_code, e.version) == (None, None, 3)
+
+
+def test_profile_ignores_undeclared_fields(signed_in, owner, session):
+    """S2: the declared fields are saved, the others never reach the record."""
+    before = session.execute(
+        select(
+            Enterprise.uscc,
+            Enterprise.tier,
+            Enterprise.status,
+            Enterprise.origin,
+            Enterprise.verified,
+            Enterprise.registration_number,
+            Enterprise.ban_until,
+        ).where(Enterprise.id == owner.id)
+    ).one()
+    forged = {
+        "uscc": "91360100MA35K8T29N",
+        "tier": "champion",
+        "status": "deregistered",
+        "version": "99",
+        "origin": "peer-gd",
+        "verified": "y",
+        "registration_number": "JX-CH-2026-00001",
+        "ban_until": "2030-01-01",
+        "id": "999",
+        "enterprise_id": "999",
+    }
+    response = signed_in.post(
+        "/enterprise/profile", data=profile_form(name="新名有限公司", **forged)
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    after = session.execute(
+        select(
+            Enterprise.uscc,
+            Enterprise.tier,
+            Enterprise.status,
+            Enterprise.origin,
+            Enterprise.verified,
+            Enterprise.registration_number,
+            Enterprise.ban_until,
+        ).where(Enterprise.id == owner.id)
+    ).one()
+    assert after == before
+    e = session.get(Enterprise, owner.id)
+    assert (e.name, e.version) == ("新名有限公司", 2)
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "changes", "field", "message"),
+    [
+        ("zh", {"name": "  "}, "name", "该字段是必填字段。"),
+        ("en", {"name": ""}, "name", "This field is required."),
+        ("en", {"contact_email": "not-an-email"}, "contact_email", "Invalid email address."),
+        ("zh", {"city_code": "110000"}, "city_code", "不是有效的选择。"),
+        ("en", {"industry_code": "mining"}, "industry_code", "Not a valid choice."),
+        ("en", {"founded_on": "2015-13-40"}, "founded_on", "Not a valid date value."),
+        ("en", {"founded_on": "2026-06-01"}, "founded_on", "cannot be in the future"),
+        ("en", {"county": "县" * 65}, "county", "cannot be longer than 64"),
+    ],
+)
+def test_profile_errors_answer_422_on_the_field(
+    signed_in, owner, session, lang, changes, field, message
+):
+    response = signed_in.post(f"/enterprise/profile?lang={lang}", data=profile_form(**changes))
+    assert response.status_code == 422
+    assert message in error_of(response.text, field)
+    assert (
+        "请更正以下问题" in response.text if lang == "zh" else "There is a problem" in response.text
+    )
+    session.expire_all()
+    assert session.get(Enterprise, owner.id).version == 1
+
+
+def test_a_mirrored_record_cannot_be_changed(client, session, make):
+    mirrored = make.enterprise(name="镜像有限公司", origin="peer-gd")
+    user(session, "m@example.com", enterprise=mirrored)
+    login(client, "m@example.com")
+    assert "read-only here" in client.get("/enterprise/profile?lang=en").text
+    response = client.post("/enterprise/profile?lang=en", data=profile_form(name="改名"))
+    assert response.status_code == 409
+    assert "is mirrored from peer-gd and is read-only here" in response.text
+    report = client.post(f"/enterprise/reports/{LAST}?lang=en", data={"employees": "3"})
+    assert report.status_code == 409 and "read-only" in report.text
+    session.expire_all()
+    assert session.get(Enterprise, mirrored.id).name == "镜像有限公司"
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
+
+
+def test_names_render_literally(client, session, make):
+    """S9: user text is escaped on every page of this blueprint."""
+    hostile = make.enterprise(name="<img src=x onerror=alert(1)>", main_products="{{7*7}}")
+    user(session, "x@example.com", enterprise=hostile)
+    login(client, "x@example.com")
+    html = client.get("/enterprise/profile").text
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "{{7*7}}" in html and ">49<" not in html
+
+
+# --- annual reports -----------------------------------------------------------------------
+
+
+def test_money_is_converted_exactly_from_wan_to_yuan(signed_in, owner, session):
+    figures = {
+        "employees": "120",
+        "tech_staff": "30",
+        "revenue": "1234.5678",
+        "total_income": "1234.5678",
+        "total_assets": "0.0001",
+        "net_assets": "0",
+        "total_cost": "99999999.9999",
+        "rd_expense": "5000",
+        "main_business_share": "12.5",
+        "debt_ratio": "33.33",
+        "ip_class1": "",
+    }
+    response = signed_in.post(f"/enterprise/reports/{LAST}", data=figures)
+    assert response.status_code == 303 and response.headers["Location"] == "/enterprise/reports"
+    report = session.scalars(select(AnnualReport)).one()
+    assert report.revenue == 12_345_678 and report.total_income == 12_345_678
+    assert report.total_assets == 1 and report.net_assets == 0
+    assert report.total_cost == 999_999_999_999 and report.rd_expense == 50_000_000
+    assert (report.employees, report.tech_staff, report.ip_class1) == (120, 30, None)
+    assert (report.main_business_share, report.debt_ratio) == (12.5, 33.33)
+    feed = session.scalars(select(ChangeLogEntry.key)).all()
+    assert feed == [f"{owner.uscc}/{LAST}"]
+
+    # The form shows the figures back in 万元, without float noise.
+    html = signed_in.get(f"/enterprise/reports/{LAST}").text
+    assert value_of(html, "revenue") == "1234.5678"
+    assert value_of(html, "total_assets") == "0.0001"
+    assert value_of(html, "total_cost") == "99999999.9999"
+    assert value_of(html, "rd_expense") == "5000"
+    assert value_of(html, "main_business_share") == "12.5"
+    assert value_of(html, "debt_ratio") == "33.33"
+    assert value_of(html, "ip_class1") == ""
+
+
+def test_a_figure_left_empty_is_cleared(signed_in, owner, session, make):
+    make.report(owner, LAST, employees=10, revenue=5_000_000)
+    session.commit()
+    html = signed_in.get(f"/enterprise/reports/{LAST}").text
+    assert value_of(html, "revenue") == "500" and value_of(html, "employees") == "10"
+    response = signed_in.post(
+        f"/enterprise/reports/{LAST}", data={"employees": "11", "revenue": ""}
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    report = session.scalars(select(AnnualReport)).one()
+    assert (report.employees, report.revenue, report.version) == (11, None, 2)
+
+
+@pytest.mark.parametrize(
+    ("lang", "figures", "field", "message"),
+    [
+        ("en", {"revenue": "1.23456"}, "revenue", "Use at most 4 decimals."),
+        ("en", {"revenue": "-1"}, "revenue", "Number must be between 0 and"),
+        ("en", {"revenue": "NaN"}, "revenue", "Enter a number."),
+        ("zh", {"revenue": "一百"}, "revenue", "不是有效的小数。"),
+        ("zh", {"employees": "1.5"}, "employees", "不是有效的整数。"),
+        ("en", {"debt_ratio": "100.01"}, "debt_ratio", "Number must be between 0 and 100."),
+        ("en", {"debt_ratio": "12.345"}, "debt_ratio", "Use at most 2 decimals."),
+        (
+            "en",
+            {"employees": "5", "rd_staff": "6"},
+            "rd_staff",
+            "R&amp;D staff cannot be more than Employees.",
+        ),
+        (
+            "en",
+            {"total_income": "100", "revenue": "100.0001"},
+            "revenue",
+            "Revenue cannot be more than Total income.",
+        ),
+    ],
+)
+def test_report_errors_answer_422_on_the_field(signed_in, session, lang, figures, field, message):
+    response = signed_in.post(f"/enterprise/reports/{LAST}?lang={lang}", data=figures)
+    assert response.status_code == 422
+    assert message in error_of(response.text, field)
+    assert 'aria-invalid="true"' in response.text
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
+
+
+@pytest.mark.parametrize("year", [1999, 2026, 2030])
+def test_years_outside_the_completed_range_are_not_found(signed_in, session, year):
+    assert signed_in.get(f"/enterprise/reports/{year}").status_code == 404
+    assert signed_in.post(f"/enterprise/reports/{year}", data={"employees": "1"}).status_code == 404
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
+
+
+def test_reports_list_and_the_year_chooser(signed_in, owner, session, make):
+    make.report(owner, 2023, employees=7, revenue=12_345_678)
+    session.commit()
+    html = signed_in.get("/enterprise/reports?lang=en").text
+    assert 'href="/enterprise/reports/2023"' in html and "1,234.5678" in html
+    options = re.findall(r'<option value="(\d+)"', html)
+    assert options[0] == str(LAST) and "2023" not in options and str(LAST + 1) not in options
+    chosen = signed_in.get(f"/enterprise/reports?year={LAST - 1}")
+    assert chosen.status_code == 303
+    assert chosen.headers["Location"] == f"/enterprise/reports/{LAST - 1}"
+    refused = signed_in.get("/enterprise/reports?year=2023&lang=en")
+    assert refused.status_code == 422 and "Not a valid choice." in refused.text
+
+
+# --- S1: only the caller's own enterprise ---------------------------------------------------
+
+
+def test_each_page_shows_only_the_callers_enterprise(client, session, make, owner):
+    """S1: there is no id to change in these addresses; B's user sees and changes only B."""
+    other = make.enterprise(name="赣江乙有限公司", county="乙县")
+    make.report(owner, LAST, employees=111, revenue=77_770_000)
+    make.report(other, LAST, employees=222, revenue=88_880_000)
+    user(session, "b@example.com", enterprise=other)
+    login(client, "b@example.com")
+
+    for path in PAGES:
+        html = client.get(path).text
+        assert owner.uscc not in html and "赣江甲有限公司" not in html, path
+        assert "7777" not in html and ">111<" not in html and 'value="111"' not in html, path
+    assert other.uscc in client.get("/enterprise/profile").text
+    report = client.get(f"/enterprise/reports/{LAST}").text
+    assert value_of(report, "employees") == "222" and value_of(report, "revenue") == "8888"
+
+    client.post("/enterprise/profile", data=profile_form(name="乙改名有限公司"))
+    client.post(f"/enterprise/reports/{LAST}", data={"employees": "5"})
+    session.expire_all()
+    a, b = session.get(Enterprise, owner.id), session.get(Enterprise, other.id)
+    assert (a.name, a.version, b.name) == ("赣江甲有限公司", 1, "乙改名有限公司")
+    reports = {r.enterprise_id: r.employees for r in session.scalars(select(AnnualReport))}
+    assert reports == {owner.id: 111, other.id: 5}
+
+
+# --- self-check ---------------------------------------------------------------------------
+
+
+def test_self_check_of_an_eligible_enterprise(signed_in, owner, session, make):
+    owner.founded_on = date(2015, 1, 1)
+    make.eligible_report(owner, LAST)
+    session.commit()
+    response = signed_in.get("/enterprise/eligibility?lang=en")
+    html = response.text
+    assert response.status_code == 200
+    # The self-apply rungs above none: tech_sme, high_tech, champion (not the nominated ones).
+    sections = re.findall(r'<section class="panel" aria-labelledby="tier-(\w+)">', html)
+    assert sections == ["tech_sme", "high_tech", "champion"]
+    tech_sme = html[html.index('id="tier-tech_sme"') : html.index('id="tier-high_tech"')]
+    assert "Eligible" in tech_sme and 'href="/applications/new"' in tech_sme
+    assert "≤ 20,000 万元" in tech_sme and "5,000 万元" in tech_sme  # revenue in 万元
+    assert "badge--pass" in tech_sme and "badge--manual" in tech_sme
+    assert "Evaluation score (100 points)" in tech_sme and "Pass mark" in tech_sme
+    assert re.search(r"Technical staff</th>\s*<td class=\"num\">20</td>", tech_sme)
+    assert re.search(r"Total</th>\s*<td class=\"num\">100</td>", tech_sme)
+    champion = html[html.index('id="tier-champion"') :]
+    assert "Not eligible yet" in champion and "/applications/new" not in champion
+    assert "off the ladder" in champion  # its prerequisite rung is not held
+    zh = signed_in.get("/enterprise/eligibility?lang=zh").text
+    assert "科技型中小企业评价得分" in zh and "职工总数" in zh
+
+
+def test_self_check_without_reports_is_unknown(signed_in):
+    html = signed_in.get("/enterprise/eligibility?lang=en").text
+    assert "badge--unknown" in html and "Figures missing" in html
+    assert "No annual report on file" in html and 'href="/enterprise/reports"' in html
+    assert "/applications/new" not in html
+
+
+def test_self_check_of_a_holder_offers_renewal_and_the_rungs_above(signed_in, owner, session):
+    ladder.grant_tier(session, owner, "high_tech", actor=TEST_ACTOR, reason="test")
+    session.commit()
+    html = signed_in.get("/enterprise/eligibility?lang=en").text
+    sections = re.findall(r'<section class="panel" aria-labelledby="tier-(\w+)">', html)
+    assert sections == ["high_tech", "champion"]
+    assert "Renewal of High-tech enterprise" in html
