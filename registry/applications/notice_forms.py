@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
@@ -44,8 +45,8 @@ class ResolutionForm(FlaskForm):
     outcome = RadioField(
         _l("Decision"),
         choices=[
-            ("upheld", _l("Uphold: the application is rejected at once")),
-            ("dismissed", _l("Dismiss: the application may be granted")),
+            SelectChoice("upheld", _l("Uphold: the application is rejected at once")),
+            SelectChoice("dismissed", _l("Dismiss: the application may be granted")),
         ],
         validators=[InputRequired(_l("Choose to uphold or to dismiss the objection."))],
     )

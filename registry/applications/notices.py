@@ -83,7 +83,9 @@ def _notice_page(*, after=None, start=None, posted: dict | None = None, status=2
         page=page,
         forms=forms,
         next_url=url_for(".index", after=page.next_cursor) if page.next_cursor else None,
-        first_url=url_for(".index") if (after or start) else None,
+        first_url=url_for(".index") if after else None,
+        # A re-rendered post starts at its application: the way back to the whole list.
+        whole_list_url=url_for(".index") if start else None,
         **_names(),
     )
     return html, status, headers or {}
