@@ -34,7 +34,7 @@ def _safe_next(target: str | None) -> str | None:
 
 def _home_of(user) -> str:
     if user.is_reviewer:
-        return url_for("accounts.account")  # TODO(review): url_for("review.queue")
+        return url_for("review.queue")
     return url_for("accounts.account")
 
 

@@ -1,0 +1,578 @@
+"""The reviewers' pages (PRODUCT.md §5–6): the queue, an application with its decision
+form, nominations, enterprises with their ladder moves, and account claims.
+
+Every page is for reviewers and admins. A refusal of the operations layer is shown on
+the page it came from with the refusal's status (403 four-eyes, 409 invalid transition,
+422 validation); a success answers 303 back to the page with a message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from registry.accounts import access
+from registry.accounts import operations as account_ops
+from registry.accounts.models import AccountClaim, ClaimState
+from registry.applications import operations, queries
+from registry.applications import review_forms as forms
+from registry.applications.models import Application, Kind, State
+from registry.applications.views import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.core.errors import DomainError, NotFound
+from registry.core.i18n import current_language
+from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.enterprises import operations as enterprise_ops
+from registry.enterprises import queries as enterprise_queries
+from registry.enterprises.forms import AnnualReportForm
+from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS, City, Industry
+from registry.enterprises.views import OPERATORS, STATUS_TEXT, figure_text, to_wan
+from registry.extensions import db
+from registry.ladder import eligibility
+from registry.ladder import operations as ladder_ops
+from registry.ladder import queries as ladder_queries
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+REVIEWERS = {"reviewer", "admin"}
+nav_item("review.queue", _l("Queue"), REVIEWERS, order=30)
+nav_item("review.nominate", _l("Nominate"), REVIEWERS, order=31)
+nav_item("review.enterprises", _l("Enterprises"), REVIEWERS, order=32)
+nav_item("review.claims", _l("Account claims"), REVIEWERS, order=34)
+
+#: How many matches the enterprise search and the decided claims list show.
+LIST_LIMIT = 50
+#: Withdrawable by the applicant side (PRODUCT.md §5).
+WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _actor() -> Actor:
+    return operations.actor_of(_me(), "web")
+
+
+def _form_status(error: DomainError) -> int:
+    # A value typed into a form that names nothing (an unknown USCC or tier) is a
+    # mistake in the form, not a missing page.
+    return 422 if isinstance(error, NotFound) else error.status
+
+
+def _tier_names() -> dict[str, str]:
+    lang = current_language()
+    return {tier.code: tier.name(lang) for tier in ladder_queries.tiers(db.session)}
+
+
+def _place_names(enterprise) -> dict[str, str | None]:
+    """The enterprise's city and industry in the page's language (a code the seed does
+    not know is shown as it is)."""
+    lang = current_language()
+    city = db.session.get(City, enterprise.city_code) if enterprise.city_code else None
+    industry = (
+        db.session.get(Industry, enterprise.industry_code) if enterprise.industry_code else None
+    )
+    return {
+        "city_name": city.name(lang) if city else enterprise.city_code,
+        "industry_name": industry.name(lang) if industry else enterprise.industry_code,
+    }
+
+
+def _figure_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The annual report's figures in the groups and words of the enterprise's form."""
+    form = AnnualReportForm(formdata=None, meta={"csrf": False})
+    return [
+        (title, [(name, form[name].label.text) for name in names])
+        for title, names in AnnualReportForm.GROUPS
+    ]
+
+
+def _local_time(at: datetime) -> str:
+    return at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.context_processor
+def _page_helpers() -> dict:
+    return {
+        "local_time": _local_time,
+        "local_date": lambda at: at.astimezone(clock.SHANGHAI).date().isoformat(),
+        "to_wan": to_wan,
+        "figure_text": figure_text,
+        "OPERATORS": OPERATORS,
+        "MONEY_FIELDS": MONEY_FIELDS,
+        "PERCENT_FIELDS": PERCENT_FIELDS,
+        "STATE_LABELS": STATE_LABELS,
+        "KIND_LABELS": KIND_LABELS,
+        "OBJECTION_LABELS": OBJECTION_LABELS,
+        "CHECK_STATUS_LABELS": STATUS_TEXT,
+        "ACTION_LABELS": forms.ACTION_LABELS,
+        "DECISION_LABELS": forms.DECISION_LABELS,
+        "CLAIM_STATE_LABELS": forms.CLAIM_STATE_LABELS,
+    }
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+def _queue_position(raw: str | None) -> tuple[queries.QueueKey | None, int]:
+    """The key to continue after and the page number a cursor leads to."""
+    if raw is None:
+        return None, 1
+    at, last_id, number = decode_cursor(raw, str, int, int)
+    try:
+        submitted_at = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        raise InvalidCursor("The page cursor is malformed.") from None
+    if number < 2 or (submitted_at is not None and submitted_at.tzinfo is None):
+        raise InvalidCursor("The page cursor is malformed.")
+    return (submitted_at, last_id), number
+
+
+@bp.get("")
+@access.reviewer
+def queue():
+    lang = current_language()
+    tier_names = _tier_names()
+    city_names = {c.code: c.name(lang) for c in enterprise_queries.cities(db.session)}
+    form = forms.QueueFilterForm(request.args)
+    form.fill_choices(tier_names, city_names, STATE_LABELS)
+    filters_ok = form.validate()
+    try:
+        after, page_number = _queue_position(request.args.get("after"))
+        cursor_ok = True
+    except InvalidCursor:
+        after, page_number, cursor_ok = None, 1, False
+
+    # Links on the page keep valid filters only.
+    chosen = (
+        {
+            name: form[name].data
+            for name in ("tier", "city", "state", "assignee")
+            if form[name].data and form[name].data != form[name].default
+        }
+        if filters_ok
+        else {}
+    )
+    filters = queries.QueueFilter(
+        states=(form.states() if filters_ok else None) or queries.NEEDS_REVIEWER,
+        tier=chosen.get("tier"),
+        city=chosen.get("city"),
+        assignee=chosen.get("assignee", "anyone"),
+        user_id=current_user.id,
+    )
+    page, next_url = None, None
+    if filters_ok and cursor_ok:
+        size = current_app.config["PAGE_SIZE"]
+        rows = queries.queue(db.session, filters, limit=size + 1, after=after)
+        page = page_of(
+            rows,
+            size,
+            lambda row: (
+                (row.submitted_at.isoformat() if row.submitted_at else "", row.id)
+                + (page_number + 1,)
+            ),
+        )
+        if page.next_cursor:
+            next_url = url_for(".queue", after=page.next_cursor, **chosen)
+    html = render_template(
+        "review/queue.html",
+        form=form,
+        page=page,
+        page_number=page_number,
+        cursor_ok=cursor_ok,
+        counts=queries.counts(db.session, filters),
+        count_filters={k: v for k, v in chosen.items() if k in ("city", "assignee")},
+        tier_names=tier_names,
+        first_url=url_for(".queue", **chosen),
+        next_url=next_url,
+    )
+    return html, (200 if page is not None else 422)
+
+
+# --- one application ---------------------------------------------------------------------
+
+
+def _application_or_404(application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+def _checks(application: Application) -> list[dict]:
+    """The snapshot's checks, labelled in the page's language."""
+    lang = current_language()
+    checks = (application.eligibility or {}).get("checks", [])
+    return [
+        {
+            **c,
+            "label": eligibility.label(c["code"], lang)
+            if c["code"] in eligibility.LABELS
+            else c["label"],
+        }
+        for c in checks
+    ]
+
+
+def _decision_form(application: Application, **kwargs) -> forms.DecisionForm:
+    manual = [(c["code"], c["label"]) for c in _checks(application) if c["status"] == "manual"]
+    return forms.decision_form(manual, **kwargs)
+
+
+def _application_page(
+    application: Application,
+    *,
+    decision: forms.DecisionForm | None = None,
+    problem: str | None = None,
+    status: int = 200,
+):
+    session = db.session
+    decisions = application.decisions
+    names = queries.user_names(
+        session,
+        [application.created_by, application.submitted_by, application.claimed_by],
+    )
+    html = render_template(
+        "review/application.html",
+        application=application,
+        enterprise=application.enterprise,
+        **_place_names(application.enterprise),
+        tier_names=_tier_names(),
+        checks=_checks(application),
+        score=(application.eligibility or {}).get("score"),
+        reports=queries.reports(session, application.enterprise_id, limit=3),
+        figure_groups=_figure_groups(),
+        attachments=[
+            (a, url_for("applications.download", attachment_id=a.id))
+            for a in queries.attachments(session, application.id)
+        ],
+        history=queries.history(session, application.id),
+        decisions=decisions,
+        objections=queries.objections(session, application.id),
+        names=names,
+        form=decision or _decision_form(application, formdata=None),
+        problem=problem,
+        can_claim=application.state in (State.SUBMITTED, State.IN_REVIEW),
+        can_decide=application.state == State.IN_REVIEW,
+        is_nomination=application.nominated_by is not None,
+        can_submit=application.state in (State.DRAFT, State.CHANGES_REQUESTED),
+        can_withdraw=application.state in WITHDRAWABLE,
+    )
+    return html, status
+
+
+@bp.get("/applications/<int:application_id>")
+@access.reviewer
+def application(application_id: int):
+    return _application_page(_application_or_404(application_id))
+
+
+def _transition(application_id: int, operation, done, **options):
+    """Claim, submit or withdraw: 303 with ``done`` after success, else the page with
+    the refusal and its status."""
+    application = _application_or_404(application_id)
+    try:
+        operation(db.session, application, user=_me(), via="web", **options)
+    except DomainError as error:
+        db.session.rollback()
+        return _application_page(
+            _application_or_404(application_id), problem=error_text(error), status=error.status
+        )
+    db.session.commit()
+    flash(done)
+    return see_other(".application", application_id=application_id)
+
+
+@bp.post("/applications/<int:application_id>/claim")
+@access.reviewer
+def claim(application_id: int):
+    return _transition(application_id, operations.claim, _("You now lead this review."))
+
+
+@bp.post("/applications/<int:application_id>/submission")
+@access.reviewer
+def submit_nomination(application_id: int):
+    # A nomination needs no declaration (PRODUCT.md §5); an enterprise's own
+    # application is refused by the operation (only its users may submit it).
+    return _transition(
+        application_id,
+        operations.submit,
+        _("The nomination is submitted for review."),
+        declaration=False,
+    )
+
+
+@bp.post("/applications/<int:application_id>/withdrawal")
+@access.reviewer
+def withdraw_nomination(application_id: int):
+    return _transition(application_id, operations.withdraw, _("The nomination is withdrawn."))
+
+
+def _decided_message(application: Application) -> str:
+    if application.state == State.IN_NOTICE:
+        return _(
+            "Approved. The public notice runs until %(end)s.",
+            end=_local_time(application.notice_ends_at),
+        )
+    if application.state == State.IN_REVIEW:
+        return _(
+            "Your approval is recorded (%(count)s of %(required)s).",
+            count=len(application.approvals()),
+            required=application.approvals_required or 1,
+        )
+    return {
+        State.GRANTED: _("Approved: the designation is renewed."),
+        State.REJECTED: _("The application is rejected."),
+        State.CHANGES_REQUESTED: _("Changes are requested from the applicant."),
+    }[application.state]
+
+
+@bp.post("/applications/<int:application_id>/decision")
+@access.reviewer
+def decide(application_id: int):
+    application = _application_or_404(application_id)
+    form = _decision_form(application)
+    if not form.validate_on_submit():
+        return _application_page(application, decision=form, status=422)
+    approve = form.decision.data == "approve"
+    try:
+        operations.decide(
+            db.session,
+            application,
+            form.decision.data,
+            user=_me(),
+            via="web",
+            comment=form.comment.data,
+            manual_checks=form.confirmed() if approve else None,
+            innovation_score=form.innovation_score.data if approve else None,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        for item in error.errors:
+            code = item.get("field", "").removeprefix("manual_checks.")
+            if forms.confirm_field(code) in form:
+                form[forms.confirm_field(code)].errors = [_("Confirm this check to approve.")]
+        refuse(form, error)
+        return _application_page(
+            _application_or_404(application_id), decision=form, status=error.status
+        )
+    db.session.commit()
+    flash(_decided_message(application))
+    return see_other(".application", application_id=application_id)
+
+
+# --- nominations -------------------------------------------------------------------------
+
+
+@bp.route("/nominate", methods=["GET", "POST"])
+@access.reviewer
+def nominate():
+    form = forms.NominateForm()
+    form.tier.choices = forms.choices(_tier_names())
+    if form.validate_on_submit():
+        try:
+            enterprise = enterprise_queries.by_uscc(db.session, form.uscc.data)
+            # Applying for the rung already held can only be its renewal.
+            kind = Kind.RENEWAL if enterprise.tier == form.tier.data else Kind.PROMOTION
+            application = operations.create(
+                db.session, enterprise, form.tier.data, kind, user=_me(), via="web"
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error, field="uscc")
+            return form_page("review/nominate.html", form, status=_form_status(error))
+        db.session.commit()
+        flash(_("The nomination is created as a draft. Submit it when it is complete."))
+        return see_other(".application", application_id=application.id)
+    return form_page("review/nominate.html", form)
+
+
+# --- enterprises -------------------------------------------------------------------------
+
+
+@bp.get("/enterprises")
+@access.reviewer
+def enterprises():
+    form = forms.EnterpriseSearchForm(request.args)
+    if not form.validate():
+        return render_template("review/enterprises.html", form=form, found=None), 422
+    text = (form.q.data or "").strip()
+    found = queries.find_enterprises(db.session, text, limit=LIST_LIMIT) if text else None
+    return render_template(
+        "review/enterprises.html",
+        form=form,
+        found=found,
+        limit=LIST_LIMIT,
+        tier_names=_tier_names(),
+    )
+
+
+def _enterprise_or_404(uscc: str):
+    try:
+        return enterprise_queries.by_uscc(db.session, uscc)
+    except DomainError:
+        abort(404)
+
+
+def _demote_form(enterprise, **kwargs) -> forms.DemoteForm:
+    form = forms.DemoteForm(prefix="demote", **kwargs)
+    names = _tier_names()
+    ranks = ladder_queries.tier_ranks(db.session)
+    current = ranks.get(enterprise.tier, 0) if enterprise.tier else 0
+    form.to_tier.choices = forms.choices({c: n for c, n in names.items() if ranks[c] < current})
+    return form
+
+
+def _enterprise_page(enterprise, *, demote=None, revoke=None, status: int = 200):
+    session = db.session
+    html = render_template(
+        "review/enterprise.html",
+        enterprise=enterprise,
+        **_place_names(enterprise),
+        tier_names=_tier_names(),
+        events=ladder_queries.tier_events(session, enterprise.id),
+        reports=queries.reports(session, enterprise.id),
+        figure_groups=_figure_groups(),
+        applications=queries.applications_of(session, enterprise.id),
+        demote=demote or _demote_form(enterprise, formdata=None),
+        revoke=revoke or forms.RevokeForm(prefix="revoke", formdata=None),
+    )
+    return html, status
+
+
+@bp.get("/enterprises/<uscc>")
+@access.reviewer
+def enterprise(uscc: str):
+    return _enterprise_page(_enterprise_or_404(uscc))
+
+
+def _ladder_move(uscc: str, form_name: str, move, done: str):
+    """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation."""
+    enterprise = _enterprise_or_404(uscc)
+    form = _demote_form(enterprise) if form_name == "demote" else forms.RevokeForm(prefix="revoke")
+    if not form.validate_on_submit():
+        return _enterprise_page(enterprise, **{form_name: form}, status=422)
+    try:
+        move(enterprise, form)
+    except DomainError as error:
+        db.session.rollback()
+        refuse(form, error)
+        return _enterprise_page(
+            _enterprise_or_404(uscc), **{form_name: form}, status=_form_status(error)
+        )
+    db.session.commit()
+    flash(done)
+    return see_other(".enterprise", uscc=enterprise.uscc)
+
+
+@bp.post("/enterprises/<uscc>/demotion")
+@access.reviewer
+def demote(uscc: str):
+    return _ladder_move(
+        uscc,
+        "demote",
+        lambda enterprise, form: ladder_ops.demote(
+            db.session, enterprise, form.to_tier.data, actor=_actor(), reason=form.reason.data
+        ),
+        _("The enterprise is demoted."),
+    )
+
+
+@bp.post("/enterprises/<uscc>/revocation")
+@access.reviewer
+def revoke(uscc: str):
+    return _ladder_move(
+        uscc,
+        "revoke",
+        lambda enterprise, form: ladder_ops.revoke(
+            db.session,
+            enterprise,
+            actor=_actor(),
+            reason=form.reason.data,
+            ban_until=form.ban_until.data,
+        ),
+        _("The designation is revoked."),
+    )
+
+
+@bp.post("/enterprises/<uscc>/verification")
+@access.reviewer
+def verify(uscc: str):
+    enterprise = _enterprise_or_404(uscc)
+    enterprise_ops.verify_enterprise(db.session, enterprise, actor=_actor())
+    db.session.commit()
+    flash(_("The enterprise is marked as verified."))
+    return see_other(".enterprise", uscc=enterprise.uscc)
+
+
+# --- account claims ----------------------------------------------------------------------
+
+
+def _claim_form(claim_id: int, **kwargs) -> forms.ClaimDecisionForm:
+    return forms.ClaimDecisionForm(prefix=f"claim-{claim_id}", **kwargs)
+
+
+def _claims_page(failed: dict | None = None, problem: str | None = None, status: int = 200):
+    """The claims page; ``failed`` = {claim id: its form with errors}."""
+    pending = queries.pending_claims(db.session)
+    claim_forms = {
+        row.AccountClaim.id: _claim_form(row.AccountClaim.id, formdata=None) for row in pending
+    }
+    claim_forms.update(failed or {})
+    html = render_template(
+        "review/claims.html",
+        pending=pending,
+        claim_forms=claim_forms,
+        decided=queries.decided_claims(db.session, limit=LIST_LIMIT),
+        problem=problem,
+    )
+    return html, status
+
+
+@bp.get("/account-claims")
+@access.reviewer
+def claims():
+    return _claims_page()
+
+
+@bp.post("/account-claims/<int:claim_id>/decision")
+@access.reviewer
+def decide_claim(claim_id: int):
+    claim = db.session.get(AccountClaim, claim_id)
+    if claim is None:
+        abort(404)
+    form = _claim_form(claim_id)
+    if not form.validate_on_submit():
+        return _claims_page({claim_id: form}, status=422)
+    try:
+        account_ops.decide_claim(
+            db.session,
+            claim,
+            form.decision.data,
+            reviewer=_me(),
+            via="web",
+            comment=form.comment.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        refuse(form, error)
+        pending = db.session.get(AccountClaim, claim_id).state == ClaimState.PENDING
+        return _claims_page(
+            {claim_id: form} if pending else None,
+            problem=None if pending else error_text(error),
+            status=error.status,
+        )
+    db.session.commit()
+    flash(
+        _("The claim is confirmed: the account now sees the enterprise.")
+        if claim.state == ClaimState.CONFIRMED
+        else _("The claim is refused.")
+    )
+    return see_other(".claims")

@@ -1,0 +1,204 @@
+"""The reviewers' forms (shape only: the rules live in the operations) and the words
+their pages use for decisions, assignees, audit actions and claims."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from registry.applications.models import State
+from registry.applications.queries import ASSIGNEES
+
+_REQUIRED = _l("This field is required.")
+
+DECISION_LABELS = {
+    "approve": _l("Approve"),
+    "reject": _l("Reject"),
+    "request_changes": _l("Request changes"),
+}
+#: The application's audit actions, as its history shows them.
+ACTION_LABELS = {
+    "application.create": _l("Created"),
+    "application.submit": _l("Submitted"),
+    "application.claim": _l("Claimed for review"),
+    "application.approve": _l("Approved"),
+    "application.reject": _l("Rejected"),
+    "application.request_changes": _l("Changes requested"),
+    "application.withdraw": _l("Withdrawn"),
+    "application.grant": _l("Granted"),
+    "application.close": _l("Closed by the registry"),
+}
+ASSIGNEE_LABELS = {"anyone": _l("Anyone"), "me": _l("Me"), "none": _l("Nobody yet")}
+CLAIM_STATE_LABELS = {
+    "pending": _l("Pending"),
+    "confirmed": _l("Confirmed"),
+    "refused": _l("Refused"),
+}
+#: The queue's state filter: "" = waiting for a reviewer, "all", or one state.
+ALL_STATES = "all"
+
+
+def choices(labels: dict) -> list[SelectChoice]:
+    """``{value: label}`` as a select's choices."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def one_of_the_choices(message):
+    """A select's value must be one of its choices (an empty value is left to
+    ``InputRequired`` or means "all")."""
+
+    def check(_form, field) -> None:
+        if field.data and field.data not in {str(choice.value) for choice in field.choices}:
+            raise ValidationError(message)
+
+    return check
+
+
+class QueueFilterForm(Form):
+    """The queue's filters (GET, so no CSRF token; empty = all)."""
+
+    tier = SelectField(
+        _l("Tier"),
+        validate_choice=False,
+        validators=[one_of_the_choices(_l("Unknown tier: choose one from the list."))],
+    )
+    city = SelectField(
+        _l("City"),
+        validate_choice=False,
+        validators=[one_of_the_choices(_l("Unknown city: choose one from the list."))],
+    )
+    state = SelectField(
+        _l("State"),
+        validate_choice=False,
+        validators=[one_of_the_choices(_l("Unknown state: choose one from the list."))],
+    )
+    assignee = SelectField(
+        _l("Claimed by"),
+        validate_choice=False,
+        default="anyone",
+        validators=[one_of_the_choices(_l("Unknown choice: choose one from the list."))],
+    )
+
+    def fill_choices(
+        self, tiers: dict[str, str], cities: dict[str, str], states: dict[str, str]
+    ) -> None:
+        """Names of tiers and cities in the page's language, labels of the states."""
+        self.tier.choices = [SelectChoice("", _l("All tiers")), *choices(tiers)]
+        self.city.choices = [SelectChoice("", _l("All cities")), *choices(cities)]
+        self.state.choices = [
+            SelectChoice("", _l("Waiting for a reviewer")),
+            *choices({s.value: states[s] for s in State}),
+            SelectChoice(ALL_STATES, _l("All states")),
+        ]
+        self.assignee.choices = choices({a: ASSIGNEE_LABELS[a] for a in ASSIGNEES})
+
+    def states(self) -> tuple[State, ...] | None:
+        """The states asked for; None = the default (waiting for a reviewer)."""
+        if not self.state.data:
+            return None
+        if self.state.data == ALL_STATES:
+            return tuple(State)
+        return (State(self.state.data),)
+
+
+class DecisionForm(FlaskForm):
+    """Approve, reject or request changes. :func:`decision_form` adds one checkbox per
+    manual check of the application's eligibility snapshot."""
+
+    decision = RadioField(
+        _l("Decision"),
+        choices=choices(DECISION_LABELS),
+        validate_choice=False,
+        validators=[
+            InputRequired(_l("Choose a decision.")),
+            one_of_the_choices(_l("Choose a decision.")),
+        ],
+    )
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
+    innovation_score = IntegerField(
+        _l("Innovation capability score"), validators=[Optional(), NumberRange(0, 100)]
+    )
+
+    manual_codes: tuple[str, ...] = ()
+
+    def confirmed(self) -> dict[str, bool]:
+        """``{check code: True}`` for each manual check ticked."""
+        return {code: True for code in self.manual_codes if self[confirm_field(code)].data}
+
+
+def confirm_field(code: str) -> str:
+    return f"confirm_{code}"
+
+
+def decision_form(manual_checks: list[tuple[str, str]], **kwargs) -> DecisionForm:
+    """A :class:`DecisionForm` with a checkbox per ``(code, label)`` manual check."""
+
+    class ApplicationDecisionForm(DecisionForm):
+        manual_codes = tuple(code for code, _label in manual_checks)
+
+    for code, label in manual_checks:
+        setattr(ApplicationDecisionForm, confirm_field(code), BooleanField(label))
+    return ApplicationDecisionForm(**kwargs)
+
+
+class NominateForm(FlaskForm):
+    uscc = StringField(
+        _l("Unified social credit code"),
+        validators=[InputRequired(_REQUIRED), Length(max=64)],
+    )
+    tier = SelectField(
+        _l("Tier"),
+        validate_choice=False,
+        validators=[
+            InputRequired(_REQUIRED),
+            one_of_the_choices(_l("Unknown tier: choose one from the list.")),
+        ],
+    )
+
+
+class DemoteForm(FlaskForm):
+    """``to_tier`` lists the tiers below the current one; the operation checks it."""
+
+    to_tier = SelectField(
+        _l("Demote to"), validate_choice=False, validators=[InputRequired(_REQUIRED)]
+    )
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(_REQUIRED), Length(max=2000)])
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(_REQUIRED), Length(max=2000)])
+    ban_until = DateField(_l("No application until"), validators=[Optional()])
+
+
+class ClaimDecisionForm(FlaskForm):
+    """Confirm or refuse an account claim (the two buttons post ``decision``)."""
+
+    decision = SelectField(
+        _l("Decision"),
+        choices=choices({"confirm": _l("Confirm"), "refuse": _l("Refuse")}),
+        validate_choice=False,
+        validators=[
+            InputRequired(_l("Choose confirm or refuse.")),
+            one_of_the_choices(_l("Choose confirm or refuse.")),
+        ],
+    )
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+
+class EnterpriseSearchForm(Form):
+    """Find an enterprise (GET)."""
+
+    q = StringField(_l("USCC or name begins with"), validators=[Length(max=200)])

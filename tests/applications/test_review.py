@@ -1,0 +1,671 @@
+"""The reviewers' pages: queue, application and decisions, nominations, enterprises
+with their ladder moves, account claims (PRODUCT.md §3, §5, §6; QUALITY.md S4)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from html import unescape
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import AccountClaim, ClaimState, Role
+from registry.applications import operations as apps
+from registry.applications.models import Application, State
+from registry.core import clock
+from registry.core.models import AuditEntry
+from registry.extensions import db
+from registry.ladder import operations as ladder
+from tests.conftest import make_app
+from tests.factories import TEST_ACTOR
+
+NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
+PASSWORD = "Gan-river-2026"
+TSME_CHECKS = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with clock.pinned(NOW):
+        yield
+
+
+def account(session, email, role=Role.ENTERPRISE, enterprise=None, name="", password=None):
+    return accounts.create_user(
+        session,
+        email,
+        role=role,
+        actor=TEST_ACTOR,
+        password=password,
+        enterprise=enterprise,
+        name=name,
+    )
+
+
+def signed_in(app, user):
+    """A client of its own with ``user``'s session, as the login page starts it (the
+    login itself is tested in tests/accounts; skipping it spares two slow hashes)."""
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = user.get_id()
+        cookie["sid"] = "test"
+    return client
+
+
+def text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def world(app, session, make):
+    """An enterprise eligible for tech_sme (unverified, signed up on the web) with its
+    user, and three reviewers, each with a signed-in client."""
+    a = make.enterprise(name="赣江甲科技有限公司", founded_on=date(2015, 1, 1), verified=False)
+    for year in (2023, 2024, 2025):
+        make.eligible_report(a, year)
+    owner = account(session, "owner@a.example", enterprise=a, name="甲公司经办人")
+    people = {
+        name: account(session, f"{name}@review.example", Role.REVIEWER, name=f"Reviewer {name}")
+        for name in ("wang", "li")
+    }
+    session.commit()
+    return {
+        "a": a,
+        "owner": owner,
+        **people,
+        "clients": {name: signed_in(app, user) for name, user in people.items()},
+        "owner_client": signed_in(app, owner),
+    }
+
+
+def submitted(session, world, tier="tech_sme") -> Application:
+    """The enterprise's own application, submitted with the declaration."""
+    application = apps.create(
+        session, world["a"], tier, "promotion", user=world["owner"], via="web"
+    )
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    session.commit()
+    return application
+
+
+def page_of(application) -> str:
+    return f"/review/applications/{application.id}"
+
+
+def decide(client, application, **data):
+    return client.post(page_of(application) + "/decision?lang=en", data=data)
+
+
+def transitions(session, application, action) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            AuditEntry.object_type == "application",
+            AuditEntry.object_id == str(application.id),
+            AuditEntry.action == f"application.{action}",
+        )
+    )
+
+
+# --- access ------------------------------------------------------------------------------
+
+PAGES = ["/review", "/review/nominate", "/review/enterprises", "/review/account-claims"]
+
+
+def test_every_review_page_is_for_reviewers_only(app, session, world):
+    application = submitted(session, world)
+    uscc = world["a"].uscc
+    gets = [*PAGES, page_of(application), f"/review/enterprises/{uscc}"]
+    posts = [
+        page_of(application) + "/claim",
+        page_of(application) + "/decision",
+        page_of(application) + "/submission",
+        page_of(application) + "/withdrawal",
+        "/review/nominate",
+        f"/review/enterprises/{uscc}/demotion",
+        f"/review/enterprises/{uscc}/revocation",
+        f"/review/enterprises/{uscc}/verification",
+        "/review/account-claims/1/decision",
+    ]
+    anonymous = app.test_client()
+    for url in gets:
+        response = anonymous.get(url)
+        assert response.status_code == 303, url
+        assert response.headers["Location"].startswith("/login?next=")
+    for url in posts:
+        assert anonymous.post(url).status_code == 303, url
+    owner = world["owner_client"]
+    for url in gets:
+        response = owner.get(url)
+        assert response.status_code == 403, url
+        assert "赣江甲科技有限公司" not in text(response)
+    for url in posts:
+        assert owner.post(url, data={"decision": "approve"}).status_code == 403, url
+    assert application.state == State.SUBMITTED
+    assert world["a"].verified is False
+
+
+def test_reviewers_land_on_the_queue_and_see_the_navigation(app, session, world):
+    account(session, "zhao@review.example", Role.REVIEWER, password=PASSWORD)
+    session.commit()
+    client = app.test_client()
+    response = client.post("/login", data={"email": "zhao@review.example", "password": PASSWORD})
+    assert response.headers["Location"] == "/review"
+    html = text(client.get("/review?lang=en"))
+    for label, url in [
+        ("Queue", "/review"),
+        ("Nominate", "/review/nominate"),
+        ("Enterprises", "/review/enterprises"),
+        ("Account claims", "/review/account-claims"),
+    ]:
+        assert f'href="{url}"' in html and label in html
+    assert 'href="/review"' not in text(world["owner_client"].get("/account"))
+
+
+# --- queue -------------------------------------------------------------------------------
+
+
+def test_queue_lists_waiting_applications_with_the_unverified_mark(session, make, world):
+    application = submitted(session, world)
+    verified = make.enterprise(name="已核验企业", founded_on=date(2015, 1, 1))
+    make.eligible_report(verified, 2025)
+    nominated = apps.create(session, verified, "tech_sme", "promotion", user=world["li"], via="web")
+    session.commit()
+    client = world["clients"]["wang"]
+    response = client.get("/review")
+    html = text(response)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "科技型中小企业" in html  # tier names are data, in the page language (zh)
+    assert "赣江甲科技有限公司" in html and world["a"].uscc in html
+    assert html.count("badge--unverified") == 1
+    assert "2026-03-04" in html
+    assert f'href="{page_of(application)}"' in html
+    # A draft waits for nobody: not in the default queue, found under its state.
+    assert "已核验企业" not in html
+    assert "已核验企业" in text(client.get("/review?state=draft"))
+    assert f'href="{page_of(nominated)}"' in text(client.get("/review?state=all"))
+    # The counts table: one submitted tech_sme, one draft tech_sme, each a link.
+    raw = response.get_data(as_text=True)
+    assert 'href="/review?state=submitted&amp;tier=tech_sme">1</a>' in raw
+    assert 'href="/review?state=draft&amp;tier=tech_sme">1</a>' in raw
+    assert 'href="/review?state=in_review&amp;tier=tech_sme">' not in raw  # zero: no link
+
+
+def test_queue_filters_on_the_page(app, session, make, world):
+    first = submitted(session, world)
+    other = make.enterprise(name="赣州乙公司", city_code="360700", founded_on=date(2015, 1, 1))
+    make.eligible_report(other, 2025)
+    other_user = account(session, "owner@b.example", enterprise=other)
+    second = apps.create(session, other, "tech_sme", "promotion", user=other_user, via="web")
+    apps.submit(session, second, user=other_user, via="web", declaration=True)
+    apps.claim(session, second, user=world["wang"], via="web")
+    session.commit()
+    client = world["clients"]["wang"]
+
+    def listed(query):
+        response = client.get("/review" + query)
+        assert response.status_code == 200, query
+        return set(re.findall(r'href="/review/applications/(\d+)"', response.get_data(True)))
+
+    both = {str(first.id), str(second.id)}
+    assert listed("") == both
+    assert listed("?city=360700") == {str(second.id)}
+    assert listed("?assignee=me") == {str(second.id)}
+    assert listed("?assignee=none") == {str(first.id)}
+    assert listed("?state=in_review") == {str(second.id)}
+    assert listed("?tier=high_tech") == set()
+    assert listed("?state=all&tier=tech_sme") == both
+    # Someone else's "me" is not mine.
+    assert (
+        re.findall(
+            r'href="/review/applications/(\d+)"',
+            world["clients"]["li"].get("/review?assignee=me").get_data(True),
+        )
+        == []
+    )
+    html = text(client.get("/review?assignee=me&state=in_review"))
+    assert "Reviewer wang" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?tier=gold", "?city=999999", "?state=lost", "?assignee=boss", "?after=not-a-cursor"],
+)
+def test_invalid_queue_filter_is_422_with_the_error(world, query):
+    response = world["clients"]["wang"].get("/review" + query + "&lang=en")
+    html = text(response)
+    assert response.status_code == 422
+    assert "There is a problem" in html
+    assert "data-table queue" not in html
+
+
+def test_queue_pages_with_a_keyset(app, database_url, session, make, world):
+    owners = []
+    for n in range(5):
+        e = make.enterprise(founded_on=date(2015, 1, 1))
+        make.eligible_report(e, 2025)
+        owners.append((e, account(session, f"o{n}@x.example", enterprise=e)))
+    made = []
+    for n, (e, owner) in enumerate(owners):
+        with clock.pinned(NOW - timedelta(hours=5 - n)):
+            application = apps.create(session, e, "tech_sme", "promotion", user=owner, via="web")
+            apps.submit(session, application, user=owner, via="web", declaration=True)
+            made.append(str(application.id))
+    session.commit()
+    small = make_app(database_url, PAGE_SIZE=2)
+    try:
+        client = signed_in(small, world["wang"])
+        seen, url = [], "/review?assignee=none"
+        while url:
+            response = client.get(url)
+            assert response.status_code == 200
+            html = response.get_data(as_text=True)
+            seen += re.findall(r'href="/review/applications/(\d+)"', html)
+            found = re.search(r'<a class="pager__link" href="([^"]+)" rel="next">', html)
+            url = unescape(found.group(1)) if found else None
+            if url:
+                assert "assignee=none" in url  # the filters stay on the next page
+        assert seen == made  # oldest submission first, each once
+    finally:
+        with small.app_context():
+            db.engine.dispose()
+
+
+# --- one application ---------------------------------------------------------------------
+
+
+def test_application_page_shows_what_a_reviewer_needs(session, world):
+    application = submitted(session, world)
+    response = world["clients"]["wang"].get(page_of(application) + "?lang=en")
+    html = text(response)
+    assert response.status_code == 200
+    assert "赣江甲科技有限公司" in html and "Unverified" in html
+    assert "Technology-based SME" in html
+    # The checklist from the snapshot, the manual items with their checkboxes.
+    assert "Not in a prohibited or restricted industry" in html
+    assert 'name="confirm_industry_allowed"' not in html  # no decision form before a claim
+    assert "Claim for review" in html
+    # Figures of the latest years, in 万元.
+    assert "5,000" in html and "2025" in html and "2023" in html
+    # History from the audit log.
+    assert "Created" in html and "Submitted" in html and "甲公司经办人" in html
+    assert 'href="/review/objections"' in html
+    zh = text(world["clients"]["wang"].get(page_of(application) + "?lang=zh"))
+    assert "科技型中小企业" in zh and "不属于禁止、限制类行业" in zh
+
+
+def test_claim_then_approve_a_tech_sme_promotion_opens_the_notice(session, world):
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    response = client.post(page_of(application) + "/claim")
+    assert response.status_code == 303
+    assert response.headers["Location"] == page_of(application)
+    html = text(client.get(page_of(application) + "?lang=en"))
+    assert "You now lead this review." in html
+    assert 'name="confirm_industry_allowed"' in html and 'name="confirm_clean_record"' in html
+    assert "Reviewer wang" in html
+    response = decide(client, application, decision="approve", comment="ok", **TSME_CHECKS)
+    assert response.status_code == 303
+    session.expire_all()
+    assert application.state == State.IN_NOTICE
+    html = text(client.get(page_of(application)))
+    # PRODUCT.md §3a: approved Wed 2026-03-04, N = 10 → ends 2026-03-19 00:00 Shanghai.
+    assert "2026-03-19 00:00" in html
+    assert "ok" in html and "Reviewer wang" in html
+
+
+def test_manual_checks_must_be_confirmed(session, world):
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = decide(client, application, decision="approve", confirm_industry_allowed="y")
+    html = text(response)
+    assert response.status_code == 422
+    assert "Confirm this check to approve." in html
+    assert "clean_record" in html
+    session.expire_all()
+    assert application.state == State.IN_REVIEW
+    assert transitions(session, application, "approve") == 0
+
+
+def test_reject_and_request_changes_need_a_comment(session, world):
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    for decision in ("reject", "request_changes"):
+        for comment in ("", "  "):
+            response = decide(client, application, decision=decision, comment=comment)
+            assert response.status_code == 422
+            assert "A comment is required." in text(response)
+            assert 'id="comment-error"' in response.get_data(as_text=True)
+    assert decide(client, application).status_code == 422  # no decision chosen
+    response = decide(client, application, decision="reject", comment="Figures not credible")
+    assert response.status_code == 303
+    session.expire_all()
+    assert application.state == State.REJECTED
+    assert "Figures not credible" in text(client.get(page_of(application)))
+
+
+def test_the_same_decision_posted_twice_makes_one_transition(session, world):
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    first = decide(client, application, decision="approve", **TSME_CHECKS)
+    second = decide(client, application, decision="approve", **TSME_CHECKS)
+    assert first.status_code == 303
+    assert second.status_code == 409
+    assert "in_notice" in text(second)
+    assert transitions(session, application, "approve") == 1
+
+
+@pytest.fixture
+def champion_application(session, world):
+    ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="held")
+    session.commit()
+    application = submitted(session, world, tier="champion")
+    world["clients"]["wang"].post(page_of(application) + "/claim")
+    return application
+
+
+def test_four_eyes_on_a_champion_needing_two_approvals(session, world, champion_application):
+    application = champion_application
+    wang, li = world["clients"]["wang"], world["clients"]["li"]
+    checks = {"confirm_srdi_score": "y"}
+    response = decide(wang, application, decision="approve", **checks)
+    assert response.status_code == 303
+    assert "(1 of 2)" in text(wang.get(page_of(application) + "?lang=en"))
+    response = decide(wang, application, decision="approve", **checks)
+    assert response.status_code == 403
+    assert "You have already approved this application." in text(response)
+    session.expire_all()
+    assert application.state == State.IN_REVIEW
+    response = decide(li, application, decision="approve", **checks)
+    assert response.status_code == 303
+    session.expire_all()
+    assert application.state == State.IN_NOTICE
+
+
+def test_high_tech_approval_needs_an_innovation_score_above_70(session, make, world):
+    for report in world["a"].reports:
+        report.hightech_income, report.rd_domestic_expense = 40_000_000, 3_000_000
+    application = submitted(session, world, tier="high_tech")
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    html = text(client.get(page_of(application)))
+    assert 'name="innovation_score"' in html
+    checks = {
+        "confirm_tech_field": "y",
+        "confirm_innovation_score": "y",
+        "confirm_no_major_accident": "y",
+    }
+    response = decide(client, application, decision="approve", innovation_score="70", **checks)
+    assert response.status_code == 422
+    assert "innovation score above 70" in text(response)
+    response = decide(client, application, decision="approve", innovation_score="x", **checks)
+    assert response.status_code == 422
+    response = decide(client, application, decision="approve", innovation_score="71", **checks)
+    assert response.status_code == 303
+
+
+def test_claim_of_a_draft_is_an_invalid_transition(session, world):
+    application = apps.create(
+        session, world["a"], "tech_sme", "promotion", user=world["owner"], via="web"
+    )
+    session.commit()
+    client = world["clients"]["wang"]
+    response = client.post(page_of(application) + "/claim")
+    assert response.status_code == 409
+    assert "this action is not possible now" in text(response)
+    # An enterprise's own application is not the reviewers' to submit or withdraw.
+    assert client.post(page_of(application) + "/submission").status_code == 403
+    assert client.post(page_of(application) + "/withdrawal").status_code == 403
+    assert client.get("/review/applications/99999").status_code == 404
+
+
+# --- nominations ----------------------------------------------------------------------------
+
+
+def test_nominate_submit_and_the_nominator_cannot_approve(session, make, world):
+    enterprise = make.enterprise(name="提名企业", founded_on=date(2015, 1, 1))
+    for year in (2024, 2025):
+        make.eligible_report(enterprise, year)
+    session.commit()
+    wang = world["clients"]["wang"]
+    response = wang.get("/review/nominate")
+    assert response.status_code == 200
+    response = wang.post(
+        "/review/nominate", data={"uscc": enterprise.uscc.lower(), "tier": "tech_sme"}
+    )
+    assert response.status_code == 303
+    application = session.scalars(
+        select(Application).where(Application.enterprise_id == enterprise.id)
+    ).one()
+    assert response.headers["Location"] == page_of(application)
+    assert (application.state, application.nominated_by) == (State.DRAFT, world["wang"].id)
+    html = text(wang.get(page_of(application)))
+    assert "Submit the nomination" in html and "Withdraw the nomination" in html
+    assert wang.post(page_of(application) + "/submission").status_code == 303
+    wang.post(page_of(application) + "/claim")
+    response = decide(wang, application, decision="approve", **TSME_CHECKS)
+    assert response.status_code == 403
+    assert "You created or submitted this application." in text(response)
+    # Another reviewer approves it.
+    response = decide(world["clients"]["li"], application, decision="approve", **TSME_CHECKS)
+    assert response.status_code == 303
+    session.expire_all()
+    assert application.state == State.IN_NOTICE
+
+
+def test_a_nomination_may_be_withdrawn_by_any_reviewer(session, make, world):
+    enterprise = make.enterprise(founded_on=date(2015, 1, 1))
+    session.commit()
+    world["clients"]["wang"].post(
+        "/review/nominate", data={"uscc": enterprise.uscc, "tier": "navigator"}
+    )
+    application = session.scalars(
+        select(Application).where(Application.enterprise_id == enterprise.id)
+    ).one()
+    # Not eligible (no reports, no prerequisite): the submission is refused.
+    response = world["clients"]["li"].post(page_of(application) + "/submission")
+    assert response.status_code == 409
+    response = world["clients"]["li"].post(page_of(application) + "/withdrawal")
+    assert response.status_code == 303
+    session.expire_all()
+    assert application.state == State.WITHDRAWN
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"uscc": "", "tier": "tech_sme"}, 422, "This field is required."),
+        ({"uscc": "123", "tier": "tech_sme"}, 422, "Invalid USCC"),
+        ({"uscc": "91360100MA35K8T29N", "tier": "tech_sme"}, 422, "No enterprise"),
+        ({"uscc": "A", "tier": "gold"}, 422, "Unknown tier"),
+    ],
+)
+def test_nomination_form_errors(world, data, status, message):
+    response = world["clients"]["wang"].post("/review/nominate?lang=en", data=data)
+    assert response.status_code == status
+    assert message in text(response)
+
+
+def test_nomination_of_an_enterprise_with_an_open_application_is_409(session, world):
+    submitted(session, world)
+    response = world["clients"]["wang"].post(
+        "/review/nominate?lang=en", data={"uscc": world["a"].uscc, "tier": "champion"}
+    )
+    assert response.status_code == 409
+    assert "already has an open application" in text(response)
+
+
+# --- enterprises ---------------------------------------------------------------------------
+
+
+def test_find_an_enterprise_and_open_its_page(session, make, world):
+    uscc = world["a"].uscc
+    client = world["clients"]["wang"]
+    for query in (uscc[:10], "赣江甲", uscc.lower()):
+        html = text(client.get("/review/enterprises", query_string={"q": query}))
+        assert f'href="/review/enterprises/{uscc}"' in html, query
+    assert "No enterprise matches." in text(client.get("/review/enterprises?q=zzz&lang=en"))
+    assert client.get("/review/enterprises?q=" + "x" * 201).status_code == 422
+    response = client.get(f"/review/enterprises/{uscc}?lang=en")
+    html = text(response)
+    assert response.status_code == 200
+    assert "Mark as verified" in html and "Unverified" in html
+    assert "Not on the ladder" in html and "never been on the ladder" in html
+    assert client.get("/review/enterprises/91360100MA35K8T29N").status_code == 404
+    assert client.get("/review/enterprises/nonsense").status_code == 404
+
+
+def test_verify_removes_the_mark(session, world):
+    uscc = world["a"].uscc
+    client = world["clients"]["wang"]
+    response = client.post(f"/review/enterprises/{uscc}/verification")
+    assert response.status_code == 303
+    session.expire_all()
+    assert world["a"].verified is True
+    html = text(client.get(f"/review/enterprises/{uscc}?lang=en"))
+    assert "Mark as verified" not in html and "badge--unverified" not in html
+    assert session.scalar(select(func.count()).where(AuditEntry.action == "enterprise.verify")) == 1
+
+
+def test_demote_and_revoke_forms(session, world):
+    enterprise = world["a"]
+    ladder.grant_tier(session, enterprise, "high_tech", actor=TEST_ACTOR, reason="granted")
+    session.commit()
+    uscc = enterprise.uscc
+    client = world["clients"]["wang"]
+    html = text(client.get(f"/review/enterprises/{uscc}?lang=en"))
+    assert "Demote to" in html and "Revoke the designation" in html
+    assert '<option value="tech_sme">' in html and '<option value="high_tech">' not in html
+    # The reason is required.
+    response = client.post(
+        f"/review/enterprises/{uscc}/demotion",
+        data={"demote-to_tier": "tech_sme", "demote-reason": ""},
+    )
+    assert response.status_code == 422
+    response = client.post(
+        f"/review/enterprises/{uscc}/demotion",
+        data={"demote-to_tier": "tech_sme", "demote-reason": "   "},
+    )
+    assert response.status_code == 422
+    # Not below the current rung.
+    response = client.post(
+        f"/review/enterprises/{uscc}/demotion",
+        data={"demote-to_tier": "champion", "demote-reason": "x"},
+    )
+    assert response.status_code == 409
+    response = client.post(
+        f"/review/enterprises/{uscc}/demotion",
+        data={"demote-to_tier": "tech_sme", "demote-reason": "R&D fell"},
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    assert enterprise.tier == "tech_sme"
+    html = text(client.get(f"/review/enterprises/{uscc}"))
+    assert "R&D fell" in html and "Reviewer wang" in html
+    # A ban that does not end after today is refused on its field.
+    response = client.post(
+        f"/review/enterprises/{uscc}/revocation",
+        data={"revoke-reason": "fraud", "revoke-ban_until": "2026-03-04"},
+    )
+    assert response.status_code == 422
+    response = client.post(
+        f"/review/enterprises/{uscc}/revocation",
+        data={"revoke-reason": "", "revoke-ban_until": ""},
+    )
+    assert response.status_code == 422
+    response = client.post(
+        f"/review/enterprises/{uscc}/revocation",
+        data={"revoke-reason": "fraud", "revoke-ban_until": "2027-01-01"},
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    assert (enterprise.tier, enterprise.ban_until) == (None, date(2027, 1, 1))
+    # Off the ladder now: both moves are refused with 409.
+    response = client.post(
+        f"/review/enterprises/{uscc}/revocation", data={"revoke-reason": "again"}
+    )
+    assert response.status_code == 409
+    assert "is not on the ladder" in text(response)
+    response = client.post(
+        f"/review/enterprises/{uscc}/demotion",
+        data={"demote-to_tier": "tech_sme", "demote-reason": "again"},
+    )
+    assert response.status_code == 409
+
+
+def test_demote_into_a_full_tier_is_refused(session, make, world):
+    enterprise = world["a"]
+    ladder.grant_tier(session, enterprise, "high_tech", actor=TEST_ACTOR, reason="granted")
+    ladder.set_quota(session, "tech_sme", 0, actor=TEST_ACTOR, reason="test")
+    session.commit()
+    response = world["clients"]["wang"].post(
+        f"/review/enterprises/{enterprise.uscc}/demotion",
+        data={"demote-to_tier": "tech_sme", "demote-reason": "x"},
+    )
+    assert response.status_code == 409
+    assert "quota" in text(response)
+
+
+# --- account claims ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def claims(app, session, make):
+    enterprise = make.enterprise(name="已在册企业")
+    session.commit()
+    made = {}
+    for who in ("right", "wrong"):
+        result = accounts.sign_up(
+            session,
+            email=f"{who}@claim.example",
+            password=PASSWORD,
+            uscc=enterprise.uscc,
+            enterprise_name=f"已在册企业 ({who})",
+        )
+        made[who] = result.claim
+    session.commit()
+    return {"enterprise": enterprise, **made}
+
+
+def test_confirm_a_claim_links_the_user_and_refuse_does_not(app, session, world, claims):
+    client = world["clients"]["wang"]
+    html = text(client.get("/review/account-claims"))
+    assert "right@claim.example" in html and "已在册企业 (right)" in html
+    assert claims["enterprise"].uscc in html
+    right, wrong = claims["right"], claims["wrong"]
+    response = client.post(
+        f"/review/account-claims/{right.id}/decision",
+        data={f"claim-{right.id}-decision": "confirm"},
+    )
+    assert response.status_code == 303
+    # Refusing needs a comment.
+    response = client.post(
+        f"/review/account-claims/{wrong.id}/decision", data={f"claim-{wrong.id}-decision": "refuse"}
+    )
+    assert response.status_code == 422
+    assert "Give the reason for refusing." in text(response)
+    response = client.post(
+        f"/review/account-claims/{wrong.id}/decision",
+        data={f"claim-{wrong.id}-decision": "refuse", f"claim-{wrong.id}-comment": "not them"},
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    assert (right.state, wrong.state) == (ClaimState.CONFIRMED, ClaimState.REFUSED)
+    html = text(client.get("/review/account-claims?lang=en"))
+    assert "No claim is waiting." in html and "not them" in html and "Reviewer wang" in html
+    # Deciding again is an invalid transition.
+    response = client.post(
+        f"/review/account-claims/{right.id}/decision",
+        data={f"claim-{right.id}-decision": "refuse", f"claim-{right.id}-comment": "x"},
+    )
+    assert response.status_code == 409
+    # The confirmed account sees its enterprise; the refused one does not.
+    assert "已在册企业" in text(signed_in(app, right.user).get("/account"))
+    assert claims["enterprise"].uscc not in text(signed_in(app, wrong.user).get("/account"))
+    assert client.post("/review/account-claims/999/decision").status_code == 404
+    assert session.get(AccountClaim, wrong.id).comment == "not them"
