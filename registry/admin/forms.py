@@ -16,6 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     EqualTo,
     InputRequired,
@@ -30,6 +31,7 @@ from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.settings import LIMITS, MAX_VALIDITY_YEARS
 
 _REQUIRED = _l("This field is required.")
+_CHOOSE = _l("Choose one of the listed values.")
 
 
 def _strip(value: str | None) -> str | None:
@@ -51,7 +53,7 @@ ROLE_LABELS = {
     Role.REVIEWER: _l("Reviewer"),
     Role.ADMIN: _l("Administrator"),
 }
-ROLE_CHOICES = [(str(role), label) for role, label in ROLE_LABELS.items()]
+ROLE_CHOICES = [SelectChoice(str(role), label) for role, label in ROLE_LABELS.items()]
 
 
 # --- users --------------------------------------------------------------------------------
@@ -62,19 +64,32 @@ class UserSearchForm(Form):
 
     q = StringField(_l("Email or name contains"), validators=[Optional(), Length(max=254)])
     role = SelectField(
-        _l("Role"), choices=[("", _l("All roles")), *ROLE_CHOICES], validators=[Optional()]
+        _l("Role"),
+        choices=[SelectChoice("", _l("All roles")), *ROLE_CHOICES],
+        default="",
+        invalid_choice_message=_CHOOSE,
     )
     active = SelectField(
         _l("Status"),
-        choices=[("", _l("Enabled and disabled")), ("yes", _l("Enabled")), ("no", _l("Disabled"))],
-        validators=[Optional()],
+        choices=[
+            SelectChoice("", _l("Enabled and disabled")),
+            SelectChoice("yes", _l("Enabled")),
+            SelectChoice("no", _l("Disabled")),
+        ],
+        default="",
+        invalid_choice_message=_CHOOSE,
     )
 
 
 class NewUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=str(Role.REVIEWER))
+    role = SelectField(
+        _l("Role"),
+        choices=ROLE_CHOICES,
+        default=str(Role.REVIEWER),
+        invalid_choice_message=_CHOOSE,
+    )
     password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -86,7 +101,7 @@ class NewUserForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, invalid_choice_message=_CHOOSE)
 
 
 class StatusForm(FlaskForm):
@@ -107,7 +122,7 @@ class PasswordResetForm(FlaskForm):
 # --- tiers --------------------------------------------------------------------------------
 
 
-def _whole(label, field: str, **extra) -> IntegerField:
+def _whole(label, field: str) -> IntegerField:
     low, high = LIMITS[field]
     return IntegerField(
         label,
@@ -115,7 +130,6 @@ def _whole(label, field: str, **extra) -> IntegerField:
             InputRequired(_REQUIRED),
             NumberRange(low, high, _l("Enter a whole number from %(min)s to %(max)s.")),
         ],
-        **extra,
     )
 
 
@@ -124,12 +138,13 @@ class TierSettingsForm(FlaskForm):
     validity = SelectField(
         _l("Validity"),
         choices=[
-            (CALENDAR_YEAR, _l("Until the end of the calendar year of the grant")),
+            SelectChoice(CALENDAR_YEAR, _l("Until the end of the calendar year of the grant")),
             *(
-                (str(n), lazy_ngettext("%(num)s year", "%(num)s years", n))
+                SelectChoice(str(n), lazy_ngettext("%(num)s year", "%(num)s years", n))
                 for n in range(1, MAX_VALIDITY_YEARS + 1)
             ),
         ],
+        invalid_choice_message=_CHOOSE,
     )
     notice_days = _whole(_l("Notice length (working days)"), "notice_days")
     approvals_required = _whole(_l("Approvals required"), "approvals_required")

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import Form
+from wtforms.fields.choices import SelectChoice
 
 from registry.accounts import access
 from registry.accounts import operations as accounts
@@ -136,7 +137,9 @@ def users():
     )
     linked = {u.enterprise_id for u in (listing.page.items if listing.page else [])} - {None}
     usccs = dict(
-        db.session.execute(select(Enterprise.id, Enterprise.uscc).where(Enterprise.id.in_(linked)))
+        db.session.execute(
+            select(Enterprise.id, Enterprise.uscc).where(Enterprise.id.in_(linked))
+        ).all()
     )
     html = render_template("admin/users.html", listing=listing, usccs=usccs, roles=ROLE_LABELS)
     return html, listing.status
@@ -203,7 +206,8 @@ def user(user_id: int):
                 message = _apply_user_action(target, action, form)
             except DomainError as error:
                 db.session.rollback()
-                refuse(form, error)
+                # The password rules name "password"; this form calls it "new_password".
+                refuse(form, error, field="new_password" if posted == "password" else None)
             else:
                 db.session.commit()
                 flash(message)
@@ -260,7 +264,10 @@ def tier(code: str):
     form = TierSettingsForm(obj=tier)
     lang = current_language()
     lower = [t for t in ladder_queries.tiers(db.session) if t.rank < tier.rank]
-    form.prerequisite.choices = [("", _("None")), *((t.code, t.name(lang)) for t in lower)]
+    form.prerequisite.choices = [
+        SelectChoice("", _("None")),
+        *(SelectChoice(t.code, t.name(lang)) for t in lower),
+    ]
     if form.validate_on_submit():
         try:
             changes = update_tier_settings(

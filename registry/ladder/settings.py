@@ -138,7 +138,7 @@ def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str,
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise _invalid(
-            unknown[0], "not_editable", "%(field)s is not a tier setting.", field=unknown[0]
+            unknown[0], "not_editable", "%(name)s is not a tier setting.", name=unknown[0]
         )
     wanted: dict[str, Any] = {}
     for field, value in changes.items():

@@ -1,0 +1,610 @@
+"""Admin pages: users and roles, tier settings, the audit log (status and body)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role, User
+from registry.core import clock
+from registry.core.audit import Actor, record_audit
+from registry.core.errors import QuotaFull
+from registry.core.models import AuditEntry
+from registry.extensions import db
+from registry.ladder import operations as ladder
+from registry.ladder.models import Tier
+from tests.conftest import make_app
+from tests.factories import TEST_ACTOR
+
+PASSWORD = "Gan-river-2026"
+NEW_PASSWORD = "Poyang-lake-2027"
+PAGES = [
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/users/{admin_id}",
+    "/admin/tiers",
+    "/admin/tiers/champion",
+    "/admin/audit",
+]
+
+
+def new_user(session, email, role, **kw):
+    user = accounts.create_user(
+        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, **kw
+    )
+    session.commit()
+    return user
+
+
+def login(client, email, password=PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def admin(session):
+    return new_user(session, "admin@example.com", Role.ADMIN, name="Ada Admin")
+
+
+@pytest.fixture
+def reviewer(session):
+    return new_user(session, "reviewer@example.com", Role.REVIEWER, name="Rui Reviewer")
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    client = app.test_client()
+    assert login(client, admin.email).status_code == 303
+    return client
+
+
+def signed_in(app, email, password=PASSWORD):
+    client = app.test_client()
+    assert login(client, email, password).status_code == 303
+    return client
+
+
+def audits(session, action) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def field_error(html: str, field_id: str) -> str:
+    match = re.search(rf'<p class="field__error" id="{field_id}-error">([^<]*)</p>', html)
+    return match.group(1) if match else ""
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_are_for_admins_only(app, session, make, admin, reviewer, admin_client, path):
+    path = path.format(admin_id=admin.id)
+    enterprise_user = new_user(
+        session, "e@example.com", Role.ENTERPRISE, enterprise=make.enterprise()
+    )
+    response = admin_client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+    for who in (reviewer.email, enterprise_user.email):
+        denied = signed_in(app, who).get(path)
+        assert denied.status_code == 403 and "Ada Admin" not in denied.text
+
+    anonymous = app.test_client().get(path)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["Location"].startswith("/login?next=")
+
+
+def test_posts_are_for_admins_only(app, admin, reviewer):
+    client = signed_in(app, reviewer.email)
+    assert client.post(f"/admin/users/{admin.id}", data={"action": "disable"}).status_code == 403
+    assert client.post("/admin/tiers/champion", data={"quota": 1}).status_code == 403
+    assert app.test_client().post("/admin/users/new", data={}).status_code == 303
+    assert db.session.get(User, admin.id).active
+
+
+def test_navigation_shows_the_admin_pages_to_admins_only(app, admin_client, reviewer):
+    html = admin_client.get("/admin/tiers?lang=en").text
+    for href, label in [
+        ("/admin/users", "Users"),
+        ("/admin/tiers", "Tiers"),
+        ("/admin/audit", "Audit log"),
+    ]:
+        assert f'href="{href}"' in html and label in html
+    assert 'href="/admin/users"' not in signed_in(app, reviewer.email).get("/account").text
+
+
+@pytest.mark.parametrize(
+    ("lang", "tier_name", "html_lang"),
+    [("zh", "单项冠军企业", "zh-Hans"), ("en", "Specialised champion", "en")],
+)
+def test_pages_in_both_languages(admin_client, admin, lang, tier_name, html_lang):
+    for path in (f"/admin/tiers?lang={lang}", f"/admin/tiers/champion?lang={lang}"):
+        html = admin_client.get(path).text
+        assert f'<html lang="{html_lang}">' in html and tier_name in html
+    for path in ("/admin/users", f"/admin/users/{admin.id}", "/admin/audit"):
+        response = admin_client.get(f"{path}?lang={lang}")
+        assert response.status_code == 200 and f'<html lang="{html_lang}">' in response.text
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def test_user_search_by_email_or_name_role_and_status(session, admin_client, admin, reviewer):
+    other = new_user(session, "zhang.wei@example.com", Role.REVIEWER, name="张伟")
+    accounts.update_user(session, other, actor=TEST_ACTOR, active=False)
+    session.commit()
+
+    def found(**query) -> list[str]:
+        response = admin_client.get("/admin/users", query_string=query)
+        assert response.status_code == 200
+        return re.findall(r'<a href="/admin/users/\d+">([^<]+)</a>', response.text)
+
+    assert found() == ["zhang.wei@example.com", "reviewer@example.com", "admin@example.com"]
+    assert found(q="ZHANG") == ["zhang.wei@example.com"]
+    assert found(q="张") == ["zhang.wei@example.com"]
+    assert found(q="rui rev") == ["reviewer@example.com"]
+    assert found(q="%") == []
+    assert found(role="reviewer") == ["zhang.wei@example.com", "reviewer@example.com"]
+    assert found(role="reviewer", active="yes") == ["reviewer@example.com"]
+    assert found(active="no") == ["zhang.wei@example.com"]
+
+
+def test_user_list_pages_by_keyset_and_refuses_bad_filters(app, database_url, session, admin):
+    for n in range(4):
+        new_user(session, f"user{n}@example.com", Role.REVIEWER)
+    paged = make_app(database_url, PAGE_SIZE=2)
+    session.close()  # the other app writes (the login): hold no transaction open here
+    try:
+        client = paged.test_client()
+        assert login(client, "admin@example.com").status_code == 303
+        seen, url = [], "/admin/users?role=reviewer"
+        while url:
+            html = client.get(url).text
+            seen += re.findall(r'<a href="/admin/users/\d+">([^<]+)</a>', html)
+            match = re.search(r'<a class="pager__link" href="([^"]+)" rel="next">', html)
+            url = match.group(1).replace("&amp;", "&") if match else None
+        assert seen == [f"user{n}@example.com" for n in (3, 2, 1, 0)]
+        assert client.get("/admin/users?after=garbage").status_code == 422
+        bad = client.get("/admin/users?role=owner&lang=en")
+        assert bad.status_code == 422 and "Choose one of the listed values." in bad.text
+    finally:
+        with paged.app_context():
+            db.engine.dispose()
+
+
+def test_role_change_ends_the_users_sessions_and_is_audited(app, session, admin_client, reviewer):
+    theirs = signed_in(app, reviewer.email)
+    response = admin_client.post(
+        f"/admin/users/{reviewer.id}", data={"action": "role", "role": "admin"}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/admin/users/{reviewer.id}"
+    assert db.session.get(User, reviewer.id).role == Role.ADMIN
+    [entry] = audits(session, "user.update")
+    assert entry.changes == {"role": ["reviewer", "admin"]} and entry.via == "web"
+    assert entry.actor_name == "Ada Admin"
+    assert theirs.get("/account").status_code == 303
+
+
+def test_an_enterprise_user_cannot_become_a_reviewer(session, make, admin_client):
+    user = new_user(session, "e@example.com", Role.ENTERPRISE, enterprise=make.enterprise())
+    response = admin_client.post(
+        f"/admin/users/{user.id}?lang=en", data={"action": "role", "role": "reviewer"}
+    )
+    assert response.status_code == 422
+    assert "cannot be a reviewer" in field_error(response.text, "role")
+    assert db.session.get(User, user.id).role == Role.ENTERPRISE
+
+
+def test_disabling_ends_the_session_at_once_and_blocks_login(app, session, admin_client, reviewer):
+    theirs = signed_in(app, reviewer.email)
+    assert theirs.get("/account").status_code == 200
+    response = admin_client.post(f"/admin/users/{reviewer.id}", data={"action": "disable"})
+    assert response.status_code == 303
+
+    ended = theirs.get("/account")
+    assert ended.status_code == 303 and ended.headers["Location"].startswith("/login")
+    assert login(app.test_client(), reviewer.email).status_code == 422
+    [entry] = audits(session, "user.update")
+    assert entry.changes == {"active": [True, False]}
+    assert "Disabled" in admin_client.get(f"/admin/users/{reviewer.id}?lang=en").text
+
+    assert (
+        admin_client.post(f"/admin/users/{reviewer.id}", data={"action": "enable"}).status_code
+        == 303
+    )
+    assert login(app.test_client(), reviewer.email).status_code == 303
+
+
+def test_an_admin_cannot_disable_or_demote_themself(session, admin_client, admin):
+    page = admin_client.get(f"/admin/users/{admin.id}?lang=en").text
+    assert 'value="disable"' not in page and "your own account" in page
+    for data in ({"action": "disable"}, {"action": "role", "role": "reviewer"}):
+        response = admin_client.post(f"/admin/users/{admin.id}?lang=en", data=data)
+        assert response.status_code == 422
+        assert "cannot change your own role or disable yourself" in response.text
+    user = db.session.get(User, admin.id)
+    assert user.active and user.role == Role.ADMIN
+    assert audits(session, "user.update") == []
+    assert admin_client.get("/admin/users").status_code == 200  # still signed in
+
+
+def test_unknown_action_and_user(admin_client, reviewer):
+    assert (
+        admin_client.post(f"/admin/users/{reviewer.id}", data={"action": "delete"}).status_code
+        == 400
+    )
+    assert admin_client.get("/admin/users/999999").status_code == 404
+
+
+def test_password_reset(app, session, admin_client, reviewer):
+    theirs = signed_in(app, reviewer.email)
+    data = {"action": "password", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert admin_client.post(f"/admin/users/{reviewer.id}", data=data).status_code == 303
+    assert theirs.get("/account").status_code == 303  # its session ended
+    assert login(app.test_client(), reviewer.email, PASSWORD).status_code == 422
+    assert login(app.test_client(), reviewer.email, NEW_PASSWORD).status_code == 303
+    [entry] = audits(session, "user.password_reset")
+    assert entry.object_id == str(reviewer.id) and NEW_PASSWORD not in str(entry.changes)
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        ("password123", "password123", "too common"),
+        ("short", "short", "at least 8 characters"),
+        (NEW_PASSWORD, "something-else", "The passwords differ."),
+    ],
+)
+def test_password_reset_refusals(app, session, admin_client, reviewer, password, confirm, message):
+    data = {"action": "password", "new_password": password, "confirm": confirm}
+    response = admin_client.post(f"/admin/users/{reviewer.id}?lang=en", data=data)
+    assert response.status_code == 422
+    assert message in response.text
+    assert audits(session, "user.password_reset") == []
+    assert login(app.test_client(), reviewer.email).status_code == 303
+
+
+def test_a_weak_reset_password_shows_the_field_error(admin_client, reviewer):
+    data = {"action": "password", "new_password": "password123", "confirm": "password123"}
+    response = admin_client.post(f"/admin/users/{reviewer.id}?lang=en", data=data)
+    assert "too common" in field_error(response.text, "new_password")
+
+
+def test_create_users(app, session, make, admin_client):
+    enterprise = make.enterprise()
+    session.commit()
+    form = {
+        "email": "Li.Na@Example.com",
+        "name": "李娜",
+        "role": "enterprise",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "uscc": enterprise.uscc.lower(),
+    }
+    response = admin_client.post("/admin/users/new", data=form)
+    assert response.status_code == 303
+    user = session.scalars(select(User).where(User.email == "li.na@example.com")).one()
+    assert response.headers["Location"] == f"/admin/users/{user.id}"
+    assert user.enterprise_id == enterprise.id and user.role == Role.ENTERPRISE
+    assert enterprise.name in admin_client.get(f"/admin/users/{user.id}").text
+    assert login(app.test_client(), "li.na@example.com").status_code == 303
+    [entry] = [e for e in audits(session, "user.create") if e.object_id == str(user.id)]
+    assert entry.changes["enterprise"] == [None, enterprise.uscc] and entry.via == "web"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"uscc": "91360100MA00000000"}, "uscc", "Invalid USCC"),
+        ({"role": "reviewer"}, "uscc", "Only enterprise users belong to an enterprise."),
+        ({"email": "admin@example.com"}, "email", "exists"),
+        ({"email": "not an email"}, "email", "valid email"),
+        ({"password": "qwertyuiop", "confirm": "qwertyuiop"}, "password", "too common"),
+    ],
+)
+def test_create_user_refusals(session, make, admin, admin_client, changes, field, message):
+    enterprise = make.enterprise()
+    session.commit()
+    form = {
+        "email": "new@example.com",
+        "role": "enterprise",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "uscc": enterprise.uscc,
+        **changes,
+    }
+    created = len(audits(session, "user.create"))
+    response = admin_client.post("/admin/users/new?lang=en", data=form)
+    assert response.status_code == 422
+    assert message in field_error(response.text, field)
+    assert len(audits(session, "user.create")) == created
+
+
+def test_create_user_with_an_unknown_enterprise(session, admin, admin_client):
+    from tests.factories import new_uscc
+
+    form = {
+        "email": "new@example.com",
+        "role": "enterprise",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "uscc": new_uscc(),
+    }
+    response = admin_client.post("/admin/users/new?lang=en", data=form)
+    assert response.status_code == 422 and "No enterprise with USCC" in field_error(
+        response.text, "uscc"
+    )
+
+
+# --- tiers ----------------------------------------------------------------------------------
+
+
+def tier_form(session, code="chain_leader", **changes) -> dict:
+    tier = session.get(Tier, code)
+    form = {
+        "quota": tier.quota,
+        "validity": tier.validity,
+        "notice_days": tier.notice_days,
+        "approvals_required": tier.approvals_required,
+        "prerequisite": tier.prerequisite or "",
+        "registration_pattern": tier.registration_pattern,
+        "reason": "Provincial notice 2026-7",
+    }
+    if tier.self_apply:
+        form["self_apply"] = "y"
+    form.update(changes)
+    return form
+
+
+def test_tier_list_shows_quota_occupancy_and_settings(session, make, admin_client):
+    ladder.grant_tier(session, make.enterprise(), "chain_leader", actor=TEST_ACTOR, reason="g")
+    session.commit()
+    html = admin_client.get("/admin/tiers?lang=en").text
+    row = re.search(r'<a href="/admin/tiers/chain_leader">.*?</tr>', html, re.S).group(0)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert [c.strip() for c in cells[:4]] == ["8", "1", "0", "7"]
+    assert "3 years" in row and "JX-CL-{year}-{seq:05d}" in row and "Specialised champion" in row
+    assert html.count('href="/admin/tiers/') == 5
+
+
+def test_tier_settings_change_is_audited_with_old_and_new_values(session, admin_client):
+    form = tier_form(session, notice_days="7", approvals_required="3", quota="10")
+    response = admin_client.post("/admin/tiers/chain_leader", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/tiers"
+    [entry] = audits(session, "tier_settings.update")
+    assert entry.changes == {
+        "approvals_required": [2, 3],
+        "notice_days": [5, 7],
+        "quota": [8, 10],
+    }
+    assert entry.reason == "Provincial notice 2026-7" and entry.actor_name == "Ada Admin"
+    assert session.get(Tier, "chain_leader").edited_at is not None
+
+    again = admin_client.post("/admin/tiers/chain_leader", data=tier_form(session))
+    assert again.status_code == 303
+    assert len(audits(session, "tier_settings.update")) == 1  # nothing changed, nothing written
+
+
+def test_quota_below_occupancy_is_allowed_then_grants_are_refused(session, make, admin_client):
+    holders = [make.enterprise() for _ in range(3)]
+    for enterprise in holders[:2]:
+        ladder.grant_tier(session, enterprise, "chain_leader", actor=TEST_ACTOR, reason="g")
+    session.commit()
+    response = admin_client.post(
+        "/admin/tiers/chain_leader?lang=en", data=tier_form(session, quota="1")
+    )
+    assert response.status_code == 303
+    [entry] = audits(session, "tier_settings.update")
+    assert entry.changes == {"quota": [8, 1]}
+    assert "Nobody has been demoted" in admin_client.get("/admin/tiers?lang=en").text
+    with pytest.raises(QuotaFull) as refused:
+        ladder.grant_tier(session, holders[2], "chain_leader", actor=TEST_ACTOR, reason="g")
+    assert refused.value.code == "quota_full"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"prerequisite": "chain_leader"}, "prerequisite", "ranked below"),
+        ({"prerequisite": "navigator"}, "prerequisite", "ranked below"),
+        ({"registration_pattern": "JX-CL-{year}"}, "registration_pattern", "{seq}"),
+        ({"registration_pattern": "JX-{seq:x}"}, "registration_pattern", "{seq}"),
+        ({"quota": "-1"}, "quota", "from 0"),
+        ({"quota": "many"}, "quota", "integer"),
+        ({"notice_days": "0"}, "notice_days", "from 1 to 60"),
+        ({"validity": "forever"}, "validity", "Choose one of the listed values."),
+        ({"reason": ""}, "reason", "required"),
+    ],
+)
+def test_invalid_tier_settings_are_refused(session, admin_client, changes, field, message):
+    response = admin_client.post(
+        "/admin/tiers/navigator?lang=en", data=tier_form(session, "navigator", **changes)
+    )
+    assert response.status_code == 422
+    assert message in field_error(response.text, field)
+    assert audits(session, "tier_settings.update") == []
+    assert session.get(Tier, "navigator").edited_at is None
+
+
+def test_tier_form_offers_lower_tiers_as_prerequisite(admin_client):
+    html = admin_client.get("/admin/tiers/champion?lang=en").text
+    select_html = re.search(r'<select[^>]*id="prerequisite".*?</select>', html, re.S).group(0)
+    assert re.findall(r'<option[^>]*value="(\w*)"', select_html) == ["", "tech_sme", "high_tech"]
+    assert re.search(
+        r'<option selected value="tech_sme">|<option value="tech_sme" selected>', select_html
+    )
+    assert admin_client.get("/admin/tiers/platinum").status_code == 404
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+
+def record(session, at, action, object_type, object_id, actor=TEST_ACTOR, **changes):
+    with clock.pinned(at):
+        entry = record_audit(session, actor, action, object_type, object_id, changes or None)
+    session.commit()
+    return entry.id
+
+
+def shown_ids(response) -> list[int]:
+    return [int(i) for i in re.findall(r'<td class="num">(\d+)</td>', response.text)]
+
+
+@pytest.fixture
+def entries(session):
+    clerk = Actor(42, "Clerk Chen", "api")
+    return {
+        "old": record(
+            session,
+            datetime(2026, 3, 3, 15, 59, tzinfo=UTC),
+            "application.submit",
+            "application",
+            7,
+        ),
+        "early": record(
+            session,
+            datetime(2026, 3, 3, 16, 0, tzinfo=UTC),
+            "application.decide",
+            "application",
+            7,
+            state=["submitted", "in_notice"],
+        ),
+        "grant": record(
+            session,
+            datetime(2026, 3, 5, 15, 59, tzinfo=UTC),
+            "tier.grant",
+            "enterprise",
+            "91360100X",
+            clerk,
+            tier=[None, "tech_sme"],
+        ),
+        "late": record(
+            session,
+            datetime(2026, 3, 5, 16, 0, tzinfo=UTC),
+            "application.withdraw",
+            "application",
+            8,
+            clerk,
+        ),
+    }
+
+
+def test_audit_log_filters(session, admin_client, entries):
+    def ids(**query):
+        response = admin_client.get("/admin/audit", query_string=query)
+        assert response.status_code == 200
+        return [i for i in shown_ids(response) if i in entries.values()]
+
+    e = entries
+    assert ids() == [e["late"], e["grant"], e["early"], e["old"]]  # newest first
+    assert ids(action="application.") == [e["late"], e["early"], e["old"]]
+    assert ids(action="tier.") == [e["grant"]]
+    assert ids(object_type="application", object_id="7") == [e["early"], e["old"]]
+    assert ids(object_id="91360100X") == [e["grant"]]
+    # Asia/Shanghai dates: 03-04 00:00 is 03-03T16:00Z, 03-05 ends at 03-05T16:00Z.
+    assert ids(since="2026-03-04", until="2026-03-05") == [e["grant"], e["early"]]
+    assert ids(since="2026-03-06") == [e["late"]]
+    assert ids(until="2026-03-03") == [e["old"]]
+    assert ids(actor="42") == [e["late"], e["grant"]]
+    assert ids(actor="clerk") == [e["late"], e["grant"]]
+    assert ids(actor="system") == []
+
+
+def test_audit_rows_show_the_entry(session, admin_client, entries):
+    html = admin_client.get("/admin/audit?action=tier.grant&lang=en").text
+    assert "Clerk Chen" in html and "2026-03-05 23:59:00" in html and "api" in html
+    assert "tech_sme" in html and "→" in html and "91360100X" in html
+
+
+def test_audit_entries_of_web_requests_carry_request_id_and_address(
+    session, admin_client, reviewer
+):
+    admin_client.post(
+        f"/admin/users/{reviewer.id}",
+        data={"action": "disable"},
+        headers={"X-Request-ID": "req-abc-123"},
+    )
+    html = admin_client.get(f"/admin/audit?object_type=user&object_id={reviewer.id}").text
+    assert "req-abc-123" in html and "127.0.0.1" in html and "user.update" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "2026-13-01"},
+        {"since": "2026-03-05", "until": "2026-03-04"},
+        {"action": "x" * 61},
+        {"after": "not-a-cursor"},
+    ],
+)
+def test_invalid_audit_filters_answer_422(admin_client, entries, query):
+    response = admin_client.get("/admin/audit", query_string={**query, "lang": "en"})
+    assert response.status_code == 422
+    assert "There is a problem" in response.text
+    assert not shown_ids(response)
+
+
+def test_invalid_date_shows_the_field_error(admin_client):
+    response = admin_client.get("/admin/audit?since=yesterday&lang=en")
+    assert response.status_code == 422
+    assert "YYYY-MM-DD" in field_error(response.text, "since")
+
+
+def test_audit_log_pages_newest_first(app, database_url, session, admin, entries):
+    paged = make_app(database_url, PAGE_SIZE=2)
+    session.close()  # the other app writes (the login): hold no transaction open here
+    try:
+        client = paged.test_client()
+        assert login(client, "admin@example.com").status_code == 303
+        seen, url = [], "/admin/audit?action=application."
+        while url:
+            response = client.get(url)
+            seen += shown_ids(response)
+            match = re.search(r'<a class="pager__link" href="([^"]+)" rel="next">', response.text)
+            url = match.group(1).replace("&amp;", "&") if match else None
+        assert seen == [entries["late"], entries["early"], entries["old"]]
+    finally:
+        with paged.app_context():
+            db.engine.dispose()
+
+
+def test_the_forms_carry_a_working_csrf_token(database_url, session, admin, reviewer):
+    page = f"/admin/users/{reviewer.id}"
+    protected = make_app(database_url, WTF_CSRF_ENABLED=True)
+    session.close()  # the other app writes: hold no transaction open here
+
+    def token(html: str) -> str:
+        return re.search(r'name="csrf_token"[^>]* value="([^"]+)"', html).group(1)
+
+    try:
+        client = protected.test_client()
+        form = {"email": "admin@example.com", "password": PASSWORD}
+        form["csrf_token"] = token(client.get("/login").text)
+        assert client.post("/login", data=form).status_code == 303
+        disable = {"action": "disable"}
+        assert client.post(page, data=disable).status_code == 400
+        assert (
+            client.post(
+                page, data={**disable, "csrf_token": token(client.get(page).text)}
+            ).status_code
+            == 303
+        )
+        tier = {
+            "quota": "9",
+            "validity": "3",
+            "notice_days": "5",
+            "approvals_required": "2",
+            "prerequisite": "champion",
+            "registration_pattern": "JX-CL-{year}-{seq:05d}",
+            "reason": "r",
+        }
+        tier["csrf_token"] = token(client.get("/admin/tiers/chain_leader").text)
+        assert client.post("/admin/tiers/chain_leader", data=tier).status_code == 303
+    finally:
+        with protected.app_context():
+            db.engine.dispose()
