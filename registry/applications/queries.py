@@ -17,7 +17,7 @@ from registry.accounts.models import AccountClaim, ClaimState, User
 from registry.applications.models import Application, Attachment, Objection, State
 from registry.core.models import AuditEntry
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.models import AnnualReport, Enterprise
+from registry.enterprises.models import AnnualReport, City, Enterprise, Industry
 
 #: The states in which an application waits for a reviewer: the queue's default.
 NEEDS_REVIEWER = (State.SUBMITTED, State.IN_REVIEW)
@@ -172,6 +172,17 @@ def reports(session: Session, enterprise_id: int, *, limit: int | None = None) -
         .order_by(AnnualReport.year.desc())
     )
     return list(session.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def place_names(session: Session, enterprise: Enterprise, lang: str) -> dict[str, str | None]:
+    """``city_name`` and ``industry_name`` of an enterprise in ``lang``; a code the seed
+    does not know stays as it is."""
+    city = session.get(City, enterprise.city_code) if enterprise.city_code else None
+    industry = session.get(Industry, enterprise.industry_code) if enterprise.industry_code else None
+    return {
+        "city_name": city.name(lang) if city else enterprise.city_code,
+        "industry_name": industry.name(lang) if industry else enterprise.industry_code,
+    }
 
 
 def applications_of(session: Session, enterprise_id: int) -> list[Application]:

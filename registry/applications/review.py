@@ -31,7 +31,7 @@ from registry.core.web import error_text, form_page, nav_item, refuse, see_other
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises import queries as enterprise_queries
 from registry.enterprises.forms import AnnualReportForm
-from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS, City, Industry
+from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS
 from registry.enterprises.views import OPERATORS, STATUS_TEXT, figure_text, to_wan
 from registry.extensions import db
 from registry.ladder import eligibility
@@ -69,20 +69,6 @@ def _form_status(error: DomainError) -> int:
 def _tier_names() -> dict[str, str]:
     lang = current_language()
     return {tier.code: tier.name(lang) for tier in ladder_queries.tiers(db.session)}
-
-
-def _place_names(enterprise) -> dict[str, str | None]:
-    """The enterprise's city and industry in the page's language (a code the seed does
-    not know is shown as it is)."""
-    lang = current_language()
-    city = db.session.get(City, enterprise.city_code) if enterprise.city_code else None
-    industry = (
-        db.session.get(Industry, enterprise.industry_code) if enterprise.industry_code else None
-    )
-    return {
-        "city_name": city.name(lang) if city else enterprise.city_code,
-        "industry_name": industry.name(lang) if industry else enterprise.industry_code,
-    }
 
 
 def _figure_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -151,21 +137,11 @@ def queue():
         after, page_number, cursor_ok = None, 1, False
 
     # Links on the page keep valid filters only.
-    chosen = (
-        {
-            name: form[name].data
-            for name in ("tier", "city", "state", "assignee")
-            if form[name].data and form[name].data != form[name].default
-        }
+    chosen = form.chosen() if filters_ok else {}
+    filters = (
+        form.queue_filter(current_user.id)
         if filters_ok
-        else {}
-    )
-    filters = queries.QueueFilter(
-        states=(form.states() if filters_ok else None) or queries.NEEDS_REVIEWER,
-        tier=chosen.get("tier"),
-        city=chosen.get("city"),
-        assignee=chosen.get("assignee", "anyone"),
-        user_id=current_user.id,
+        else queries.QueueFilter(user_id=current_user.id)
     )
     page, next_url = None, None
     if filters_ok and cursor_ok:
@@ -234,7 +210,7 @@ def _application_page(
     status: int = 200,
 ):
     session = db.session
-    decisions = application.decisions
+    snapshot = application.eligibility or {}
     names = queries.user_names(
         session,
         [application.created_by, application.submitted_by, application.claimed_by],
@@ -243,10 +219,11 @@ def _application_page(
         "review/application.html",
         application=application,
         enterprise=application.enterprise,
-        **_place_names(application.enterprise),
+        **queries.place_names(session, application.enterprise, current_language()),
         tier_names=_tier_names(),
         checks=_checks(application),
-        score=(application.eligibility or {}).get("score"),
+        score=snapshot.get("score"),
+        evaluated_at=clock.parse_instant(snapshot["evaluated_at"]) if snapshot else None,
         reports=queries.reports(session, application.enterprise_id, limit=3),
         figure_groups=_figure_groups(),
         attachments=[
@@ -254,7 +231,7 @@ def _application_page(
             for a in queries.attachments(session, application.id)
         ],
         history=queries.history(session, application.id),
-        decisions=decisions,
+        decisions=application.decisions,
         objections=queries.objections(session, application.id),
         names=names,
         form=decision or _decision_form(application, formdata=None),
@@ -435,7 +412,7 @@ def _enterprise_page(enterprise, *, demote=None, revoke=None, status: int = 200)
     html = render_template(
         "review/enterprise.html",
         enterprise=enterprise,
-        **_place_names(enterprise),
+        **queries.place_names(session, enterprise, current_language()),
         tier_names=_tier_names(),
         events=ladder_queries.tier_events(session, enterprise.id),
         reports=queries.reports(session, enterprise.id),

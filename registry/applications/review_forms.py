@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from registry.applications.models import State
-from registry.applications.queries import ASSIGNEES
+from registry.applications.queries import ASSIGNEES, NEEDS_REVIEWER, QueueFilter
 
 _REQUIRED = _l("This field is required.")
 
@@ -105,13 +105,26 @@ class QueueFilterForm(Form):
         ]
         self.assignee.choices = choices({a: ASSIGNEE_LABELS[a] for a in ASSIGNEES})
 
-    def states(self) -> tuple[State, ...] | None:
-        """The states asked for; None = the default (waiting for a reviewer)."""
-        if not self.state.data:
-            return None
-        if self.state.data == ALL_STATES:
-            return tuple(State)
-        return (State(self.state.data),)
+    def chosen(self) -> dict[str, str]:
+        """The filters set to something else than their default (what links keep)."""
+        fields = (self.tier, self.city, self.state, self.assignee)
+        return {f.name: f.data for f in fields if f.data and f.data != f.default}
+
+    def queue_filter(self, user_id: int) -> QueueFilter:
+        """The validated filters as the queue query takes them."""
+        chosen = self.chosen()
+        state = chosen.get("state")
+        if state is None:
+            states = NEEDS_REVIEWER
+        else:
+            states = tuple(State) if state == ALL_STATES else (State(state),)
+        return QueueFilter(
+            states=states,
+            tier=chosen.get("tier"),
+            city=chosen.get("city"),
+            assignee=chosen.get("assignee", "anyone"),
+            user_id=user_id,
+        )
 
 
 class DecisionForm(FlaskForm):

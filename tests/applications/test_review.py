@@ -669,3 +669,56 @@ def test_confirm_a_claim_links_the_user_and_refuse_does_not(app, session, world,
     assert claims["enterprise"].uscc not in text(signed_in(app, wrong.user).get("/account"))
     assert client.post("/review/account-claims/999/decision").status_code == 404
     assert session.get(AccountClaim, wrong.id).comment == "not them"
+
+
+# --- output encoding and language ------------------------------------------------------------
+
+HOSTILE = "<img src=x onerror=alert(1)>{{7*7}}"
+
+
+def test_names_and_comments_render_literally_on_every_review_page(app, session, make, world):
+    enterprise = make.enterprise(name=HOSTILE, founded_on=date(2015, 1, 1), verified=False)
+    make.eligible_report(enterprise, 2025)
+    owner = account(session, "hostile@x.example", enterprise=enterprise, name=HOSTILE)
+    application = apps.create(session, enterprise, "tech_sme", "promotion", user=owner, via="web")
+    apps.submit(session, application, user=owner, via="web", declaration=True)
+    accounts.sign_up(
+        session,
+        email="claimant@x.example",
+        password=PASSWORD,
+        uscc=enterprise.uscc,
+        enterprise_name=HOSTILE,
+    )
+    session.commit()
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    decide(client, application, decision="request_changes", comment=HOSTILE)
+    for url in [
+        "/review?state=all",
+        page_of(application),
+        f"/review/enterprises?q={enterprise.uscc}",
+        f"/review/enterprises/{enterprise.uscc}",
+        "/review/account-claims",
+    ]:
+        html = client.get(url).get_data(as_text=True)
+        assert "<img src=x" not in html, url
+        assert "&lt;img src=x onerror=alert(1)&gt;{{7*7}}" in html, url
+
+
+def test_pages_in_chinese_by_default_and_in_english(session, world):
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    for url in (
+        "/review",
+        page_of(application),
+        f"/review/enterprises/{world['a'].uscc}",
+        "/review/nominate",
+    ):
+        zh = client.get(url + "?lang=zh")
+        assert zh.status_code == 200
+        assert '<html lang="zh-Hans">' in zh.get_data(as_text=True)
+        en = client.get(url + "?lang=en")
+        assert en.status_code == 200
+        assert '<html lang="en">' in en.get_data(as_text=True)
+    assert "科技型中小企业" in text(client.get(page_of(application) + "?lang=zh"))
+    assert "Technology-based SME" in text(client.get(page_of(application) + "?lang=en"))
