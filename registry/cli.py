@@ -243,7 +243,9 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
     """Add COUNT demo enterprises with one annual report each, about 10 % of them on the
     ladder (every tier non-empty and below 80 % of its quota; the rules are in
     ``registry.enterprises.demo``). Commits per batch of 25 000, each batch atomic; a
-    registry that already holds enterprises gets COUNT more. Prints one summary line."""
+    registry that already holds enterprises gets COUNT more. Then applications in every
+    state and the demo users (``registry.demo_applications``, one more transaction).
+    Prints a summary line, the applications and the demo users' passwords."""
     import gc
     import random
     import secrets
@@ -251,7 +253,7 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
 
     from sqlalchemy import select
 
-    from registry import demo
+    from registry import demo, demo_applications
     from registry.enterprises import batch_operations as enterprise_ops
     from registry.enterprises.models import Enterprise
 
@@ -266,7 +268,8 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
             demo.TierRoom(t.code, t.rank, t.quota, occ.occupancy, t.validity_value)
             for t, occ in ladder_queries.ladder_overview(session)
         )
-        plan = demo.plan_ladder(count, tiers)
+        # The applications' grants and notices take slots too (registry.demo_applications).
+        plan = demo.plan_ladder(count, demo_applications.keep_room(tiers, count))
         today = clock.today()
         spec = demo.DemoSpec(
             seed=seed,
@@ -305,9 +308,16 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
         finally:
             gc.enable()
             gc.unfreeze()
+    try:
+        made = demo_applications.write_applications(session, count, random.Random(seed))
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
     holders = ", ".join(f"{code} {n}" for code, n in plan.items())
     click.echo(
         f"demo: {count} enterprises, {count} annual reports, {sum(plan.values())} on the"
         f" ladder ({holders}), {replaced} codes regenerated, seed {seed},"
         f" {time.perf_counter() - started:.1f} s"
     )
+    click.echo(demo_applications.describe(made))

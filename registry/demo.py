@@ -39,7 +39,9 @@ What is generated:
   lies within the validity for 97 % of them; 3 % expired a little while ago and wait for
   ``tick`` to lapse them. Registration numbers are issued per tier and year without gaps,
   in ``tier_since`` order within each batch, by ``ladder.batch_operations.issue_designations``.
-* Applications join the demo when they exist (PRODUCT.md §9 asks for some in each state).
+* Applications in every state, and the demo users who act on them, come afterwards
+  through the real operations: ``registry.demo_applications`` (its grants and notices
+  take slots that the ladder plan leaves free, see ``keep_room``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from registry import demo_applications
+from registry.accounts.models import User
+from registry.applications.models import Application, State
 from registry.core import clock
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.demo import (
@@ -25,7 +28,13 @@ from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder import dates, queries
 from registry.ladder.checks import Subject, TierRule
 from registry.ladder.eligibility import evaluate
-from registry.ladder.models import RegistrationCounter, RegistrationNumber, Tier, TierEvent
+from registry.ladder.models import (
+    RegistrationCounter,
+    RegistrationNumber,
+    Reservation,
+    Tier,
+    TierEvent,
+)
 from tests.conftest import reset_database
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
@@ -121,9 +130,12 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     output = run_demo(runner, "--count", "300", "--random-seed", "1")
     assert re.fullmatch(
         r"demo: 300 enterprises, 300 annual reports, 30 on the ladder \(.*\),"
-        r" 0 codes regenerated, seed 1, [\d.]+ s\n",
-        output,
+        r" 0 codes regenerated, seed 1, [\d.]+ s",
+        output.splitlines()[0],
     )
+    # The applications (tested below) change their applicants: granted ones got a tier.
+    applications = session.scalars(select(Application)).all()
+    granted = {a.enterprise_id for a in applications if a.state == State.GRANTED}
 
     enterprises = session.scalars(select(Enterprise).order_by(Enterprise.id)).all()
     reports = session.scalars(select(AnnualReport)).all()
@@ -143,7 +155,7 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
         assert e.city_code == uscc_codes.city_code(e.uscc, cities)
         jiangxi += e.city_code is not None
         assert e.name.endswith("公司") and e.status == "active" and e.origin == "local"
-        assert e.version == 1 and e.founded_on.year <= NOW.year - 1
+        assert e.version == (2 if e.id in granted else 1) and e.founded_on.year <= NOW.year - 1
     assert 0.85 * 300 < jiangxi < 300
     industries = Counter(e.industry_code for e in enterprises)
     assert 0.1 * 300 < industries[None] < 0.3 * 300
@@ -166,9 +178,11 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     # The ladder: ~10 %, every tier non-empty and below 80 % of its quota.
     overview = {t.code: occ for t, occ in queries.ladder_overview(session)}
     holders = [e for e in enterprises if e.tier is not None]
-    assert len(holders) == 30
+    demo_holders = [e for e in holders if e.id not in granted]
+    assert len(demo_holders) == 30
     for tier in session.scalars(select(Tier)):
-        assert 1 <= overview[tier.code].holders < 0.8 * tier.quota
+        assert 1 <= overview[tier.code].holders
+        assert overview[tier.code].occupancy < 0.8 * tier.quota
 
     # Ladder fields = replay of the events; dates and numbers as the ladder issues them.
     tiers = {t.code: t for t in session.scalars(select(Tier))}
@@ -177,8 +191,8 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     for e in enterprises:
         events = queries.tier_events(session, e.id)
         assert queries.ladder_fields(e) == queries.replay(events)
-        if e.tier is None:
-            assert events == []
+        if e.tier is None or e.id in granted:
+            assert e.tier is not None or events == []
             continue
         (event,) = events
         assert (event.kind, event.from_tier, event.actor_name, event.reason) == (
@@ -211,12 +225,17 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     recorded = session.scalars(select(RegistrationNumber.number)).all()
     assert sorted(recorded) == sorted(e.registration_number for e in holders)
 
-    # One feed entry per record, version 1, and one audit entry per state change.
+    # One feed entry per record, version 1, and one audit entry per state change (the
+    # applications' entries, a later transaction, are tested below).
+    events = session.scalars(select(TierEvent).where(TierEvent.reason == "demo data")).all()
     feed = Counter(
         (entry.type, entry.key, entry.version)
         for entry in session.scalars(select(ChangeLogEntry)).all()
+        if entry.version == 1
+        and entry.type in ("enterprise", "annual_report")
+        or entry.key in {str(ev.id) for ev in events}
+        and entry.type == "tier_event"
     )
-    events = session.scalars(select(TierEvent)).all()
     expected = (
         [("enterprise", e.uscc, 1) for e in enterprises]
         + [("annual_report", f"{r.enterprise.uscc}/{r.year}", 1) for r in reports]
@@ -226,7 +245,11 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     audit = Counter(
         (a.action, a.object_id, a.via, a.actor_name)
         for a in session.scalars(
-            select(AuditEntry).where(AuditEntry.action != "tier_settings.create")
+            select(AuditEntry).where(
+                AuditEntry.action.not_in(("tier_settings.create", "user.create")),
+                AuditEntry.actor_name == "system",
+                AuditEntry.via == "cli",
+            )
         )
     )
     assert audit == Counter(
@@ -235,13 +258,13 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
             ("annual_report.create", f"{r.enterprise.uscc}/{r.year}", "cli", "system")
             for r in reports
         ]
-        + [("tier.grant", e.uscc, "cli", "system") for e in holders]
+        + [("tier.grant", e.uscc, "cli", "system") for e in demo_holders]
     )
     grant = session.scalars(select(AuditEntry).where(AuditEntry.action == "tier.grant")).first()
     assert grant.changes["tier"][0] is None and grant.reason == "demo data"
 
     # A holder's entry shows the designation it was created with.
-    holder = holders[0]
+    holder = demo_holders[0]
     data = json.loads(
         session.scalars(
             select(ChangeLogEntry.data).where(
@@ -350,3 +373,142 @@ def test_worker_processes_generate_the_same_batches():
     codes = [code for stored, *_ in here for code in (row[0] for row in stored)]
     assert codes == sorted(codes) and len(set(codes)) == 130
     assert sum(len(b[4]) for b in here) == 13
+
+
+# --- the applications -----------------------------------------------------------------------
+
+
+def application_audit(session, application) -> list[AuditEntry]:
+    return session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.object_type == "application",
+            AuditEntry.object_id == str(application.id),
+        )
+        .order_by(AuditEntry.id)
+    ).all()
+
+
+def check_occupancy_rule(session) -> None:
+    """PRODUCT.md §9: every tier non-empty and below 80 % of its quota."""
+    for tier, occ in queries.ladder_overview(session):
+        assert occ.holders >= 1, tier.code
+        assert occ.occupancy < 0.8 * tier.quota, tier.code
+
+
+def test_demo_applications_in_every_state_through_the_operations(runner, session):
+    output = run_demo(runner, "--count", "300", "--random-seed", "1")
+    applications = session.scalars(select(Application).order_by(Application.id)).all()
+    promotions = [a for a in applications if a.tier != "champion"]
+    counts = Counter(a.state for a in promotions)
+    line = ", ".join(f"{counts[state]} {state}" for state in demo_applications.PATHS)
+    assert f"demo applications: {line}; 1 champion with 1 of 2 approvals\n" in output
+    assert set(counts) == set(State) and min(counts.values()) >= 2
+    assert {a.tier for a in promotions} == {"tech_sme", "high_tech"}
+
+    reserved = {r.application_id for r in session.scalars(select(Reservation))}
+    feed = Counter(
+        entry.key
+        for entry in session.scalars(
+            select(ChangeLogEntry).where(ChangeLogEntry.type == "application")
+        )
+    )
+    for a in applications:
+        assert feed[str(a.id)] == 1  # one feed entry per application (one transaction)
+        # An audit entry per transition, each starting where the one before ended.
+        audit = application_audit(session, a)
+        assert audit[0].action == "application.create"
+        states = [e.changes["state"] for e in audit if "state" in e.changes]
+        assert states[0] == [None, "draft"] and states[-1][1] == a.state
+        assert all(b[0] == c[1] for c, b in zip(states, states[1:], strict=False))
+        assert {e.via for e in audit} <= {"cli", "tick"}
+        user = session.get(User, a.created_by)
+        assert user.enterprise_id == a.enterprise_id and a.nominated_by is None
+        if a.state != State.DRAFT and not (a.state == State.WITHDRAWN and len(states) == 2):
+            assert a.eligibility["eligible"] is True and a.submitted_by == user.id
+        decisions = [(d.decision, d.reviewer_id) for d in a.decisions]
+        assert all(d.comment for d in a.decisions)
+        enterprise = a.enterprise
+        assert queries.ladder_fields(enterprise) == queries.replay(
+            queries.tier_events(session, enterprise.id)
+        )
+        assert (a.id in reserved) == (a.state == State.IN_NOTICE)
+        if a.state == State.IN_NOTICE:
+            assert a.notice_started_at < NOW < a.notice_ends_at
+        if a.state == State.GRANTED:
+            assert audit[-1].action == "application.grant" and audit[-1].via == "tick"
+            assert a.notice_ends_at <= NOW and enterprise.tier == a.tier
+            assert enterprise.tier_since == dates.shanghai_date(a.notice_ends_at)
+        if a.state == State.REJECTED:
+            assert decisions[-1][0] == "reject" and a.closed_reason == a.decisions[-1].comment
+        if a.state == State.CHANGES_REQUESTED:
+            assert decisions == [("request_changes", a.claimed_by)]
+        if a.state == State.IN_REVIEW:
+            assert a.claimed_by is not None
+        if a.tier == "champion":
+            assert a.state == State.IN_REVIEW and a.approvals_required == 2
+            assert [d.decision for d in a.approvals()] == ["approve"]
+            assert enterprise.tier == "tech_sme"
+
+    # The demo users, and the applications the enterprise users may continue.
+    users = {u.email: u for u in session.scalars(select(User))}
+    for demo in demo_applications.DEMO_USERS:
+        assert users[demo.email].role == demo.role
+        assert f"demo user {demo.email} ({demo.role}), password {demo.password}\n" in output
+    own = {
+        email: {a.state for a in applications if a.enterprise_id == users[email].enterprise_id}
+        for email in ("enterprise1@demo.registry", "enterprise2@demo.registry")
+    }
+    assert own == {
+        "enterprise1@demo.registry": {State.DRAFT},
+        "enterprise2@demo.registry": {State.CHANGES_REQUESTED},
+    }
+    check_occupancy_rule(session)
+
+
+def test_demo_users_sign_in_on_the_web(app, runner, session):
+    run_demo(runner, "--count", "300", "--random-seed", "4")
+    for demo in demo_applications.DEMO_USERS:
+        client = app.test_client()
+        response = client.post("/login", data={"email": demo.email, "password": demo.password})
+        assert response.status_code == 303, demo.email
+        page = client.get("/account?lang=en")
+        user = session.scalars(select(User).where(User.email == demo.email)).one()
+        assert page.status_code == 200 and user.display_name in page.get_data(as_text=True)
+    wrong = app.test_client().post(
+        "/login", data={"email": "admin@demo.registry", "password": "Gan-river-2026"}
+    )
+    assert wrong.status_code == 422
+
+
+def test_demo_twice_keeps_the_users_and_adds_applications(runner, session):
+    run_demo(runner, "--count", "300", "--random-seed", "2")
+    first = session.scalar(select(func.count()).select_from(Application))
+    output = run_demo(runner, "--count", "300", "--random-seed", "3")
+    assert "demo users already there, left as they were: " in output
+    assert "password" not in output
+    emails = session.scalars(select(User.email)).all()
+    assert len(emails) == len(set(emails))
+    for demo in demo_applications.DEMO_USERS:
+        assert demo.email in emails
+    # The second run's applicants are new: the enterprise users' own were made once.
+    applications = session.scalars(select(Application)).all()
+    assert first < len(applications) < 2 * first
+    counts = Counter(a.state for a in applications if a.tier != "champion")
+    assert set(counts) == set(State) and min(counts.values()) >= 4
+    check_occupancy_rule(session)
+
+
+def test_keep_room_counts_the_applications_slots():
+    # Three per state: in notice and granted each tech_sme, high_tech, tech_sme.
+    assert demo_applications.per_state(1_000_000) == 3
+    kept = demo_applications.keep_room(SEEDED, 1_000_000)
+    assert [t.occupancy for t in kept] == [4, 2, 0, 0, 0]
+    assert plan_ladder(1_000_000, kept) == {
+        "tech_sme": 3995,
+        "high_tech": 2397,
+        "champion": 79,
+        "navigator": 11,
+        "chain_leader": 6,
+    }
+    assert [demo_applications.per_state(n) for n in (1, 31, 32, 300, 3000)] == [1, 1, 2, 2, 3]
