@@ -1,0 +1,527 @@
+"""The applicant side on the web: list, wizard, submission, withdrawal, timeline,
+uploads and downloads (PRODUCT.md §5–6, QUALITY.md S1, S10)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role
+from registry.applications import attachments
+from registry.applications import operations as apps
+from registry.applications.models import Application, Attachment, Objection, State
+from registry.core import clock
+from registry.core.models import AuditEntry
+from tests.applications.test_attachments import HTML, JPEG, PDF, PNG, SVG
+from tests.factories import TEST_ACTOR
+
+NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
+PASSWORD = "Gan-river-2026"
+TSME_CONFIRMED = {"industry_allowed": True, "clean_record": True}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with clock.pinned(NOW):
+        yield
+
+
+def login(client, email):
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 303
+
+
+def _account(session, email, role=Role.ENTERPRISE, enterprise=None, name=""):
+    return accounts.create_user(
+        session,
+        email,
+        role=role,
+        actor=TEST_ACTOR,
+        password=PASSWORD,
+        enterprise=enterprise,
+        name=name,
+    )
+
+
+@pytest.fixture
+def world(session, make):
+    """Enterprise A (eligible for tech_sme) with its user, enterprise B with its user,
+    and two reviewers. Committed: every request ends its own transaction."""
+    a = make.enterprise(name="赣江甲科技有限公司", founded_on=date(2015, 1, 1))
+    for year in (2023, 2024, 2025):
+        make.eligible_report(a, year)
+    b = make.enterprise(name="抚河乙制造有限公司", founded_on=date(2015, 1, 1))
+    world = {
+        "a": a,
+        "b": b,
+        "owner": _account(session, "owner@a.example", enterprise=a, name="甲公司经办人"),
+        "other": _account(session, "owner@b.example", enterprise=b),
+        "reviewer": _account(session, "r1@example.com", Role.REVIEWER, name="Reviewer Wang"),
+        "second": _account(session, "r2@example.com", Role.REVIEWER, name="Reviewer Li"),
+    }
+    session.commit()
+    return world
+
+
+def draft(session, world) -> Application:
+    application = apps.create(
+        session, world["a"], "tech_sme", "promotion", user=world["owner"], via="web"
+    )
+    session.commit()
+    return application
+
+
+def upload(client, application_id, content, name="report.pdf"):
+    # The body is built here: the test client would spool a large one to a temporary
+    # file that it never closes.
+    boundary = "registry-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return client.post(
+        f"/applications/{application_id}/attachments?lang=en",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def audit_count(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def state_of(session, application_id) -> State:
+    session.expire_all()
+    return session.get(Application, application_id).state
+
+
+# --- anonymous and navigation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/applications"),
+        ("get", "/applications/new"),
+        ("get", "/applications/1"),
+        ("get", "/attachments/1"),
+        ("post", "/applications/1/submit"),
+        ("post", "/applications/1/withdraw"),
+        ("post", "/applications/1/attachments"),
+        ("post", "/attachments/1/delete"),
+    ],
+)
+def test_anonymous_visitors_are_sent_to_login(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_enterprise_users_see_applications_in_the_navigation(client, world):
+    login(client, "owner@a.example")
+    page = client.get("/account?lang=en")
+    assert 'href="/applications"' in page.text and "Applications" in page.text
+
+
+def test_reviewers_cannot_use_the_enterprise_wizard(client, world):
+    login(client, "r1@example.com")
+    assert client.get("/applications").status_code == 403
+    assert client.get("/applications/new").status_code == 403
+
+
+# --- the wizard ----------------------------------------------------------------------------
+
+
+def test_wizard_create_upload_submit(client, session, world):
+    login(client, "owner@a.example")
+    index = client.get("/applications?lang=en")
+    assert index.status_code == 200 and "No applications yet." in index.text
+    assert 'href="/applications/new"' in index.text
+
+    step1 = client.get("/applications/new?lang=en")
+    assert step1.status_code == 200
+    assert 'value="promotion:tech_sme"' in step1.text
+    assert 'value="promotion:high_tech"' in step1.text
+    assert "needs at least Technology-based SME" in step1.text  # champion's prerequisite
+    assert 'value="promotion:navigator"' not in step1.text
+    assert "Navigator enterprise is reached by nomination only." in step1.text
+    assert "renewal:" not in step1.text  # not on the ladder
+
+    created = client.post("/applications/new", data={"target": "promotion:tech_sme"})
+    assert created.status_code == 303
+    application = session.scalars(select(Application)).one()
+    assert created.headers["Location"] == f"/applications/{application.id}"
+    assert (application.state, application.tier) == (State.DRAFT, "tech_sme")
+
+    detail = client.get(f"/applications/{application.id}?lang=en")
+    assert detail.status_code == 200
+    assert 'href="/enterprise/reports"' in detail.text
+    assert "Every automatic check is met." in detail.text
+    assert 'enctype="multipart/form-data"' in detail.text
+    assert "the figures and the attachments of this application are true and complete" in (
+        detail.text
+    )
+
+    added = upload(client, application.id, PDF, "资产负债表.pdf")
+    assert added.status_code == 303
+    detail = client.get(f"/applications/{application.id}?lang=en")
+    stored = session.scalars(select(Attachment)).one()
+    assert "资产负债表.pdf" in detail.text
+    assert f'href="/attachments/{stored.id}"' in detail.text
+
+    refused = client.post(f"/applications/{application.id}/submit?lang=en", data={})
+    assert refused.status_code == 422
+    assert "The declaration must be accepted." in refused.text
+    assert state_of(session, application.id) == State.DRAFT
+
+    submitted = client.post(f"/applications/{application.id}/submit", data={"declaration": "y"})
+    assert submitted.status_code == 303
+    assert state_of(session, application.id) == State.SUBMITTED
+    detail = client.get(f"/applications/{application.id}?lang=en")
+    assert "Submitted" in detail.text and "Withdraw the application" in detail.text
+    assert 'enctype="multipart/form-data"' not in detail.text  # no more uploads
+    assert "资产负债表.pdf" in detail.text  # still listed and downloadable
+    late = upload(client, application.id, PNG, "late.png")
+    assert late.status_code == 409 and "this action is not possible now" in late.text
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 1
+
+    index = client.get("/applications?lang=en")
+    assert "is still open" in index.text and "disabled" in index.text
+
+
+def test_a_choice_the_enterprise_may_not_make_is_refused(client, session, world):
+    login(client, "owner@a.example")
+    for target in ("promotion:navigator", "renewal:tech_sme", "anything"):
+        response = client.post("/applications/new?lang=en", data={"target": target})
+        assert response.status_code == 422
+        assert 'id="target-error"' in response.text
+    assert client.post("/applications/new?lang=en", data={}).status_code == 422
+    assert session.scalar(select(func.count()).select_from(Application)) == 0
+
+
+def test_a_second_open_application_is_refused_with_409(client, session, world):
+    draft(session, world)
+    login(client, "owner@a.example")
+    assert "is still open" in client.get("/applications/new?lang=en").text
+    response = client.post("/applications/new?lang=en", data={"target": "promotion:high_tech"})
+    assert response.status_code == 409
+    assert "already has an open application" in response.text
+    assert session.scalar(select(func.count()).select_from(Application)) == 1
+
+
+def test_renewal_is_offered_in_the_window_only(client, session, world):
+    from registry.ladder import operations as ladder
+
+    with clock.pinned(datetime(2025, 3, 1, tzinfo=UTC)):
+        ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="x")
+    session.commit()  # expires 2026-01-01: the window was Oct–Dec 2025
+    login(client, "owner@a.example")
+    assert "renewal:tech_sme" not in client.get("/applications/new?lang=en").text
+    with clock.pinned(datetime(2025, 11, 1, tzinfo=UTC)):
+        page = client.get("/applications/new?lang=en")
+        assert 'value="renewal:tech_sme"' in page.text
+        assert "promotion:tech_sme" not in page.text  # the rung held
+        assert (
+            client.post("/applications/new", data={"target": "renewal:tech_sme"}).status_code == 303
+        )
+
+
+def test_not_eligible_is_refused_listing_the_failing_checks(client, session, make, world):
+    weak = make.enterprise(founded_on=date(2015, 1, 1))
+    make.report(weak, 2025, employees=100, revenue=1_000_000, rd_expense=0)
+    _account(session, "weak@example.com", enterprise=weak)
+    session.commit()
+    login(client, "weak@example.com")
+    client.post("/applications/new", data={"target": "promotion:tech_sme"})
+    application = session.scalars(select(Application)).one()
+    detail = client.get(f"/applications/{application.id}?lang=en")
+    assert "Not yet eligible" in detail.text
+    before = audit_count(session)
+    response = client.post(
+        f"/applications/{application.id}/submit?lang=en", data={"declaration": "y"}
+    )
+    assert response.status_code == 422
+    message = re.search(
+        r"cannot be submitted while these checks are not met: ([^<]*)\.", response.text
+    )
+    assert message and message.group(1) == "Total assets; Tech-based SME evaluation score"
+    assert state_of(session, application.id) == State.DRAFT
+    assert audit_count(session) == before
+
+
+def test_double_submit_from_two_tabs_changes_nothing_the_second_time(client, session, world):
+    application = draft(session, world)
+    login(client, "owner@a.example")
+    path = f"/applications/{application.id}/submit?lang=en"
+    assert client.post(path, data={"declaration": "y"}).status_code == 303
+    before = audit_count(session)
+    again = client.post(path, data={"declaration": "y"})
+    assert again.status_code == 409
+    assert "this action is not possible now" in again.text
+    assert state_of(session, application.id) == State.SUBMITTED
+    assert audit_count(session) == before
+
+
+def test_withdraw_then_withdraw_again_is_409(client, session, world):
+    application = draft(session, world)
+    login(client, "owner@a.example")
+    assert client.post(f"/applications/{application.id}/withdraw").status_code == 303
+    assert state_of(session, application.id) == State.WITHDRAWN
+    before = audit_count(session)
+    again = client.post(f"/applications/{application.id}/withdraw?lang=en")
+    assert again.status_code == 409
+    assert audit_count(session) == before
+    page = client.get(f"/applications/{application.id}?lang=en")
+    assert "Withdraw the application" not in page.text
+    # Closed: a new one may be started.
+    assert 'href="/applications/new"' in client.get("/applications").text
+
+
+def _granted(session, world) -> Application:
+    application = draft(session, world)
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    apps.decide(
+        session,
+        application,
+        "approve",
+        user=world["reviewer"],
+        via="web",
+        manual_checks=TSME_CONFIRMED,
+        comment="Figures verified.",
+    )
+    apps.end_notice(session, application.id, datetime(2026, 4, 1, tzinfo=UTC))
+    session.commit()
+    return application
+
+
+def test_withdrawing_a_granted_application_changes_nothing(client, session, world):
+    application = _granted(session, world)
+    assert application.state == State.GRANTED
+    login(client, "owner@a.example")
+    before = audit_count(session)
+    response = client.post(f"/applications/{application.id}/withdraw?lang=en")
+    assert response.status_code == 409
+    assert state_of(session, application.id) == State.GRANTED
+    assert audit_count(session) == before
+
+
+# --- timeline ------------------------------------------------------------------------------
+
+
+def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, session, world):
+    application = draft(session, world)
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    apps.decide(
+        session,
+        application,
+        "request_changes",
+        user=world["reviewer"],
+        via="web",
+        comment="Add the 2025 audit report.",
+    )
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    apps.decide(
+        session,
+        application,
+        "approve",
+        user=world["second"],
+        via="web",
+        manual_checks=TSME_CONFIRMED,
+    )
+    session.add(
+        Objection(
+            application_id=application.id,
+            name="Objector Zhang",
+            contact="zhang@objector.example",
+            grounds="The R&D staff count is overstated.",
+            client_address="203.0.113.9",
+        )
+    )
+    session.commit()
+    login(client, "owner@a.example")
+    page = client.get(f"/applications/{application.id}?lang=en")
+    html = page.text
+    for expected in (
+        "Started",
+        "A reviewer took up the review",
+        "Changes requested",
+        "Add the 2025 audit report.",
+        "Submitted again after changes",
+        "Approved",
+        "Public notice from 2026-03-04 11:00 until 2026-03-19 00:00",
+        "Objection received",
+        "The R&amp;D staff count is overstated.",
+        "by a reviewer",
+        "by 甲公司经办人",
+    ):
+        assert expected in html, expected
+    for hidden in (
+        "Reviewer Wang",
+        "Reviewer Li",
+        "Objector Zhang",
+        "zhang@objector",
+        "203.0.113.9",
+    ):
+        assert hidden not in html, hidden
+    # Reviewers see who decided.
+    client.post("/logout")
+    login(client, "r1@example.com")
+    assert "Reviewer Li" in client.get(f"/applications/{application.id}?lang=en").text
+
+
+def test_a_nomination_is_read_by_the_enterprise_and_acted_on_by_reviewers(client, session, world):
+    nomination = apps.create(
+        session, world["a"], "navigator", "promotion", user=world["reviewer"], via="web"
+    )
+    session.commit()
+    login(client, "owner@a.example")
+    page = client.get(f"/applications/{nomination.id}?lang=en")
+    assert page.status_code == 200
+    assert "Reviewers nominated your enterprise" in page.text
+    assert "Withdraw the application" not in page.text and "multipart" not in page.text
+    assert "Nominated" in page.text and "Reviewer Wang" not in page.text
+    assert upload(client, nomination.id, PDF).status_code == 403
+    assert client.post(f"/applications/{nomination.id}/withdraw").status_code == 403
+    assert state_of(session, nomination.id) == State.DRAFT
+    client.post("/logout")
+    login(client, "r2@example.com")
+    assert upload(client, nomination.id, PDF).status_code == 303
+    assert client.post(f"/applications/{nomination.id}/withdraw").status_code == 303
+    assert state_of(session, nomination.id) == State.WITHDRAWN
+
+
+# --- uploads and downloads (S10) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "name"), [(HTML, "report.pdf"), (SVG, "logo.svg")])
+def test_upload_of_a_file_that_is_not_accepted_is_422_on_the_field(
+    client, session, world, content, name
+):
+    application = draft(session, world)
+    login(client, "owner@a.example")
+    response = upload(client, application.id, content, name)
+    assert response.status_code == 422
+    assert 'id="file-error"' in response.text
+    assert "Only PDF, PNG, JPEG and XLSX files are accepted." in response.text
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_upload_without_a_file_is_422(client, session, world):
+    application = draft(session, world)
+    login(client, "owner@a.example")
+    response = client.post(
+        f"/applications/{application.id}/attachments?lang=en",
+        data={},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422 and 'id="file-error"' in response.text
+
+
+def test_upload_over_ten_megabytes_is_413(client, session, world):
+    application = draft(session, world)
+    login(client, "owner@a.example")
+    # Within the request limit: the operation refuses it on the form.
+    over = PDF + b"\0" * (attachments.MAX_SIZE + 1 - len(PDF))
+    response = upload(client, application.id, over, "big.pdf")
+    assert response.status_code == 413
+    assert "The file is larger than 10 MB." in response.text and 'id="file-error"' in response.text
+    # Beyond the request limit: the HTML 413 page, before any view runs.
+    far_over = PDF + b"\0" * (11 * 1024 * 1024)
+    response = upload(client, application.id, far_over, "bigger.pdf")
+    assert response.status_code == 413
+    assert response.mimetype == "text/html" and "Request too large" in response.text
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_download_headers_and_a_name_of_our_making(client, session, world):
+    application = draft(session, world)
+    stored = attachments.add_attachment(
+        session, application, PNG, '"; evil=.html', user=world["owner"], via="web"
+    )
+    session.commit()
+    for email in ("owner@a.example", "r1@example.com"):
+        login(client, email)
+        response = client.get(f"/attachments/{stored.id}")
+        assert response.status_code == 200
+        assert response.data == PNG
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["Content-Disposition"] == (
+            f'attachment; filename="attachment-{stored.id}.png"'
+        )
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+        client.post("/logout")
+
+
+def test_deleting_a_file_from_the_page(client, session, world):
+    application = draft(session, world)
+    stored = attachments.add_attachment(
+        session, application, JPEG, "licence.jpg", user=world["owner"], via="web"
+    )
+    session.commit()
+    login(client, "owner@a.example")
+    assert client.post(f"/attachments/{stored.id}/delete").status_code == 303
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert "File removed: licence.jpg" in client.get(f"/applications/{application.id}?lang=en").text
+
+
+def test_labels_render_literally(client, session, world):
+    application = draft(session, world)
+    attachments.add_attachment(
+        session,
+        application,
+        PDF,
+        "<img src=x onerror=alert(1)>{{7*7}}.pdf",
+        user=world["owner"],
+        via="web",
+    )
+    session.commit()
+    login(client, "owner@a.example")
+    html = client.get(f"/applications/{application.id}").text
+    assert "&lt;img src=x onerror=alert(1)&gt;{{7*7}}.pdf" in html
+    assert "<img src=x" not in html and "49.pdf" not in html
+
+
+# --- S1: another enterprise's application and files ----------------------------------------
+
+
+def test_another_enterprises_application_and_files_answer_404(client, session, world):
+    application = draft(session, world)
+    stored = attachments.add_attachment(
+        session, application, PDF, "机密财务报表.pdf", user=world["owner"], via="web"
+    )
+    session.commit()
+    before = audit_count(session)
+    login(client, "owner@b.example")
+    responses = [
+        client.get(f"/applications/{application.id}"),
+        client.get(f"/attachments/{stored.id}"),
+        client.post(f"/applications/{application.id}/submit", data={"declaration": "y"}),
+        client.post(f"/applications/{application.id}/withdraw"),
+        upload(client, application.id, PNG, "planted.png"),
+        client.post(f"/attachments/{stored.id}/delete"),
+        client.get("/applications/999999"),
+        client.get("/attachments/999999"),
+    ]
+    for response in responses:
+        assert response.status_code == 404
+        body = response.get_data()
+        for secret in ("赣江甲科技有限公司", world["a"].uscc, "机密财务报表", "tech_sme"):
+            assert secret.encode() not in body
+        assert PDF not in body
+    assert state_of(session, application.id) == State.DRAFT
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 1
+    assert audit_count(session) == before
+    # B's own list does not show A's application.
+    assert "赣江甲科技有限公司" not in client.get("/applications").text
