@@ -91,9 +91,9 @@ def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(url + "/healthz", timeout=1).ok:
+                if requests.get(url + "/healthz", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])

@@ -38,7 +38,7 @@ PROFILE_FIELDS = (
     "main_products",
 )
 #: The earliest year an annual report may be for.
-FIRST_REPORT_YEAR = 2000
+FIRST_REPORT_YEAR = 1990  # API.md: year ≥ 1990 and before the current year
 
 
 def require_local(enterprise: Enterprise) -> None:
