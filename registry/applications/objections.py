@@ -181,8 +181,7 @@ def resolve(
             "Choose to uphold or to dismiss the objection.",
             errors=[{"field": "outcome", "code": "invalid", "message": "upheld or dismissed"}],
         )
-    comment = (comment or "").strip()
-    _required_text({"comment": comment}, {"comment": COMMENT_MAX})
+    comment = _required_text({"comment": comment}, {"comment": COMMENT_MAX})["comment"]
     if user.enterprise_id == objection.application.enterprise_id:
         raise ConflictOfInterest("You belong to this enterprise.")
     # Tier, enterprise, application (a grant or a release may follow), then the
@@ -256,18 +255,6 @@ class ReviewerObjectionOut(ObjectionOut):
 
 objection_out = ObjectionOut()
 reviewer_objection_out = ReviewerObjectionOut()
-
-
-def objections_of(session: Session, application_id: int) -> list[Objection]:
-    """An application's objections in the order they were filed (for its timeline:
-    render them with :data:`objection_out` for the enterprise)."""
-    return list(
-        session.scalars(
-            select(Objection)
-            .where(Objection.application_id == application_id)
-            .order_by(Objection.created_at, Objection.id)
-        )
-    )
 
 
 def notice_rows(

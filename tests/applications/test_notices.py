@@ -12,6 +12,7 @@ from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.applications.models import Objection, ObjectionState, State
 from registry.core import clock
+from registry.extensions import db
 from tests.applications.test_objections import (
     ADDRESS,
     AFTER,
@@ -185,6 +186,8 @@ def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
         assert client.post(path, data=data).status_code == 400
         response = client.post(path, data={**data, token_field: token.group(1)})
     assert response.status_code == 303
+    with production.app_context():
+        db.engine.dispose()
 
 
 # --- the reviewers' page -----------------------------------------------------------------------
