@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -139,9 +138,10 @@ class TierSettingsForm(FlaskForm):
         _l("Validity"),
         choices=[
             SelectChoice(CALENDAR_YEAR, _l("Until the end of the calendar year of the grant")),
+            SelectChoice("1", _l("1 year")),
             *(
-                SelectChoice(str(n), lazy_ngettext("%(num)s year", "%(num)s years", n))
-                for n in range(1, MAX_VALIDITY_YEARS + 1)
+                SelectChoice(str(n), _l("%(num)s years", num=n))
+                for n in range(2, MAX_VALIDITY_YEARS + 1)
             ),
         ],
         invalid_choice_message=_CHOOSE,

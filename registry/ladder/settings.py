@@ -51,7 +51,7 @@ MAX_NUMBER_LENGTH = 40
 _SEQ_SPEC = re.compile(r"(0[1-9]\d?d)?\Z")
 
 
-def _invalid(field: str, code: str, message: str, **params) -> ValidationFailed:
+def _field_error(field: str, code: str, message: str, **params) -> ValidationFailed:
     return ValidationFailed(
         message, errors=[{"field": field, "code": code, "message": message % params}], **params
     )
@@ -60,12 +60,12 @@ def _invalid(field: str, code: str, message: str, **params) -> ValidationFailed:
 def _whole_number(field: str, value: Any) -> int:
     low, high = LIMITS[field]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _invalid(
+        raise _field_error(
             field,
             "out_of_range",
-            "Enter a whole number from %(low)s to %(high)s.",
-            low=low,
-            high=high,
+            "Enter a whole number from %(min)s to %(max)s.",
+            min=low,
+            max=high,
         )
     return value
 
@@ -76,7 +76,7 @@ def _validity(value: Any) -> str:
         return text
     if text.isdigit() and 1 <= int(text) <= MAX_VALIDITY_YEARS:
         return str(int(text))
-    raise _invalid(
+    raise _field_error(
         "validity",
         "invalid_choice",
         "Validity is the calendar year or 1 to %(n)s years.",
@@ -89,9 +89,11 @@ def check_registration_pattern(pattern: str) -> str:
     ``{year}`` at most once, literal text otherwise (``{{`` and ``}}`` for braces); the
     numbers it makes must read back as the same year and sequence."""
     pattern = pattern.strip()
-    problem = "The pattern must contain {seq} once and may contain {year}, e.g. %(example)s."
-    refusal = _invalid(
-        "registration_pattern", "invalid_pattern", problem, example="JX-TS-{year}-{seq:05d}"
+    refusal = _field_error(
+        "registration_pattern",
+        "invalid_pattern",
+        "The pattern must contain {seq} once and may contain {year}, e.g. %(example)s.",
+        example="JX-TS-{year}-{seq:05d}",
     )
     if not pattern or len(pattern) > MAX_PATTERN_LENGTH:
         raise refusal
@@ -125,7 +127,7 @@ def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
         return None
     other = session.get(Tier, value)
     if other is None or other.rank >= tier.rank:
-        raise _invalid(
+        raise _field_error(
             "prerequisite",
             "invalid_prerequisite",
             "The prerequisite must be a tier ranked below %(tier)s.",
@@ -137,7 +139,7 @@ def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
 def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise _invalid(
+        raise _field_error(
             unknown[0], "not_editable", "%(name)s is not a tier setting.", name=unknown[0]
         )
     wanted: dict[str, Any] = {}
@@ -148,7 +150,7 @@ def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str,
             wanted[field] = _validity(value)
         elif field == "self_apply":
             if not isinstance(value, bool):
-                raise _invalid(field, "invalid_choice", "Choose yes or no.")
+                raise _field_error(field, "invalid_choice", "Choose yes or no.")
             wanted[field] = value
         elif field == "prerequisite":
             wanted[field] = _prerequisite(session, tier, value)
@@ -160,7 +162,7 @@ def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str,
             select(Tier.code).where(Tier.registration_pattern == pattern, Tier.code != tier.code)
         )
         if shared:
-            raise _invalid(
+            raise _field_error(
                 "registration_pattern",
                 "taken",
                 "Tier %(tier)s already uses this pattern.",
