@@ -10,7 +10,8 @@ every changed record its change-log entry:
   rejected, withdrawn) :func:`per_state` applications — 1 for N < 32, 2 for N < 317,
   else 3 — alternately for ``tech_sme`` and ``high_tech``, plus one ``champion``
   application of a tech_sme holder with one approval of the two it needs (25 in all
-  for ``make run``'s 3 000 and for 1 000 000: about half a second);
+  for ``make run``'s 3 000 and for 1 000 000: about 0.3 s, plus 0.1 s for each demo
+  user's scrypt password hash when the users are new);
 * the applicants are enterprises of the registry off the ladder (the champion's a
   tech_sme holder), active, local, in a Jiangxi city, founded two years ago or more,
   never applied before and without users. Each gets an enterprise user without a
