@@ -20,14 +20,16 @@ def _user(user_id: int | None) -> dict | None:
 
 
 def _held(application: Application) -> bool:
-    """In notice with an objection open: no grant until it is resolved. True from the
-    objection on, not only once the notice has ended, so that the value changes only
-    with a write (an objection filed or resolved) and the feed carries every change."""
+    """API.md: the notice has ended and an objection is still open, so no grant until
+    it is resolved. It turns true with the passing of ``notice_ends_at``, not with a
+    write: a feed entry shows it as it was when the entry was written."""
     # Imported here: operations imports this module for the feed type.
     from registry.applications.operations import is_held
+    from registry.core import clock
     from registry.extensions import db
 
-    return is_held(db.session, application)
+    ended = application.notice_ends_at is not None and application.notice_ends_at <= clock.now()
+    return ended and is_held(db.session, application)
 
 
 class DecisionOut(OutputSchema):
