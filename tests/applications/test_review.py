@@ -427,7 +427,7 @@ def test_claim_of_a_draft_is_an_invalid_transition(session, world):
 # --- nominations ----------------------------------------------------------------------------
 
 
-def test_nominate_submit_and_the_nominator_cannot_approve(session, make, world):
+def test_nominate_submit_and_the_nominator_cannot_approve(app, session, make, world):
     enterprise = make.enterprise(name="提名企业", founded_on=date(2015, 1, 1))
     for year in (2024, 2025):
         make.eligible_report(enterprise, year)
@@ -446,16 +446,36 @@ def test_nominate_submit_and_the_nominator_cannot_approve(session, make, world):
     assert (application.state, application.nominated_by) == (State.DRAFT, world["wang"].id)
     html = text(wang.get(page_of(application)))
     assert "Submit the nomination" in html and "Withdraw the nomination" in html
-    assert wang.post(page_of(application) + "/submission").status_code == 303
-    wang.post(page_of(application) + "/claim")
-    response = decide(wang, application, decision="approve", **TSME_CHECKS)
-    assert response.status_code == 403
-    assert "You created or submitted this application." in text(response)
-    # Another reviewer approves it.
-    response = decide(world["clients"]["li"], application, decision="approve", **TSME_CHECKS)
+    # Any reviewer may submit a nomination (no declaration): here another one.
+    li = world["clients"]["li"]
+    assert li.post(page_of(application) + "/submission").status_code == 303
+    li.post(page_of(application) + "/claim")
+    # Neither its creator nor its submitter may approve it (four-eyes).
+    for client in (wang, li):
+        response = decide(client, application, decision="approve", **TSME_CHECKS)
+        assert response.status_code == 403
+        assert "You created or submitted this application." in text(response)
+    zhao = account(session, "zhao@review.example", Role.REVIEWER, name="Reviewer zhao")
+    session.commit()
+    response = decide(signed_in(app, zhao), application, decision="approve", **TSME_CHECKS)
     assert response.status_code == 303
     session.expire_all()
     assert application.state == State.IN_NOTICE
+    assert transitions(session, application, "approve") == 1
+
+
+def test_a_reviewer_linked_to_the_enterprise_decides_nothing(app, session, world):
+    application = submitted(session, world)
+    world["clients"]["wang"].post(page_of(application) + "/claim")
+    # Accounts never give a reviewer an enterprise; a record that has one anyway is
+    # still refused by the decision itself.
+    world["li"].enterprise_id = world["a"].id
+    session.commit()
+    response = decide(world["clients"]["li"], application, decision="reject", comment="no")
+    assert response.status_code == 403
+    assert "You belong to this enterprise." in text(response)
+    session.expire_all()
+    assert application.state == State.IN_REVIEW
 
 
 def test_a_nomination_may_be_withdrawn_by_any_reviewer(session, make, world):
