@@ -197,11 +197,13 @@ def applications_of(session: Session, enterprise_id: int) -> list[Application]:
 
 
 def find_enterprises(session: Session, text: str, *, limit: int) -> list[Enterprise]:
-    """Enterprises whose USCC or name starts with ``text``, in USCC order.
+    """At most ``limit`` enterprises whose USCC or name starts with ``text``, in USCC
+    order.
 
-    A USCC prefix walks the unique index as a range (USCC characters are digits and
-    capitals, so every code starting with ``p`` lies between ``p`` and ``p`` padded
-    with ``Z``); a name prefix is a LIKE on the name.
+    Both prefixes are walked as ranges of an index, so a search costs the same among a
+    million records: USCC characters are digits and capitals, so every code starting
+    with ``p`` lies between ``p`` and ``p`` padded with ``Z``; names, see
+    :func:`_name_starts_with`.
     """
     text = text.strip()
     if not text:
@@ -218,12 +220,24 @@ def find_enterprises(session: Session, text: str, *, limit: int) -> list[Enterpr
             found[enterprise.uscc] = enterprise
     for enterprise in session.scalars(
         select(Enterprise)
-        .where(Enterprise.name.startswith(text, autoescape=True))
-        .order_by(Enterprise.uscc)
+        .where(_name_starts_with(session, text))
+        .order_by(Enterprise.name)
         .limit(limit)
     ):
         found.setdefault(enterprise.uscc, enterprise)
     return [found[code] for code in sorted(found)][:limit]
+
+
+def _name_starts_with(session: Session, text: str):
+    condition = Enterprise.name.startswith(text, autoescape=True)
+    last = ord(text[-1])
+    if session.get_bind().dialect.name == "sqlite" and last < 0x10FFFF:
+        # SQLite's LIKE ignores case and so never uses an index; under its binary
+        # collation the names starting with `text` are exactly a range of the name index.
+        # (PostgreSQL's collation may not be binary: there LIKE alone decides.)
+        upper = text[:-1] + chr(last + 1)
+        condition = and_(condition, Enterprise.name >= text, Enterprise.name < upper)
+    return condition
 
 
 # --- account claims ----------------------------------------------------------------------
