@@ -30,10 +30,17 @@ def _user_preference() -> str | None:
     return getattr(current_user, "locale", None)
 
 
+def remember_language() -> None:
+    """``?lang=`` is remembered in the session at the start of the request, whether or
+    not anything is translated before the session is renewed (a login)."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES and session.get("lang") != asked:
+        session["lang"] = asked
+
+
 def select_locale() -> str:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
-        session["lang"] = asked
         return asked
     if session.get("lang") in LANGUAGES:
         return session["lang"]
@@ -73,6 +80,7 @@ def init_app(app: Flask, babel) -> None:
     # Flask-Babel caches the choice on ``g``; choose afresh for every request, even when
     # requests share one app context (the test client inside a test's context).
     app.before_request(refresh)
+    app.before_request(remember_language)
     app.jinja_env.globals.update(
         current_language=current_language,
         html_lang=html_lang,

@@ -52,7 +52,10 @@ def signed_in(app, session, role=Role.REVIEWER, enterprise=None, email="checker@
     account.enterprise_id = enterprise.id if enterprise else None
     session.commit()
     client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
+    assert (
+        client.post("/login?lang=en", data={"email": email, "password": PASSWORD}).status_code
+        == 303
+    )
     return client
 
 

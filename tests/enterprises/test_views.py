@@ -178,7 +178,8 @@ def test_profile_save_answers_303_and_records_the_change(signed_in, owner, sessi
         select(AuditEntry).where(AuditEntry.action == "enterprise.update")
     ).one()
     assert (entry.actor_name, entry.via) == ("a@example.com", "web")
-    assert "The profile has been saved." in signed_in.get("/enterprise/profile?lang=en").text
+    # The message is in the language of the post (简体中文 by default).
+    assert "企业信息已保存。" in signed_in.get("/enterprise/profile").text
 
     # "Other" industry and no city are stored as null; the same post again changes nothing.
     signed_in.post("/enterprise/profile", data=profile_form(industry_code="", city_code=""))
