@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
-from registry.core.models import AuditEntry
+from registry.core.models import BULK_OBJECT_TYPES, WORKFLOW_OBJECTS, AuditEntry
 from registry.ladder.dates import shanghai_midnight
 
 
@@ -78,6 +78,8 @@ def audit_entries(
         stmt = stmt.where(AuditEntry.action.startswith(filters.action, autoescape=True))
     if filters.object_type:
         stmt = stmt.where(AuditEntry.object_type == filters.object_type)
+        if filters.object_type not in BULK_OBJECT_TYPES:
+            stmt = stmt.where(WORKFLOW_OBJECTS)  # lets the history index serve it
     if filters.object_id:
         stmt = stmt.where(AuditEntry.object_id == filters.object_id)
     if filters.since:

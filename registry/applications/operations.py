@@ -27,7 +27,7 @@ from registry.applications.models import (
 )
 from registry.applications.schemas import application_out  # noqa: F401  (feed type)
 from registry.core import clock
-from registry.core.audit import Actor, record_audit
+from registry.core.audit import Actor, history, record_audit
 from registry.core.changes import changed
 from registry.core.errors import (
     ApplicationOpen,
@@ -116,18 +116,10 @@ def _lock(session: Session, application: Application, *, tier: bool = False) -> 
 def _has_submitted(session: Session, application: Application, user: User) -> bool:
     """Whether ``user`` submitted this application at any time (every submit is
     audited), not only the latest time."""
-    return bool(
-        session.scalar(
-            select(AuditEntry.id)
-            .where(
-                AuditEntry.object_type == "application",
-                AuditEntry.object_id == str(application.id),
-                AuditEntry.action == "application.submit",
-                AuditEntry.actor_id == user.id,
-            )
-            .limit(1)
-        )
+    submits = history("application", application.id).where(
+        AuditEntry.action == "application.submit", AuditEntry.actor_id == user.id
     )
+    return session.scalar(submits.limit(1)) is not None
 
 
 def _transition(

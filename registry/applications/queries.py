@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import AccountClaim, ClaimState, User
 from registry.applications.models import Application, Attachment, Objection, State
+from registry.core import audit
 from registry.core.models import AuditEntry
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, City, Enterprise, Industry
@@ -119,16 +120,7 @@ def counts(session: Session, filters: QueueFilter) -> dict[tuple[str, str], int]
 
 def history(session: Session, application_id: int) -> list[AuditEntry]:
     """The audit entries of an application, oldest first."""
-    return list(
-        session.scalars(
-            select(AuditEntry)
-            .where(
-                AuditEntry.object_type == "application",
-                AuditEntry.object_id == str(application_id),
-            )
-            .order_by(AuditEntry.id)
-        )
-    )
+    return list(session.scalars(audit.history("application", application_id)))
 
 
 def attachments(session: Session, application_id: int) -> list[Attachment]:

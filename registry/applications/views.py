@@ -33,6 +33,7 @@ from registry.applications import attachments, operations
 from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
 from registry.applications.models import Application, Attachment, Kind, Objection, State
 from registry.core import clock
+from registry.core.audit import history
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed
 from registry.core.i18n import current_language
 from registry.core.models import AuditEntry
@@ -324,14 +325,7 @@ def _objection_events(application: Application, name) -> list[Event]:
 
 
 def _timeline(application: Application) -> list[Event]:
-    rows = db.session.scalars(
-        select(AuditEntry)
-        .where(
-            AuditEntry.object_type == "application",
-            AuditEntry.object_id == str(application.id),
-        )
-        .order_by(AuditEntry.id)
-    )
+    rows = db.session.scalars(history("application", application.id))
     name = _namer(application)
     decisions = iter(application.decisions)
     events = [e for row in rows if (e := _audit_event(application, row, decisions, name))]

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import insert
+from sqlalchemy import Select, insert, select
 
 from registry.core import clock
-from registry.core.models import AuditEntry
+from registry.core.models import BULK_OBJECT_TYPES, WORKFLOW_OBJECTS, AuditEntry
 
 VIA = ("web", "api", "cli", "tick", "sync")
 
@@ -99,3 +99,14 @@ def record_audit_rows(session, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if rows:
         session.execute(insert(AuditEntry), rows)
+
+
+def history(object_type: str, object_id: Any) -> Select:
+    """The audit entries of one object, oldest first (through the history index for
+    every object type but enterprises and annual reports)."""
+    stmt = select(AuditEntry).where(
+        AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id)
+    )
+    if object_type not in BULK_OBJECT_TYPES:
+        stmt = stmt.where(WORKFLOW_OBJECTS)
+    return stmt.order_by(AuditEntry.id)
