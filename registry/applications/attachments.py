@@ -105,8 +105,8 @@ def check_content(content: bytes) -> tuple[str, str]:
 def _lock_editable(session: Session, application: Application) -> Application:
     # The application's own lock order and state check: a concurrent submit or withdraw
     # either sees the file or the upload sees the new state.
-    application = operations._lock(session, application)
-    operations._require_state(application, *EDITABLE_STATES)
+    application = operations.lock_application(session, application)
+    operations.require_state(application, *EDITABLE_STATES)
     return application
 
 
@@ -120,7 +120,7 @@ def add_attachment(
     via: str,
 ) -> Attachment:
     """Store a file for ``application`` (applicant side, draft or changes_requested)."""
-    operations._require_applicant_side(application, user)
+    operations.require_applicant_side(application, user)
     content_type, extension = check_content(upload_bytes)
     application = _lock_editable(session, application)
     attachment = Attachment(
@@ -154,7 +154,7 @@ def add_attachment(
 
 def delete_attachment(session: Session, attachment: Attachment, *, user: User, via: str) -> None:
     """Remove a file from its application (applicant side, draft or changes_requested)."""
-    operations._require_applicant_side(attachment.application, user)
+    operations.require_applicant_side(attachment.application, user)
     application = _lock_editable(session, attachment.application)
     record_audit(
         session,

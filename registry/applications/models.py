@@ -85,6 +85,17 @@ class Application(Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    def visible_to(self, user) -> bool:
+        """Reviewers see every application; an enterprise's users see their own."""
+        return user.is_reviewer or user.enterprise_id == self.enterprise_id
+
+    def applicant_side(self, user) -> bool:
+        """Who may edit, submit and withdraw it: the enterprise's users for its own
+        application, any reviewer for a nomination (PRODUCT.md §5)."""
+        if self.nominated_by is not None:
+            return user.is_reviewer
+        return not user.is_reviewer and user.enterprise_id == self.enterprise_id
+
     def approvals(self) -> list[Decision]:
         """The approvals that count: not voided by a later request for changes."""
         return [d for d in self.decisions if d.decision == "approve" and not d.void]

@@ -30,8 +30,7 @@ from sqlalchemy.orm import Session
 from registry.accounts.models import User
 from registry.applications import operations
 from registry.applications.models import Application, Objection, ObjectionState, State
-from registry.applications.operations import _lock
-from registry.applications.schemas import _user
+from registry.applications.schemas import user_ref
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.changes import changed
@@ -130,7 +129,7 @@ def file_objection(
     client_address = client_address[:45] if client_address else None
     _check_rate(session, client_address, now)
     # Enterprise then application: a resolution (tier first) cannot pass this one.
-    application = _lock(session, application)
+    application = operations.lock_application(session, application)
     if application.state != State.IN_NOTICE:
         raise NotFound("No such application in notice.")
     if now >= application.notice_ends_at:
@@ -186,7 +185,7 @@ def resolve(
         raise ConflictOfInterest("You belong to this enterprise.")
     # Tier, enterprise, application (a grant or a release may follow), then the
     # objection re-read under them: a concurrent resolution has finished by then.
-    application = _lock(session, objection.application, tier=True)
+    application = operations.lock_application(session, objection.application, tier=True)
     objection = session.scalars(
         select(Objection)
         .where(Objection.id == objection.id)
@@ -241,7 +240,7 @@ class ObjectionOut(OutputSchema):
     text = fields.String(attribute="grounds")
     filed_at = Timestamp(attribute="created_at")
     resolved_at = Timestamp(allow_none=True)
-    resolved_by = fields.Function(lambda o: _user(o.resolved_by))
+    resolved_by = fields.Function(lambda o: user_ref(o.resolved_by))
     comment = fields.String(attribute="resolution_comment", allow_none=True)
 
 

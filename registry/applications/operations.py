@@ -63,7 +63,7 @@ def is_reviewer(user: User) -> bool:
     return user.role in REVIEWER_ROLES
 
 
-def _require_state(application: Application, *states: State) -> None:
+def require_state(application: Application, *states: State) -> None:
     if application.state not in states:
         raise InvalidTransition(
             "Application %(id)s is %(state)s; this action is not possible now.",
@@ -72,31 +72,25 @@ def _require_state(application: Application, *states: State) -> None:
         )
 
 
-def _visible(application: Application, user: User) -> bool:
-    return is_reviewer(user) or user.enterprise_id == application.enterprise_id
-
-
-def _require_applicant_side(application: Application, user: User) -> None:
+def require_applicant_side(application: Application, user: User) -> None:
     """The enterprise's users for its own application, any reviewer for a nomination.
     Others who can see it get 403; those who cannot, 404."""
-    if not _visible(application, user):
+    if not application.visible_to(user):
         raise NotFound("No such application.")
-    if application.nominated_by is not None:
-        allowed = is_reviewer(user)
-    else:
-        allowed = user.role == Role.ENTERPRISE and user.enterprise_id == application.enterprise_id
-    if not allowed:
+    if not application.applicant_side(user):
         raise Forbidden("Only the applicant side may do this.")
 
 
 def _require_reviewer(application: Application, user: User) -> None:
-    if not _visible(application, user):
+    if not application.visible_to(user):
         raise NotFound("No such application.")
     if not is_reviewer(user):
         raise Forbidden("Only reviewers may do this.")
 
 
-def _lock(session: Session, application: Application, *, tier: bool = False) -> Application:
+def lock_application(
+    session: Session, application: Application, *, tier: bool = False
+) -> Application:
     """Lock for a transition in the registry's order: the tier (when the transition may
     reserve or consume a slot), the enterprise, then the application, and re-read it so
     that concurrent transitions see each other (SQLite: the write lock is already held)."""
@@ -226,8 +220,8 @@ def submit(
 ) -> Application:
     """draft → submitted, or changes_requested → in_review; stores the eligibility
     snapshot and refuses while an automatic check fails or is unknown."""
-    _require_applicant_side(application, user)
-    application = _lock(session, application)
+    require_applicant_side(application, user)
+    application = lock_application(session, application)
     if application.nominated_by is None and not declaration:
         raise ValidationFailed(
             "The declaration must be accepted.",
@@ -254,7 +248,7 @@ def submit(
             codes=", ".join(codes),
             errors=[{"field": code, "code": "not_eligible", "message": code} for code in codes],
         )
-    _require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
+    require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
     _check_not_banned(enterprise)
     application.eligibility = evaluation.to_dict()
     application.submitted_by = user.id
@@ -271,8 +265,8 @@ def submit(
 def claim(session: Session, application: Application, *, user: User, via: str) -> Application:
     """Any reviewer takes the lead (submitted → in_review, or a takeover in review)."""
     _require_reviewer(application, user)
-    application = _lock(session, application)
-    _require_state(application, State.SUBMITTED, State.IN_REVIEW)
+    application = lock_application(session, application)
+    require_state(application, State.SUBMITTED, State.IN_REVIEW)
     before = application.claimed_by
     application.claimed_by = user.id
     return _transition(
@@ -287,9 +281,9 @@ def claim(session: Session, application: Application, *, user: User, via: str) -
 
 def withdraw(session: Session, application: Application, *, user: User, via: str):
     """The applicant side takes an application back before the notice."""
-    _require_applicant_side(application, user)
-    application = _lock(session, application)
-    _require_state(
+    require_applicant_side(application, user)
+    application = lock_application(session, application)
+    require_state(
         application, State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED
     )
     actor = actor_of(user, via)
@@ -318,12 +312,12 @@ def decide(
             "A comment is required.",
             errors=[{"field": "comment", "code": "required", "message": "A comment is required."}],
         )
-    application = _lock(
+    application = lock_application(
         session, application, tier=decision == "approve" and application.kind == Kind.PROMOTION
     )
     if decision == "approve":
         _check_manual_confirmations(application, manual_checks, innovation_score)
-    _require_state(application, State.IN_REVIEW)
+    require_state(application, State.IN_REVIEW)
     if user.enterprise_id == application.enterprise_id:
         raise ConflictOfInterest("You belong to this enterprise.")
     actor = actor_of(user, via)
@@ -466,7 +460,7 @@ def end_notice(session: Session, application_id: int, now: datetime) -> Applicat
     if application is None or application.state != State.IN_NOTICE:
         return None
     # Tier, enterprise, application: the order revoke and demote lock in too.
-    application = _lock(session, application, tier=True)
+    application = lock_application(session, application, tier=True)
     if not _notice_over(session, application, now):
         return None
     return _grant_promotion(
@@ -480,7 +474,7 @@ def grant_after_dismissal(
     """After an objection is dismissed: when the notice has ended and no other objection
     is open, the grant happens in the same transaction, effective at the later of
     ``notice_ends_at`` and now (PRODUCT.md §3a). None otherwise (tick grants after the
-    end). The caller holds the locks of ``_lock(..., tier=True)``."""
+    end). The caller holds the locks of ``lock_application(..., tier=True)``."""
     if not _notice_over(session, application, now):
         return None
     effective_at = max(application.notice_ends_at, now)
@@ -491,8 +485,8 @@ def reject_on_objection(
     session: Session, application: Application, actor: Actor, reason: str
 ) -> Application:
     """in_notice → rejected at once by an upheld objection, its slot released. The
-    caller holds the locks of ``_lock(..., tier=True)``."""
-    _require_state(application, State.IN_NOTICE)
+    caller holds the locks of ``lock_application(..., tier=True)``."""
+    require_state(application, State.IN_NOTICE)
     ladder.release_slot(session, application.id, actor=actor)
     application.closed_reason = reason
     return _transition(session, application, State.REJECTED, actor, "reject")

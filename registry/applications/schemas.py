@@ -9,7 +9,7 @@ from registry.core import changes
 from registry.core.schemas import OutputSchema, Timestamp
 
 
-def _user(user_id: int | None) -> dict | None:
+def user_ref(user_id: int | None) -> dict | None:
     if user_id is None:
         return None
     from registry.accounts.models import User
@@ -47,8 +47,8 @@ class ApplicationOut(OutputSchema):
     tier = fields.String()
     kind = fields.Function(lambda a: str(a.kind))
     state = fields.Function(lambda a: str(a.state))
-    nominated_by = fields.Function(lambda a: _user(a.nominated_by))
-    claimed_by = fields.Function(lambda a: _user(a.claimed_by))
+    nominated_by = fields.Function(lambda a: user_ref(a.nominated_by))
+    claimed_by = fields.Function(lambda a: user_ref(a.claimed_by))
     approvals_required = fields.Integer(allow_none=True)
     decisions = fields.List(fields.Nested(DecisionOut))
     eligibility = fields.Raw(allow_none=True)

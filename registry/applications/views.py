@@ -93,17 +93,9 @@ def _tier_names() -> dict[str, str]:
 
 def _visible_application(application_id: int) -> Application:
     application = db.session.get(Application, application_id)
-    if application is None or not operations._visible(application, _user()):
+    if application is None or not application.visible_to(_user()):
         abort(404)
     return application
-
-
-def _applicant_side(application: Application) -> bool:
-    try:
-        operations._require_applicant_side(application, _user())
-    except DomainError:
-        return False
-    return True
 
 
 # --- the enterprise's applications and wizard step 1 ------------------------------------------
@@ -335,7 +327,7 @@ def _timeline(application: Application) -> list[Event]:
 
 
 def _detail_page(application: Application, status: int = 200, **forms):
-    may_act = _applicant_side(application)
+    may_act = application.applicant_side(_user())
     editable = may_act and application.state in attachments.EDITABLE_STATES
     evaluation = None
     if editable:
@@ -456,7 +448,7 @@ def upload(application_id: int):
 
 def _visible_attachment(attachment_id: int) -> Attachment:
     attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or not operations._visible(attachment.application, _user()):
+    if attachment is None or not attachment.application.visible_to(_user()):
         abort(404)
     return attachment
 
