@@ -92,24 +92,23 @@ def _init_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
+    from registry.admin.views import bp as admin_bp
+    from registry.applications import review_enterprises  # noqa: F401  (routes of review)
+    from registry.applications.notices import bp as notices_bp
+    from registry.applications.review import bp as review_bp
+    from registry.applications.views import bp as applications_bp
     from registry.core.health import bp as health_bp
+    from registry.enterprises.views import bp as enterprises_bp
     from registry.ladder.views import bp as ladder_bp
 
-    app.register_blueprint(health_bp)
-    app.register_blueprint(ladder_bp)
-    app.register_blueprint(accounts_bp)
-    from registry.applications.notices import bp as notices_bp
-
-    app.register_blueprint(notices_bp)
-    from registry.admin.views import bp as admin_bp
-
-    app.register_blueprint(admin_bp)
-    from registry.applications.review import bp as review_bp
-
-    app.register_blueprint(review_bp)
-    from registry.applications.views import bp as applications_bp
-
-    app.register_blueprint(applications_bp)
-    from registry.enterprises.views import bp as enterprises_bp
-
-    app.register_blueprint(enterprises_bp)
+    for blueprint in (
+        health_bp,
+        ladder_bp,
+        accounts_bp,
+        enterprises_bp,
+        applications_bp,
+        notices_bp,
+        review_bp,
+        admin_bp,
+    ):
+        app.register_blueprint(blueprint)

@@ -16,8 +16,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from registry.accounts import access
-from registry.accounts import operations as account_ops
-from registry.accounts.models import AccountClaim, ClaimState
 from registry.applications import operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.models import Application, Kind, State
@@ -28,14 +26,12 @@ from registry.core.errors import DomainError, NotFound
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
-from registry.enterprises import operations as enterprise_ops
 from registry.enterprises import queries as enterprise_queries
 from registry.enterprises.forms import AnnualReportForm
 from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS
 from registry.enterprises.views import OPERATORS, STATUS_TEXT, figure_text, to_wan
 from registry.extensions import db
 from registry.ladder import eligibility
-from registry.ladder import operations as ladder_ops
 from registry.ladder import queries as ladder_queries
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -43,8 +39,6 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 REVIEWERS = {"reviewer", "admin"}
 nav_item("review.queue", _l("Queue"), REVIEWERS, order=30)
 nav_item("review.nominate", _l("Nominate"), REVIEWERS, order=31)
-nav_item("review.enterprises", _l("Enterprises"), REVIEWERS, order=32)
-nav_item("review.claims", _l("Account claims"), REVIEWERS, order=34)
 
 #: How many matches the enterprise search and the decided claims list show.
 LIST_LIMIT = 50
@@ -52,26 +46,26 @@ LIST_LIMIT = 50
 WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
 
 
-def _me():
+def me():
     return current_user._get_current_object()
 
 
-def _actor() -> Actor:
-    return operations.actor_of(_me(), "web")
+def actor() -> Actor:
+    return operations.actor_of(me(), "web")
 
 
-def _form_status(error: DomainError) -> int:
+def form_status(error: DomainError) -> int:
     # A value typed into a form that names nothing (an unknown USCC or tier) is a
     # mistake in the form, not a missing page.
     return 422 if isinstance(error, NotFound) else error.status
 
 
-def _tier_names() -> dict[str, str]:
+def tier_labels() -> dict[str, str]:
     lang = current_language()
     return {tier.code: tier.name(lang) for tier in ladder_queries.tiers(db.session)}
 
 
-def _figure_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+def figure_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     """The annual report's figures in the groups and words of the enterprise's form."""
     form = AnnualReportForm(formdata=None, meta={"csrf": False})
     return [
@@ -125,7 +119,7 @@ def _queue_position(raw: str | None) -> tuple[queries.QueueKey | None, int]:
 @access.reviewer
 def queue():
     lang = current_language()
-    tier_names = _tier_names()
+    tier_names = tier_labels()
     city_names = {c.code: c.name(lang) for c in enterprise_queries.cities(db.session)}
     form = forms.QueueFilterForm(request.args)
     form.fill_choices(tier_names, city_names, STATE_LABELS)
@@ -220,12 +214,12 @@ def _application_page(
         application=application,
         enterprise=application.enterprise,
         **queries.place_names(session, application.enterprise, current_language()),
-        tier_names=_tier_names(),
+        tier_names=tier_labels(),
         checks=_checks(application),
         score=snapshot.get("score"),
         evaluated_at=clock.parse_instant(snapshot["evaluated_at"]) if snapshot else None,
         reports=queries.reports(session, application.enterprise_id, limit=3),
-        figure_groups=_figure_groups(),
+        figure_groups=figure_groups(),
         attachments=[
             (a, url_for("applications.download", attachment_id=a.id))
             for a in queries.attachments(session, application.id)
@@ -256,7 +250,7 @@ def _transition(application_id: int, operation, done, **options):
     the refusal and its status."""
     application = _application_or_404(application_id)
     try:
-        operation(db.session, application, user=_me(), via="web", **options)
+        operation(db.session, application, user=me(), via="web", **options)
     except DomainError as error:
         db.session.rollback()
         return _application_page(
@@ -324,7 +318,7 @@ def decide(application_id: int):
             db.session,
             application,
             form.decision.data,
-            user=_me(),
+            user=me(),
             via="web",
             comment=form.comment.data,
             manual_checks=form.confirmed() if approve else None,
@@ -352,204 +346,20 @@ def decide(application_id: int):
 @access.reviewer
 def nominate():
     form = forms.NominateForm()
-    form.tier.choices = forms.choices(_tier_names())
+    form.tier.choices = forms.choices(tier_labels())
     if form.validate_on_submit():
         try:
             enterprise = enterprise_queries.by_uscc(db.session, form.uscc.data)
             # Applying for the rung already held can only be its renewal.
             kind = Kind.RENEWAL if enterprise.tier == form.tier.data else Kind.PROMOTION
             application = operations.create(
-                db.session, enterprise, form.tier.data, kind, user=_me(), via="web"
+                db.session, enterprise, form.tier.data, kind, user=me(), via="web"
             )
         except DomainError as error:
             db.session.rollback()
             refuse(form, error, field="uscc")
-            return form_page("review/nominate.html", form, status=_form_status(error))
+            return form_page("review/nominate.html", form, status=form_status(error))
         db.session.commit()
         flash(_("The nomination is created as a draft. Submit it when it is complete."))
         return see_other(".application", application_id=application.id)
     return form_page("review/nominate.html", form)
-
-
-# --- enterprises -------------------------------------------------------------------------
-
-
-@bp.get("/enterprises")
-@access.reviewer
-def enterprises():
-    form = forms.EnterpriseSearchForm(request.args)
-    if not form.validate():
-        return render_template("review/enterprises.html", form=form, found=None), 422
-    text = (form.q.data or "").strip()
-    found = queries.find_enterprises(db.session, text, limit=LIST_LIMIT) if text else None
-    return render_template(
-        "review/enterprises.html",
-        form=form,
-        found=found,
-        limit=LIST_LIMIT,
-        tier_names=_tier_names(),
-    )
-
-
-def _enterprise_or_404(uscc: str):
-    try:
-        return enterprise_queries.by_uscc(db.session, uscc)
-    except DomainError:
-        abort(404)
-
-
-def _demote_form(enterprise, **kwargs) -> forms.DemoteForm:
-    form = forms.DemoteForm(prefix="demote", **kwargs)
-    names = _tier_names()
-    ranks = ladder_queries.tier_ranks(db.session)
-    current = ranks.get(enterprise.tier, 0) if enterprise.tier else 0
-    form.to_tier.choices = forms.choices({c: n for c, n in names.items() if ranks[c] < current})
-    return form
-
-
-def _enterprise_page(enterprise, *, demote=None, revoke=None, status: int = 200):
-    session = db.session
-    html = render_template(
-        "review/enterprise.html",
-        enterprise=enterprise,
-        **queries.place_names(session, enterprise, current_language()),
-        tier_names=_tier_names(),
-        events=ladder_queries.tier_events(session, enterprise.id),
-        reports=queries.reports(session, enterprise.id),
-        figure_groups=_figure_groups(),
-        applications=queries.applications_of(session, enterprise.id),
-        demote=demote or _demote_form(enterprise, formdata=None),
-        revoke=revoke or forms.RevokeForm(prefix="revoke", formdata=None),
-    )
-    return html, status
-
-
-@bp.get("/enterprises/<uscc>")
-@access.reviewer
-def enterprise(uscc: str):
-    return _enterprise_page(_enterprise_or_404(uscc))
-
-
-def _ladder_move(uscc: str, form_name: str, move, done: str):
-    """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation."""
-    enterprise = _enterprise_or_404(uscc)
-    form = _demote_form(enterprise) if form_name == "demote" else forms.RevokeForm(prefix="revoke")
-    if not form.validate_on_submit():
-        return _enterprise_page(enterprise, **{form_name: form}, status=422)
-    try:
-        move(enterprise, form)
-    except DomainError as error:
-        db.session.rollback()
-        refuse(form, error)
-        return _enterprise_page(
-            _enterprise_or_404(uscc), **{form_name: form}, status=_form_status(error)
-        )
-    db.session.commit()
-    flash(done)
-    return see_other(".enterprise", uscc=enterprise.uscc)
-
-
-@bp.post("/enterprises/<uscc>/demotion")
-@access.reviewer
-def demote(uscc: str):
-    return _ladder_move(
-        uscc,
-        "demote",
-        lambda enterprise, form: ladder_ops.demote(
-            db.session, enterprise, form.to_tier.data, actor=_actor(), reason=form.reason.data
-        ),
-        _("The enterprise is demoted."),
-    )
-
-
-@bp.post("/enterprises/<uscc>/revocation")
-@access.reviewer
-def revoke(uscc: str):
-    return _ladder_move(
-        uscc,
-        "revoke",
-        lambda enterprise, form: ladder_ops.revoke(
-            db.session,
-            enterprise,
-            actor=_actor(),
-            reason=form.reason.data,
-            ban_until=form.ban_until.data,
-        ),
-        _("The designation is revoked."),
-    )
-
-
-@bp.post("/enterprises/<uscc>/verification")
-@access.reviewer
-def verify(uscc: str):
-    enterprise = _enterprise_or_404(uscc)
-    enterprise_ops.verify_enterprise(db.session, enterprise, actor=_actor())
-    db.session.commit()
-    flash(_("The enterprise is marked as verified."))
-    return see_other(".enterprise", uscc=enterprise.uscc)
-
-
-# --- account claims ----------------------------------------------------------------------
-
-
-def _claim_form(claim_id: int, **kwargs) -> forms.ClaimDecisionForm:
-    return forms.ClaimDecisionForm(prefix=f"claim-{claim_id}", **kwargs)
-
-
-def _claims_page(failed: dict | None = None, problem: str | None = None, status: int = 200):
-    """The claims page; ``failed`` = {claim id: its form with errors}."""
-    pending = queries.pending_claims(db.session)
-    claim_forms = {
-        row.AccountClaim.id: _claim_form(row.AccountClaim.id, formdata=None) for row in pending
-    }
-    claim_forms.update(failed or {})
-    html = render_template(
-        "review/claims.html",
-        pending=pending,
-        claim_forms=claim_forms,
-        decided=queries.decided_claims(db.session, limit=LIST_LIMIT),
-        problem=problem,
-    )
-    return html, status
-
-
-@bp.get("/account-claims")
-@access.reviewer
-def claims():
-    return _claims_page()
-
-
-@bp.post("/account-claims/<int:claim_id>/decision")
-@access.reviewer
-def decide_claim(claim_id: int):
-    claim = db.session.get(AccountClaim, claim_id)
-    if claim is None:
-        abort(404)
-    form = _claim_form(claim_id)
-    if not form.validate_on_submit():
-        return _claims_page({claim_id: form}, status=422)
-    try:
-        account_ops.decide_claim(
-            db.session,
-            claim,
-            form.decision.data,
-            reviewer=_me(),
-            via="web",
-            comment=form.comment.data,
-        )
-    except DomainError as error:
-        db.session.rollback()
-        refuse(form, error)
-        pending = db.session.get(AccountClaim, claim_id).state == ClaimState.PENDING
-        return _claims_page(
-            {claim_id: form} if pending else None,
-            problem=None if pending else error_text(error),
-            status=error.status,
-        )
-    db.session.commit()
-    flash(
-        _("The claim is confirmed: the account now sees the enterprise.")
-        if claim.state == ClaimState.CONFIRMED
-        else _("The claim is refused.")
-    )
-    return see_other(".claims")

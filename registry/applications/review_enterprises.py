@@ -1,0 +1,219 @@
+"""Reviewers' pages on enterprises (search, the enterprise page with its tier history,
+verify, demote, revoke) and on account claims: routes of the ``review`` blueprint."""
+
+from __future__ import annotations
+
+from flask import abort, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from registry.accounts import access
+from registry.accounts import operations as account_ops
+from registry.accounts.models import AccountClaim, ClaimState
+from registry.applications import queries
+from registry.applications import review_forms as forms
+from registry.applications.review import (
+    LIST_LIMIT,
+    REVIEWERS,
+    actor,
+    bp,
+    figure_groups,
+    form_status,
+    me,
+    tier_labels,
+)
+from registry.core.errors import DomainError
+from registry.core.i18n import current_language
+from registry.core.web import error_text, nav_item, refuse, see_other
+from registry.enterprises import operations as enterprise_ops
+from registry.enterprises import queries as enterprise_queries
+from registry.extensions import db
+from registry.ladder import operations as ladder_ops
+from registry.ladder import queries as ladder_queries
+
+nav_item("review.enterprises", _l("Enterprises"), REVIEWERS, order=32)
+nav_item("review.claims", _l("Account claims"), REVIEWERS, order=34)
+
+
+# --- enterprises -------------------------------------------------------------------------
+
+
+@bp.get("/enterprises")
+@access.reviewer
+def enterprises():
+    form = forms.EnterpriseSearchForm(request.args)
+    if not form.validate():
+        return render_template("review/enterprises.html", form=form, found=None), 422
+    text = (form.q.data or "").strip()
+    found = queries.find_enterprises(db.session, text, limit=LIST_LIMIT) if text else None
+    return render_template(
+        "review/enterprises.html",
+        form=form,
+        found=found,
+        limit=LIST_LIMIT,
+        tier_names=tier_labels(),
+    )
+
+
+def _enterprise_or_404(uscc: str):
+    try:
+        return enterprise_queries.by_uscc(db.session, uscc)
+    except DomainError:
+        abort(404)
+
+
+def _demote_form(enterprise, **kwargs) -> forms.DemoteForm:
+    form = forms.DemoteForm(prefix="demote", **kwargs)
+    names = tier_labels()
+    ranks = ladder_queries.tier_ranks(db.session)
+    current = ranks.get(enterprise.tier, 0) if enterprise.tier else 0
+    form.to_tier.choices = forms.choices({c: n for c, n in names.items() if ranks[c] < current})
+    return form
+
+
+def _enterprise_page(enterprise, *, demote=None, revoke=None, status: int = 200):
+    session = db.session
+    html = render_template(
+        "review/enterprise.html",
+        enterprise=enterprise,
+        **queries.place_names(session, enterprise, current_language()),
+        tier_names=tier_labels(),
+        events=ladder_queries.tier_events(session, enterprise.id),
+        reports=queries.reports(session, enterprise.id),
+        figure_groups=figure_groups(),
+        applications=queries.applications_of(session, enterprise.id),
+        demote=demote or _demote_form(enterprise, formdata=None),
+        revoke=revoke or forms.RevokeForm(prefix="revoke", formdata=None),
+    )
+    return html, status
+
+
+@bp.get("/enterprises/<uscc>")
+@access.reviewer
+def enterprise(uscc: str):
+    return _enterprise_page(_enterprise_or_404(uscc))
+
+
+def _ladder_move(uscc: str, form_name: str, move, done: str):
+    """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation."""
+    enterprise = _enterprise_or_404(uscc)
+    form = _demote_form(enterprise) if form_name == "demote" else forms.RevokeForm(prefix="revoke")
+    if not form.validate_on_submit():
+        return _enterprise_page(enterprise, **{form_name: form}, status=422)
+    try:
+        move(enterprise, form)
+    except DomainError as error:
+        db.session.rollback()
+        refuse(form, error)
+        return _enterprise_page(
+            _enterprise_or_404(uscc), **{form_name: form}, status=form_status(error)
+        )
+    db.session.commit()
+    flash(done)
+    return see_other(".enterprise", uscc=enterprise.uscc)
+
+
+@bp.post("/enterprises/<uscc>/demotion")
+@access.reviewer
+def demote(uscc: str):
+    return _ladder_move(
+        uscc,
+        "demote",
+        lambda enterprise, form: ladder_ops.demote(
+            db.session, enterprise, form.to_tier.data, actor=actor(), reason=form.reason.data
+        ),
+        _("The enterprise is demoted."),
+    )
+
+
+@bp.post("/enterprises/<uscc>/revocation")
+@access.reviewer
+def revoke(uscc: str):
+    return _ladder_move(
+        uscc,
+        "revoke",
+        lambda enterprise, form: ladder_ops.revoke(
+            db.session,
+            enterprise,
+            actor=actor(),
+            reason=form.reason.data,
+            ban_until=form.ban_until.data,
+        ),
+        _("The designation is revoked."),
+    )
+
+
+@bp.post("/enterprises/<uscc>/verification")
+@access.reviewer
+def verify(uscc: str):
+    enterprise = _enterprise_or_404(uscc)
+    enterprise_ops.verify_enterprise(db.session, enterprise, actor=actor())
+    db.session.commit()
+    flash(_("The enterprise is marked as verified."))
+    return see_other(".enterprise", uscc=enterprise.uscc)
+
+
+# --- account claims ----------------------------------------------------------------------
+
+
+def _claim_form(claim_id: int, **kwargs) -> forms.ClaimDecisionForm:
+    return forms.ClaimDecisionForm(prefix=f"claim-{claim_id}", **kwargs)
+
+
+def _claims_page(failed: dict | None = None, problem: str | None = None, status: int = 200):
+    """The claims page; ``failed`` = {claim id: its form with errors}."""
+    pending = queries.pending_claims(db.session)
+    claim_forms = {
+        row.AccountClaim.id: _claim_form(row.AccountClaim.id, formdata=None) for row in pending
+    }
+    claim_forms.update(failed or {})
+    html = render_template(
+        "review/claims.html",
+        pending=pending,
+        claim_forms=claim_forms,
+        decided=queries.decided_claims(db.session, limit=LIST_LIMIT),
+        problem=problem,
+    )
+    return html, status
+
+
+@bp.get("/account-claims")
+@access.reviewer
+def claims():
+    return _claims_page()
+
+
+@bp.post("/account-claims/<int:claim_id>/decision")
+@access.reviewer
+def decide_claim(claim_id: int):
+    claim = db.session.get(AccountClaim, claim_id)
+    if claim is None:
+        abort(404)
+    form = _claim_form(claim_id)
+    if not form.validate_on_submit():
+        return _claims_page({claim_id: form}, status=422)
+    try:
+        account_ops.decide_claim(
+            db.session,
+            claim,
+            form.decision.data,
+            reviewer=me(),
+            via="web",
+            comment=form.comment.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        refuse(form, error)
+        pending = db.session.get(AccountClaim, claim_id).state == ClaimState.PENDING
+        return _claims_page(
+            {claim_id: form} if pending else None,
+            problem=None if pending else error_text(error),
+            status=error.status,
+        )
+    db.session.commit()
+    flash(
+        _("The claim is confirmed: the account now sees the enterprise.")
+        if claim.state == ClaimState.CONFIRMED
+        else _("The claim is refused.")
+    )
+    return see_other(".claims")
