@@ -18,8 +18,8 @@ from flask_login import current_user
 from registry.accounts import access
 from registry.applications import operations, queries
 from registry.applications import review_forms as forms
+from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import Application, Kind, State
-from registry.applications.views import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound
