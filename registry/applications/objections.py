@@ -28,7 +28,7 @@ from sqlalchemy import Row, desc, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
-from registry.applications import operations
+from registry.applications import operations, queries
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.schemas import user_ref
 from registry.core import clock
@@ -265,7 +265,7 @@ def notice_rows(
 ) -> list[Row]:
     """Applications in notice in the public order (``notice_ends_at``, then id), each
     with its enterprise and ``held``; after the key ``after``, or from ``start`` on."""
-    held = operations.open_objection(Application.id).label("held")
+    held = queries.open_objection(Application.id).label("held")
     stmt = (
         select(Application, Enterprise, held)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
@@ -21,10 +21,9 @@ from registry.applications.models import (
     Application,
     Decision,
     Kind,
-    Objection,
-    ObjectionState,
     State,
 )
+from registry.applications.queries import is_held, open_objection
 from registry.applications.schemas import application_out  # noqa: F401  (feed type)
 from registry.core import clock
 from registry.core.audit import Actor, history, record_audit
@@ -416,22 +415,6 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
         now, application.notice_days, ladder_queries.work_calendar(session)
     )
     return _transition(session, application, State.IN_NOTICE, actor, "approve")
-
-
-def open_objection(application_id):
-    """SQL: an objection to this application (an id, or the ``Application.id`` column in
-    a query over applications) is open."""
-    return exists().where(
-        Objection.application_id == application_id, Objection.state == ObjectionState.OPEN
-    )
-
-
-def is_held(session: Session, application: Application) -> bool:
-    """In notice with an objection open (``held``): nobody grants it until the last
-    open objection is dismissed; an upheld one rejects it."""
-    return application.state == State.IN_NOTICE and bool(
-        session.scalar(select(open_objection(application.id)))
-    )
 
 
 def _notice_over(session: Session, application: Application, now: datetime) -> bool:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import AccountClaim, ClaimState, User
-from registry.applications.models import Application, Attachment, Objection, State
+from registry.applications.models import Application, Attachment, Objection, ObjectionState, State
 from registry.core import audit
 from registry.core.models import AuditEntry
 from registry.enterprises import uscc as uscc_codes
@@ -266,3 +266,22 @@ def pending_claims(session: Session) -> list[Row]:
 def decided_claims(session: Session, *, limit: int) -> list[Row]:
     """The latest decided claims, with who decided them."""
     return list(session.execute(_claims(False).limit(limit)))
+
+
+# --- objections --------------------------------------------------------------------------
+
+
+def open_objection(application_id):
+    """SQL: an objection to this application (an id, or the ``Application.id`` column in
+    a query over applications) is open."""
+    return exists().where(
+        Objection.application_id == application_id, Objection.state == ObjectionState.OPEN
+    )
+
+
+def is_held(session: Session, application: Application) -> bool:
+    """In notice with an objection open (``held``): nobody grants it until the last
+    open objection is dismissed; an upheld one rejects it."""
+    return application.state == State.IN_NOTICE and bool(
+        session.scalar(select(open_objection(application.id)))
+    )

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from marshmallow import fields
 
+from registry.accounts.models import User
 from registry.applications.models import Application
-from registry.core import changes
+from registry.applications.queries import is_held
+from registry.core import changes, clock
 from registry.core.schemas import OutputSchema, Timestamp
+from registry.extensions import db
 
 
 def user_ref(user_id: int | None) -> dict | None:
     if user_id is None:
         return None
-    from registry.accounts.models import User
-    from registry.extensions import db
-
     user = db.session.get(User, user_id)
     return {"id": user_id, "name": user.display_name if user else str(user_id)}
 
@@ -23,11 +23,6 @@ def _held(application: Application) -> bool:
     """API.md: the notice has ended and an objection is still open, so no grant until
     it is resolved. It turns true with the passing of ``notice_ends_at``, not with a
     write: a feed entry shows it as it was when the entry was written."""
-    # Imported here: operations imports this module for the feed type.
-    from registry.applications.operations import is_held
-    from registry.core import clock
-    from registry.extensions import db
-
     ended = application.notice_ends_at is not None and application.notice_ends_at <= clock.now()
     return ended and is_held(db.session, application)
 

@@ -12,6 +12,7 @@ from registry.accounts.models import Role
 from registry.applications import objections
 from registry.applications import operations as apps
 from registry.applications.models import Application, Objection, ObjectionState, State
+from registry.applications.queries import is_held
 from registry.applications.schemas import application_out
 from registry.core import clock
 from registry.core.errors import (
@@ -224,7 +225,7 @@ def test_dismissal_before_the_end_leaves_the_grant_to_tick(session, world):
     application = in_notice(session, world)
     objection = object_to(session, application)
     resolve(session, objection, "dismissed", world["second"], DURING)
-    assert application.state == State.IN_NOTICE and not apps.is_held(session, application)
+    assert application.state == State.IN_NOTICE and not is_held(session, application)
     assert tick(session, ENDS - timedelta(seconds=1)) == []
     assert tick(session, AFTER) == [application.id]
     assert application.state == State.GRANTED
