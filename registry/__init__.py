@@ -42,7 +42,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.applications.operations  # noqa: F401  (feed type, signal receivers)
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
-    from registry.accounts import access
+    from registry.accounts import sessions
     from registry.core import i18n, web
     from registry.core.db import configure_engine
     from registry.extensions import babel, csrf, db, migrate
@@ -58,7 +58,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     i18n.init_app(app, babel)
-    access.init_app(app)
+    sessions.init_app(app)
     web.init_app(app)
 
 

@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.accounts import access, operations
+from registry.accounts import operations, sessions
 from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
+from registry.core import access
 from registry.core.errors import DomainError, Throttled
 from registry.core.i18n import current_language
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
@@ -55,7 +56,7 @@ def login():
         if user is None:
             form.form_errors.append(_("The email or the password is not correct."))
         else:
-            access.start_session(user)
+            sessions.start_session(user)
             target = _safe_next(request.args.get("next")) or _home_of(user)
             return redirect(target, 303)
     return form_page("accounts/login.html", form, 422 if request.method == "POST" else None)
@@ -67,7 +68,7 @@ def logout():
     if current_user.is_authenticated:
         operations.end_web_sessions(db.session, current_user._get_current_object())
         db.session.commit()
-    access.end_session()
+    sessions.end_session()
     flash(_("You have signed out."))
     return see_other("ladder.home")
 
@@ -92,7 +93,7 @@ def signup():
             refuse(form, error)
         else:
             db.session.commit()
-            access.start_session(result.user)
+            sessions.start_session(result.user)
             if result.claim is None:
                 flash(_("Your account and your enterprise are registered. Complete the profile."))
             else:
@@ -135,7 +136,7 @@ def change_password():
         else:
             db.session.commit()
             # Every other session ends; this one continues under the new version.
-            access.start_session(user)
+            sessions.start_session(user)
             flash(_("Your password has been changed. Other sessions have been signed out."))
             return see_other("accounts.account")
     return form_page("accounts/password.html", form)

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 
-from registry.accounts import access
 from registry.accounts import operations as accounts
+from registry.accounts import sessions
 from registry.accounts.models import Role, User
 from registry.admin import queries
 from registry.admin.forms import (
@@ -36,6 +36,7 @@ from registry.admin.forms import (
     UserSearchForm,
 )
 from registry.applications.operations import actor_of
+from registry.core import access
 from registry.core.clock import SHANGHAI
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
@@ -240,7 +241,7 @@ def _apply_user_action(target: User, action: str, form) -> str:
     accounts.reset_password(db.session, target, form.new_password.data, actor=actor)
     if target.id == current_user.id:
         # One's own reset ends one's other sessions; this one continues.
-        access.start_session(target)
+        sessions.start_session(target)
     return _("The password has been reset. The user's sessions have ended.")
 
 

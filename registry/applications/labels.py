@@ -22,9 +22,3 @@ OBJECTION_LABELS = {
     "upheld": _l("Upheld"),
     "dismissed": _l("Dismissed"),
 }
-CHECK_LABELS = {
-    "pass": _l("Met"),
-    "fail": _l("Not met"),
-    "unknown": _l("Figures missing"),
-    "manual": _l("Confirmed by a reviewer"),
-}

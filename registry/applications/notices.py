@@ -16,11 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.accounts import access
 from registry.applications import objections
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.notice_forms import ObjectionForm, ResolutionForm
-from registry.core import clock
+from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of

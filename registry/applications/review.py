@@ -15,12 +15,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.accounts import access
 from registry.applications import operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import Application, Kind, State
-from registry.core import clock
+from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound
 from registry.core.i18n import current_language
@@ -29,10 +28,11 @@ from registry.core.web import error_text, form_page, nav_item, refuse, see_other
 from registry.enterprises import queries as enterprise_queries
 from registry.enterprises.forms import AnnualReportForm
 from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS
-from registry.enterprises.views import OPERATORS, STATUS_TEXT, figure_text, to_wan
+from registry.enterprises.views import to_wan
 from registry.extensions import db
 from registry.ladder import eligibility
 from registry.ladder import queries as ladder_queries
+from registry.ladder.labels import OPERATORS, STATUS_TEXT, figure_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

@@ -7,7 +7,6 @@ from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from registry.accounts import access
 from registry.accounts import operations as account_ops
 from registry.accounts.models import AccountClaim, ClaimState
 from registry.applications import queries
@@ -22,6 +21,7 @@ from registry.applications.review import (
     me,
     tier_labels,
 )
+from registry.core import access
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
 from registry.core.web import error_text, nav_item, refuse, see_other

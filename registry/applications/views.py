@@ -24,21 +24,22 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from registry.accounts import access
 from registry.accounts.models import User
 from registry.applications import attachments, operations
 from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
-from registry.applications.labels import CHECK_LABELS, KIND_LABELS, STATE_LABELS
+from registry.applications.labels import KIND_LABELS, STATE_LABELS
 from registry.applications.models import Application, Attachment, Kind, State
 from registry.applications.timeline import timeline
-from registry.core import clock
+from registry.core import access, clock
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed
 from registry.core.i18n import current_language
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.enterprises.views import own_enterprise
 from registry.extensions import db
 from registry.ladder import eligibility
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
+from registry.ladder.labels import STATUS_TEXT
 
 bp = Blueprint("applications", __name__)
 
@@ -52,7 +53,7 @@ def _labels() -> dict:
     return {
         "state_label": lambda state: STATE_LABELS[State(state)],
         "kind_label": lambda kind: KIND_LABELS[Kind(kind)],
-        "check_label": lambda status: CHECK_LABELS[status],
+        "check_label": lambda status: STATUS_TEXT[status],
     }
 
 
@@ -141,7 +142,7 @@ def _start_options(enterprise) -> tuple[list[tuple[str, str]], list[str]]:
 @bp.route("/applications/new", methods=["GET", "POST"])
 @access.enterprise_user
 def new():
-    enterprise = access.own_enterprise()
+    enterprise = own_enterprise()
     form = NewApplicationForm()
     options, notes = _start_options(enterprise)
     form.target.choices = options

@@ -1,7 +1,7 @@
 """The enterprise's own pages: profile, annual reports and the eligibility self-check.
 
 No address here carries an id: every page works on the signed-in user's own enterprise
-(``access.own_enterprise``), so another enterprise's records cannot even be named (S1).
+(``own_enterprise``), so another enterprise's records cannot even be named (S1).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from registry.accounts import access
-from registry.core import clock
+from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
 from registry.core.i18n import current_language
@@ -30,30 +29,20 @@ from registry.enterprises.forms import (
 )
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
 from registry.extensions import db
-from registry.ladder import queries as ladder_queries
-from registry.ladder.eligibility import label
 from registry.ladder.models import Tier
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprise")
 
 nav_item("enterprises.profile", _l("Profile"), {"enterprise"}, order=10)
 nav_item("enterprises.reports", _l("Annual reports"), {"enterprise"}, order=11)
-nav_item("enterprises.self_check", _l("Self-check"), {"enterprise"}, order=12)
 
-STATUS_TEXT = {
-    "pass": _l("Met"),
-    "fail": _l("Not met"),
-    "unknown": _l("Figures missing"),
-    "manual": _l("Reviewer decides"),
-}
-OPERATORS = {">=": "≥", "<=": "≤", ">": ">"}
-UNITS = {
-    "person": _l("persons"),
-    "CNY": _l("万元"),
-    "days": _l("days"),
-    "years": _l("years"),
-    "points": _l("points"),
-}
+
+def own_enterprise() -> Enterprise:
+    """The enterprise of the signed-in enterprise user; 404 while it has none (a claim
+    waiting for a reviewer)."""
+    if current_user.enterprise_id is None:
+        abort(404)
+    return db.session.get(Enterprise, current_user.enterprise_id)
 
 
 def with_enterprise(view):
@@ -70,7 +59,7 @@ def with_enterprise(view):
                 )
             )
             return see_other("accounts.account")
-        return view(access.own_enterprise(), *args, **kwargs)
+        return view(own_enterprise(), *args, **kwargs)
 
     return wrapped
 
@@ -205,65 +194,8 @@ def report(enterprise: Enterprise, year: int):
     )
 
 
-# --- eligibility self-check ---------------------------------------------------------------
-
-
 def to_wan(value: int | float | None) -> str:
     """元 as 万元 for display, exactly: 12345678 → "1,234.5678"."""
     if value is None:
         return "—"
     return format(Decimal(str(value)) / YUAN_PER_WAN, ",f")
-
-
-def figure_text(value: int | float | None, unit: str | None) -> str:
-    """A check's required or actual value with its unit (money in 万元, as entered)."""
-    if value is None:
-        return "—"
-    if unit == "CNY":
-        return f"{to_wan(value)} {UNITS[unit]}"
-    number = format(Decimal(str(value)), ",f")
-    if unit == "percent":
-        return f"{number}%"
-    return f"{number} {UNITS[unit]}" if unit in UNITS else number
-
-
-def _applicable_tiers(enterprise: Enterprise) -> list[tuple[Tier, bool]]:
-    """The tiers the enterprise may apply for itself: those above its rung, and its own
-    for renewal (True) while it holds one."""
-    tiers = ladder_queries.tiers(db.session)
-    current = next((t.rank for t in tiers if t.code == enterprise.tier), 0)
-    return [
-        (t, t.code == enterprise.tier)
-        for t in tiers
-        if t.self_apply and (t.rank > current or t.code == enterprise.tier)
-    ]
-
-
-@bp.get("/eligibility")
-@access.enterprise_user
-@with_enterprise
-def self_check(enterprise: Enterprise):
-    lang = current_language()
-    now = clock.now()
-    evaluations = [
-        (
-            tier,
-            renewal,
-            ladder_queries.evaluate_enterprise(
-                db.session, enterprise, tier.code, reference=now, lang=lang
-            ),
-        )
-        for tier, renewal in _applicable_tiers(enterprise)
-    ]
-    banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
-    return render_template(
-        "enterprises/self_check.html",
-        enterprise=enterprise,
-        evaluations=evaluations,
-        banned=banned,
-        lang=lang,
-        label=label,
-        figure_text=figure_text,
-        status_text=STATUS_TEXT,
-        operators=OPERATORS,
-    )

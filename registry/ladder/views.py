@@ -5,16 +5,24 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user  # noqa: F401
 from wtforms import Form, SelectField, ValidationError
 
+from registry.core import access, clock
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
-from registry.core.web import public
+from registry.core.web import nav_item, public
+from registry.enterprises.models import Enterprise
+from registry.enterprises.views import with_enterprise
 from registry.extensions import db
 from registry.ladder import listing, queries
+from registry.ladder.eligibility import label
+from registry.ladder.labels import OPERATORS, STATUS_TEXT, figure_text
 from registry.ladder.models import Tier
 
 bp = Blueprint("ladder", __name__)
+
+nav_item("ladder.self_check", _l("Self-check"), {"enterprise"}, order=12)
 
 
 @bp.app_template_filter("percent")
@@ -117,3 +125,48 @@ def tier_list(code: str):
     )
     # A refused filter or cursor: the form with its errors, and no list.
     return html, (200 if page is not None else 422)
+
+
+# --- the enterprise's eligibility self-check -------------------------------------------------
+
+
+def _applicable_tiers(enterprise: Enterprise) -> list[tuple[Tier, bool]]:
+    """The tiers the enterprise may apply for itself: those above its rung, and its own
+    for renewal (True) while it holds one."""
+    tiers = queries.tiers(db.session)
+    current = next((t.rank for t in tiers if t.code == enterprise.tier), 0)
+    return [
+        (t, t.code == enterprise.tier)
+        for t in tiers
+        if t.self_apply and (t.rank > current or t.code == enterprise.tier)
+    ]
+
+
+@bp.get("/enterprise/eligibility")
+@access.enterprise_user
+@with_enterprise
+def self_check(enterprise: Enterprise):
+    lang = current_language()
+    now = clock.now()
+    evaluations = [
+        (
+            tier,
+            renewal,
+            queries.evaluate_enterprise(
+                db.session, enterprise, tier.code, reference=now, lang=lang
+            ),
+        )
+        for tier, renewal in _applicable_tiers(enterprise)
+    ]
+    banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
+    return render_template(
+        "ladder/self_check.html",
+        enterprise=enterprise,
+        evaluations=evaluations,
+        banned=banned,
+        lang=lang,
+        label=label,
+        figure_text=figure_text,
+        status_text=STATUS_TEXT,
+        operators=OPERATORS,
+    )

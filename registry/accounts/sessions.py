@@ -1,24 +1,22 @@
-"""Who is signed in, and the checks pages make on it.
+"""Who is signed in: web sessions and their version.
 
 Sessions are Flask's signed cookies carrying ``"<user id>:<session version>"``
 (``User.get_id``); the loader accepts a cookie only while that version is the user's
 current one and the user is active, so bumping the version ends every web session of
 the user on every server at once (QUALITY.md S6). There is no "remember me" cookie.
 
-Pages of another enterprise answer 404, never 403: nothing tells a user that a record
-they may not see exists (S1).
+Which pages a role may open is ``registry.core.access``.
 """
 
 from __future__ import annotations
 
-import functools
 import secrets
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import login_user, logout_user
 
-from registry.accounts.models import Role, User
+from registry.accounts.models import User
 from registry.extensions import db, login_manager
 
 #: What a new session keeps from the anonymous one before it: the chosen language.
@@ -70,37 +68,3 @@ def end_session() -> None:
     logout_user()
     session.clear()
     session.update(kept)
-
-
-def require_role(*roles: Role):
-    """Signed in with one of ``roles``; anonymous → the login page, others → 403."""
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.private = True
-        return wrapped
-
-    return decorate
-
-
-signed_in = require_role(*Role)
-enterprise_user = require_role(Role.ENTERPRISE)
-reviewer = require_role(Role.REVIEWER, Role.ADMIN)
-admin = require_role(Role.ADMIN)
-
-
-def own_enterprise():
-    """The enterprise of the signed-in enterprise user, or 404 when the account has
-    none yet (a claim waiting for a reviewer)."""
-    from registry.enterprises.models import Enterprise
-
-    if current_user.enterprise_id is None:
-        abort(404)
-    return db.session.get(Enterprise, current_user.enterprise_id)

@@ -1,0 +1,41 @@
+"""Who may open a page: decorators on the signed-in user's role.
+
+Anonymous visitors are sent to the login page (303, then back); a signed-in user of
+another role gets 403. Pages of another enterprise answer 404, never 403: nothing tells
+a user that a record they may not see exists (QUALITY.md S1); the views check that.
+Who is signed in, and for how long, is ``registry.accounts.sessions``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import abort
+from flask_login import current_user
+
+from registry.extensions import login_manager
+
+ENTERPRISE, REVIEWER, ADMIN = "enterprise", "reviewer", "admin"
+
+
+def require_role(*roles: str):
+    """Signed in with one of ``roles``; anonymous → the login page, others → 403."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+signed_in = require_role(ENTERPRISE, REVIEWER, ADMIN)
+enterprise_user = require_role(ENTERPRISE)
+reviewer = require_role(REVIEWER, ADMIN)
+admin = require_role(ADMIN)
