@@ -29,7 +29,6 @@ from registry.enterprises.forms import (
 )
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
 from registry.extensions import db
-from registry.ladder.models import Tier
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprise")
 
@@ -94,8 +93,7 @@ def profile(enterprise: Enterprise):
             db.session.commit()
             flash(_("The profile has been saved."))
             return see_other("enterprises.profile")
-    tier = db.session.get(Tier, enterprise.tier) if enterprise.tier else None
-    return form_page("enterprises/profile.html", form, status, enterprise=enterprise, tier=tier)
+    return form_page("enterprises/profile.html", form, status, enterprise=enterprise)
 
 
 # --- annual reports -----------------------------------------------------------------------

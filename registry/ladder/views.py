@@ -31,6 +31,13 @@ def percent_text(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+@bp.app_template_global()
+def tier_name(code: str) -> str:
+    """A tier's name in the page's language, for any page that shows a rung."""
+    tier = db.session.get(Tier, code)
+    return tier.name(current_language()) if tier else code
+
+
 @bp.get("/")
 @public
 def home():
