@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim, ClaimState, Role
 from registry.applications import operations as apps
-from registry.applications.models import Application, State
+from registry.applications.models import Application, Decision, State
 from registry.core import clock
 from registry.core.models import AuditEntry
 from registry.extensions import db
@@ -423,6 +423,24 @@ def test_claim_of_a_draft_is_an_invalid_transition(session, world):
     assert client.post(page_of(application) + "/submission").status_code == 403
     assert client.post(page_of(application) + "/withdrawal").status_code == 403
     assert client.get("/review/applications/99999").status_code == 404
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject", "request_changes"])
+def test_deciding_on_a_draft_is_an_invalid_transition(session, world, decision):
+    application = apps.create(
+        session, world["a"], "tech_sme", "promotion", user=world["owner"], via="web"
+    )
+    session.commit()
+    checks = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
+    response = decide(
+        world["clients"]["wang"], application, decision=decision, comment="x", **checks
+    )
+    assert response.status_code == 409
+    assert "this action is not possible now" in text(response)
+    session.expire_all()
+    assert session.get(Application, application.id).state == State.DRAFT
+    assert transitions(session, application, decision) == 0
+    assert session.scalar(select(func.count()).select_from(Decision)) == 0
 
 
 # --- nominations ----------------------------------------------------------------------------

@@ -525,3 +525,63 @@ def test_another_enterprises_application_and_files_answer_404(client, session, w
     assert audit_count(session) == before
     # B's own list does not show A's application.
     assert "赣江甲科技有限公司" not in client.get("/applications").text
+
+
+# --- mass assignment (S2) ---------------------------------------------------------------------
+
+FORGED = {
+    "tier": "chain_leader",
+    "state": "granted",
+    "status": "deregistered",
+    "version": "99",
+    "kind": "renewal",
+    "claimed_by": "3",
+    "nominated_by": "3",
+    "approvals_required": "0",
+    "notice_ends_at": "2026-01-01T00:00:00Z",
+    "enterprise_id": "2",
+    "reviewer_id": "3",
+}
+
+
+def test_fields_the_applicant_forms_do_not_declare_change_nothing(client, session, world):
+    """S2: the wizard and the submit form take their declared fields only; reviewer
+    fields, states, versions and another enterprise's id posted beside them are ignored."""
+    login(client, "owner@a.example")
+    created = client.post("/applications/new", data={"target": "promotion:tech_sme", **FORGED})
+    assert created.status_code == 303
+    application = session.scalars(select(Application)).one()
+    assert (application.enterprise_id, application.tier, application.kind) == (
+        world["a"].id,
+        "tech_sme",
+        "promotion",
+    )
+    assert (application.state, application.version, application.claimed_by) == (
+        State.DRAFT,
+        1,
+        None,
+    )
+    submitted = client.post(
+        f"/applications/{application.id}/submit", data={"declaration": "y", **FORGED}
+    )
+    assert submitted.status_code == 303
+    session.expire_all()
+    application = session.get(Application, application.id)
+    assert (application.state, application.tier, application.approvals_required) == (
+        State.SUBMITTED,
+        "tech_sme",
+        1,  # copied from the tier, not from the form
+    )
+    assert (application.claimed_by, application.nominated_by, application.notice_ends_at) == (
+        None,
+        None,
+        None,
+    )
+    b = session.get(type(world["b"]), world["b"].id)
+    assert (
+        b.version == 1
+        and session.scalar(
+            select(func.count()).select_from(Application).where(Application.enterprise_id == b.id)
+        )
+        == 0
+    )
