@@ -330,10 +330,12 @@ def decide(application_id: int):
             code = item.get("field", "").removeprefix("manual_checks.")
             if forms.confirm_field(code) in form:
                 form[forms.confirm_field(code)].errors = [_("Confirm this check to approve.")]
+        application = _application_or_404(application_id)
+        if application.state != State.IN_REVIEW:
+            # No decision form on the page (a stale tab): the refusal goes above it.
+            return _application_page(application, problem=error_text(error), status=error.status)
         refuse(form, error)
-        return _application_page(
-            _application_or_404(application_id), decision=form, status=error.status
-        )
+        return _application_page(application, decision=form, status=error.status)
     db.session.commit()
     flash(_decided_message(application))
     return see_other(".application", application_id=application_id)
