@@ -25,6 +25,8 @@ class Config:
     # Test configurations only: pins the registry's clock (``registry.core.clock``).
     REGISTRY_FAKE_NOW: str | None = None
     SQLITE_BUSY_TIMEOUT_MS = 30_000
+    # werkzeug's scrypt (N = 2^15, r = 8, p = 1). Test configurations use a cheaper cost.
+    PASSWORD_HASH_METHOD = "scrypt"
     # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 

@@ -41,6 +41,9 @@ def make_app(database_url: str, **overrides) -> Flask:
         "SECRET_KEY": "test-" + secrets.token_hex(8),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
+        # Still scrypt, at a cost that keeps hundreds of sign-ups and logins quick;
+        # tests/accounts shows the production default.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
     config.update(overrides)
     return create_app(config)

@@ -193,3 +193,19 @@ def test_claim_rows_are_audited(session, make):
     ).one()
     assert entry.object_id == str(claim.id)
     assert session.scalar(select(AccountClaim.stated_name)) == "赣江科技有限公司"
+
+
+def test_the_production_configuration_hashes_with_full_cost_scrypt(database_url):
+    """Tests run with a cheaper scrypt; an application built without that setting uses
+    werkzeug's full cost (N = 2^15)."""
+    from registry import create_app
+
+    production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 32})
+    with production.app_context():
+        user = User(email="a@example.com", role=Role.ENTERPRISE)
+        user.set_password(PASSWORD)
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password(PASSWORD)
+        from registry.extensions import db
+
+        db.engine.dispose()
