@@ -244,3 +244,65 @@ def test_a_champion_needs_two_different_reviewers(app, session, make, new_page):
     expect(li.locator(".flash")).to_contain_text("公示")
     assert state_of(session, application_id)[0] == State.IN_NOTICE
     assert dialogs == []
+
+
+def test_working_pages_fit_a_phone(app, session, make, new_page):
+    """Every page of the three audiences is usable at 375 px: nothing wider than the
+    screen (tables scroll inside their panel)."""
+    long_name = "江西省赣江新区超长名称示范光电子信息与智能装备制造科技股份有限公司"
+    enterprise = make.enterprise(name=long_name, founded_on=date(2015, 1, 1))
+    last_year = clock.today().year - 1
+    for year in (last_year - 1, last_year):
+        make.eligible_report(enterprise, year)
+    owner = accounts.create_user(
+        session,
+        "owner@example.com",
+        role=Role.ENTERPRISE,
+        actor=TEST_ACTOR,
+        password=PASSWORD,
+        enterprise=enterprise,
+    )
+    reviewer(session, "wang@review.example", "Reviewer Wang")
+    accounts.create_user(
+        session, "admin@example.com", role=Role.ADMIN, actor=TEST_ACTOR, password=PASSWORD
+    )
+    application = apps.create(session, enterprise, "tech_sme", "promotion", user=owner, via="web")
+    apps.submit(session, application, user=owner, via="web", declaration=True)
+    session.commit()
+    application_id, uscc = application.id, enterprise.uscc
+    session.rollback()
+    pages = {
+        "owner@example.com": [
+            "/account",
+            "/enterprise/profile",
+            "/enterprise/reports",
+            f"/enterprise/reports/{last_year}",
+            "/enterprise/eligibility",
+            "/applications",
+            f"/applications/{application_id}",
+        ],
+        "wang@review.example": [
+            "/review",
+            f"/review/applications/{application_id}",
+            "/review/enterprises",
+            f"/review/enterprises/{uscc}",
+            "/review/objections",
+            "/review/account-claims",
+            "/review/nominate",
+        ],
+        "admin@example.com": [
+            "/admin/users",
+            "/admin/tiers",
+            "/admin/tiers/tech_sme",
+            "/admin/audit",
+        ],
+    }
+    for email, paths in pages.items():
+        page = new_page(width=375, height=740)
+        sign_in(page, email)
+        for path in paths:
+            for lang in ("zh", "en"):
+                response = page.goto(f"{path}?lang={lang}")
+                assert response.status == 200, path
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 375, f"{path} ({lang}) is {width} px wide"
