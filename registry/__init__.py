@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import Config, from_environment
 
@@ -26,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(from_environment(app.instance_path))
     app.config.update(config)
 
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     _init_extensions(app)
     _init_request_hooks(app)
     _register_blueprints(app)

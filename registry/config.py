@@ -27,6 +27,10 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = 30_000
     # werkzeug's scrypt (N = 2^15, r = 8, p = 1). Test configurations use a cheaper cost.
     PASSWORD_HASH_METHOD = "scrypt"
+    # How many reverse proxies stand in front of the application. 0: the client address
+    # is the socket peer; n: it is taken from the n-th X-Forwarded-For entry from the
+    # right, and the scheme from X-Forwarded-Proto (API.md, "client address").
+    TRUSTED_PROXIES = 0
     # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 
@@ -52,6 +56,8 @@ def from_environment(instance_path: str) -> dict:
         url = f"sqlite:///{instance / 'registry.db'}"
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _persisted_dev_key(instance)
+    if os.environ.get("TRUSTED_PROXIES"):
+        settings["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings

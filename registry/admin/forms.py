@@ -177,6 +177,10 @@ class TierSettingsForm(FlaskForm):
 # --- audit log ----------------------------------------------------------------------------
 
 
+#: The years an audit log filter may name (the registry keeps no earlier entries).
+AUDIT_YEARS = (2000, 2999)
+
+
 class AuditFilterForm(Form):
     """The filters of the audit log (GET, so no CSRF token; empty = any)."""
 
@@ -187,6 +191,11 @@ class AuditFilterForm(Form):
     since = _DateField(_l("From"), validators=[Optional()])
     until = _DateField(_l("To"), validators=[Optional()])
 
+    def validate_since(self, field: DateField) -> None:
+        if field.data and not AUDIT_YEARS[0] <= field.data.year <= AUDIT_YEARS[1]:
+            raise ValidationError(_l("Choose a date from 2000 to 2999."))
+
     def validate_until(self, field: DateField) -> None:
+        self.validate_since(field)
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("The end date is before the start date."))

@@ -70,7 +70,7 @@ def audit_entries(
     """Audit entries matching ``filters``, newest first, from just below ``before_id``."""
     stmt = select(AuditEntry)
     if filters.actor:
-        if filters.actor.isdigit():
+        if filters.actor.isascii() and filters.actor.isdigit() and len(filters.actor) <= 9:
             stmt = stmt.where(AuditEntry.actor_id == int(filters.actor))
         else:
             stmt = stmt.where(AuditEntry.actor_name.icontains(filters.actor, autoescape=True))
@@ -84,7 +84,7 @@ def audit_entries(
         stmt = stmt.where(AuditEntry.object_id == filters.object_id)
     if filters.since:
         stmt = stmt.where(AuditEntry.at >= shanghai_midnight(filters.since))
-    if filters.until:
+    if filters.until and filters.until < date.max:
         stmt = stmt.where(AuditEntry.at < shanghai_midnight(filters.until + timedelta(days=1)))
     if before_id is not None:
         stmt = stmt.where(AuditEntry.id < before_id)

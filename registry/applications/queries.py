@@ -227,7 +227,8 @@ def _name_starts_with(session: Session, text: str):
         # SQLite's LIKE ignores case and so never uses an index; under its binary
         # collation the names starting with `text` are exactly a range of the name index.
         # (PostgreSQL's collation may not be binary: there LIKE alone decides.)
-        upper = text[:-1] + chr(last + 1)
+        following = last + 1 if last + 1 < 0xD800 or last + 1 > 0xDFFF else 0xE000
+        upper = text[:-1] + chr(following)  # (surrogates are no characters)
         condition = and_(condition, Enterprise.name >= text, Enterprise.name < upper)
     return condition
 

@@ -61,6 +61,9 @@ def decode_cursor(cursor: str, *types: type[Scalar]) -> tuple[Any, ...]:
             raise InvalidCursor("The page cursor is malformed.")
         if isinstance(value, str) and (len(value) > MAX_VALUE_LENGTH or not value.isprintable()):
             raise InvalidCursor("The page cursor is malformed.")
+        # Ids and positions fit a signed 64-bit column on every engine.
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise InvalidCursor("The page cursor is malformed.")
     return tuple(values)
 
 

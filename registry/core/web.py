@@ -13,11 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from registry.core.errors import DomainError
 
@@ -200,11 +211,35 @@ def navigation() -> list[NavItem]:
     return [item for item in NAVIGATION if who in item.roles]
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` in a URL: at most what an integer column holds, so that a huge id is
+    a 404 like any other unknown one (Flask's own converter has no upper bound)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def refuse_nul_characters() -> None:
+    """No text the registry stores may hold U+0000 (PostgreSQL refuses it): a request
+    carrying one in its query or form is refused as a whole, before any view."""
+    values = [*request.args.values(), *request.args.keys()]
+    if request.method not in ("GET", "HEAD") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        values += [*request.form.values(), *request.form.keys()]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     # Block tags leave no blank lines behind in the HTML sent.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.url_map.converters["int"] = BoundedIntegerConverter
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, render_error)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(navigation=navigation)
