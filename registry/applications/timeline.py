@@ -83,7 +83,10 @@ def _audit_event(application: Application, row: AuditEntry, decisions, name) -> 
     elif action in ("application.approve", "application.reject", "application.request_changes"):
         # Each decision writes one Decision row and one audit row, in the same order.
         decision = next(decisions, None)
-        if decision is not None:
+        if decision is None:
+            # A rejection without a reviewer's decision: an upheld objection.
+            event.title = _("Rejected: an objection was upheld")
+        else:
             event.title = str(_DECISION_TITLES[decision.decision])
             event.detail = decision.comment
             if decision.void:

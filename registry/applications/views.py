@@ -110,7 +110,10 @@ def _start_options(enterprise) -> tuple[list[tuple[str, str]], list[str]]:
     names = {tier.code: tier.name(lang) for tier in tiers}
     current = ranks[enterprise.tier] if enterprise.tier else 0
     options, notes = [], []
-    if enterprise.tier:
+    own = next((tier for tier in tiers if tier.code == enterprise.tier), None)
+    if own is not None and not own.self_apply:
+        notes.append(_("A renewal of %(tier)s is by nomination only.", tier=names[own.code]))
+    elif own is not None:
         try:
             ladder.check_renewal_window(enterprise)
         except RenewalWindowClosed as closed:

@@ -585,3 +585,47 @@ def test_fields_the_applicant_forms_do_not_declare_change_nothing(client, sessio
         )
         == 0
     )
+
+
+def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world):
+    from registry.applications import objections
+
+    application = draft(session, world)
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    apps.decide(
+        session,
+        application,
+        "approve",
+        user=world["reviewer"],
+        via="web",
+        manual_checks=TSME_CONFIRMED,
+    )
+    objection = objections.file_objection(
+        session,
+        application,
+        name="张三",
+        contact="x",
+        grounds="Figures are false.",
+        client_address="192.0.2.1",
+    )
+    objections.resolve(
+        session, objection, "upheld", user=world["second"], via="web", comment="Confirmed."
+    )
+    session.commit()
+    login(client, "owner@a.example")
+    page = client.get(f"/applications/{application.id}?lang=en").text
+    assert "Rejected: an objection was upheld" in page
+    assert "Figures are false." in page and "张三" not in page
+
+
+def test_a_nomination_only_rung_is_not_offered_for_renewal(client, session, world):
+    from registry.ladder import operations as ladder
+
+    with clock.pinned(datetime(2023, 3, 20, tzinfo=UTC)):
+        ladder.grant_tier(session, world["a"], "navigator", actor=TEST_ACTOR, reason="x")
+    session.commit()  # expires 2026-03-20: NOW (03-04) is inside the renewal window
+    login(client, "owner@a.example")
+    page = client.get("/applications/new?lang=en").text
+    assert "renewal:navigator" not in page
+    assert "A renewal of Navigator enterprise is by nomination only." in page
