@@ -12,8 +12,8 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from registry.accounts import operations as account_ops
 from registry.accounts.models import Role
-from registry.accounts.operations import create_user as create_user_op
 from registry.applications import operations as applications
 from registry.core import clock
 from registry.core.audit import Actor
@@ -108,7 +108,7 @@ def create_user_command(email, role, password, password_stdin, uscc, name) -> No
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     enterprise = enterprise_queries.by_uscc(db.session, uscc) if uscc else None
-    user = create_user_op(
+    user = account_ops.create_user(
         db.session,
         email,
         role=Role(role),
@@ -205,6 +205,8 @@ def tick_command(now_text: str | None) -> None:
             lambda: ladder_queries.expired_enterprise_ids(db.session, at),
             lambda enterprise_id: ladder.lapse_designation(db.session, enterprise_id, at),
         )
+        account_ops.purge_login_throttles(db.session, at)
+        db.session.commit()
     click.echo(
         f"granted {granted} application(s) whose notice ended, lapsed {lapsed} "
         f"designation(s), as of {at.isoformat()}"

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -209,8 +209,10 @@ def decide_claim(
     if claim.state != ClaimState.PENDING:
         raise InvalidTransition("This claim has already been decided.")
     user = session.get(User, claim.user_id)
-    if decision == "confirm" and user.enterprise_id is not None:
-        raise InvalidTransition("The account already belongs to an enterprise.")
+    if decision == "confirm" and (user.enterprise_id is not None or user.role != Role.ENTERPRISE):
+        # Only an enterprise user may belong to an enterprise: a reviewer linked to one
+        # would decide on its applications.
+        raise InvalidTransition("Only an enterprise account without an enterprise can be linked.")
     claim.state = ClaimState.CONFIRMED if decision == "confirm" else ClaimState.REFUSED
     claim.comment = comment
     claim.decided_by = reviewer.id
@@ -250,7 +252,14 @@ def end_web_sessions(session: Session, user: User) -> None:
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """The user's own change: the current password is required; the user's other web
     sessions end (the caller renews the current one)."""
+    row = _throttle_row(session, user.email)
+    now = clock.now()
+    if row.locked_until is not None and row.locked_until > now:
+        raise _throttled(row.locked_until, now)
     if not user.check_password(current):
+        # Counted like a failed login: a stolen session cannot guess its way through.
+        _count_failure(row, now, ThrottlePolicy())
+        session.flush()
         raise _field_error("current_password", "wrong", "The current password is not correct.")
     if new == current:
         raise _field_error("new_password", "unchanged", "Choose a password you do not use now.")
@@ -291,7 +300,9 @@ def update_user(
         return user
     if user.id == actor.user_id:
         raise InvalidTransition("You cannot change your own role or disable yourself.")
-    if after["role"] != str(Role.ENTERPRISE) and user.enterprise_id is not None:
+    if after["role"] != str(Role.ENTERPRISE) and (
+        user.enterprise_id is not None or pending_claim(session, user) is not None
+    ):
         raise _field_error("role", "inconsistent", "A user of an enterprise cannot be a reviewer.")
     user.role = Role(after["role"])
     user.active = after["active"]
@@ -354,14 +365,30 @@ def authenticate(
         row.failures, row.locked_until = 0, None
         session.flush()
         return user
+    _count_failure(row, now, policy)
+    session.flush()
+    return None
+
+
+def _count_failure(row: LoginThrottle, now: datetime, policy: ThrottlePolicy) -> None:
     if row.failures == 0 or now - row.first_failure_at > policy.window:
         row.failures, row.first_failure_at = 0, now
     row.failures += 1
     if row.failures >= policy.max_failures:
         row.locked_until = now + policy.lock
         row.failures = 0
-    session.flush()
-    return None
+
+
+def purge_login_throttles(session: Session, now: datetime, policy=ThrottlePolicy()) -> int:
+    """``tick``: forget the counts that no longer matter (no lock running, the last
+    failure outside the window), so that typed-in names do not pile up."""
+    result = session.execute(
+        delete(LoginThrottle).where(
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+            LoginThrottle.first_failure_at < now - policy.window,
+        )
+    )
+    return result.rowcount
 
 
 def _throttled(until: datetime, now: datetime) -> Throttled:

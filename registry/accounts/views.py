@@ -131,12 +131,13 @@ def change_password():
                 db.session, user, form.current_password.data, form.new_password.data
             )
         except DomainError as error:
-            db.session.rollback()
-            refuse(form, error)
-        else:
+            # A refusal changes nothing but the failure count, which must be kept.
             db.session.commit()
-            # Every other session ends; this one continues under the new version.
-            sessions.start_session(user)
-            flash(_("Your password has been changed. Other sessions have been signed out."))
-            return see_other("accounts.account")
+            refuse(form, error)
+            return form_page("accounts/password.html", form, error.status)
+        db.session.commit()
+        # Every other session ends; this one continues under the new version.
+        sessions.start_session(user)
+        flash(_("Your password has been changed. Other sessions have been signed out."))
+        return see_other("accounts.account")
     return form_page("accounts/password.html", form)

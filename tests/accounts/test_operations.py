@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from registry.accounts import operations as ops
 from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
@@ -209,3 +209,37 @@ def test_the_production_configuration_hashes_with_full_cost_scrypt(database_url)
         from registry.extensions import db
 
         db.engine.dispose()
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(session):
+    user = _sign_up(session, new_uscc()).user
+    for minute in range(5):
+        with clock.pinned(_at(minute)), pytest.raises(ValidationFailed):
+            ops.change_password(session, user, "guess", "Another-pass-77")
+    with clock.pinned(_at(6)), pytest.raises(Throttled):
+        ops.change_password(session, user, PASSWORD, "Another-pass-77")
+    assert user.check_password(PASSWORD)
+
+
+def test_tick_forgets_counts_that_no_longer_matter(session):
+    with clock.pinned(_at(0)):
+        ops.authenticate(session, "nobody@example.com", "guess")
+    for minute in range(5):
+        with clock.pinned(_at(minute)):
+            ops.authenticate(session, "locked@example.com", "guess")
+    assert ops.purge_login_throttles(session, _at(10)) == 0  # both within the window
+    assert ops.purge_login_throttles(session, _at(16)) == 1  # nobody@: window over
+    assert ops.purge_login_throttles(session, _at(30)) == 1  # locked@: lock over
+    assert session.scalar(select(func.count()).select_from(LoginThrottle)) == 0
+
+
+def test_a_claim_is_confirmed_for_an_enterprise_account_only(session, make):
+    enterprise = make.enterprise()
+    claim = _sign_up(session, enterprise.uscc).claim
+    admin = Actor(None, "root", "web")
+    with pytest.raises(ValidationFailed):  # not while its claim is pending
+        ops.update_user(session, claim.user, actor=admin, role=Role.REVIEWER)
+    claim.user.role = Role.REVIEWER  # as if it had been changed some other way
+    with pytest.raises(InvalidTransition):
+        ops.decide_claim(session, claim, "confirm", reviewer=_reviewer(session), via="web")
+    assert claim.user.enterprise_id is None
