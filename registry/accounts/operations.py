@@ -24,6 +24,7 @@ from registry.core.errors import (
     InvalidTransition,
     Throttled,
     ValidationFailed,
+    field_error,
 )
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise
@@ -37,17 +38,11 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt.gz")
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
 
 
-def _field_error(field: str, code: str, message: str, **params) -> ValidationFailed:
-    return ValidationFailed(
-        message, errors=[{"field": field, "code": code, "message": message % params}], **params
-    )
-
-
 def normalise_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise _field_error("email", "invalid_format", "Enter a valid email address.") from exc
+        raise field_error("email", "invalid_format", "Enter a valid email address.") from exc
 
 
 @functools.cache
@@ -58,11 +53,11 @@ def common_passwords() -> frozenset[str]:
 
 def check_password_rules(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise _field_error(
+        raise field_error(
             field, "too_short", "A password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH
         )
     if password.lower() in common_passwords():
-        raise _field_error(field, "too_common", "This password is too common; choose another.")
+        raise field_error(field, "too_common", "This password is too common; choose another.")
 
 
 def _set_password(user: User, password: str, field: str = "password") -> None:
@@ -202,10 +197,10 @@ def decide_claim(
     if reviewer.enterprise_id == claim.enterprise_id:
         raise ConflictOfInterest("You belong to this enterprise.")
     if decision not in ("confirm", "refuse"):
-        raise _field_error("decision", "invalid_choice", "Choose confirm or refuse.")
+        raise field_error("decision", "invalid_choice", "Choose confirm or refuse.")
     comment = (comment or "").strip() or None
     if decision == "refuse" and comment is None:
-        raise _field_error("comment", "required", "Give the reason for refusing.")
+        raise field_error("comment", "required", "Give the reason for refusing.")
     if claim.state != ClaimState.PENDING:
         raise InvalidTransition("This claim has already been decided.")
     user = session.get(User, claim.user_id)
@@ -260,9 +255,9 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         # Counted like a failed login: a stolen session cannot guess its way through.
         _count_failure(row, now, ThrottlePolicy())
         session.flush()
-        raise _field_error("current_password", "wrong", "The current password is not correct.")
+        raise field_error("current_password", "wrong", "The current password is not correct.")
     if new == current:
-        raise _field_error("new_password", "unchanged", "Choose a password you do not use now.")
+        raise field_error("new_password", "unchanged", "Choose a password you do not use now.")
     _set_password(user, new, "new_password")
     end_web_sessions(session, user)
     record_audit(
@@ -303,7 +298,7 @@ def update_user(
     if after["role"] != str(Role.ENTERPRISE) and (
         user.enterprise_id is not None or pending_claim(session, user) is not None
     ):
-        raise _field_error("role", "inconsistent", "A user of an enterprise cannot be a reviewer.")
+        raise field_error("role", "inconsistent", "A user of an enterprise cannot be a reviewer.")
     user.role = Role(after["role"])
     user.active = after["active"]
     end_web_sessions(session, user)

@@ -26,15 +26,12 @@ from wtforms.validators import (
 )
 
 from registry.accounts.models import Role
+from registry.core.web import strip_text
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.settings import LIMITS, MAX_VALIDITY_YEARS
 
 _REQUIRED = _l("This field is required.")
 _CHOOSE = _l("Choose one of the listed values.")
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
 
 
 class _DateField(DateField):
@@ -95,7 +92,7 @@ class NewUserForm(FlaskForm):
         validators=[InputRequired(_REQUIRED), EqualTo("password", _l("The passwords differ."))],
     )
     uscc = StringField(
-        _l("Enterprise (USCC)"), validators=[Optional(), Length(max=64)], filters=[_strip]
+        _l("Enterprise (USCC)"), validators=[Optional(), Length(max=64)], filters=[strip_text]
     )
 
 
@@ -155,7 +152,7 @@ class TierSettingsForm(FlaskForm):
     registration_pattern = StringField(
         _l("Registration number pattern"),
         validators=[InputRequired(_REQUIRED), Length(max=60)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     reason = TextAreaField(
         _l("Reason for the change"), validators=[InputRequired(_REQUIRED), Length(max=2000)]

@@ -26,7 +26,6 @@ import re
 import unicodedata
 import zipfile
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
@@ -171,14 +170,3 @@ def delete_attachment(session: Session, attachment: Attachment, *, user: User, v
     )
     session.delete(attachment)
     session.flush()
-
-
-def attachments_of(session: Session, application: Application) -> list[Attachment]:
-    """The application's files, oldest first (their content is not loaded)."""
-    return list(
-        session.scalars(
-            select(Attachment)
-            .where(Attachment.application_id == application.id)
-            .order_by(Attachment.id)
-        )
-    )

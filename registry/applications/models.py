@@ -36,6 +36,8 @@ OPEN_STATES = (
     State.CHANGES_REQUESTED,
     State.IN_NOTICE,
 )
+#: Where the applicant side may still take an application back (PRODUCT.md §5).
+WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
 _OPEN_SQL = text("state IN ('draft', 'submitted', 'in_review', 'changes_requested', 'in_notice')")
 
 

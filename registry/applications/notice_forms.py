@@ -10,19 +10,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
+from registry.core.web import strip_text
 
 _REQUIRED = _l("This field is required.")
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _text(label, limit: int, field=StringField):
     """A required text, blanks around it removed (blank only counts as missing)."""
     return field(
         label,
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired(_REQUIRED),
             Length(max=limit, message=_l("At most %(max)d characters.")),

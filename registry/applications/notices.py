@@ -53,7 +53,7 @@ def _names() -> dict:
     """Tier, city and industry names in the page language (they are data)."""
     lang = current_language()
     return {
-        "tier_names": {t.code: t.name(lang) for t in ladder_queries.tiers(db.session)},
+        "tier_names": ladder_queries.tier_names(db.session, lang),
         "city_names": {c.code: c.name(lang) for c in listing.cities(db.session)},
         "industry_names": {i.code: i.name(lang) for i in listing.industries(db.session)},
         "last_notice_day": last_notice_day,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from registry.accounts.models import Role, User
 from registry.applications.models import (
     OPEN_STATES,
+    WITHDRAWABLE,
     Application,
     Decision,
     Kind,
@@ -282,9 +283,7 @@ def withdraw(session: Session, application: Application, *, user: User, via: str
     """The applicant side takes an application back before the notice."""
     require_applicant_side(application, user)
     application = lock_application(session, application)
-    require_state(
-        application, State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED
-    )
+    require_state(application, *WITHDRAWABLE)
     actor = actor_of(user, via)
     ladder.release_renewal_hold(session, application.id, actor=actor)
     return _transition(session, application, State.WITHDRAWN, actor, "withdraw")

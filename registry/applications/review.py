@@ -18,7 +18,7 @@ from flask_login import current_user
 from registry.applications import operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
-from registry.applications.models import Application, Kind, State
+from registry.applications.models import WITHDRAWABLE, Application, Kind, State
 from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound
@@ -28,7 +28,7 @@ from registry.core.web import error_text, form_page, nav_item, refuse, see_other
 from registry.enterprises import queries as enterprise_queries
 from registry.enterprises.forms import AnnualReportForm
 from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS
-from registry.enterprises.views import to_wan
+from registry.enterprises.money import to_wan
 from registry.extensions import db
 from registry.ladder import eligibility
 from registry.ladder import queries as ladder_queries
@@ -43,7 +43,6 @@ nav_item("review.nominate", _l("Nominate"), REVIEWERS, order=31)
 #: How many matches the enterprise search and the decided claims list show.
 LIST_LIMIT = 50
 #: Withdrawable by the applicant side (PRODUCT.md §5).
-WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
 
 
 def me():
@@ -61,8 +60,7 @@ def form_status(error: DomainError) -> int:
 
 
 def tier_labels() -> dict[str, str]:
-    lang = current_language()
-    return {tier.code: tier.name(lang) for tier in ladder_queries.tiers(db.session)}
+    return ladder_queries.tier_names(db.session, current_language())
 
 
 def figure_groups() -> list[tuple[str, list[tuple[str, str]]]]:

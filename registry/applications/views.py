@@ -22,13 +22,12 @@ from flask import Blueprint, Response, abort, flash, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from registry.accounts.models import User
-from registry.applications import attachments, operations
+from registry.applications import attachments, operations, queries
 from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
 from registry.applications.labels import KIND_LABELS, STATE_LABELS
-from registry.applications.models import Application, Attachment, Kind, State
+from registry.applications.models import WITHDRAWABLE, Application, Attachment, Kind, State
 from registry.applications.timeline import timeline
 from registry.core import access, clock
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed
@@ -45,8 +44,6 @@ bp = Blueprint("applications", __name__)
 
 nav_item("applications.index", _l("Applications"), {"enterprise"}, order=20)
 
-WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
-
 
 @bp.context_processor
 def _labels() -> dict:
@@ -61,11 +58,6 @@ def _user() -> User:
     return current_user._get_current_object()
 
 
-def _tier_names() -> dict[str, str]:
-    lang = current_language()
-    return {tier.code: tier.name(lang) for tier in ladder_queries.tiers(db.session)}
-
-
 def _visible_application(application_id: int) -> Application:
     application = db.session.get(Application, application_id)
     if application is None or not application.visible_to(_user()):
@@ -76,28 +68,18 @@ def _visible_application(application_id: int) -> Application:
 # --- the enterprise's applications and wizard step 1 ------------------------------------------
 
 
-def _applications_of(enterprise_id: int) -> list[Application]:
-    return list(
-        db.session.scalars(
-            select(Application)
-            .where(Application.enterprise_id == enterprise_id)
-            .order_by(Application.created_at.desc(), Application.id.desc())
-        )
-    )
-
-
 @bp.get("/applications")
 @access.enterprise_user
 def index():
     if current_user.enterprise_id is None:
         # A claim still waiting for a reviewer: nothing of the enterprise yet.
         return render_template("applications/index.html", applications=None, open_one=None)
-    applications = _applications_of(current_user.enterprise_id)
+    applications = queries.applications_of(db.session, current_user.enterprise_id)
     return render_template(
         "applications/index.html",
         applications=applications,
         open_one=next((a for a in applications if a.is_open), None),
-        tier_names=_tier_names(),
+        tier_names=ladder_queries.tier_names(db.session, current_language()),
     )
 
 
@@ -164,7 +146,8 @@ def new():
             db.session.commit()
             flash(_("Application %(id)s was started as a draft.", id=application.id))
             return see_other("applications.detail", application_id=application.id)
-    open_one = next((a for a in _applications_of(enterprise.id) if a.is_open), None)
+    mine = queries.applications_of(db.session, enterprise.id)
+    open_one = next((a for a in mine if a.is_open), None)
     return form_page("applications/new.html", form, status, notes=notes, open_one=open_one)
 
 
@@ -193,12 +176,12 @@ def _detail_page(application: Application, status: int = 200, **forms):
     html = render_template(
         "applications/detail.html",
         application=application,
-        tier_names=_tier_names(),
+        tier_names=ladder_queries.tier_names(db.session, current_language()),
         may_act=may_act,
         editable=editable,
         withdrawable=may_act and application.state in WITHDRAWABLE,
         evaluation=evaluation,
-        files=attachments.attachments_of(db.session, application),
+        files=queries.attachments(db.session, application.id),
         timeline=timeline(application, _user()),
         max_megabytes=attachments.MAX_SIZE // (1024 * 1024),
         **context,

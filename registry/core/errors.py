@@ -34,6 +34,13 @@ class DomainError(Exception):
         super().__init__(message % params if params else message)
 
 
+def field_error(field: str, code: str, message: str, **params: Any) -> ValidationFailed:
+    """A refusal of one field's value: 422 with that field's error (API.md codes)."""
+    return ValidationFailed(
+        message, errors=[{"field": field, "code": code, "message": message % params}], **params
+    )
+
+
 class NotFound(DomainError):
     code, status = "not_found", 404
 

@@ -95,7 +95,7 @@ def init_app(app: Flask, babel) -> None:
 def extract_keywords() -> dict[str, tuple[int, ...] | None]:
     """The calls whose argument is a message to translate, besides Babel's defaults:
     ``_l`` and every domain refusal (its message template is shown on pages in the
-    request's language, see ``core.web.error_text``), and ``_field_error``'s third
+    request's language, see ``core.web.error_text``), and ``field_error``'s third
     argument. ``make messages`` and the catalogue test use the same list."""
     from registry.core import errors, pagination  # noqa: F401  (every refusal class)
 
@@ -105,7 +105,7 @@ def extract_keywords() -> dict[str, tuple[int, ...] | None]:
             found += [sub, *subclasses(sub)]
         return found
 
-    keywords: dict[str, tuple[int, ...] | None] = {"_l": None, "_field_error": (3,)}
+    keywords: dict[str, tuple[int, ...] | None] = {"_l": None, "field_error": (3,)}
     keywords.update({cls.__name__: None for cls in subclasses(errors.DomainError)})
     return keywords
 

@@ -162,6 +162,11 @@ def error_text(error: DomainError) -> str:
     return gettext(error.template, **error.params) if error.params else gettext(error.template)
 
 
+def strip_text(value):
+    """A form filter: blanks around a text removed (other values as they are)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def form_page(template: str, form, status: int | None = None, **context):
     """Render a page with its form: 422 after a POST that failed validation."""
     if status is None:

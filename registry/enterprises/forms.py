@@ -26,19 +26,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, StopValidation
 
 from registry.core import clock
+from registry.core.web import strip_text
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS
+from registry.enterprises.money import YUAN_PER_WAN
 
 #: 元 in one 万元.
-YUAN_PER_WAN = 10_000
 MONEY_DECIMALS = 4
 PERCENT_DECIMALS = 2
 # The largest amount a BIGINT column holds, in whole 万元; counts fit an INTEGER column.
 MAX_WAN = 900_000_000_000_000
 MAX_COUNT = 2_147_483_647
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _code(value: Any) -> str:
@@ -90,32 +87,34 @@ class ProfileForm(FlaskForm):
     it is shown, never changed."""
 
     name = StringField(
-        _l("Enterprise name"), filters=[_strip], validators=[DataRequired(), Length(max=200)]
+        _l("Enterprise name"), filters=[strip_text], validators=[DataRequired(), Length(max=200)]
     )
     name_en = StringField(
-        _l("English name"), filters=[_strip], validators=[Optional(), Length(max=200)]
+        _l("English name"), filters=[strip_text], validators=[Optional(), Length(max=200)]
     )
     city_code = SelectField(_l("City"), coerce=_code)
     county = StringField(
-        _l("County or district"), filters=[_strip], validators=[Optional(), Length(max=64)]
+        _l("County or district"), filters=[strip_text], validators=[Optional(), Length(max=64)]
     )
     industry_code = SelectField(_l("Industry"), coerce=_code)
     founded_on = DateField(_l("Founding date"), validators=[Optional(), _not_in_the_future])
     legal_representative = StringField(
-        _l("Legal representative"), filters=[_strip], validators=[Optional(), Length(max=100)]
+        _l("Legal representative"), filters=[strip_text], validators=[Optional(), Length(max=100)]
     )
     contact_name = StringField(
-        _l("Contact person"), filters=[_strip], validators=[Optional(), Length(max=100)]
+        _l("Contact person"), filters=[strip_text], validators=[Optional(), Length(max=100)]
     )
     contact_phone = StringField(
-        _l("Phone"), filters=[_strip], validators=[Optional(), Length(max=40)]
+        _l("Phone"), filters=[strip_text], validators=[Optional(), Length(max=40)]
     )
     contact_email = EmailField(
-        _l("Email"), filters=[_strip], validators=[Optional(), Email(), Length(max=254)]
+        _l("Email"), filters=[strip_text], validators=[Optional(), Email(), Length(max=254)]
     )
-    address = StringField(_l("Address"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    address = StringField(
+        _l("Address"), filters=[strip_text], validators=[Optional(), Length(max=300)]
+    )
     main_products = TextAreaField(
-        _l("Main products"), filters=[_strip], validators=[Optional(), Length(max=2000)]
+        _l("Main products"), filters=[strip_text], validators=[Optional(), Length(max=2000)]
     )
 
     def fill_choices(self, cities: list[tuple[str, str]], industries: list[tuple[str, str]]):

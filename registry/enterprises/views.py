@@ -7,7 +7,6 @@ No address here carries an id: every page works on the signed-in user's own ente
 from __future__ import annotations
 
 import functools
-from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,12 +21,12 @@ from registry.core.i18n import current_language
 from registry.core.web import form_page, nav_item, refuse, see_other
 from registry.enterprises import operations, queries
 from registry.enterprises.forms import (
-    YUAN_PER_WAN,
     AnnualReportForm,
     ProfileForm,
     ReportYearForm,
 )
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
+from registry.enterprises.money import to_wan
 from registry.extensions import db
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprise")
@@ -190,10 +189,3 @@ def report(enterprise: Enterprise, year: int):
         year=year,
         stored=stored,
     )
-
-
-def to_wan(value: int | float | None) -> str:
-    """元 as 万元 for display, exactly: 12345678 → "1,234.5678"."""
-    if value is None:
-        return "—"
-    return format(Decimal(str(value)) / YUAN_PER_WAN, ",f")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from registry.enterprises.views import to_wan
+from registry.enterprises.money import to_wan
 
 STATUS_TEXT = {
     "pass": _l("Met"),

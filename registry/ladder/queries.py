@@ -46,6 +46,11 @@ def tiers(session: Session) -> list[Tier]:
     return list(session.scalars(select(Tier).order_by(Tier.rank)))
 
 
+def tier_names(session: Session, lang: str) -> dict[str, str]:
+    """Each tier's name in ``lang``, by code, in rank order."""
+    return {tier.code: tier.name(lang) for tier in tiers(session)}
+
+
 def tier_ranks(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Tier.code, Tier.rank)).all())
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
-from registry.core.errors import ValidationFailed
+from registry.core.errors import field_error
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.models import Tier
 from registry.ladder.numbers import pattern_regex
@@ -51,16 +51,10 @@ MAX_NUMBER_LENGTH = 40
 _SEQ_SPEC = re.compile(r"(0[1-9]\d?d)?\Z")
 
 
-def _field_error(field: str, code: str, message: str, **params) -> ValidationFailed:
-    return ValidationFailed(
-        message, errors=[{"field": field, "code": code, "message": message % params}], **params
-    )
-
-
 def _whole_number(field: str, value: Any) -> int:
     low, high = LIMITS[field]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _field_error(
+        raise field_error(
             field,
             "out_of_range",
             "Enter a whole number from %(min)s to %(max)s.",
@@ -76,7 +70,7 @@ def _validity(value: Any) -> str:
         return text
     if text.isdigit() and 1 <= int(text) <= MAX_VALIDITY_YEARS:
         return str(int(text))
-    raise _field_error(
+    raise field_error(
         "validity",
         "invalid_choice",
         "Validity is the calendar year or 1 to %(n)s years.",
@@ -89,7 +83,7 @@ def check_registration_pattern(pattern: str) -> str:
     ``{year}`` at most once, literal text otherwise (``{{`` and ``}}`` for braces); the
     numbers it makes must read back as the same year and sequence."""
     pattern = pattern.strip()
-    refusal = _field_error(
+    refusal = field_error(
         "registration_pattern",
         "invalid_pattern",
         "The pattern must contain {seq} once and may contain {year}, e.g. %(example)s.",
@@ -127,7 +121,7 @@ def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
         return None
     other = session.get(Tier, value)
     if other is None or other.rank >= tier.rank:
-        raise _field_error(
+        raise field_error(
             "prerequisite",
             "invalid_prerequisite",
             "The prerequisite must be a tier ranked below %(tier)s.",
@@ -139,7 +133,7 @@ def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
 def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise _field_error(
+        raise field_error(
             unknown[0], "not_editable", "%(name)s is not a tier setting.", name=unknown[0]
         )
     wanted: dict[str, Any] = {}
@@ -150,7 +144,7 @@ def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str,
             wanted[field] = _validity(value)
         elif field == "self_apply":
             if not isinstance(value, bool):
-                raise _field_error(field, "invalid_choice", "Choose yes or no.")
+                raise field_error(field, "invalid_choice", "Choose yes or no.")
             wanted[field] = value
         elif field == "prerequisite":
             wanted[field] = _prerequisite(session, tier, value)
@@ -162,7 +156,7 @@ def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str,
             select(Tier.code).where(Tier.registration_pattern == pattern, Tier.code != tier.code)
         )
         if shared:
-            raise _field_error(
+            raise field_error(
                 "registration_pattern",
                 "taken",
                 "Tier %(tier)s already uses this pattern.",

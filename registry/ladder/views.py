@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user  # noqa: F401
 from wtforms import Form, SelectField, ValidationError
 
 from registry.core import access, clock
