@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import functools
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
-
-from registry.extensions import login_manager
 
 ENTERPRISE, REVIEWER, ADMIN = "enterprise", "reviewer", "admin"
 
@@ -25,7 +23,7 @@ def require_role(*roles: str):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                return login_manager.unauthorized()
+                return current_app.login_manager.unauthorized()
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
