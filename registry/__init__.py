@@ -47,9 +47,11 @@ def _init_extensions(app: Flask) -> None:
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
     from registry.accounts import sessions
+    from registry.core import api as api_core
     from registry.core import i18n, web
     from registry.core.db import configure_engine
-    from registry.extensions import babel, csrf, db, migrate
+    from registry.core.errors import DomainError
+    from registry.extensions import api, babel, csrf, db, migrate
 
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -64,9 +66,15 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app, babel)
     sessions.init_app(app)
     web.init_app(app)
+    # After the HTML error pages: the API's handler answers problem+json under /api/
+    # and hands every other path back to them.
+    api.init_app(app)
+    app.register_error_handler(DomainError, api_core.handle_domain_error)
+    app.after_request(api_core.add_link_header)
 
 
 def _init_request_hooks(app: Flask) -> None:
+    from registry.accounts import api as bearer
     from registry.core.db import set_read_only
     from registry.extensions import db
 
@@ -80,6 +88,9 @@ def _init_request_hooks(app: Flask) -> None:
         )
         # Reads take no write lock on SQLite; every other method does (core.db).
         set_read_only(request.method in READ_METHODS)
+
+    # After the request id and the read-only flag: who the bearer token is (API only).
+    bearer.init_app(app)
 
     @app.after_request
     def _tag_response(response):
@@ -103,8 +114,13 @@ def _register_blueprints(app: Flask) -> None:
     from registry.applications.views import bp as applications_bp
     from registry.core.health import bp as health_bp
     from registry.enterprises.views import bp as enterprises_bp
+    from registry.extensions import api, csrf
+    from registry.ladder.api import blp as ladder_api
     from registry.ladder.views import bp as ladder_bp
 
+    for api_blueprint in (ladder_api,):
+        csrf.exempt(api_blueprint)  # bearer tokens only: no cookie, no CSRF (API.md)
+        api.register_blueprint(api_blueprint)
     for blueprint in (
         health_bp,
         ladder_bp,

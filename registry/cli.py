@@ -11,13 +11,15 @@ from datetime import date
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from registry.accounts import operations as account_ops
-from registry.accounts.models import Role
+from registry.accounts import tokens
+from registry.accounts.models import Role, User
 from registry.applications import operations as applications
 from registry.core import clock
 from registry.core.audit import Actor
-from registry.core.errors import DomainError, ValidationFailed
+from registry.core.errors import DomainError, NotFound, ValidationFailed
 from registry.enterprises import queries as enterprise_queries
 from registry.extensions import db
 from registry.ladder import operations as ladder
@@ -118,6 +120,35 @@ def create_user_command(email, role, password, password_stdin, uscc, name) -> No
         name=name,
     )
     click.echo(f"created user {user.id} <{user.email}> ({user.role})")
+
+
+token_cli = AppGroup("token", help="API tokens.")
+registry_cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.argument("email")
+@click.option("--scopes", required=True, help="Comma-separated, e.g. registry:read,changes:read.")
+@click.option("--expires-days", type=int, default=tokens.DEFAULT_DAYS, show_default=True)
+def token_create_command(email, scopes, expires_days) -> None:
+    """Create an API token for EMAIL and print it, and nothing else, on stdout (once:
+    only its digest is kept). A scope the user's role lacks is accepted and has no
+    effect."""
+    secret = _create_token(email, scopes, expires_days)
+    click.echo(secret)  # after the commit: a token printed is a token stored
+
+
+@transactional
+def _create_token(email: str, scopes: str, expires_days: int) -> str:
+    user = db.session.scalars(
+        select(User).where(User.email == account_ops.normalise_email(email))
+    ).one_or_none()
+    if user is None:
+        raise NotFound("No user %(email)s.", email=email)
+    _token, secret = tokens.create_token(
+        db.session, user, scopes, actor=CLI_ACTOR, expires_days=expires_days
+    )
+    return secret
 
 
 @registry_cli.command("grant")

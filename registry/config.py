@@ -31,6 +31,13 @@ class Config:
     # is the socket peer; n: it is taken from the n-th X-Forwarded-For entry from the
     # right, and the scheme from X-Forwarded-Proto (API.md, "client address").
     TRUSTED_PROXIES = 0
+    # The REST API (flask-smorest): its OpenAPI document at /api/v1/openapi.json.
+    API_TITLE = "Enterprise Cultivation Registry"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    PROBLEM_TYPE_BASE = "https://registry.invalid/problems/"
     # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 

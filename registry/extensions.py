@@ -6,6 +6,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from registry.core.api import RegistryApi
 from registry.core.db import Model
 
 db = SQLAlchemy(model_class=Model)
@@ -13,3 +14,4 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+api = RegistryApi()

@@ -108,3 +108,43 @@ class AccountClaim(Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+#: The scopes a token may carry (API.md); what each allows depends on the user's role.
+SCOPES = (
+    "registry:read",
+    "registry:write",
+    "changes:read",
+    "workflow:apply",
+    "workflow:review",
+    "admin",
+)
+
+
+class ApiToken(Model):
+    """A bearer token for the REST API. Only its SHA-256 digest is stored; the token
+    itself is shown once, at creation. ``prefix`` (the first characters) lets people
+    tell their tokens apart."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    def usable(self, now: datetime) -> bool:
+        """Not revoked, not expired, and its user still active."""
+        return self.revoked_at is None and now < self.expires_at and self.user.active

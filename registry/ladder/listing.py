@@ -26,6 +26,7 @@ LISTED_COLUMNS = (
     Enterprise.city_code,
     Enterprise.industry_code,
     Enterprise.tier_since,
+    Enterprise.tier_expires_at,
     Enterprise.registration_number,
 )
 

@@ -1,0 +1,57 @@
+"""Bearer authentication for ``/api/v1`` (API.md): only tokens authenticate there —
+session cookies are ignored, so the API is exempt from CSRF. A request without a token
+reaches the public routes only; a token that is sent must be valid (else 401 with
+``WWW-Authenticate: Bearer``) even on a public route."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_babel import gettext
+from sqlalchemy import update
+
+from registry.accounts import tokens
+from registry.accounts.models import ApiToken
+from registry.core import clock
+from registry.core.api import API_PREFIX, problem
+from registry.core.db import reset_read_only, set_read_only
+from registry.extensions import db
+
+
+def authenticate_bearer():
+    if not (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")):
+        return None
+    g.api_user, g.api_scopes, g.api_token = None, frozenset(), None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, raw = header.partition(" ")
+    now = clock.now()
+    token = tokens.token_for(db.session, raw.strip(), now) if scheme.lower() == "bearer" else None
+    if token is None:
+        return problem(
+            401, detail=gettext("The bearer token is missing, malformed, expired or revoked.")
+        )
+    g.api_user, g.api_scopes, g.api_token = token.user, token.scope_set, token
+    if tokens.needs_touch(token, now):
+        # End the lookup's transaction first: on SQLite a write request's transaction
+        # holds the write lock, which the touch's own connection would wait for.
+        db.session.rollback()
+        _touch(token.id, now)
+    return None
+
+
+def _touch(token_id: int, now) -> None:
+    """``last_used_at``, in a short write transaction of its own: the request itself
+    may be a read (no write lock on SQLite)."""
+    writable = set_read_only(False)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )
+    finally:
+        reset_read_only(writable)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(authenticate_bearer)

@@ -1,0 +1,115 @@
+"""The ladder in the REST API: tiers with their occupancy, and each tier's published
+list (both public, API.md)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from registry.core.api import API_PREFIX, PageArgs, list_body, list_schema
+from registry.core.errors import NotFound, ValidationFailed
+from registry.core.i18n import current_language
+from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.schemas import Timestamp
+from registry.extensions import db
+from registry.ladder import listing, queries
+from registry.ladder.models import Tier
+
+blp = Blueprint("tiers_api", __name__, url_prefix=API_PREFIX, description="The ladder (public).")
+
+
+class TierOut(Schema):
+    code = fields.String()
+    rank = fields.Integer()
+    name = fields.String()
+    quota = fields.Integer()
+    holders = fields.Integer()
+    reserved = fields.Integer()
+    occupancy = fields.Integer()
+    remaining = fields.Integer()
+    validity = fields.Raw(metadata={"description": '"calendar_year" or a number of years'})
+    notice_days = fields.Integer()
+    approvals_required = fields.Integer()
+    self_apply = fields.Boolean()
+    prerequisite = fields.String(allow_none=True)
+
+
+class PublishedOut(Schema):
+    uscc = fields.String()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    city_code = fields.String(allow_none=True)
+    industry_code = fields.String(allow_none=True)
+    tier_since = fields.Date(allow_none=True)
+    tier_expires_at = Timestamp(allow_none=True)
+    registration_number = fields.String(allow_none=True)
+
+
+class PublishedArgs(PageArgs):
+    city = fields.String(validate=validate.Length(max=6))
+    industry = fields.String(validate=validate.Length(max=40))
+
+
+def _tier_out(tier: Tier, occupancy: queries.Occupancy, lang: str) -> dict:
+    return {
+        "code": tier.code,
+        "rank": tier.rank,
+        "name": tier.name(lang),
+        "quota": occupancy.quota,
+        "holders": occupancy.holders,
+        "reserved": occupancy.reserved,
+        "occupancy": occupancy.occupancy,
+        "remaining": occupancy.remaining,
+        "validity": tier.validity_value,
+        "notice_days": tier.notice_days,
+        "approvals_required": tier.approvals_required,
+        "self_apply": tier.self_apply,
+        "prerequisite": tier.prerequisite,
+    }
+
+
+@blp.get("/tiers")
+@blp.response(200, list_schema(TierOut, "TierList"))
+def list_tiers():
+    """The five rungs with quota and occupancy, lowest first (one page)."""
+    lang = current_language()
+    overview = queries.ladder_overview(db.session)
+    return list_body([_tier_out(tier, occ, lang) for tier, occ in overview], None)
+
+
+@blp.get("/tiers/<code>/enterprises")
+@blp.arguments(PublishedArgs, location="query")
+@blp.response(200, list_schema(PublishedOut, "PublishedList"))
+@blp.alt_response(404, description="No such tier")
+@blp.alt_response(422, description="A filter value or the cursor is not valid")
+def published_list(args, code: str):
+    """A tier's published list, ordered by USCC; filters ``city`` and ``industry``."""
+    tier = db.session.get(Tier, code)
+    if tier is None:
+        raise NotFound("No tier %(tier)s.", tier=code)
+    known_cities = {c.code for c in listing.cities(db.session)}
+    known_industries = {i.code for i in listing.industries(db.session)} | {listing.OTHER_INDUSTRY}
+    errors = [
+        {"field": name, "code": "invalid_choice", "message": f"Unknown {name} {args[name]!r}."}
+        for name, known in (("city", known_cities), ("industry", known_industries))
+        if args.get(name) is not None and args[name] not in known
+    ]
+    after = None
+    if args["after"] is not None:
+        try:
+            (after,) = decode_cursor(args["after"], str)
+        except InvalidCursor:
+            errors.append({"field": "after", "code": "invalid_cursor", "message": "Malformed."})
+    if errors:
+        code_ = "invalid_cursor" if errors[-1]["field"] == "after" and len(errors) == 1 else None
+        raise ValidationFailed("Some values sent are not valid.", code=code_, errors=errors)
+    rows = listing.published_rows(
+        db.session,
+        tier.code,
+        limit=args["limit"] + 1,
+        after=after,
+        city=args.get("city"),
+        industry=args.get("industry"),
+    )
+    page = page_of(rows, args["limit"], lambda row: (row.uscc,))
+    return list_body([row._asdict() for row in page.items], page.next_cursor)
