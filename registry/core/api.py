@@ -133,6 +133,9 @@ class RegistryApi(Api):
         data = getattr(error, "data", None) or {}
         errors = field_errors(data["messages"]) if "messages" in data else data.get("errors")
         status = error.code or 500
+        if status == 400 and "json" in (data.get("messages") or {}):
+            # webargs could not read the body as JSON.
+            return problem(400, "malformed_json", gettext("The body is not valid JSON."))
         detail = data.get("message") or (
             gettext("Some values sent are not valid.") if status == 422 else None
         )
@@ -200,9 +203,32 @@ def list_body(items: list, next_cursor: str | None) -> dict:
 # --- access by token scope ------------------------------------------------------------------
 
 
-def requires(scope: str):
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+#: Request bodies: JSON ≤ 1 MB; multipart uploads ≤ 10 MB + 64 KB (MAX_CONTENT_LENGTH).
+MAX_JSON_BYTES = 1024 * 1024
+
+
+def body_problem(accepts: str = "json") -> Response | None:
+    """413 or 415 for the body of a POST, PUT or PATCH, else None. An empty body is
+    always accepted (actions without input); ``accepts`` is ``"json"`` or
+    ``"multipart"``."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    length = request.content_length
+    if not length and not request.headers.get("Transfer-Encoding"):
+        return None
+    wanted = JSON_TYPES if accepts == "json" else ("multipart/form-data",)
+    if request.mimetype not in wanted:
+        return problem(415, detail=gettext("Send %(types)s.", types=" or ".join(wanted)))
+    if accepts == "json" and (length or 0) > MAX_JSON_BYTES:
+        return problem(413, detail=gettext("A JSON body is at most 1 MB."))
+    return None
+
+
+def requires(scope: str, *, accepts: str = "json"):
     """The caller's token must carry ``scope`` and its user's role must have it:
-    no token → 401, a token without the right → 403."""
+    no token → 401, a token without the right → 403; then the body's size and type
+    (413, 415). Parsing the body (400, 422) and the object's existence (404) follow."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -212,6 +238,9 @@ def requires(scope: str):
                 return problem(401, detail=gettext("A bearer token is required."))
             if scope not in g.api_scopes or str(user.role) not in SCOPE_ROLES[scope]:
                 return problem(403, detail=gettext("This token does not give that right."))
+            refused = body_problem(accepts)
+            if refused is not None:
+                return refused
             return view(*args, **kwargs)
 
         return wrapped
