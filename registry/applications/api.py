@@ -1,0 +1,513 @@
+"""Applications in the REST API (API.md): the list with the reviewers' counts, one
+application with its edits and workflow actions, and its attachments. Every change goes
+through the operations the web pages use (``operations``, ``attachments``): there is no
+second way around the state machine.
+
+Rights (API.md's table): reading needs ``registry:read``; the applicant side acts with
+``workflow:apply`` (an enterprise's users, on its own applications) or
+``workflow:review`` (reviewers, on their nominations); claims and decisions need
+``workflow:review``. An enterprise's files are read with any of ``registry:read``,
+``workflow:apply`` or ``workflow:review`` the caller's role holds. Another enterprise's
+application or file is 404 with nothing of it in the body (QUALITY.md S1), checked
+before the body is read: 401 → 403 → 413/415 → 404 → 400 → 428/412 → 422 → 409.
+
+PATCH changes ``tier`` and ``kind`` of a draft (the rules of create apply again); in
+changes_requested the application itself is fixed (the applicant changes figures and
+files), so only a PATCH that changes nothing succeeds there. It needs ``If-Match`` with
+the application's version (``ETag`` on every response carrying one application).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime
+
+from flask import Response, g, request, url_for
+from flask_babel import gettext
+from flask_smorest import Blueprint
+from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from registry.accounts.models import User
+from registry.applications import api_schemas as schemas
+from registry.applications import attachments, operations, queries
+from registry.applications.models import Application, Attachment, State
+from registry.core.api import API_PREFIX, has_right, list_body, list_schema, problem, requires
+from registry.core.errors import DomainError, NotFound, ValidationFailed, field_error
+from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.models import Enterprise
+from registry.extensions import db
+from registry.ladder import listing
+from registry.ladder import queries as ladder_queries
+
+blp = Blueprint(
+    "applications_api",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Applications, their workflow and attachments.",
+)
+
+VIA = "api"
+#: The applicant side: an enterprise's users (workflow:apply), reviewers for their
+#: nominations (workflow:review); the operations decide who is which.
+APPLICANT = ("workflow:apply", "workflow:review")
+FILE_READERS = ("registry:read", "workflow:apply", "workflow:review")
+
+
+def requires_any(*scopes: str, accepts: str = "json"):
+    """:func:`registry.core.api.requires` for the first of ``scopes`` the caller holds
+    (401 without a token, 403 when it holds none of them)."""
+
+    def decorate(view):
+        gated = {scope: requires(scope, accepts=accepts)(view) for scope in scopes}
+
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            scope = next((s for s in scopes if has_right(s)), scopes[0])
+            return gated[scope](*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def caller() -> User:
+    return g.api_user
+
+
+def visible_application(application_id: int) -> Application:
+    """The application if the caller may see it, else 404 (S1)."""
+    application = db.session.get(Application, application_id)
+    if application is None or not application.visible_to(caller()):
+        raise NotFound("No such application.")
+    return application
+
+
+def with_application(view):
+    """The route's ``application_id`` → ``application`` (404 first: before the body)."""
+
+    @functools.wraps(view)
+    def wrapped(*args, application_id: int, **kwargs):
+        return view(*args, application=visible_application(application_id), **kwargs)
+
+    return wrapped
+
+
+def one(application: Application, status: int = 200, **headers: str):
+    """A response carrying one application, with its version as a strong ``ETag``."""
+    return application, status, {"ETag": f'"{application.version}"', **headers}
+
+
+def known(field: str, value: str, choices) -> str:
+    if value not in choices:
+        raise field_error(field, "invalid_choice", "Unknown value %(value)s.", value=value)
+    return value
+
+
+def valid_uscc(field: str, raw: str) -> str:
+    try:
+        return uscc_codes.validate(raw).code
+    except uscc_codes.InvalidUSCC as exc:
+        raise field_error(
+            field, "invalid_uscc", "Invalid USCC: %(reason)s", reason=str(exc)
+        ) from None
+
+
+# --- preconditions ------------------------------------------------------------------------
+
+
+def _malformed_json() -> Response | None:
+    """400 for a JSON body that does not parse (API.md: 400 comes before 428 and 412)."""
+    data = request.get_data(cache=True)
+    if data and request.is_json:
+        try:
+            json.loads(data)
+        except ValueError:
+            return problem(400, "malformed_json", gettext("The body is not valid JSON."))
+    return None
+
+
+def check_if_match(version: int) -> None:
+    """``If-Match`` must name ``version`` (strong comparison; ``*`` matches)."""
+    if "If-Match" not in request.headers:
+        raise DomainError(
+            "Send If-Match with the ETag of the application.",
+            code="precondition_required",
+            status=428,
+        )
+    if not request.if_match.contains(str(version)):
+        raise DomainError(
+            "The application has changed since it was read.",
+            code="precondition_failed",
+            status=412,
+        )
+
+
+def if_match(view):
+    """Compare ``If-Match`` with the version under the application's lock, so that no
+    other change can come between the check and the edit."""
+
+    @functools.wraps(view)
+    def wrapped(*args, application: Application, **kwargs):
+        malformed = _malformed_json()
+        if malformed is not None:
+            return malformed
+        application = operations.lock_application(db.session, application)
+        check_if_match(application.version)
+        return view(*args, application=application, **kwargs)
+
+    return wrapped
+
+
+# --- the list and the counts --------------------------------------------------------------
+
+#: Submitted applications first by (submitted_at, id), then those never submitted
+#: (drafts, and drafts withdrawn) by (created_at, id).
+_NEVER_SUBMITTED = case((Application.submitted_at.is_(None), 1), else_=0)
+_SINCE = func.coalesce(Application.submitted_at, Application.created_at)
+
+
+def _list_key(application: Application) -> tuple[int, str, int]:
+    never = application.submitted_at is None
+    at = application.created_at if never else application.submitted_at
+    return int(never), at.isoformat(), application.id
+
+
+def _after(raw: str | None):
+    """The SQL condition for rows after the cursor ``raw``."""
+    if raw is None:
+        return None
+    never, at_text, last_id = decode_cursor(raw, int, str, int)
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise InvalidCursor("The page cursor is malformed.") from None
+    if never not in (0, 1) or at.tzinfo is None:
+        raise InvalidCursor("The page cursor is malformed.")
+    same_at = and_(_SINCE == at, Application.id > last_id)
+    return or_(_NEVER_SUBMITTED > never, and_(_NEVER_SUBMITTED == never, or_(_SINCE > at, same_at)))
+
+
+def _claimed_by(raw: str | None):
+    if raw is None:
+        return None
+    if raw == "none":
+        return Application.claimed_by.is_(None)
+    if raw != "me" and not caller().is_reviewer:
+        # Whom a reviewer's id belongs to is not for enterprise callers to probe.
+        raise field_error("claimed_by", "invalid_choice", "Reviewers only filter by a user.")
+    return Application.claimed_by == (caller().id if raw == "me" else int(raw))
+
+
+def _list_conditions(args: dict) -> list:
+    user = caller()
+    conditions = []
+    if not user.is_reviewer:
+        # Enterprise callers see only their own (none while their claim waits).
+        own = user.enterprise_id
+        conditions.append(Application.enterprise_id == own if own else false())
+    if args.get("state"):
+        conditions.append(Application.state.in_(args["state"]))
+    if args.get("kind"):
+        conditions.append(Application.kind.in_(args["kind"]))
+    if args.get("tier"):
+        tiers = ladder_queries.tier_ranks(db.session)
+        conditions.append(Application.tier.in_([known("tier", t, tiers) for t in args["tier"]]))
+    if args.get("city"):
+        cities = {c.code for c in listing.cities(db.session)}
+        chosen = [known("city", c, cities) for c in args["city"]]
+        conditions.append(Enterprise.city_code.in_(chosen))
+    if args.get("enterprise_uscc") is not None:
+        conditions.append(Enterprise.uscc == valid_uscc("enterprise_uscc", args["enterprise_uscc"]))
+    claimed = _claimed_by(args.get("claimed_by"))
+    if claimed is not None:
+        conditions.append(claimed)
+    return conditions
+
+
+@blp.get("/applications")
+@requires("registry:read")
+@blp.arguments(schemas.ApplicationListArgs, location="query")
+@blp.response(200, list_schema(schemas.ApplicationResponse, "ApplicationList"))
+@blp.alt_response(422, description="A filter value or the cursor is not valid")
+def list_applications(args):
+    """Applications, submitted ones by (submitted_at, id), then drafts by (created_at,
+    id). Enterprise callers see only their own."""
+    stmt = (
+        select(Application)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .where(*_list_conditions(args))
+        .options(joinedload(Application.enterprise), selectinload(Application.decisions))
+        .order_by(_NEVER_SUBMITTED, _SINCE, Application.id)
+        .limit(args["limit"] + 1)
+    )
+    after = _after(args["after"])
+    if after is not None:
+        stmt = stmt.where(after)
+    page = page_of(list(db.session.scalars(stmt)), args["limit"], _list_key)
+    return list_body(page.items, page.next_cursor)
+
+
+@blp.get("/applications/counts")
+@requires("workflow:review")
+@blp.arguments(schemas.CountArgs, location="query")
+@blp.response(200, list_schema(schemas.CountOut, "ApplicationCounts"))
+@blp.alt_response(422, description="A filter value is not valid")
+def application_counts(args):
+    """The reviewers' queue counts: every state × tier, under the city and
+    ``claimed_by`` filters (as the queue page shows them)."""
+    claimed = args.get("claimed_by")
+    filters = queries.QueueFilter(
+        city=args.get("city") and known("city", args["city"], _city_codes()),
+        assignee="none" if claimed == "none" else ("me" if claimed else "anyone"),
+        user_id=caller().id if claimed in (None, "me", "none") else int(claimed),
+    )
+    found = queries.counts(db.session, filters)
+    items = [
+        {"state": str(state), "tier": tier.code, "count": found.get((str(state), tier.code), 0)}
+        for state in State
+        for tier in ladder_queries.tiers(db.session)
+    ]
+    return list_body(items, None)
+
+
+def _city_codes() -> set[str]:
+    return {c.code for c in listing.cities(db.session)}
+
+
+# --- one application ----------------------------------------------------------------------
+
+
+def _target_enterprise(uscc: str | None) -> Enterprise:
+    """The enterprise an application is for: an enterprise user's own by default."""
+    user = caller()
+    if uscc is None:
+        if user.is_reviewer:
+            raise field_error("enterprise_uscc", "required", "Name the enterprise.")
+        if user.enterprise_id is None:
+            raise NotFound("No such enterprise.")
+        return db.session.get(Enterprise, user.enterprise_id)
+    code = valid_uscc("enterprise_uscc", uscc)
+    enterprise = db.session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
+    if enterprise is None or not (user.is_reviewer or enterprise.id == user.enterprise_id):
+        # The same answer for another enterprise's code and an unknown one (S1).
+        raise NotFound("No such enterprise.")
+    return enterprise
+
+
+@blp.post("/applications")
+@requires_any(*APPLICANT)
+@blp.arguments(schemas.ApplicationCreate)
+@blp.response(201, schemas.ApplicationResponse)
+@blp.alt_response(403, description="nomination_only: the tier is reached by nomination")
+@blp.alt_response(404, description="No such enterprise (or not the caller's)")
+@blp.alt_response(409, description="application_open, banned, invalid_transition, …")
+@blp.alt_response(422, description="The body is not valid")
+def create_application(body):
+    """A draft: an enterprise's own application, or a reviewer's nomination."""
+    enterprise = _target_enterprise(body.get("enterprise_uscc"))
+    tier = known("tier", body["tier"], ladder_queries.tier_ranks(db.session))
+    application = operations.create(
+        db.session, enterprise, tier, body["kind"], user=caller(), via=VIA
+    )
+    db.session.commit()
+    location = url_for(".get_application", application_id=application.id)
+    return one(application, 201, Location=location)
+
+
+@blp.get("/applications/<int:application_id>")
+@requires("registry:read")
+@with_application
+@blp.response(200, schemas.ApplicationResponse)
+@blp.alt_response(404, description="No such application (or another enterprise's)")
+def get_application(application: Application):
+    return one(application)
+
+
+@blp.patch("/applications/<int:application_id>")
+@requires_any(*APPLICANT)
+@with_application
+@if_match
+@blp.arguments(schemas.ApplicationPatch)
+@blp.response(200, schemas.ApplicationResponse)
+@blp.alt_response(403, description="Not the applicant side, or nomination_only")
+@blp.alt_response(404, description="No such application (or another enterprise's)")
+@blp.alt_response(409, description="Tier and kind change in draft only")
+@blp.alt_response(412, description="If-Match names an older version")
+@blp.alt_response(422, description="The body is not valid")
+@blp.alt_response(428, description="If-Match is missing")
+def edit_application(changes, application: Application):
+    """Change a draft's ``tier`` or ``kind`` (``If-Match`` required)."""
+    tier = changes.get("tier", application.tier)
+    known("tier", tier, ladder_queries.tier_ranks(db.session))
+    application = operations.edit(
+        db.session, application, tier, changes.get("kind", application.kind), user=caller(), via=VIA
+    )
+    db.session.commit()
+    return one(application)
+
+
+ACTION_ERRORS = (
+    (403, "Not the side that may act on it (four_eyes, conflict_of_interest, forbidden)"),
+    (404, "No such application (or another enterprise's)"),
+    (409, "invalid_transition, quota_full, …"),
+    (422, "The body is not valid, or the rules refuse it"),
+)
+
+
+def action_errors(view):
+    for status, description in ACTION_ERRORS:
+        view = blp.alt_response(status, description=description)(view)
+    return view
+
+
+@blp.post("/applications/<int:application_id>/submit")
+@requires_any(*APPLICANT)
+@with_application
+@blp.arguments(schemas.Submission)
+@blp.response(200, schemas.ApplicationResponse)
+@action_errors
+def submit_application(body, application: Application):
+    """draft → submitted, or changes_requested → in_review (422 ``not_eligible`` lists
+    the checks not met)."""
+    application = operations.submit(
+        db.session, application, user=caller(), via=VIA, declaration=body["declaration"]
+    )
+    db.session.commit()
+    return one(application)
+
+
+@blp.post("/applications/<int:application_id>/withdraw")
+@requires_any(*APPLICANT)
+@with_application
+@blp.arguments(schemas.NoInput)
+@blp.response(200, schemas.ApplicationResponse)
+@action_errors
+def withdraw_application(_body, application: Application):
+    """The applicant side takes it back (an empty body is accepted)."""
+    application = operations.withdraw(db.session, application, user=caller(), via=VIA)
+    db.session.commit()
+    return one(application)
+
+
+@blp.post("/applications/<int:application_id>/claim")
+@requires("workflow:review")
+@with_application
+@blp.arguments(schemas.NoInput)
+@blp.response(200, schemas.ApplicationResponse)
+@action_errors
+def claim_application(_body, application: Application):
+    """A reviewer takes the lead (an empty body is accepted)."""
+    application = operations.claim(db.session, application, user=caller(), via=VIA)
+    db.session.commit()
+    return one(application)
+
+
+@blp.post("/applications/<int:application_id>/decisions")
+@requires("workflow:review")
+@with_application
+@blp.arguments(schemas.DecisionIn)
+@blp.response(200, schemas.ApplicationResponse)
+@action_errors
+def decide_application(body, application: Application):
+    """approve / reject / request_changes, with the four-eyes rules; an approval
+    confirms each manual check of the snapshot (422 ``manual_checks_unconfirmed``)."""
+    confirmed = body.get("manual_checks") or {}
+    manual = {
+        check["code"]
+        for check in (application.eligibility or {}).get("checks", [])
+        if check["status"] == "manual"
+    }
+    unknown = sorted(set(confirmed) - manual)
+    if unknown:
+        raise ValidationFailed(
+            "Only the manual checks of the snapshot are confirmed.",
+            errors=[
+                {"field": f"manual_checks.{code}", "code": "unknown_field", "message": code}
+                for code in unknown
+            ],
+        )
+    application = operations.decide(
+        db.session,
+        application,
+        body["decision"],
+        user=caller(),
+        via=VIA,
+        comment=body.get("comment"),
+        manual_checks=body.get("manual_checks"),
+        innovation_score=body.get("innovation_score"),
+    )
+    db.session.commit()
+    return one(application)
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+def visible_attachment(attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or not attachment.application.visible_to(caller()):
+        raise NotFound("No such attachment.")
+    return attachment
+
+
+@blp.post("/applications/<int:application_id>/attachments")
+@requires_any(*APPLICANT, accepts="multipart")
+@with_application
+@blp.arguments(schemas.UploadIn, location="files")
+@blp.response(201, schemas.AttachmentOut)
+@blp.alt_response(413, description="The file is larger than 10 MB")
+@action_errors
+def upload_attachment(files, application: Application):
+    """A PDF, PNG, JPEG or XLSX (by content) in draft or changes_requested."""
+    storage = files["file"]
+    # One byte more than allowed is enough to know the file is too large.
+    content = storage.read(attachments.MAX_SIZE + 1)
+    attachment = attachments.add_attachment(
+        db.session, application, content, storage.filename, user=caller(), via=VIA
+    )
+    db.session.commit()
+    location = url_for(".download_attachment", attachment_id=attachment.id)
+    return attachment, 201, {"Location": location}
+
+
+@blp.get("/applications/<int:application_id>/attachments")
+@requires_any(*FILE_READERS)
+@with_application
+@blp.response(200, list_schema(schemas.AttachmentOut, "AttachmentList"))
+@blp.alt_response(404, description="No such application (or another enterprise's)")
+def list_attachments(application: Application):
+    """An application's files, oldest first (one page)."""
+    return list_body(queries.attachments(db.session, application.id), None)
+
+
+@blp.get("/attachments/<int:attachment_id>")
+@requires_any(*FILE_READERS)
+@blp.response(200, description="The file as stored", content_type="application/octet-stream")
+@blp.alt_response(404, description="No such attachment (or another enterprise's)")
+def download_attachment(attachment_id: int):
+    """Always a download under a name of the registry's making, never sniffed."""
+    attachment = visible_attachment(attachment_id)
+    return Response(
+        attachment.content,
+        mimetype=attachment.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment.download_name}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@blp.delete("/attachments/<int:attachment_id>")
+@requires_any(*APPLICANT)
+@blp.response(204)
+@action_errors
+def delete_attachment(attachment_id: int):
+    """Remove a file (applicant side, draft or changes_requested)."""
+    attachments.delete_attachment(
+        db.session, visible_attachment(attachment_id), user=caller(), via=VIA
+    )
+    db.session.commit()
+    return Response(status=204)

@@ -1,0 +1,240 @@
+"""The public notice and the reviewers' work beside applications in the REST API
+(API.md): the notice list and objections (public, rate limited per address), the
+reviewers' objection list and resolutions, and account claims. Every change goes
+through the operations of the web pages (``objections``, ``accounts.operations``).
+
+Objectors' name and contact are shown to reviewers only: the routes that show them need
+``workflow:review``; the client address stays on the reviewers' web page.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from flask import request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import AccountClaim
+from registry.applications import api_schemas as schemas
+from registry.applications import objections
+from registry.applications.api import VIA, caller
+from registry.applications.models import Application, Objection, State
+from registry.core import clock
+from registry.core.api import (
+    API_PREFIX,
+    PageArgs,
+    body_problem,
+    list_body,
+    list_schema,
+    requires,
+)
+from registry.core.errors import NotFound
+from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.extensions import db
+
+blp = Blueprint(
+    "review_api",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="The public notice with objections, and the reviewers' objection and "
+    "account-claim lists.",
+)
+
+
+def _by_id(model, args: dict):
+    """``model`` rows ordered by id, a page after the ``after`` cursor."""
+    stmt = select(model).order_by(model.id).limit(args["limit"] + 1)
+    if args["after"] is not None:
+        (last_id,) = decode_cursor(args["after"], int)
+        stmt = stmt.where(model.id > last_id)
+    return stmt
+
+
+def _page(stmt, args: dict) -> dict:
+    page = page_of(list(db.session.scalars(stmt)), args["limit"], lambda row: (row.id,))
+    return list_body(page.items, page.next_cursor)
+
+
+# --- the public notice --------------------------------------------------------------------
+
+
+def _notice_after(raw: str | None) -> tuple[datetime, int] | None:
+    if raw is None:
+        return None
+    ends_text, application_id = decode_cursor(raw, str, int)
+    try:
+        return clock.parse_instant(ends_text), application_id
+    except ValueError:
+        raise InvalidCursor("The page cursor is malformed.") from None
+
+
+@blp.get("/notices")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, list_schema(schemas.NoticeItemOut, "NoticeList"))
+@blp.alt_response(422, description="The cursor is not valid")
+def list_notices(args):
+    """Applications in public notice (public), by ``notice_ends_at`` then id. ``held``:
+    the notice has ended and an objection is still open."""
+    rows = objections.notice_rows(
+        db.session, limit=args["limit"] + 1, after=_notice_after(args["after"])
+    )
+    page = page_of(rows, args["limit"], lambda row: (row[0].notice_ends_at.isoformat(), row[0].id))
+    now = clock.now()
+    items = [
+        {
+            "application_id": application.id,
+            "enterprise_uscc": enterprise.uscc,
+            "name": enterprise.name,
+            "city_code": enterprise.city_code,
+            "industry_code": enterprise.industry_code,
+            "tier": application.tier,
+            "notice_started_at": application.notice_started_at,
+            "notice_ends_at": application.notice_ends_at,
+            "held": bool(open_objection) and application.notice_ends_at <= now,
+        }
+        for application, enterprise, open_objection in page.items
+    ]
+    return list_body(items, page.next_cursor)
+
+
+def json_body(view):
+    """A public route's body: 413 or 415 as for the routes behind a token."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        refused = body_problem("json")
+        return refused if refused is not None else view(*args, **kwargs)
+
+    return wrapped
+
+
+def loads(model, name: str, message: str):
+    """The route's ``<name>_id`` → ``name``, the row (404 before the body is read)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            row = db.session.get(model, kwargs.pop(f"{name}_id"))
+            if row is None:
+                raise NotFound(message)
+            return view(*args, **{name: row}, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def with_notice(view):
+    """The route's ``application_id`` → the application in notice (else 404)."""
+
+    @functools.wraps(view)
+    def wrapped(*args, application_id: int, **kwargs):
+        application = db.session.get(Application, application_id)
+        if application is None or application.state != State.IN_NOTICE:
+            raise NotFound("No such application in notice.")
+        return view(*args, application=application, **kwargs)
+
+    return wrapped
+
+
+@blp.post("/notices/<int:application_id>/objections")
+@json_body
+@with_notice
+@blp.arguments(schemas.ObjectionIn)
+@blp.response(201, schemas.FiledObjectionOut)
+@blp.alt_response(404, description="No such application in notice")
+@blp.alt_response(409, description="notice_closed: the notice has ended")
+@blp.alt_response(422, description="The body is not valid")
+@blp.alt_response(429, description="Too many objections from this address (Retry-After)")
+def file_objection(body, application: Application):
+    """Anyone objects while the notice runs (public; 5 per hour per address)."""
+    objection = objections.file_objection(
+        db.session,
+        application,
+        name=body["name"],
+        contact=body["contact"],
+        grounds=body["text"],
+        client_address=request.remote_addr,
+        via=VIA,
+    )
+    db.session.commit()
+    return objection, 201
+
+
+# --- objections for reviewers -------------------------------------------------------------
+
+
+@blp.get("/objections")
+@requires("workflow:review")
+@blp.arguments(schemas.ObjectionListArgs, location="query")
+@blp.response(200, list_schema(schemas.ReviewerObjectionApiOut, "ObjectionList"))
+@blp.alt_response(422, description="A filter value or the cursor is not valid")
+def list_objections(args):
+    """Objections by id, with who objected; filters ``state`` and ``application_id``."""
+    stmt = _by_id(Objection, args)
+    if args.get("state"):
+        stmt = stmt.where(Objection.state.in_(args["state"]))
+    if args.get("application_id") is not None:
+        stmt = stmt.where(Objection.application_id == args["application_id"])
+    return _page(stmt, args)
+
+
+@blp.post("/objections/<int:objection_id>/resolution")
+@requires("workflow:review")
+@loads(Objection, "objection", "No such objection.")
+@blp.arguments(schemas.ResolutionIn)
+@blp.response(200, schemas.ReviewerObjectionApiOut)
+@blp.alt_response(403, description="conflict_of_interest: linked to the enterprise")
+@blp.alt_response(404, description="No such objection")
+@blp.alt_response(409, description="invalid_transition: already resolved, or not in notice")
+@blp.alt_response(422, description="The body is not valid")
+def resolve_objection(body, objection: Objection):
+    """Uphold (the application is rejected) or dismiss (granted now when the notice has
+    ended and no other objection is open), with a comment."""
+    objection = objections.resolve(
+        db.session, objection, body["outcome"], user=caller(), via=VIA, comment=body["comment"]
+    )
+    db.session.commit()
+    return objection
+
+
+# --- account claims -----------------------------------------------------------------------
+
+
+@blp.get("/account-claims")
+@requires("workflow:review")
+@blp.arguments(schemas.ClaimListArgs, location="query")
+@blp.response(200, list_schema(schemas.AccountClaimOut, "AccountClaimList"))
+@blp.alt_response(422, description="A filter value or the cursor is not valid")
+def list_account_claims(args):
+    """Sign-ups claiming a USCC already in the registry, by id; filter ``state``."""
+    stmt = _by_id(AccountClaim, args)
+    if args.get("state"):
+        stmt = stmt.where(AccountClaim.state.in_(args["state"]))
+    return _page(stmt, args)
+
+
+@blp.post("/account-claims/<int:claim_id>/decision")
+@requires("workflow:review")
+@loads(AccountClaim, "claim", "No such account claim.")
+@blp.arguments(schemas.ClaimDecisionIn)
+@blp.response(200, schemas.AccountClaimOut)
+@blp.alt_response(403, description="conflict_of_interest: linked to the enterprise")
+@blp.alt_response(404, description="No such claim")
+@blp.alt_response(409, description="invalid_transition: already decided")
+@blp.alt_response(422, description="The body is not valid (a refusal needs a comment)")
+def decide_account_claim(body, claim: AccountClaim):
+    """Confirm (the account is linked to the enterprise) or refuse, with a comment."""
+    claim = accounts.decide_claim(
+        db.session,
+        claim,
+        body["decision"],
+        reviewer=caller(),
+        via=VIA,
+        comment=body.get("comment"),
+    )
+    db.session.commit()
+    return claim
