@@ -156,6 +156,28 @@ def _check_prerequisite(session: Session, enterprise: Enterprise, tier: Tier) ->
         )
 
 
+def _check_target(
+    session: Session, enterprise: Enterprise, tier_code: str, kind: Kind, *, nomination: bool
+) -> Tier:
+    """What an application may aim at (create, edit): a known tier, one with
+    ``self_apply`` unless it is a nomination, a promotion above the current rung, or a
+    renewal of the rung held within its window."""
+    tier = session.get(Tier, tier_code)
+    if tier is None:
+        raise ValidationFailed("Unknown tier %(tier)s.", tier=tier_code)
+    if not nomination and not tier.self_apply:
+        raise NominationOnly("%(tier)s is reached by nomination only.", tier=tier.code)
+    ranks = ladder_queries.tier_ranks(session)
+    current = ranks.get(enterprise.tier) if enterprise.tier else 0
+    if kind == Kind.PROMOTION and ranks[tier.code] <= current:
+        raise InvalidTransition("A promotion must be for a tier above the current one.")
+    if kind == Kind.RENEWAL:
+        if enterprise.tier != tier.code:
+            raise InvalidTransition("A renewal is for the tier currently held.")
+        ladder.check_renewal_window(enterprise)
+    return tier
+
+
 def create(
     session: Session,
     enterprise: Enterprise,
@@ -167,25 +189,13 @@ def create(
 ) -> Application:
     """A draft: an enterprise's own application, or a reviewer's nomination."""
     kind = Kind(kind)
-    tier = session.get(Tier, tier_code)
-    if tier is None:
-        raise ValidationFailed("Unknown tier %(tier)s.", tier=tier_code)
     nomination = is_reviewer(user)
     if not nomination and user.enterprise_id != enterprise.id:
         raise NotFound("No such enterprise.")
-    if not nomination and not tier.self_apply:
-        raise NominationOnly("%(tier)s is reached by nomination only.", tier=tier.code)
+    tier = _check_target(session, enterprise, tier_code, kind, nomination=nomination)
     if enterprise.status != Status.ACTIVE:
         raise InvalidTransition("%(uscc)s is not active.", uscc=enterprise.uscc)
     _check_not_banned(enterprise)
-    ranks = ladder_queries.tier_ranks(session)
-    current = ranks.get(enterprise.tier) if enterprise.tier else 0
-    if kind == Kind.PROMOTION and ranks[tier.code] <= current:
-        raise InvalidTransition("A promotion must be for a tier above the current one.")
-    if kind == Kind.RENEWAL:
-        if enterprise.tier != tier.code:
-            raise InvalidTransition("A renewal is for the tier currently held.")
-        ladder.check_renewal_window(enterprise)
     if session.scalar(
         select(Application.id).where(
             Application.enterprise_id == enterprise.id, Application.state.in_(OPEN_STATES)
@@ -212,6 +222,37 @@ def create(
         application.id,
         {"state": [None, "draft"], "tier": [None, tier.code], "kind": [None, str(kind)]},
     )
+    return application
+
+
+def edit(
+    session: Session,
+    application: Application,
+    tier_code: str,
+    kind: Kind | str,
+    *,
+    user: User,
+    via: str,
+) -> Application:
+    """The applicant side edits an application in draft or changes_requested. Tier and
+    kind change in draft only, under the rules of :func:`create`: from the first
+    submission on they are fixed (approvals and notice days were copied from the tier,
+    a renewal holds its rung). Nothing is written when both stay as they are."""
+    require_applicant_side(application, user)
+    application = lock_application(session, application)
+    require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
+    kind = Kind(kind)
+    if (application.tier, application.kind) == (tier_code, kind):
+        return application
+    require_state(application, State.DRAFT)
+    _check_target(session, application.enterprise, tier_code, kind, nomination=is_reviewer(user))
+    changes = {"tier": [application.tier, tier_code], "kind": [str(application.kind), str(kind)]}
+    application.tier, application.kind = tier_code, kind
+    changed(session, application)
+    record_audit(
+        session, actor_of(user, via), "application.edit", "application", application.id, changes
+    )
+    session.flush()
     return application
 
 
