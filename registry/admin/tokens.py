@@ -1,0 +1,141 @@
+"""Admin pages for API tokens (PRODUCT.md §6, API.md "Authentication and rights"):
+every token with its state and a revoke button, and a form that creates one.
+
+A token is shown once, in the answer to the POST that created it: never through a
+redirect, the session or a flash message, since only its digest may be stored. The
+answer, like every private page, carries ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, IntegerField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from registry.accounts import tokens as token_ops
+from registry.accounts.models import SCOPES, ApiToken, User
+from registry.accounts.operations import normalise_email
+from registry.admin.forms import ROLE_LABELS
+from registry.admin.views import bp
+from registry.applications.operations import actor_of
+from registry.core import access, clock
+from registry.core.api import SCOPE_ROLES
+from registry.core.errors import DomainError, field_error
+from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
+from registry.extensions import db
+
+nav_item("admin.tokens", _l("API tokens"), {"admin"}, order=63)
+
+#: What each scope is for, in a line (API.md's table has the detail).
+SCOPE_LABELS = {
+    "registry:read": _l("Read the registry (enterprise users: public data and their own)"),
+    "registry:write": _l("Change enterprise records and annual reports"),
+    "changes:read": _l("Read the change feed and the export (reviewers)"),
+    "workflow:apply": _l("Applications of the user's own enterprise (enterprise users)"),
+    "workflow:review": _l("Review: claims, decisions, demotions, objections (reviewers)"),
+    "admin": _l("Administration: users, tokens, tiers, sync sources, imports, audit log"),
+}
+
+
+class TokenForm(FlaskForm):
+    email = EmailField(
+        _l("User's email"),
+        validators=[InputRequired(_l("This field is required.")), Length(max=254)],
+        filters=[strip_text],
+    )
+    # Checkboxes drawn by the template; a value outside SCOPES is refused below.
+    scopes = SelectMultipleField(
+        _l("Scopes"),
+        choices=[SelectChoice(scope, SCOPE_LABELS.get(scope, scope)) for scope in SCOPES],
+        default=["registry:read"],
+        validate_choice=False,
+        validators=[InputRequired(_l("Choose at least one scope."))],
+    )
+    expires_days = IntegerField(
+        _l("Expires in (days)"),
+        default=token_ops.DEFAULT_DAYS,
+        validators=[
+            InputRequired(_l("This field is required.")),
+            NumberRange(1, token_ops.MAX_DAYS, _l("Enter a whole number from %(min)s to %(max)s.")),
+        ],
+    )
+
+    def validate_scopes(self, field: SelectMultipleField) -> None:
+        if any(scope not in SCOPES for scope in field.data or []):
+            raise ValidationError(_l("Choose among the listed scopes."))
+
+
+def token_state(token: ApiToken) -> str:
+    """``revoked``, ``expired``, ``disabled`` (its user is) or ``active``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if clock.now() >= token.expires_at:
+        return "expired"
+    return "active" if token.user.active else "disabled"
+
+
+def idle_scopes(token: ApiToken) -> list[str]:
+    """The token's scopes that its user's role lacks: accepted, but they give nothing."""
+    return [s for s in token.scopes.split() if str(token.user.role) not in SCOPE_ROLES[s]]
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@access.admin
+def tokens():
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, secret = _create(form)
+        except DomainError as error:
+            db.session.rollback()
+            # A refusal naming no field is about the user (a disabled one).
+            refuse(form, error, field="email")
+        else:
+            db.session.commit()
+            html = render_template(
+                "admin/token_created.html",
+                token=token,
+                secret=secret,
+                idle=idle_scopes(token),
+                roles=ROLE_LABELS,
+            )
+            return html, 201
+    return form_page(
+        "admin/tokens.html",
+        form,
+        tokens=token_ops.tokens_of(db.session),
+        state=token_state,
+    )
+
+
+def _create(form: TokenForm) -> tuple[ApiToken, str]:
+    """The token the form describes, and the token itself (shown once)."""
+    email = normalise_email(form.email.data)
+    user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
+    if user is None:
+        raise field_error("email", "not_found", "No user has this email address.")
+    return token_ops.create_token(
+        db.session,
+        user,
+        form.scopes.data,
+        actor=actor_of(current_user, "web"),
+        expires_days=form.expires_days.data,
+    )
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@access.admin
+def revoke_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        abort(404)
+    token_ops.revoke_token(db.session, token, actor=actor_of(current_user, "web"))
+    db.session.commit()
+    flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))
+    return see_other(".tokens")
