@@ -107,11 +107,13 @@ def _init_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
+    from registry.admin import tokens  # noqa: F401  (routes of admin: API tokens)
     from registry.admin.views import bp as admin_bp
     from registry.applications import review_enterprises  # noqa: F401  (routes of review)
     from registry.applications.notices import bp as notices_bp
     from registry.applications.review import bp as review_bp
     from registry.applications.views import bp as applications_bp
+    from registry.core.docs import bp as docs_bp
     from registry.core.health import bp as health_bp
     from registry.enterprises.views import bp as enterprises_bp
     from registry.extensions import api, csrf
@@ -130,5 +132,6 @@ def _register_blueprints(app: Flask) -> None:
         notices_bp,
         review_bp,
         admin_bp,
+        docs_bp,
     ):
         app.register_blueprint(blueprint)
