@@ -34,9 +34,11 @@ def authenticate_bearer():
     g.api_user, g.api_scopes, g.api_token = token.user, token.scope_set, token
     if tokens.needs_touch(token, now):
         # End the lookup's transaction first: on SQLite a write request's transaction
-        # holds the write lock, which the touch's own connection would wait for.
+        # holds the write lock, which the touch's own connection would wait for. (The id
+        # is read before: after the rollback, reading it would begin that transaction again.)
+        token_id = token.id
         db.session.rollback()
-        _touch(token.id, now)
+        _touch(token_id, now)
     return None
 
 
