@@ -1,5 +1,6 @@
-"""Applications in the REST API (API.md): the list with the reviewers' counts, one
-application with its edits and workflow actions, and its attachments. Every change goes
+"""Applications in the REST API (API.md): the list, one application with its edits
+and the applicant side's actions, and its attachments (the reviewers' counts, claims
+and decisions are in :mod:`registry.applications.api_review`). Every change goes
 through the operations the web pages use (``operations``, ``attachments``): there is no
 second way around the state machine.
 
@@ -32,9 +33,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from registry.accounts.models import User
 from registry.applications import api_schemas as schemas
 from registry.applications import attachments, operations, queries
-from registry.applications.models import Application, Attachment, State
+from registry.applications.models import Application, Attachment
 from registry.core.api import API_PREFIX, has_right, list_body, list_schema, problem, requires
-from registry.core.errors import DomainError, NotFound, ValidationFailed, field_error
+from registry.core.errors import DomainError, NotFound, field_error
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import Enterprise
@@ -161,7 +162,7 @@ def if_match(view):
     return wrapped
 
 
-# --- the list and the counts --------------------------------------------------------------
+# --- the list -----------------------------------------------------------------------------
 
 #: Submitted applications first by (submitted_at, id), then those never submitted
 #: (drafts, and drafts withdrawn) by (created_at, id).
@@ -216,7 +217,7 @@ def _list_conditions(args: dict) -> list:
         tiers = ladder_queries.tier_ranks(db.session)
         conditions.append(Application.tier.in_([known("tier", t, tiers) for t in args["tier"]]))
     if args.get("city"):
-        cities = {c.code for c in listing.cities(db.session)}
+        cities = city_codes()
         chosen = [known("city", c, cities) for c in args["city"]]
         conditions.append(Enterprise.city_code.in_(chosen))
     if args.get("enterprise_uscc") is not None:
@@ -250,30 +251,7 @@ def list_applications(args):
     return list_body(page.items, page.next_cursor)
 
 
-@blp.get("/applications/counts")
-@requires("workflow:review")
-@blp.arguments(schemas.CountArgs, location="query")
-@blp.response(200, list_schema(schemas.CountOut, "ApplicationCounts"))
-@blp.alt_response(422, description="A filter value is not valid")
-def application_counts(args):
-    """The reviewers' queue counts: every state × tier, under the city and
-    ``claimed_by`` filters (as the queue page shows them)."""
-    claimed = args.get("claimed_by")
-    filters = queries.QueueFilter(
-        city=args.get("city") and known("city", args["city"], _city_codes()),
-        assignee="none" if claimed == "none" else ("me" if claimed else "anyone"),
-        user_id=caller().id if claimed in (None, "me", "none") else int(claimed),
-    )
-    found = queries.counts(db.session, filters)
-    items = [
-        {"state": str(state), "tier": tier.code, "count": found.get((str(state), tier.code), 0)}
-        for state in State
-        for tier in ladder_queries.tiers(db.session)
-    ]
-    return list_body(items, None)
-
-
-def _city_codes() -> set[str]:
+def city_codes() -> set[str]:
     return {c.code for c in listing.cities(db.session)}
 
 
@@ -388,57 +366,6 @@ def submit_application(body, application: Application):
 def withdraw_application(_body, application: Application):
     """The applicant side takes it back (an empty body is accepted)."""
     application = operations.withdraw(db.session, application, user=caller(), via=VIA)
-    db.session.commit()
-    return one(application)
-
-
-@blp.post("/applications/<int:application_id>/claim")
-@requires("workflow:review")
-@with_application
-@blp.arguments(schemas.NoInput)
-@blp.response(200, schemas.ApplicationResponse)
-@action_errors
-def claim_application(_body, application: Application):
-    """A reviewer takes the lead (an empty body is accepted)."""
-    application = operations.claim(db.session, application, user=caller(), via=VIA)
-    db.session.commit()
-    return one(application)
-
-
-@blp.post("/applications/<int:application_id>/decisions")
-@requires("workflow:review")
-@with_application
-@blp.arguments(schemas.DecisionIn)
-@blp.response(200, schemas.ApplicationResponse)
-@action_errors
-def decide_application(body, application: Application):
-    """approve / reject / request_changes, with the four-eyes rules; an approval
-    confirms each manual check of the snapshot (422 ``manual_checks_unconfirmed``)."""
-    confirmed = body.get("manual_checks") or {}
-    manual = {
-        check["code"]
-        for check in (application.eligibility or {}).get("checks", [])
-        if check["status"] == "manual"
-    }
-    unknown = sorted(set(confirmed) - manual)
-    if unknown:
-        raise ValidationFailed(
-            "Only the manual checks of the snapshot are confirmed.",
-            errors=[
-                {"field": f"manual_checks.{code}", "code": "unknown_field", "message": code}
-                for code in unknown
-            ],
-        )
-    application = operations.decide(
-        db.session,
-        application,
-        body["decision"],
-        user=caller(),
-        via=VIA,
-        comment=body.get("comment"),
-        manual_checks=body.get("manual_checks"),
-        innovation_score=body.get("innovation_score"),
-    )
     db.session.commit()
     return one(application)
 

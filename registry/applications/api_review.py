@@ -1,7 +1,9 @@
-"""The public notice and the reviewers' work beside applications in the REST API
-(API.md): the notice list and objections (public, rate limited per address), the
-reviewers' objection list and resolutions, and account claims. Every change goes
-through the operations of the web pages (``objections``, ``accounts.operations``).
+"""The reviewers' side of the workflow in the REST API (API.md), and the public
+notice: queue counts, claims and decisions on applications; the notice list and
+objections (public, rate limited per address); the reviewers' objection list and
+resolutions; account claims. Every change goes through the operations of the web pages
+(``operations``, ``objections``, ``accounts.operations``). Shared plumbing (scopes, the
+404 before the body, ``ETag``) is in :mod:`registry.applications.api`.
 
 Objectors' name and contact are shown to reviewers only: the routes that show them need
 ``workflow:review``; the client address stays on the reviewers' web page.
@@ -19,8 +21,16 @@ from sqlalchemy import select
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim
 from registry.applications import api_schemas as schemas
-from registry.applications import objections
-from registry.applications.api import VIA, caller
+from registry.applications import objections, operations, queries
+from registry.applications.api import (
+    VIA,
+    action_errors,
+    caller,
+    city_codes,
+    known,
+    one,
+    with_application,
+)
 from registry.applications.models import Application, Objection, State
 from registry.core import clock
 from registry.core.api import (
@@ -31,16 +41,17 @@ from registry.core.api import (
     list_schema,
     requires,
 )
-from registry.core.errors import NotFound
+from registry.core.errors import NotFound, ValidationFailed
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.extensions import db
+from registry.ladder import queries as ladder_queries
 
 blp = Blueprint(
     "review_api",
     __name__,
     url_prefix=API_PREFIX,
-    description="The public notice with objections, and the reviewers' objection and "
-    "account-claim lists.",
+    description="Reviewers' counts, claims and decisions; the public notice with "
+    "objections; objections and account claims for reviewers.",
 )
 
 
@@ -56,6 +67,83 @@ def _by_id(model, args: dict):
 def _page(stmt, args: dict) -> dict:
     page = page_of(list(db.session.scalars(stmt)), args["limit"], lambda row: (row.id,))
     return list_body(page.items, page.next_cursor)
+
+
+# --- the reviewers' queue and decisions ---------------------------------------------------
+
+
+@blp.get("/applications/counts")
+@requires("workflow:review")
+@blp.arguments(schemas.CountArgs, location="query")
+@blp.response(200, list_schema(schemas.CountOut, "ApplicationCounts"))
+@blp.alt_response(422, description="A filter value is not valid")
+def application_counts(args):
+    """The reviewers' queue counts: every state × tier, under the city and
+    ``claimed_by`` filters (as the queue page shows them)."""
+    claimed = args.get("claimed_by")
+    filters = queries.QueueFilter(
+        city=args.get("city") and known("city", args["city"], city_codes()),
+        assignee="none" if claimed == "none" else ("me" if claimed else "anyone"),
+        user_id=caller().id if claimed in (None, "me", "none") else int(claimed),
+    )
+    found = queries.counts(db.session, filters)
+    items = [
+        {"state": str(state), "tier": tier.code, "count": found.get((str(state), tier.code), 0)}
+        for state in State
+        for tier in ladder_queries.tiers(db.session)
+    ]
+    return list_body(items, None)
+
+
+@blp.post("/applications/<int:application_id>/claim")
+@requires("workflow:review")
+@with_application
+@blp.arguments(schemas.NoInput)
+@blp.response(200, schemas.ApplicationResponse)
+@action_errors
+def claim_application(_body, application: Application):
+    """A reviewer takes the lead (an empty body is accepted)."""
+    application = operations.claim(db.session, application, user=caller(), via=VIA)
+    db.session.commit()
+    return one(application)
+
+
+@blp.post("/applications/<int:application_id>/decisions")
+@requires("workflow:review")
+@with_application
+@blp.arguments(schemas.DecisionIn)
+@blp.response(200, schemas.ApplicationResponse)
+@action_errors
+def decide_application(body, application: Application):
+    """approve / reject / request_changes, with the four-eyes rules; an approval
+    confirms each manual check of the snapshot (422 ``manual_checks_unconfirmed``)."""
+    confirmed = body.get("manual_checks") or {}
+    manual = {
+        check["code"]
+        for check in (application.eligibility or {}).get("checks", [])
+        if check["status"] == "manual"
+    }
+    unknown = sorted(set(confirmed) - manual)
+    if unknown:
+        raise ValidationFailed(
+            "Only the manual checks of the snapshot are confirmed.",
+            errors=[
+                {"field": f"manual_checks.{code}", "code": "unknown_field", "message": code}
+                for code in unknown
+            ],
+        )
+    application = operations.decide(
+        db.session,
+        application,
+        body["decision"],
+        user=caller(),
+        via=VIA,
+        comment=body.get("comment"),
+        manual_checks=body.get("manual_checks"),
+        innovation_score=body.get("innovation_score"),
+    )
+    db.session.commit()
+    return one(application)
 
 
 # --- the public notice --------------------------------------------------------------------
@@ -151,15 +239,21 @@ def with_notice(view):
 @blp.alt_response(429, description="Too many objections from this address (Retry-After)")
 def file_objection(body, application: Application):
     """Anyone objects while the notice runs (public; 5 per hour per address)."""
-    objection = objections.file_objection(
-        db.session,
-        application,
-        name=body["name"],
-        contact=body["contact"],
-        grounds=body["text"],
-        client_address=request.remote_addr,
-        via=VIA,
-    )
+    try:
+        objection = objections.file_objection(
+            db.session,
+            application,
+            name=body["name"],
+            contact=body["contact"],
+            grounds=body["text"],
+            client_address=request.remote_addr,
+            via=VIA,
+        )
+    except ValidationFailed as error:
+        # The grounds are ``text`` on the wire (API.md).
+        for item in error.errors:
+            item["field"] = "text" if item.get("field") == "grounds" else item.get("field")
+        raise
     db.session.commit()
     return objection, 201
 
