@@ -27,6 +27,7 @@ from datetime import datetime
 from flask import Response, g, request, url_for
 from flask_babel import gettext
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -383,7 +384,7 @@ def visible_attachment(attachment_id: int) -> Attachment:
 @blp.post("/applications/<int:application_id>/attachments")
 @requires_any(*APPLICANT, accepts="multipart")
 @with_application
-@blp.arguments(schemas.UploadIn, location="files")
+@blp.arguments(schemas.UploadIn, location="files", unknown=RAISE)
 @blp.response(201, schemas.AttachmentOut)
 @blp.alt_response(413, description="The file is larger than 10 MB")
 @action_errors
@@ -412,7 +413,12 @@ def list_attachments(application: Application):
 
 @blp.get("/attachments/<int:attachment_id>")
 @requires_any(*FILE_READERS)
-@blp.response(200, description="The file as stored", content_type="application/octet-stream")
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/octet-stream",
+    description="The file as stored",
+)
 @blp.alt_response(404, description="No such attachment (or another enterprise's)")
 def download_attachment(attachment_id: int):
     """Always a download under a name of the registry's making, never sniffed."""
