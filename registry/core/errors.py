@@ -109,5 +109,13 @@ class NoticeClosed(DomainError):
     code, status = "notice_closed", 409
 
 
+class PreconditionFailed(DomainError):
+    code, status = "precondition_failed", 412
+
+
+class PreconditionRequired(DomainError):
+    code, status = "precondition_required", 428
+
+
 class Throttled(DomainError):
     code, status = "rate_limited", 429
