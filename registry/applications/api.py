@@ -36,7 +36,12 @@ from registry.applications import api_schemas as schemas
 from registry.applications import attachments, operations, queries
 from registry.applications.models import Application, Attachment
 from registry.core.api import API_PREFIX, has_right, list_body, list_schema, problem, requires
-from registry.core.errors import DomainError, NotFound, field_error
+from registry.core.errors import (
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    field_error,
+)
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import Enterprise
@@ -134,17 +139,9 @@ def _malformed_json() -> Response | None:
 def check_if_match(version: int) -> None:
     """``If-Match`` must name ``version`` (strong comparison; ``*`` matches)."""
     if "If-Match" not in request.headers:
-        raise DomainError(
-            "Send If-Match with the ETag of the application.",
-            code="precondition_required",
-            status=428,
-        )
+        raise PreconditionRequired("Send If-Match with the ETag of the application.")
     if not request.if_match.contains(str(version)):
-        raise DomainError(
-            "The application has changed since it was read.",
-            code="precondition_failed",
-            status=412,
-        )
+        raise PreconditionFailed("The application has changed since it was read.")
 
 
 def if_match(view):
