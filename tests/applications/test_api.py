@@ -500,6 +500,30 @@ def test_edit_after_submission_changes_nothing(client, session, world):
     # A reviewer is not the applicant side of an enterprise's own application.
     refused = client.patch(path, json={}, headers={**world.headers["wang"], "If-Match": version})
     problem_of(refused, 403, "forbidden")
+    # Changes requested: the application itself stays as it is; an empty edit is 200.
+    apps.claim(session, application, user=world.wang, via="web")
+    apps.decide(session, application, "request_changes", user=world.wang, via="web", comment="x")
+    session.commit()
+    version = f'"{application.version}"'
+    owner = {**world.headers["owner"], "If-Match": version}
+    unchanged = client.patch(path, json={"kind": "promotion"}, headers=owner)
+    assert (unchanged.status_code, unchanged.json["state"]) == (200, "changes_requested")
+    assert unchanged.headers["ETag"] == version
+    problem_of(
+        client.patch(path, json={"tier": "high_tech"}, headers=owner), 409, "invalid_transition"
+    )
+
+
+def test_a_nomination_submitted_without_the_prerequisite(client, session, world):
+    wang = world.headers["wang"]
+    read_only = bearer(session, world.li, "registry:read")
+    body = {"enterprise_uscc": world.b.uscc, "tier": "champion", "kind": "promotion"}
+    problem_of(client.post(f"{API}/applications", json=body, headers=read_only), 403, "forbidden")
+    created = client.post(f"{API}/applications", json=body, headers=wang)
+    assert created.status_code == 201
+    # A nomination needs no declaration; champion needs tech_sme first.
+    submitted = client.post(f"{API}/applications/{created.json['id']}/submit", headers=wang)
+    problem_of(submitted, 409, "prerequisite_not_met")
 
 
 # --- submit and withdraw --------------------------------------------------------------------

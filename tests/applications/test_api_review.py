@@ -314,6 +314,12 @@ def test_reviewers_list_and_resolve_objections(client, session, world):
         403,
         "forbidden",
     )
+    session.get(User, world.li.id).enterprise_id = world.a.id
+    session.commit()
+    linked = client.post(
+        resolve, json={"outcome": "upheld", "comment": "x"}, headers=world.headers["li"]
+    )
+    problem_of(linked, 403, "conflict_of_interest")
     upheld = client.post(
         resolve, json={"outcome": "upheld", "comment": "Confirmed by audit."}, headers=wang
     )
@@ -400,3 +406,19 @@ def test_account_claims_are_listed_and_decided(client, session, world):
     assert session.get(User, signups[0].user.id).enterprise_id == world.a.id
     pending = client.get(f"{API}/account-claims?state=pending", headers=wang)
     assert pending.json["data"] == []
+    # A reviewer linked to the enterprise decides no claim on it.
+    third = accounts.sign_up(
+        session,
+        email="claimant3@a.example",
+        password="Gan-river-2026",
+        uscc=world.a.uscc,
+        enterprise_name="赣江甲",
+    )
+    session.get(User, world.li.id).enterprise_id = world.a.id
+    session.commit()
+    linked = client.post(
+        f"{API}/account-claims/{third.claim.id}/decision",
+        json={"decision": "confirm"},
+        headers=world.headers["li"],
+    )
+    problem_of(linked, 403, "conflict_of_interest")
