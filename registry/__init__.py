@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.admin.views import bp as admin_bp
     from registry.applications import review_enterprises  # noqa: F401  (routes of review)
     from registry.applications.api import blp as applications_api
+    from registry.applications.api_files import blp as attachments_api
     from registry.applications.api_review import blp as review_api
     from registry.applications.notices import bp as notices_bp
     from registry.applications.review import bp as review_bp
@@ -122,7 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.ladder.api import blp as ladder_api
     from registry.ladder.views import bp as ladder_bp
 
-    for api_blueprint in (ladder_api, applications_api, review_api):
+    for api_blueprint in (ladder_api, applications_api, attachments_api, review_api):
         csrf.exempt(api_blueprint)  # bearer tokens only: no cookie, no CSRF (API.md)
         api.register_blueprint(api_blueprint)
     for blueprint in (

@@ -1,16 +1,15 @@
 """Applications in the REST API (API.md): the list, one application with its edits
-and the applicant side's actions, and its attachments (the reviewers' counts, claims
-and decisions are in :mod:`registry.applications.api_review`). Every change goes
-through the operations the web pages use (``operations``, ``attachments``): there is no
-second way around the state machine.
+and the applicant side's actions. Attachments are in :mod:`registry.applications.api_files`;
+the reviewers' counts, claims and decisions in :mod:`registry.applications.api_review`.
+Every change goes through the operations the web pages use: there is no second way
+around the state machine.
 
 Rights (API.md's table): reading needs ``registry:read``; the applicant side acts with
 ``workflow:apply`` (an enterprise's users, on its own applications) or
 ``workflow:review`` (reviewers, on their nominations); claims and decisions need
-``workflow:review``. An enterprise's files are read with any of ``registry:read``,
-``workflow:apply`` or ``workflow:review`` the caller's role holds. Another enterprise's
-application or file is 404 with nothing of it in the body (QUALITY.md S1), checked
-before the body is read: 401 → 403 → 413/415 → 404 → 400 → 428/412 → 422 → 409.
+``workflow:review``. Another enterprise's application is 404 with nothing of it in the
+body (QUALITY.md S1), checked before the body is read: 401 → 403 → 413/415 → 404 → 400
+→ 428/412 → 422 → 409.
 
 PATCH changes ``tier`` and ``kind`` of a draft (the rules of create apply again); in
 changes_requested the application itself is fixed (the applicant changes figures and
@@ -27,14 +26,13 @@ from datetime import datetime
 from flask import Response, g, request, url_for
 from flask_babel import gettext
 from flask_smorest import Blueprint
-from marshmallow import RAISE
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from registry.accounts.models import User
 from registry.applications import api_schemas as schemas
-from registry.applications import attachments, operations, queries
-from registry.applications.models import Application, Attachment
+from registry.applications import operations
+from registry.applications.models import Application
 from registry.core.api import API_PREFIX, has_right, list_body, list_schema, problem, requires
 from registry.core.errors import (
     NotFound,
@@ -53,14 +51,13 @@ blp = Blueprint(
     "applications_api",
     __name__,
     url_prefix=API_PREFIX,
-    description="Applications, their workflow and attachments.",
+    description="Applications and their workflow.",
 )
 
 VIA = "api"
 #: The applicant side: an enterprise's users (workflow:apply), reviewers for their
 #: nominations (workflow:review); the operations decide who is which.
 APPLICANT = ("workflow:apply", "workflow:review")
-FILE_READERS = ("registry:read", "workflow:apply", "workflow:review")
 
 
 def requires_any(*scopes: str, accepts: str = "json"):
@@ -366,78 +363,3 @@ def withdraw_application(_body, application: Application):
     application = operations.withdraw(db.session, application, user=caller(), via=VIA)
     db.session.commit()
     return one(application)
-
-
-# --- attachments --------------------------------------------------------------------------
-
-
-def visible_attachment(attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or not attachment.application.visible_to(caller()):
-        raise NotFound("No such attachment.")
-    return attachment
-
-
-@blp.post("/applications/<int:application_id>/attachments")
-@requires_any(*APPLICANT, accepts="multipart")
-@with_application
-@blp.arguments(schemas.UploadIn, location="files", unknown=RAISE)
-@blp.response(201, schemas.AttachmentOut)
-@blp.alt_response(413, description="The file is larger than 10 MB")
-@action_errors
-def upload_attachment(files, application: Application):
-    """A PDF, PNG, JPEG or XLSX (by content) in draft or changes_requested."""
-    storage = files["file"]
-    # One byte more than allowed is enough to know the file is too large.
-    content = storage.read(attachments.MAX_SIZE + 1)
-    attachment = attachments.add_attachment(
-        db.session, application, content, storage.filename, user=caller(), via=VIA
-    )
-    db.session.commit()
-    location = url_for(".download_attachment", attachment_id=attachment.id)
-    return attachment, 201, {"Location": location}
-
-
-@blp.get("/applications/<int:application_id>/attachments")
-@requires_any(*FILE_READERS)
-@with_application
-@blp.response(200, list_schema(schemas.AttachmentOut, "AttachmentList"))
-@blp.alt_response(404, description="No such application (or another enterprise's)")
-def list_attachments(application: Application):
-    """An application's files, oldest first (one page)."""
-    return list_body(queries.attachments(db.session, application.id), None)
-
-
-@blp.get("/attachments/<int:attachment_id>")
-@requires_any(*FILE_READERS)
-@blp.response(
-    200,
-    {"type": "string", "format": "binary"},
-    content_type="application/octet-stream",
-    description="The file as stored",
-)
-@blp.alt_response(404, description="No such attachment (or another enterprise's)")
-def download_attachment(attachment_id: int):
-    """Always a download under a name of the registry's making, never sniffed."""
-    attachment = visible_attachment(attachment_id)
-    return Response(
-        attachment.content,
-        mimetype=attachment.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{attachment.download_name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-@blp.delete("/attachments/<int:attachment_id>")
-@requires_any(*APPLICANT)
-@blp.response(204)
-@action_errors
-def delete_attachment(attachment_id: int):
-    """Remove a file (applicant side, draft or changes_requested)."""
-    attachments.delete_attachment(
-        db.session, visible_attachment(attachment_id), user=caller(), via=VIA
-    )
-    db.session.commit()
-    return Response(status=204)

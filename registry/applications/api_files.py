@@ -1,0 +1,110 @@
+"""Attachments of an application in the REST API (API.md): upload in draft or
+changes_requested (multipart ``file``) → 201, the list, the download (always
+``Content-Disposition: attachment`` and ``nosniff``) and delete → 204, through
+:mod:`registry.applications.attachments` (its ``PayloadTooLarge`` → 413).
+
+The applicant side uploads and deletes (``workflow:apply`` for an enterprise's users,
+``workflow:review`` for reviewers on their nominations). An application's files are
+read with any of ``registry:read``, ``workflow:apply`` or ``workflow:review`` the
+caller's role holds. Another enterprise's application or file is 404 with nothing of it
+in the body (QUALITY.md S1).
+"""
+
+from __future__ import annotations
+
+from flask import Response, url_for
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from registry.applications import api_schemas as schemas
+from registry.applications import attachments, queries
+from registry.applications.api import (
+    APPLICANT,
+    VIA,
+    action_errors,
+    caller,
+    requires_any,
+    with_application,
+)
+from registry.applications.models import Application, Attachment
+from registry.core.api import API_PREFIX, list_body, list_schema
+from registry.core.errors import NotFound
+from registry.extensions import db
+
+blp = Blueprint(
+    "attachments_api", __name__, url_prefix=API_PREFIX, description="Files of applications."
+)
+
+FILE_READERS = ("registry:read", "workflow:apply", "workflow:review")
+
+
+def visible_attachment(attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or not attachment.application.visible_to(caller()):
+        raise NotFound("No such attachment.")
+    return attachment
+
+
+@blp.post("/applications/<int:application_id>/attachments")
+@requires_any(*APPLICANT, accepts="multipart")
+@with_application
+@blp.arguments(schemas.UploadIn, location="files", unknown=RAISE)
+@blp.response(201, schemas.AttachmentOut)
+@blp.alt_response(413, description="The file is larger than 10 MB")
+@action_errors
+def upload_attachment(files, application: Application):
+    """A PDF, PNG, JPEG or XLSX (by content) in draft or changes_requested."""
+    storage = files["file"]
+    # One byte more than allowed is enough to know the file is too large.
+    content = storage.read(attachments.MAX_SIZE + 1)
+    attachment = attachments.add_attachment(
+        db.session, application, content, storage.filename, user=caller(), via=VIA
+    )
+    db.session.commit()
+    location = url_for(".download_attachment", attachment_id=attachment.id)
+    return attachment, 201, {"Location": location}
+
+
+@blp.get("/applications/<int:application_id>/attachments")
+@requires_any(*FILE_READERS)
+@with_application
+@blp.response(200, list_schema(schemas.AttachmentOut, "AttachmentList"))
+@blp.alt_response(404, description="No such application (or another enterprise's)")
+def list_attachments(application: Application):
+    """An application's files, oldest first (one page)."""
+    return list_body(queries.attachments(db.session, application.id), None)
+
+
+@blp.get("/attachments/<int:attachment_id>")
+@requires_any(*FILE_READERS)
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/octet-stream",
+    description="The file as stored",
+)
+@blp.alt_response(404, description="No such attachment (or another enterprise's)")
+def download_attachment(attachment_id: int):
+    """Always a download under a name of the registry's making, never sniffed."""
+    attachment = visible_attachment(attachment_id)
+    return Response(
+        attachment.content,
+        mimetype=attachment.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment.download_name}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@blp.delete("/attachments/<int:attachment_id>")
+@requires_any(*APPLICANT)
+@blp.response(204)
+@action_errors
+def delete_attachment(attachment_id: int):
+    """Remove a file (applicant side, draft or changes_requested)."""
+    attachments.delete_attachment(
+        db.session, visible_attachment(attachment_id), user=caller(), via=VIA
+    )
+    db.session.commit()
+    return Response(status=204)
