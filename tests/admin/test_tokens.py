@@ -224,7 +224,7 @@ def test_a_revoked_token_is_refused_by_the_api(app, session, admin, admin_client
     bearer = {"Authorization": f"Bearer {secret}"}
     assert app.test_client().get("/api/v1/tiers", headers=bearer).status_code == 200
 
-    response = admin_client.post(f"{PAGE}/{token.id}/revoke")
+    response = admin_client.post(f"{PAGE}/{token.id}/revoke?lang=en")  # the message in English
     assert response.status_code == 303 and response.headers["Location"] == PAGE
     session.expire_all()
     assert db.session.get(ApiToken, token.id).revoked_at is not None
