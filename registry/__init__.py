@@ -118,12 +118,21 @@ def _register_blueprints(app: Flask) -> None:
     from registry.applications.views import bp as applications_bp
     from registry.core.docs import bp as docs_bp
     from registry.core.health import bp as health_bp
+    from registry.enterprises.api import blp as enterprises_api
+    from registry.enterprises.api_reports import blp as enterprise_records_api
     from registry.enterprises.views import bp as enterprises_bp
     from registry.extensions import api, csrf
     from registry.ladder.api import blp as ladder_api
     from registry.ladder.views import bp as ladder_bp
 
-    for api_blueprint in (ladder_api, applications_api, attachments_api, review_api):
+    for api_blueprint in (
+        ladder_api,
+        applications_api,
+        attachments_api,
+        review_api,
+        enterprises_api,
+        enterprise_records_api,
+    ):
         csrf.exempt(api_blueprint)  # bearer tokens only: no cookie, no CSRF (API.md)
         api.register_blueprint(api_blueprint)
     for blueprint in (

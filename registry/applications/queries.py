@@ -19,6 +19,7 @@ from registry.core import audit
 from registry.core.models import AuditEntry
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, City, Enterprise, Industry
+from registry.enterprises.queries import name_starts_with as _name_starts_with
 
 #: The states in which an application waits for a reviewer: the queue's default.
 NEEDS_REVIEWER = (State.SUBMITTED, State.IN_REVIEW)
@@ -218,19 +219,6 @@ def find_enterprises(session: Session, text: str, *, limit: int) -> list[Enterpr
     ):
         found.setdefault(enterprise.uscc, enterprise)
     return [found[code] for code in sorted(found)][:limit]
-
-
-def _name_starts_with(session: Session, text: str):
-    condition = Enterprise.name.startswith(text, autoescape=True)
-    last = ord(text[-1])
-    if session.get_bind().dialect.name == "sqlite" and last < 0x10FFFF:
-        # SQLite's LIKE ignores case and so never uses an index; under its binary
-        # collation the names starting with `text` are exactly a range of the name index.
-        # (PostgreSQL's collation may not be binary: there LIKE alone decides.)
-        following = last + 1 if last + 1 < 0xD800 or last + 1 > 0xDFFF else 0xE000
-        upper = text[:-1] + chr(following)  # (surrogates are no characters)
-        condition = and_(condition, Enterprise.name >= text, Enterprise.name < upper)
-    return condition
 
 
 # --- account claims ----------------------------------------------------------------------

@@ -55,6 +55,7 @@ STATUS_CODES = {
 #: marshmallow's messages → API.md field-error codes.
 _FIELD_CODES = (
     ("Unknown field", "unknown_field"),
+    ("Read-only", "read_only"),
     ("Missing data", "required"),
     ("Field may not be null", "required"),
     ("Not a valid", "invalid_type"),

@@ -119,6 +119,43 @@ def update_profile(
     return enterprise
 
 
+def register_enterprise(
+    session: Session,
+    uscc: str,
+    profile: Mapping[str, Any],
+    *,
+    actor: Actor,
+    status: Status = Status.ACTIVE,
+    merged_into: str | None = None,
+) -> Enterprise:
+    """A new local enterprise with its whole profile (a field left out is empty) and
+    its status: one record at version 1 (the API's PUT that creates)."""
+    values = {name: profile.get(name) for name in PROFILE_FIELDS}
+    enterprise = create_enterprise(session, uscc, values.pop("name"), actor=actor, **values)
+    change_status(session, enterprise, status, actor=actor, merged_into=merged_into)
+    return enterprise
+
+
+def replace_enterprise(
+    session: Session,
+    enterprise: Enterprise,
+    profile: Mapping[str, Any],
+    *,
+    actor: Actor,
+    status: Status | None = None,
+    merged_into: str | None = None,
+) -> Enterprise:
+    """Full replacement (the API's PUT and PATCH): every profile field takes its value
+    in ``profile``, one left out is cleared; the status changes when ``status`` is given.
+    A replacement equal to the stored record writes nothing (no version, feed or audit
+    entry)."""
+    values = {name: profile.get(name) for name in PROFILE_FIELDS}
+    update_profile(session, enterprise, values, actor=actor)
+    if status is not None:
+        change_status(session, enterprise, status, actor=actor, merged_into=merged_into)
+    return enterprise
+
+
 def verify_enterprise(session: Session, enterprise: Enterprise, *, actor: Actor) -> Enterprise:
     """A reviewer confirms a web sign-up's enterprise (the *unverified* mark goes)."""
     if enterprise.verified:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from registry.core.errors import NotFound, ValidationFailed
@@ -39,3 +39,33 @@ def cities(session: Session) -> list[City]:
 
 def industries(session: Session) -> list[Industry]:
     return list(session.scalars(select(Industry).order_by(Industry.position)))
+
+
+def uscc_prefix(text: str) -> str | None:
+    """``text`` normalised like a USCC when it could begin one (USCC characters only,
+    at most 18), else None."""
+    prefix = uscc_codes.normalize(text)
+    if prefix and len(prefix) <= uscc_codes.LENGTH and set(prefix) <= set(uscc_codes.ALPHABET):
+        return prefix
+    return None
+
+
+def uscc_starts_with(prefix: str):
+    """SQL: the USCC starts with ``prefix`` (USCC characters), as a range of the unique
+    index: USCC characters are digits and capitals up to Y, so every code starting with
+    ``prefix`` lies between it and it padded with Z."""
+    return and_(Enterprise.uscc >= prefix, Enterprise.uscc <= prefix.ljust(uscc_codes.LENGTH, "Z"))
+
+
+def name_starts_with(session: Session, text: str):
+    """SQL: the name starts with ``text``."""
+    condition = Enterprise.name.startswith(text, autoescape=True)
+    last = ord(text[-1])
+    if session.get_bind().dialect.name == "sqlite" and last < 0x10FFFF:
+        # SQLite's LIKE ignores case and so never uses an index; under its binary
+        # collation the names starting with `text` are exactly a range of the name index.
+        # (PostgreSQL's collation may not be binary: there LIKE alone decides.)
+        following = last + 1 if last + 1 < 0xD800 or last + 1 > 0xDFFF else 0xE000
+        upper = text[:-1] + chr(following)  # (surrogates are no characters)
+        condition = and_(condition, Enterprise.name >= text, Enterprise.name < upper)
+    return condition

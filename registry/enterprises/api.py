@@ -1,0 +1,407 @@
+"""Enterprises in the REST API (API.md): the list, one record with its ``ETag``, full
+replacement (PUT, which also creates) and JSON Merge Patch. What lies under one
+enterprise (annual reports, eligibility, tier events, demotions, revocations) is in
+:mod:`registry.enterprises.api_reports`. Every change goes through the operations the
+web pages use; responses are the feed's representations, so the API shows what the
+feed does.
+
+Rights (API.md's table): reading needs ``registry:read``, writing ``registry:write``.
+An enterprise's users see and change only their own enterprise and its reports (another
+one is 404 with nothing of it in the body, QUALITY.md S1), never its ``status`` and
+never create an enterprise (403). Reviewers and admins see everything and write any
+local record; a mirrored one is 409 ``read_only_origin``. Demotions and revocations need
+``workflow:review``.
+
+Writes check, in API.md's order: 401 → 403 → 413/415 → 404 → 400 → 428 → 412 → 422 →
+409; the version check is part of the write itself (``registry.core.preconditions``).
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+from datetime import datetime
+
+from flask import g, request, url_for
+from flask_smorest import Blueprint
+from sqlalchemy import false, literal, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from registry.accounts.models import User
+from registry.core import clock
+from registry.core.api import API_PREFIX, list_body, list_schema, requires
+from registry.core.audit import Actor
+from registry.core.errors import (
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    field_error,
+)
+from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.preconditions import conditional_write, tagged
+from registry.enterprises import api_schemas as schemas
+from registry.enterprises import operations, queries
+from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.models import Enterprise, Status
+from registry.enterprises.schemas import EnterpriseOut
+from registry.extensions import db
+from registry.ladder import queries as ladder_queries
+
+blp = Blueprint(
+    "enterprises_api",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Enterprises.",
+)
+
+#: The filter value for "no tier" and "none of the plan's industries".
+NONE = "none"
+#: Filters walked as the leading column of an ``(x, uscc)`` index when the list is
+#: ordered by USCC: the first one given drives the query.
+WALKED = {
+    "tier": Enterprise.tier,
+    "city": Enterprise.city_code,
+    "industry": Enterprise.industry_code,
+}
+NOT_VISIBLE = (404, "No such enterprise (or not the caller's)")
+BAD_CURSOR = (422, "The cursor is not valid")
+WRITE_ERRORS = (
+    (403, "An enterprise's users never create an enterprise"),
+    NOT_VISIBLE,
+    (409, "read_only_origin: the record is mirrored from a sync source"),
+    (412, "If-Match names another version, or If-None-Match: * and the record exists"),
+    (422, "The body is not valid"),
+    (428, "Neither If-Match nor If-None-Match: *"),
+)
+CONDITIONAL_HEADERS = [
+    {"in": "header", "name": name, "required": False, "schema": {"type": "string"}}
+    for name in ("If-Match", "If-None-Match")
+]
+
+
+def caller() -> User:
+    return g.api_user
+
+
+def actor() -> Actor:
+    return Actor(caller().id, caller().display_name, "api")
+
+
+def _normalised(raw: str) -> str | None:
+    try:
+        return uscc_codes.validate(raw).code
+    except uscc_codes.InvalidUSCC:
+        return None
+
+
+def visible_enterprise(code: str | None) -> Enterprise | None:
+    """The enterprise with this code if the caller may see it (an enterprise's users:
+    their own only)."""
+    if code is None:
+        return None
+    enterprise = db.session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
+    user = caller()
+    if enterprise is None or not (user.is_reviewer or enterprise.id == user.enterprise_id):
+        return None
+    return enterprise
+
+
+def _enterprise_or_404(raw: str) -> Enterprise:
+    enterprise = visible_enterprise(_normalised(raw))
+    if enterprise is None:
+        # The same answer for an unknown code and another enterprise's (S1).
+        raise NotFound("No such enterprise.")
+    return enterprise
+
+
+def with_enterprise(view):
+    """The route's ``uscc`` → ``enterprise`` (404 first: before the body)."""
+
+    @functools.wraps(view)
+    def wrapped(*args, uscc: str, **kwargs):
+        return view(*args, enterprise=_enterprise_or_404(uscc), **kwargs)
+
+    return wrapped
+
+
+def documented(blueprint: Blueprint, *errors: tuple[int, str], conditional: bool = False):
+    """The problem answers of a route (and its precondition headers) in the OpenAPI
+    document."""
+
+    def decorate(view):
+        for status, description in errors:
+            view = blueprint.alt_response(status, description=description)(view)
+        if conditional:
+            view = blueprint.doc(parameters=CONDITIONAL_HEADERS)(view)
+        return view
+
+    return decorate
+
+
+def page_cursor(raw: str | None, *types):
+    """The values of the ``after`` cursor (None without one); a bad one is 422."""
+    if raw is None:
+        return None
+    try:
+        return decode_cursor(raw, *types)
+    except InvalidCursor:
+        raise bad_cursor() from None
+
+
+def bad_cursor() -> InvalidCursor:
+    return InvalidCursor(
+        "The page cursor is malformed.",
+        errors=[{"field": "after", "code": "invalid_cursor", "message": "Malformed."}],
+    )
+
+
+def known_tier(field: str, code: str) -> str:
+    if code not in ladder_queries.tier_ranks(db.session):
+        raise field_error(field, "invalid_choice", "Unknown tier %(tier)s.", tier=code)
+    return code
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+def _filter_values(args: dict) -> dict[str, list[str]]:
+    """The tier, city and industry filters, each value checked (unknown → 422)."""
+    known = {
+        "tier": set(ladder_queries.tier_ranks(db.session)) | {NONE},
+        "city": {c.code for c in queries.cities(db.session)},
+        "industry": {i.code for i in queries.industries(db.session)} | {NONE},
+    }
+    errors = [
+        {"field": name, "code": "invalid_choice", "message": f"Unknown {name} {value!r}."}
+        for name in WALKED
+        for value in args.get(name) or ()
+        if value not in known[name]
+    ]
+    if errors:
+        raise ValidationFailed("Some values sent are not valid.", errors=errors)
+    return {name: list(dict.fromkeys(args[name])) for name in WALKED if args.get(name)}
+
+
+def _one_of(column, values: list[str], *, walked: bool):
+    """SQL: ``column`` holds one of ``values`` (``none``: null). A column that is not
+    the one walked is compared as ``column || ''``, which keeps the planner on the
+    walked index (see ``registry.ladder.listing``)."""
+    target = column if walked else column.concat("")
+    codes = [v for v in values if v != NONE]
+    parts = [target.in_(codes)] if codes else []
+    if NONE in values:
+        parts.append(target.is_(None))
+    return or_(*parts)
+
+
+def _list_conditions(args: dict, filters: dict[str, list[str]], walked: str | None) -> list:
+    user = caller()
+    conditions = []
+    if not user.is_reviewer:
+        own = user.enterprise_id
+        conditions.append(Enterprise.id == own if own else false())
+    for name, values in filters.items():
+        if name != walked:
+            conditions.append(_one_of(WALKED[name], values, walked=False))
+    if args.get("status"):
+        conditions.append(Enterprise.status.in_([Status(s) for s in args["status"]]))
+    text = (args.get("q") or "").strip()
+    if text:
+        prefix = queries.uscc_prefix(text)
+        conditions.append(
+            queries.uscc_starts_with(prefix)
+            if prefix
+            else queries.name_starts_with(db.session, text)
+        )
+    if args.get("updated_after") is not None:
+        conditions.append(Enterprise.updated_at > args["updated_after"])
+    return conditions
+
+
+def _after_condition(raw: str | None, by_update: bool):
+    """SQL: the rows after the cursor ``raw`` in the list's order (None: from the start)."""
+    if not by_update:
+        values = page_cursor(raw, str)
+        return None if values is None else Enterprise.uscc > values[0]
+    values = page_cursor(raw, str, str)
+    if values is None:
+        return None
+    try:
+        at = datetime.fromisoformat(values[0])
+    except ValueError:
+        raise bad_cursor() from None
+    if at.tzinfo is None:
+        raise bad_cursor()
+    after = (literal(at, Enterprise.updated_at.type), literal(values[1]))
+    return tuple_(Enterprise.updated_at, Enterprise.uscc) > tuple_(*after)
+
+
+@blp.get("/enterprises")
+@requires("registry:read")
+@blp.arguments(schemas.EnterpriseListArgs, location="query")
+@blp.response(200, list_schema(EnterpriseOut, "EnterpriseList"))
+@documented(blp, (422, "A filter value or the cursor is not valid"))
+def list_enterprises(args):
+    """Enterprises by USCC, or with ``updated_after`` by (updated_at, uscc). Repeating a
+    filter ORs its values. Enterprise callers see only their own."""
+    by_update = args.get("updated_after") is not None
+    filters = _filter_values(args)
+    walked = None if by_update else next(iter(filters), None)
+    conditions = _list_conditions(args, filters, walked)
+    after = _after_condition(args["after"], by_update)
+    if after is not None:
+        conditions.append(after)
+    key = (Enterprise.updated_at, Enterprise.uscc) if by_update else (Enterprise.uscc,)
+    stmt = select(Enterprise).where(*conditions).order_by(*key).limit(args["limit"] + 1)
+    # One walk of the index per value of the driving filter, merged: each stops after a
+    # page, so a deep page costs what the first does however many values are asked for.
+    walks = [stmt]
+    if walked:
+        column = WALKED[walked]
+        walks = [stmt.where(_one_of(column, [value], walked=True)) for value in filters[walked]]
+
+    def sort_key(e: Enterprise) -> tuple:
+        return (e.updated_at, e.uscc) if by_update else (e.uscc,)
+
+    def cursor_for(e: Enterprise) -> tuple:
+        return (e.updated_at.isoformat(), e.uscc) if by_update else (e.uscc,)
+
+    merged = heapq.merge(*(db.session.scalars(walk).all() for walk in walks), key=sort_key)
+    rows = list(itertools.islice(merged, args["limit"] + 1))
+    page = page_of(rows, args["limit"], cursor_for)
+    return list_body(page.items, page.next_cursor)
+
+
+# --- one enterprise -----------------------------------------------------------------------
+
+
+def enterprise_write(view):
+    """PUT and PATCH: who may (403), the record (422 ``invalid_uscc`` on PUT, 404), then
+    the body's JSON and the preconditions (400, 428, 412) before the body is validated."""
+
+    @functools.wraps(view)
+    def wrapped(*args, uscc: str, **kwargs):
+        user = caller()
+        put = request.method == "PUT"
+        if put and not user.is_reviewer and request.if_none_match.star_tag:
+            raise Forbidden("An enterprise's users do not create enterprises.")
+        code = queries.valid_uscc(uscc) if put else _normalised(uscc)
+        enterprise = visible_enterprise(code)
+        if enterprise is None and not (put and user.is_reviewer):
+            raise NotFound("No such enterprise.")
+        conditional_write(db.session, enterprise)
+        return view(*args, code=code, enterprise=enterprise, **kwargs)
+
+    return wrapped
+
+
+def _stored(enterprise: Enterprise) -> dict:
+    """The writable members as stored: what a merge patch applies to (the status only
+    for reviewers, who may change it)."""
+    doc = {name: getattr(enterprise, name) for name in operations.PROFILE_FIELDS}
+    if caller().is_reviewer:
+        doc.update(status=str(enterprise.status), merged_into=enterprise.merged_into)
+    return doc
+
+
+def _value_errors(doc: dict, sent: dict) -> list[dict]:
+    """What the schema cannot know: the seeded cities and industries, today."""
+    errors = []
+    choices = {
+        "city_code": {c.code for c in queries.cities(db.session)},
+        "industry_code": {i.code for i in queries.industries(db.session)},
+    }
+    for name, known in choices.items():
+        if sent.get(name) is not None and sent[name] not in known:
+            errors.append({"field": name, "code": "invalid_choice", "message": "Unknown code."})
+    if sent.get("founded_on") is not None and sent["founded_on"] > clock.today():
+        errors.append({"field": "founded_on", "code": "out_of_range", "message": "In the future."})
+    return errors
+
+
+def _status_change(code: str, doc: dict, sent: dict, errors: list) -> tuple:
+    """(status, merged_into) to set; status None leaves both as stored (a PUT without
+    ``status``, or an enterprise's user)."""
+    status = Status(doc["status"]) if doc.get("status") is not None else None
+    if status != Status.MERGED:
+        if sent.get("merged_into") is not None:
+            errors.append(
+                {"field": "merged_into", "code": "inconsistent", "message": "Only when merged."}
+            )
+        return status, None
+    merged_into = _normalised(doc.get("merged_into") or "")
+    if not doc.get("merged_into"):
+        errors.append({"field": "merged_into", "code": "required", "message": "Required."})
+    elif merged_into is None:
+        errors.append({"field": "merged_into", "code": "invalid_uscc", "message": "Invalid."})
+    elif merged_into == code:
+        errors.append({"field": "merged_into", "code": "inconsistent", "message": "Itself."})
+    return status, merged_into
+
+
+def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
+    """Create (``enterprise`` None) or replace with ``doc``; ``sent`` is the body."""
+    errors = _value_errors(doc, sent)
+    status, merged_into = _status_change(code, doc, sent, errors)
+    if errors:
+        raise ValidationFailed("Some values sent are not valid.", errors=errors)
+    if enterprise is not None:
+        operations.replace_enterprise(
+            db.session, enterprise, doc, actor=actor(), status=status, merged_into=merged_into
+        )
+        db.session.commit()
+        return tagged(enterprise)
+    try:
+        enterprise = operations.register_enterprise(
+            db.session,
+            code,
+            doc,
+            actor=actor(),
+            status=status or Status.ACTIVE,
+            merged_into=merged_into,
+        )
+        db.session.commit()
+    except IntegrityError:
+        # Another request created it since this one looked (PostgreSQL).
+        db.session.rollback()
+        raise PreconditionFailed("The record exists already (If-None-Match).") from None
+    return tagged(enterprise, 201, Location=url_for(".get_enterprise", uscc=code))
+
+
+@blp.get("/enterprises/<uscc>")
+@requires("registry:read")
+@with_enterprise
+@blp.response(200, EnterpriseOut)
+@documented(blp, NOT_VISIBLE)
+def get_enterprise(enterprise: Enterprise):
+    """One enterprise, with its version as a strong ``ETag``."""
+    return tagged(enterprise)
+
+
+@blp.put("/enterprises/<uscc>")
+@requires("registry:write")
+@enterprise_write
+@blp.arguments(schemas.EnterpriseIn)
+@blp.response(200, EnterpriseOut)
+@blp.alt_response(201, schema=EnterpriseOut, description="Created", success=True)
+@documented(blp, *WRITE_ERRORS, conditional=True)
+def put_enterprise(body: dict, code: str, enterprise: Enterprise | None):
+    """Full replacement (``If-Match``), or creation by a reviewer (``If-None-Match: *``).
+    A replacement equal to the stored record changes nothing."""
+    if "status" not in body and "merged_into" in body and caller().is_reviewer:
+        raise field_error("merged_into", "inconsistent", "Send status with merged_into.")
+    return _save(code, enterprise, body, body)
+
+
+@blp.patch("/enterprises/<uscc>")
+@requires("registry:write")
+@enterprise_write
+@blp.arguments(schemas.EnterprisePatch)
+@blp.response(200, EnterpriseOut)
+@documented(blp, *WRITE_ERRORS[1:], conditional=True)
+def patch_enterprise(patch: dict, code: str, enterprise: Enterprise):
+    """JSON Merge Patch (``If-Match`` required): members sent replace the stored ones,
+    null clears an optional one."""
+    return _save(code, enterprise, {**_stored(enterprise), **patch}, patch)

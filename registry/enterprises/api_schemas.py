@@ -1,0 +1,235 @@
+"""Schemas of the enterprises API (API.md "Resource shapes"): request bodies and query
+strings. Responses are the feed's own representations (``registry.enterprises.schemas``).
+
+Input schemas keep marshmallow's ``unknown=RAISE``: a member nobody may send is
+``unknown_field``; a member of the representation that the client may not write
+(``uscc``, ``version``, the ladder fields, …) is ``read_only``, and so are ``status``
+and ``merged_into`` from an enterprise's token (QUALITY.md S2). Choices that live in the
+database (cities, industries, tiers) and USCCs are checked by the views.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import g
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.utils import missing
+
+from registry.core.api import PageArgs
+from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS, decimal_places
+from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS, Status
+
+STATUSES = [str(s) for s in Status]
+#: Tier, city, industry and USCC values are short codes; longer input is refused first.
+CODE_LENGTH = 40
+#: The largest amount a BIGINT column holds.
+MAX_AMOUNT = 2**63 - 1
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL stores no U+0000 in text.
+    if "\x00" in value:
+        raise ValidationError("Must not contain the NUL character.")
+
+
+def _text(limit: int, **kwargs) -> fields.String:
+    """Free text: at most ``limit`` characters, no NUL; null clears it."""
+    kwargs.setdefault("allow_none", True)
+    return fields.String(validate=[validate.Length(max=limit), _no_nul], **kwargs)
+
+
+def _code(**kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(max=CODE_LENGTH), **kwargs)
+
+
+class ReadOnly(fields.Field):
+    """A member of the representation that the client may not send: any value, null
+    included, is refused with ``read_only``."""
+
+    def __init__(self, description: str = "Read-only", **kwargs) -> None:
+        super().__init__(metadata={"readOnly": True, "description": description}, **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is missing:
+            return missing
+        raise ValidationError("Read-only: this member cannot be written.")
+
+
+class Percentage(fields.Float):
+    """A JSON number from 0 to 100 with at most two decimals (a string is refused)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_none=True, validate=validate.Range(min=0, max=100), **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, str | bool):
+            raise self.make_error("invalid")
+        number = super()._validated(value)
+        if decimal_places(Decimal(str(value))) > PERCENT_DECIMALS:
+            raise ValidationError(f"Use at most {PERCENT_DECIMALS} decimals.")
+        return number
+
+
+def _whole(maximum: int) -> fields.Integer:
+    return fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=maximum))
+
+
+# --- enterprises ---------------------------------------------------------------------------
+
+
+class EnterpriseIn(Schema):
+    """The writable members of an enterprise (a PUT replaces them all: one left out is
+    cleared). ``status`` and ``merged_into`` are for reviewers; left out, the stored
+    status stays."""
+
+    name = _text(200, required=True, allow_none=False)
+    name_en = _text(200)
+    city_code = _code(allow_none=True, metadata={"description": "A seeded city, or null"})
+    county = _text(64)
+    industry_code = _code(
+        allow_none=True, metadata={"description": "One of the industries, or null (other)"}
+    )
+    founded_on = fields.Date(allow_none=True)
+    legal_representative = _text(100)
+    contact_name = _text(100)
+    contact_phone = _text(40)
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    address = _text(300)
+    main_products = _text(2000)
+    status = fields.String(
+        validate=validate.OneOf(STATUSES), metadata={"description": "Reviewers only"}
+    )
+    merged_into = _code(
+        allow_none=True,
+        metadata={"description": "The USCC it merged into; required when status is merged"},
+    )
+
+    uscc = ReadOnly("From the path")
+    uscc_warnings = ReadOnly()
+    origin = ReadOnly()
+    source_version = ReadOnly()
+    tier = ReadOnly()
+    tier_since = ReadOnly()
+    tier_expires_at = ReadOnly()
+    registration_number = ReadOnly()
+    version = ReadOnly("Send it as If-Match")
+    created_at = ReadOnly()
+    updated_at = ReadOnly()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _status_for_reviewers(self, data: dict, **_kwargs) -> None:
+        if g.api_user.is_reviewer:
+            return
+        sent = [name for name in ("status", "merged_into") if name in data]
+        if sent:
+            raise ValidationError({name: ["Read-only for an enterprise's users."] for name in sent})
+
+
+class EnterprisePatch(EnterpriseIn):
+    """A JSON Merge Patch of the writable members: those sent replace the stored ones,
+    null clears an optional member."""
+
+    name = _text(200, allow_none=False)
+
+
+class EnterpriseListArgs(PageArgs):
+    """Filters of ``GET /enterprises``; repeating one ORs its values."""
+
+    tier = fields.List(_code(), metadata={"description": 'A tier code, or "none"'})
+    city = fields.List(_code())
+    industry = fields.List(_code(), metadata={"description": 'An industry, or "none"'})
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    q = fields.String(
+        validate=[validate.Length(min=1, max=200), _no_nul],
+        metadata={"description": "A USCC prefix, or else a name prefix"},
+    )
+    updated_after = fields.AwareDateTime(
+        metadata={"description": "Exclusive; the list is then ordered by (updated_at, uscc)"}
+    )
+
+
+# --- annual reports ------------------------------------------------------------------------
+
+
+class AnnualReportIn(Schema):
+    """One year's figures (a PUT replaces them all: one left out is cleared). Counts are
+    whole numbers, amounts integer 元, percentages 0–100 with at most two decimals."""
+
+    year = ReadOnly("From the path")
+    enterprise_uscc = ReadOnly("From the path")
+    version = ReadOnly("Send it as If-Match")
+    created_at = ReadOnly()
+    updated_at = ReadOnly()
+
+
+for _name in COUNT_FIELDS:
+    AnnualReportIn._declared_fields[_name] = _whole(MAX_COUNT)
+for _name in MONEY_FIELDS:
+    AnnualReportIn._declared_fields[_name] = _whole(MAX_AMOUNT)
+for _name in PERCENT_FIELDS:
+    AnnualReportIn._declared_fields[_name] = Percentage()
+
+
+# --- the ladder ----------------------------------------------------------------------------
+
+
+class EligibilityArgs(Schema):
+    tier = _code(required=True)
+    year = fields.Integer(
+        validate=validate.Range(min=1990, max=9999),
+        metadata={"description": "Reports up to this year (default: the latest)"},
+    )
+
+
+class DemotionIn(Schema):
+    to_tier = _code(required=True)
+    reason = _text(2000, required=True, allow_none=False)
+
+
+class RevocationIn(Schema):
+    reason = _text(2000, required=True, allow_none=False)
+    ban_until = fields.Date(
+        allow_none=True, metadata={"description": "No application until this date"}
+    )
+
+
+class CheckOut(Schema):
+    class Meta:
+        ordered = True
+
+    code = fields.String()
+    label = fields.String()
+    status = fields.String(metadata={"description": "pass, fail, unknown or manual"})
+    operator = fields.String(allow_none=True)
+    required = fields.Raw(allow_none=True)
+    actual = fields.Raw(allow_none=True)
+    unit = fields.String(allow_none=True)
+    alternative = fields.String(allow_none=True)
+
+
+class ScorePartOut(Schema):
+    code = fields.String()
+    points = fields.Integer(allow_none=True)
+    max = fields.Integer()
+
+
+class ScoreOut(Schema):
+    total = fields.Integer(allow_none=True)
+    pass_mark = fields.Integer()
+    parts = fields.List(fields.Nested(ScorePartOut))
+
+
+class EligibilityOut(Schema):
+    """PRODUCT.md §4's evaluation, as ``Evaluation.to_dict`` gives it."""
+
+    class Meta:
+        ordered = True
+
+    tier = fields.String()
+    year = fields.Integer(allow_none=True)
+    evaluated_at = fields.String()
+    eligible = fields.Boolean()
+    checks = fields.List(fields.Nested(CheckOut))
+    score = fields.Nested(ScoreOut, allow_none=True)
+    info = fields.Dict(metadata={"description": "Figures shown beside the checks, if any"})

@@ -1,0 +1,301 @@
+"""What lies under one enterprise in the REST API: annual reports under their
+preconditions, eligibility, tier events, demotions and revocations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from registry.core import clock
+from registry.core.models import ChangeLogEntry
+from registry.enterprises.models import AnnualReport, Enterprise
+from registry.enterprises.schemas import annual_report_out
+from registry.ladder import operations as ladder_ops
+from registry.ladder import queries as ladder_queries
+from tests.applications.api_world import (
+    API,
+    NOW,
+    api_client,
+    pinned_clock,
+    problem_of,
+    refused_fields,
+)
+from tests.enterprises.api_world import feed_entries, new_world, reload, with_tag
+from tests.factories import TEST_ACTOR, new_uscc
+
+_clock = pytest.fixture(autouse=True)(pinned_clock)
+_client = pytest.fixture(name="client")(api_client)
+_world = pytest.fixture(name="world")(new_world)
+
+FIGURES = {
+    "employees": 120,
+    "tech_staff": 30,
+    "rd_staff": 20,
+    "revenue": 48_000_000,
+    "total_income": 50_000_000,
+    "total_assets": 40_000_000,
+    "net_assets": 25_000_000,
+    "total_cost": 41_000_000,
+    "rd_expense": 3_000_000,
+    "rd_domestic_expense": 2_500_000,
+    "hightech_income": 30_000_000,
+    "ip_class1": 2,
+    "main_business_share": 87.5,
+    "debt_ratio": 37.25,
+}
+
+
+def report_path(enterprise: Enterprise, year: int | None = None) -> str:
+    path = f"{API}/enterprises/{enterprise.uscc}/annual-reports"
+    return path if year is None else f"{path}/{year}"
+
+
+def stored_report(session, enterprise: Enterprise, year: int) -> AnnualReport | None:
+    session.expire_all()
+    return session.scalars(
+        select(AnnualReport).where(
+            AnnualReport.enterprise_id == enterprise.id, AnnualReport.year == year
+        )
+    ).one_or_none()
+
+
+# --- annual reports -----------------------------------------------------------------------------
+
+
+def test_the_reports_of_an_enterprise_by_year(client, session, make, world):
+    for year in (2024, 2022, 2023):
+        make.report(world.a, year, employees=year - 2000)
+    make.report(world.b, 2024, employees=1)
+    session.commit()
+    response = client.get(f"{report_path(world.a)}?limit=2", headers=world.headers["owner"])
+    assert response.status_code == 200
+    body = response.json
+    assert [r["year"] for r in body["data"]] == [2022, 2023]
+    assert body["data"][0] == annual_report_out.dump(stored_report(session, world.a, 2022))
+    assert body["data"][0]["enterprise_uscc"] == world.a.uscc and body["has_more"] is True
+    link = response.headers["Link"]
+    rest = client.get(link[1 : link.index(">")], headers=world.headers["owner"]).json
+    assert [r["year"] for r in rest["data"]] == [2024] and rest["next_cursor"] is None
+    bad = client.get(f"{report_path(world.a)}?after=x", headers=world.headers["owner"])
+    assert refused_fields(bad, "invalid_cursor") == [("after", "invalid_cursor")]
+
+
+def test_one_report_with_its_etag_and_404_without_one(client, session, make, world):
+    make.report(world.a, 2024, **FIGURES)
+    session.commit()
+    response = client.get(report_path(world.a, 2024), headers=world.headers["owner"])
+    assert response.status_code == 200 and response.headers["ETag"] == '"1"'
+    assert response.json == annual_report_out.dump(stored_report(session, world.a, 2024))
+    assert {k: response.json[k] for k in FIGURES} == FIGURES
+    assert response.json["year"] == 2024 and response.json["ip_class2"] is None
+    for year in (2023, 1980):
+        missing = client.get(report_path(world.a, year), headers=world.headers["owner"])
+        problem_of(missing, 404, "not_found")
+
+
+def test_the_enterprise_creates_then_replaces_a_report(client, session, world):
+    path = report_path(world.a, 2025)
+    owner = world.headers["owner"]
+    problem_of(client.put(path, json=FIGURES, headers=owner), 428, "precondition_required")
+    created = client.put(path, json=FIGURES, headers=with_tag(owner, **{"If-None-Match": "*"}))
+    assert created.status_code == 201, created.json
+    assert created.headers["ETag"] == '"1"'
+    assert created.headers["Location"].endswith(path)
+    assert {k: created.json[k] for k in FIGURES} == FIGURES
+    assert created.json == annual_report_out.dump(stored_report(session, world.a, 2025))
+    again = client.put(path, json=FIGURES, headers=with_tag(owner, **{"If-None-Match": "*"}))
+    problem_of(again, 412, "precondition_failed")
+
+    problem_of(client.put(path, json=FIGURES, headers=owner), 428, "precondition_required")
+    stale = client.put(path, json={"employees": 1}, headers=with_tag(owner, **{"If-Match": '"2"'}))
+    problem_of(stale, 412, "precondition_failed")
+    assert stored_report(session, world.a, 2025).employees == 120
+    replaced = client.put(
+        path, json={"employees": 99}, headers=with_tag(owner, **{"If-Match": '"1"'})
+    )
+    assert replaced.status_code == 200 and replaced.headers["ETag"] == '"2"'
+    assert replaced.json["employees"] == 99 and replaced.json["revenue"] is None  # cleared
+    key = f"{world.a.uscc}/2025"
+    versions = session.scalars(select(ChangeLogEntry.version).where(ChangeLogEntry.key == key))
+    assert list(versions) == [1, 2]
+
+
+def test_an_unchanged_report_put_changes_nothing(client, session, world):
+    path = report_path(world.a, 2024)
+    first = client.put(
+        path, json=FIGURES, headers=with_tag(world.headers["wang"], **{"If-None-Match": "*"})
+    )
+    assert first.status_code == 201
+    entries = feed_entries(session)
+    with clock.pinned(NOW + timedelta(hours=2)):
+        same = client.put(
+            path, json=FIGURES, headers=with_tag(world.headers["wang"], **{"If-Match": '"1"'})
+        )
+    assert same.status_code == 200 and same.headers["ETag"] == '"1"'
+    assert same.json == first.json
+    assert feed_entries(session) == entries
+
+
+@pytest.mark.parametrize(
+    ("year", "body", "refused"),
+    [
+        (2026, {}, [("year", "out_of_range")]),  # the current year is not completed
+        (1989, {}, [("year", "out_of_range")]),
+        (2024, {"employees": 10, "tech_staff": 11}, [("tech_staff", "inconsistent")]),
+        (2024, {"revenue": 2, "total_income": 1}, [("revenue", "inconsistent")]),
+        (2024, {"net_assets": 2, "total_assets": 1}, [("net_assets", "inconsistent")]),
+        (2024, {"employees": -1}, [("employees", "out_of_range")]),
+        (2024, {"debt_ratio": 100.5}, [("debt_ratio", "out_of_range")]),
+        (2024, {"debt_ratio": 12.345}, [("debt_ratio", "invalid_format")]),
+        (2024, {"debt_ratio": "12.5"}, [("debt_ratio", "invalid_type")]),
+        (2024, {"employees": 1.5}, [("employees", "invalid_type")]),
+        (2024, {"employees": True}, [("employees", "invalid_type")]),
+        (2024, {"revenue": "1000"}, [("revenue", "invalid_type")]),
+        (2024, {"year": 2024}, [("year", "read_only")]),
+        (
+            2024,
+            {"version": 1, "enterprise_uscc": "x"},
+            [("enterprise_uscc", "read_only"), ("version", "read_only")],
+        ),
+        (2024, {"turnover": 1}, [("turnover", "unknown_field")]),
+    ],
+)
+def test_figures_are_checked(client, session, world, year, body, refused):
+    response = client.put(
+        report_path(world.a, year),
+        json=body,
+        headers=with_tag(world.headers["owner"], **{"If-None-Match": "*"}),
+    )
+    assert refused_fields(response) == refused
+    assert stored_report(session, world.a, year) is None
+
+
+def test_a_report_put_to_another_or_an_invalid_enterprise(client, world):
+    headers = with_tag(world.headers["owner"], **{"If-None-Match": "*"})
+    other = client.put(report_path(world.b, 2024), json=FIGURES, headers=headers)
+    body = problem_of(other, 404, "not_found")
+    assert world.b.uscc not in other.get_data(as_text=True) and body["errors"] == []
+    invalid = client.put(
+        f"{API}/enterprises/91360100ABC/annual-reports/2024", json={}, headers=headers
+    )
+    assert refused_fields(invalid, "invalid_uscc") == [("uscc", "invalid_uscc")]
+
+
+# --- eligibility ----------------------------------------------------------------------------------
+
+
+def test_eligibility_as_the_ladder_evaluates_it(client, session, make, world):
+    for year in (2023, 2024, 2025):
+        make.eligible_report(world.a, year)
+    session.commit()
+    path = f"{API}/enterprises/{world.a.uscc}/eligibility"
+    response = client.get(f"{path}?tier=tech_sme", headers=world.headers["owner"])
+    assert response.status_code == 200, response.json
+    body = response.json
+    expected = ladder_queries.evaluate_enterprise(
+        session, reload(session, world.a), "tech_sme", reference=NOW, lang="en"
+    ).to_dict()
+    assert body == expected
+    assert (body["tier"], body["year"], body["evaluated_at"]) == (
+        "tech_sme",
+        2025,
+        "2026-03-04T03:00:00Z",
+    )
+    assert body["eligible"] is True and body["score"]["total"] >= body["score"]["pass_mark"]
+    assert {
+        "code",
+        "label",
+        "status",
+        "operator",
+        "required",
+        "actual",
+        "unit",
+        "alternative",
+    } == set(body["checks"][0])
+    earlier = client.get(f"{path}?tier=champion&year=2024", headers=world.headers["wang"]).json
+    assert (earlier["tier"], earlier["year"]) == ("champion", 2024)
+    unknown = client.get(f"{path}?tier=gold", headers=world.headers["owner"])
+    assert refused_fields(unknown) == [("tier", "invalid_choice")]
+    assert refused_fields(client.get(path, headers=world.headers["owner"])) == [
+        ("tier", "required")
+    ]
+
+
+# --- tier events, demotions and revocations -------------------------------------------------------
+
+
+def test_a_reviewer_demotes_and_the_enterprise_sees_the_event(client, session, world):
+    ladder_ops.grant_tier(session, world.a, "champion", actor=TEST_ACTOR, reason="grant")
+    session.commit()
+    path = f"{API}/enterprises/{world.a.uscc}"
+    demoted = client.post(
+        f"{path}/demotions",
+        json={"to_tier": "tech_sme", "reason": "figures fell"},
+        headers=world.headers["wang"],
+    )
+    assert demoted.status_code == 201, demoted.json
+    event = demoted.json
+    assert (event["kind"], event["from_tier"], event["to_tier"]) == (
+        "demote",
+        "champion",
+        "tech_sme",
+    )
+    assert event["enterprise_uscc"] == world.a.uscc and event["reason"] == "figures fell"
+    assert event["actor"] == {"id": world.wang.id, "name": "Reviewer Wang"}
+    assert event["tier_since"] == "2026-03-04" and event["registration_number"]
+    stored = reload(session, world.a)
+    assert (stored.tier, stored.version) == ("tech_sme", 3)
+
+    mine = client.get(f"{path}/tier-events", headers=world.headers["owner"]).json
+    assert [e["kind"] for e in mine["data"]] == ["grant", "demote"]
+    assert mine["data"][0]["actor"] == {"id": None, "name": "test"}
+    assert mine["data"][1]["actor"] is None  # a reviewer's identity: not for the enterprise
+    reviewers = client.get(f"{path}/tier-events?limit=1", headers=world.headers["wang"])
+    assert reviewers.json["data"][0]["id"] == mine["data"][0]["id"]
+    link = reviewers.headers["Link"]
+    following = client.get(link[1 : link.index(">")], headers=world.headers["wang"]).json
+    assert (following["data"], following["next_cursor"]) == ([event], None)
+
+
+def test_demotion_refusals(client, session, world):
+    path = f"{API}/enterprises/{world.a.uscc}/demotions"
+    wang = world.headers["wang"]
+    body = {"to_tier": "tech_sme", "reason": "x"}
+    problem_of(client.post(path, json=body, headers=world.headers["owner"]), 403, "forbidden")
+    problem_of(client.post(path, json=body, headers=wang), 409, "not_on_ladder")
+    ladder_ops.grant_tier(session, world.a, "high_tech", actor=TEST_ACTOR, reason="grant")
+    session.commit()
+    higher = client.post(path, json={**body, "to_tier": "champion"}, headers=wang)
+    problem_of(higher, 409, "invalid_transition")
+    unknown = client.post(path, json={**body, "to_tier": "gold"}, headers=wang)
+    assert refused_fields(unknown) == [("to_tier", "invalid_choice")]
+    assert refused_fields(client.post(path, json={"to_tier": "tech_sme"}, headers=wang)) == [
+        ("reason", "required")
+    ]
+    missing = client.post(f"{API}/enterprises/{new_uscc()}/demotions", json=body, headers=wang)
+    problem_of(missing, 404, "not_found")
+    assert reload(session, world.a).tier == "high_tech"
+
+
+def test_a_reviewer_revokes_with_a_ban(client, session, world):
+    ladder_ops.grant_tier(session, world.a, "high_tech", actor=TEST_ACTOR, reason="grant")
+    session.commit()
+    path = f"{API}/enterprises/{world.a.uscc}/revocations"
+    wang = world.headers["wang"]
+    past = client.post(path, json={"reason": "fraud", "ban_until": "2026-03-04"}, headers=wang)
+    assert refused_fields(past) == [("ban_until", "out_of_range")]
+    revoked = client.post(path, json={"reason": "fraud", "ban_until": "2028-01-01"}, headers=wang)
+    assert revoked.status_code == 201, revoked.json
+    event = revoked.json
+    assert (event["kind"], event["from_tier"], event["to_tier"]) == ("revoke", "high_tech", None)
+    assert (event["ban_until"], event["tier_since"], event["registration_number"]) == (
+        "2028-01-01",
+        None,
+        None,
+    )
+    stored = reload(session, world.a)
+    assert (stored.tier, str(stored.ban_until)) == (None, "2028-01-01")
+    again = client.post(path, json={"reason": "again"}, headers=wang)
+    problem_of(again, 409, "not_on_ladder")
