@@ -152,9 +152,13 @@ def page_cursor(raw: str | None, *types):
 
 def bad_cursor() -> InvalidCursor:
     return InvalidCursor(
-        "The page cursor is malformed.",
-        errors=[{"field": "after", "code": "invalid_cursor", "message": "Malformed."}],
+        "The page cursor is malformed.", errors=[refusal("after", "invalid_cursor", "Malformed.")]
     )
+
+
+def refusal(field: str, code: str, message: str) -> dict[str, str]:
+    """One item of a problem's ``errors``."""
+    return {"field": field, "code": code, "message": message}
 
 
 def known_tier(field: str, code: str) -> str:
@@ -166,22 +170,28 @@ def known_tier(field: str, code: str) -> str:
 # --- the list -----------------------------------------------------------------------------
 
 
+#: The values each filter accepts, read only when the filter is used.
+KNOWN = {
+    "tier": lambda: set(ladder_queries.tier_ranks(db.session)) | {NONE},
+    "city": lambda: {c.code for c in queries.cities(db.session)},
+    "industry": lambda: {i.code for i in queries.industries(db.session)} | {NONE},
+}
+
+
 def _filter_values(args: dict) -> dict[str, list[str]]:
     """The tier, city and industry filters, each value checked (unknown → 422)."""
-    known = {
-        "tier": set(ladder_queries.tier_ranks(db.session)) | {NONE},
-        "city": {c.code for c in queries.cities(db.session)},
-        "industry": {i.code for i in queries.industries(db.session)} | {NONE},
-    }
-    errors = [
-        {"field": name, "code": "invalid_choice", "message": f"Unknown {name} {value!r}."}
-        for name in WALKED
-        for value in args.get(name) or ()
-        if value not in known[name]
-    ]
+    filters = {name: list(dict.fromkeys(args[name])) for name in WALKED if args.get(name)}
+    errors = []
+    for name, values in filters.items():
+        known = KNOWN[name]()
+        errors += [
+            refusal(name, "invalid_choice", f"Unknown {name} {value!r}.")
+            for value in values
+            if value not in known
+        ]
     if errors:
         raise ValidationFailed("Some values sent are not valid.", errors=errors)
-    return {name: list(dict.fromkeys(args[name])) for name in WALKED if args.get(name)}
+    return filters
 
 
 def _one_of(column, values: list[str], *, walked: bool):
@@ -215,25 +225,29 @@ def _list_conditions(args: dict, filters: dict[str, list[str]], walked: str | No
             if prefix
             else queries.name_starts_with(db.session, text)
         )
-    if args.get("updated_after") is not None:
-        conditions.append(Enterprise.updated_at > args["updated_after"])
     return conditions
 
 
-def _after_condition(raw: str | None, by_update: bool):
-    """SQL: the rows after the cursor ``raw`` in the list's order (None: from the start)."""
-    if not by_update:
+def _start(raw: str | None, updated_after: datetime | None):
+    """SQL: where the page starts, as one range of the index walked: after the cursor
+    ``raw`` in the list's order, and after ``updated_after`` (exclusive) when given."""
+    if updated_after is None:
         values = page_cursor(raw, str)
         return None if values is None else Enterprise.uscc > values[0]
     values = page_cursor(raw, str, str)
     if values is None:
-        return None
+        return Enterprise.updated_at > updated_after
     try:
         at = datetime.fromisoformat(values[0])
     except ValueError:
         raise bad_cursor() from None
     if at.tzinfo is None:
         raise bad_cursor()
+    if at <= updated_after:
+        # Every row after updated_after is after the cursor too.
+        return Enterprise.updated_at > updated_after
+    # Every row after the cursor is after updated_after too; one condition keeps the
+    # walk on the (updated_at, uscc) index starting at the cursor.
     after = (literal(at, Enterprise.updated_at.type), literal(values[1]))
     return tuple_(Enterprise.updated_at, Enterprise.uscc) > tuple_(*after)
 
@@ -250,9 +264,9 @@ def list_enterprises(args):
     filters = _filter_values(args)
     walked = None if by_update else next(iter(filters), None)
     conditions = _list_conditions(args, filters, walked)
-    after = _after_condition(args["after"], by_update)
-    if after is not None:
-        conditions.append(after)
+    start = _start(args["after"], args.get("updated_after"))
+    if start is not None:
+        conditions.append(start)
     key = (Enterprise.updated_at, Enterprise.uscc) if by_update else (Enterprise.uscc,)
     stmt = select(Enterprise).where(*conditions).order_by(*key).limit(args["limit"] + 1)
     # One walk of the index per value of the driving filter, merged: each stops after a
@@ -306,44 +320,39 @@ def _stored(enterprise: Enterprise) -> dict:
     return doc
 
 
-def _value_errors(doc: dict, sent: dict) -> list[dict]:
+def _value_errors(sent: dict) -> list[dict]:
     """What the schema cannot know: the seeded cities and industries, today."""
     errors = []
-    choices = {
-        "city_code": {c.code for c in queries.cities(db.session)},
-        "industry_code": {i.code for i in queries.industries(db.session)},
-    }
+    choices = {"city_code": KNOWN["city"], "industry_code": lambda: KNOWN["industry"]() - {NONE}}
     for name, known in choices.items():
-        if sent.get(name) is not None and sent[name] not in known:
-            errors.append({"field": name, "code": "invalid_choice", "message": "Unknown code."})
+        if sent.get(name) is not None and sent[name] not in known():
+            errors.append(refusal(name, "invalid_choice", "Unknown code."))
     if sent.get("founded_on") is not None and sent["founded_on"] > clock.today():
-        errors.append({"field": "founded_on", "code": "out_of_range", "message": "In the future."})
+        errors.append(refusal("founded_on", "out_of_range", "In the future."))
     return errors
 
 
 def _status_change(code: str, doc: dict, sent: dict, errors: list) -> tuple:
     """(status, merged_into) to set; status None leaves both as stored (a PUT without
-    ``status``, or an enterprise's user)."""
+    ``status``, or an enterprise's user). Refusals are added to ``errors``."""
     status = Status(doc["status"]) if doc.get("status") is not None else None
     if status != Status.MERGED:
         if sent.get("merged_into") is not None:
-            errors.append(
-                {"field": "merged_into", "code": "inconsistent", "message": "Only when merged."}
-            )
+            errors.append(refusal("merged_into", "inconsistent", "Only with status merged."))
         return status, None
     merged_into = _normalised(doc.get("merged_into") or "")
     if not doc.get("merged_into"):
-        errors.append({"field": "merged_into", "code": "required", "message": "Required."})
+        errors.append(refusal("merged_into", "required", "Required when merged."))
     elif merged_into is None:
-        errors.append({"field": "merged_into", "code": "invalid_uscc", "message": "Invalid."})
+        errors.append(refusal("merged_into", "invalid_uscc", "Not a valid USCC."))
     elif merged_into == code:
-        errors.append({"field": "merged_into", "code": "inconsistent", "message": "Itself."})
+        errors.append(refusal("merged_into", "inconsistent", "Not the enterprise itself."))
     return status, merged_into
 
 
 def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
     """Create (``enterprise`` None) or replace with ``doc``; ``sent`` is the body."""
-    errors = _value_errors(doc, sent)
+    errors = _value_errors(sent)
     status, merged_into = _status_change(code, doc, sent, errors)
     if errors:
         raise ValidationFailed("Some values sent are not valid.", errors=errors)
@@ -390,8 +399,6 @@ def get_enterprise(enterprise: Enterprise):
 def put_enterprise(body: dict, code: str, enterprise: Enterprise | None):
     """Full replacement (``If-Match``), or creation by a reviewer (``If-None-Match: *``).
     A replacement equal to the stored record changes nothing."""
-    if "status" not in body and "merged_into" in body and caller().is_reviewer:
-        raise field_error("merged_into", "inconsistent", "Send status with merged_into.")
     return _save(code, enterprise, body, body)
 
 

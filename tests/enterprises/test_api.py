@@ -665,6 +665,9 @@ def test_updated_after_orders_by_update_time(client, session, make, world):
     assert (found, pages) == (expected, 4)
     exclusive = listed_usccs(client, "updated_after=2026-03-04T03:02:00Z", world.headers["wang"])
     assert exclusive == [late[3].uscc]
+    before = encode_cursor("2026-03-04T03:01:00+00:00", "0" * 18)  # before updated_after
+    query = f"updated_after=2026-03-04T03:02:00Z&after={before}"
+    assert listed_usccs(client, query, world.headers["wang"]) == [late[3].uscc]
     only_sme = listed_usccs(
         client, "updated_after=2026-03-04T03:00:00Z&tier=tech_sme", world.headers["wang"]
     )

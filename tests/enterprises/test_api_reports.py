@@ -215,6 +215,8 @@ def test_eligibility_as_the_ladder_evaluates_it(client, session, make, world):
         "alternative",
     } == set(body["checks"][0])
     earlier = client.get(f"{path}?tier=champion&year=2024", headers=world.headers["wang"]).json
+    for tier in ("high_tech", "navigator", "chain_leader"):
+        assert client.get(f"{path}?tier={tier}", headers=world.headers["wang"]).status_code == 200
     assert (earlier["tier"], earlier["year"]) == ("champion", 2024)
     unknown = client.get(f"{path}?tier=gold", headers=world.headers["owner"])
     assert refused_fields(unknown) == [("tier", "invalid_choice")]
