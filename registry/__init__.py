@@ -75,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_request_hooks(app: Flask) -> None:
     from registry.accounts import api as bearer
+    from registry.core import ratelimit
     from registry.core.db import set_read_only
     from registry.extensions import db
 
@@ -91,6 +92,8 @@ def _init_request_hooks(app: Flask) -> None:
 
     # After the request id and the read-only flag: who the bearer token is (API only).
     bearer.init_app(app)
+    # Then the API's rate limits, which count per token or per anonymous address.
+    ratelimit.init_app(app)
 
     @app.after_request
     def _tag_response(response):

@@ -17,7 +17,8 @@ from registry.accounts import operations as account_ops
 from registry.accounts import tokens
 from registry.accounts.models import Role, User
 from registry.applications import operations as applications
-from registry.core import clock
+from registry.core import clock, idempotency
+from registry.core.ratelimit import api_limiter
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound, ValidationFailed
 from registry.enterprises import queries as enterprise_queries
@@ -237,7 +238,9 @@ def tick_command(now_text: str | None) -> None:
             lambda enterprise_id: ladder.lapse_designation(db.session, enterprise_id, at),
         )
         account_ops.purge_login_throttles(db.session, at)
+        idempotency.purge(db.session, at)
         db.session.commit()
+        api_limiter.purge_expired()
     click.echo(
         f"granted {granted} application(s) whose notice ended, lapsed {lapsed} "
         f"designation(s), as of {at.isoformat()}"

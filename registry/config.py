@@ -38,6 +38,14 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     PROBLEM_TYPE_BASE = "https://registry.invalid/problems/"
+    # API rate limits (API.md; Flask-Limiter syntax). RATELIMIT_STORAGE_URI defaults to
+    # ratelimits.db in the instance folder (registry.core.ratelimit).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_TOKEN = "1200/minute"
+    RATELIMIT_ANON = "60/minute"
+    RATELIMIT_OBJECTION = "5/hour"
+    # Idempotency-Key records are kept this long before ``tick`` purges them (≥ 24 h).
+    IDEMPOTENCY_KEEP_HOURS = 24
     # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 
@@ -65,6 +73,18 @@ def from_environment(instance_path: str) -> dict:
     settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _persisted_dev_key(instance)
     if os.environ.get("TRUSTED_PROXIES"):
         settings["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
+    for name in ("RATELIMIT_TOKEN", "RATELIMIT_ANON", "RATELIMIT_OBJECTION"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
+    if os.environ.get("RATELIMIT_STORAGE_URI"):
+        settings["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+    if os.environ.get("RATELIMIT_ENABLED"):
+        settings["RATELIMIT_ENABLED"] = os.environ["RATELIMIT_ENABLED"].strip().lower() not in (
+            "0",
+            "false",
+            "no",
+            "off",
+        )
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings

@@ -8,8 +8,11 @@ starts from a clean, freshly seeded database.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -18,10 +21,14 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from registry import create_app
+from registry.core.ratelimit import api_limiter
 from registry.extensions import db
 from tests import factories
 
 ENGINE_URL = os.environ.get("TEST_DATABASE_URL")
+#: The API's rate-limit counters: a file of the test run's own, emptied for each test.
+RATELIMIT_DIR = tempfile.mkdtemp(prefix="registry-ratelimits-")
+atexit.register(shutil.rmtree, RATELIMIT_DIR, ignore_errors=True)
 
 
 def pytest_report_header(config):
@@ -44,6 +51,7 @@ def make_app(database_url: str, **overrides) -> Flask:
         # Still scrypt, at a cost that keeps hundreds of sign-ups and logins quick;
         # tests/accounts shows the production default.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{RATELIMIT_DIR}/ratelimits.db",
     }
     config.update(overrides)
     return create_app(config)
@@ -85,6 +93,7 @@ def reset_database(app: Flask) -> None:
         seed(db.session)
         db.session.commit()
         db.session.remove()
+        api_limiter.limiter().storage.reset()
 
 
 @pytest.fixture

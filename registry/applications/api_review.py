@@ -36,13 +36,14 @@ from registry.core import clock
 from registry.core.api import (
     API_PREFIX,
     PageArgs,
-    body_problem,
     list_body,
     list_schema,
+    public_body,
     requires,
 )
 from registry.core.errors import NotFound, ValidationFailed
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.ratelimit import objection_rate
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 
@@ -188,17 +189,6 @@ def list_notices(args):
     return list_body(items, page.next_cursor)
 
 
-def json_body(view):
-    """A public route's body: 413 or 415 as for the routes behind a token."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        refused = body_problem("json")
-        return refused if refused is not None else view(*args, **kwargs)
-
-    return wrapped
-
-
 def loads(model, name: str, message: str):
     """The route's ``<name>_id`` → ``name``, the row (404 before the body is read)."""
 
@@ -229,7 +219,7 @@ def with_notice(view):
 
 
 @blp.post("/notices/<int:application_id>/objections")
-@json_body
+@public_body()
 @with_notice
 @blp.arguments(schemas.ObjectionIn)
 @blp.response(201, schemas.FiledObjectionOut)
@@ -248,6 +238,7 @@ def file_objection(body, application: Application):
             grounds=body["text"],
             client_address=request.remote_addr,
             via=VIA,
+            rate=objection_rate(),
         )
     except ValidationFailed as error:
         # The grounds are ``text`` on the wire (API.md).

@@ -23,6 +23,7 @@ from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.ratelimit import objection_rate
 from registry.core.web import nav_item, public, refuse, see_other
 from registry.extensions import db
 from registry.ladder import dates, listing
@@ -119,6 +120,7 @@ def file_objection(application_id: int):
                 contact=form.contact.data,
                 grounds=form.grounds.data,
                 client_address=request.remote_addr,
+                rate=objection_rate(),
             )
         except DomainError as error:
             db.session.rollback()

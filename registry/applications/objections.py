@@ -14,9 +14,10 @@ An objection that is still open when its application leaves the notice another w
 second objection upheld, a revoke, a deregistration) needs no decision: it cannot be
 resolved any more (``invalid_transition``) and the reviewers' list says so.
 
-Rate limit: 5 objections per hour per client address, counted from the stored
-objections (``client_address``, ``created_at``), so every worker process sees the same
-count; only objections that were stored count.
+Rate limit: ``RATELIMIT_OBJECTION`` (default 5 per hour) per client address, counted
+from the stored objections (``client_address``, ``created_at``), so every worker process
+sees the same count; only objections that were stored count. It holds whatever
+``RATELIMIT_ENABLED`` says (API.md).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ from registry.enterprises.models import Enterprise
 #: Field limits (API.md "Objection").
 NAME_MAX, CONTACT_MAX, GROUNDS_MAX, COMMENT_MAX = 100, 200, 5000, 5000
 #: At most this many objections per client address within the window.
-OBJECTION_LIMIT = 5
-OBJECTION_WINDOW = timedelta(hours=1)
+#: The default rate: objections per client address within the window.
+OBJECTION_RATE = (5, timedelta(hours=1))
 OUTCOMES = (ObjectionState.UPHELD, ObjectionState.DISMISSED)
 
 
@@ -78,9 +79,12 @@ def _required_text(values: dict[str, str | None], limits: dict[str, int]) -> dic
     return cleaned
 
 
-def _check_rate(session: Session, client_address: str | None, now: datetime) -> None:
-    """Refuse the objection that would be the sixth from this address within the hour,
-    with the seconds until the oldest of the five leaves the window."""
+def _check_rate(
+    session: Session, client_address: str | None, now: datetime, rate: tuple[int, timedelta]
+) -> None:
+    """Refuse the objection beyond ``rate`` (e.g. the sixth from this address within the
+    hour), with the seconds until the oldest of the others leaves the window."""
+    limit, window = rate
     if session.get_bind().dialect.name == "postgresql":
         # Two workers counting the same address at once must not both see four.
         session.execute(
@@ -91,14 +95,14 @@ def _check_rate(session: Session, client_address: str | None, now: datetime) -> 
         select(Objection.created_at)
         .where(
             Objection.client_address == client_address,
-            Objection.created_at > now - OBJECTION_WINDOW,
+            Objection.created_at > now - window,
         )
         .order_by(desc(Objection.created_at))
-        .limit(OBJECTION_LIMIT)
+        .limit(limit)
     ).all()
-    if len(recent) < OBJECTION_LIMIT:
+    if len(recent) < limit:
         return
-    wait = recent[-1] + OBJECTION_WINDOW - now
+    wait = recent[-1] + window - now
     minutes = max(1, int(wait.total_seconds() + 59) // 60)
     error = Throttled(
         "Too many objections from your address. Try again in %(minutes)s minutes.",
@@ -117,6 +121,7 @@ def file_objection(
     grounds: str,
     client_address: str | None,
     via: str = "web",
+    rate: tuple[int, timedelta] = OBJECTION_RATE,
 ) -> Objection:
     """Anyone objects to an application in its public notice: 404 when it is not in
     notice, 409 ``notice_closed`` from ``notice_ends_at`` on, 429 beyond the rate limit.
@@ -127,7 +132,7 @@ def file_objection(
     )
     now = clock.now()
     client_address = client_address[:45] if client_address else None
-    _check_rate(session, client_address, now)
+    _check_rate(session, client_address, now, rate)
     # Enterprise then application: a resolution (tier first) cannot pass this one.
     application = operations.lock_application(session, application)
     if application.state != State.IN_NOTICE:

@@ -239,14 +239,35 @@ def requires(scope: str, *, accepts: str = "json"):
                 return problem(401, detail=gettext("A bearer token is required."))
             if scope not in g.api_scopes or str(user.role) not in SCOPE_ROLES[scope]:
                 return problem(403, detail=gettext("This token does not give that right."))
-            refused = body_problem(accepts)
-            if refused is not None:
-                return refused
-            return view(*args, **kwargs)
+            return _act(view, accepts, args, kwargs)
 
         return wrapped
 
     return decorate
+
+
+def public_body(accepts: str = "json"):
+    """A public route's body: 413 or 415 and ``Idempotency-Key`` as for the routes
+    behind a token."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            return _act(view, accepts, args, kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _act(view, accepts: str, args, kwargs):
+    # Imported here: idempotency needs the database extension, which needs this module.
+    from registry.core.idempotency import idempotent
+
+    refused = body_problem(accepts)
+    if refused is not None:
+        return refused
+    return idempotent(lambda: view(*args, **kwargs))
 
 
 def has_right(scope: str) -> bool:

@@ -119,3 +119,11 @@ class PreconditionRequired(DomainError):
 
 class Throttled(DomainError):
     code, status = "rate_limited", 429
+
+
+class IdempotencyKeyReused(DomainError):
+    code, status = "idempotency_key_reused", 422
+
+
+class IdempotencyKeyInProgress(DomainError):
+    code, status = "idempotency_key_in_progress", 409

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.core.db import Model, UtcDateTime
@@ -89,3 +99,24 @@ class AuditEntry(Model):
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Model):
+    """A POST sent with an ``Idempotency-Key`` (API.md): claimed before the action runs
+    (``status`` null while it is in progress), then holding the response to replay."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller", "method", "path", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # "token:<id>" or "address:<client address>".
+    caller: Mapped[str] = mapped_column(String(80))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(400))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the body's canonical JSON (or of the raw bytes of any other body).
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[dict | None] = mapped_column(JSON)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
