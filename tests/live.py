@@ -62,6 +62,8 @@ def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "live-test-secret-" + str(port),
+        # The workers' shared rate-limit counters: a file of this server's own.
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.db'}",
     }
     env.pop("REGISTRY_FAKE_NOW", None)
     errors = open(tmp_path / "gunicorn.err", "wb")  # noqa: SIM115  (closed below)
