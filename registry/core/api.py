@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -124,9 +125,31 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     return found
 
 
+class IdempotencyKeyPlugin(BasePlugin):
+    """Documents the optional ``Idempotency-Key`` header on every POST operation."""
+
+    PARAMETER = {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "required": False,
+        "description": "Send the same key again to get the first response back without "
+        "repeating the action (kept 24 h; scoped to the caller, method and path).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    }
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        post = (operations or {}).get("post")
+        if post is not None:
+            post.setdefault("parameters", []).append(dict(self.PARAMETER))
+
+
 class RegistryApi(Api):
     """flask-smorest with the registry's problem details under ``/api/``; every other
     path keeps the HTML error pages."""
+
+    def __init__(self, app=None, **kwargs):
+        kwargs.setdefault("spec_kwargs", {"extra_plugins": [IdempotencyKeyPlugin()]})
+        super().__init__(app, **kwargs)
 
     def handle_http_exception(self, error: HTTPException):
         if not is_api_path(request.path):

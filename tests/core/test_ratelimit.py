@@ -1,0 +1,174 @@
+"""The API's rate limits (API.md): per token, per anonymous address, objections per
+address; ``RATELIMIT_*`` settings; 429 problems with ``Retry-After``; counters in a
+store shared by every worker (a SQLite file by default, or a PostgreSQL table)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from registry.config import from_environment
+from registry.core import clock, ratelimit
+from registry.core.ratelimit import SqlStorage
+from registry.extensions import db
+from tests.applications.api_world import (
+    API,
+    ENTERPRISE_SCOPES,
+    api_client,
+    bearer,
+    new_world,
+    pinned_clock,
+    problem_of,
+)
+from tests.conftest import ENGINE_URL, make_app
+from tests.live import gunicorn
+
+_clock = pytest.fixture(autouse=True)(pinned_clock)
+_world = pytest.fixture(name="world")(new_world)
+
+
+@pytest.fixture
+def limited_client(database_url, session):
+    """``limited_client(**settings)``: a client of an app with those settings."""
+    apps = []
+
+    def build(**settings):
+        apps.append(make_app(database_url, **settings))
+        return api_client(apps[-1], session)
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_a_token_gets_its_own_limit(limited_client, world):
+    client = limited_client(RATELIMIT_TOKEN="3/minute")
+    owner, other = world.headers["owner"], world.headers["other"]
+    assert [client.get(f"{API}/tiers", headers=owner).status_code for _ in range(3)] == [200] * 3
+    refused = client.get(f"{API}/tiers", headers=owner)
+    body = problem_of(refused, 429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "seconds" in body["detail"]
+    # Another token (another caller) is counted apart.
+    assert client.get(f"{API}/tiers", headers=other).status_code == 200
+
+
+def test_anonymous_calls_are_limited_per_address(limited_client, world):
+    client = limited_client(RATELIMIT_ANON="2/minute")
+    assert [client.get(f"{API}/tiers").status_code for _ in range(2)] == [200, 200]
+    problem_of(client.get(f"{API}/notices"), 429, "rate_limited")
+    elsewhere = client.get(f"{API}/tiers", environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert elsewhere.status_code == 200
+    # Pages are not API calls.
+    assert client.get("/").status_code == 200
+
+
+def test_sync_reads_are_exempt_from_the_token_limit(limited_client, world):
+    client = limited_client(RATELIMIT_TOKEN="1/minute")
+    owner = world.headers["owner"]
+    for path in ("/changes", "/export", "/changes", "/export"):
+        assert client.get(API + path, headers=owner).status_code != 429
+    assert client.get(f"{API}/tiers", headers=owner).status_code == 200
+    problem_of(client.get(f"{API}/tiers", headers=owner), 429, "rate_limited")
+
+
+def test_ratelimit_enabled_off_lifts_the_api_limits_but_not_objections(limited_client, world):
+    client = limited_client(
+        RATELIMIT_ENABLED=False,
+        RATELIMIT_ANON="1/minute",
+        RATELIMIT_OBJECTION="2/hour",
+    )
+    assert {client.get(f"{API}/tiers").status_code for _ in range(5)} == {200}
+    application = world.in_notice()
+    path = f"{API}/notices/{application.id}/objections"
+    body = {"name": "张三", "contact": "138 0000 0000", "text": "数字有误"}
+    assert [client.post(path, json=body).status_code for _ in range(2)] == [201, 201]
+    refused = client.post(path, json=body)
+    problem_of(refused, 429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) == 3600
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("RATELIMIT_ENABLED", "0")
+    monkeypatch.setenv("RATELIMIT_TOKEN", "10 per second")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://localhost:6379")
+    monkeypatch.setenv("SECRET_KEY", "k" * 32)
+    settings = from_environment(str(tmp_path))
+    assert settings["RATELIMIT_ENABLED"] is False
+    assert settings["RATELIMIT_TOKEN"] == "10 per second"
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://localhost:6379"
+    monkeypatch.setenv("RATELIMIT_ENABLED", "1")
+    assert from_environment(str(tmp_path))["RATELIMIT_ENABLED"] is True
+
+
+def test_a_mistyped_limit_stops_the_start(database_url):
+    with pytest.raises(ValueError):
+        make_app(database_url, RATELIMIT_ANON="sixty a minute")
+
+
+def test_the_default_store_is_a_file_of_its_own(database_url):
+    app = make_app(database_url)
+    app.config.pop("RATELIMIT_STORAGE_URI")
+    ratelimit.configure(app)
+    with app.app_context():
+        db.engine.dispose()
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    assert uri == f"sqlite:///{app.instance_path}/ratelimits.db"
+    assert uri != app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+def test_an_unreachable_store_lets_requests_through(limited_client, world, tmp_path):
+    client = limited_client(
+        RATELIMIT_ANON="1/minute",
+        RATELIMIT_STORAGE_URI=f"sqlite:///{tmp_path}/missing/dir/ratelimits.db",
+    )
+    assert [client.get(f"{API}/tiers").status_code for _ in range(3)] == [200] * 3
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_sql_store_counts_fixed_windows(engine, tmp_path, monkeypatch):
+    if engine == "postgresql" and not ENGINE_URL:
+        pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
+    uri = ENGINE_URL if engine == "postgresql" else f"sqlite:///{tmp_path / 'counters.db'}"
+    store = SqlStorage(uri)
+    store.reset()
+    now = [1_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    assert [store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    assert store.get("k") == 3 and store.get_expiry("k") == 1_000_060.0
+    assert store.incr("other", 60) == 1
+    now[0] += 60  # the window has ended: the next hit starts a new one
+    assert store.get("k") == 0
+    assert store.incr("k", 60) == 1 and store.get_expiry("k") == 1_000_120.0
+    assert store.purge_expired() == 1  # "other"
+    store.clear("k")
+    assert store.get("k") == 0 and store.check()
+    store.engine.dispose()
+
+
+def test_workers_share_the_counters(database_url, tmp_path, monkeypatch, world):
+    monkeypatch.setenv("RATELIMIT_ANON", "6/minute")
+    with gunicorn(database_url, tmp_path, workers=3) as server:
+        statuses = [
+            requests.get(f"{server.url}{API}/tiers", timeout=10).status_code for _ in range(12)
+        ]
+        assert len(server.worker_pids()) > 1
+    assert statuses == [200] * 6 + [429] * 6
+
+
+def test_an_enterprise_token_is_limited_across_workers(
+    database_url, tmp_path, monkeypatch, session, world
+):
+    with clock.pinned(datetime.now(UTC)):  # the live server runs on the real clock
+        headers = bearer(session, world.owner, ENTERPRISE_SCOPES)
+    monkeypatch.setenv("RATELIMIT_TOKEN", "4/minute")
+    with gunicorn(database_url, tmp_path, workers=2) as server:
+        with requests.Session() as http:
+            statuses = [
+                http.get(f"{server.url}{API}/applications", headers=headers, timeout=10).status_code
+                for _ in range(6)
+            ]
+    assert statuses == [200] * 4 + [429] * 2
