@@ -5,9 +5,12 @@ response and does nothing; another body → 422; a key in progress → 409; 401,
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from registry.applications import operations as apps
@@ -16,13 +19,16 @@ from registry.core import clock
 from registry.core.models import AuditEntry, IdempotencyRecord
 from tests.applications.api_world import (
     API,
+    ENTERPRISE_SCOPES,
     NOW,
     PDF,
     api_client,
+    bearer,
     new_world,
     pinned_clock,
     problem_of,
 )
+from tests.live import gunicorn
 
 _clock = pytest.fixture(autouse=True)(pinned_clock)
 _client = pytest.fixture(name="client")(api_client)
@@ -251,3 +257,24 @@ def _digest(raw: bytes) -> str:
     except ValueError:
         pass
     return hashlib.sha256(raw).hexdigest()
+
+
+def test_concurrent_requests_with_one_key_act_once(database_url, session, world, tmp_path):
+    """Six clients send the same POST with the same key at once to a live server with
+    several workers: one creates the draft; each other gets the replay or 409."""
+    with clock.pinned(datetime.now(UTC)):  # the live server runs on the real clock
+        headers = keyed(bearer(session, world.owner, ENTERPRISE_SCOPES), "together")
+    start = threading.Barrier(6)
+
+    def send(_):
+        with requests.Session() as http:
+            start.wait()
+            response = http.post(f"{server.url}{CREATE}", json=TSME, headers=headers, timeout=30)
+            return response.status_code, response.headers.get("Idempotent-Replayed")
+
+    with gunicorn(database_url, tmp_path, workers=3) as server:
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = list(pool.map(send, range(6)))
+    assert outcomes.count((201, None)) == 1, outcomes
+    assert set(outcomes) <= {(201, None), (201, "true"), (409, None)}, outcomes
+    assert count(session, Application) == 1
