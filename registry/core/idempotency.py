@@ -63,7 +63,7 @@ def request_digest() -> str:
                 ),
             }
         ).encode()
-        for upload in request.files.values():
+        for _name, upload in request.files.items(multi=True):
             upload.seek(0)
         return hashlib.sha256(canonical).hexdigest()
     raw = request.get_data(cache=True)
