@@ -20,12 +20,9 @@ the application's version (``ETag`` on every response carrying one application).
 from __future__ import annotations
 
 import functools
-import json
 from datetime import datetime
 
-from flask import Response, g, request, url_for
-from flask_babel import gettext
-from flask_smorest import Blueprint
+from flask import g, url_for
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -33,21 +30,27 @@ from registry.accounts.models import User
 from registry.applications import api_schemas as schemas
 from registry.applications import operations
 from registry.applications.models import Application
-from registry.core.api import API_PREFIX, has_right, list_body, list_schema, problem, requires
+from registry.core.api import (
+    API_PREFIX,
+    ApiBlueprint,
+    has_right,
+    list_body,
+    list_schema,
+    requires,
+)
 from registry.core.errors import (
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     field_error,
 )
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.preconditions import check_write, reject_malformed_json
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import listing
 from registry.ladder import queries as ladder_queries
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "applications_api",
     __name__,
     url_prefix=API_PREFIX,
@@ -122,36 +125,15 @@ def valid_uscc(field: str, raw: str) -> str:
 # --- preconditions ------------------------------------------------------------------------
 
 
-def _malformed_json() -> Response | None:
-    """400 for a JSON body that does not parse (API.md: 400 comes before 428 and 412)."""
-    data = request.get_data(cache=True)
-    if data and request.is_json:
-        try:
-            json.loads(data)
-        except ValueError:
-            return problem(400, "malformed_json", gettext("The body is not valid JSON."))
-    return None
-
-
-def check_if_match(version: int) -> None:
-    """``If-Match`` must name ``version`` (strong comparison; ``*`` matches)."""
-    if "If-Match" not in request.headers:
-        raise PreconditionRequired("Send If-Match with the ETag of the application.")
-    if not request.if_match.contains(str(version)):
-        raise PreconditionFailed("The application has changed since it was read.")
-
-
 def if_match(view):
     """Compare ``If-Match`` with the version under the application's lock, so that no
     other change can come between the check and the edit."""
 
     @functools.wraps(view)
     def wrapped(*args, application: Application, **kwargs):
-        malformed = _malformed_json()
-        if malformed is not None:
-            return malformed
+        reject_malformed_json()
         application = operations.lock_application(db.session, application)
-        check_if_match(application.version)
+        check_write(application.version)
         return view(*args, application=application, **kwargs)
 
     return wrapped

@@ -13,7 +13,6 @@ in the body (QUALITY.md S1).
 from __future__ import annotations
 
 from flask import Response, url_for
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from registry.applications import api_schemas as schemas
@@ -27,11 +26,11 @@ from registry.applications.api import (
     with_application,
 )
 from registry.applications.models import Application, Attachment
-from registry.core.api import API_PREFIX, list_body, list_schema
+from registry.core.api import API_PREFIX, ApiBlueprint, list_body, list_schema
 from registry.core.errors import NotFound
 from registry.extensions import db
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "attachments_api", __name__, url_prefix=API_PREFIX, description="Files of applications."
 )
 

@@ -15,7 +15,6 @@ import functools
 from datetime import datetime
 
 from flask import request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from registry.accounts import operations as accounts
@@ -35,6 +34,7 @@ from registry.applications.models import Application, Objection, State
 from registry.core import clock
 from registry.core.api import (
     API_PREFIX,
+    ApiBlueprint,
     PageArgs,
     list_body,
     list_schema,
@@ -47,7 +47,7 @@ from registry.core.ratelimit import objection_rate
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "review_api",
     __name__,
     url_prefix=API_PREFIX,

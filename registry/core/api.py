@@ -16,8 +16,9 @@ from apispec import BasePlugin
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from registry.core.errors import DomainError
@@ -152,6 +153,8 @@ class RegistryApi(Api):
         super().__init__(app, **kwargs)
 
     def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, BodyRefused):
+            return error.response
         if not is_api_path(request.path):
             return render_error(error)
         data = getattr(error, "data", None) or {}
@@ -251,8 +254,9 @@ def body_problem(accepts: str = "json") -> Response | None:
 
 def requires(scope: str, *, accepts: str = "json"):
     """The caller's token must carry ``scope`` and its user's role must have it:
-    no token → 401, a token without the right → 403; then the body's size and type
-    (413, 415). Parsing the body (400, 422) and the object's existence (404) follow."""
+    no token → 401, a token without the right → 403. The object's existence (404, the
+    view's loaders) follows, then the body's size and type (413, 415) when the body is
+    parsed (:class:`BodyParser`), then its JSON and fields (400, 422)."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -287,10 +291,40 @@ def _act(view, accepts: str, args, kwargs):
     # Imported here: idempotency needs the database extension, which needs this module.
     from registry.core.idempotency import idempotent
 
-    refused = body_problem(accepts)
-    if refused is not None:
-        return refused
+    g.body_accepts = accepts
     return idempotent(lambda: view(*args, **kwargs))
+
+
+class BodyRefused(HTTPException):
+    """413 or 415, raised when the body is about to be parsed."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response=response)
+
+
+def check_body() -> None:
+    """413 or 415 for the request's body (the kind its route accepts), raised."""
+    refused = body_problem(g.get("body_accepts", "json"))
+    if refused is not None:
+        raise BodyRefused(refused)
+
+
+class BodyParser(FlaskParser):
+    """webargs' parser, checking a request body's size and type (413, 415) just before
+    reading it — after the view's loaders have answered 404 for a missing object."""
+
+    BODY_LOCATIONS = frozenset({"json", "files", "form", "json_or_form"})
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        if (location or self.location) in self.BODY_LOCATIONS:
+            check_body()
+        return super().parse(argmap, req, location=location, **kwargs)
+
+
+class ApiBlueprint(Blueprint):
+    """The registry's API blueprints: flask-smorest's, with :class:`BodyParser`."""
+
+    ARGUMENTS_PARSER = BodyParser()
 
 
 def has_right(scope: str) -> bool:

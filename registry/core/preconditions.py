@@ -22,6 +22,7 @@ from flask import request
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from registry.core.api import check_body
 from registry.core.errors import DomainError, PreconditionFailed, PreconditionRequired
 
 
@@ -36,8 +37,10 @@ def tagged(record: Any, status: int = 200, **headers: str) -> tuple[Any, int, di
 
 
 def reject_malformed_json() -> None:
-    """400 ``malformed_json`` for a JSON body that does not parse: API.md puts 400 before
-    428 and 412, which are checked before the body itself is read."""
+    """413 or 415 for the body's size or type, then 400 ``malformed_json`` for JSON
+    that does not parse: API.md puts them before 428 and 412, which are checked before
+    the body itself is read."""
+    check_body()
     data = request.get_data(cache=True)
     if data and request.is_json:
         try:

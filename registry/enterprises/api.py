@@ -24,13 +24,12 @@ import itertools
 from datetime import datetime
 
 from flask import g, request, url_for
-from flask_smorest import Blueprint
 from sqlalchemy import false, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from registry.accounts.models import User
 from registry.core import clock
-from registry.core.api import API_PREFIX, list_body, list_schema, requires
+from registry.core.api import API_PREFIX, ApiBlueprint, list_body, list_schema, requires
 from registry.core.audit import Actor
 from registry.core.errors import (
     Forbidden,
@@ -49,7 +48,7 @@ from registry.enterprises.schemas import EnterpriseOut
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "enterprises_api",
     __name__,
     url_prefix=API_PREFIX,
@@ -126,7 +125,7 @@ def with_enterprise(view):
     return wrapped
 
 
-def documented(blueprint: Blueprint, *errors: tuple[int, str], conditional: bool = False):
+def documented(blueprint: ApiBlueprint, *errors: tuple[int, str], conditional: bool = False):
     """The problem answers of a route (and its precondition headers) in the OpenAPI
     document."""
 

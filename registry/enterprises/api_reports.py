@@ -13,13 +13,12 @@ from __future__ import annotations
 import functools
 
 from flask import url_for
-from flask_smorest import Blueprint
 from marshmallow import post_dump
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from registry.core import clock
-from registry.core.api import API_PREFIX, PageArgs, list_body, list_schema, requires
+from registry.core.api import API_PREFIX, ApiBlueprint, PageArgs, list_body, list_schema, requires
 from registry.core.errors import NotFound, PreconditionFailed, field_error
 from registry.core.i18n import current_language
 from registry.core.pagination import page_of
@@ -45,7 +44,7 @@ from registry.ladder import operations as ladder_ops
 from registry.ladder import queries as ladder_queries
 from registry.ladder.schemas import TierEventOut
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "enterprise_records_api",
     __name__,
     url_prefix=API_PREFIX,

@@ -3,10 +3,9 @@ list (both public, API.md)."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from registry.core.api import API_PREFIX, PageArgs, list_body, list_schema
+from registry.core.api import API_PREFIX, ApiBlueprint, PageArgs, list_body, list_schema
 from registry.core.errors import NotFound, ValidationFailed
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
@@ -15,7 +14,7 @@ from registry.extensions import db
 from registry.ladder import listing, queries
 from registry.ladder.models import Tier
 
-blp = Blueprint("tiers_api", __name__, url_prefix=API_PREFIX, description="The ladder (public).")
+blp = ApiBlueprint("tiers_api", __name__, url_prefix=API_PREFIX, description="The ladder (public).")
 
 
 class TierOut(Schema):

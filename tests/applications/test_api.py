@@ -393,6 +393,46 @@ def test_no_token_and_a_bad_body_is_401(client, world):
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+def test_a_missing_object_is_404_before_the_bodys_size_and_type(client, world):
+    """API.md's order: 404 → 413 → 415 → 400 → 428."""
+    owner, wang = world.headers["owner"], world.headers["wang"]
+    theirs = world.draft(enterprise=world.b, user=world.other)
+    big = b'{"tier": "' + b"x" * (1024 * 1024) + b'"}'
+    for method, url, headers in (
+        ("patch", f"{API}/applications/999999", owner),
+        ("patch", f"{API}/applications/{theirs.id}", owner),
+        ("post", f"{API}/applications/999999/submit", owner),
+        ("post", f"{API}/applications/999999/attachments", owner),
+        ("post", f"{API}/applications/999999/decisions", wang),
+        ("post", f"{API}/notices/999999/objections", {}),
+    ):
+        for body, content_type in ((b"name", "text/plain"), (big, "application/json")):
+            response = getattr(client, method)(
+                url, data=body, content_type=content_type, headers=headers
+            )
+            problem_of(response, 404, "not_found")
+    draft = world.draft()
+    url = f"{API}/applications/{draft.id}"
+    problem_of(
+        client.patch(url, data=big, content_type="application/json", headers=owner),
+        413,
+        "payload_too_large",
+    )
+    problem_of(
+        client.patch(url, data=b"{", content_type="text/plain", headers=owner),
+        415,
+        "unsupported_media_type",
+    )
+    problem_of(
+        client.patch(url, data=b"{", content_type="application/json", headers=owner),
+        400,
+        "malformed_json",
+    )
+    problem_of(
+        client.patch(url, json={"kind": "promotion"}, headers=owner), 428, "precondition_required"
+    )
+
+
 # --- read, S1 -------------------------------------------------------------------------------
 
 
