@@ -34,7 +34,9 @@ blp = ApiBlueprint(
     "attachments_api", __name__, url_prefix=API_PREFIX, description="Files of applications."
 )
 
-FILE_READERS = ("registry:read", "workflow:apply", "workflow:review")
+#: API.md: an enterprise's files are part of applying (workflow:apply), and reviewers
+#: download them with workflow:review; registry:read alone does not open them.
+FILE_READERS = ("workflow:apply", "workflow:review")
 
 
 def visible_attachment(attachment_id: int) -> Attachment:

@@ -83,7 +83,7 @@ APPLY = scope("workflow:apply", ENTERPRISE)
 REVIEW = scope("workflow:review", REVIEWER, ADMIN)
 #: Reviewers act on the applicant side of their nominations.
 APPLICANT = APPLY | REVIEW
-FILES = READ | APPLY | REVIEW
+FILES = APPLY | REVIEW
 
 EVERYONE = (200, 200, 200, 200)
 SIGNED_IN = (LOGIN, 200, 200, 200)
