@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,20 @@ class LiveServer:
     def worker_pids(self) -> set[str]:
         """The pids of the workers that have answered a request so far."""
         return set(re.findall(r"^pid=<?(\d+)>? ", self.access_log.read_text(), re.MULTILINE))
+
+    def await_workers(self, count: int, timeout: float = 30) -> None:
+        """Until ``count`` workers have answered: the server answers as soon as its
+        first worker has loaded the application, while the others may still be loading."""
+        deadline = time.monotonic() + timeout
+        with ThreadPoolExecutor(count * 2) as pool:
+            while len(self.worker_pids()) < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"only {len(self.worker_pids())} workers answered")
+                list(
+                    pool.map(
+                        lambda _: requests.get(self.url + "/healthz", timeout=10), range(count * 2)
+                    )
+                )
 
     def session(self) -> requests.Session:
         return requests.Session()
@@ -100,7 +115,9 @@ def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])
             time.sleep(0.1)
-        yield LiveServer(url, log)
+        server = LiveServer(url, log)
+        server.await_workers(workers)
+        yield server
     finally:
         process.terminate()
         try:

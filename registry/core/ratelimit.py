@@ -18,6 +18,7 @@ broken counter must not take the registry down with it.
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateTable
 
 #: Routes a token may call without the per-token limit (API.md): sync readers page
 #: through millions of entries.
@@ -69,7 +71,9 @@ class SqlStorage(Storage):
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_settings)
         self._insert = (sqlite if self.engine.dialect.name == "sqlite" else postgresql).insert
-        _counters.create(self.engine, checkfirst=True)
+        # IF NOT EXISTS: several workers may open the store at the same moment.
+        with self.engine.begin() as connection:
+            connection.execute(CreateTable(_counters, if_not_exists=True))
 
     @property
     def base_exceptions(self):
@@ -139,9 +143,12 @@ def _sqlite_settings(connection, _record) -> None:
     # Counters need no durability across a power cut; WAL lets workers read while
     # one of them writes.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass  # another worker is switching the new file to WAL at this moment (it stays)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -4,6 +4,8 @@ store shared by every worker (a SQLite file by default, or a PostgreSQL table)."
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -152,9 +154,15 @@ def test_the_sql_store_counts_fixed_windows(engine, tmp_path, monkeypatch):
 def test_workers_share_the_counters(database_url, tmp_path, monkeypatch, world):
     monkeypatch.setenv("RATELIMIT_ANON", "6/minute")
     with gunicorn(database_url, tmp_path, workers=3) as server:
-        statuses = [
-            requests.get(f"{server.url}{API}/tiers", timeout=10).status_code for _ in range(12)
-        ]
+        # Sent at once, so that several workers answer.
+        start = threading.Barrier(12)
+
+        def call(_):
+            start.wait()
+            return requests.get(f"{server.url}{API}/tiers", timeout=30).status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            statuses = sorted(pool.map(call, range(12)))
         assert len(server.worker_pids()) > 1
     assert statuses == [200] * 6 + [429] * 6
 
