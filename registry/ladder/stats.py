@@ -1,0 +1,205 @@
+"""Read side of the registry's statistics (``GET /api/v1/stats``): quota occupancy per
+tier, holders by city and by industry, the applications under way, and the monthly
+moves on and off each tier.
+
+Every query stays on an index or on a small table: holders are grouped from the
+``(tier, uscc)`` index of enterprises (only the few thousand on the ladder, never the
+million), the pipeline from the ``(state, …)`` index of applications, and the monthly
+moves from tier events (one row per ladder move, a small table).
+
+The pipeline is the one figure that is not the ladder's own: it counts applications,
+read-only, as the registry's public dashboard shows them beside the quotas.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from registry.applications.models import OPEN_STATES, Application
+from registry.core import clock
+from registry.enterprises.models import Enterprise
+from registry.ladder import dates, queries
+from registry.ladder.models import TierEvent
+
+#: How many civil months ``monthly`` covers: the current one and the 23 before it.
+MONTHS = 24
+
+
+@dataclass(frozen=True)
+class TierLoad:
+    """A tier's quota and how much of it is taken (the figures of
+    :class:`registry.ladder.queries.Occupancy`)."""
+
+    code: str
+    quota: int
+    holders: int
+    reserved: int
+    occupancy: int
+    remaining: int
+    percent_of_quota: float
+
+
+@dataclass(frozen=True)
+class HolderCount:
+    """Holders of ``tier`` whose city (or industry) is ``code`` (None: not given)."""
+
+    tier: str
+    code: str | None
+    holders: int
+
+
+@dataclass(frozen=True)
+class PipelineCount:
+    tier: str
+    state: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MonthFlow:
+    """Moves onto (``grants``) and off (``lapses``) ``tier`` in ``month`` (YYYY-MM)."""
+
+    month: str
+    tier: str
+    grants: int
+    lapses: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    as_of: datetime
+    tiers: list[TierLoad]
+    by_city: list[HolderCount]
+    by_industry: list[HolderCount]
+    pipeline: list[PipelineCount]
+    monthly: list[MonthFlow]
+
+
+def registry_stats(session: Session) -> Stats:
+    """Every figure of the statistics, as of :func:`registry.core.clock.now`."""
+    as_of = clock.now()
+    return Stats(
+        as_of=as_of,
+        tiers=tier_loads(session),
+        by_city=holders_by(session, Enterprise.city_code),
+        by_industry=holders_by(session, Enterprise.industry_code),
+        pipeline=pipeline(session),
+        monthly=monthly(session, as_of),
+    )
+
+
+def tier_loads(session: Session) -> list[TierLoad]:
+    """Each tier's occupancy as the home page shows it (holders with the tier stored,
+    plus slots reserved for promotions in notice), lowest rung first.
+
+    ``percent_of_quota`` is capped at 100: a quota lowered below the occupancy is full,
+    as ``remaining`` (never negative) says too.
+    """
+    return [
+        TierLoad(
+            code=tier.code,
+            quota=occ.quota,
+            holders=occ.holders,
+            reserved=occ.reserved,
+            occupancy=occ.occupancy,
+            remaining=occ.remaining,
+            percent_of_quota=min(100.0, occ.percent),
+        )
+        for tier, occ in queries.ladder_overview(session)
+    ]
+
+
+def holders_by(session: Session, column: InstrumentedAttribute) -> list[HolderCount]:
+    """Holders per tier and value of ``column`` (an enterprise's city or industry code),
+    for the groups that have any; ordered by tier rank, then code, a missing code last.
+    Holders are counted as in :func:`tier_loads` (the stored tier)."""
+    ranks = queries.tier_ranks(session)
+    rows = session.execute(
+        select(Enterprise.tier, column, func.count())
+        .where(Enterprise.tier.is_not(None))
+        .group_by(Enterprise.tier, column)
+    ).all()
+    counts = [HolderCount(tier, code, n) for tier, code, n in rows]
+    return sorted(counts, key=lambda c: (ranks.get(c.tier, 0), c.code is None, c.code or ""))
+
+
+def pipeline(session: Session) -> list[PipelineCount]:
+    """Applications per tier and open state — ``draft``, ``submitted``, ``in_review``,
+    ``changes_requested``, ``in_notice`` (``OPEN_STATES``; closed ones are history) —
+    every tier × state, zeros included, by tier rank then the states' workflow order."""
+    found = {
+        (tier, str(state)): n
+        for tier, state, n in session.execute(
+            select(Application.tier, Application.state, func.count())
+            .where(Application.state.in_(OPEN_STATES))
+            .group_by(Application.tier, Application.state)
+        )
+    }
+    return [
+        PipelineCount(tier.code, str(state), found.get((tier.code, str(state)), 0))
+        for tier in queries.tiers(session)
+        for state in OPEN_STATES
+    ]
+
+
+def monthly(session: Session, now: datetime, months: int = MONTHS) -> list[MonthFlow]:
+    """Moves onto and off each tier per Asia/Shanghai civil month, for the month of
+    ``now`` and the ``months - 1`` before it, every month × tier (zeros included), oldest
+    month first, then by tier rank.
+
+    A tier event counts in the month of its ``effective_at`` (when the move took effect:
+    a designation's start, the expiry instant of a lapse), not of its recording.
+    ``grants`` of a tier are the events that put an enterprise onto it: a ``grant``
+    (first designation or promotion from a lower tier) and a ``demote`` from a higher
+    tier into it. ``lapses`` of a tier are the events that took an enterprise off it:
+    ``lapse`` (expiry), ``revoke`` (including a deregistration or merger), ``demote`` to
+    a lower tier, and a ``grant`` promoting it to a higher tier. A ``renew`` leaves the
+    enterprise where it is and counts as neither. So for each tier, grants − lapses
+    over a period is the change in its holders.
+    """
+    firsts = _month_starts(dates.shanghai_date(now), months)
+    bounds = [dates.shanghai_midnight(first) for first in firsts]
+    # The index of the month an event falls in, computed by the database so that only
+    # one row per (month, from, to) comes back.
+    month_index = case(
+        *[(TierEvent.effective_at < bound, i) for i, bound in enumerate(bounds[1:-1])],
+        else_=months - 1,
+    )
+    moves = (
+        select(month_index.label("month"), TierEvent.from_tier, TierEvent.to_tier)
+        .where(
+            TierEvent.effective_at >= bounds[0],
+            TierEvent.effective_at < bounds[-1],
+            TierEvent.from_tier.is_distinct_from(TierEvent.to_tier),
+        )
+        .subquery()
+    )
+    grants: Counter[tuple[int, str]] = Counter()
+    lapses: Counter[tuple[int, str]] = Counter()
+    for month, from_tier, to_tier, n in session.execute(
+        select(moves.c.month, moves.c.from_tier, moves.c.to_tier, func.count()).group_by(
+            moves.c.month, moves.c.from_tier, moves.c.to_tier
+        )
+    ):
+        if to_tier is not None:
+            grants[month, to_tier] += n
+        if from_tier is not None:
+            lapses[month, from_tier] += n
+    tiers = queries.tiers(session)
+    return [
+        MonthFlow(f"{first:%Y-%m}", tier.code, grants[i, tier.code], lapses[i, tier.code])
+        for i, first in enumerate(firsts[:-1])
+        for tier in tiers
+    ]
+
+
+def _month_starts(today: date, months: int) -> list[date]:
+    """The first days of the ``months`` months ending with ``today``'s, oldest first,
+    followed by the first day of the next month (the end of the last one)."""
+    index = today.year * 12 + today.month - 1  # months since year 0, today's
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 2)]
