@@ -171,21 +171,17 @@ def monthly(session: Session, now: datetime, months: int = MONTHS) -> list[Month
         else_=months - 1,
     )
     moves = (
-        select(month_index.label("month"), TierEvent.from_tier, TierEvent.to_tier)
+        select(month_index, TierEvent.from_tier, TierEvent.to_tier, func.count())
         .where(
             TierEvent.effective_at >= bounds[0],
             TierEvent.effective_at < bounds[-1],
             TierEvent.from_tier.is_distinct_from(TierEvent.to_tier),
         )
-        .subquery()
+        .group_by(month_index, TierEvent.from_tier, TierEvent.to_tier)
     )
     grants: Counter[tuple[int, str]] = Counter()
     lapses: Counter[tuple[int, str]] = Counter()
-    for month, from_tier, to_tier, n in session.execute(
-        select(moves.c.month, moves.c.from_tier, moves.c.to_tier, func.count()).group_by(
-            moves.c.month, moves.c.from_tier, moves.c.to_tier
-        )
-    ):
+    for month, from_tier, to_tier, n in session.execute(moves):
         if to_tier is not None:
             grants[month, to_tier] += n
         if from_tier is not None:
