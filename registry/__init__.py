@@ -126,8 +126,8 @@ def _register_blueprints(app: Flask) -> None:
     from registry.enterprises.views import bp as enterprises_bp
     from registry.extensions import api, csrf
     from registry.ladder.api import blp as ladder_api
-    from registry.ladder.api_stats import blp as stats_api
     from registry.ladder.views import bp as ladder_bp
+    from registry.reports.api import blp as stats_api
 
     for api_blueprint in (
         ladder_api,

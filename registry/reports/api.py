@@ -8,7 +8,7 @@ from marshmallow import fields
 from registry.core.api import API_PREFIX, ApiBlueprint, requires
 from registry.core.schemas import OutputSchema, Timestamp
 from registry.extensions import db
-from registry.ladder import stats
+from registry.reports import stats
 
 blp = ApiBlueprint(
     "stats_api",

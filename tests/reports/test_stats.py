@@ -10,8 +10,8 @@ from registry.applications.models import Application, State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
 from registry.ladder import operations as ladder
-from registry.ladder import stats
-from registry.ladder.stats import HolderCount, MonthFlow, PipelineCount, TierLoad
+from registry.reports import stats
+from registry.reports.stats import HolderCount, MonthFlow, PipelineCount, TierLoad
 from tests.applications.api_world import NOW, World
 from tests.factories import TEST_ACTOR
 

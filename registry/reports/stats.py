@@ -7,8 +7,8 @@ Every query stays on an index or on a small table: holders are grouped from the
 million), the pipeline from the ``(state, …)`` index of applications, and the monthly
 moves from tier events (one row per ladder move, a small table).
 
-The pipeline is the one figure that is not the ladder's own: it counts applications,
-read-only, as the registry's public dashboard shows them beside the quotas.
+It reads the ladder, enterprises and applications, and nothing reads it: a report
+across domains, outside each of them.
 """
 
 from __future__ import annotations

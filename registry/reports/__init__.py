@@ -1,0 +1,1 @@
+"""Read-only views across domains: the quota dashboard and breakdowns (stats)."""
