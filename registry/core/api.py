@@ -22,6 +22,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from registry.core.errors import DomainError
+from registry.core.idempotency import idempotent
 from registry.core.web import error_text, is_api_path, render_error
 
 API_PREFIX = "/api/v1"
@@ -288,9 +289,6 @@ def public_body(accepts: str = "json"):
 
 
 def _act(view, accepts: str, args, kwargs):
-    # Imported here: idempotency needs the database extension, which needs this module.
-    from registry.core.idempotency import idempotent
-
     g.body_accepts = accepts
     return idempotent(lambda: view(*args, **kwargs))
 

@@ -39,7 +39,6 @@ from registry.core.errors import (
     field_error,
 )
 from registry.core.models import IdempotencyRecord
-from registry.extensions import db
 
 HEADER = "Idempotency-Key"
 #: The response headers a replay gives back.
@@ -91,7 +90,9 @@ def idempotent(run):
         raise field_error(HEADER, "invalid_format", "1 to 255 printable ASCII characters.")
     scope = {"caller": _caller(), "method": request.method, "path": request.path, "key": key}
     digest = request_digest()
-    stored = _claim(db.session, scope, digest, clock.now())
+    # The app's Flask-SQLAlchemy session (core depends on no extension module).
+    session = current_app.extensions["sqlalchemy"].session
+    stored = _claim(session, scope, digest, clock.now())
     if stored is not None:
         return stored
     try:
@@ -100,9 +101,9 @@ def idempotent(run):
         try:
             response = current_app.make_response(current_app.handle_user_exception(error))
         except Exception:
-            _settle(db.session, scope, None)
+            _settle(session, scope, None)
             raise
-    _settle(db.session, scope, response)
+    _settle(session, scope, response)
     return response
 
 
