@@ -216,12 +216,30 @@ def navigation() -> list[NavItem]:
     return [item for item in NAVIGATION if who in item.roles]
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression matching the decimal numbers 0…``limit``."""
+    digits = str(limit)
+    shorter = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    # Equal to ``limit`` up to position i, smaller there, anything after.
+    smaller = [
+        rf"{digits[:i]}[0-{int(digit) - 1}]\d{{{len(digits) - i - 1}}}"
+        for i, digit in enumerate(digits)
+        if digit != "0"
+    ]
+    return "0*(?:" + "|".join([*shorter, *smaller, digits]) + ")"
+
+
 class BoundedIntegerConverter(IntegerConverter):
     """``<int:…>`` in a URL: at most what an integer column holds, so that a huge id is
-    a 404 like any other unknown one (Flask's own converter has no upper bound)."""
+    a 404 like any other unknown one (Flask's own converter has no upper bound). The
+    bound is in the pattern: a number that matches and is then refused would make
+    werkzeug answer 405 when another rule has the same path for other methods."""
+
+    MAX = 2**31 - 1
+    regex = digits_up_to(MAX)
 
     def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", self.MAX)  # also the OpenAPI document's maximum
         super().__init__(url_map, *args, **kwargs)
 
 
