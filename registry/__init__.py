@@ -79,14 +79,20 @@ def _init_request_hooks(app: Flask) -> None:
     from registry.core.db import set_read_only
     from registry.extensions import db
 
-    @app.before_request
-    def _begin_request() -> None:
+    def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = (
             incoming
             if 0 < len(incoming) <= 64 and incoming.isprintable()
             else (secrets.token_hex(8))
         )
+
+    # Before every other hook: an answer one of them gives (a NUL in the query string,
+    # a CSRF refusal) carries its request id too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _request_id)
+
+    @app.before_request
+    def _begin_request() -> None:
         # Reads take no write lock on SQLite; every other method does (core.db).
         set_read_only(request.method in READ_METHODS)
 
