@@ -37,6 +37,8 @@ blp = ApiBlueprint(
 #: API.md: an enterprise's files are part of applying (workflow:apply), and reviewers
 #: download them with workflow:review; registry:read alone does not open them.
 FILE_READERS = ("workflow:apply", "workflow:review")
+FILE_TYPES = (attachments.PDF, attachments.PNG, attachments.JPEG, attachments.XLSX)
+BINARY = {"type": "string", "format": "binary"}
 
 
 def visible_attachment(attachment_id: int) -> Attachment:
@@ -78,12 +80,8 @@ def list_attachments(application: Application):
 
 @blp.get("/attachments/<int:attachment_id>")
 @requires_any(*FILE_READERS)
-@blp.response(
-    200,
-    {"type": "string", "format": "binary"},
-    content_type="application/octet-stream",
-    description="The file as stored",
-)
+@blp.response(200, description="The file as stored, of the type detected at upload")
+@blp.doc(responses={200: {"content": {kind: {"schema": BINARY} for kind, _ext in FILE_TYPES}}})
 @blp.alt_response(404, description="No such attachment (or another enterprise's)")
 def download_attachment(attachment_id: int):
     """Always a download under a name of the registry's making, never sniffed."""

@@ -21,12 +21,19 @@ from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from registry.core.apidoc import (
+    BEARER,
+    PROBLEM_TYPE,
+    ProblemSchema,
+    QueryTextPlugin,
+    add_problems,
+    mark_access,
+)
 from registry.core.errors import DomainError
 from registry.core.idempotency import idempotent
 from registry.core.web import error_text, is_api_path, render_error
 
 API_PREFIX = "/api/v1"
-PROBLEM_TYPE = "application/problem+json"
 #: Which roles a scope gives anything to (API.md's table). Effective rights are the
 #: user's role ∩ the token's scopes; a scope the role lacks has no effect.
 SCOPE_ROLES = {
@@ -147,11 +154,20 @@ class IdempotencyKeyPlugin(BasePlugin):
 
 class RegistryApi(Api):
     """flask-smorest with the registry's problem details under ``/api/``; every other
-    path keeps the HTML error pages."""
+    path keeps the HTML error pages. Each operation lists its problems in the
+    document (:mod:`registry.core.apidoc`), so there is no catch-all ``default``."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def __init__(self, app=None, **kwargs):
-        kwargs.setdefault("spec_kwargs", {"extra_plugins": [IdempotencyKeyPlugin()]})
+        plugins = [IdempotencyKeyPlugin(), QueryTextPlugin()]
+        kwargs.setdefault("spec_kwargs", {"extra_plugins": plugins})
         super().__init__(app, **kwargs)
+
+    def init_app(self, app, *args, **kwargs):
+        super().init_app(app, *args, **kwargs)
+        self.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
 
     def handle_http_exception(self, error: HTTPException):
         if isinstance(error, BodyRefused):
@@ -269,7 +285,7 @@ def requires(scope: str, *, accepts: str = "json"):
                 return problem(403, detail=gettext("This token does not give that right."))
             return _act(view, accepts, args, kwargs)
 
-        return wrapped
+        return mark_access(wrapped, token=True, accepts=accepts)
 
     return decorate
 
@@ -283,7 +299,7 @@ def public_body(accepts: str = "json"):
         def wrapped(*args, **kwargs):
             return _act(view, accepts, args, kwargs)
 
-        return wrapped
+        return mark_access(wrapped, token=False, accepts=accepts)
 
     return decorate
 
@@ -320,9 +336,22 @@ class BodyParser(FlaskParser):
 
 
 class ApiBlueprint(Blueprint):
-    """The registry's API blueprints: flask-smorest's, with :class:`BodyParser`."""
+    """The registry's API blueprints: flask-smorest's, with :class:`BodyParser`, and
+    problems in the document (:mod:`registry.core.apidoc`)."""
 
     ARGUMENTS_PARSER = BodyParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(add_problems)
+
+    def alt_response(self, status_code, response=None, *, schema=None, content_type=None, **kw):
+        """A 4xx or 5xx answer without a schema of its own is a problem."""
+        if response is None and schema is None and int(status_code) >= 400:
+            schema, content_type = ProblemSchema, PROBLEM_TYPE
+        return super().alt_response(
+            status_code, response, schema=schema, content_type=content_type, **kw
+        )
 
 
 def has_right(scope: str) -> bool:
