@@ -18,9 +18,9 @@ from registry.accounts import tokens
 from registry.accounts.models import Role, User
 from registry.applications import operations as applications
 from registry.core import clock, idempotency
-from registry.core.ratelimit import api_limiter
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound, ValidationFailed
+from registry.core.ratelimit import api_limiter
 from registry.enterprises import queries as enterprise_queries
 from registry.extensions import db
 from registry.ladder import operations as ladder
