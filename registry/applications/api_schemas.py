@@ -27,6 +27,8 @@ KINDS = [str(k) for k in Kind]
 DECISIONS = ("approve", "reject", "request_changes")
 #: Tier, city and USCC values are short codes; longer input is refused before any lookup.
 CODE_LENGTH = 40
+#: Ids are integer columns (PostgreSQL: int4); a larger one is refused before any query.
+MAX_ID = 2**31 - 1
 
 
 def _strict_boolean(**kwargs) -> fields.Boolean:
@@ -49,10 +51,15 @@ def _text(limit: int, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=limit), _no_nul], **kwargs)
 
 
+def _id_in_range(value: str) -> None:
+    if value.isdigit() and int(value) > MAX_ID:
+        raise ValidationError(f"Must be less than or equal to {MAX_ID}.")
+
+
 def _claimed_by() -> fields.String:
     return fields.String(
-        validate=validate.Regexp(r"^(me|none|[1-9][0-9]{0,17})$"),
-        metadata={"description": '"me", "none" or a user id'},
+        validate=[validate.Regexp(r"^(me|none|[1-9][0-9]{0,9})$"), _id_in_range],
+        metadata={"description": f'"me", "none" or a user id (at most {MAX_ID})'},
     )
 
 
@@ -80,7 +87,7 @@ class CountArgs(Schema):
 
 class ObjectionListArgs(PageArgs):
     state = fields.List(fields.String(validate=validate.OneOf([str(s) for s in ObjectionState])))
-    application_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    application_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ClaimListArgs(PageArgs):

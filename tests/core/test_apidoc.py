@@ -2,7 +2,8 @@
 operation lists the problem answers it can give, all as ``application/problem+json``
 with the shared ``Problem`` schema, and its bearer-token requirement. Also the answers
 schemathesis (QUALITY.md S13) found undocumented or wrong: a NUL in a query string, a
-huge id on a path that serves two methods, the request id of an early refusal."""
+huge id on a path that serves two methods, the request id of an early refusal, a user id
+beyond the integer column (a 500 on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def operations(document: dict):
 def admin_headers(session) -> dict[str, str]:
     admin = create_user(session, "root@example.com", role=Role.ADMIN, actor=TEST_ACTOR)
     session.commit()
-    _row, secret = tokens.create_token(session, admin, "registry:read", actor=TEST_ACTOR)
+    _row, secret = tokens.create_token(
+        session, admin, "registry:read,workflow:review", actor=TEST_ACTOR
+    )
     session.commit()
     return {"Authorization": f"Bearer {secret}", "Accept-Language": "en"}
 
@@ -150,6 +153,21 @@ def test_a_huge_id_on_a_path_of_two_methods_is_not_found(client, admin_headers, 
     # Not 405: the rule for the other method has the same path.
     response = getattr(client, method)(path, headers=admin_headers)
     assert response.status_code == 404 and response.json["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", [f"{API}/applications", f"{API}/applications/counts"])
+def test_a_user_id_beyond_the_column_is_refused(client, admin_headers, path):
+    def claimed_by(value: str):
+        return client.get(path, query_string={"claimed_by": value}, headers=admin_headers)
+
+    # Schemathesis' case: an 18-digit id reached PostgreSQL's int4 column (500).
+    assert claimed_by("927331177743518").status_code == 422
+    beyond = claimed_by("2147483648")
+    assert beyond.status_code == 422
+    assert [(e["field"], e["code"]) for e in beyond.json["errors"]] == [
+        ("claimed_by", "out_of_range")
+    ]
+    assert claimed_by("2147483647").status_code == 200
 
 
 def test_digits_up_to_matches_exactly_the_numbers_in_range():
