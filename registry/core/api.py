@@ -143,7 +143,13 @@ class IdempotencyKeyPlugin(BasePlugin):
         "required": False,
         "description": "Send the same key again to get the first response back without "
         "repeating the action (kept 24 h; scoped to the caller, method and path).",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+        # Printable ASCII; no space at either end (HTTP strips it from header values).
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": "^[!-~]([ -~]*[!-~])?$",
+        },
     }
 
     def operation_helper(self, path=None, operations=None, **kwargs):
