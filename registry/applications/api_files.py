@@ -85,15 +85,7 @@ def list_attachments(application: Application):
 @blp.alt_response(404, description="No such attachment (or another enterprise's)")
 def download_attachment(attachment_id: int):
     """Always a download under a name of the registry's making, never sniffed."""
-    attachment = visible_attachment(attachment_id)
-    return Response(
-        attachment.content,
-        mimetype=attachment.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{attachment.download_name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return attachments.download_response(visible_attachment(attachment_id))
 
 
 @blp.delete("/attachments/<int:attachment_id>")

@@ -18,7 +18,7 @@ error page.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template
+from flask import Blueprint, abort, flash, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -303,13 +303,4 @@ def delete_attachment(attachment_id: int):
 def download(attachment_id: int):
     """The file as stored, under a name of our making and its detected type; always a
     download (never shown inline), never sniffed, never cached."""
-    attachment = _visible_attachment(attachment_id)
-    return Response(
-        attachment.content,
-        mimetype=attachment.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{attachment.download_name}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachments.download_response(_visible_attachment(attachment_id))
