@@ -43,9 +43,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
+    import registry.admin.models  # noqa: F401
     import registry.applications.operations  # noqa: F401  (feed type, signal receivers)
     import registry.enterprises.schemas  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
+    import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
     from registry.core import api as api_core
     from registry.core import i18n, web

@@ -171,6 +171,8 @@ class AnnualReport(Model):
     main_business_share: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
     debt_ratio: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
     national_market_share: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    # The peer's version of a report mirrored by a sync pull, else null.
+    source_version: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)

@@ -1,0 +1,32 @@
+"""Records of admin work that spans domains: bulk imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from registry.core import clock
+from registry.core.db import Model, UtcDateTime
+
+
+class ImportRun(Model):
+    """One bulk import of a CSV or XLSX file (PRODUCT.md §9): all rows or none.
+
+    ``status`` is ``applied`` or ``refused``; a refused run keeps its error report (a CSV
+    of row, column, code, message) for download.
+    """
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    via: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
