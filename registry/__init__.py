@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.ladder.api import blp as ladder_api
     from registry.ladder.views import bp as ladder_bp
     from registry.reports.api import blp as stats_api
+    from registry.sync.api import blp as sync_api
 
     for api_blueprint in (
         ladder_api,
@@ -145,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
         review_api,
         enterprises_api,
         enterprise_records_api,
+        sync_api,
     ):
         csrf.exempt(api_blueprint)  # bearer tokens only: no cookie, no CSRF (API.md)
         api.register_blueprint(api_blueprint)

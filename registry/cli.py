@@ -10,6 +10,7 @@ import sys
 from datetime import date
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ from registry.enterprises import queries as enterprise_queries
 from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
+from registry.sync import feed
 
 registry_cli = AppGroup("registry", help="Run the enterprise cultivation registry.")
 
@@ -239,6 +241,7 @@ def tick_command(now_text: str | None) -> None:
         )
         account_ops.purge_login_throttles(db.session, at)
         idempotency.purge(db.session, at)
+        feed.purge(db.session, at, current_app.config["FEED_RETENTION_DAYS"])
         db.session.commit()
         api_limiter.purge_expired()
     click.echo(

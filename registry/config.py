@@ -46,6 +46,13 @@ class Config:
     RATELIMIT_OBJECTION = "5/hour"
     # Idempotency-Key records are kept this long before ``tick`` purges them (≥ 24 h).
     IDEMPOTENCY_KEEP_HOURS = 24
+    # The change feed (API.md §Sync): history kept for ever unless FEED_RETENTION_DAYS is
+    # set (tick removes older entries; older cursors are then 410). A long-poll looks for
+    # entries of other processes every FEED_POLL_SECONDS and waits at most
+    # FEED_WAIT_CAP_SECONDS whatever ``wait`` asks (30: the contract's maximum).
+    FEED_RETENTION_DAYS: int | None = None
+    FEED_POLL_SECONDS = 0.25
+    FEED_WAIT_CAP_SECONDS = 30.0
     # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
 
@@ -85,6 +92,8 @@ def from_environment(instance_path: str) -> dict:
             "no",
             "off",
         )
+    if os.environ.get("FEED_RETENTION_DAYS"):
+        settings["FEED_RETENTION_DAYS"] = int(os.environ["FEED_RETENTION_DAYS"])
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings

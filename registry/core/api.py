@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import urlencode
 
 from apispec import BasePlugin
 from flask import Response, current_app, g, jsonify, request
@@ -242,12 +243,15 @@ def list_schema(item: type[Schema], name: str) -> type[Schema]:
 def list_body(items: list, next_cursor: str | None) -> dict:
     """A page as the envelope, with ``Link: <…>; rel="next"`` when there is more."""
     if next_cursor is not None:
-        args = request.args.to_dict(flat=False)
-        args["after"] = [next_cursor]
-        from urllib.parse import urlencode
-
-        g.link_next = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
+        link_next(next_cursor)
     return {"data": items, "next_cursor": next_cursor, "has_more": next_cursor is not None}
+
+
+def link_next(next_cursor: str) -> None:
+    """``Link: <this request with after=next_cursor>; rel="next"`` on the response."""
+    args = request.args.to_dict(flat=False)
+    args["after"] = [next_cursor]
+    g.link_next = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
 
 
 # --- access by token scope ------------------------------------------------------------------

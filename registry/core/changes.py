@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ _feed_types: dict[type, FeedType] = {}
 def register(model: type, name: str, key: Callable[[Any], str], render: Callable[[Any], dict]):
     """Declare how a model appears in the feed (called once per model by its domain)."""
     _feed_types[model] = FeedType(name, key, render)
+
+
+def representation(obj: Any) -> tuple[str, str, dict]:
+    """(type, key, data) of a record as the feed shows it."""
+    kind = _feed_types[type(obj)]
+    return kind.name, kind.key(obj), kind.render(obj)
 
 
 def dumps(data: Any) -> str:
@@ -82,6 +89,7 @@ def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """
     if not rows:
         return
+    session.info["feed_written"] = True
     if session.get_bind().dialect.name == "postgresql":
         records = [
             {**row, "ord": i, "occurred_at": row["occurred_at"].isoformat()}
@@ -185,6 +193,26 @@ def _forget_transaction(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction, committed or not
         session.info.pop("feed_pending", None)
         session.info.pop("inserted", None)
+        session.info.pop("feed_written", None)
+
+
+# Long-polling feed readers of this process wait on this; a commit that wrote entries
+# wakes them at once (readers in other processes find them at their next look).
+_entries_committed = threading.Condition()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_readers(session: Session) -> None:
+    if session.info.pop("feed_written", False):
+        with _entries_committed:
+            _entries_committed.notify_all()
+
+
+def wait_for_entries(timeout: float) -> None:
+    """Return when a transaction of this process commits feed entries, or after
+    ``timeout`` seconds."""
+    with _entries_committed:
+        _entries_committed.wait(timeout)
 
 
 def feed_epoch(session: Session) -> str:

@@ -81,6 +81,7 @@ READ = scope("registry:read", *ROLES)
 WRITE = scope("registry:write", *ROLES)
 APPLY = scope("workflow:apply", ENTERPRISE)
 REVIEW = scope("workflow:review", REVIEWER, ADMIN)
+CHANGES = scope("changes:read", REVIEWER, ADMIN)
 #: Reviewers act on the applicant side of their nominations.
 APPLICANT = APPLY | REVIEW
 FILES = APPLY | REVIEW
@@ -193,6 +194,8 @@ MATRIX: dict[tuple[str, str], Page | Api] = {
     ("POST", "/api/v1/notices/<int:application_id>/objections"):
         Api("/api/v1/notices/{in_notice}/objections", PUBLIC, 422, {}),
     ("GET", "/api/v1/stats"): Api("/api/v1/stats", READ),
+    ("GET", "/api/v1/changes"): Api("/api/v1/changes?limit=5", CHANGES),
+    ("GET", "/api/v1/export"): Api("/api/v1/export?types=tier_event", CHANGES),
     ("GET", "/api/v1/enterprises"): Api("/api/v1/enterprises", READ),
     ("GET", "/api/v1/enterprises/<uscc>"): Api("/api/v1/enterprises/{own}", READ),
     ("PUT", "/api/v1/enterprises/<uscc>"): Api("/api/v1/enterprises/{own}", WRITE, 428, {}),

@@ -1,0 +1,151 @@
+"""The snapshot (API.md §Sync ``GET /export``): every resource as NDJSON, read in one
+consistent transaction, streamed in keyset batches so that memory stays flat.
+
+Lines: ``{"as_of": cursor}``; then ``{"type", "key", "version", "data"}`` for the
+enterprises (by USCC), annual reports (by USCC, then year), tier events and
+applications (by id, numerically); last ``{"end": true, "as_of", "count"}``. A reader
+that loads it and follows ``/changes?after=<as_of>`` holds an exact copy: ``as_of`` is
+the feed head seen by the same transaction that reads the rows.
+
+Enterprises and annual reports — a million each — are rendered by the feed's
+dedicated serializers (``registry.enterprises.batches``), whose output equals the
+output schemas'; tier events and applications by their schemas.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy.orm import Session
+
+from registry.core.changes import FEED_TYPES, dumps, representation
+from registry.core.schemas import rfc3339
+from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS, enterprise_data
+from registry.enterprises.batches import report_data as report_json
+from registry.enterprises.models import AnnualReport, Enterprise
+from registry.sync import feed
+
+BATCH = 2000
+#: Lines handed to the server at a time.
+CHUNK_LINES = 500
+
+_E = Enterprise.__table__.c
+_R = AnnualReport.__table__.c
+_ENTERPRISE_COLUMNS = [_E[name] for name in ENTERPRISE_FIELDS] + [
+    _E.version,
+    _E.created_at,
+    _E.updated_at,
+]
+_REPORT_COLUMNS = (
+    [_E.uscc]
+    + [_R[name] for name in REPORT_FIELDS]
+    + [
+        _R.version,
+        _R.created_at,
+        _R.updated_at,
+    ]
+)
+
+
+def _line(type_: str, key: str, version: int, data: str) -> str:
+    return f'{{"type":"{type_}","key":{dumps(key)},"version":{version},"data":{data}}}\n'
+
+
+def _enterprises(connection: Connection) -> Iterator[str]:
+    last = ""
+    while True:
+        rows = connection.execute(
+            select(*_ENTERPRISE_COLUMNS).where(_E.uscc > last).order_by(_E.uscc).limit(BATCH)
+        ).all()
+        for row in rows:
+            *values, version, created, updated = row
+            values[13] = str(values[13])  # the status enum's value
+            data = enterprise_data(values, rfc3339(created), rfc3339(updated), version)
+            yield _line("enterprise", row[0], version, data)
+        if len(rows) < BATCH:
+            return
+        last = rows[-1][0]
+
+
+def _reports(connection: Connection) -> Iterator[str]:
+    last = ("", 0)
+    joined = AnnualReport.__table__.join(Enterprise.__table__, _R.enterprise_id == _E.id)
+    while True:
+        rows = connection.execute(
+            select(*_REPORT_COLUMNS)
+            .select_from(joined)
+            .where(tuple_(_E.uscc, _R.year) > tuple_(*last))
+            .order_by(_E.uscc, _R.year)
+            .limit(BATCH)
+        ).all()
+        for row in rows:
+            uscc, *values, version, created, updated = row
+            data = report_json(uscc, values, rfc3339(created), rfc3339(updated), version)
+            yield _line("annual_report", f"{uscc}/{values[0]}", version, data)
+        if len(rows) < BATCH:
+            return
+        last = (rows[-1][0], rows[-1][1])
+
+
+def _by_id(connection: Connection, model: type) -> Iterator[str]:
+    """Small tables (tier events, applications): rendered by their output schemas."""
+    last = 0
+    with Session(bind=connection) as session:
+        while True:
+            records = session.scalars(
+                select(model).where(model.id > last).order_by(model.id).limit(BATCH // 4)
+            ).all()
+            for record in records:
+                type_, key, data = representation(record)
+                yield _line(type_, key, getattr(record, "version", 1), dumps(data))
+            if not records:
+                return
+            last = records[-1].id
+            session.expunge_all()  # flat memory
+
+
+def lines(engine: Engine, types: tuple[str, ...] | None, models: dict[str, type]) -> Iterator[str]:
+    """The snapshot's lines, read in one consistent transaction. ``models`` maps the
+    small types (tier events, applications) to their model classes."""
+    wanted = types or FEED_TYPES
+    with feed.consistent_read(engine) as connection:
+        # The first statement: the feed head this transaction sees.
+        as_of = feed.cursor(feed.epoch(connection), feed.head(connection))
+        yield dumps({"as_of": as_of}) + "\n"
+        count = 0
+        for type_ in FEED_TYPES:
+            if type_ not in wanted:
+                continue
+            if type_ == "enterprise":
+                produced = _enterprises(connection)
+            elif type_ == "annual_report":
+                produced = _reports(connection)
+            else:
+                produced = _by_id(connection, models[type_])
+            for line in produced:
+                count += 1
+                yield line
+        yield dumps({"end": True, "as_of": as_of, "count": count}) + "\n"
+
+
+def chunked(lines_: Iterable[str]) -> Iterator[bytes]:
+    """Lines grouped into chunks of encoded bytes (fewer, larger writes)."""
+    chunk: list[str] = []
+    for line in lines_:
+        chunk.append(line)
+        if len(chunk) >= CHUNK_LINES:
+            yield "".join(chunk).encode("utf-8")
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode("utf-8")
+
+
+def gzipped(chunks: Iterable[bytes], level: int = 5) -> Iterator[bytes]:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: a gzip member
+    for chunk in chunks:
+        out = compressor.compress(chunk)
+        if out:
+            yield out
+    yield compressor.flush()
