@@ -82,8 +82,9 @@ def changes(args):
     as soon as a matching entry is committed, or after ``wait`` seconds."""
     types = feed.parse_types(args.get("types"))
     wait = min(args["wait"], current_app.config["FEED_WAIT_CAP_SECONDS"])
-    # The token is checked: give the request's connection back before a long-poll.
-    db.session.close()
+    # The token is checked: end the request's read (and free its connection) before a
+    # long-poll; the feed reads on connections of its own.
+    db.session.rollback()
     page = feed.follow(
         db.engine,
         args["after"],
@@ -112,7 +113,7 @@ def export(args):
     """A snapshot of every resource, read in one consistent transaction. Load it, then
     follow ``/changes?after=<as_of>``."""
     types = feed.parse_types(args.get("types"))
-    db.session.close()
+    db.session.rollback()
     body = snapshot.chunked(snapshot.lines(db.engine, types, SMALL_TYPES))
     headers = {"Vary": "Accept-Encoding", "X-Accel-Buffering": "no"}
     if request.accept_encodings["gzip"] > 0:

@@ -1,0 +1,89 @@
+"""Reading this registry as another registry would: the snapshot and the change feed
+through the API, and the state each one describes."""
+
+from __future__ import annotations
+
+import json
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role
+from registry.enterprises import operations as enterprises
+from tests.applications.api_world import bearer
+from tests.factories import TEST_ACTOR, new_uscc
+
+SYNC_SCOPES = "registry:read,changes:read"
+
+#: (type, key) → (version, data)
+State = dict[tuple[str, str], tuple[int, dict | None]]
+
+
+def sync_headers(session, email: str = "peer@registry.example") -> dict[str, str]:
+    """A machine client's token: a reviewer without a password (API.md)."""
+    user = accounts.create_user(
+        session, email, role=Role.REVIEWER, actor=TEST_ACTOR, name="peer registry"
+    )
+    return bearer(session, user, SYNC_SCOPES)
+
+
+def enterprise(session, **profile):
+    """A local enterprise created as every writer creates one (feed entry included;
+    ``make.enterprise`` inserts rows directly and writes none)."""
+    profile.setdefault("name", "测试企业有限公司")
+    return enterprises.create_enterprise(
+        session, profile.pop("uscc", None) or new_uscc(), actor=TEST_ACTOR, **profile
+    )
+
+
+def report(session, owner, year: int, **figures):
+    return enterprises.save_annual_report(session, owner, year, figures, actor=TEST_ACTOR)
+
+
+def snapshot(client, headers, query: str = "") -> tuple[str, State, dict]:
+    """(as_of, state, end line) of ``GET /export``."""
+    response = client.get("/api/v1/export" + query, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/x-ndjson"
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    head, *records, end = lines
+    assert set(head) == {"as_of"}
+    assert end == {"end": True, "as_of": head["as_of"], "count": len(records)}
+    state = {(r["type"], r["key"]): (r["version"], r["data"]) for r in records}
+    assert len(state) == len(records), "a record twice in the snapshot"
+    return head["as_of"], state, end
+
+
+def entries(client, headers, after: str | None = None, *, limit: int = 1000, types: str = ""):
+    """Every entry after ``after`` (following ``next_cursor``) and the last cursor."""
+    seen: list[dict] = []
+    while True:
+        query = f"?limit={limit}" + (f"&after={after}" if after else "") + types
+        page = client.get("/api/v1/changes" + query, headers=headers)
+        assert page.status_code == 200, page.get_data(as_text=True)
+        body = page.get_json()
+        seen.extend(body["data"])
+        assert body["next_cursor"]
+        after = body["next_cursor"]
+        if not body["has_more"]:
+            return seen, after
+
+
+def replay(state: State, feed_entries: list[dict]) -> State:
+    """The client rules: upsert by key, an entry applied only when newer."""
+    state = dict(state)
+    for entry in feed_entries:
+        key = (entry["type"], entry["key"])
+        held = state.get(key)
+        if held is None or entry["version"] > held[0]:
+            state[key] = (entry["version"], entry["data"])
+    return state
+
+
+def assert_feed_describes_state(client, headers) -> State:
+    """The feed replayed from the start of history equals a snapshot of now: no change
+    reached the database without its entry (with the data GET shows)."""
+    _as_of, now, _end = snapshot(client, headers)
+    from_feed = replay({}, entries(client, headers)[0])
+    missing = {k: v for k, v in now.items() if from_feed.get(k) != v}
+    assert not missing, f"records whose last feed entry is not their state: {sorted(missing)}"
+    assert from_feed.keys() == now.keys()
+    return now
