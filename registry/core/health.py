@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-import psycopg
 from flask import Blueprint, current_app, jsonify
 
 bp = Blueprint("health", __name__)
@@ -34,6 +33,8 @@ def _database_answers() -> bool:
                 # mode=rw: a missing database file is "not ready", never created here.
                 raw = sqlite3.connect(f"file:{url.database}?mode=rw", uri=True, timeout=1)
             else:
+                import psycopg  # here: a SQLite deployment never loads the driver (~9 MB)
+
                 raw = psycopg.connect(
                     host=url.host,
                     port=url.port,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, date, datetime
 
 from marshmallow import Schema, fields
 
@@ -12,6 +13,21 @@ def rfc3339(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@functools.lru_cache(maxsize=4096)
+def stored_rfc3339(value: str | datetime) -> str:
+    """:func:`rfc3339` of a timestamp as a driver returns it without SQLAlchemy's
+    conversion: SQLite's stored UTC text (``2026-11-28 10:00:00.123456``), or an aware
+    datetime from PostgreSQL. Cached: rows written together share their instants."""
+    if isinstance(value, str):
+        return f"{value[:10]}T{value[11:19]}Z"
+    return rfc3339(value)
+
+
+def iso_date(value: str | date) -> str:
+    """A date as the driver returns it (SQLite text, else a date) in ISO form."""
+    return value if isinstance(value, str) else value.isoformat()
 
 
 class Timestamp(fields.Field):

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from registry.core.errors import ValidationFailed
-from registry.core.schemas import rfc3339
+from registry.core.schemas import iso_date, rfc3339, stored_rfc3339
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import (
     FIGURE_FIELDS,
@@ -78,7 +78,7 @@ _RULE_INDEXES = tuple((REPORT_FIELDS.index(a), REPORT_FIELDS.index(b)) for a, b 
 _ORG_CODE_WARNINGS = (uscc_codes.WARNING_ORG_CODE_CHECK,)
 
 # The C string encoder json.dumps(..., ensure_ascii=False) itself uses: identical output.
-_quote = json.encoder.encode_basestring
+quote = _quote = json.encoder.encode_basestring
 
 
 # --- feed serializers ---------------------------------------------------------------------
@@ -116,8 +116,9 @@ def enterprise_data(
 ) -> str:
     """The feed JSON of an enterprise, equal to ``dumps(enterprise_out.dump(e))``.
 
-    ``values`` are typed, in ENTERPRISE_FIELDS order (strings already ``str``);
-    ``created``/``updated`` in RFC 3339; ``warnings`` those of the USCC when known.
+    ``values`` are in ENTERPRISE_FIELDS order (strings already ``str``); dates and
+    timestamps typed, or as SQLite stores them (ISO text); ``created``/``updated`` in
+    RFC 3339; ``warnings`` those of the USCC when known.
     """
     (
         code,
@@ -147,11 +148,11 @@ def enterprise_data(
     if warnings is None:
         warnings = () if uscc_codes.org_code_check_ok(code) else _ORG_CODE_WARNINGS
     shown = "[]" if not warnings else json.dumps(list(warnings))
-    expires = "null" if tier_expires_at is None else _quote(rfc3339(tier_expires_at))
+    expires = "null" if tier_expires_at is None else _quote(stored_rfc3339(tier_expires_at))
     return (
         f'{{"uscc":{_quote(code)},"name":{_quote(name)},"name_en":{_s(name_en)},'
         f'"city_code":{_s(city)},"county":{_s(county)},"industry_code":{_s(industry)},'
-        f'"founded_on":{"null" if founded_on is None else _quote(founded_on.isoformat())},'
+        f'"founded_on":{"null" if founded_on is None else _quote(iso_date(founded_on))},'
         f'"legal_representative":{_s(legal)},"contact_name":{_s(contact)},'
         f'"contact_phone":{_s(phone)},"contact_email":{_s(email)},"address":{_s(address)},'
         f'"main_products":{_s(products)},"status":{_quote(status)},'
@@ -159,7 +160,7 @@ def enterprise_data(
         f'"origin":{_quote(origin)},'
         f'"source_version":{"null" if source_version is None else int(source_version)},'
         f'"tier":{_s(tier)},'
-        f'"tier_since":{"null" if tier_since is None else _quote(tier_since.isoformat())},'
+        f'"tier_since":{"null" if tier_since is None else _quote(iso_date(tier_since))},'
         f'"tier_expires_at":{expires},'
         f'"registration_number":{_s(number)},"version":{int(version)},'
         f'"created_at":"{created}","updated_at":"{updated}"}}'

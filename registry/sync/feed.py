@@ -29,7 +29,7 @@ from registry.core.db import read_only
 from registry.core.errors import DomainError, ValidationFailed
 from registry.core.models import ChangeLogEntry, RegistryMeta
 from registry.core.pagination import InvalidCursor, decode_cursor, encode_cursor
-from registry.core.schemas import rfc3339
+from registry.core.schemas import stored_rfc3339
 
 FLOOR_KEY = "feed_floor"
 EPOCH_KEY = "feed_epoch"
@@ -176,20 +176,13 @@ def read_page(
     return FeedPage(position, rows, next_after, last > next_after)
 
 
-def _time(value) -> str:
-    """RFC 3339 of a stored timestamp: SQLite gives its text, PostgreSQL a datetime."""
-    if isinstance(value, str):
-        return f"{value[:10]}T{value[11:19]}Z"
-    return rfc3339(value)
-
-
 def page_json(page: FeedPage) -> str:
     """The page as API.md's envelope, built from the stored JSON of each entry (equal to
     ``ChangesOut``'s output; tests/sync/test_feed.py shows it)."""
     epoch = page.position.epoch
     entries = ",".join(
         f'{{"cursor":"{cursor(epoch, id_)}","type":"{type_}","key":{dumps(key)},'
-        f'"op":"{op}","version":{version},"occurred_at":"{_time(at)}",'
+        f'"op":"{op}","version":{version},"occurred_at":"{stored_rfc3339(at)}",'
         f'"data":{"null" if data is None else data}}}'
         for id_, type_, key, op, version, at, data in page.rows
     )

@@ -17,85 +17,80 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import Connection, Engine, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.orm import Session, selectinload
 
 from registry.core.changes import FEED_TYPES, dumps, representation
-from registry.core.schemas import rfc3339
-from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS, enterprise_data
+from registry.core.schemas import stored_rfc3339
+from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS, enterprise_data, quote
 from registry.enterprises.batches import report_data as report_json
-from registry.enterprises.models import AnnualReport, Enterprise
+from registry.enterprises.models import PERCENT_FIELDS
 from registry.sync import feed
 
 BATCH = 2000
 #: Lines handed to the server at a time.
 CHUNK_LINES = 500
 
-_E = Enterprise.__table__.c
-_R = AnnualReport.__table__.c
-_ENTERPRISE_COLUMNS = [_E[name] for name in ENTERPRISE_FIELDS] + [
-    _E.version,
-    _E.created_at,
-    _E.updated_at,
-]
-_REPORT_COLUMNS = (
-    [_E.uscc]
-    + [_R[name] for name in REPORT_FIELDS]
-    + [
-        _R.version,
-        _R.created_at,
-        _R.updated_at,
-    ]
+# Raw columns (no type conversion per value: the serializers take the driver's values).
+_ENTERPRISES = text(
+    f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"
+    " FROM enterprises WHERE uscc > :last ORDER BY uscc LIMIT :n"
+)
+_REPORTS = text(
+    "SELECT e.uscc, "
+    # Percentages as floats on both engines (SQLite may store 12.0 as the integer 12).
+    + ", ".join(
+        f"CAST(r.{name} AS DOUBLE PRECISION)" if name in PERCENT_FIELDS else f"r.{name}"
+        for name in REPORT_FIELDS
+    )
+    + ", r.version, r.created_at, r.updated_at"
+    " FROM annual_reports r JOIN enterprises e ON e.id = r.enterprise_id"
+    " WHERE e.uscc > :uscc OR (e.uscc = :uscc AND r.year > :year)"
+    " ORDER BY e.uscc, r.year LIMIT :n"
 )
 
 
 def _line(type_: str, key: str, version: int, data: str) -> str:
-    return f'{{"type":"{type_}","key":{dumps(key)},"version":{version},"data":{data}}}\n'
+    return f'{{"type":"{type_}","key":{quote(key)},"version":{version},"data":{data}}}\n'
 
 
 def _enterprises(connection: Connection) -> Iterator[str]:
     last = ""
     while True:
-        rows = connection.execute(
-            select(*_ENTERPRISE_COLUMNS).where(_E.uscc > last).order_by(_E.uscc).limit(BATCH)
-        ).all()
+        rows = connection.execute(_ENTERPRISES, {"last": last, "n": BATCH}).all()
         for row in rows:
-            *values, version, created, updated = row
-            values[13] = str(values[13])  # the status enum's value
-            data = enterprise_data(values, rfc3339(created), rfc3339(updated), version)
-            yield _line("enterprise", row[0], version, data)
+            data = enterprise_data(
+                row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3]
+            )
+            yield _line("enterprise", row[0], row[-3], data)
         if len(rows) < BATCH:
             return
         last = rows[-1][0]
 
 
 def _reports(connection: Connection) -> Iterator[str]:
-    last = ("", 0)
-    joined = AnnualReport.__table__.join(Enterprise.__table__, _R.enterprise_id == _E.id)
+    uscc, year = "", 0
     while True:
-        rows = connection.execute(
-            select(*_REPORT_COLUMNS)
-            .select_from(joined)
-            .where(tuple_(_E.uscc, _R.year) > tuple_(*last))
-            .order_by(_E.uscc, _R.year)
-            .limit(BATCH)
-        ).all()
+        rows = connection.execute(_REPORTS, {"uscc": uscc, "year": year, "n": BATCH}).all()
         for row in rows:
-            uscc, *values, version, created, updated = row
-            data = report_json(uscc, values, rfc3339(created), rfc3339(updated), version)
-            yield _line("annual_report", f"{uscc}/{values[0]}", version, data)
+            data = report_json(
+                row[0], row[1:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3]
+            )
+            yield _line("annual_report", f"{row[0]}/{row[1]}", row[-3], data)
         if len(rows) < BATCH:
             return
-        last = (rows[-1][0], rows[-1][1])
+        uscc, year = rows[-1][0], rows[-1][1]
 
 
 def _by_id(connection: Connection, model: type) -> Iterator[str]:
     """Small tables (tier events, applications): rendered by their output schemas."""
     last = 0
+    # What the output schema reads of related records, loaded per batch (not per row).
+    eager = [selectinload(relation) for relation in inspect(model).relationships]
     with Session(bind=connection) as session:
         while True:
             records = session.scalars(
-                select(model).where(model.id > last).order_by(model.id).limit(BATCH // 4)
+                select(model).options(*eager).where(model.id > last).order_by(model.id).limit(500)
             ).all()
             for record in records:
                 type_, key, data = representation(record)
