@@ -229,6 +229,8 @@ def in_process_probes(monkeypatch):
 @pytest.fixture
 def world(app, session, make, monkeypatch, in_process_probes):
     monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
+    # Long-polls of /changes wait at most a second here (S13).
+    monkeypatch.setitem(app.config, "FEED_WAIT_CAP_SECONDS", 1.0)
     # The engine calls the app from threads of its own: the clock is pinned by config.
     monkeypatch.setitem(app.config, "REGISTRY_FAKE_NOW", NOW.isoformat())
     with clock.pinned(NOW):
