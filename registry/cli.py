@@ -27,6 +27,7 @@ from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
 from registry.sync import feed
+from registry.sync.cli import sync_cli
 
 registry_cli = AppGroup("registry", help="Run the enterprise cultivation registry.")
 
@@ -127,6 +128,7 @@ def create_user_command(email, role, password, password_stdin, uscc, name) -> No
 
 token_cli = AppGroup("token", help="API tokens.")
 registry_cli.add_command(token_cli)
+registry_cli.add_command(sync_cli)
 
 
 @token_cli.command("create")

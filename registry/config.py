@@ -55,13 +55,20 @@ class Config:
     FEED_WAIT_CAP_SECONDS = 30.0
     # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
+    # The sync pull client (registry.sync): peers' tokens are encrypted with a key derived
+    # from SYNC_SECRET_KEY (from the environment, else generated once in the instance
+    # folder); a peer gets SYNC_CONNECT_TIMEOUT_SECONDS to accept a connection and
+    # SYNC_READ_TIMEOUT_SECONDS (beyond a long-poll's wait) between two reads.
+    SYNC_SECRET_KEY: str | None = None
+    SYNC_CONNECT_TIMEOUT_SECONDS = 5.0
+    SYNC_READ_TIMEOUT_SECONDS = 15.0
 
 
-def _persisted_dev_key(instance_path: Path) -> str:
+def _persisted_dev_key(instance_path: Path, name: str = "secret_key") -> str:
     """A random key generated once per instance folder, so sessions survive restarts
     in development without a constant key ever being shipped."""
     instance_path.mkdir(parents=True, exist_ok=True)
-    key_file = instance_path / "secret_key"
+    key_file = instance_path / name
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
@@ -78,6 +85,9 @@ def from_environment(instance_path: str) -> dict:
         url = f"sqlite:///{instance / 'registry.db'}"
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _persisted_dev_key(instance)
+    settings["SYNC_SECRET_KEY"] = os.environ.get("SYNC_SECRET_KEY") or _persisted_dev_key(
+        instance, "sync_secret_key"
+    )
     if os.environ.get("TRUSTED_PROXIES"):
         settings["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
     for name in ("RATELIMIT_TOKEN", "RATELIMIT_ANON", "RATELIMIT_OBJECTION"):

@@ -286,12 +286,14 @@ def bulk_create_reports(
     actor: Actor,
     ids: Mapping[str, int] | None = None,
     feed: list[dict] | None = None,
+    source_versions: Sequence[int] | None = None,
 ) -> int:
     """Create annual reports (a prepared batch, or rows as :func:`prepare_reports` takes
     them) with their change-log and audit entries (``annual_report.create``). ``ids``
     maps USCCs to enterprise ids when the caller knows them (e.g. just created); the
-    others are looked up. ``feed`` as for :func:`bulk_create_enterprises`. Returns how
-    many were created.
+    others are looked up. ``feed`` as for :func:`bulk_create_enterprises`.
+    ``source_versions``: the peer's version of each row (reports mirrored by a sync
+    pull). Returns how many were created.
 
     A report that exists already raises IntegrityError (one per enterprise and year).
     """
@@ -306,13 +308,17 @@ def bulk_create_reports(
         unknown = missing - ids.keys()
         if unknown:
             raise ValidationFailed("No enterprise with USCC %(uscc)s.", uscc=min(unknown))
+    versions = [None] * len(batch.rows) if source_versions is None else source_versions
     if _sqlite(session):
         stamp = _literal(sqlite_time(batch.at))
         _write_locked(session).exec_driver_sql(
-            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, version,"
-            f" created_at, updated_at) VALUES ({', '.join('?' * (len(REPORT_FIELDS) + 1))},"
-            f" 1, {stamp}, {stamp})",
-            [(ids[code], *row) for code, row in zip(batch.usccs, batch.rows, strict=True)],
+            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, source_version,"
+            f" version, created_at, updated_at)"
+            f" VALUES ({', '.join('?' * (len(REPORT_FIELDS) + 2))}, 1, {stamp}, {stamp})",
+            [
+                (ids[code], *row, version)
+                for code, row, version in zip(batch.usccs, batch.rows, versions, strict=True)
+            ],
         )
     else:
         session.execute(
@@ -320,8 +326,9 @@ def bulk_create_reports(
             [
                 {"enterprise_id": ids[code]}
                 | dict(zip(REPORT_FIELDS, row, strict=True))
+                | {"source_version": version}
                 | {"version": 1, "created_at": batch.at, "updated_at": batch.at}
-                for code, row in zip(batch.usccs, batch.rows, strict=True)
+                for code, row, version in zip(batch.usccs, batch.rows, versions, strict=True)
             ],
         )
     keys = [f"{code}/{row[0]}" for code, row in zip(batch.usccs, batch.rows, strict=True)]
