@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.ladder.views import bp as ladder_bp
     from registry.reports.api import blp as stats_api
     from registry.sync.api import blp as sync_api
+    from registry.sync.views import bp as sync_bp
 
     for api_blueprint in (
         ladder_api,
@@ -159,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
         notices_bp,
         review_bp,
         admin_bp,
+        sync_bp,
         docs_bp,
     ):
         app.register_blueprint(blueprint)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from registry.core import clock
@@ -396,12 +396,16 @@ def record_failure(session: Session, source_id: int, message: str) -> None:
     session.flush()
 
 
-def conflicts_of(session: Session, source: SyncSource) -> list[SyncConflict]:
-    """The source's conflict report, most recently seen first."""
-    return list(
-        session.scalars(
-            select(SyncConflict)
-            .where(SyncConflict.source_id == source.id)
-            .order_by(SyncConflict.last_seen_at.desc(), SyncConflict.id.desc())
-        )
+def conflicts_of(session: Session, source: SyncSource, limit: int = 500):
+    """The source's conflict report, most recently seen first (at most ``limit``), and
+    how many there are."""
+    total = session.scalar(
+        select(func.count()).select_from(SyncConflict).where(SyncConflict.source_id == source.id)
     )
+    rows = session.scalars(
+        select(SyncConflict)
+        .where(SyncConflict.source_id == source.id)
+        .order_by(SyncConflict.last_seen_at.desc(), SyncConflict.id.desc())
+        .limit(limit)
+    ).all()
+    return list(rows), total

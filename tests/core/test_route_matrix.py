@@ -186,6 +186,10 @@ MATRIX: dict[tuple[str, str], Page | Api] = {
     ("POST", "/admin/tokens/<int:token_id>/revoke"):
         Page("/admin/tokens/{revoked_token}/revoke", LOGIN, 403, 403, 303, {}),
     ("GET", "/admin/audit"): Page("/admin/audit", *ADMIN_PAGE),
+    ("GET", "/admin/sync"): Page("/admin/sync", *ADMIN_PAGE),
+    ("POST", "/admin/sync"): Page("/admin/sync", LOGIN, 403, 403, 422, {}),
+    ("GET", "/admin/sync/<name>/conflicts"):
+        Page("/admin/sync/nobody/conflicts", LOGIN, 403, 403, 404),
     # --- /api/v1 --------------------------------------------------------------------------
     ("GET", "/api/v1/openapi.json"): Api("/api/v1/openapi.json", PUBLIC),
     ("GET", "/api/v1/tiers"): Api("/api/v1/tiers", PUBLIC),

@@ -1,0 +1,94 @@
+"""Admin pages for sync sources (PRODUCT.md §7): every peer this registry pulls from,
+with its cursor, last run, lag and last error; a form that adds one (its token is never
+shown again); and each source's conflict report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from registry.applications.operations import actor_of
+from registry.core import access, clock
+from registry.core.errors import DomainError
+from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
+from registry.extensions import db
+from registry.sync import operations
+from registry.sync.models import SyncConflict, SyncSource
+
+bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
+
+nav_item("sync.sources", _l("Sync sources"), {"admin"}, order=64)
+
+REQUIRED = _l("This field is required.")
+
+
+class SourceForm(FlaskForm):
+    """Shape only: the name, URL and token are checked by ``operations.add_source``,
+    as for ``flask registry sync add``."""
+
+    name = StringField(_l("Name"), validators=[InputRequired(REQUIRED)], filters=[strip_text])
+    base_url = StringField(
+        _l("Base URL"), validators=[InputRequired(REQUIRED)], filters=[strip_text]
+    )
+    token = PasswordField(_l("Token"), validators=[InputRequired(REQUIRED)])
+
+
+def lag_seconds(source: SyncSource, now: datetime) -> int | None:
+    """now − when the peer wrote the last entry applied (None before the first)."""
+    if source.last_entry_at is None:
+        return None
+    return max(0, int((now - source.last_entry_at).total_seconds()))
+
+
+@bp.route("", methods=["GET", "POST"])
+@access.admin
+def sources():
+    form = SourceForm()
+    if form.validate_on_submit():
+        try:
+            source = operations.add_source(
+                db.session,
+                form.name.data,
+                form.base_url.data,
+                form.token.data,
+                actor=actor_of(current_user, "web"),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("The sync source %(name)s has been added.", name=source.name))
+            return see_other(".sources")
+    rows = db.session.scalars(select(SyncSource).order_by(SyncSource.name)).all()
+    conflicts = dict(
+        db.session.execute(
+            select(SyncConflict.source_id, func.count()).group_by(SyncConflict.source_id)
+        ).all()
+    )
+    now = clock.now()
+    return form_page(
+        "sync/sources.html",
+        form,
+        sources=rows,
+        conflicts=conflicts,
+        lags={source.id: lag_seconds(source, now) for source in rows},
+    )
+
+
+@bp.get("/<name>/conflicts")
+@access.admin
+def conflicts(name: str):
+    source = db.session.scalars(select(SyncSource).where(SyncSource.name == name)).one_or_none()
+    if source is None:
+        abort(404)
+    rows, total = operations.conflicts_of(db.session, source)
+    return render_template("sync/conflicts.html", source=source, conflicts=rows, total=total)
