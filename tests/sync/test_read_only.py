@@ -1,0 +1,136 @@
+"""PRODUCT.md §7: a record mirrored by a pull is wholly read-only here — profile, status
+and annual reports, through the API (409 ``read_only_origin``) and the web forms (a
+clear error on the page) — yet may apply for and hold a tier on its mirrored reports."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role
+from registry.applications import operations as apps
+from registry.applications.models import State
+from registry.core import clock
+from registry.core.models import ChangeLogEntry
+from registry.enterprises.models import AnnualReport, Enterprise
+from registry.sync import operations
+from registry.sync.schemas import check_record
+from tests.applications.api_world import bearer
+from tests.factories import TEST_ACTOR, new_uscc
+from tests.sync.fake_peer import enterprise_data, report_data
+from tests.sync.pull_world import sync_app  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("sync_app")
+PASSWORD = "Gan-river-2026"
+ELIGIBLE = {
+    "employees": 100,
+    "tech_staff": 30,
+    "rd_staff": 20,
+    "revenue": 50_000_000,
+    "total_income": 50_000_000,
+    "total_assets": 40_000_000,
+    "total_cost": 40_000_000,
+    "rd_expense": 3_000_000,
+    "ip_class1": 1,
+    "niche_years": 5,
+}
+
+
+@pytest.fixture
+def mirrored(session):
+    """An enterprise and its last year's report, mirrored from peer-a by a pull."""
+    source = operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+    code, year = new_uscc(), clock.today().year - 1
+    records = [
+        check_record("enterprise", code, 3, enterprise_data(code, 3, founded_on="2010-01-01")),
+        check_record("annual_report", f"{code}/{year}", 2, report_data(code, year, 2, **ELIGIBLE)),
+    ]
+    operations.apply_records(session, source, records, newer_only=False)
+    session.commit()
+    return session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one()
+
+
+def fingerprint(session):
+    session.expire_all()
+    result = (
+        sorted(session.execute(select(Enterprise.uscc, Enterprise.version, Enterprise.name))),
+        sorted(session.execute(select(AnnualReport.id, AnnualReport.version))),
+        session.scalar(select(func.count()).select_from(ChangeLogEntry)),
+    )
+    session.rollback()
+    return result
+
+
+def problem(response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.get_json()["code"] == code
+
+
+def test_the_api_refuses_every_write(client, session, mirrored):
+    reviewer = accounts.create_user(session, "r@example.com", role=Role.REVIEWER, actor=TEST_ACTOR)
+    headers = bearer(session, reviewer, "registry:read,registry:write")
+    path = f"/api/v1/enterprises/{mirrored.uscc}"
+    year = clock.today().year - 1
+    before = fingerprint(session)
+    current = {**headers, "If-Match": '"1"'}
+    profile = {"name": "改名"}
+    problem(client.put(path, json=profile, headers=current), 409, "read_only_origin")
+    problem(client.patch(path, json=profile, headers=current), 409, "read_only_origin")
+    problem(
+        client.patch(path, json={"status": "deregistered"}, headers=current),
+        409,
+        "read_only_origin",
+    )
+    problem(
+        client.put(f"{path}/annual-reports/{year}", json={"employees": 1}, headers=current),
+        409,
+        "read_only_origin",
+    )
+    problem(
+        client.put(
+            f"{path}/annual-reports/{year - 1}",
+            json={"employees": 1},
+            headers={**headers, "If-None-Match": "*"},
+        ),
+        409,
+        "read_only_origin",
+    )
+    assert fingerprint(session) == before
+    shown = client.get(path, headers=headers).get_json()
+    assert (shown["origin"], shown["source_version"]) == ("peer-a", 3)
+
+
+def test_the_web_forms_show_the_refusal(app, session, mirrored):
+    accounts.create_user(
+        session,
+        "m@example.com",
+        role=Role.ENTERPRISE,
+        actor=TEST_ACTOR,
+        password=PASSWORD,
+        enterprise=mirrored,
+    )
+    session.commit()
+    web = app.test_client()
+    assert (
+        web.post("/login", data={"email": "m@example.com", "password": PASSWORD}).status_code == 303
+    )
+    before = fingerprint(session)
+    profile = web.post("/enterprise/profile?lang=en", data={"name": "改名"})
+    assert profile.status_code == 409
+    assert "is mirrored from peer-a and is read-only here" in profile.text
+    year = clock.today().year - 1
+    report = web.post(f"/enterprise/reports/{year}?lang=en", data={"employees": "3"})
+    assert report.status_code == 409 and "read-only here" in report.text
+    assert fingerprint(session) == before
+
+
+def test_a_mirrored_enterprise_may_apply_for_a_tier(session, mirrored):
+    user = accounts.create_user(
+        session, "m@example.com", role=Role.ENTERPRISE, actor=TEST_ACTOR, enterprise=mirrored
+    )
+    application = apps.create(session, mirrored, "tech_sme", "promotion", user=user, via="web")
+    apps.submit(session, application, user=user, via="web", declaration=True)
+    session.commit()
+    assert application.state == State.SUBMITTED
+    assert application.eligibility["eligible"] is True
