@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import func, select
+
 from registry.accounts import operations as accounts
 from registry.accounts.models import Role
+from registry.core import changes
 from registry.enterprises import operations as enterprises
+from registry.ladder.models import TierEvent
 from tests.applications.api_world import bearer
 from tests.factories import TEST_ACTOR, new_uscc
 
@@ -87,3 +91,49 @@ def assert_feed_describes_state(client, headers) -> State:
     assert not missing, f"records whose last feed entry is not their state: {sorted(missing)}"
     assert from_feed.keys() == now.keys()
     return now
+
+
+class FeedProbe:
+    """Runs one operation as its caller does and checks the entries it wrote (the client
+    must end the test's own transaction before each request, as ``api_client`` does)."""
+
+    def __init__(self, client, session) -> None:
+        self.client, self.session = client, session
+        self.headers = sync_headers(session)
+
+    def run(self, operation, *, once: bool = True, described_before: bool = True):
+        """Commit the world, run ``operation`` and commit as its caller does.
+        ``described_before``: whether the feed must describe the world before it."""
+        self.session.commit()
+        if described_before:
+            self.before = assert_feed_describes_state(self.client, self.headers)
+        else:
+            self.before = snapshot(self.client, self.headers)[1]
+        self.after_cursor = entries(self.client, self.headers)[1]
+        self.last_event = self.session.scalar(select(func.max(TierEvent.id))) or 0
+        self.session.rollback()  # nothing of the test's own is open (SQLite write lock)
+        result = operation()
+        self.session.commit()
+        self.once = once
+        return result
+
+    def wrote(self, *records, events: int = 0) -> dict | None:
+        """An entry for each of ``records`` and of the ``events`` new tier events, the
+        last at the record's version, and for nothing else: exactly the records whose
+        snapshot changed. Returns the data of the first record's last entry."""
+        new_events = self.session.scalars(
+            select(TierEvent).where(TierEvent.id > self.last_event)
+        ).all()
+        assert len(new_events) == events, f"{len(new_events)} tier events, not {events}"
+        keys = {changes.representation(r)[:2]: None for r in (*records, *new_events)}
+        new = entries(self.client, self.headers, self.after_cursor)[0]
+        now = assert_feed_describes_state(self.client, self.headers)
+        last = {(x["type"], x["key"]): x for x in new}
+        assert last.keys() == keys.keys(), f"entries for {sorted(last)}, not {sorted(keys)}"
+        moved = {k for k, v in now.items() if self.before.get(k) != v}
+        assert moved == keys.keys(), f"changed: {sorted(moved)}, expected: {sorted(keys)}"
+        stale = {k: x["version"] for k, x in last.items() if x["version"] != now[k][0]}
+        assert not stale, f"entries not at their record's version: {stale}"
+        if self.once:
+            assert len(new) == len(last), "one entry per record per transaction"
+        return last[next(iter(keys))]["data"] if keys else None
