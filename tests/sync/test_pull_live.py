@@ -1,0 +1,229 @@
+"""Two live registries on loopback: A served by gunicorn on a database of its own (a
+SQLite file, or a second database on the PostgreSQL test cluster), B the test app's
+database, pulled by ``flask --app wsgi registry sync pull peer-a`` run as a process.
+
+Creates, updates, annual reports and status changes on A all arrive on B; a pull
+SIGKILLed mid-run and run again ends with an exact copy (QUALITY.md R6: counts and
+per-record versions equal, no duplicates)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from registry.accounts import operations as accounts
+from registry.accounts import tokens
+from registry.accounts.models import Role
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.enterprises import operations as enterprise_ops
+from registry.enterprises.models import Enterprise, Status
+from registry.extensions import db
+from registry.seeding import seed
+from registry.sync import operations
+from tests.conftest import ENGINE_URL, make_app
+from tests.factories import new_uscc
+from tests.live import ROOT, gunicorn
+from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("sync_app")
+ACTOR_A = Actor(None, "writer on A", "cli")
+
+
+@contextlib.contextmanager
+def peer_database(tmp_path) -> Iterator[str]:
+    """A's database: a new SQLite file, or a new database on the PostgreSQL cluster."""
+    if not ENGINE_URL:
+        yield f"sqlite:///{tmp_path / 'peer.db'}"
+        return
+    name = f"registry_peer_{secrets.token_hex(4)}"
+    server = create_engine(ENGINE_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(ENGINE_URL).set(database=name).render_as_string(False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@contextlib.contextmanager
+def registry_a(tmp_path, count: int):
+    """(app of A, its URL, a token of its machine user) with ``count`` demo enterprises,
+    served by gunicorn."""
+    with peer_database(tmp_path) as url:
+        app_a = make_app(url, RATELIMIT_ENABLED=False)
+        with app_a.app_context():
+            upgrade()
+            seed(db.session)
+            user = accounts.create_user(
+                db.session, "b@peer.example", role=Role.REVIEWER, actor=ACTOR_A, name="B"
+            )
+            _row, token = tokens.create_token(
+                db.session, user, "registry:read,changes:read", actor=ACTOR_A
+            )
+            db.session.commit()
+            made = app_a.test_cli_runner().invoke(
+                args=["registry", "demo", "--count", str(count), "--random-seed", "7"]
+            )
+            assert made.exit_code == 0, made.output
+            db.session.remove()
+        try:
+            with gunicorn(url, tmp_path, workers=2) as server:
+                yield app_a, server.url, token
+        finally:
+            with app_a.app_context():
+                db.engine.dispose()
+
+
+def pull_process(database_url: str, batch: int | None = None) -> subprocess.Popen:
+    """``flask --app wsgi registry sync pull peer-a`` on B (with smaller snapshot
+    batches when ``batch`` is given, so that a kill lands between two commits)."""
+    setup = f"import registry.sync.client as c; c.SNAPSHOT_BATCH = {batch}; " if batch else ""
+    code = setup + "from flask.cli import main; main()"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "b-secret",
+        "SYNC_SECRET_KEY": SYNC_KEY,
+    }
+    env.pop("REGISTRY_FAKE_NOW", None)
+    argv = [sys.executable, "-c", code, "--app", "wsgi", "registry", "sync", "pull", "peer-a"]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def finished(process: subprocess.Popen) -> str:
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    return output
+
+
+def state_of_a(app_a) -> dict:
+    with app_a.app_context():
+        state = _state(db.session, "local", Enterprise.version)
+        db.session.remove()
+    return state
+
+
+def state_of_b(session) -> dict:
+    session.rollback()
+    state = _state(session, "peer-a", Enterprise.source_version)
+    session.rollback()
+    return state
+
+
+def _state(session, origin: str, version_column) -> dict:
+    """(type, key) → (version, name or figures, status): what a copy must equal."""
+    enterprises = session.execute(
+        select(Enterprise.uscc, version_column, Enterprise.name, Enterprise.status).where(
+            Enterprise.origin == origin
+        )
+    ).all()
+    reports = session.execute(
+        text(
+            "SELECT e.uscc, r.year, "
+            + ("r.version" if origin == "local" else "r.source_version")
+            + ", r.employees, r.revenue FROM annual_reports r"
+            " JOIN enterprises e ON e.id = r.enterprise_id WHERE e.origin = :origin"
+        ),
+        {"origin": origin},
+    ).all()
+    state = {("enterprise", u): (v, n, str(s)) for u, v, n, s in enterprises}
+    state.update({("annual_report", f"{u}/{y}"): (v, e, r) for u, y, v, e, r in reports})
+    assert len(state) == len(enterprises) + len(reports)
+    return state
+
+
+def add_peer(session, url: str, token: str) -> None:
+    operations.add_source(session, "peer-a", url, token, actor=ACTOR_A)
+    session.commit()
+
+
+@pytest.mark.timeout(300)
+def test_creates_updates_reports_and_status_changes_arrive(session, database_url, tmp_path):
+    with registry_a(tmp_path, 150) as (app_a, url, token):
+        add_peer(session, url, token)
+        output = finished(pull_process(database_url))
+        assert "1 snapshot(s) loaded" in output
+        assert state_of_b(session) == state_of_a(app_a)
+
+        with app_a.app_context():
+            s = db.session
+            first, second, third = s.scalars(
+                select(Enterprise).order_by(Enterprise.uscc).limit(3)
+            ).all()
+            enterprise_ops.update_profile(s, first, {"name": "甲改名有限公司"}, actor=ACTOR_A)
+            enterprise_ops.change_status(s, second, Status.DEREGISTERED, actor=ACTOR_A)
+            enterprise_ops.change_status(
+                s, third, Status.MERGED, actor=ACTOR_A, merged_into=first.uscc
+            )
+            year = clock.today().year - 2
+            enterprise_ops.save_annual_report(s, first, year, {"employees": 77}, actor=ACTOR_A)
+            created = enterprise_ops.create_enterprise(s, new_uscc(), "新来有限公司", actor=ACTOR_A)
+            enterprise_ops.save_annual_report(s, created, year, {"revenue": 5}, actor=ACTOR_A)
+            s.commit()
+            changed = {first.uscc, second.uscc, third.uscc, created.uscc}
+            db.session.remove()
+
+        output = finished(pull_process(database_url))
+        assert "snapshot" not in output and "6 records applied" in output, output
+        assert state_of_b(session) == state_of_a(app_a)
+        merged = session.scalars(select(Enterprise).where(Enterprise.uscc.in_(changed))).all()
+        assert {(e.name, str(e.status)) for e in merged} >= {
+            ("甲改名有限公司", "active"),
+            ("新来有限公司", "active"),
+        }
+        session.rollback()
+
+
+def _killed_mid_run_then_resumed(session, database_url, tmp_path, count: int) -> None:
+    with registry_a(tmp_path, count) as (app_a, url, token):
+        add_peer(session, url, token)
+        expected = state_of_a(app_a)
+        process = pull_process(database_url, batch=100)
+        engine = create_engine(database_url)
+        try:
+            deadline = time.monotonic() + 120
+            held = 0
+            while held == 0 and process.poll() is None and time.monotonic() < deadline:
+                with engine.connect() as conn:
+                    held = conn.scalar(
+                        text("SELECT count(*) FROM enterprises WHERE origin = 'peer-a'")
+                    )
+                time.sleep(0.005)
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=30)
+        finally:
+            engine.dispose()
+        partial = state_of_b(session)
+        assert 0 < len(partial) < len(expected), "the kill did not land mid-run"
+        finished(pull_process(database_url))
+        assert state_of_b(session) == expected
+        # And a run with nothing new changes nothing.
+        assert "0 records applied" in finished(pull_process(database_url))
+        assert state_of_b(session) == expected
+
+
+@pytest.mark.timeout(300)
+def test_a_pull_killed_mid_run_resumes_to_an_exact_copy(session, database_url, tmp_path):
+    _killed_mid_run_then_resumed(session, database_url, tmp_path, 1500)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_pull_killed_mid_run_resumes_to_an_exact_copy_at_size(session, database_url, tmp_path):
+    _killed_mid_run_then_resumed(session, database_url, tmp_path, 30_000)
