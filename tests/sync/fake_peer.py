@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -83,6 +84,7 @@ class FakePeer:
     log: list = field(default_factory=list)
     misbehave: dict[str, Answer] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
     token: str = "peer-token"
 
@@ -136,6 +138,10 @@ class FakePeer:
         if epoch != self.epoch:
             return problem(410, "cursor_expired")
         limit = int(request.args.get("limit", 100))
+        deadline = time.monotonic() + float(request.args.get("wait", 0))
+        while len(self.log) <= after and time.monotonic() < deadline:
+            if self.released.wait(0.05):  # a long-poll: until an entry or the wait is over
+                break
         entries = self.log[after : after + limit]
         position = after + len(entries)
         body = {
@@ -149,6 +155,7 @@ class FakePeer:
         request = Request(environ)
         path = request.path.removeprefix("/api/v1/")
         self.requests.append(path)
+        self.queries.append(request.query_string.decode())
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             response = problem(401, "unauthenticated")
         elif path in self.misbehave:

@@ -35,6 +35,7 @@ from registry.sync import operations
 from tests.conftest import ENGINE_URL, make_app
 from tests.factories import new_uscc
 from tests.live import ROOT, gunicorn
+from tests.sync.fake_peer import fake_peer  # noqa: F401  (fixture)
 from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("sync_app")
@@ -88,7 +89,9 @@ def registry_a(tmp_path, count: int):
                 db.engine.dispose()
 
 
-def pull_process(database_url: str, batch: int | None = None) -> subprocess.Popen:
+def pull_process(
+    database_url: str, batch: int | None = None, follow: bool = False
+) -> subprocess.Popen:
     """``flask --app wsgi registry sync pull peer-a`` on B (with smaller snapshot
     batches when ``batch`` is given, so that a kill lands between two commits)."""
     setup = f"import registry.sync.client as c; c.SNAPSHOT_BATCH = {batch}; " if batch else ""
@@ -101,6 +104,7 @@ def pull_process(database_url: str, batch: int | None = None) -> subprocess.Pope
     }
     env.pop("REGISTRY_FAKE_NOW", None)
     argv = [sys.executable, "-c", code, "--app", "wsgi", "registry", "sync", "pull", "peer-a"]
+    argv += ["--follow"] if follow else []
     return subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -194,7 +198,7 @@ def _killed_mid_run_then_resumed(session, database_url, tmp_path, count: int) ->
     with registry_a(tmp_path, count) as (app_a, url, token):
         add_peer(session, url, token)
         expected = state_of_a(app_a)
-        process = pull_process(database_url, batch=100)
+        process = pull_process(database_url, batch=50)
         engine = create_engine(database_url)
         try:
             deadline = time.monotonic() + 120
@@ -220,10 +224,46 @@ def _killed_mid_run_then_resumed(session, database_url, tmp_path, count: int) ->
 
 @pytest.mark.timeout(300)
 def test_a_pull_killed_mid_run_resumes_to_an_exact_copy(session, database_url, tmp_path):
-    _killed_mid_run_then_resumed(session, database_url, tmp_path, 1500)
+    _killed_mid_run_then_resumed(session, database_url, tmp_path, 800)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_pull_killed_mid_run_resumes_to_an_exact_copy_at_size(session, database_url, tmp_path):
     _killed_mid_run_then_resumed(session, database_url, tmp_path, 30_000)
+
+
+@pytest.mark.timeout(120)
+def test_follow_long_polls_and_stops_cleanly_on_term(session, database_url, peer):
+    add_peer(session, peer.url, peer.token)
+    process = pull_process(database_url, follow=True)
+    try:
+        wait_for(lambda: peer.requests.count("changes") >= 1)
+        code = new_uscc()
+        peer.enterprise(code, name="跟随而来")
+        wait_for(lambda: held_name(session, code) == "跟随而来")
+        time.sleep(0.2)  # back in its long-poll
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert output.strip().splitlines()[-1].endswith("(stopped)")
+    assert "wait=30" in " ".join(peer.queries)
+    session.rollback()
+
+
+def held_name(session, uscc: str) -> str | None:
+    # Each look ends its transaction at once: on SQLite it holds the write lock.
+    name = session.scalar(select(Enterprise.name).where(Enterprise.uscc == uscc))
+    session.rollback()
+    return name
+
+
+def wait_for(condition, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
