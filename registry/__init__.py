@@ -118,6 +118,7 @@ def _init_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
+    from registry.admin import import_views  # noqa: F401  (routes of admin: imports)
     from registry.admin import tokens  # noqa: F401  (routes of admin: API tokens)
     from registry.admin.views import bp as admin_bp
     from registry.applications import review_enterprises  # noqa: F401  (routes of review)
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.ladder.api import blp as ladder_api
     from registry.ladder.views import bp as ladder_bp
     from registry.reports.api import blp as stats_api
+    from registry.reports.export_views import bp as exports_bp
     from registry.sync.api import blp as sync_api
     from registry.sync.views import bp as sync_bp
 
@@ -162,5 +164,6 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         sync_bp,
         docs_bp,
+        exports_bp,
     ):
         app.register_blueprint(blueprint)

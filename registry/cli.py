@@ -26,6 +26,7 @@ from registry.enterprises import queries as enterprise_queries
 from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
+from registry.reports.cli import export_command, import_command
 from registry.sync import feed
 from registry.sync.cli import sync_cli
 
@@ -128,6 +129,8 @@ def create_user_command(email, role, password, password_stdin, uscc, name) -> No
 
 token_cli = AppGroup("token", help="API tokens.")
 registry_cli.add_command(token_cli)
+registry_cli.add_command(import_command)
+registry_cli.add_command(export_command)
 registry_cli.add_command(sync_cli)
 
 

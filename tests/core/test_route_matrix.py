@@ -186,6 +186,13 @@ MATRIX: dict[tuple[str, str], Page | Api] = {
     ("POST", "/admin/tokens/<int:token_id>/revoke"):
         Page("/admin/tokens/{revoked_token}/revoke", LOGIN, 403, 403, 303, {}),
     ("GET", "/admin/audit"): Page("/admin/audit", *ADMIN_PAGE),
+    ("GET", "/admin/imports"): Page("/admin/imports", *ADMIN_PAGE),
+    ("POST", "/admin/imports"): Page("/admin/imports", LOGIN, 403, 403, 422, {}),
+    ("GET", "/admin/imports/<int:run_id>/report"):
+        Page("/admin/imports/{missing}/report", LOGIN, 403, 403, 404),
+    # --- downloads ------------------------------------------------------------------------
+    ("GET", "/exports/enterprises"): Page("/exports/enterprises", *REVIEWER_PAGE),
+    ("GET", "/exports/tiers/<code>"): Page("/exports/tiers/{tier}", *EVERYONE),
     ("GET", "/admin/sync"): Page("/admin/sync", *ADMIN_PAGE),
     ("POST", "/admin/sync"): Page("/admin/sync", LOGIN, 403, 403, 422, {}),
     ("GET", "/admin/sync/<name>/conflicts"):

@@ -1,0 +1,101 @@
+"""Admin page for bulk imports (PRODUCT.md §9): upload a CSV or XLSX file, see the
+recent runs, download a refused run's error report (CSV). Routes of the admin blueprint.
+
+The upload is held to the application's request size limit (``MAX_CONTENT_LENGTH``;
+a larger file is refused with 413 before it is read); larger files go through
+``flask --app wsgi registry import FILE``.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from registry.admin.imports import KINDS, MAX_ROWS, import_file
+from registry.admin.models import ImportRun
+from registry.admin.views import bp
+from registry.applications.operations import actor_of
+from registry.core import access
+from registry.core.web import nav_item, see_other
+from registry.extensions import db
+from registry.reports.exports import CSV_MIMETYPE
+
+nav_item("admin.imports", _l("Imports"), {"admin"}, order=64)
+
+#: Runs listed on the page, newest first.
+RECENT_RUNS = 50
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("File (CSV or XLSX)"), validators=[FileRequired(_l("Choose a file to import."))]
+    )
+
+
+@bp.route("/imports", methods=["GET", "POST"])
+@access.admin
+def imports():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        outcome = import_file(
+            db.session,
+            upload.filename or "upload",
+            upload.read(),
+            actor=actor_of(current_user, "web"),
+        )
+        run = outcome.run
+        if outcome.applied:
+            flash(
+                _(
+                    "%(file)s: %(count)s rows imported.",
+                    file=run.filename,
+                    count=run.row_count,
+                )
+            )
+        else:
+            flash(
+                _(
+                    "%(file)s was refused: %(count)s errors, nothing was imported. "
+                    "Download the error report below.",
+                    file=run.filename,
+                    count=run.error_count,
+                )
+            )
+        return see_other(".imports")
+    runs = db.session.scalars(
+        select(ImportRun).order_by(ImportRun.id.desc()).limit(RECENT_RUNS)
+    ).all()
+    html = render_template(
+        "admin/imports.html",
+        form=form,
+        runs=runs,
+        kinds=KINDS,
+        max_rows=MAX_ROWS,
+        max_megabytes=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+    )
+    return html, (422 if form.errors else 200)
+
+
+@bp.get("/imports/<int:run_id>/report")
+@access.admin
+def import_report(run_id: int):
+    run = db.session.scalars(
+        select(ImportRun).options(undefer(ImportRun.report)).where(ImportRun.id == run_id)
+    ).one_or_none()
+    if run is None or run.report is None:
+        abort(404)
+    return Response(
+        run.report,
+        mimetype=CSV_MIMETYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{run.id}-errors.csv"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,251 @@
+"""Bulk import of CSV and XLSX files (PRODUCT.md §9): read, recognise, validate, apply.
+
+A file holds one kind of record, recognised by its header row of API field names
+(:data:`KINDS`): enterprises, annual reports or
+designations. Every row is checked with the rules of the API and the forms; then all
+rows are written, or none: a file with any error changes nothing and gets an error
+report, a CSV of ``row, column, code, message`` where ``row`` is the row number a
+spreadsheet shows (the header is row 1). Each run is recorded in ``import_runs``.
+
+Files: CSV in UTF-8 (a BOM is allowed) with commas, or XLSX (the first sheet, read
+with openpyxl's read-only mode). At most :data:`MAX_ROWS` rows besides the header;
+rows with no value at all are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from openpyxl import load_workbook
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry.admin.imports_designations import DESIGNATIONS
+from registry.admin.imports_rows import ENTERPRISES, REPORTS, Kind, Row, RowError
+from registry.admin.models import ImportRun
+from registry.core.audit import Actor
+from registry.core.errors import DomainError
+from registry.reports.exports import csv_bytes
+
+#: The most data rows a file may have (PRODUCT.md §9).
+MAX_ROWS = 100_000
+REPORT_HEADER = ("row", "column", "code", "message")
+APPLIED, REFUSED = "applied", "refused"
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the binary .xls of old Excel versions
+#: The kinds of file, each recognised by its required columns.
+KINDS: tuple[Kind, ...] = (ENTERPRISES, REPORTS, DESIGNATIONS)
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read or recognised (one error, no row checks)."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _file_error(code: str, message: str, row: int | None = None, column: str = "") -> FileRefused:
+    return FileRefused(RowError(row, column, code, message))
+
+
+@dataclass
+class Outcome:
+    """What an import did: the run recorded, and its errors (none when applied)."""
+
+    run: ImportRun
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def applied(self) -> bool:
+        return self.run.status == APPLIED
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """An XLSX cell as the importer takes it: text stripped (empty → None), whole floats
+    as integers, a date-time at midnight as its ISO date."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    return value
+
+
+def _csv_records(data: bytes) -> Iterator[tuple[int, list]]:
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _file_error(
+            "invalid_encoding",
+            f"The file is neither XLSX nor UTF-8 text (byte {exc.start + 1} is not UTF-8).",
+        ) from None
+    if "\x00" in content:
+        raise _file_error("invalid_encoding", "The file contains NUL characters.")
+    try:
+        # A spreadsheet numbers records, not physical lines (a quoted cell may span lines).
+        for number, record in enumerate(csv.reader(io.StringIO(content, newline="")), 1):
+            yield number, [_plain(cell) for cell in record]
+    except csv.Error as exc:
+        raise _file_error("invalid_csv", f"The CSV file cannot be read: {exc}.") from None
+
+
+def _xlsx_records(data: bytes) -> Iterator[tuple[int, list]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _file_error("invalid_xlsx", f"The XLSX file cannot be read ({exc}).") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for number, record in enumerate(sheet.iter_rows(values_only=True), 1):
+            yield number, [_plain(cell) for cell in record]
+    finally:
+        workbook.close()
+
+
+def records(data: bytes) -> Iterator[tuple[int, list]]:
+    """(row number, cells) of every row of a CSV or XLSX file, header first."""
+    if data.startswith(_OLE_MAGIC):
+        raise _file_error("unsupported_format", "Save the file as XLSX or CSV (UTF-8).")
+    return _xlsx_records(data) if data.startswith(_ZIP_MAGIC) else _csv_records(data)
+
+
+def _header(cells: list) -> list[str]:
+    """Column names: trailing empty cells dropped; an empty one before a name, or a
+    repeated name, refuses the file."""
+    names = [str(c).strip() if c is not None else "" for c in cells]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise _file_error("empty_header", "The first row must name the columns.", 1)
+    seen: set[str] = set()
+    for position, name in enumerate(names, 1):
+        if not name:
+            raise _file_error("empty_column", f"Column {position} has no name.", 1)
+        if name in seen:
+            raise _file_error("duplicate_column", f"Column {name} appears twice.", 1, name)
+        seen.add(name)
+    return names
+
+
+def recognise(columns: list[str]) -> Kind:
+    """The kind whose required columns the header has and which knows every column."""
+    candidates = [kind for kind in KINDS if kind.required <= set(columns)]
+    for kind in candidates:
+        if set(columns) <= kind.columns:
+            return kind
+    if not candidates:
+        expected = "; ".join(f"{k.name}: {', '.join(sorted(k.required))}" for k in KINDS)
+        raise _file_error(
+            "unknown_kind",
+            f"The header matches no kind of record. Required columns: {expected}.",
+            1,
+        )
+    kind = min(candidates, key=lambda k: len(set(columns) - k.columns))
+    unknown = [c for c in columns if c not in kind.columns]
+    raise _file_error(
+        "unknown_column",
+        f"Unknown column(s) for {kind.name}: {', '.join(unknown)}. "
+        f"Allowed: {', '.join(c for c in kind.order if c in kind.columns)}.",
+        1,
+        unknown[0],
+    )
+
+
+def read_rows(data: bytes) -> tuple[Kind, list[Row], list[RowError]]:
+    """The file's kind, its data rows (cells by column name) and the errors of rows
+    with more cells than the header has columns."""
+    stream = records(data)
+    first = next(stream, None)
+    if first is None:
+        raise _file_error("empty_file", "The file is empty.")
+    columns = _header(first[1])
+    kind = recognise(columns)
+    rows: list[Row] = []
+    errors: list[RowError] = []
+    for number, cells in stream:
+        if all(cell is None for cell in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise _file_error(
+                "too_many_rows",
+                f"A file may hold at most {MAX_ROWS} rows; split it into several files.",
+                number,
+            )
+        extra = cells[len(columns) :]
+        if any(cell is not None for cell in extra):
+            errors.append(
+                RowError(number, "", "extra_value", "The row has more values than columns.")
+            )
+        rows.append(Row(number, dict(zip(columns, cells, strict=False))))
+    return kind, rows, errors
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def error_report(errors: list[RowError]) -> bytes:
+    """The error report: a CSV (UTF-8 with BOM) of row, column, code, message."""
+    ordered = sorted(errors, key=lambda e: (e.row or 0, e.column))
+    return csv_bytes(
+        REPORT_HEADER,
+        ([e.row if e.row is not None else "", e.column, e.code, e.message] for e in ordered),
+    )
+
+
+def _record(
+    session: Session,
+    filename: str,
+    kind: str | None,
+    rows: int,
+    errors: list[RowError],
+    actor: Actor,
+) -> ImportRun:
+    run = ImportRun(
+        filename=filename[:255],
+        kind=kind,
+        status=REFUSED if errors else APPLIED,
+        row_count=rows,
+        error_count=len(errors),
+        report=error_report(errors) if errors else None,
+        created_by=actor.user_id,
+        via=actor.via,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def import_file(session: Session, filename: str, data: bytes, *, actor: Actor) -> Outcome:
+    """Import one file: every row written, or none. Commits: the records with their
+    run, or — when anything is refused — only the run with its error report."""
+    kind_name, row_count = None, 0
+    try:
+        kind, rows, errors = read_rows(data)
+        kind_name, row_count = kind.name, len(rows)
+        plan = kind.check(session, rows)
+        errors += plan.errors
+        if not errors:
+            plan.write(session, actor, filename)
+    except FileRefused as refusal:
+        errors = [refusal.error]
+    except DomainError as error:
+        # A rule the row checks did not foresee (e.g. a quota taken meanwhile).
+        errors = [RowError(None, "", error.code, str(error))]
+    except IntegrityError:
+        errors = [RowError(None, "", "conflict", "A record was written meanwhile; try again.")]
+    if errors:
+        session.rollback()
+    run = _record(session, filename, kind_name, row_count, errors, actor)
+    session.commit()
+    return Outcome(run, errors)

@@ -1,0 +1,165 @@
+"""Designations in a bulk import: each row is a ``grant`` (PRODUCT.md §9) of a tier to
+an enterprise in the registry, with the rules of ``ladder.batch_operations.bulk_grant``
+(active, on a lower rung or none, no promotion in notice, the tier's quota, a supplied
+registration number canonical and free); the prerequisite rung is not required. The
+rows are checked here one by one so that the report names each row; ``bulk_grant``
+checks them again under the quota lock while it writes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.admin.imports_rows import (
+    Kind,
+    Plan,
+    Row,
+    RowError,
+    chunks,
+    domain_errors,
+    first_time,
+    row_uscc,
+    text_cell,
+)
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.core.errors import DomainError
+from registry.enterprises.models import Enterprise, Status
+from registry.ladder import batch_operations as ladder_bulk
+from registry.ladder import queries as ladder_queries
+from registry.ladder.models import Reservation, Tier
+from registry.ladder.numbers import check_supplied_number, number_taken
+
+DESIGNATION_COLUMNS = ("uscc", "tier", "tier_since", "registration_number")
+
+#: A checked row: the row, USCC, tier, start date, registration number (or None).
+Checked = tuple[Row, str, str, date, str | None]
+
+
+def _since(row: Row, today: date, errors: list[RowError]) -> date | None:
+    raw = text_cell(row.cells.get("tier_since"))
+    if raw is None:
+        errors.append(RowError(row.number, "tier_since", "required", "The date is required."))
+        return None
+    try:
+        since = date.fromisoformat(raw)
+    except ValueError:
+        message = "Not a valid date (YYYY-MM-DD)."
+        errors.append(RowError(row.number, "tier_since", "invalid_type", message))
+        return None
+    if since > today:
+        errors.append(RowError(row.number, "tier_since", "out_of_range", "In the future."))
+        return None
+    return since
+
+
+def _number(session: Session, row: Row, tier: Tier, since: date, errors: list[RowError]):
+    number = text_cell(row.cells.get("registration_number"))
+    if number is None:
+        return None
+    try:
+        check_supplied_number(tier, since.year, number)
+    except DomainError as error:
+        errors += domain_errors(row.number, error, "registration_number")
+        return None
+    if number_taken(session, number):
+        message = f"Registration number {number} is taken."
+        errors.append(RowError(row.number, "registration_number", "taken", message))
+    return number
+
+
+def _check_rows(
+    session: Session, rows: list[Row], tiers: dict[str, Tier]
+) -> tuple[list[Checked], list[RowError]]:
+    """Each row on its own, and keys given twice in the file."""
+    today = clock.today()
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    numbers: dict[str, int] = {}
+    checked: list[Checked] = []
+    for row in rows:
+        found: list[RowError] = []
+        code = row_uscc(row, found)
+        tier = text_cell(row.cells.get("tier"))
+        if tier not in tiers:
+            error = ("invalid_choice", f"Unknown tier {tier}.") if tier else ("required", "")
+            found.append(RowError(row.number, "tier", error[0], error[1] or "Required."))
+        since = _since(row, today, found)
+        number = None
+        if tier in tiers and since is not None:
+            number = _number(session, row, tiers[tier], since, found)
+            if number is not None:
+                first_time(number, row, numbers, found, "registration_number")
+        if code is not None and first_time(code, row, seen, found, "uscc") and not found:
+            checked.append((row, code, tier, since, number))
+        errors += found
+    return checked, errors
+
+
+def _check_ladder(
+    session: Session, checked: list[Checked], tiers: dict[str, Tier]
+) -> tuple[list, list[RowError]]:
+    """The enterprises' state and the quotas: the grants to make, or errors."""
+    records: dict[str, Enterprise] = {}
+    for chunk in chunks([c[1] for c in checked]):
+        found = session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))
+        records.update((e.uscc, e) for e in found)
+    in_notice: set[int] = set()
+    for chunk in chunks([e.id for e in records.values()]):
+        stmt = select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(chunk))
+        in_notice.update(session.scalars(stmt))
+    room = {code: ladder_queries.occupancy(session, tier).remaining for code, tier in tiers.items()}
+    wanted: Counter[str] = Counter()
+    errors: list[RowError] = []
+    grants = []
+    for row, code, tier, since, number in checked:
+        enterprise = records.get(code)
+        refusal = None
+        if enterprise is None:
+            refusal = ("uscc", "not_found", f"No enterprise {code}.")
+        elif enterprise.status != Status.ACTIVE:
+            state = str(enterprise.status)
+            refusal = ("uscc", "invalid_transition", f"{code} is {state}: no tier is granted.")
+        elif enterprise.tier is not None and tiers[enterprise.tier].rank >= tiers[tier].rank:
+            held = enterprise.tier
+            refusal = ("tier", "invalid_transition", f"{code} holds {held}, this or a higher tier.")
+        elif enterprise.id in in_notice:
+            refusal = ("uscc", "invalid_transition", f"{code} has a promotion in notice.")
+        else:
+            wanted[tier] += 1
+            if wanted[tier] > room[tier]:
+                left = room[tier]
+                refusal = ("tier", "quota_full", f"The quota of {tier} is full ({left} left).")
+        if refusal:
+            errors.append(RowError(row.number, *refusal))
+        else:
+            grants.append((enterprise, ladder_bulk.DesignationRequest(tier, since, number)))
+    return grants, errors
+
+
+def check_designations(session: Session, rows: list[Row]) -> Plan:
+    """Check designation rows; the plan grants them all in one ``bulk_grant``."""
+    tiers = {t.code: t for t in session.scalars(select(Tier))}
+    checked, errors = _check_rows(session, rows, tiers)
+    grants, ladder_errors = _check_ladder(session, checked, tiers)
+    errors += ladder_errors
+    if errors:
+        return Plan(errors)
+
+    def write(session: Session, actor: Actor, source: str) -> None:
+        reason = f"Imported from {source}"[:2000]
+        ladder_bulk.bulk_grant(session, grants, actor=actor, reason=reason)
+
+    return Plan([], write)
+
+
+DESIGNATIONS = Kind(
+    "designations",
+    DESIGNATION_COLUMNS,
+    frozenset({"uscc", "tier", "tier_since"}),
+    check_designations,
+)

@@ -1,0 +1,93 @@
+"""``flask --app wsgi registry import FILE`` and ``registry export …``: bulk import of
+CSV/XLSX files and exports of enterprises and published lists as CSV/XLSX."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from registry.admin.imports import import_file
+from registry.core.audit import Actor
+from registry.extensions import db
+from registry.reports import exports
+from registry.sync.feed import consistent_read
+
+# Commands act as the system; the audit log records via="cli".
+CLI_ACTOR = Actor.system("cli")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the error report (CSV) to this file instead of stderr.",
+)
+def import_command(file: Path, report: Path | None) -> None:
+    """Import enterprises, annual reports or designations from a CSV (UTF-8) or XLSX
+    file whose header row names API fields. All rows or none: on any error nothing
+    changes, the error report (row, column, code, message) goes to stderr or --report,
+    and the command exits 1."""
+    outcome = import_file(db.session, file.name, file.read_bytes(), actor=CLI_ACTOR)
+    run = outcome.run
+    if outcome.applied:
+        click.echo(f"imported {run.row_count} {run.kind} rows from {file.name} (run {run.id})")
+        return
+    if report is not None:
+        report.write_bytes(run.report)
+    else:
+        sys.stderr.write(run.report.decode("utf-8-sig"))
+    where = f"; report in {report}" if report else ""
+    raise click.ClickException(
+        f"refused {file.name}: {run.error_count} error(s) in {run.row_count} rows, "
+        f"nothing imported (run {run.id}){where}"
+    )
+
+
+@click.command("export")
+@click.argument("what", type=click.Choice([exports.ENTERPRISES, exports.PUBLISHED]))
+@click.option("--tier", help="Tier code (required for list; for enterprises also 'none').")
+@click.option("--city", help="City code.")
+@click.option("--industry", help="Industry code, or 'none'.")
+@click.option("--status", help="Enterprises only: active, deregistered or merged.")
+@click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Output file (default: standard output, CSV only).",
+)
+def export_command(what, tier, city, industry, status, fmt, out) -> None:
+    """Export every enterprise (``enterprises``; filters --tier, --city, --industry,
+    --status) or a tier's published list (``list --tier T``; filters --city,
+    --industry) as CSV (UTF-8 with BOM) or XLSX, read in one consistent transaction."""
+    filters = {"tier": tier, "city": city, "industry": industry, "status": status}
+    if what == exports.PUBLISHED and not tier:
+        raise click.UsageError("export list needs --tier")
+    if what == exports.PUBLISHED and status:
+        raise click.UsageError("--status is for the enterprises export only")
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("an XLSX export needs --out FILE")
+    unknown = exports.filter_errors(db.session, what, filters)
+    if unknown:
+        raise click.BadParameter(
+            f"unknown value {filters[unknown[0]]!r}", param_hint=f"--{unknown[0]}"
+        )
+    db.session.rollback()
+    with consistent_read(db.engine) as connection:
+        header, rows = exports.export_rows(connection, what, filters)
+        if fmt == "xlsx":
+            with exports.xlsx_file(header, rows, what) as built, out.open("wb") as target:
+                shutil.copyfileobj(built, target)
+            return
+        target = out.open("wb") if out else sys.stdout.buffer
+        try:
+            for chunk in exports.csv_chunks(header, rows):
+                target.write(chunk)
+        finally:
+            if out:
+                target.close()
+            else:
+                target.flush()

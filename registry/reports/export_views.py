@@ -1,0 +1,93 @@
+"""Downloads of the enterprises (reviewers and admins, as their enterprise list page)
+and of each tier's published list (public, as its page), as CSV or XLSX.
+
+``GET /exports/enterprises?format=csv|xlsx[&tier=&city=&industry=&status=]`` and
+``GET /exports/tiers/<code>?format=csv|xlsx[&city=&industry=]``. The rows are read in
+one consistent read-only transaction, in keyset batches: CSV is streamed as it is read,
+XLSX is built in a temporary file first (the format is a zip archive).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request, send_file, stream_with_context
+from flask_babel import gettext as _
+
+from registry.core import access, clock
+from registry.core.i18n import current_language
+from registry.core.web import public
+from registry.enterprises.models import Status
+from registry.extensions import db
+from registry.ladder import listing, queries
+from registry.ladder.models import Tier
+from registry.reports import exports
+from registry.sync.feed import consistent_read
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+ENTERPRISE_FILTERS = ("tier", "city", "industry", "status")
+LIST_FILTERS = ("city", "industry")
+
+
+@bp.app_template_global()
+def export_choices() -> dict[str, list[tuple[str, str]]]:
+    """The filter choices of the enterprises download form (on the reviewers' list)."""
+    lang = current_language()
+    return {
+        "tier": [(t.code, t.name(lang)) for t in queries.tiers(db.session)]
+        + [(exports.NONE, _("No tier"))],
+        "city": [(c.code, c.name(lang)) for c in listing.cities(db.session)],
+        "industry": [(i.code, i.name(lang)) for i in listing.industries(db.session)]
+        + [(exports.NONE, _("Other industries"))],
+        "status": [
+            (str(Status.ACTIVE), _("Active")),
+            (str(Status.DEREGISTERED), _("Deregistered")),
+            (str(Status.MERGED), _("Merged")),
+        ],
+    }
+
+
+def _download(what: str, filters: dict[str, str | None], name: str):
+    """The export as an attachment; an unknown format or filter value is 422."""
+    fmt = request.args.get("format", "csv")
+    if fmt not in exports.FORMATS or exports.filter_errors(db.session, what, filters):
+        abort(422)
+    # The rows come from a transaction of their own; the request's ends here.
+    db.session.rollback()
+    filename = f"{name}-{clock.today().isoformat()}.{fmt}"
+    if fmt == "xlsx":
+        with consistent_read(db.engine) as connection:
+            header, rows = exports.export_rows(connection, what, filters)
+            built = exports.xlsx_file(header, rows, name)
+        return send_file(
+            built, mimetype=exports.XLSX_MIMETYPE, as_attachment=True, download_name=filename
+        )
+
+    def body():
+        with consistent_read(db.engine) as connection:
+            header, rows = exports.export_rows(connection, what, filters)
+            yield from exports.csv_chunks(header, rows)
+
+    return Response(
+        stream_with_context(body()),
+        mimetype=exports.CSV_MIMETYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Accel-Buffering": "no",
+        },
+    )
+
+
+@bp.get("/enterprises")
+@access.reviewer
+def enterprises():
+    filters = {name: request.args.get(name) or None for name in ENTERPRISE_FILTERS}
+    return _download(exports.ENTERPRISES, filters, "enterprises")
+
+
+@bp.get("/tiers/<code>")
+@public
+def tier_list(code: str):
+    if db.session.get(Tier, code) is None:
+        abort(404)
+    filters = {"tier": code, **{name: request.args.get(name) or None for name in LIST_FILTERS}}
+    return _download(exports.PUBLISHED, filters, f"tier-{code}")
