@@ -211,9 +211,10 @@ class Peer:
         last = max((e["occurred_at"] for e in entries), default=None)
         return FeedPage(records, page["next_cursor"], page["has_more"], last and _instant(last))
 
-    def snapshot(self, spool: IO[bytes], batch_size: int = SNAPSHOT_BATCH) -> SnapshotFile:
+    def snapshot(self, spool: IO[bytes], batch_size: int | None = None) -> SnapshotFile:
         """Download /export into ``spool`` as pickled batches of checked records;
         PeerError unless every line is on the contract and the end line arrived."""
+        batch_size = batch_size or SNAPSHOT_BATCH
         with self._get("export", {"types": MIRRORED}, 0, "application/x-ndjson") as response:
             lines = _lines(response)
             head = schemas.load(

@@ -92,9 +92,16 @@ def registry_a(tmp_path, count: int):
 def pull_process(
     database_url: str, batch: int | None = None, follow: bool = False
 ) -> subprocess.Popen:
-    """``flask --app wsgi registry sync pull peer-a`` on B (with smaller snapshot
-    batches when ``batch`` is given, so that a kill lands between two commits)."""
-    setup = f"import registry.sync.client as c; c.SNAPSHOT_BATCH = {batch}; " if batch else ""
+    """``flask --app wsgi registry sync pull peer-a`` on B. With ``batch``: snapshot
+    batches of that size, each held 20 ms before its COMMIT, so that a kill lands
+    between two commits however fast the machine."""
+    setup = (
+        "import time, registry.sync.client as c, registry.sync.operations as o; "
+        f"c.SNAPSHOT_BATCH = {batch}; f = o.checkpoint; "
+        "o.checkpoint = lambda *a, **k: (time.sleep(0.02), f(*a, **k))[1]; "
+        if batch
+        else ""
+    )
     code = setup + "from flask.cli import main; main()"
     env = {
         **os.environ,
