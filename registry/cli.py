@@ -228,9 +228,10 @@ def set_quota_command(tier, quota, reason) -> None:
 @registry_cli.command("tick")
 @click.option("--now", "now_text", help="ISO-8601 instant to use as now, for this run only.")
 def tick_command(now_text: str | None) -> None:
-    """Grant applications whose notice ended without an open objection, then lapse
-    expired designations. Idempotent and safe on several servers at once: each
-    item is claimed under a row lock and processed in its own transaction."""
+    """Grant applications whose notice ended without an open objection, record those an
+    open objection holds (their ``held`` turned true), then lapse expired designations.
+    Idempotent and safe on several servers at once: each item is claimed under a row
+    lock and processed in its own transaction."""
     try:
         at = clock.parse_instant(now_text) if now_text else clock.now()
     except ValueError as exc:
@@ -239,6 +240,10 @@ def tick_command(now_text: str | None) -> None:
         granted = _each_in_own_transaction(
             lambda: applications.due_notices(db.session, at),
             lambda application_id: applications.end_notice(db.session, application_id, at),
+        )
+        held = _each_in_own_transaction(
+            lambda: applications.newly_held(db.session, at),
+            lambda application_id: applications.record_held(db.session, application_id, at),
         )
         lapsed = _each_in_own_transaction(
             lambda: ladder_queries.expired_enterprise_ids(db.session, at),
@@ -250,8 +255,8 @@ def tick_command(now_text: str | None) -> None:
         db.session.commit()
         api_limiter.purge_expired()
     click.echo(
-        f"granted {granted} application(s) whose notice ended, lapsed {lapsed} "
-        f"designation(s), as of {at.isoformat()}"
+        f"granted {granted} application(s) whose notice ended, recorded {held} held by an "
+        f"open objection, lapsed {lapsed} designation(s), as of {at.isoformat()}"
     )
 
 

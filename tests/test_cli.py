@@ -203,14 +203,16 @@ def test_tick_lapses_expired_designations_at_the_given_instant(runner, session, 
     grant(session, enterprise, "tech_sme", since=date(2025, 6, 1))  # expires 2026-01-01 +08
     session.commit()
     assert ok(runner, "tick", "--now", "2025-12-31T23:59:59+08:00").startswith(
-        "granted 0 application(s) whose notice ended, lapsed 0 "
+        "granted 0 application(s) whose notice ended, recorded 0 held by an open objection,"
+        " lapsed 0 "
     )
     session.expire_all()
     assert enterprise.tier == "tech_sme"
 
     out = ok(runner, "tick", "--now", "2026-01-01T00:00:00")  # no offset: Asia/Shanghai
     assert out.strip() == (
-        "granted 0 application(s) whose notice ended, lapsed 1 designation(s),"
+        "granted 0 application(s) whose notice ended, recorded 0 held by an open objection,"
+        " lapsed 1 designation(s),"
         " as of 2025-12-31T16:00:00+00:00"
     )
     session.expire_all()
@@ -220,10 +222,12 @@ def test_tick_lapses_expired_designations_at_the_given_instant(runner, session, 
 
     # Idempotent, and the pinned instant does not outlive the run.
     assert ok(runner, "tick", "--now", "2026-01-02T00:00:00Z").startswith(
-        "granted 0 application(s) whose notice ended, lapsed 0 "
+        "granted 0 application(s) whose notice ended, recorded 0 held by an open objection,"
+        " lapsed 0 "
     )
     assert ok(runner, "tick").strip() == (
-        "granted 0 application(s) whose notice ended, lapsed 0 designation(s),"
+        "granted 0 application(s) whose notice ended, recorded 0 held by an open objection,"
+        " lapsed 0 designation(s),"
         " as of 2026-05-20T02:00:00+00:00"
     )
     assert session.scalar(select(func.count()).select_from(TierEvent)) == 2

@@ -531,6 +531,44 @@ def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]
     )
 
 
+def newly_held(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    """Applications whose notice has ended while an objection is open, last changed
+    before the end: their ``held`` has turned true by the passing of time alone."""
+    return list(
+        session.scalars(
+            select(Application.id)
+            .where(
+                Application.state == State.IN_NOTICE,
+                Application.notice_ends_at <= now,
+                Application.updated_at < Application.notice_ends_at,
+                open_objection(Application.id),
+            )
+            .order_by(Application.notice_ends_at, Application.id)
+            .limit(limit)
+        )
+    )
+
+
+def record_held(session: Session, application_id: int, now: datetime) -> Application | None:
+    """``tick``: write the change of ``held`` to true (a new version and its feed entry)
+    for an application :func:`newly_held` found, once. Not a state change: no audit
+    entry. None when it no longer applies."""
+    application = session.get(Application, application_id)
+    if application is None or application.state != State.IN_NOTICE:
+        return None
+    application = lock_application(session, application)
+    if not (
+        application.state == State.IN_NOTICE
+        and application.notice_ends_at <= now
+        and application.updated_at < application.notice_ends_at
+        and is_held(session, application)
+    ):
+        return None
+    changed(session, application)
+    session.flush()
+    return application
+
+
 def close_open_applications(session: Session, enterprise: Enterprise, reason: str, via: str) -> int:
     """Reject an enterprise's open applications (system), releasing what they hold."""
     actor = Actor.system(via)

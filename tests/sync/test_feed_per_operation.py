@@ -442,20 +442,17 @@ def test_objection_dismissed_while_another_holds_it(w, feed):
         assert feed.wrote(application)["held"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="held turns true when notice_ends_at passes, and nothing writes an entry:"
-    " the feed keeps held=false at the version a snapshot shows with held=true",
-)
 def test_notice_ending_with_an_objection_open(w, feed, runner):
     """API.md: ``held`` = the notice has ended and an objection is still open. It
-    changes with time, not with a write; ``tick``, which leaves a held application
-    waiting, would be the place to write its entry once the notice has ended."""
+    changes with time, not with a write: ``tick``, which leaves a held application
+    waiting, writes its entry once (a second tick writes nothing)."""
     application = w.objected()
     w.session.commit()
     with clock.pinned(LATER):
         feed.run(lambda: cli(runner, "tick", "--now", LATER.isoformat()), described_before=False)
         assert feed.wrote(application)["held"] is True
+        feed.run(lambda: cli(runner, "tick", "--now", LATER.isoformat()))
+        feed.wrote()
 
 
 # --- accounts and the demo ---------------------------------------------------------------------
