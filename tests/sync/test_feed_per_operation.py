@@ -30,7 +30,8 @@ Covered:
   grant_after_dismissal, reject_on_objection, close_open_applications.
 * ``applications.objections``: file_objection, resolve (upheld; dismissed in the notice,
   after it, and with another objection still open); the notice ending while an
-  objection is open (``held`` turns true: no entry is written, a known failure).
+  objection is open (``held`` turns true with time: ``tick`` writes its entry once,
+  newly_held / record_held).
 * ``applications.attachments``: add and delete (nothing: not represented).
 * ``accounts.operations``: sign_up (new USCC: the enterprise is created; known USCC: a
   claim) and decide_claim (nothing: the enterprise does not change).
