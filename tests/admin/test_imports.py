@@ -22,6 +22,7 @@ from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
 from registry.ladder.models import Tier, TierEvent
 from tests.factories import TEST_ACTOR, new_uscc
+from tests.web.conftest import browser, live_server, new_page  # noqa: F401  (browser test)
 
 ACTOR = Actor(None, "system", "cli")
 PASSWORD = "Gan-river-2026"
@@ -229,7 +230,7 @@ def test_ten_thousand_enterprises_import_in_seconds(session):
     assert after["ChangeLogEntry"] - before["ChangeLogEntry"] == len(codes)
     assert after["AuditEntry"] - before["AuditEntry"] == len(codes)
     print(f"\n{len(codes)} enterprises imported in {elapsed:.2f} s")
-    assert elapsed < 10
+    assert elapsed < 20  # measured 1.3 s (SQLite) and 2.2 s (PostgreSQL) on 2 cores
 
 
 # --- annual reports ------------------------------------------------------------------------
@@ -429,3 +430,37 @@ def test_upload_list_and_report_download(app, session):
 def test_the_error_report_neutralises_formulas(session):
     outcome = run(session, csv_file([["uscc", "name"], ["=1+2", "A"]]))
     assert report_rows(outcome.run)[0]["message"].startswith("'=1+2")
+
+
+# --- in a real browser ---------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_upload_in_a_browser(app, session, new_page, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
+    new_user(session, "admin@example.com", Role.ADMIN)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_file([["uscc", "name"], ["<img src=x onerror=alert(1)>", "A"]]))
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_file([["uscc", "name"], [new_uscc(), "浏览器企业"]]))
+    dialogs: list[str] = []
+    page = new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/login")
+    page.fill("#email", "admin@example.com")
+    page.fill("#password", PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    page.goto(PAGE)
+    page.set_input_files("#file", str(bad))
+    page.locator("form.form button[type=submit]").click()
+    expect(page.locator(".flash")).to_contain_text("bad.csv")
+    with page.expect_download() as download:
+        page.locator("a[href$='/report']").first.click()
+    report = download.value.path().read_bytes().decode("utf-8-sig")
+    assert "2,uscc,invalid_uscc" in report
+    page.set_input_files("#file", str(good))
+    page.locator("form.form button[type=submit]").click()
+    expect(page.locator(".flash")).to_contain_text("good.csv")
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 1
+    assert dialogs == []
