@@ -21,8 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,12 +105,15 @@ def _csv_records(data: bytes) -> Iterator[tuple[int, list]]:
 def _xlsx_records(data: bytes) -> Iterator[tuple[int, list]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise _file_error("invalid_xlsx", f"The XLSX file cannot be read ({exc}).") from None
     try:
         sheet = workbook.worksheets[0]
         for number, record in enumerate(sheet.iter_rows(values_only=True), 1):
             yield number, [_plain(cell) for cell in record]
+    except (ParseError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
+        # The sheet's XML is read as the rows are: a damaged part shows only here.
+        raise _file_error("invalid_xlsx", f"The XLSX file cannot be read ({exc}).") from None
     finally:
         workbook.close()
 

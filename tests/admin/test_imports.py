@@ -7,6 +7,7 @@ import csv
 import io
 import random
 import time
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -184,6 +185,13 @@ def test_unreadable_files(session):
     assert run(session, "uscc,name\n".encode("utf-16")).errors[0].code == "invalid_encoding"
     assert run(session, b"PK\x03\x04garbage", "x.xlsx").errors[0].code == "invalid_xlsx"
     assert run(session, b"\xd0\xcf\x11\xe0old", "x.xls").errors[0].code == "unsupported_format"
+    good = zipfile.ZipFile(io.BytesIO(xlsx_file([["uscc", "name"], [new_uscc(), "A"]])))
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as archive:
+        for name in good.namelist():
+            part = good.read(name)
+            archive.writestr(name, part[: len(part) // 2] if name.endswith("sheet1.xml") else part)
+    assert run(session, damaged.getvalue(), "x.xlsx").errors[0].code == "invalid_xlsx"
 
 
 def test_too_many_rows_are_refused(session, monkeypatch):
