@@ -217,7 +217,7 @@ def _record(
     actor: Actor,
 ) -> ImportRun:
     run = ImportRun(
-        filename=filename[:255],
+        filename=filename.replace("\x00", "")[:255],  # PostgreSQL stores no NUL
         kind=kind,
         status=REFUSED if errors else APPLIED,
         row_count=rows,
