@@ -23,8 +23,6 @@ from datetime import datetime, time
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,6 +101,10 @@ def _csv_records(data: bytes) -> Iterator[tuple[int, list]]:
 
 
 def _xlsx_records(data: bytes) -> Iterator[tuple[int, list]]:
+    # Loaded here, not with the app: a web worker that never reads XLSX saves ~5 MB.
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

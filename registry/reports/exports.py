@@ -22,8 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
@@ -111,6 +109,8 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def _xlsx_cell(value: Any) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     value = _cell(value)
     if isinstance(value, str):
         # Control characters are not allowed in the file format: shown as U+FFFD.
@@ -121,6 +121,9 @@ def _xlsx_cell(value: Any) -> Any:
 def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str) -> IO[bytes]:
     """An XLSX workbook of one sheet, written row by row (write-only mode) into a
     temporary file, returned open at its start (the caller closes it)."""
+    # Loaded here, not with the app: a web worker that never writes XLSX saves ~5 MB.
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     sheet.append(list(header))

@@ -15,7 +15,7 @@ from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
 from registry.extensions import db
-from registry.sync import client, operations
+from registry.sync import operations
 from registry.sync.models import SyncSource
 
 sync_cli = AppGroup("sync", help="Mirror other registries (API.md §Sync).")
@@ -92,7 +92,7 @@ def list_command() -> None:
 
 
 @contextlib.contextmanager
-def _stoppable(stop: client.StopRequest):
+def _stoppable(stop):
     """Ctrl-C and TERM ask the pull to stop cleanly (between pages)."""
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -110,6 +110,9 @@ def pull_command(source: str, follow: bool) -> None:
     change feed until caught up (--follow: until Ctrl-C or TERM). Each page is applied
     with its cursor in one transaction. Prints the records applied, the conflicts and
     the cursor; on a failure (recorded on the source) prints one line and exits 1."""
+    # Loaded here, not with the app: a web worker never pulls (HTTP client ~5 MB).
+    from registry.sync import client
+
     stop = client.StopRequest()
     progress = (lambda result: click.echo(result.line())) if follow else None
     try:

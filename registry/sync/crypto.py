@@ -9,13 +9,14 @@ unreadable: each source's token must then be given again.
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 from registry.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 # Separates this key from any other derived from the same secret.
 _PURPOSE = b"registry sync source token v1"
@@ -26,6 +27,12 @@ class TokenUnreadable(DomainError):
 
 
 def _fernet(secret: str | None = None) -> Fernet:
+    # Loaded when a token is stored or read, not with the app (~7 MB a web worker of a
+    # registry that pulls nothing never needs).
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     secret = secret if secret is not None else current_app.config.get("SYNC_SECRET_KEY")
     if not secret:
         raise RuntimeError("SYNC_SECRET_KEY is not configured")
@@ -42,6 +49,8 @@ def encrypt_token(token: str, secret: str | None = None) -> bytes:
 
 def decrypt_token(encrypted: bytes, secret: str | None = None) -> str:
     """The token back; a token encrypted under another key is a clear refusal."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(secret).decrypt(bytes(encrypted)).decode("utf-8")
     except InvalidToken:
