@@ -18,7 +18,6 @@ without duplicating anything.
 from __future__ import annotations
 
 import contextlib
-import json
 import pickle
 import tempfile
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import orjson
 import requests
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -46,7 +46,7 @@ PAGE_LIMIT = 1000
 #: Seconds a following pull long-polls once it has caught up (the contract's maximum).
 FOLLOW_WAIT = 30
 #: Snapshot records applied per transaction.
-SNAPSHOT_BATCH = 2000
+SNAPSHOT_BATCH = 5000
 #: A page must arrive within its wait plus this, however slowly the peer trickles it.
 PAGE_DEADLINE_SECONDS = 60
 MIRRORED = ",".join(schemas.MIRRORED_TYPES)
@@ -105,12 +105,11 @@ class SnapshotFile:
     batches: int
 
 
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
 def _json(raw: bytes) -> Any:
-    return json.loads(raw, parse_constant=_no_constants)
+    """Strict JSON (orjson: RFC 8259 only — no NaN or Infinity, valid UTF-8 — and about
+    five times faster than the standard module on a snapshot's two million lines).
+    Every error is a ValueError."""
+    return orjson.loads(raw)
 
 
 def _instant(text: str) -> datetime:
