@@ -33,8 +33,7 @@ from registry.core.errors import DomainError
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises import operations, queries
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.api import _status_change
-from registry.enterprises.api_schemas import AnnualReportIn, EnterpriseIn, ReadOnly
+from registry.enterprises.api_schemas import AnnualReportIn, EnterpriseIn, ReadOnly, status_change
 from registry.enterprises.batches import prepare_enterprises, prepare_reports, report_values
 from registry.enterprises.models import (
     FIGURE_FIELDS,
@@ -215,7 +214,7 @@ def _check_enterprises(session: Session, rows: list[Row]) -> Plan:
                 problems.append(
                     {"field": "founded_on", "code": "out_of_range", "message": "In the future."}
                 )
-            status, merged_into = _status_change(code or "", doc, doc, problems)
+            status, merged_into = status_change(code or "", doc, doc, problems)
             found += [
                 RowError(row.number, p["field"], p["code"], p.get("message") or "Unknown code.")
                 for p in problems

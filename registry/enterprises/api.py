@@ -42,7 +42,7 @@ from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.preconditions import conditional_write, tagged
 from registry.enterprises import api_schemas as schemas
 from registry.enterprises import operations, queries
-from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.api_schemas import normalised_uscc, refusal
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.schemas import EnterpriseOut
 from registry.extensions import db
@@ -88,13 +88,6 @@ def actor() -> Actor:
     return Actor(caller().id, caller().display_name, "api")
 
 
-def _normalised(raw: str) -> str | None:
-    try:
-        return uscc_codes.validate(raw).code
-    except uscc_codes.InvalidUSCC:
-        return None
-
-
 def visible_enterprise(code: str | None) -> Enterprise | None:
     """The enterprise with this code if the caller may see it (an enterprise's users:
     their own only)."""
@@ -108,7 +101,7 @@ def visible_enterprise(code: str | None) -> Enterprise | None:
 
 
 def _enterprise_or_404(raw: str) -> Enterprise:
-    enterprise = visible_enterprise(_normalised(raw))
+    enterprise = visible_enterprise(normalised_uscc(raw))
     if enterprise is None:
         # The same answer for an unknown code and another enterprise's (S1).
         raise NotFound("No such enterprise.")
@@ -153,11 +146,6 @@ def bad_cursor() -> InvalidCursor:
     return InvalidCursor(
         "The page cursor is malformed.", errors=[refusal("after", "invalid_cursor", "Malformed.")]
     )
-
-
-def refusal(field: str, code: str, message: str) -> dict[str, str]:
-    """One item of a problem's ``errors``."""
-    return {"field": field, "code": code, "message": message}
 
 
 def known_tier(field: str, code: str) -> str:
@@ -300,7 +288,7 @@ def enterprise_write(view):
         put = request.method == "PUT"
         if put and not user.is_reviewer and request.if_none_match.star_tag:
             raise Forbidden("An enterprise's users do not create enterprises.")
-        code = queries.valid_uscc(uscc) if put else _normalised(uscc)
+        code = queries.valid_uscc(uscc) if put else normalised_uscc(uscc)
         enterprise = visible_enterprise(code)
         if enterprise is None and not (put and user.is_reviewer):
             raise NotFound("No such enterprise.")
@@ -331,28 +319,10 @@ def _value_errors(sent: dict) -> list[dict]:
     return errors
 
 
-def _status_change(code: str, doc: dict, sent: dict, errors: list) -> tuple:
-    """(status, merged_into) to set; status None leaves both as stored (a PUT without
-    ``status``, or an enterprise's user). Refusals are added to ``errors``."""
-    status = Status(doc["status"]) if doc.get("status") is not None else None
-    if status != Status.MERGED:
-        if sent.get("merged_into") is not None:
-            errors.append(refusal("merged_into", "inconsistent", "Only with status merged."))
-        return status, None
-    merged_into = _normalised(doc.get("merged_into") or "")
-    if not doc.get("merged_into"):
-        errors.append(refusal("merged_into", "required", "Required when merged."))
-    elif merged_into is None:
-        errors.append(refusal("merged_into", "invalid_uscc", "Not a valid USCC."))
-    elif merged_into == code:
-        errors.append(refusal("merged_into", "inconsistent", "Not the enterprise itself."))
-    return status, merged_into
-
-
 def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
     """Create (``enterprise`` None) or replace with ``doc``; ``sent`` is the body."""
     errors = _value_errors(sent)
-    status, merged_into = _status_change(code, doc, sent, errors)
+    status, merged_into = schemas.status_change(code, doc, sent, errors)
     if errors:
         raise ValidationFailed("Some values sent are not valid.", errors=errors)
     if enterprise is not None:

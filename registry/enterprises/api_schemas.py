@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from marshmallow.utils import missing
 
 from registry.core.api import PageArgs
+from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS, decimal_places
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS, Status
 
@@ -233,3 +234,38 @@ class EligibilityOut(Schema):
     checks = fields.List(fields.Nested(CheckOut))
     score = fields.Nested(ScoreOut, allow_none=True)
     info = fields.Dict(metadata={"description": "Figures shown beside the checks, if any"})
+
+
+# --- refusals shared by the API and imports -----------------------------------------------
+
+
+def refusal(field: str, code: str, message: str) -> dict[str, str]:
+    """One item of a problem's ``errors``."""
+    return {"field": field, "code": code, "message": message}
+
+
+def normalised_uscc(raw: str) -> str | None:
+    """The normalised code, or None when it is not a valid USCC."""
+    try:
+        return uscc_codes.validate(raw).code
+    except uscc_codes.InvalidUSCC:
+        return None
+
+
+def status_change(code: str, doc: dict, sent: dict, errors: list) -> tuple:
+    """(status, merged_into) to set from a document (an API body, an import row); status
+    None leaves both as stored (a PUT without ``status``, or an enterprise's user).
+    Refusals are added to ``errors``."""
+    status = Status(doc["status"]) if doc.get("status") is not None else None
+    if status != Status.MERGED:
+        if sent.get("merged_into") is not None:
+            errors.append(refusal("merged_into", "inconsistent", "Only with status merged."))
+        return status, None
+    merged_into = normalised_uscc(doc.get("merged_into") or "")
+    if not doc.get("merged_into"):
+        errors.append(refusal("merged_into", "required", "Required when merged."))
+    elif merged_into is None:
+        errors.append(refusal("merged_into", "invalid_uscc", "Not a valid USCC."))
+    elif merged_into == code:
+        errors.append(refusal("merged_into", "inconsistent", "Not the enterprise itself."))
+    return status, merged_into
