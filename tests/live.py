@@ -128,6 +128,8 @@ def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator
     finally:
         # The test has its answers: the master and its workers are killed at once (a
         # graceful or even a quick stop takes a second or more, for nothing to finish).
-        os.killpg(process.pid, signal.SIGKILL)
+        # (None left when the master failed to start.)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         errors.close()
