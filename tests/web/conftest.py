@@ -47,16 +47,29 @@ def live_server(_migrated_app, database_url) -> Iterator[str]:
         db.engine.dispose()
 
 
+#: The run's one Chromium. A test module elsewhere that imports these fixtures gets
+#: session fixtures of its own; they share it, since Playwright's sync API can run only
+#: once at a time in a thread.
+_chromium: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    if not _chromium["users"]:
+        _chromium["playwright"] = sync_playwright().start()
+        _chromium["browser"] = _chromium["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+    _chromium["users"] += 1
+    yield _chromium["browser"]
+    _chromium["users"] -= 1
+    if not _chromium["users"]:
+        _chromium.pop("browser").close()
+        _chromium.pop("playwright").stop()
 
 
 @pytest.fixture
