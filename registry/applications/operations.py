@@ -515,15 +515,14 @@ def reject_on_objection(
     return _transition(session, application, State.REJECTED, actor, "reject")
 
 
-def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]:
-    """Applications whose notice has ended with no objection open (held ones wait)."""
+def _ended_notices(session: Session, now: datetime, limit: int, *conditions) -> list[int]:
     return list(
         session.scalars(
             select(Application.id)
             .where(
                 Application.state == State.IN_NOTICE,
                 Application.notice_ends_at <= now,
-                ~open_objection(Application.id),
+                *conditions,
             )
             .order_by(Application.notice_ends_at, Application.id)
             .limit(limit)
@@ -531,21 +530,20 @@ def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]
     )
 
 
+def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+    """Applications whose notice has ended with no objection open (held ones wait)."""
+    return _ended_notices(session, now, limit, ~open_objection(Application.id))
+
+
 def newly_held(session: Session, now: datetime, limit: int = 1000) -> list[int]:
     """Applications whose notice has ended while an objection is open, last changed
     before the end: their ``held`` has turned true by the passing of time alone."""
-    return list(
-        session.scalars(
-            select(Application.id)
-            .where(
-                Application.state == State.IN_NOTICE,
-                Application.notice_ends_at <= now,
-                Application.updated_at < Application.notice_ends_at,
-                open_objection(Application.id),
-            )
-            .order_by(Application.notice_ends_at, Application.id)
-            .limit(limit)
-        )
+    return _ended_notices(
+        session,
+        now,
+        limit,
+        open_objection(Application.id),
+        Application.updated_at < Application.notice_ends_at,
     )
 
 
