@@ -129,28 +129,50 @@ test-long: install lint
 	HYPOTHESIS_EXAMPLES=300 $(MAKE) --no-print-directory test-engines \
 		SQLITE_MARK="slow or not slow" POSTGRES_MARK="not browser"
 
-# Both engines run even when the first fails; the target fails if either did. The
+# Both engines run at the same time, one pytest each (a run uses about one core of two),
+# and each runs to its end even when the other fails; the target fails if either did.
+# The SQLite run prints as it goes; the PostgreSQL run's output is printed after it. The
 # PostgreSQL cluster is stopped (and its directory removed) whatever happens.
 test-engines:
 	@# pytest exits 5 when a marker selects no test: not a failure for one sub-run.
-	pytest_run() {
-		local rc=0
-		"$(BIN)/python" -m pytest "$$@" || rc=$$?
-		if [ "$$rc" -eq 5 ]; then echo "(no test selected by -m \"$$2\")"; rc=0; fi
-		return "$$rc"
+	selected_none_is_fine() {  # $$1: pytest's exit status, $$2: its marker expression
+		if [ "$$1" -eq 5 ]; then echo "(no test selected by -m \"$$2\")"; return 0; fi
+		return "$$1"
 	}
-	# Ctrl-C ends the whole run (pytest exits 2 on it, which would not stop the shell).
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	sqlite=0 postgres=0
-	echo "== pytest on SQLite (-m \"$(SQLITE_MARK)\")"
-	(unset TEST_DATABASE_URL DATABASE_URL; pytest_run -m "$(SQLITE_MARK)") || sqlite=$$?
-	echo "== pytest on PostgreSQL (-m \"$(POSTGRES_MARK)\")"
-	# A cluster of this run's own, even if another run shares the checkout.
+	# A cluster and a log of this run's own, even if another run shares the checkout.
 	export PG_SERVER_STATE="$(CURDIR)/tmp/pg_server.$$$$.env"
-	trap 'bash tests/pg_server.sh stop' EXIT
+	postgres_log="$(CURDIR)/tmp/pytest-postgresql.$$$$.log"
+	postgres_pid="" interrupted=""
+	finish() {
+		trap - EXIT
+		if [ -n "$$postgres_pid" ]; then
+			# Stopped early: the PostgreSQL run ends as on Ctrl-C (its teardown stops its
+			# live servers). Ctrl-C in a terminal has already reached it.
+			[ -n "$$interrupted" ] || kill -INT "$$postgres_pid" 2>/dev/null || true
+			wait "$$postgres_pid" 2>/dev/null || true
+		fi
+		rm -f "$$postgres_log"
+		bash tests/pg_server.sh stop
+	}
+	trap finish EXIT
+	# Ctrl-C ends the whole run (pytest exits 2 on it, which would not stop the shell).
+	trap 'interrupted=yes; exit 130' INT
+	trap 'exit 143' TERM
 	url=$$(bash tests/pg_server.sh start)
-	TEST_DATABASE_URL="$$url" pytest_run -m "$(POSTGRES_MARK)" || postgres=$$?
+	# A background job starts with SIGINT ignored; pytest needs it to stop cleanly.
+	TEST_DATABASE_URL="$$url" env --default-signal=INT \
+		"$(BIN)/python" -m pytest -m "$(POSTGRES_MARK)" >"$$postgres_log" 2>&1 &
+	postgres_pid=$$!
+	sqlite=0 postgres=0
+	echo "== pytest on SQLite (-m \"$(SQLITE_MARK)\"), PostgreSQL's run beside it"
+	(unset TEST_DATABASE_URL DATABASE_URL; "$(BIN)/python" -m pytest -m "$(SQLITE_MARK)") \
+		|| sqlite=$$?
+	selected_none_is_fine "$$sqlite" "$(SQLITE_MARK)" || sqlite=$$?
+	wait "$$postgres_pid" || postgres=$$?
+	postgres_pid=""
+	echo "== pytest on PostgreSQL (-m \"$(POSTGRES_MARK)\")"
+	cat "$$postgres_log"
+	selected_none_is_fine "$$postgres" "$(POSTGRES_MARK)" || postgres=$$?
 	echo "== exit status: SQLite $$sqlite, PostgreSQL $$postgres"
 	[ "$$sqlite" -eq 0 ] && [ "$$postgres" -eq 0 ]
 
