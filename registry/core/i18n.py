@@ -96,8 +96,17 @@ def extract_keywords() -> dict[str, tuple[int, ...] | None]:
     """The calls whose argument is a message to translate, besides Babel's defaults:
     ``_l`` and every domain refusal (its message template is shown on pages in the
     request's language, see ``core.web.error_text``), and ``field_error``'s third
-    argument. ``make messages`` and the catalogue test use the same list."""
-    from registry.core import errors, pagination  # noqa: F401  (every refusal class)
+    argument. ``make messages`` and the catalogue test use the same list, whatever was
+    imported before: every module of the registry is imported to find every refusal
+    class (some are loaded lazily by the app)."""
+    import importlib
+    import pkgutil
+
+    import registry
+    from registry.core import errors
+
+    for module in pkgutil.walk_packages(registry.__path__, "registry."):
+        importlib.import_module(module.name)
 
     def subclasses(cls: type) -> list[type]:
         found = []

@@ -180,7 +180,7 @@ class Peer:
             "GET /api/v1/%(path)s answered %(http_status)s%(problem)s.",
             path=path,
             http_status=response.status_code,
-            problem=f" ({code})" if isinstance(code, str) else "",
+            problem=" (" + code + ")" if isinstance(code, str) else "",
         )
 
     def changes(self, after: str, *, wait: float = 0) -> FeedPage:
