@@ -246,7 +246,6 @@ def _check_enterprises(session: Session, rows: list[Row]) -> Plan:
         )
         feed: list[dict] = []
         bulk.bulk_create_enterprises(session, batch, actor=actor, feed=feed)
-        append_entries(session, feed)
         records = _records(session, [stored[c[1]][0] for c in checked if c[1] in stored])
         for _row, code, doc, status, merged_into in checked:
             if code in stored:
@@ -258,6 +257,9 @@ def _check_enterprises(session: Session, rows: list[Row]) -> Plan:
                     status=status,
                     merged_into=merged_into,
                 )
+        # The bulk rows' entries last: on PostgreSQL the feed counter is then locked only
+        # for the COMMIT (API.md "How the order is kept").
+        append_entries(session, feed)
 
     return Plan([], write)
 
@@ -325,11 +327,11 @@ def _check_reports(session: Session, rows: list[Row]) -> Plan:
         )
         feed: list[dict] = []
         bulk.bulk_create_reports(session, batch, actor=actor, ids=ids, feed=feed)
-        append_entries(session, feed)
         replaced = [c for c in checked if (ids[c[1]], c[2]) in existing]
         records = _records(session, sorted({ids[c[1]] for c in replaced}))
         for _row, code, year, figures in replaced:
             operations.save_annual_report(session, records[ids[code]], year, figures, actor=actor)
+        append_entries(session, feed)  # last, as above
 
     return Plan([], write)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marshmallow import fields
+from sqlalchemy.orm import object_session
 
 from registry.accounts.models import User
 from registry.applications.models import Application
@@ -12,10 +13,16 @@ from registry.core.schemas import OutputSchema, Timestamp
 from registry.extensions import db
 
 
-def user_ref(user_id: int | None) -> dict | None:
+def _session_of(record):
+    """The session that loaded ``record``: a snapshot renders records read in its own
+    consistent transaction, and what they refer to must be read in it too."""
+    return object_session(record) or db.session
+
+
+def user_ref(user_id: int | None, session=None) -> dict | None:
     if user_id is None:
         return None
-    user = db.session.get(User, user_id)
+    user = (session or db.session).get(User, user_id)
     return {"id": user_id, "name": user.display_name if user else str(user_id)}
 
 
@@ -24,7 +31,7 @@ def _held(application: Application) -> bool:
     it is resolved. It turns true with the passing of ``notice_ends_at``, not with a
     write: a feed entry shows it as it was when the entry was written."""
     ended = application.notice_ends_at is not None and application.notice_ends_at <= clock.now()
-    return ended and is_held(db.session, application)
+    return ended and is_held(_session_of(application), application)
 
 
 class DecisionOut(OutputSchema):
@@ -42,8 +49,8 @@ class ApplicationOut(OutputSchema):
     tier = fields.String()
     kind = fields.Function(lambda a: str(a.kind))
     state = fields.Function(lambda a: str(a.state))
-    nominated_by = fields.Function(lambda a: user_ref(a.nominated_by))
-    claimed_by = fields.Function(lambda a: user_ref(a.claimed_by))
+    nominated_by = fields.Function(lambda a: user_ref(a.nominated_by, _session_of(a)))
+    claimed_by = fields.Function(lambda a: user_ref(a.claimed_by, _session_of(a)))
     approvals_required = fields.Integer(allow_none=True)
     decisions = fields.List(fields.Nested(DecisionOut))
     eligibility = fields.Raw(allow_none=True)

@@ -115,8 +115,10 @@ def epoch(connection: Connection) -> str:
 
 
 def head(connection: Connection) -> int:
-    """The position of the last committed entry visible to this read (0: none)."""
-    return connection.scalar(select(func.max(ChangeLogEntry.id))) or 0
+    """The position of the last committed entry visible to this read: never below the
+    retention floor, even when every entry has been removed (0: no history at all)."""
+    last = connection.scalar(select(func.max(ChangeLogEntry.id))) or 0
+    return max(last, int(_meta(connection, FLOOR_KEY) or 0))
 
 
 def start(connection: Connection, raw_cursor: str | None) -> Position:

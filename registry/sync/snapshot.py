@@ -15,7 +15,7 @@ output schemas'; tier events and applications by their schemas.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -119,28 +119,39 @@ def lines(engine: Engine, types: tuple[str, ...] | None, models: dict[str, type]
                 produced = _reports(connection)
             else:
                 produced = _by_id(connection, models[type_])
-            for line in produced:
-                count += 1
-                yield line
+            try:
+                for line in produced:
+                    count += 1
+                    yield line
+            finally:
+                produced.close()  # its Session first, then the transaction
         yield dumps({"end": True, "as_of": as_of, "count": count}) + "\n"
 
 
-def chunked(lines_: Iterable[str]) -> Iterator[bytes]:
-    """Lines grouped into chunks of encoded bytes (fewer, larger writes)."""
+def chunked(lines_: Iterator[str]) -> Iterator[bytes]:
+    """Lines grouped into chunks of encoded bytes (fewer, larger writes). Closing it
+    closes the lines (and so ends the read transaction) at once, e.g. when the client
+    goes away mid-stream."""
     chunk: list[str] = []
-    for line in lines_:
-        chunk.append(line)
-        if len(chunk) >= CHUNK_LINES:
+    try:
+        for line in lines_:
+            chunk.append(line)
+            if len(chunk) >= CHUNK_LINES:
+                yield "".join(chunk).encode("utf-8")
+                chunk = []
+        if chunk:
             yield "".join(chunk).encode("utf-8")
-            chunk = []
-    if chunk:
-        yield "".join(chunk).encode("utf-8")
+    finally:
+        lines_.close()
 
 
-def gzipped(chunks: Iterable[bytes], level: int = 5) -> Iterator[bytes]:
+def gzipped(chunks: Iterator[bytes], level: int = 5) -> Iterator[bytes]:
     compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: a gzip member
-    for chunk in chunks:
-        out = compressor.compress(chunk)
-        if out:
-            yield out
-    yield compressor.flush()
+    try:
+        for chunk in chunks:
+            out = compressor.compress(chunk)
+            if out:
+                yield out
+        yield compressor.flush()
+    finally:
+        chunks.close()

@@ -274,3 +274,23 @@ def test_occurred_at_is_whole_seconds_utc(client, session, make, headers):
         enterprise(session)
         session.commit()
     assert changes(client, headers).get_json()["data"][0]["occurred_at"] == "2026-03-01T08:30:15Z"
+
+
+def test_a_snapshot_after_the_whole_history_was_removed_can_be_followed(app, client, session):
+    headers = sync_headers(session)
+    with clock.pinned(datetime(2026, 1, 5, 12, tzinfo=UTC)):
+        enterprise(session)
+        session.commit()
+    app.config["FEED_RETENTION_DAYS"] = 30
+    try:
+        assert app.test_cli_runner().invoke(args=["registry", "tick"]).exit_code == 0
+    finally:
+        app.config["FEED_RETENTION_DAYS"] = None
+    assert session.scalars(select(ChangeLogEntry.id)).all() == []
+    as_of = client.get("/api/v1/export", headers=headers).get_data(as_text=True).split("\n")[0]
+    cursor = json.loads(as_of)["as_of"]
+    assert position(cursor) == 1
+    enterprise(session, name="之后")
+    session.commit()
+    body = changes(client, headers, f"?after={cursor}").get_json()
+    assert [x["data"]["name"] for x in body["data"]] == ["之后"]
