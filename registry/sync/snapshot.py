@@ -45,7 +45,8 @@ _REPORTS = text(
     )
     + ", r.version, r.created_at, r.updated_at"
     " FROM annual_reports r JOIN enterprises e ON e.id = r.enterprise_id"
-    " WHERE e.uscc > :uscc OR (e.uscc = :uscc AND r.year > :year)"
+    # A range on the USCC index (an OR of the two cases would scan from the start).
+    " WHERE e.uscc >= :uscc AND (e.uscc > :uscc OR r.year > :year)"
     " ORDER BY e.uscc, r.year LIMIT :n"
 )
 
