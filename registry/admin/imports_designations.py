@@ -19,7 +19,6 @@ from registry.admin.imports_rows import (
     Plan,
     Row,
     RowError,
-    chunks,
     domain_errors,
     first_time,
     row_uscc,
@@ -27,6 +26,7 @@ from registry.admin.imports_rows import (
 )
 from registry.core import clock
 from registry.core.audit import Actor
+from registry.core.db import in_chunks
 from registry.core.errors import DomainError
 from registry.enterprises.models import Enterprise, Status
 from registry.ladder import batch_operations as ladder_bulk
@@ -105,11 +105,11 @@ def _check_ladder(
 ) -> tuple[list, list[RowError]]:
     """The enterprises' state and the quotas: the grants to make, or errors."""
     records: dict[str, Enterprise] = {}
-    for chunk in chunks([c[1] for c in checked]):
+    for chunk in in_chunks([c[1] for c in checked]):
         found = session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))
         records.update((e.uscc, e) for e in found)
     in_notice: set[int] = set()
-    for chunk in chunks([e.id for e in records.values()]):
+    for chunk in in_chunks([e.id for e in records.values()]):
         stmt = select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(chunk))
         in_notice.update(session.scalars(stmt))
     room = {code: ladder_queries.occupancy(session, tier).remaining for code, tier in tiers.items()}

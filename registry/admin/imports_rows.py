@@ -29,6 +29,7 @@ from registry.core import clock
 from registry.core.api import field_errors
 from registry.core.audit import Actor
 from registry.core.changes import append_entries
+from registry.core.db import in_chunks
 from registry.core.errors import DomainError
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises import operations, queries
@@ -44,7 +45,6 @@ from registry.enterprises.models import (
     Status,
 )
 
-CHUNK = 500
 _INTEGER = re.compile(r"[+-]?\d+\Z")
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)\Z")
 
@@ -137,15 +137,10 @@ def first_time(key: Any, row: Row, seen: dict, errors: list[RowError], column: s
     return True
 
 
-def chunks(values: list) -> Iterable[list]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def _stored(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
     """``{uscc: (id, origin)}`` of those of ``codes`` that are in the registry."""
     found: dict[str, tuple[int, str]] = {}
-    for chunk in chunks(list(codes)):
+    for chunk in in_chunks(list(codes)):
         stmt = select(Enterprise.uscc, Enterprise.id, Enterprise.origin).where(
             Enterprise.uscc.in_(chunk)
         )
@@ -155,7 +150,7 @@ def _stored(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, str]
 
 def _records(session: Session, ids: list[int]) -> dict[int, Enterprise]:
     found: dict[int, Enterprise] = {}
-    for chunk in chunks(ids):
+    for chunk in in_chunks(ids):
         found.update(
             (e.id, e) for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(chunk)))
         )
@@ -313,7 +308,7 @@ def _check_reports(session: Session, rows: list[Row]) -> Plan:
         return Plan(errors)
     ids = {code: stored[code][0] for _row, code, _year, _figures in checked}
     existing: set[tuple[int, int]] = set()
-    for chunk in chunks([(ids[c[1]], c[2]) for c in checked]):
+    for chunk in in_chunks([(ids[c[1]], c[2]) for c in checked]):
         stmt = select(AnnualReport.enterprise_id, AnnualReport.year).where(
             tuple_(AnnualReport.enterprise_id, AnnualReport.year).in_(chunk)
         )

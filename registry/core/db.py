@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -127,6 +130,16 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
             and not connection.info.get("write_locked", False)
         ):
             raise RuntimeError("write statement inside a read-only SQLite transaction")
+
+
+#: Values per ``IN (…)`` list: far below every engine's bound-parameter limit.
+IN_CHUNK = 500
+
+
+def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices of ``size``, for lookups written as ``column IN (…)``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def is_postgres(session_or_engine) -> bool:

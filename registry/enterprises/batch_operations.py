@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.audit import Actor, audit_row, record_audit_rows
 from registry.core.changes import append_entries
+from registry.core.db import in_chunks
 from registry.core.errors import ValidationFailed
 from registry.enterprises.batches import (
     ENTERPRISE_FIELDS,
@@ -266,8 +267,7 @@ def enterprise_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
     """``{uscc: id}`` for those of ``codes`` that are in the registry."""
     codes = list(codes)
     found: dict[str, int] = {}
-    for start in range(0, len(codes), 500):
-        chunk = codes[start : start + 500]
+    for chunk in in_chunks(codes):
         found.update(
             session.execute(
                 select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(chunk))

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import append_entries, changed
+from registry.core.db import in_chunks
 from registry.core.errors import NotFound, field_error
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises.models import (
@@ -49,8 +50,6 @@ from registry.sync.models import SyncConflict, SyncSource
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
 MAX_URL_LENGTH = 500
 MAX_TOKEN_LENGTH = 1000
-#: Rows per IN (…) list when looking records up.
-_CHUNK = 500
 #: A mirrored enterprise's row (ENTERPRISE_FIELDS order) is its USCC, the values the peer
 #: gives (ENTERPRISE_VALUES), origin, source_version, then this: verified, an empty ladder.
 _LADDER_TAIL = (True, None, None, None, None, None)  # verified, tier … ban_until
@@ -179,15 +178,10 @@ def _latest(records: Iterable[Record]) -> list[Record]:
     return list(latest.values())
 
 
-def _chunks(items: Sequence) -> Iterable[Sequence]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def _held_enterprises(session: Session, codes: Sequence[str]) -> dict[str, tuple]:
     """``{uscc: (id, origin, source_version)}`` of those held here."""
     found = {}
-    for chunk in _chunks(codes):
+    for chunk in in_chunks(codes):
         rows = session.execute(
             select(
                 Enterprise.uscc, Enterprise.id, Enterprise.origin, Enterprise.source_version
@@ -246,7 +240,7 @@ def _update_enterprises(session: Session, records: list[Record], actor: Actor) -
     if not records:
         return 0
     by_uscc = {}
-    for chunk in _chunks([r[1] for r in records]):
+    for chunk in in_chunks([r[1] for r in records]):
         by_uscc.update(
             (e.uscc, e)
             for e in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))
@@ -289,7 +283,7 @@ def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) 
         return 0
     existing = {}  # (enterprise id, year) → (report id, source_version)
     wanted = [(held[r[3][0]][0], r[3][1][0]) for r in mine]
-    for chunk in _chunks(wanted):
+    for chunk in in_chunks(wanted):
         rows = session.execute(
             select(
                 AnnualReport.enterprise_id,
@@ -339,7 +333,7 @@ def _record_conflicts(session: Session, source: SyncSource, conflicts: list) -> 
     now = clock.now()
     keys = [(record[0], record[1]) for record, _origin in conflicts]
     rows = {}
-    for chunk in _chunks(keys):
+    for chunk in in_chunks(keys):
         rows.update(
             ((c.type, c.key), c)
             for c in session.scalars(
