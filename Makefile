@@ -179,7 +179,7 @@ test-engines:
 # catalogue and compile it. Translate the entries left empty in
 # translations/zh/LC_MESSAGES/messages.po, then run it again to compile them.
 messages: python-packages
-	flags=$$($(BIN)/python -c 'from registry.core.i18n import extract_keyword_flags as f; print(f())')
+	flags=$$($(BIN)/python -m translations.keywords)
 	$(BIN)/pybabel -q extract -F babel.cfg $$flags -o translations/messages.pot \
 		--project "Enterprise Cultivation Registry" --version 0.1.0 \
 		--copyright-holder "Enterprise Cultivation Registry maintainers" .

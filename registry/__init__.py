@@ -50,7 +50,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
     from registry.core import api as api_core
-    from registry.core import i18n, web
+    from registry.core import i18n, problems, web
     from registry.core.db import configure_engine
     from registry.core.errors import DomainError
     from registry.extensions import api, babel, csrf, db, migrate
@@ -71,7 +71,7 @@ def _init_extensions(app: Flask) -> None:
     # After the HTML error pages: the API's handler answers problem+json under /api/
     # and hands every other path back to them.
     api.init_app(app)
-    app.register_error_handler(DomainError, api_core.handle_domain_error)
+    app.register_error_handler(DomainError, problems.handle_domain_error)
     app.after_request(api_core.add_link_header)
 
 
@@ -133,10 +133,11 @@ def _register_blueprints(app: Flask) -> None:
     from registry.core.docs import bp as docs_bp
     from registry.core.health import bp as health_bp
     from registry.enterprises.api import blp as enterprises_api
-    from registry.enterprises.api_reports import blp as enterprise_records_api
+    from registry.enterprises.api_annual_reports import blp as annual_reports_api
     from registry.enterprises.views import bp as enterprises_bp
     from registry.extensions import api, csrf
     from registry.ladder.api import blp as ladder_api
+    from registry.ladder.api_enterprise import blp as enterprise_ladder_api
     from registry.ladder.views import bp as ladder_bp
     from registry.reports.api import blp as stats_api
     from registry.reports.export_views import bp as exports_bp
@@ -150,7 +151,8 @@ def _register_blueprints(app: Flask) -> None:
         attachments_api,
         review_api,
         enterprises_api,
-        enterprise_records_api,
+        annual_reports_api,
+        enterprise_ladder_api,
         sync_api,
     ):
         csrf.exempt(api_blueprint)  # bearer tokens only: no cookie, no CSRF (API.md)

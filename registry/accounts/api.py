@@ -12,8 +12,9 @@ from sqlalchemy import update
 from registry.accounts import tokens
 from registry.accounts.models import ApiToken
 from registry.core import clock
-from registry.core.api import API_PREFIX, problem
+from registry.core.api import API_PREFIX
 from registry.core.db import reset_read_only, set_read_only
+from registry.core.problems import problem
 from registry.extensions import db
 
 

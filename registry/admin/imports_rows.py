@@ -26,11 +26,11 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from registry.core import clock
-from registry.core.api import field_errors
 from registry.core.audit import Actor
 from registry.core.changes import append_entries
 from registry.core.db import in_chunks
 from registry.core.errors import DomainError
+from registry.core.problems import field_errors
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises import operations, queries
 from registry.enterprises import uscc as uscc_codes

@@ -18,15 +18,13 @@ from registry.applications import objections
 from registry.applications.models import Kind, ObjectionState, State
 from registry.applications.schemas import ApplicationOut, user_ref
 from registry.core.api import PageArgs
-from registry.core.schemas import OutputSchema, Timestamp
+from registry.core.schemas import CODE_LENGTH, OutputSchema, Timestamp, code_field, text_field
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
 
 STATES = [str(s) for s in State]
 KINDS = [str(k) for k in Kind]
 DECISIONS = ("approve", "reject", "request_changes")
-#: Tier, city and USCC values are short codes; longer input is refused before any lookup.
-CODE_LENGTH = 40
 #: Ids are integer columns (PostgreSQL: int4); a larger one is refused before any query.
 MAX_ID = 2**31 - 1
 
@@ -34,21 +32,6 @@ MAX_ID = 2**31 - 1
 def _strict_boolean(**kwargs) -> fields.Boolean:
     """A JSON ``true`` or ``false``, not ``"yes"`` or ``1``."""
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
-
-
-def _code(**kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(max=CODE_LENGTH), **kwargs)
-
-
-def _no_nul(value: str) -> None:
-    # PostgreSQL stores no U+0000 in text; query strings are refused before any view.
-    if "\x00" in value:
-        raise ValidationError("Must not contain the NUL character.")
-
-
-def _text(limit: int, **kwargs) -> fields.String:
-    """Free text the registry stores: at most ``limit`` characters, no NUL."""
-    return fields.String(validate=[validate.Length(max=limit), _no_nul], **kwargs)
 
 
 def _id_in_range(value: str) -> None:
@@ -71,17 +54,17 @@ class ApplicationListArgs(PageArgs):
     ``kind`` ORs its values."""
 
     state = fields.List(fields.String(validate=validate.OneOf(STATES)))
-    tier = fields.List(_code())
-    city = fields.List(_code())
+    tier = fields.List(code_field())
+    city = fields.List(code_field())
     kind = fields.List(fields.String(validate=validate.OneOf(KINDS)))
     claimed_by = _claimed_by()
-    enterprise_uscc = _code()
+    enterprise_uscc = code_field()
 
 
 class CountArgs(Schema):
     """The queue counts under the reviewer's selection (city and who leads)."""
 
-    city = _code()
+    city = code_field()
     claimed_by = _claimed_by()
 
 
@@ -98,17 +81,17 @@ class ClaimListArgs(PageArgs):
 
 
 class ApplicationCreate(Schema):
-    enterprise_uscc = _code(
+    enterprise_uscc = code_field(
         metadata={"description": "Required for reviewers; an enterprise user's own by default"}
     )
-    tier = _code(required=True)
+    tier = code_field(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
 
 
 class ApplicationPatch(Schema):
     """What the applicant side may change: tier and kind, in draft only."""
 
-    tier = _code()
+    tier = code_field()
     kind = fields.String(validate=validate.OneOf(KINDS))
 
 
@@ -125,7 +108,7 @@ class NoInput(Schema):
 
 class DecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
-    comment = _text(
+    comment = text_field(
         4000, allow_none=True, metadata={"description": "Required for reject and request_changes"}
     )
     manual_checks = fields.Dict(
@@ -144,21 +127,21 @@ class UploadIn(Schema):
 
 
 class ObjectionIn(Schema):
-    name = _text(objections.NAME_MAX, required=True)
-    contact = _text(objections.CONTACT_MAX, required=True)
-    text = _text(objections.GROUNDS_MAX, required=True)
+    name = text_field(objections.NAME_MAX, required=True)
+    contact = text_field(objections.CONTACT_MAX, required=True)
+    text = text_field(objections.GROUNDS_MAX, required=True)
 
 
 class ResolutionIn(Schema):
     outcome = fields.String(
         required=True, validate=validate.OneOf([str(s) for s in objections.OUTCOMES])
     )
-    comment = _text(objections.COMMENT_MAX, required=True)
+    comment = text_field(objections.COMMENT_MAX, required=True)
 
 
 class ClaimDecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("confirm", "refuse")))
-    comment = _text(2000, allow_none=True, metadata={"description": "Required to refuse"})
+    comment = text_field(2000, allow_none=True, metadata={"description": "Required to refuse"})
 
 
 # --- representations -----------------------------------------------------------------------

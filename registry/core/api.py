@@ -1,10 +1,7 @@
 """The REST API's shared plumbing (API.md): flask-smorest for routes, schemas and the
-OpenAPI document; by hand only what it lacks — RFC 9457 problem details for every
-4xx/5xx under ``/api/``, list envelopes with opaque cursors, and access by token scope.
-
-A problem is ``{"type", "title", "status", "detail", "code", "errors", "request_id"}``
-with ``Content-Type: application/problem+json``; ``title`` and ``detail`` follow
-``Accept-Language``, ``code`` never changes, and no traceback, SQL or path leaks.
+OpenAPI document; by hand only what it lacks — problem details for every 4xx/5xx under
+``/api/`` (:mod:`registry.core.problems`), list envelopes with opaque cursors, access by
+token scope, the caller behind the token and the problems each route documents.
 """
 
 from __future__ import annotations
@@ -14,9 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from apispec import BasePlugin
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, request
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
@@ -30,9 +26,12 @@ from registry.core.apidoc import (
     add_problems,
     mark_access,
 )
-from registry.core.errors import DomainError
+from registry.core.audit import Actor
+from registry.core.errors import refusal
 from registry.core.idempotency import idempotent
-from registry.core.web import error_text, is_api_path, render_error
+from registry.core.pagination import InvalidCursor, decode_cursor
+from registry.core.problems import field_errors, problem
+from registry.core.web import is_api_path, render_error
 
 API_PREFIX = "/api/v1"
 #: Which roles a scope gives anything to (API.md's table). Effective rights are the
@@ -45,94 +44,6 @@ SCOPE_ROLES = {
     "workflow:review": {"reviewer", "admin"},
     "admin": {"admin"},
 }
-#: The code and title of a status when nothing more precise is known.
-STATUS_CODES = {
-    400: ("bad_request", _l("Bad request")),
-    401: ("unauthenticated", _l("Authentication required")),
-    403: ("forbidden", _l("Forbidden")),
-    404: ("not_found", _l("Not found")),
-    405: ("method_not_allowed", _l("Method not allowed")),
-    409: ("invalid_transition", _l("Conflict")),
-    410: ("cursor_expired", _l("Gone")),
-    412: ("precondition_failed", _l("Precondition failed")),
-    413: ("payload_too_large", _l("Payload too large")),
-    415: ("unsupported_media_type", _l("Unsupported media type")),
-    422: ("validation_failed", _l("Validation failed")),
-    428: ("precondition_required", _l("Precondition required")),
-    429: ("rate_limited", _l("Too many requests")),
-    500: ("internal_error", _l("Internal error")),
-    503: ("unavailable", _l("Service unavailable")),
-}
-#: marshmallow's messages → API.md field-error codes.
-_FIELD_CODES = (
-    ("Unknown field", "unknown_field"),
-    ("Read-only", "read_only"),
-    ("Missing data", "required"),
-    ("Field may not be null", "required"),
-    ("Not a valid", "invalid_type"),
-    ("Must be one of", "invalid_choice"),
-    ("Longer than", "too_long"),
-    ("Length must be", "too_long"),
-    ("Must be greater", "out_of_range"),
-    ("Must be less", "out_of_range"),
-)
-
-
-def problem(
-    status: int,
-    code: str | None = None,
-    detail: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    default_code, title = STATUS_CODES.get(status, ("internal_error", _l("Error")))
-    code = code or default_code
-    body = {
-        "type": current_app.config.get("PROBLEM_TYPE_BASE", "https://registry.invalid/problems/")
-        + code,
-        "title": str(title),
-        "status": status,
-        "detail": detail or str(title),
-        "code": code,
-        "errors": errors or [],
-        "request_id": g.get("request_id"),
-    }
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = PROBLEM_TYPE
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    if status == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    return response
-
-
-def _field_code(message: str) -> str:
-    return next(
-        (code for start, code in _FIELD_CODES if message.startswith(start)), "invalid_format"
-    )
-
-
-def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """webargs / marshmallow messages (nested dicts, by location) → API.md's list."""
-    found: list[dict[str, str]] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key in ("json", "query", "form", "files", "headers", "view_args") and not prefix:
-                found += field_errors(value, "")
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-                found += field_errors(value, name)
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        found += [{"field": prefix, "code": _field_code(m), "message": m} for m in messages]
-    elif isinstance(messages, list):
-        for index, value in enumerate(messages):
-            found += field_errors(value, f"{prefix}.{index}" if prefix else str(index))
-    else:
-        found.append(
-            {"field": prefix, "code": _field_code(str(messages)), "message": str(messages)}
-        )
-    return found
 
 
 class IdempotencyKeyPlugin(BasePlugin):
@@ -194,27 +105,6 @@ class RegistryApi(Api):
         if getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return problem(status, data.get("code"), detail, errors, headers)
-
-
-def handle_domain_error(error: DomainError):
-    """A refusal of the operations layer: under ``/api/`` its problem, elsewhere (only
-    reached by a view that did not handle it) a 4xx page."""
-    if not is_api_path(request.path):
-        from werkzeug.exceptions import default_exceptions
-
-        return render_error(default_exceptions.get(error.status, HTTPException)())
-    errors = [
-        {
-            "field": e.get("field", ""),
-            "code": e.get("code", "invalid_format"),
-            "message": str(e.get("message", "")),
-        }
-        for e in error.errors
-    ]
-    headers = {}
-    if getattr(error, "retry_after", None):
-        headers["Retry-After"] = str(error.retry_after)
-    return problem(error.status, error.code, error_text(error), errors, headers)
 
 
 # --- lists ------------------------------------------------------------------------------------
@@ -374,3 +264,56 @@ def add_link_header(response: Response) -> Response:
     if link and is_api_path(request.path):
         response.headers["Link"] = link
     return response
+
+
+# --- the caller and the route's documented answers ----------------------------------------
+
+
+def caller() -> Any:
+    """The user behind the request's bearer token (an ``accounts`` user; routes behind
+    :func:`requires` always have one)."""
+    return g.api_user
+
+
+def api_actor() -> Actor:
+    """The caller as the audit log names it: acting through the API."""
+    return Actor.of(caller(), "api")
+
+
+#: The precondition headers of a conditional write, in the OpenAPI document.
+CONDITIONAL_HEADERS = [
+    {"in": "header", "name": name, "required": False, "schema": {"type": "string"}}
+    for name in ("If-Match", "If-None-Match")
+]
+BAD_CURSOR = (422, "The cursor is not valid")
+
+
+def documented(blueprint: ApiBlueprint, *errors: tuple[int, str], conditional: bool = False):
+    """The problem answers of a route (and its precondition headers) in the OpenAPI
+    document."""
+
+    def decorate(view):
+        for status, description in errors:
+            view = blueprint.alt_response(status, description=description)(view)
+        if conditional:
+            view = blueprint.doc(parameters=CONDITIONAL_HEADERS)(view)
+        return view
+
+    return decorate
+
+
+def bad_cursor() -> InvalidCursor:
+    """The refusal of an ``after`` cursor the registry did not write (422)."""
+    return InvalidCursor(
+        "The page cursor is malformed.", errors=[refusal("after", "invalid_cursor", "Malformed.")]
+    )
+
+
+def page_cursor(raw: str | None, *types: type) -> tuple | None:
+    """The values of the ``after`` cursor (None without one); a bad one is 422."""
+    if raw is None:
+        return None
+    try:
+        return decode_cursor(raw, *types)
+    except InvalidCursor:
+        raise bad_cursor() from None

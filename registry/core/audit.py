@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask import g, has_request_context, request
 from sqlalchemy import Select, insert, select
@@ -16,6 +16,13 @@ from registry.core.models import BULK_OBJECT_TYPES, WORKFLOW_OBJECTS, AuditEntry
 VIA = ("web", "api", "cli", "tick", "sync")
 
 
+class Person(Protocol):
+    """Whoever can act: an ``accounts`` user."""
+
+    id: int
+    display_name: str
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts, and through which door. ``user_id`` None means the system."""
@@ -23,6 +30,11 @@ class Actor:
     user_id: int | None
     name: str
     via: str
+
+    @classmethod
+    def of(cls, user: Person, via: str) -> Actor:
+        """``user`` acting through ``via`` (``web``, ``api``, ``cli`` …)."""
+        return cls(user.id, user.display_name, via)
 
     @classmethod
     def system(cls, via: str = "tick") -> Actor:

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -142,7 +142,21 @@ def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]
         yield values[start : start + size]
 
 
-def is_postgres(session_or_engine) -> bool:
-    bind = session_or_engine.get_bind() if hasattr(session_or_engine, "get_bind") else None
-    bind = bind or session_or_engine
-    return bind.dialect.name == "postgresql"
+def is_postgres(session_or_engine: Session | Engine | Connection) -> bool:
+    """Whether a session, engine or connection talks to PostgreSQL (else SQLite)."""
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else None
+    return (bind or session_or_engine).dialect.name == "postgresql"
+
+
+@contextlib.contextmanager
+def consistent_read(engine: Engine) -> Iterator[Connection]:
+    """A connection in one consistent read-only transaction (a snapshot: PostgreSQL's
+    REPEATABLE READ, SQLite's deferred transaction), returned to the pool after. For
+    long reads outside the request's session: exports, the feed and snapshot."""
+    with read_only(), engine.connect() as connection:
+        if is_postgres(connection):
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            if is_postgres(connection):
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield connection

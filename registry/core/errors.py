@@ -34,11 +34,14 @@ class DomainError(Exception):
         super().__init__(message % params if params else message)
 
 
+def refusal(field: str, code: str, message: str) -> dict[str, str]:
+    """One item of a problem's ``errors``: the field, its API.md code and a message."""
+    return {"field": field, "code": code, "message": message}
+
+
 def field_error(field: str, code: str, message: str, **params: Any) -> ValidationFailed:
     """A refusal of one field's value: 422 with that field's error (API.md codes)."""
-    return ValidationFailed(
-        message, errors=[{"field": field, "code": code, "message": message % params}], **params
-    )
+    return ValidationFailed(message, errors=[refusal(field, code, message % params)], **params)
 
 
 class NotFound(DomainError):

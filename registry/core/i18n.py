@@ -90,38 +90,3 @@ def init_app(app: Flask, babel) -> None:
         HTML_LANG=HTML_LANG,
     )
     app.jinja_env.policies["ext.i18n.trimmed"] = True
-
-
-def extract_keywords() -> dict[str, tuple[int, ...] | None]:
-    """The calls whose argument is a message to translate, besides Babel's defaults:
-    ``_l`` and every domain refusal (its message template is shown on pages in the
-    request's language, see ``core.web.error_text``), and ``field_error``'s third
-    argument. ``make messages`` and the catalogue test use the same list, whatever was
-    imported before: every module of the registry is imported to find every refusal
-    class (some are loaded lazily by the app)."""
-    import importlib
-    import pkgutil
-
-    import registry
-    from registry.core import errors
-
-    for module in pkgutil.walk_packages(registry.__path__, "registry."):
-        importlib.import_module(module.name)
-
-    def subclasses(cls: type) -> list[type]:
-        found = []
-        for sub in cls.__subclasses__():
-            found += [sub, *subclasses(sub)]
-        return found
-
-    keywords: dict[str, tuple[int, ...] | None] = {"_l": None, "field_error": (3,)}
-    keywords.update({cls.__name__: None for cls in subclasses(errors.DomainError)})
-    return keywords
-
-
-def extract_keyword_flags() -> str:
-    """``-k`` options for ``pybabel extract``."""
-    return " ".join(
-        f"-k {name}" if spec is None else f"-k {name}:{','.join(map(str, spec))}"
-        for name, spec in extract_keywords().items()
-    )

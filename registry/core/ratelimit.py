@@ -186,7 +186,8 @@ class ApiLimiter:
         return self._limiters[uri]
 
     def check(self):
-        from registry.core.api import API_PREFIX, problem
+        from registry.core.api import API_PREFIX
+        from registry.core.problems import problem
 
         config = current_app.config
         if not config["RATELIMIT_ENABLED"] or not request.path.startswith(API_PREFIX):

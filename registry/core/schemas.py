@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 from datetime import UTC, date, datetime
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
+
+#: Tier, city, industry and USCC values are short codes; longer input is refused first.
+CODE_LENGTH = 40
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -57,3 +60,19 @@ class OutputSchema(Schema):
 
     class Meta:
         ordered = True
+
+
+def no_nul(value: str) -> None:
+    """Refuse U+0000, which PostgreSQL cannot store in text."""
+    if "\x00" in value:
+        raise ValidationError("Must not contain the NUL character.")
+
+
+def text_field(limit: int, **kwargs) -> fields.String:
+    """Free text the registry stores: at most ``limit`` characters, no NUL."""
+    return fields.String(validate=[validate.Length(max=limit), no_nul], **kwargs)
+
+
+def code_field(**kwargs) -> fields.String:
+    """A short code (tier, city, industry, USCC): at most ``CODE_LENGTH`` characters."""
+    return fields.String(validate=validate.Length(max=CODE_LENGTH), **kwargs)

@@ -1,9 +1,9 @@
 """Enterprises in the REST API (API.md): the list, one record with its ``ETag``, full
 replacement (PUT, which also creates) and JSON Merge Patch. What lies under one
-enterprise (annual reports, eligibility, tier events, demotions, revocations) is in
-:mod:`registry.enterprises.api_reports`. Every change goes through the operations the
-web pages use; responses are the feed's representations, so the API shows what the
-feed does.
+enterprise is in :mod:`registry.enterprises.api_annual_reports` (annual reports) and
+:mod:`registry.ladder.api_enterprise` (eligibility, tier events, demotions,
+revocations). Every change goes through the operations the web pages use; responses are
+the feed's representations, so the API shows what the feed does.
 
 Rights (API.md's table): reading needs ``registry:read``, writing ``registry:write``.
 An enterprise's users see and change only their own enterprise and its reports (another
@@ -23,30 +23,39 @@ import heapq
 import itertools
 from datetime import datetime
 
-from flask import g, request, url_for
+from flask import request, url_for
 from sqlalchemy import false, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from registry.accounts.models import User
 from registry.core import clock
-from registry.core.api import API_PREFIX, ApiBlueprint, list_body, list_schema, requires
-from registry.core.audit import Actor
+from registry.core.api import (
+    API_PREFIX,
+    ApiBlueprint,
+    api_actor,
+    bad_cursor,
+    caller,
+    documented,
+    list_body,
+    list_schema,
+    page_cursor,
+    requires,
+)
 from registry.core.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
     ValidationFailed,
     field_error,
+    refusal,
 )
-from registry.core.pagination import InvalidCursor, decode_cursor, page_of
+from registry.core.pagination import page_of
 from registry.core.preconditions import conditional_write, tagged
 from registry.enterprises import api_schemas as schemas
 from registry.enterprises import operations, queries
-from registry.enterprises.api_schemas import normalised_uscc, refusal
+from registry.enterprises.api_schemas import normalised_uscc
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.schemas import EnterpriseOut
 from registry.extensions import db
-from registry.ladder import queries as ladder_queries
 
 blp = ApiBlueprint(
     "enterprises_api",
@@ -65,7 +74,6 @@ WALKED = {
     "industry": Enterprise.industry_code,
 }
 NOT_VISIBLE = (404, "No such enterprise (or not the caller's)")
-BAD_CURSOR = (422, "The cursor is not valid")
 WRITE_ERRORS = (
     (403, "An enterprise's users never create an enterprise"),
     NOT_VISIBLE,
@@ -74,18 +82,6 @@ WRITE_ERRORS = (
     (422, "The body is not valid"),
     (428, "Neither If-Match nor If-None-Match: *"),
 )
-CONDITIONAL_HEADERS = [
-    {"in": "header", "name": name, "required": False, "schema": {"type": "string"}}
-    for name in ("If-Match", "If-None-Match")
-]
-
-
-def caller() -> User:
-    return g.api_user
-
-
-def actor() -> Actor:
-    return Actor(caller().id, caller().display_name, "api")
 
 
 def visible_enterprise(code: str | None) -> Enterprise | None:
@@ -118,38 +114,9 @@ def with_enterprise(view):
     return wrapped
 
 
-def documented(blueprint: ApiBlueprint, *errors: tuple[int, str], conditional: bool = False):
-    """The problem answers of a route (and its precondition headers) in the OpenAPI
-    document."""
-
-    def decorate(view):
-        for status, description in errors:
-            view = blueprint.alt_response(status, description=description)(view)
-        if conditional:
-            view = blueprint.doc(parameters=CONDITIONAL_HEADERS)(view)
-        return view
-
-    return decorate
-
-
-def page_cursor(raw: str | None, *types):
-    """The values of the ``after`` cursor (None without one); a bad one is 422."""
-    if raw is None:
-        return None
-    try:
-        return decode_cursor(raw, *types)
-    except InvalidCursor:
-        raise bad_cursor() from None
-
-
-def bad_cursor() -> InvalidCursor:
-    return InvalidCursor(
-        "The page cursor is malformed.", errors=[refusal("after", "invalid_cursor", "Malformed.")]
-    )
-
-
 def known_tier(field: str, code: str) -> str:
-    if code not in ladder_queries.tier_ranks(db.session):
+    """``code`` if it names a tier, else 422 on ``field``."""
+    if code not in queries.tier_codes(db.session):
         raise field_error(field, "invalid_choice", "Unknown tier %(tier)s.", tier=code)
     return code
 
@@ -159,7 +126,7 @@ def known_tier(field: str, code: str) -> str:
 
 #: The values each filter accepts, read only when the filter is used.
 KNOWN = {
-    "tier": lambda: set(ladder_queries.tier_ranks(db.session)) | {NONE},
+    "tier": lambda: queries.tier_codes(db.session) | {NONE},
     "city": lambda: {c.code for c in queries.cities(db.session)},
     "industry": lambda: {i.code for i in queries.industries(db.session)} | {NONE},
 }
@@ -327,7 +294,7 @@ def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
         raise ValidationFailed("Some values sent are not valid.", errors=errors)
     if enterprise is not None:
         operations.replace_enterprise(
-            db.session, enterprise, doc, actor=actor(), status=status, merged_into=merged_into
+            db.session, enterprise, doc, actor=api_actor(), status=status, merged_into=merged_into
         )
         db.session.commit()
         return tagged(enterprise)
@@ -336,7 +303,7 @@ def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
             db.session,
             code,
             doc,
-            actor=actor(),
+            actor=api_actor(),
             status=status or Status.ACTIVE,
             merged_into=merged_into,
         )

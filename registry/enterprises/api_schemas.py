@@ -10,6 +10,7 @@ database (cities, industries, tiers) and USCCs are checked by the views.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from flask import g
@@ -17,31 +18,18 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from marshmallow.utils import missing
 
 from registry.core.api import PageArgs
+from registry.core.schemas import code_field, no_nul, text_field
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS, decimal_places
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS, Status
 
 STATUSES = [str(s) for s in Status]
-#: Tier, city, industry and USCC values are short codes; longer input is refused first.
-CODE_LENGTH = 40
 #: The largest amount a BIGINT column holds.
 MAX_AMOUNT = 2**63 - 1
 
 
-def _no_nul(value: str) -> None:
-    # PostgreSQL stores no U+0000 in text.
-    if "\x00" in value:
-        raise ValidationError("Must not contain the NUL character.")
-
-
-def _text(limit: int, **kwargs) -> fields.String:
-    """Free text: at most ``limit`` characters, no NUL; null clears it."""
-    kwargs.setdefault("allow_none", True)
-    return fields.String(validate=[validate.Length(max=limit), _no_nul], **kwargs)
-
-
-def _code(**kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(max=CODE_LENGTH), **kwargs)
+#: Free text; null clears it.
+_text = functools.partial(text_field, allow_none=True)
 
 
 class ReadOnly(fields.Field):
@@ -86,9 +74,9 @@ class EnterpriseIn(Schema):
 
     name = _text(200, required=True, allow_none=False)
     name_en = _text(200)
-    city_code = _code(allow_none=True, metadata={"description": "A seeded city, or null"})
+    city_code = code_field(allow_none=True, metadata={"description": "A seeded city, or null"})
     county = _text(64)
-    industry_code = _code(
+    industry_code = code_field(
         allow_none=True, metadata={"description": "One of the industries, or null (other)"}
     )
     founded_on = fields.Date(allow_none=True)
@@ -101,7 +89,7 @@ class EnterpriseIn(Schema):
     status = fields.String(
         validate=validate.OneOf(STATUSES), metadata={"description": "Reviewers only"}
     )
-    merged_into = _code(
+    merged_into = code_field(
         allow_none=True,
         metadata={"description": "The USCC it merged into; required when status is merged"},
     )
@@ -137,12 +125,12 @@ class EnterprisePatch(EnterpriseIn):
 class EnterpriseListArgs(PageArgs):
     """Filters of ``GET /enterprises``; repeating one ORs its values."""
 
-    tier = fields.List(_code(), metadata={"description": 'A tier code, or "none"'})
-    city = fields.List(_code())
-    industry = fields.List(_code(), metadata={"description": 'An industry, or "none"'})
+    tier = fields.List(code_field(), metadata={"description": 'A tier code, or "none"'})
+    city = fields.List(code_field())
+    industry = fields.List(code_field(), metadata={"description": 'An industry, or "none"'})
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     q = fields.String(
-        validate=[validate.Length(min=1, max=200), _no_nul],
+        validate=[validate.Length(min=1, max=200), no_nul],
         metadata={"description": "A USCC prefix, or else a name prefix"},
     )
     updated_after = fields.AwareDateTime(
@@ -170,70 +158,6 @@ for _name in MONEY_FIELDS:
     AnnualReportIn._declared_fields[_name] = _whole(MAX_AMOUNT)
 for _name in PERCENT_FIELDS:
     AnnualReportIn._declared_fields[_name] = Percentage()
-
-
-# --- the ladder ----------------------------------------------------------------------------
-
-
-class EligibilityArgs(Schema):
-    tier = _code(required=True)
-    year = fields.Integer(
-        validate=validate.Range(min=1990, max=9999),
-        metadata={"description": "Reports up to this year (default: the latest)"},
-    )
-
-
-class DemotionIn(Schema):
-    to_tier = _code(required=True)
-    reason = _text(2000, required=True, allow_none=False)
-
-
-class RevocationIn(Schema):
-    reason = _text(2000, required=True, allow_none=False)
-    ban_until = fields.Date(
-        allow_none=True, metadata={"description": "No application until this date"}
-    )
-
-
-class CheckOut(Schema):
-    class Meta:
-        ordered = True
-
-    code = fields.String()
-    label = fields.String()
-    status = fields.String(metadata={"description": "pass, fail, unknown or manual"})
-    operator = fields.String(allow_none=True)
-    required = fields.Raw(allow_none=True)
-    actual = fields.Raw(allow_none=True)
-    unit = fields.String(allow_none=True)
-    alternative = fields.String(allow_none=True)
-
-
-class ScorePartOut(Schema):
-    code = fields.String()
-    points = fields.Integer(allow_none=True)
-    max = fields.Integer()
-
-
-class ScoreOut(Schema):
-    total = fields.Integer(allow_none=True)
-    pass_mark = fields.Integer()
-    parts = fields.List(fields.Nested(ScorePartOut))
-
-
-class EligibilityOut(Schema):
-    """PRODUCT.md §4's evaluation, as ``Evaluation.to_dict`` gives it."""
-
-    class Meta:
-        ordered = True
-
-    tier = fields.String()
-    year = fields.Integer(allow_none=True)
-    evaluated_at = fields.String()
-    eligible = fields.Boolean()
-    checks = fields.List(fields.Nested(CheckOut))
-    score = fields.Nested(ScoreOut, allow_none=True)
-    info = fields.Dict(metadata={"description": "Figures shown beside the checks, if any"})
 
 
 # --- refusals shared by the API and imports -----------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from registry.core.errors import NotFound, ValidationFailed
+from registry.core.errors import NotFound, ValidationFailed, refusal
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import City, Enterprise, Industry
 
@@ -18,7 +18,7 @@ def valid_uscc(raw: str) -> str:
         raise ValidationFailed(
             "Invalid USCC %(raw)s: %(reason)s",
             code="invalid_uscc",
-            errors=[{"field": "uscc", "code": "invalid_uscc", "message": str(exc)}],
+            errors=[refusal("uscc", "invalid_uscc", str(exc))],
             raw=raw,
             reason=str(exc),
         ) from exc
@@ -31,6 +31,14 @@ def by_uscc(session: Session, raw: str) -> Enterprise:
     if enterprise is None:
         raise NotFound("No enterprise with USCC %(uscc)s.", uscc=code)
     return enterprise
+
+
+def tier_codes(session: Session) -> set[str]:
+    """The codes an enterprise's ``tier`` may hold: the rows its foreign key names (the
+    ladder's tiers), read through that key so that enterprises need not import the
+    ladder."""
+    (key,) = Enterprise.__table__.c.tier.foreign_keys
+    return set(session.scalars(select(key.column)))
 
 
 def cities(session: Session) -> list[City]:

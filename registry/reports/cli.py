@@ -11,9 +11,9 @@ import click
 
 from registry.admin.imports import import_file
 from registry.core.audit import Actor
+from registry.core.db import consistent_read
 from registry.extensions import db
 from registry.reports import exports
-from registry.sync.feed import consistent_read
 
 # Commands act as the system; the audit log records via="cli".
 CLI_ACTOR = Actor.system("cli")

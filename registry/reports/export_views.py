@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, request, send_file, stream_with_co
 from flask_babel import gettext as _
 
 from registry.core import access, clock
+from registry.core.db import consistent_read
 from registry.core.i18n import current_language
 from registry.core.web import public
 from registry.enterprises.models import Status
@@ -20,7 +21,6 @@ from registry.extensions import db
 from registry.ladder import listing, queries
 from registry.ladder.models import Tier
 from registry.reports import exports
-from registry.sync.feed import consistent_read
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 

@@ -15,9 +15,8 @@ has been cut, can no longer promise every change and is 410 ``cursor_expired``.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +24,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from registry.core.changes import FEED_TYPES, dumps, wait_for_entries
-from registry.core.db import read_only
+from registry.core.db import consistent_read
 from registry.core.errors import DomainError, ValidationFailed
 from registry.core.models import ChangeLogEntry, RegistryMeta
 from registry.core.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -80,18 +79,6 @@ def parse_types(values: Sequence[str] | None) -> tuple[str, ...] | None:
 
 
 # --- consistent reads ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def consistent_read(engine: Engine) -> Iterator[Connection]:
-    """A connection in one consistent read-only transaction, returned to the pool after."""
-    with read_only(), engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            yield connection
 
 
 def _meta(connection: Connection, key: str) -> str | None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from registry.core.changes import FEED_TYPES, dumps, representation
+from registry.core.db import consistent_read
 from registry.core.schemas import stored_rfc3339
 from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS, enterprise_data, quote
 from registry.enterprises.batches import report_data as report_json
@@ -106,7 +107,7 @@ def lines(engine: Engine, types: tuple[str, ...] | None, models: dict[str, type]
     """The snapshot's lines, read in one consistent transaction. ``models`` maps the
     small types (tier events, applications) to their model classes."""
     wanted = types or FEED_TYPES
-    with feed.consistent_read(engine) as connection:
+    with consistent_read(engine) as connection:
         # The first statement: the feed head this transaction sees.
         as_of = feed.cursor(feed.epoch(connection), feed.head(connection))
         yield dumps({"as_of": as_of}) + "\n"

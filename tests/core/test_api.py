@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.core.api import body_problem, field_errors, problem
+from registry.core.api import body_problem
+from registry.core.problems import field_errors, problem
 
 
 def test_field_errors_carry_api_codes_and_dotted_names():

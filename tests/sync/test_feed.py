@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from registry.core import clock
+from registry.core.db import consistent_read
 from registry.core.models import ChangeLogEntry, RegistryMeta
 from registry.core.pagination import decode_cursor, encode_cursor
 from registry.enterprises import operations as enterprises
@@ -77,7 +78,7 @@ def test_page_equals_the_output_schema(app, session, make):
         e = enterprise(session, name=f'引号"与\\反斜杠 {i}', name_en=None if i else "Gan <b>")
         report(session, e, 2024, employees=5, debt_ratio=12.5)
     session.commit()
-    with feed.consistent_read(db.engine) as connection:
+    with consistent_read(db.engine) as connection:
         page = feed.read_page(connection, feed.start(connection, None), 100, None)
     rows = session.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.id)).all()
     epoch = session.get(RegistryMeta, "feed_epoch").value

@@ -10,7 +10,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from registry.core.i18n import extract_keywords
+from translations.keywords import extract_keywords
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "translations" / "zh" / "LC_MESSAGES"
