@@ -22,17 +22,17 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from flask import g, url_for
+from flask import url_for
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from registry.accounts.models import User
 from registry.applications import api_schemas as schemas
 from registry.applications import operations
 from registry.applications.models import Application
 from registry.core.api import (
     API_PREFIX,
     ApiBlueprint,
+    caller,
     has_right,
     list_body,
     list_schema,
@@ -79,10 +79,6 @@ def requires_any(*scopes: str, accepts: str = "json"):
         return wrapped
 
     return decorate
-
-
-def caller() -> User:
-    return g.api_user
 
 
 def visible_application(application_id: int) -> Application:

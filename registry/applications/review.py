@@ -20,7 +20,6 @@ from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
 from registry.core import access, clock
-from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
@@ -47,10 +46,6 @@ LIST_LIMIT = 50
 
 def me():
     return current_user._get_current_object()
-
-
-def actor() -> Actor:
-    return operations.actor_of(me(), "web")
 
 
 def form_status(error: DomainError) -> int:

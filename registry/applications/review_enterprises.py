@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from registry.accounts import operations as account_ops
 from registry.accounts.models import AccountClaim, ClaimState
@@ -14,7 +15,6 @@ from registry.applications import review_forms as forms
 from registry.applications.review import (
     LIST_LIMIT,
     REVIEWERS,
-    actor,
     bp,
     figure_groups,
     form_status,
@@ -22,6 +22,7 @@ from registry.applications.review import (
     tier_labels,
 )
 from registry.core import access
+from registry.core.audit import Actor
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
 from registry.core.web import error_text, nav_item, refuse, see_other
@@ -120,7 +121,11 @@ def demote(uscc: str):
         uscc,
         "demote",
         lambda enterprise, form: ladder_ops.demote(
-            db.session, enterprise, form.to_tier.data, actor=actor(), reason=form.reason.data
+            db.session,
+            enterprise,
+            form.to_tier.data,
+            actor=Actor.of(current_user, "web"),
+            reason=form.reason.data,
         ),
         _("The enterprise is demoted."),
     )
@@ -135,7 +140,7 @@ def revoke(uscc: str):
         lambda enterprise, form: ladder_ops.revoke(
             db.session,
             enterprise,
-            actor=actor(),
+            actor=Actor.of(current_user, "web"),
             reason=form.reason.data,
             ban_until=form.ban_until.data,
         ),
@@ -147,7 +152,7 @@ def revoke(uscc: str):
 @access.reviewer
 def verify(uscc: str):
     enterprise = _enterprise_or_404(uscc)
-    enterprise_ops.verify_enterprise(db.session, enterprise, actor=actor())
+    enterprise_ops.verify_enterprise(db.session, enterprise, actor=Actor.of(current_user, "web"))
     db.session.commit()
     flash(_("The enterprise is marked as verified."))
     return see_other(".enterprise", uscc=enterprise.uscc)

@@ -62,10 +62,6 @@ def with_enterprise(view):
     return wrapped
 
 
-def _actor() -> Actor:
-    return Actor(current_user.id, current_user.display_name, "web")
-
-
 # --- profile ------------------------------------------------------------------------------
 
 
@@ -83,7 +79,9 @@ def profile(enterprise: Enterprise):
     if form.validate_on_submit():
         values = {name: form[name].data for name in operations.PROFILE_FIELDS}
         try:
-            operations.update_profile(db.session, enterprise, values, actor=_actor())
+            operations.update_profile(
+                db.session, enterprise, values, actor=Actor.of(current_user, "web")
+            )
         except DomainError as error:
             db.session.rollback()
             refuse(form, error)
@@ -171,7 +169,7 @@ def report(enterprise: Enterprise, year: int):
     if form.validate_on_submit():
         try:
             operations.save_annual_report(
-                db.session, enterprise, year, form.figures(), actor=_actor()
+                db.session, enterprise, year, form.figures(), actor=Actor.of(current_user, "web")
             )
         except DomainError as error:
             db.session.rollback()
