@@ -8,7 +8,7 @@ answer, like every private page, carries ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template
+from flask import flash, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -132,9 +132,7 @@ def _create(form: TokenForm) -> tuple[ApiToken, str]:
 @bp.post("/tokens/<int:token_id>/revoke")
 @access.admin
 def revoke_token(token_id: int):
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        abort(404)
+    token = db.get_or_404(ApiToken, token_id)
     token_ops.revoke_token(db.session, token, actor=actor_of(current_user, "web"))
     db.session.commit()
     flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))

@@ -184,9 +184,7 @@ USER_ACTIONS = {"role": "role", "enable": "status", "disable": "status", "passwo
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @access.admin
 def user(user_id: int):
-    target = db.session.get(User, user_id)
-    if target is None:
-        abort(404)
+    target = db.get_or_404(User, user_id)
     action = request.form.get("action") if request.method == "POST" else None
     if action is not None and action not in USER_ACTIONS:
         abort(400)
@@ -259,9 +257,7 @@ def tiers():
 @bp.route("/tiers/<code>", methods=["GET", "POST"])
 @access.admin
 def tier(code: str):
-    tier = db.session.get(Tier, code)
-    if tier is None:
-        abort(404)
+    tier = db.get_or_404(Tier, code)
     form = TierSettingsForm(obj=tier)
     lang = current_language()
     lower = [t for t in ladder_queries.tiers(db.session) if t.rank < tier.rank]

@@ -36,12 +36,10 @@ from registry.core.api import (
     has_right,
     list_body,
     list_schema,
+    loads,
     requires,
 )
-from registry.core.errors import (
-    NotFound,
-    field_error,
-)
+from registry.core.errors import NotFound, field_error, found
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.preconditions import check_write, reject_malformed_json
 from registry.enterprises import uscc as uscc_codes
@@ -83,20 +81,15 @@ def requires_any(*scopes: str, accepts: str = "json"):
 
 def visible_application(application_id: int) -> Application:
     """The application if the caller may see it, else 404 (S1)."""
-    application = db.session.get(Application, application_id)
-    if application is None or not application.visible_to(caller()):
-        raise NotFound("No such application.")
-    return application
+    return found(
+        db.session.get(Application, application_id),
+        "No such application.",
+        lambda application: application.visible_to(caller()),
+    )
 
 
-def with_application(view):
-    """The route's ``application_id`` → ``application`` (404 first: before the body)."""
-
-    @functools.wraps(view)
-    def wrapped(*args, application_id: int, **kwargs):
-        return view(*args, application=visible_application(application_id), **kwargs)
-
-    return wrapped
+#: The route's ``application_id`` → ``application`` (404 first: before the body).
+with_application = loads("application_id", "application", visible_application)
 
 
 def one(application: Application, status: int = 200, **headers: str):

@@ -27,7 +27,7 @@ from registry.applications.api import (
 )
 from registry.applications.models import Application, Attachment
 from registry.core.api import API_PREFIX, ApiBlueprint, list_body, list_schema
-from registry.core.errors import NotFound
+from registry.core.errors import found
 from registry.extensions import db
 
 blp = ApiBlueprint(
@@ -42,10 +42,12 @@ BINARY = {"type": "string", "format": "binary"}
 
 
 def visible_attachment(attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or not attachment.application.visible_to(caller()):
-        raise NotFound("No such attachment.")
-    return attachment
+    """The attachment if the caller may see its application, else 404 (S1)."""
+    return found(
+        db.session.get(Attachment, attachment_id),
+        "No such attachment.",
+        lambda attachment: attachment.application.visible_to(caller()),
+    )
 
 
 @blp.post("/applications/<int:application_id>/attachments")

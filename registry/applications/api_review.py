@@ -11,7 +11,6 @@ Objectors' name and contact are shown to reviewers only: the routes that show th
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 
 from flask import request
@@ -38,10 +37,11 @@ from registry.core.api import (
     PageArgs,
     list_body,
     list_schema,
+    loads,
     public_body,
     requires,
 )
-from registry.core.errors import NotFound, ValidationFailed
+from registry.core.errors import ValidationFailed, found
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.ratelimit import objection_rate
 from registry.extensions import db
@@ -189,33 +189,16 @@ def list_notices(args):
     return list_body(items, page.next_cursor)
 
 
-def loads(model, name: str, message: str):
-    """The route's ``<name>_id`` → ``name``, the row (404 before the body is read)."""
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            row = db.session.get(model, kwargs.pop(f"{name}_id"))
-            if row is None:
-                raise NotFound(message)
-            return view(*args, **{name: row}, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
-def with_notice(view):
-    """The route's ``application_id`` → the application in notice (else 404)."""
-
-    @functools.wraps(view)
-    def wrapped(*args, application_id: int, **kwargs):
-        application = db.session.get(Application, application_id)
-        if application is None or application.state != State.IN_NOTICE:
-            raise NotFound("No such application in notice.")
-        return view(*args, application=application, **kwargs)
-
-    return wrapped
+#: The route's ``application_id`` → the application in notice (else 404).
+with_notice = loads(
+    "application_id",
+    "application",
+    lambda application_id: found(
+        db.session.get(Application, application_id),
+        "No such application in notice.",
+        lambda application: application.state == State.IN_NOTICE,
+    ),
+)
 
 
 @blp.post("/notices/<int:application_id>/objections")
@@ -269,7 +252,11 @@ def list_objections(args):
 
 @blp.post("/objections/<int:objection_id>/resolution")
 @requires("workflow:review")
-@loads(Objection, "objection", "No such objection.")
+@loads(
+    "objection_id",
+    "objection",
+    lambda id_: found(db.session.get(Objection, id_), "No such objection."),
+)
 @blp.arguments(schemas.ResolutionIn)
 @blp.response(200, schemas.ReviewerObjectionApiOut)
 @blp.alt_response(403, description="conflict_of_interest: linked to the enterprise")
@@ -304,7 +291,11 @@ def list_account_claims(args):
 
 @blp.post("/account-claims/<int:claim_id>/decision")
 @requires("workflow:review")
-@loads(AccountClaim, "claim", "No such account claim.")
+@loads(
+    "claim_id",
+    "claim",
+    lambda id_: found(db.session.get(AccountClaim, id_), "No such account claim."),
+)
 @blp.arguments(schemas.ClaimDecisionIn)
 @blp.response(200, schemas.AccountClaimOut)
 @blp.alt_response(403, description="conflict_of_interest: linked to the enterprise")

@@ -20,7 +20,7 @@ from registry.applications import objections
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.notice_forms import ObjectionForm, ResolutionForm
 from registry.core import access, clock
-from registry.core.errors import DomainError, Throttled
+from registry.core.errors import DomainError, Throttled, found
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.ratelimit import objection_rate
@@ -106,9 +106,11 @@ def index():
 
 @bp.post("/notices/<int:application_id>/objections", endpoint="object")
 def file_objection(application_id: int):
-    application = db.session.get(Application, application_id)
-    if application is None or application.state != State.IN_NOTICE:
-        abort(404)
+    application = found(
+        db.session.get(Application, application_id),
+        "No such application in notice.",
+        lambda application: application.state == State.IN_NOTICE,
+    )
     form = _objection_form(application_id, bound=True)
     status, headers = 422, {}
     if form.validate_on_submit():
@@ -178,9 +180,7 @@ def objections_list():
 @bp.post("/review/objections/<int:objection_id>/resolution")
 @access.reviewer
 def resolve(objection_id: int):
-    objection = db.session.get(Objection, objection_id)
-    if objection is None:
-        abort(404)
+    objection = db.get_or_404(Objection, objection_id)
     form = ResolutionForm(prefix=f"resolve-{objection_id}")
     status = 422
     if form.validate_on_submit():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -162,13 +162,6 @@ def queue():
 # --- one application ---------------------------------------------------------------------
 
 
-def _application_or_404(application_id: int) -> Application:
-    application = db.session.get(Application, application_id)
-    if application is None:
-        abort(404)
-    return application
-
-
 def _checks(application: Application) -> list[dict]:
     """The snapshot's checks, labelled in the page's language."""
     lang = current_language()
@@ -235,19 +228,21 @@ def _application_page(
 @bp.get("/applications/<int:application_id>")
 @access.reviewer
 def application(application_id: int):
-    return _application_page(_application_or_404(application_id))
+    return _application_page(db.get_or_404(Application, application_id))
 
 
 def _transition(application_id: int, operation, done, **options):
     """Claim, submit or withdraw: 303 with ``done`` after success, else the page with
     the refusal and its status."""
-    application = _application_or_404(application_id)
+    application = db.get_or_404(Application, application_id)
     try:
         operation(db.session, application, user=me(), via="web", **options)
     except DomainError as error:
         db.session.rollback()
         return _application_page(
-            _application_or_404(application_id), problem=error_text(error), status=error.status
+            db.get_or_404(Application, application_id),
+            problem=error_text(error),
+            status=error.status,
         )
     db.session.commit()
     flash(done)
@@ -301,7 +296,7 @@ def _decided_message(application: Application) -> str:
 @bp.post("/applications/<int:application_id>/decision")
 @access.reviewer
 def decide(application_id: int):
-    application = _application_or_404(application_id)
+    application = db.get_or_404(Application, application_id)
     form = _decision_form(application)
     if not form.validate_on_submit():
         return _application_page(application, decision=form, status=422)
@@ -323,7 +318,7 @@ def decide(application_id: int):
             code = item.get("field", "").removeprefix("manual_checks.")
             if forms.confirm_field(code) in form:
                 form[forms.confirm_field(code)].errors = [_("Confirm this check to approve.")]
-        application = _application_or_404(application_id)
+        application = db.get_or_404(Application, application_id)
         if application.state != State.IN_REVIEW:
             # No decision form on the page (a stale tab): the refusal goes above it.
             return _application_page(application, problem=error_text(error), status=error.status)

@@ -3,7 +3,7 @@ verify, demote, revoke) and on account claims: routes of the ``review`` blueprin
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,11 +23,12 @@ from registry.applications.review import (
 )
 from registry.core import access
 from registry.core.audit import Actor
-from registry.core.errors import DomainError
+from registry.core.errors import DomainError, found
 from registry.core.i18n import current_language
 from registry.core.web import error_text, nav_item, refuse, see_other
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises import queries as enterprise_queries
+from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import operations as ladder_ops
 from registry.ladder import queries as ladder_queries
@@ -56,11 +57,8 @@ def enterprises():
     )
 
 
-def _enterprise_or_404(uscc: str):
-    try:
-        return enterprise_queries.by_uscc(db.session, uscc)
-    except DomainError:
-        abort(404)
+def _enterprise_or_404(uscc: str) -> Enterprise:
+    return found(enterprise_queries.find_by_uscc(db.session, uscc), "No such enterprise.")
 
 
 def _demote_form(enterprise, **kwargs) -> forms.DemoteForm:
@@ -191,9 +189,7 @@ def claims():
 @bp.post("/account-claims/<int:claim_id>/decision")
 @access.reviewer
 def decide_claim(claim_id: int):
-    claim = db.session.get(AccountClaim, claim_id)
-    if claim is None:
-        abort(404)
+    claim = db.get_or_404(AccountClaim, claim_id)
     form = _claim_form(claim_id)
     if not form.validate_on_submit():
         return _claims_page({claim_id: form}, status=422)

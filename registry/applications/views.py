@@ -30,7 +30,7 @@ from registry.applications.labels import KIND_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Attachment, Kind, State
 from registry.applications.timeline import timeline
 from registry.core import access, clock
-from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed
+from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed, found
 from registry.core.i18n import current_language
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
 from registry.enterprises.views import own_enterprise
@@ -59,10 +59,11 @@ def _user() -> User:
 
 
 def _visible_application(application_id: int) -> Application:
-    application = db.session.get(Application, application_id)
-    if application is None or not application.visible_to(_user()):
-        abort(404)
-    return application
+    return found(
+        db.session.get(Application, application_id),
+        "No such application.",
+        lambda application: application.visible_to(_user()),
+    )
 
 
 # --- the enterprise's applications and wizard step 1 ------------------------------------------
@@ -275,10 +276,11 @@ def upload(application_id: int):
 
 
 def _visible_attachment(attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or not attachment.application.visible_to(_user()):
-        abort(404)
-    return attachment
+    return found(
+        db.session.get(Attachment, attachment_id),
+        "No such attachment.",
+        lambda attachment: attachment.application.visible_to(_user()),
+    )
 
 
 @bp.post("/attachments/<int:attachment_id>/delete")

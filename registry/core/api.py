@@ -7,6 +7,7 @@ token scope, the caller behind the token and the problems each route documents.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -278,6 +279,22 @@ def caller() -> Any:
 def api_actor() -> Actor:
     """The caller as the audit log names it: acting through the API."""
     return Actor.of(caller(), "api")
+
+
+def loads(url_name: str, as_name: str, find: Callable[[Any], Any]):
+    """Route decorator: the URL's ``url_name`` → ``as_name=find(value)``, the row the
+    view works on. ``find`` answers 404 (:func:`registry.core.errors.found`) before
+    the body is read."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            kwargs[as_name] = find(kwargs.pop(url_name))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 #: The precondition headers of a conditional write, in the OpenAPI document.

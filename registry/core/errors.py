@@ -6,7 +6,10 @@ message catalogue (``registry.core.i18n``), the CLI prints them as they are.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -46,6 +49,17 @@ def field_error(field: str, code: str, message: str, **params: Any) -> Validatio
 
 class NotFound(DomainError):
     code, status = "not_found", 404
+
+
+def found(
+    row: T | None, message: str = "Not found.", visible: Callable[[T], bool] | None = None
+) -> T:
+    """``row`` when it exists and, with ``visible``, the caller may see it; else
+    :class:`NotFound` — one answer for both, so that nothing tells another's record from
+    a missing one (a 404 page on the web, a problem under ``/api/``)."""
+    if row is None or (visible is not None and not visible(row)):
+        raise NotFound(message)
+    return row
 
 
 class ValidationFailed(DomainError):

@@ -37,6 +37,7 @@ from registry.core.api import (
     documented,
     list_body,
     list_schema,
+    loads,
     page_cursor,
     requires,
 )
@@ -46,6 +47,7 @@ from registry.core.errors import (
     PreconditionFailed,
     ValidationFailed,
     field_error,
+    found,
     refusal,
 )
 from registry.core.pagination import page_of
@@ -96,22 +98,13 @@ def visible_enterprise(code: str | None) -> Enterprise | None:
     return enterprise
 
 
-def _enterprise_or_404(raw: str) -> Enterprise:
-    enterprise = visible_enterprise(normalised_uscc(raw))
-    if enterprise is None:
-        # The same answer for an unknown code and another enterprise's (S1).
-        raise NotFound("No such enterprise.")
-    return enterprise
+def _visible_or_404(raw: str) -> Enterprise:
+    # The same answer for an unknown code and another enterprise's (S1).
+    return found(visible_enterprise(normalised_uscc(raw)), "No such enterprise.")
 
 
-def with_enterprise(view):
-    """The route's ``uscc`` → ``enterprise`` (404 first: before the body)."""
-
-    @functools.wraps(view)
-    def wrapped(*args, uscc: str, **kwargs):
-        return view(*args, enterprise=_enterprise_or_404(uscc), **kwargs)
-
-    return wrapped
+#: The route's ``uscc`` → ``enterprise`` (404 first: before the body).
+with_enterprise = loads("uscc", "enterprise", _visible_or_404)
 
 
 def known_tier(field: str, code: str) -> str:

@@ -33,6 +33,16 @@ def by_uscc(session: Session, raw: str) -> Enterprise:
     return enterprise
 
 
+def find_by_uscc(session: Session, raw: str) -> Enterprise | None:
+    """The enterprise with this USCC (any input form); None for an unknown or invalid
+    code."""
+    try:
+        code = uscc_codes.validate(raw).code
+    except uscc_codes.InvalidUSCC:
+        return None
+    return session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
+
+
 def tier_codes(session: Session) -> set[str]:
     """The codes an enterprise's ``tier`` may hold: the rows its foreign key names (the
     ladder's tiers), read through that key so that enterprises need not import the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, SelectField, ValidationError
@@ -87,9 +87,7 @@ def _cursor_position(raw: str | None) -> tuple[str | None, int]:
 @bp.get("/tiers/<code>")
 @public
 def tier_list(code: str):
-    tier = db.session.get(Tier, code)
-    if tier is None:
-        abort(404)
+    tier = db.get_or_404(Tier, code)
     lang = current_language()
     cities = {c.code: c.name(lang) for c in listing.cities(db.session)}
     industries = {i.code: i.name(lang) for i in listing.industries(db.session)}

@@ -87,7 +87,6 @@ def enterprises():
 @bp.get("/tiers/<code>")
 @public
 def tier_list(code: str):
-    if db.session.get(Tier, code) is None:
-        abort(404)
+    db.get_or_404(Tier, code)
     filters = {"tier": code, **{name: request.args.get(name) or None for name in LIST_FILTERS}}
     return _download(exports.PUBLISHED, filters, f"tier-{code}")

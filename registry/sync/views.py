@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, render_template
+from flask import Blueprint, flash, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -87,8 +87,6 @@ def sources():
 @bp.get("/<name>/conflicts")
 @access.admin
 def conflicts(name: str):
-    source = db.session.scalars(select(SyncSource).where(SyncSource.name == name)).one_or_none()
-    if source is None:
-        abort(404)
+    source = db.one_or_404(select(SyncSource).where(SyncSource.name == name))
     rows, total = operations.conflicts_of(db.session, source)
     return render_template("sync/conflicts.html", source=source, conflicts=rows, total=total)
