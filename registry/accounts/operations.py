@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
+from registry.core.db import is_postgres
 from registry.core.errors import (
     ConflictOfInterest,
     Forbidden,
@@ -25,6 +26,7 @@ from registry.core.errors import (
     Throttled,
     ValidationFailed,
     field_error,
+    refusal,
 )
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise
@@ -82,7 +84,7 @@ def create_user(
     if session.scalar(select(func.count()).where(User.email == email)):
         raise InvalidTransition(
             "A user with email %(email)s exists.",
-            errors=[{"field": "email", "code": "taken", "message": "Already registered."}],
+            errors=[refusal("email", "taken", "Already registered.")],
             email=email,
         )
     if enterprise is not None and role != Role.ENTERPRISE:
@@ -320,7 +322,7 @@ class ThrottlePolicy:
 
 
 def _throttle_row(session: Session, email: str) -> LoginThrottle:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
     session.execute(
         insert(LoginThrottle)
         .values(email=email, failures=0, first_failure_at=clock.now())
@@ -331,7 +333,7 @@ def _throttle_row(session: Session, email: str) -> LoginThrottle:
         .where(LoginThrottle.email == email)
         .execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         stmt = stmt.with_for_update()
     return session.scalars(stmt).one()
 

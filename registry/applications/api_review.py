@@ -41,7 +41,7 @@ from registry.core.api import (
     public_body,
     requires,
 )
-from registry.core.errors import ValidationFailed, found
+from registry.core.errors import ValidationFailed, found, refusal
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.ratelimit import objection_rate
 from registry.extensions import db
@@ -128,10 +128,7 @@ def decide_application(body, application: Application):
     if unknown:
         raise ValidationFailed(
             "Only the manual checks of the snapshot are confirmed.",
-            errors=[
-                {"field": f"manual_checks.{code}", "code": "unknown_field", "message": code}
-                for code in unknown
-            ],
+            errors=[refusal(f"manual_checks.{code}", "unknown_field", code) for code in unknown],
         )
     application = operations.decide(
         db.session,

@@ -33,7 +33,7 @@ from registry.accounts.models import User
 from registry.applications import operations
 from registry.applications.models import Application, Attachment, State
 from registry.core.audit import record_audit
-from registry.core.errors import DomainError, ValidationFailed
+from registry.core.errors import DomainError, ValidationFailed, refusal
 
 MAX_SIZE = 10 * 1024 * 1024
 LABEL_LENGTH = 200
@@ -51,7 +51,7 @@ class PayloadTooLarge(DomainError):
 
 
 def _file_error(message: str, code: str) -> list[dict[str, str]]:
-    return [{"field": "file", "code": code, "message": message}]
+    return [refusal("file", code, message)]
 
 
 def _is_xlsx(content: bytes) -> bool:

@@ -35,6 +35,7 @@ from registry.applications.schemas import user_ref
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.changes import changed
+from registry.core.db import is_postgres
 from registry.core.errors import (
     ConflictOfInterest,
     Forbidden,
@@ -43,6 +44,7 @@ from registry.core.errors import (
     NoticeClosed,
     Throttled,
     ValidationFailed,
+    refusal,
 )
 from registry.core.schemas import OutputSchema, Timestamp
 from registry.enterprises.models import Enterprise
@@ -69,11 +71,9 @@ def _required_text(values: dict[str, str | None], limits: dict[str, int]) -> dic
     errors = []
     for name, limit in limits.items():
         if not cleaned[name]:
-            errors.append({"field": name, "code": "required", "message": "Required."})
+            errors.append(refusal(name, "required", "Required."))
         elif len(cleaned[name]) > limit:
-            errors.append(
-                {"field": name, "code": "too_long", "message": f"At most {limit} characters."}
-            )
+            errors.append(refusal(name, "too_long", f"At most {limit} characters."))
     if errors:
         raise ValidationFailed("Some fields are missing or too long.", errors=errors)
     return cleaned
@@ -85,7 +85,7 @@ def _check_rate(
     """Refuse the objection beyond ``rate`` (e.g. the sixth from this address within the
     hour), with the seconds until the oldest of the others leaves the window."""
     limit, window = rate
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         # Two workers counting the same address at once must not both see four.
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -183,7 +183,7 @@ def resolve(
     if outcome not in OUTCOMES:
         raise ValidationFailed(
             "Choose to uphold or to dismiss the objection.",
-            errors=[{"field": "outcome", "code": "invalid", "message": "upheld or dismissed"}],
+            errors=[refusal("outcome", "invalid", "upheld or dismissed")],
         )
     comment = _required_text({"comment": comment}, {"comment": COMMENT_MAX})["comment"]
     if user.enterprise_id == objection.application.enterprise_id:

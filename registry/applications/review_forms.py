@@ -14,13 +14,13 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
-    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from registry.applications.models import State
 from registry.applications.queries import ASSIGNEES, NEEDS_REVIEWER, QueueFilter
+from registry.core.web import one_of_the_choices
 
 _REQUIRED = _l("This field is required.")
 
@@ -54,17 +54,6 @@ ALL_STATES = "all"
 def choices(labels: dict) -> list[SelectChoice]:
     """``{value: label}`` as a select's choices."""
     return [SelectChoice(value, label) for value, label in labels.items()]
-
-
-def one_of_the_choices(message):
-    """A select's value must be one of its choices (an empty value is left to
-    ``InputRequired`` or means "all")."""
-
-    def check(_form, field) -> None:
-        if field.data and field.data not in {str(choice.value) for choice in field.choices}:
-            raise ValidationError(message)
-
-    return check
 
 
 class QueueFilterForm(Form):

@@ -29,6 +29,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session, scoped_session
 
 from registry.core import clock
+from registry.core.db import is_postgres
 from registry.core.models import RegistryMeta
 
 FEED_TYPES = ("enterprise", "annual_report", "tier_event", "application")
@@ -90,7 +91,7 @@ def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     session.info["feed_written"] = True
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         records = [
             {**row, "ord": i, "occurred_at": row["occurred_at"].isoformat()}
             for i, row in enumerate(rows, start=1)

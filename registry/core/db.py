@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, event
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -103,7 +103,7 @@ _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
     """Install the per-connection settings and BEGIN discipline described above."""
-    if engine.dialect.name != "sqlite":
+    if is_postgres(engine):
         return
 
     @event.listens_for(engine, "connect")
@@ -142,10 +142,11 @@ def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]
         yield values[start : start + size]
 
 
-def is_postgres(session_or_engine: Session | Engine | Connection) -> bool:
+def is_postgres(session_or_engine: Session | scoped_session | Engine | Connection) -> bool:
     """Whether a session, engine or connection talks to PostgreSQL (else SQLite)."""
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else None
-    return (bind or session_or_engine).dialect.name == "postgresql"
+    if isinstance(session_or_engine, Session | scoped_session):
+        return session_or_engine.get_bind().dialect.name == "postgresql"
+    return session_or_engine.dialect.name == "postgresql"
 
 
 @contextlib.contextmanager

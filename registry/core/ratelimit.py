@@ -45,6 +45,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
+from registry.core.db import is_postgres
+
 #: Routes a token may call without the per-token limit (API.md): sync readers page
 #: through millions of entries.
 TOKEN_EXEMPT_PATHS = ("/api/v1/changes", "/api/v1/export")
@@ -68,9 +70,9 @@ class SqlStorage(Storage):
         if uri.startswith("postgresql"):
             uri = "postgresql+psycopg" + uri[uri.index(":") :]
         self.engine = create_engine(uri, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
+        if not is_postgres(self.engine):
             event.listen(self.engine, "connect", _sqlite_settings)
-        self._insert = (sqlite if self.engine.dialect.name == "sqlite" else postgresql).insert
+        self._insert = (postgresql if is_postgres(self.engine) else sqlite).insert
         # IF NOT EXISTS: several workers may open the store at the same moment.
         with self.engine.begin() as connection:
             connection.execute(CreateTable(_counters, if_not_exists=True))

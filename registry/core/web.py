@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
+from wtforms.validators import ValidationError
 
 from registry.core.errors import DomainError
 
@@ -165,6 +166,17 @@ def error_text(error: DomainError) -> str:
 def strip_text(value):
     """A form filter: blanks around a text removed (other values as they are)."""
     return value.strip() if isinstance(value, str) else value
+
+
+def one_of_the_choices(message):
+    """A WTForms validator: a select's value must be one of its choices (an empty value is
+    left to ``InputRequired`` or means "all")."""
+
+    def check(_form, field) -> None:
+        if field.data and field.data not in {str(choice[0]) for choice in field.iter_choices()}:
+            raise ValidationError(message)
+
+    return check
 
 
 def form_page(template: str, form, status: int | None = None, **context):

@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from marshmallow.utils import missing
 
 from registry.core.api import PageArgs
+from registry.core.errors import refusal
 from registry.core.schemas import code_field, no_nul, text_field
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS, decimal_places
@@ -161,11 +162,6 @@ for _name in PERCENT_FIELDS:
 
 
 # --- refusals shared by the API and imports -----------------------------------------------
-
-
-def refusal(field: str, code: str, message: str) -> dict[str, str]:
-    """One item of a problem's ``errors``."""
-    return {"field": field, "code": code, "message": message}
 
 
 def normalised_uscc(raw: str) -> str | None:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.audit import Actor, audit_row, record_audit_rows
 from registry.core.changes import append_entries
-from registry.core.db import in_chunks
+from registry.core.db import in_chunks, is_postgres
 from registry.core.errors import ValidationFailed
 from registry.enterprises.batches import (
     ENTERPRISE_FIELDS,
@@ -52,7 +52,7 @@ from registry.enterprises.models import AnnualReport, Enterprise
 
 
 def _sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+    return not is_postgres(session)
 
 
 def _write_locked(session: Session):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from registry.core.errors import ValidationFailed
+from registry.core.errors import ValidationFailed, refusal
 from registry.core.schemas import iso_date, rfc3339, stored_rfc3339
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import (
@@ -97,7 +97,7 @@ def uscc_warnings(code: str) -> tuple[str, ...]:
         raise ValidationFailed(
             "Invalid USCC %(uscc)s.",
             code="invalid_uscc",
-            errors=[{"field": "uscc", "code": "invalid_uscc", "message": f"{code!r}"}],
+            errors=[refusal("uscc", "invalid_uscc", f"{code!r}")],
             uscc=code,
         )
     return () if uscc_codes.org_code_check_ok(code) else (uscc_codes.WARNING_ORG_CODE_CHECK,)
@@ -334,7 +334,7 @@ def report_values(row: Mapping[str, Any] | Sequence[Any]) -> tuple:
 def _report_error(index: int, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         "Annual report: %(detail)s.",
-        errors=[{"field": REPORT_FIELDS[index], "code": code, "message": message}],
+        errors=[refusal(REPORT_FIELDS[index], code, message)],
         detail=message,
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
-from registry.core.errors import InvalidTransition, ReadOnlyOrigin, ValidationFailed
+from registry.core.errors import InvalidTransition, ReadOnlyOrigin, ValidationFailed, refusal
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.batches import REPORT_FIELDS, report_values
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, City, Enterprise, Status
@@ -63,7 +63,7 @@ def _clean_profile(values: Mapping[str, Any]) -> dict[str, Any]:
     if "name" in cleaned and not cleaned["name"]:
         raise ValidationFailed(
             "The enterprise name is required.",
-            errors=[{"field": "name", "code": "required", "message": "Required."}],
+            errors=[refusal("name", "required", "Required.")],
         )
     return cleaned
 
@@ -179,7 +179,7 @@ def check_report_year(year: int) -> None:
     if not FIRST_REPORT_YEAR <= year <= last:
         raise ValidationFailed(
             "An annual report is for a completed year from %(first)s to %(last)s.",
-            errors=[{"field": "year", "code": "out_of_range", "message": f"{year}"}],
+            errors=[refusal("year", "out_of_range", f"{year}")],
             first=FIRST_REPORT_YEAR,
             last=last,
         )

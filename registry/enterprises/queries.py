@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from registry.core.db import is_postgres
 from registry.core.errors import NotFound, ValidationFailed, refusal
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import City, Enterprise, Industry
@@ -79,7 +80,7 @@ def name_starts_with(session: Session, text: str):
     """SQL: the name starts with ``text``."""
     condition = Enterprise.name.startswith(text, autoescape=True)
     last = ord(text[-1])
-    if session.get_bind().dialect.name == "sqlite" and last < 0x10FFFF:
+    if not is_postgres(session) and last < 0x10FFFF:
         # SQLite's LIKE ignores case and so never uses an index; under its binary
         # collation the names starting with `text` are exactly a range of the name index.
         # (PostgreSQL's collation may not be binary: there LIKE alone decides.)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from registry.core.api import API_PREFIX, ApiBlueprint, PageArgs, list_body, list_schema
-from registry.core.errors import NotFound, ValidationFailed
+from registry.core.errors import NotFound, ValidationFailed, refusal
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.schemas import Timestamp
@@ -89,7 +89,7 @@ def published_list(args, code: str):
     known_cities = {c.code for c in listing.cities(db.session)}
     known_industries = {i.code for i in listing.industries(db.session)} | {listing.OTHER_INDUSTRY}
     errors = [
-        {"field": name, "code": "invalid_choice", "message": f"Unknown {name} {args[name]!r}."}
+        refusal(name, "invalid_choice", f"Unknown {name} {args[name]!r}.")
         for name, known in (("city", known_cities), ("industry", known_industries))
         if args.get(name) is not None and args[name] not in known
     ]
@@ -98,7 +98,7 @@ def published_list(args, code: str):
         try:
             (after,) = decode_cursor(args["after"], str)
         except InvalidCursor:
-            errors.append({"field": "after", "code": "invalid_cursor", "message": "Malformed."})
+            errors.append(refusal("after", "invalid_cursor", "Malformed."))
     if errors:
         code_ = "invalid_cursor" if errors[-1]["field"] == "after" and len(errors) == 1 else None
         raise ValidationFailed("Some values sent are not valid.", code=code_, errors=errors)

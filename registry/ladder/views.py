@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import Form, SelectField, ValidationError
+from wtforms import Form, SelectField
 
 from registry.core import access, clock
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
-from registry.core.web import nav_item, public
+from registry.core.web import nav_item, one_of_the_choices, public
 from registry.enterprises.models import Enterprise
 from registry.enterprises.views import with_enterprise
 from registry.extensions import db
@@ -43,26 +43,18 @@ def home():
     return render_template("ladder/home.html", overview=queries.ladder_overview(db.session))
 
 
-def _one_of_the_choices(message: str):
-    def check(_form: Form, field: SelectField) -> None:
-        if field.data and field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(message)
-
-    return check
-
-
 class TierListFilter(Form):
     """The filters of a published list (GET, so no CSRF token; empty = all)."""
 
     city = SelectField(
         _l("City"),
         validate_choice=False,
-        validators=[_one_of_the_choices(_l("Unknown city: choose one from the list."))],
+        validators=[one_of_the_choices(_l("Unknown city: choose one from the list."))],
     )
     industry = SelectField(
         _l("Industry"),
         validate_choice=False,
-        validators=[_one_of_the_choices(_l("Unknown industry: choose one from the list."))],
+        validators=[one_of_the_choices(_l("Unknown industry: choose one from the list."))],
     )
 
     def fill_choices(self, cities: dict[str, str], industries: dict[str, str]) -> None:

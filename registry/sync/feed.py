@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from registry.core.changes import FEED_TYPES, dumps, wait_for_entries
 from registry.core.db import consistent_read
-from registry.core.errors import DomainError, ValidationFailed
+from registry.core.errors import DomainError, ValidationFailed, refusal
 from registry.core.models import ChangeLogEntry, RegistryMeta
 from registry.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from registry.core.schemas import stored_rfc3339
@@ -48,7 +48,7 @@ def expired() -> CursorExpired:
 def invalid_cursor() -> InvalidCursor:
     return InvalidCursor(
         "The cursor is malformed.",
-        errors=[{"field": "after", "code": "invalid_cursor", "message": "Malformed."}],
+        errors=[refusal("after", "invalid_cursor", "Malformed.")],
     )
 
 
