@@ -33,10 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_request_hooks(app)
     _register_blueprints(app)
-
-    from registry.cli import registry_cli
-
-    app.cli.add_command(registry_cli)
+    _register_commands(app)
     return app
 
 
@@ -169,3 +166,21 @@ def _register_blueprints(app: Flask) -> None:
         exports_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def _register_commands(app: Flask) -> None:
+    """The ``flask registry …`` group: the commands of each domain's ``cli.py``."""
+    from flask.cli import AppGroup
+
+    from registry import cli
+    from registry.accounts import cli as accounts_cli
+    from registry.ladder import cli as ladder_cli
+    from registry.reports import cli as reports_cli
+    from registry.sync.cli import sync_cli
+
+    group = AppGroup("registry", help="Run the enterprise cultivation registry.")
+    for module in (cli, accounts_cli, ladder_cli, reports_cli):
+        for command in module.COMMANDS:
+            group.add_command(command)
+    group.add_command(sync_cli)
+    app.cli.add_command(group)

@@ -10,13 +10,10 @@ from pathlib import Path
 import click
 
 from registry.admin.imports import import_file
-from registry.core.audit import Actor
+from registry.core.cli import CLI_ACTOR
 from registry.extensions import db
 from registry.reports import exports
 from registry.sync.feed import consistent_read
-
-# Commands act as the system; the audit log records via="cli".
-CLI_ACTOR = Actor.system("cli")
 
 
 @click.command("import")
@@ -91,3 +88,7 @@ def export_command(what, tier, city, industry, status, fmt, out) -> None:
                 target.close()
             else:
                 target.flush()
+
+
+#: The commands ``create_app`` adds to the ``flask registry`` group.
+COMMANDS = (import_command, export_command)
