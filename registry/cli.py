@@ -1,6 +1,6 @@
-"""``flask --app wsgi registry seed | tick | demo``: the commands that belong to no one
+"""``flask --app wsgi registry seed | tick``: the two commands that belong to no one
 domain. ``create_app`` assembles the ``flask registry`` group from these and from the
-``cli.py`` of the ladder, accounts, reports and sync.
+``cli.py`` of the ladder, accounts, reports, sync and the demo.
 
 ``seed`` loads the reference data of enterprises and the ladder (``seeding.py``).
 ``tick`` is the registry's scheduled job: it ends notices (applications) and lapses
@@ -10,10 +10,8 @@ Applications, the natural home of the notices, may use the ladder and accounts b
 sync, which sits above them; so ``tick`` lives here, at the top, beside ``create_app``,
 which depends on every domain anyway.
 
-``demo`` writes demo data across enterprises, the ladder and applications.
-
-Each command is one transaction (``tick`` and ``demo`` commit per item or batch); a
-refusal prints one line on stderr, exits non-zero and changes nothing.
+Each command is one transaction (``tick`` commits per item); a refusal prints one line
+on stderr, exits non-zero and changes nothing.
 """
 
 from __future__ import annotations
@@ -25,11 +23,8 @@ from flask.cli import with_appcontext
 from registry.accounts import operations as account_ops
 from registry.applications import operations as applications
 from registry.core import clock, idempotency
-from registry.core.audit import Actor
 from registry.core.cli import CLI_ACTOR, each_in_own_transaction, transactional
-from registry.core.errors import DomainError
 from registry.core.ratelimit import api_limiter
-from registry.enterprises import queries as enterprise_queries
 from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
@@ -92,99 +87,5 @@ def tick_command(now_text: str | None) -> None:
     )
 
 
-@click.command("demo")
-@click.option("--count", type=click.IntRange(min=1), required=True, help="Enterprises to add.")
-@click.option("--random-seed", type=int, help="Seed for reproducible data (default: random).")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    help="Processes generating batches while this one writes (default: 1 when there are"
-    " several batches, else 0).",
-)
-@with_appcontext
-def demo_command(count: int, random_seed: int | None, workers: int | None) -> None:
-    """Add COUNT demo enterprises with one annual report each, about 10 % of them on the
-    ladder (every tier non-empty and below 80 % of its quota; the rules are in
-    ``registry.enterprises.demo``). Commits per batch of 25 000, each batch atomic; a
-    registry that already holds enterprises gets COUNT more. Then applications in every
-    state and the demo users (``registry.demo_applications``, one more transaction).
-    Prints a summary line, the applications and the demo users' passwords."""
-    import gc
-    import random
-    import secrets
-    import time
-
-    from sqlalchemy import select
-
-    from registry import demo, demo_applications
-    from registry.enterprises import batch_operations as enterprise_ops
-    from registry.enterprises.models import Enterprise
-
-    started = time.perf_counter()
-    seed = random_seed if random_seed is not None else secrets.randbelow(2**31)
-    if workers is None:
-        workers = 1 if count > demo.BATCH_SIZE else 0
-    session = db.session
-    actor = Actor.system("cli")
-    with demo.worker_pool(workers) as pool:
-        tiers = tuple(
-            demo.TierRoom(t.code, t.rank, t.quota, occ.occupancy, t.validity_value)
-            for t, occ in ladder_queries.ladder_overview(session)
-        )
-        # The applications' grants and notices take slots too (registry.demo_applications).
-        plan = demo.plan_ladder(count, demo_applications.keep_room(tiers, count))
-        today = clock.today()
-        spec = demo.DemoSpec(
-            seed=seed,
-            count=count,
-            at=clock.now(),
-            today=today,
-            report_year=today.year - 1,
-            known_cities=frozenset(c.code for c in enterprise_queries.cities(session)),
-            industries=tuple(i.code for i in enterprise_queries.industries(session)),
-            tiers=tiers,
-            plan=tuple(plan.items()),
-        )
-        # Codes of one run never collide; only a registry already holding some needs checks.
-        check_codes = session.scalar(select(Enterprise.id).limit(1)) is not None
-        retries = random.Random(seed)
-        replaced = 0
-        # The loop allocates millions of rows without cycles: the cyclic garbage collector
-        # would only keep rescanning them (~3 % of the run, measured). Back on afterwards.
-        gc.freeze()
-        gc.disable()
-        try:
-            with enterprise_ops.sqlite_bulk_load(session):
-                for batch in demo.batches(spec, pool, ahead=workers):
-                    if check_codes:
-                        replaced += demo.replace_taken(
-                            batch,
-                            spec,
-                            lambda codes: enterprise_ops.taken_usccs(session, codes),
-                            retries,
-                        )
-                    demo.write_batch(session, batch, actor)
-                    session.commit()
-        except DomainError as exc:
-            session.rollback()
-            raise click.ClickException(str(exc)) from exc
-        finally:
-            gc.enable()
-            gc.unfreeze()
-    try:
-        made = demo_applications.write_applications(session, count, random.Random(seed))
-        session.commit()
-    except DomainError as exc:
-        session.rollback()
-        raise click.ClickException(str(exc)) from exc
-    holders = ", ".join(f"{code} {n}" for code, n in plan.items())
-    click.echo(
-        f"demo: {count} enterprises, {count} annual reports, {sum(plan.values())} on the"
-        f" ladder ({holders}), {replaced} codes regenerated, seed {seed},"
-        f" {time.perf_counter() - started:.1f} s"
-    )
-    click.echo(demo_applications.describe(made))
-
-
 #: The commands ``create_app`` adds to the ``flask registry`` group.
-COMMANDS = (seed_command, tick_command, demo_command)
+COMMANDS = (seed_command, tick_command)
