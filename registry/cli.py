@@ -1,6 +1,6 @@
 """``flask --app wsgi registry seed | tick``: the two commands that belong to no one
 domain. ``create_app`` assembles the ``flask registry`` group from these and from the
-``cli.py`` of the ladder, accounts, reports, sync and the demo.
+``cli.py`` of the ladder, accounts, imports, reports, sync and the demo.
 
 ``seed`` loads the reference data of enterprises and the ladder (``seeding.py``).
 ``tick`` is the registry's scheduled job: it ends notices (applications) and lapses
