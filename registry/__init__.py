@@ -33,19 +33,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_request_hooks(app)
     _register_blueprints(app)
-
-    from registry.cli import registry_cli
-
-    app.cli.add_command(registry_cli)
+    _register_commands(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
-    import registry.admin.models  # noqa: F401
     import registry.applications.operations  # noqa: F401  (feed type, signal receivers)
     import registry.enterprises.schemas  # noqa: F401
+    import registry.imports.models  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
@@ -118,10 +115,7 @@ def _init_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
-    from registry.admin import (
-        import_views,  # noqa: F401  (routes of admin: imports)
-        tokens,  # noqa: F401  (routes of admin: API tokens)
-    )
+    from registry.admin import tokens  # noqa: F401  (routes of admin: API tokens)
     from registry.admin.views import bp as admin_bp
     from registry.applications import review_enterprises  # noqa: F401  (routes of review)
     from registry.applications.api import blp as applications_api
@@ -136,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.enterprises.api_annual_reports import blp as annual_reports_api
     from registry.enterprises.views import bp as enterprises_bp
     from registry.extensions import api, csrf
+    from registry.imports.views import bp as imports_bp
     from registry.ladder.api import blp as ladder_api
     from registry.ladder.api_enterprise import blp as enterprise_ladder_api
     from registry.ladder.views import bp as ladder_bp
@@ -166,8 +161,29 @@ def _register_blueprints(app: Flask) -> None:
         notices_bp,
         review_bp,
         admin_bp,
+        imports_bp,
         sync_bp,
         docs_bp,
         exports_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def _register_commands(app: Flask) -> None:
+    """The ``flask registry …`` group: the commands of each domain's ``cli.py``."""
+    from flask.cli import AppGroup
+
+    from registry import cli
+    from registry.accounts import cli as accounts_cli
+    from registry.demo import cli as demo_cli
+    from registry.imports import cli as imports_cli
+    from registry.ladder import cli as ladder_cli
+    from registry.reports import cli as reports_cli
+    from registry.sync.cli import sync_cli
+
+    group = AppGroup("registry", help="Run the enterprise cultivation registry.")
+    for module in (cli, accounts_cli, ladder_cli, imports_cli, reports_cli, demo_cli):
+        for command in module.COMMANDS:
+            group.add_command(command)
+    group.add_command(sync_cli)
+    app.cli.add_command(group)

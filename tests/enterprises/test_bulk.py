@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from registry import demo
 from registry.core import clock
 from registry.core.changes import dumps
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.demo.enterprises import generate
+from registry.demo.pipeline import write_batch
+from registry.demo.plan import DemoSpec, TierRoom, plan_ladder
 from registry.enterprises import batch_operations as ops
 from registry.enterprises import batches
 from registry.enterprises.models import AnnualReport, Enterprise
@@ -63,16 +65,16 @@ def assert_feed_equals_schemas(session) -> int:
     return checked
 
 
-def spec(count: int, seed: int) -> demo.DemoSpec:
+def spec(count: int, seed: int) -> DemoSpec:
     tiers = (
-        demo.TierRoom("tech_sme", 1, 5000, 0, "calendar_year"),
-        demo.TierRoom("high_tech", 2, 3000, 0, 3),
-        demo.TierRoom("champion", 3, 100, 0, 3),
-        demo.TierRoom("navigator", 4, 15, 0, 3),
-        demo.TierRoom("chain_leader", 5, 8, 0, 3),
+        TierRoom("tech_sme", 1, 5000, 0, "calendar_year"),
+        TierRoom("high_tech", 2, 3000, 0, 3),
+        TierRoom("champion", 3, 100, 0, 3),
+        TierRoom("navigator", 4, 15, 0, 3),
+        TierRoom("chain_leader", 5, 8, 0, 3),
     )
     cities = frozenset(f"36{n:02d}00" for n in range(1, 12))
-    return demo.DemoSpec(
+    return DemoSpec(
         seed=seed,
         count=count,
         at=NOW,
@@ -81,7 +83,7 @@ def spec(count: int, seed: int) -> demo.DemoSpec:
         known_cities=cities,
         industries=("aviation", "electronic_info", "quantum", "tcm", "new_energy"),
         tiers=tiers,
-        plan=tuple(demo.plan_ladder(count, tiers).items()),
+        plan=tuple(plan_ladder(count, tiers).items()),
     )
 
 
@@ -90,9 +92,9 @@ def spec(count: int, seed: int) -> demo.DemoSpec:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_serializers_equal_schemas_on_generated_records(session, seed):
-    batch = demo.generate(spec(400, seed), 0)
+    batch = generate(spec(400, seed), 0)
     assert len(batch.ladder) == 40
-    demo.write_batch(session, batch, TEST_ACTOR)
+    write_batch(session, batch, TEST_ACTOR)
     session.commit()
     assert assert_feed_equals_schemas(session) == 400 + 400 + 40
 

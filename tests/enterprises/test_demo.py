@@ -10,19 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from registry import demo_applications
 from registry.accounts.models import User
 from registry.applications.models import Application, State
 from registry.core import clock
 from registry.core.models import AuditEntry, ChangeLogEntry
-from registry.demo import (
-    DemoSpec,
-    TierRoom,
-    batches,
-    plan_ladder,
-    tier_ceiling,
-    worker_pool,
-)
+from registry.demo import applications as demo_applications
+from registry.demo.pipeline import batches, worker_pool
+from registry.demo.plan import DemoSpec, TierRoom, plan_ladder, tier_ceiling
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder import dates, queries

@@ -14,7 +14,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.admin.imports_rows import (
+from registry.core import clock
+from registry.core.audit import Actor
+from registry.core.db import in_chunks
+from registry.core.errors import DomainError
+from registry.enterprises.models import Enterprise, Status
+from registry.imports.rows import (
     Kind,
     Plan,
     Row,
@@ -24,11 +29,6 @@ from registry.admin.imports_rows import (
     row_uscc,
     text_cell,
 )
-from registry.core import clock
-from registry.core.audit import Actor
-from registry.core.db import in_chunks
-from registry.core.errors import DomainError
-from registry.enterprises.models import Enterprise, Status
 from registry.ladder import batch_operations as ladder_bulk
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Reservation, Tier

@@ -1,5 +1,5 @@
 """Admin page for bulk imports (PRODUCT.md §9): upload a CSV or XLSX file, see the
-recent runs, download a refused run's error report (CSV). Routes of the admin blueprint.
+recent runs, download a refused run's error report (CSV). Admin pages under /admin.
 
 The upload is held to the application's request size limit (``MAX_CONTENT_LENGTH``;
 a larger file is refused with 413 before it is read); larger files go through
@@ -8,7 +8,7 @@ a larger file is refused with 413 before it is read); larger files go through
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, render_template
+from flask import Blueprint, Response, abort, current_app, flash, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,16 +17,17 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from registry.admin.imports import KINDS, MAX_ROWS, import_file
-from registry.admin.models import ImportRun
-from registry.admin.views import bp
 from registry.applications.operations import actor_of
 from registry.core import access
 from registry.core.web import nav_item, see_other
 from registry.extensions import db
+from registry.imports.models import ImportRun
+from registry.imports.operations import KINDS, MAX_ROWS, import_file
 from registry.reports.exports import CSV_MIMETYPE
 
-nav_item("admin.imports", _l("Imports"), {"admin"}, order=64)
+bp = Blueprint("imports", __name__, url_prefix="/admin")
+
+nav_item("imports.page", _l("Imports"), {"admin"}, order=64)
 
 #: Runs listed on the page, newest first.
 RECENT_RUNS = 50
@@ -40,7 +41,7 @@ class ImportForm(FlaskForm):
 
 @bp.route("/imports", methods=["GET", "POST"])
 @access.admin
-def imports():
+def page():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -68,12 +69,12 @@ def imports():
                     count=run.error_count,
                 )
             )
-        return see_other(".imports")
+        return see_other(".page")
     runs = db.session.scalars(
         select(ImportRun).order_by(ImportRun.id.desc()).limit(RECENT_RUNS)
     ).all()
     html = render_template(
-        "admin/imports.html",
+        "imports/index.html",
         form=form,
         runs=runs,
         kinds=KINDS,
@@ -85,7 +86,7 @@ def imports():
 
 @bp.get("/imports/<int:run_id>/report")
 @access.admin
-def import_report(run_id: int):
+def error_report(run_id: int):
     run = db.session.scalars(
         select(ImportRun).options(undefer(ImportRun.report)).where(ImportRun.id == run_id)
     ).one_or_none()

@@ -12,12 +12,13 @@ every changed record its change-log entry:
   application of a tech_sme holder with one approval of the two it needs (25 in all
   for ``make run``'s 3 000 and for 1 000 000: about 0.3 s, plus 0.1 s for each demo
   user's scrypt password hash when the users are new);
-* the applicants are enterprises of the registry off the ladder (the champion's a
-  tech_sme holder), active, local, in a Jiangxi city, founded two years ago or more,
-  never applied before and without users. Each gets an enterprise user without a
-  password (it signs in by API token only) and, for the latest completed year, figures
-  that pass the automatic checks of tech_sme, high_tech and champion (the figures the
-  demo generated for that year are replaced through ``save_annual_report``);
+* the applicants (``registry.demo.applicants``) are enterprises of the registry off the
+  ladder (the champion's a tech_sme holder), active, local, in a Jiangxi city, founded
+  two years ago or more, never applied before and without users. Each gets an
+  enterprise user without a password (it signs in by API token only) and, for the latest
+  completed year, figures that pass the automatic checks of tech_sme, high_tech and
+  champion (the figures the demo generated for that year are replaced through
+  ``save_annual_report``);
 * the steps happen in the past on one timeline ending now (the clock pinned at each):
   the granted ones were approved about six weeks ago and granted now by
   ``end_notice`` as ``tick`` would; those in notice were approved in the last days.
@@ -43,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
@@ -52,14 +53,17 @@ from registry.applications import operations
 from registry.applications.models import Application, Kind, State
 from registry.core import clock
 from registry.core.audit import Actor
-from registry.demo import TierRoom, tier_ceiling
-from registry.enterprises.models import LOCAL_ORIGIN, Enterprise, Status
+from registry.demo.applicants import passing_figures, pick_applicants
+from registry.demo.plan import TierRoom, tier_ceiling
+from registry.enterprises.models import Enterprise
 from registry.enterprises.operations import save_annual_report
 from registry.ladder import queries as ladder_queries
 
 
 @dataclass(frozen=True)
 class DemoUser:
+    """A documented demo account."""
+
     email: str
     role: Role
     password: str
@@ -112,8 +116,6 @@ COMMENTS = {
 STEP_HOURS = 6
 #: Granted applications start this long ago: a 10-working-day notice has ended since.
 GRANTED_AGO = timedelta(days=45)
-#: At most this many random enterprise ids are looked at to find the applicants.
-SAMPLE = 2000
 
 
 def per_state(count: int) -> int:
@@ -173,10 +175,10 @@ def write_applications(session: Session, count: int, rng: random.Random) -> Summ
     stories = _plan(session, count, rng, now, owners)
     # Off the ladder, registered for long enough (high_tech asks for a year).
     old = Enterprise.founded_on <= clock.today() - timedelta(days=2 * 366)
-    applicants = _pick(session, rng, len(stories), Enterprise.tier.is_(None), old)
+    applicants = pick_applicants(session, rng, len(stories), Enterprise.tier.is_(None), old)
     stories = stories[: len(applicants)]  # fewer when the registry is small
     holder = (Enterprise.tier == "tech_sme", Enterprise.tier_expires_at > now)
-    for champion in _pick(session, rng, 1, *holder):  # the prerequisite rung
+    for champion in pick_applicants(session, rng, 1, *holder):  # the prerequisite rung
         times = _times(rng, now, 1 + len(CHAMPION_PATH), State.IN_REVIEW)
         stories.append(_Story(State.IN_REVIEW, "champion", CHAMPION_PATH, times))
         applicants.append(champion)
@@ -260,41 +262,6 @@ def _times(rng: random.Random, now: datetime, n: int, state: State) -> list[date
     return [start + i * gap for i in range(n)]
 
 
-def _pick(session: Session, rng: random.Random, n: int, *criteria) -> list[Enterprise]:
-    """``n`` enterprises that may apply and meet ``criteria``, spread over the registry:
-    random ids first, the lowest ids when too few of those qualify."""
-    today = clock.today()
-    where = (
-        *criteria,
-        Enterprise.status == Status.ACTIVE,
-        Enterprise.origin == LOCAL_ORIGIN,
-        Enterprise.verified.is_(True),
-        Enterprise.city_code.is_not(None),
-        or_(Enterprise.ban_until.is_(None), Enterprise.ban_until <= today),
-        ~exists().where(Application.enterprise_id == Enterprise.id),
-        ~exists().where(User.enterprise_id == Enterprise.id),
-    )
-    low, high = session.execute(select(func.min(Enterprise.id), func.max(Enterprise.id))).one()
-    if low is None or n <= 0:
-        return []
-    ids = range(low, high + 1)
-    sample = rng.sample(ids, min(len(ids), SAMPLE))
-    found = list(
-        session.scalars(
-            select(Enterprise.id).where(Enterprise.id.in_(sample), *where).order_by(Enterprise.id)
-        )
-    )
-    if len(found) < n:
-        found += session.scalars(
-            select(Enterprise.id)
-            .where(*where, Enterprise.id.not_in(found))
-            .order_by(Enterprise.id)
-            .limit(n - len(found))
-        )
-    chosen = rng.sample(found, min(n, len(found)))
-    return [session.get(Enterprise, i) for i in chosen]
-
-
 def _prepare(
     session: Session, story: _Story, enterprise: Enterprise, rng: random.Random, summary: Summary
 ) -> None:
@@ -313,40 +280,7 @@ def _prepare(
         )
     year = clock.today().year - 1
     actor = operations.actor_of(story.applicant, VIA)
-    save_annual_report(session, enterprise, year, _figures(rng), actor=actor)
-
-
-def _figures(rng: random.Random) -> dict[str, int | float | None]:
-    """One year's figures passing tech_sme (score ≥ 60), high_tech and champion: 60–300
-    employees, R&D 6–9 % of revenue, a class-I right, high-tech income ≥ 65 %."""
-    employees = rng.randint(60, 300)
-    revenue = employees * rng.randint(300_000, 450_000)
-    total_income = revenue + revenue // 50
-    rd_expense = revenue * rng.randint(60, 90) // 1000
-    total_assets = revenue * rng.randint(60, 120) // 100
-    net_assets = total_assets * rng.randint(40, 70) // 100
-    tech_staff = employees * rng.randint(30, 50) // 100
-    return {
-        "employees": employees,
-        "tech_staff": tech_staff,
-        "rd_staff": tech_staff * 2 // 3,
-        "ip_class1": rng.randint(1, 4),
-        "ip_class2": rng.randint(2, 10),
-        "ip_transfers": rng.randint(0, 2),
-        "niche_years": rng.randint(3, 10),
-        "global_market_rank": None,
-        "revenue": revenue,
-        "total_income": total_income,
-        "total_assets": total_assets,
-        "net_assets": net_assets,
-        "total_cost": revenue * 4 // 5,
-        "rd_expense": rd_expense,
-        "rd_domestic_expense": rd_expense * rng.randint(85, 100) // 100,
-        "hightech_income": total_income * rng.randint(65, 90) // 100,
-        "main_business_share": float(rng.randint(80, 98)),
-        "debt_ratio": round((total_assets - net_assets) * 100 / total_assets, 2),
-        "national_market_share": None,
-    }
+    save_annual_report(session, enterprise, year, passing_figures(rng), actor=actor)
 
 
 def _advance(

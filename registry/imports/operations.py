@@ -26,11 +26,11 @@ from xml.etree.ElementTree import ParseError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry.admin.imports_designations import DESIGNATIONS
-from registry.admin.imports_rows import ENTERPRISES, REPORTS, Kind, Row, RowError
-from registry.admin.models import ImportRun
 from registry.core.audit import Actor
 from registry.core.errors import DomainError
+from registry.imports.designations import DESIGNATIONS
+from registry.imports.models import ImportRun
+from registry.imports.rows import ENTERPRISES, REPORTS, Kind, Row, RowError
 from registry.reports.exports import csv_bytes
 
 #: The most data rows a file may have (PRODUCT.md §9).

@@ -1,4 +1,4 @@
-"""Records of admin work that spans domains: bulk imports."""
+"""The record of each bulk import: its file, kind, outcome and error report."""
 
 from __future__ import annotations
 

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.admin.imports import MAX_ROWS, import_file
-from registry.admin.models import ImportRun
 from registry.core.audit import Actor
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
+from registry.imports.models import ImportRun
+from registry.imports.operations import MAX_ROWS, import_file
 from registry.ladder.models import Tier, TierEvent
 from tests.factories import TEST_ACTOR, new_uscc
 from tests.web.conftest import browser, live_server, new_page  # noqa: F401  (browser test)
@@ -195,7 +195,7 @@ def test_unreadable_files(session):
 
 
 def test_too_many_rows_are_refused(session, monkeypatch):
-    monkeypatch.setattr("registry.admin.imports.MAX_ROWS", 3)
+    monkeypatch.setattr("registry.imports.operations.MAX_ROWS", 3)
     rows = [["uscc", "name"]] + [[new_uscc(), "A"] for _ in range(4)]
     outcome = run(session, csv_file(rows))
     assert [(e.row, e.code) for e in outcome.errors] == [(5, "too_many_rows")]

@@ -1,0 +1,91 @@
+"""Plumbing of the ``flask registry …`` commands that every domain's ``cli.py`` shares:
+the actor commands act as, one transaction per command (or per item), a refusal as one
+line on stderr and exit status 1, and the parsing of date arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from typing import Any, TypeVar
+
+import click
+from flask import current_app
+from sqlalchemy.orm import scoped_session
+
+from registry.core.audit import Actor
+from registry.core.errors import DomainError, ValidationFailed
+
+#: Commands act as the system (no signed-in user); the audit log records via="cli".
+CLI_ACTOR = Actor.system("cli")
+
+#: No designation or ban of this registry precedes it.
+EARLIEST_DATE = date(1949, 10, 1)
+
+T = TypeVar("T")
+
+
+def _session() -> scoped_session:
+    # The app's Flask-SQLAlchemy session (core depends on no extension module).
+    return current_app.extensions["sqlalchemy"].session
+
+
+@contextlib.contextmanager
+def refusal_exits() -> Iterator[None]:
+    """On a refusal (a ``DomainError``) roll back and exit 1 with its one line."""
+    try:
+        yield
+    except DomainError as exc:
+        _session().rollback()
+        raise click.ClickException(str(exc)) from exc
+
+
+def transactional(command: Callable[..., T]) -> Callable[..., T]:
+    """Commit when the command returns; on a refusal roll back and exit 1 with one line."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with refusal_exits():
+            result = command(*args, **kwargs)
+            _session().commit()
+            return result
+
+    return wrapper
+
+
+def each_in_own_transaction(find: Callable[[], Iterable], process: Callable[[Any], Any]) -> int:
+    """Process what ``find`` lists, one item per transaction; an item another server
+    holds (skipped under its row lock) or that failed is not retried in this run.
+    Returns how many items ``process`` did something for (did not return None)."""
+    session = _session()
+    done, seen = 0, set()
+    while items := [i for i in find() if i not in seen]:
+        session.rollback()  # end the read; each item gets its own transaction
+        for item in items:
+            seen.add(item)
+            try:
+                if process(item) is not None:
+                    done += 1
+                session.commit()
+            except DomainError as exc:
+                session.rollback()
+                click.echo(f"skipped {item}: {exc}", err=True)
+    session.rollback()
+    return done
+
+
+def parse_date(value: str | None, name: str) -> date | None:
+    """The date ``YYYY-MM-DD`` given to option ``name``, or None when not given."""
+    if value is None:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+        if parsed < EARLIEST_DATE:
+            raise ValueError("too early")
+        return parsed
+    except ValueError as exc:
+        raise ValidationFailed(
+            "%(name)s must be a date YYYY-MM-DD, not %(value)s.", name=name, value=value
+        ) from exc

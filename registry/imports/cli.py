@@ -1,0 +1,45 @@
+"""``flask --app wsgi registry import FILE``: a bulk import of a CSV or XLSX file, all
+rows or none, of any size (the admin page holds uploads to the request size limit)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from registry.core.cli import CLI_ACTOR
+from registry.extensions import db
+from registry.imports.operations import import_file
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the error report (CSV) to this file instead of stderr.",
+)
+def import_command(file: Path, report: Path | None) -> None:
+    """Import enterprises, annual reports or designations from a CSV (UTF-8) or XLSX
+    file whose header row names API fields. All rows or none: on any error nothing
+    changes, the error report (row, column, code, message) goes to stderr or --report,
+    and the command exits 1."""
+    outcome = import_file(db.session, file.name, file.read_bytes(), actor=CLI_ACTOR)
+    run = outcome.run
+    if outcome.applied:
+        click.echo(f"imported {run.row_count} {run.kind} rows from {file.name} (run {run.id})")
+        return
+    if report is not None:
+        report.write_bytes(run.report)
+    else:
+        sys.stderr.write(run.report.decode("utf-8-sig"))
+    where = f"; report in {report}" if report else ""
+    raise click.ClickException(
+        f"refused {file.name}: {run.error_count} error(s) in {run.row_count} rows, "
+        f"nothing imported (run {run.id}){where}"
+    )
+
+
+#: The commands ``create_app`` adds to the ``flask registry`` group.
+COMMANDS = (import_command,)
