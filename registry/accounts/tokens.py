@@ -17,7 +17,7 @@ from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.errors import InvalidTransition, field_error
 
-TOKEN_PREFIX = "ecr_"
+TOKEN_PREFIX = "ecr_"  # nosec B105 # a public marker on every token, not a secret
 DEFAULT_DAYS, MAX_DAYS = 90, 365
 #: ``last_used_at`` is refreshed at most this often (a write per request would not do).
 TOUCH_EVERY = timedelta(minutes=1)

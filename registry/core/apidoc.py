@@ -116,7 +116,7 @@ def _shared_problems(access: dict, method: str, has_query: bool) -> dict[int, li
 def add_problems(doc: dict, doc_info: dict, *, method: str, **_kwargs) -> dict:
     """A flask-smorest doc callback: the shared problems and ``security`` of one
     operation (those it documents itself are kept)."""
-    access = doc_info.get(ACCESS, {"token": False, "accepts": None})
+    access = doc_info.get(ACCESS, {"token": False, "accepts": None})  # nosec B105 # a flag
     has_query = any(p.get("in") == "query" for p in doc.get("parameters", []))
     responses = {int(status): answer for status, answer in doc.get("responses", {}).items()}
     for status, descriptions in _shared_problems(access, method, has_query).items():

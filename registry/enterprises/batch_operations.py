@@ -87,14 +87,16 @@ def sqlite_bulk_load(session: Session) -> Iterator[None]:
     finally:
         # Not transactional: it holds once run; the empty transaction is just closed.
         session.rollback()
-        session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+        # An integer read back from SQLite itself.
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")  # nosec B608
         session.rollback()
 
 
 def next_sqlite_id(session: Session, table: str) -> int:
     """The rowid SQLite gives the next row of ``table``; valid under the write lock."""
     connection = _write_locked(session)
-    return (connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0) + 1
+    # ``table`` is one of the registry's own table names, never input.
+    return (connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0) + 1  # nosec B608
 
 
 def new_ids(session: Session, table: str, n: int) -> list[int]:
@@ -176,7 +178,8 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
         # SQLite gives them the rowids first, first + 1, … in this order: the write lock
         # is held (checked below).
         connection.exec_driver_sql(
-            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}, version, created_at, updated_at)"
+            # Constant columns, placeholders and a timestamp the registry formats itself.
+            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}, version, created_at, updated_at)"  # nosec B608
             f" VALUES ({', '.join('?' * PROFILE_COLUMNS)}, 'active', NULL, 'local', NULL, 1,"
             f" NULL, NULL, NULL, NULL, NULL, 1, {stamp}, {stamp})",
             plain,
@@ -194,7 +197,8 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
             other_id += 1
     if others:
         connection.exec_driver_sql(
-            f"INSERT INTO enterprises (id, {_ENTERPRISE_COLUMNS}, version, created_at,"
+            # Constant columns, placeholders and a timestamp the registry formats itself.
+            f"INSERT INTO enterprises (id, {_ENTERPRISE_COLUMNS}, version, created_at,"  # nosec B608
             f" updated_at) VALUES ({', '.join('?' * (len(ENTERPRISE_FIELDS) + 1))}, 1,"
             f" {stamp}, {stamp})",
             others,
@@ -312,7 +316,8 @@ def bulk_create_reports(
     if _sqlite(session):
         stamp = _literal(sqlite_time(batch.at))
         _write_locked(session).exec_driver_sql(
-            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, source_version,"
+            # Constant columns, placeholders and a timestamp the registry formats itself.
+            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, source_version,"  # nosec B608
             f" version, created_at, updated_at)"
             f" VALUES ({', '.join('?' * (len(REPORT_FIELDS) + 2))}, 1, {stamp}, {stamp})",
             [

@@ -151,7 +151,8 @@ def _enterprise_query(filters: dict[str, str]):
             conditions.append(f"{column} = :{name}")
             params[name] = value
     sql = text(
-        f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"
+        # Constant columns and conditions; the filter values are bound parameters.
+        f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"  # nosec B608
         f" FROM enterprises WHERE {' AND '.join(conditions)} ORDER BY uscc LIMIT :n"
     )
     return sql, params

@@ -18,7 +18,7 @@ without duplicating anything.
 from __future__ import annotations
 
 import contextlib
-import pickle
+import pickle  # nosec B403 # reads back only its own temporary spool
 import tempfile
 import time
 from collections.abc import Iterator
@@ -376,7 +376,8 @@ def _load_snapshot(session, source_id, peer: Peer, stop: StopRequest, result) ->
         for number in range(max(snapshot.batches, 1)):
             if stop.requested:
                 return False
-            records = pickle.load(spool) if snapshot.batches else []
+            # The anonymous temporary file this process has just written.
+            records = pickle.load(spool) if snapshot.batches else []  # nosec B301
             source = session.get(
                 SyncSource, source_id, with_for_update=True, populate_existing=True
             )

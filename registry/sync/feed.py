@@ -166,7 +166,9 @@ def read_page(
         where += " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
         params.update({f"t{i}": t for i, t in enumerate(types)})
     rows = connection.execute(
-        text(f"SELECT {columns} FROM change_log WHERE {where} ORDER BY id LIMIT :n"), params
+        # Constant columns and conditions; the values are bound parameters.
+        text(f"SELECT {columns} FROM change_log WHERE {where} ORDER BY id LIMIT :n"),  # nosec B608
+        params,
     ).all()
     last = head(connection)
     if len(rows) > limit:
