@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, select
 
+from registry.core.dbsession import DbSession
 from registry.core.errors import NotFound, ValidationFailed
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import City, Enterprise, Industry
@@ -24,7 +24,7 @@ def valid_uscc(raw: str) -> str:
         ) from exc
 
 
-def by_uscc(session: Session, raw: str) -> Enterprise:
+def by_uscc(session: DbSession, raw: str) -> Enterprise:
     """The enterprise with this USCC (any input form), or ``NotFound``."""
     code = valid_uscc(raw)
     enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
@@ -33,11 +33,11 @@ def by_uscc(session: Session, raw: str) -> Enterprise:
     return enterprise
 
 
-def cities(session: Session) -> list[City]:
+def cities(session: DbSession) -> list[City]:
     return list(session.scalars(select(City).order_by(City.code)))
 
 
-def industries(session: Session) -> list[Industry]:
+def industries(session: DbSession) -> list[Industry]:
     return list(session.scalars(select(Industry).order_by(Industry.position)))
 
 
@@ -50,14 +50,14 @@ def uscc_prefix(text: str) -> str | None:
     return None
 
 
-def uscc_starts_with(prefix: str):
+def uscc_starts_with(prefix: str) -> ColumnElement[bool]:
     """SQL: the USCC starts with ``prefix`` (USCC characters), as a range of the unique
     index: USCC characters are digits and capitals up to Y, so every code starting with
     ``prefix`` lies between it and it padded with Z."""
     return and_(Enterprise.uscc >= prefix, Enterprise.uscc <= prefix.ljust(uscc_codes.LENGTH, "Z"))
 
 
-def name_starts_with(session: Session, text: str):
+def name_starts_with(session: DbSession, text: str) -> ColumnElement[bool]:
     """SQL: the name starts with ``text``."""
     condition = Enterprise.name.startswith(text, autoescape=True)
     last = ord(text[-1])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, SelectField, ValidationError
@@ -39,13 +43,14 @@ def tier_name(code: str) -> str:
 
 @bp.get("/")
 @public
-def home():
+def home() -> str:
     return render_template("ladder/home.html", overview=queries.ladder_overview(db.session))
 
 
-def _one_of_the_choices(message: str):
+def _one_of_the_choices(message: str) -> Callable[[Form, SelectField], None]:
     def check(_form: Form, field: SelectField) -> None:
-        if field.data and field.data not in {value for value, _label in field.choices}:
+        choices = cast(list[tuple[str, str]], field.choices)  # as fill_choices sets them
+        if field.data and field.data not in {value for value, _label in choices}:
             raise ValidationError(message)
 
     return check
@@ -86,7 +91,7 @@ def _cursor_position(raw: str | None) -> tuple[str | None, int]:
 
 @bp.get("/tiers/<code>")
 @public
-def tier_list(code: str):
+def tier_list(code: str) -> ResponseReturnValue:
     tier = db.session.get(Tier, code)
     if tier is None:
         abort(404)
@@ -151,7 +156,7 @@ def _applicable_tiers(enterprise: Enterprise) -> list[tuple[Tier, bool]]:
 @bp.get("/enterprise/eligibility")
 @access.enterprise_user
 @with_enterprise
-def self_check(enterprise: Enterprise):
+def self_check(enterprise: Enterprise) -> ResponseReturnValue:
     lang = current_language()
     now = clock.now()
     evaluations = [

@@ -20,12 +20,13 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, CursorResult, Engine, delete, func, select, text
 
 from registry.core.changes import FEED_TYPES, dumps, wait_for_entries
 from registry.core.db import read_only
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed
 from registry.core.models import ChangeLogEntry, RegistryMeta
 from registry.core.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -111,7 +112,7 @@ class Position:
 
 
 def epoch(connection: Connection) -> str:
-    return _meta(connection, EPOCH_KEY)
+    return cast(str, _meta(connection, EPOCH_KEY))  # written with the database itself
 
 
 def head(connection: Connection) -> int:
@@ -150,7 +151,7 @@ def start(connection: Connection, raw_cursor: str | None) -> Position:
 @dataclass(frozen=True)
 class FeedPage:
     position: Position
-    rows: list  # (id, type, key, op, version, occurred_at, data) rows
+    rows: Sequence[Sequence[Any]]  # (id, type, key, op, version, occurred_at, data) rows
     next_after: int
     has_more: bool
 
@@ -229,7 +230,7 @@ def follow(
 # --- retention ------------------------------------------------------------------------------
 
 
-def purge(session: Session, now: datetime, keep_days: int | None) -> int:
+def purge(session: DbSession, now: datetime, keep_days: int | None) -> int:
     """Delete entries older than ``keep_days`` (None: keep everything) and raise the
     floor below which cursors expire. Returns the number of entries removed."""
     if keep_days is None:
@@ -240,7 +241,10 @@ def purge(session: Session, now: datetime, keep_days: int | None) -> int:
     )
     if last is None:
         return 0
-    removed = session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.id <= last)).rowcount
+    removed = cast(
+        "CursorResult[Any]",
+        session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.id <= last)),
+    ).rowcount
     floor = session.get(RegistryMeta, FLOOR_KEY)
     if floor is None:
         session.add(RegistryMeta(key=FLOOR_KEY, value=str(last)))
