@@ -4,7 +4,7 @@
 #   make test       lint, then the short test suite on SQLite and on PostgreSQL
 #   make test-long  the same with the long forms (tests marked slow)
 #   make check      lint, then the short test suite on SQLite only: the quick loop
-#   make lint       ruff check + ruff format --check, bandit
+#   make lint       ruff check + ruff format --check, bandit, mypy
 #   make fmt        ruff format + ruff check --fix
 #   make messages   extract messages into the 简体中文 catalogue, then compile it
 #   make install    virtualenv, requirements-dev.txt, Debian packages the tests need
@@ -121,13 +121,14 @@ run: run-packages
 	server=$$!
 	wait "$$server"
 
-# bandit reads its settings from pyproject.toml. It also warns about each other check
-# that passes on a line marked nosec (a known bandit bug): those lines are dropped, its
-# findings are not.
+# bandit and mypy read their settings from pyproject.toml. bandit also warns about each
+# other check that passes on a line marked nosec (a known bandit bug): those lines are
+# dropped, its findings are not.
 lint: python-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet -c pyproject.toml -r registry 2>&1 | { grep -v 'but no failed test' || true; }
+	$(BIN)/mypy
 
 fmt: python-packages
 	$(BIN)/ruff format .
