@@ -1,4 +1,11 @@
-"""${message}
+<%!
+    import re
+
+    def body(text):
+        # Autogenerate brackets the operations with two banner comments: leave them out.
+        text = re.sub(r"^ *# ### .* ###\n?", "", text or "", flags=re.M).strip()
+        return text or "pass"
+%>"""${message}
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
@@ -9,7 +16,6 @@ from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}
 
-# revision identifiers, used by Alembic.
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
@@ -17,8 +23,8 @@ depends_on = ${repr(depends_on)}
 
 
 def upgrade():
-    ${upgrades if upgrades else "pass"}
+    ${body(upgrades)}
 
 
 def downgrade():
-    ${downgrades if downgrades else "pass"}
+    ${body(downgrades)}

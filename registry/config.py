@@ -26,7 +26,7 @@ class Config:
     REGISTRY_FAKE_NOW: str | None = None
     SQLITE_BUSY_TIMEOUT_MS = 30_000
     # werkzeug's scrypt (N = 2^15, r = 8, p = 1). Test configurations use a cheaper cost.
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # nosec B105 # the hash function's name
     # How many reverse proxies stand in front of the application. 0: the client address
     # is the socket peer; n: it is taken from the n-th X-Forwarded-For entry from the
     # right, and the scheme from X-Forwarded-Proto (API.md, "client address").
@@ -41,7 +41,7 @@ class Config:
     # API rate limits (API.md; Flask-Limiter syntax). RATELIMIT_STORAGE_URI defaults to
     # ratelimits.db in the instance folder (registry.core.ratelimit).
     RATELIMIT_ENABLED = True
-    RATELIMIT_TOKEN = "1200/minute"
+    RATELIMIT_TOKEN = "1200/minute"  # nosec B105 # a rate, not a credential
     RATELIMIT_ANON = "60/minute"
     RATELIMIT_OBJECTION = "5/hour"
     # Idempotency-Key records are kept this long before ``tick`` purges them (≥ 24 h).

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from registry.core.audit import Actor, diff, record_audit
+from registry.core.db import Model
+from registry.core.dbsession import DbSession
 from registry.enterprises.models import City, Industry
 from registry.ladder.models import CalendarDay, CalendarYear, Tier
 
@@ -56,7 +57,12 @@ class SeedReport:
 
 
 def _upsert_reference(
-    session: Session, model, key: str, rows: list[dict], report: SeedReport, what: str
+    session: DbSession,
+    model: type[Model],
+    key: str,
+    rows: list[dict[str, Any]],
+    report: SeedReport,
+    what: str,
 ) -> None:
     for row in rows:
         current = session.get(model, row[key])
@@ -70,7 +76,7 @@ def _upsert_reference(
 
 
 def _seed_tiers(
-    session: Session, report: SeedReport, *, force: bool, actor: Actor, directory: Path
+    session: DbSession, report: SeedReport, *, force: bool, actor: Actor, directory: Path
 ) -> None:
     criteria = load("criteria.json", directory)
     for row in sorted(load("tiers.json", directory)["tiers"], key=lambda r: r["rank"]):
@@ -129,7 +135,7 @@ def _calendar_rows(years: dict) -> tuple[dict[date, str], dict[int, tuple[str | 
     return days, meta
 
 
-def _seed_calendar(session: Session, report: SeedReport, *, force: bool, directory: Path):
+def _seed_calendar(session: DbSession, report: SeedReport, *, force: bool, directory: Path) -> None:
     """Add the seeded years not loaded yet; with ``force``, make the stored calendar
     exactly the seed's (rewritten only when it differs)."""
     days, meta = _calendar_rows(load("calendar.json", directory)["years"])
@@ -158,7 +164,7 @@ def _seed_calendar(session: Session, report: SeedReport, *, force: bool, directo
 
 
 def seed(
-    session: Session, *, force: bool = False, actor: Actor | None = None, directory: Path = SEEDS
+    session: DbSession, *, force: bool = False, actor: Actor | None = None, directory: Path = SEEDS
 ) -> SeedReport:
     """Load every seed file; flushes, never commits."""
     actor = actor or Actor.system("cli")

@@ -5,7 +5,9 @@ reaches the public routes only; a token that is sent must be valid (else 401 wit
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from datetime import datetime
+
+from flask import Flask, Response, g, request
 from flask_babel import gettext
 from sqlalchemy import update
 
@@ -18,7 +20,7 @@ from registry.core.problems import problem
 from registry.extensions import db
 
 
-def authenticate_bearer():
+def authenticate_bearer() -> Response | None:
     if not (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")):
         return None
     g.api_user, g.api_scopes, g.api_token = None, frozenset(), None
@@ -43,7 +45,7 @@ def authenticate_bearer():
     return None
 
 
-def _touch(token_id: int, now) -> None:
+def _touch(token_id: int, now: datetime) -> None:
     """``last_used_at``, in a short write transaction of its own: the request itself
     may be a read (no write lock on SQLite)."""
     writable = set_read_only(False)

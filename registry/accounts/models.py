@@ -44,7 +44,7 @@ class User(UserMixin, Model):
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        return bool(self.password_hash and check_password_hash(self.password_hash, password))
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -8,17 +8,18 @@ import gzip
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import CursorResult, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ConflictOfInterest,
     Forbidden,
@@ -68,7 +69,7 @@ def _set_password(user: User, password: str, field: str = "password") -> None:
 
 
 def create_user(
-    session: Session,
+    session: DbSession,
     email: str,
     *,
     role: Role,
@@ -125,7 +126,7 @@ class SignUp:
 
 
 def sign_up(
-    session: Session,
+    session: DbSession,
     *,
     email: str,
     password: str,
@@ -176,7 +177,7 @@ def sign_up(
     return SignUp(user, claim)
 
 
-def pending_claim(session: Session, user: User) -> AccountClaim | None:
+def pending_claim(session: DbSession, user: User) -> AccountClaim | None:
     return session.scalars(
         select(AccountClaim).where(
             AccountClaim.user_id == user.id, AccountClaim.state == ClaimState.PENDING
@@ -185,7 +186,7 @@ def pending_claim(session: Session, user: User) -> AccountClaim | None:
 
 
 def decide_claim(
-    session: Session,
+    session: DbSession,
     claim: AccountClaim,
     decision: str,
     *,
@@ -205,7 +206,7 @@ def decide_claim(
         raise field_error("comment", "required", "Give the reason for refusing.")
     if claim.state != ClaimState.PENDING:
         raise InvalidTransition("This claim has already been decided.")
-    user = session.get(User, claim.user_id)
+    user = session.get_one(User, claim.user_id)
     if decision == "confirm" and (user.enterprise_id is not None or user.role != Role.ENTERPRISE):
         # Only an enterprise user may belong to an enterprise: a reviewer linked to one
         # would decide on its applications.
@@ -240,13 +241,13 @@ def decide_claim(
 # --- sessions and passwords ---------------------------------------------------------------
 
 
-def end_web_sessions(session: Session, user: User) -> None:
+def end_web_sessions(session: DbSession, user: User) -> None:
     """Every web session of ``user`` ends (its cookies carry the old version)."""
     user.session_version = (user.session_version or 1) + 1
     session.flush()
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+def change_password(session: DbSession, user: User, current: str, new: str) -> None:
     """The user's own change: the current password is required; the user's other web
     sessions end (the caller renews the current one)."""
     row = _throttle_row(session, user.email)
@@ -267,7 +268,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     )
 
 
-def reset_password(session: Session, user: User, new: str, *, actor: Actor) -> None:
+def reset_password(session: DbSession, user: User, new: str, *, actor: Actor) -> None:
     """An admin sets a new password (there is no self-service reset); the user's web
     sessions end."""
     _set_password(user, new)
@@ -276,7 +277,7 @@ def reset_password(session: Session, user: User, new: str, *, actor: Actor) -> N
 
 
 def update_user(
-    session: Session,
+    session: DbSession,
     user: User,
     *,
     actor: Actor,
@@ -286,7 +287,7 @@ def update_user(
     """An admin changes a user's role or enables / disables it. Disabling ends its web
     sessions at once (and its tokens, which check ``active``). Admins cannot lock
     themselves out."""
-    before = {"role": str(user.role), "active": user.active}
+    before: dict[str, Any] = {"role": str(user.role), "active": user.active}
     after = dict(before)
     if role is not None:
         after["role"] = str(Role(role))
@@ -321,7 +322,7 @@ class ThrottlePolicy:
     lock: timedelta = timedelta(minutes=15)
 
 
-def _throttle_row(session: Session, email: str) -> LoginThrottle:
+def _throttle_row(session: DbSession, email: str) -> LoginThrottle:
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
     session.execute(
         insert(LoginThrottle)
@@ -339,7 +340,7 @@ def _throttle_row(session: Session, email: str) -> LoginThrottle:
 
 
 def authenticate(
-    session: Session, email: str, password: str, policy: ThrottlePolicy = ThrottlePolicy()
+    session: DbSession, email: str, password: str, policy: ThrottlePolicy = ThrottlePolicy()
 ) -> User | None:
     """The user whose email and password these are, or None. A locked account name
     raises ``Throttled`` (with ``retry_after`` seconds) whatever the password. The
@@ -358,7 +359,7 @@ def authenticate(
         if user is not None
         else check_password_hash(_DUMMY_HASH, password) and False
     )
-    if ok and user.active:
+    if ok and user is not None and user.active:
         row.failures, row.locked_until = 0, None
         session.flush()
         return user
@@ -376,7 +377,9 @@ def _count_failure(row: LoginThrottle, now: datetime, policy: ThrottlePolicy) ->
         row.failures = 0
 
 
-def purge_login_throttles(session: Session, now: datetime, policy=ThrottlePolicy()) -> int:
+def purge_login_throttles(
+    session: DbSession, now: datetime, policy: ThrottlePolicy = ThrottlePolicy()
+) -> int:
     """``tick``: forget the counts that no longer matter (no lock running, the last
     failure outside the window), so that typed-in names do not pile up."""
     result = session.execute(
@@ -385,7 +388,7 @@ def purge_login_throttles(session: Session, now: datetime, policy=ThrottlePolicy
             LoginThrottle.first_failure_at < now - policy.window,
         )
     )
-    return result.rowcount
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def _throttled(until: datetime, now: datetime) -> Throttled:
@@ -393,5 +396,5 @@ def _throttled(until: datetime, now: datetime) -> Throttled:
         "Too many failed logins. Try again in %(minutes)s minutes.",
         minutes=max(1, int((until - now).total_seconds() + 59) // 60),
     )
-    error.retry_after = max(1, int((until - now).total_seconds()))
+    error.retry_after = max(1, int((until - now).total_seconds()))  # type: ignore[attr-defined]
     return error

@@ -15,6 +15,7 @@ import secrets
 from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
+from werkzeug import Response as WerkzeugResponse
 
 from registry.accounts.models import User
 from registry.extensions import db, login_manager
@@ -33,7 +34,7 @@ def _load_user(session_id: str) -> User | None:
     return user
 
 
-def _unauthorized():
+def _unauthorized() -> WerkzeugResponse:
     # A replayed or ended session lands here too: sign in again, then come back.
     target = request.full_path if request.method == "GET" else None
     return redirect(url_for("accounts.login", next=target), 303)

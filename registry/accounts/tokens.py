@@ -10,14 +10,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.accounts.models import SCOPES, ApiToken, User
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
+from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, field_error
 
-TOKEN_PREFIX = "ecr_"
+TOKEN_PREFIX = "ecr_"  # nosec B105 # a public marker on every token, not a secret
 DEFAULT_DAYS, MAX_DAYS = 90, 365
 #: ``last_used_at`` is refreshed at most this often (a write per request would not do).
 TOUCH_EVERY = timedelta(minutes=1)
@@ -42,7 +42,7 @@ def parse_scopes(raw: str | list[str]) -> list[str]:
 
 
 def create_token(
-    session: Session,
+    session: DbSession,
     user: User,
     scopes: str | list[str],
     *,
@@ -87,7 +87,7 @@ def create_token(
     return token, secret
 
 
-def revoke_token(session: Session, token: ApiToken, *, actor: Actor) -> ApiToken:
+def revoke_token(session: DbSession, token: ApiToken, *, actor: Actor) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         record_audit(session, actor, "token.revoke", "token", token.id, {"revoked": [False, True]})
@@ -95,7 +95,7 @@ def revoke_token(session: Session, token: ApiToken, *, actor: Actor) -> ApiToken
     return token
 
 
-def token_for(session: Session, raw: str, now: datetime) -> ApiToken | None:
+def token_for(session: DbSession, raw: str, now: datetime) -> ApiToken | None:
     """The usable token ``raw`` is, or None (unknown, malformed, revoked, expired, or
     its user disabled)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
@@ -110,7 +110,7 @@ def needs_touch(token: ApiToken, now: datetime) -> bool:
     return token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY
 
 
-def tokens_of(session: Session, user_id: int | None = None) -> list[ApiToken]:
+def tokens_of(session: DbSession, user_id: int | None = None) -> list[ApiToken]:
     stmt = select(ApiToken).order_by(ApiToken.id.desc())
     if user_id is not None:
         stmt = stmt.where(ApiToken.user_id == user_id)

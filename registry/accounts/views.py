@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from registry.accounts import operations, sessions
 from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
+from registry.accounts.models import User
 from registry.core import access
 from registry.core.errors import DomainError, Throttled
 from registry.core.i18n import current_language
@@ -33,25 +36,27 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _home_of(user) -> str:
+def _home_of(user: User) -> str:
     if user.is_reviewer:
         return url_for("review.queue")
     return url_for("accounts.account")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user), 303)
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = operations.authenticate(db.session, form.email.data, form.password.data)
+            user = operations.authenticate(
+                db.session, cast(str, form.email.data), cast(str, form.password.data)
+            )
         except Throttled as error:
             db.session.commit()
             form.form_errors.append(error_text(error))
             html, _status = form_page("accounts/login.html", form)
-            return html, 429, {"Retry-After": str(error.retry_after)}
+            return html, 429, {"Retry-After": str(error.retry_after)}  # type: ignore[attr-defined]
         db.session.commit()  # the failure count is kept whatever the outcome
         if user is None:
             form.form_errors.append(_("The email or the password is not correct."))
@@ -63,7 +68,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out everywhere: every web session of this user ends (S6)."""
     if current_user.is_authenticated:
         operations.end_web_sessions(db.session, current_user._get_current_object())
@@ -74,7 +79,7 @@ def logout():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-def signup():
+def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user), 303)
     form = SignUpForm()
@@ -82,10 +87,10 @@ def signup():
         try:
             result = operations.sign_up(
                 db.session,
-                email=form.email.data,
-                password=form.password.data,
-                uscc=form.uscc.data,
-                enterprise_name=form.enterprise_name.data,
+                email=cast(str, form.email.data),
+                password=cast(str, form.password.data),
+                uscc=cast(str, form.uscc.data),
+                enterprise_name=cast(str, form.enterprise_name.data),
                 locale=current_language(),
             )
         except DomainError as error:
@@ -109,7 +114,7 @@ def signup():
 
 @bp.get("/account")
 @access.signed_in
-def account():
+def account() -> ResponseReturnValue:
     from registry.enterprises.models import Enterprise
 
     user = current_user
@@ -122,13 +127,16 @@ def account():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @access.signed_in
-def change_password():
+def change_password() -> ResponseReturnValue:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
             operations.change_password(
-                db.session, user, form.current_password.data, form.new_password.data
+                db.session,
+                user,
+                cast(str, form.current_password.data),
+                cast(str, form.new_password.data),
             )
         except DomainError as error:
             # A refusal changes nothing but the failure count, which must be kept.

@@ -9,26 +9,31 @@ Who is signed in, and for how long, is ``registry.accounts.sessions``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from flask import abort, current_app
 from flask_login import current_user
 
 ENTERPRISE, REVIEWER, ADMIN = "enterprise", "reviewer", "admin"
 
+View = TypeVar("View", bound=Callable[..., Any])
 
-def require_role(*roles: str):
+
+def require_role(*roles: str) -> Callable[[View], View]:
     """Signed in with one of ``roles``; anonymous → the login page, others → 403."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
+                # Flask-Login's init_app sets app.login_manager.
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped
+        return cast(View, wrapped)
 
     return decorate
 

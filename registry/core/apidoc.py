@@ -20,6 +20,8 @@ status it documents itself):
 
 from __future__ import annotations
 
+from typing import Any
+
 from apispec import BasePlugin
 from marshmallow import Schema, fields
 
@@ -59,30 +61,35 @@ class QueryTextPlugin(BasePlugin):
 
     NO_NUL = "^[^\\u0000]*$"
 
-    def operation_helper(self, path=None, operations=None, **kwargs):
+    def operation_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         for operation in (operations or {}).values():
             for parameter in operation.get("parameters", []):
                 if isinstance(parameter, dict) and parameter.get("in") == "query":
                     schema = parameter.get("schema", {})
                     self._no_nul(schema.get("items", schema))
 
-    def _no_nul(self, schema: dict) -> None:
+    def _no_nul(self, schema: dict[str, Any]) -> None:
         if schema.get("type") == "string" and not {"pattern", "enum"} & set(schema):
             schema["pattern"] = self.NO_NUL
 
 
-def mark_access(view, *, token: bool, accepts: str | None):
+def mark_access(view: Any, *, token: bool, accepts: str | None) -> Any:
     """Record on ``view`` (a route's outermost decorator) whether it needs a token and
     which body it accepts (``"json"``, ``"multipart"``), for :func:`add_problems`."""
     view._apidoc = {**getattr(view, "_apidoc", {}), ACCESS: {"token": token, "accepts": accepts}}
     return view
 
 
-def problem_response(description: str) -> dict:
+def problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_TYPE: {"schema": ProblemSchema}}}
 
 
-def _shared_problems(access: dict, method: str, has_query: bool) -> dict[int, list[str]]:
+def _shared_problems(access: dict[str, Any], method: str, has_query: bool) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
 
     def add(status: int, description: str) -> None:
@@ -113,10 +120,12 @@ def _shared_problems(access: dict, method: str, has_query: bool) -> dict[int, li
     return found
 
 
-def add_problems(doc: dict, doc_info: dict, *, method: str, **_kwargs) -> dict:
+def add_problems(
+    doc: dict[str, Any], doc_info: dict[str, Any], *, method: str, **_kwargs: Any
+) -> dict[str, Any]:
     """A flask-smorest doc callback: the shared problems and ``security`` of one
     operation (those it documents itself are kept)."""
-    access = doc_info.get(ACCESS, {"token": False, "accepts": None})
+    access = doc_info.get(ACCESS, {"token": False, "accepts": None})  # nosec B105 # a flag
     has_query = any(p.get("in") == "query" for p in doc.get("parameters", []))
     responses = {int(status): answer for status, answer in doc.get("responses", {}).items()}
     for status, descriptions in _shared_problems(access, method, has_query).items():

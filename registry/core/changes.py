@@ -22,14 +22,15 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from registry.core import clock
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.models import RegistryMeta
 
 FEED_TYPES = ("enterprise", "annual_report", "tier_event", "application")
@@ -39,18 +40,20 @@ FEED_TYPES = ("enterprise", "annual_report", "tier_event", "application")
 class FeedType:
     name: str
     key: Callable[[Any], str]
-    render: Callable[[Any], dict]
+    render: Callable[[Any], dict[str, Any]]
 
 
 _feed_types: dict[type, FeedType] = {}
 
 
-def register(model: type, name: str, key: Callable[[Any], str], render: Callable[[Any], dict]):
+def register(
+    model: type, name: str, key: Callable[[Any], str], render: Callable[[Any], dict[str, Any]]
+) -> None:
     """Declare how a model appears in the feed (called once per model by its domain)."""
     _feed_types[model] = FeedType(name, key, render)
 
 
-def representation(obj: Any) -> tuple[str, str, dict]:
+def representation(obj: Any) -> tuple[str, str, dict[str, Any]]:
     """(type, key, data) of a record as the feed shows it."""
     kind = _feed_types[type(obj)]
     return kind.name, kind.key(obj), kind.render(obj)
@@ -60,7 +63,7 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def changed(session: Session, obj: Any) -> None:
+def changed(session: DbSession, obj: Any) -> None:
     """Mark ``obj`` as changed in the current transaction.
 
     The first call per transaction bumps ``version`` (a new record keeps version 1) and
@@ -83,7 +86,7 @@ def changed(session: Session, obj: Any) -> None:
         obj.updated_at = clock.now()
 
 
-def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def append_entries(session: DbSession, rows: Sequence[dict[str, Any]]) -> None:
     """Append feed entries (dicts with type, key, op, version, occurred_at, data).
 
     ``data`` is JSON text. Entries get consecutive positions in the given order.
@@ -129,12 +132,18 @@ def append_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         )
 
 
-def _sqlite_time(at) -> str:
+def _sqlite_time(at: datetime) -> str:
     """The text form SQLAlchemy itself stores for a UTC timestamp on SQLite."""
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def entry(type_name: str, key: str, version: int, data: dict | None, at=None) -> dict:
+def entry(
+    type_name: str,
+    key: str,
+    version: int,
+    data: dict[str, Any] | None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     return {
         "type": type_name,
         "key": key,
@@ -166,13 +175,13 @@ def _write_pending(session: Session) -> None:
 
 
 @event.listens_for(Session, "before_flush")
-def _note_inserted(session: Session, _context, _instances) -> None:
+def _note_inserted(session: Session, _context: Any, _instances: Any) -> None:
     # A record inserted in this transaction keeps version 1 however often it changes.
     if session.new:
         session.info.setdefault("inserted", weakref.WeakSet()).update(session.new)
 
 
-def _within(txn, ancestor) -> bool:
+def _within(txn: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
     while txn is not None:
         if txn is ancestor:
             return True
@@ -181,7 +190,7 @@ def _within(txn, ancestor) -> bool:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_savepoint(session: Session, previous_transaction) -> None:
+def _forget_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
     """A rolled-back savepoint drops the feed entries of the records it first changed."""
     pending = session.info.get("feed_pending")
     if pending and previous_transaction.nested:
@@ -190,7 +199,7 @@ def _forget_savepoint(session: Session, previous_transaction) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_transaction(session: Session, transaction) -> None:
+def _forget_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction, committed or not
         session.info.pop("feed_pending", None)
         session.info.pop("inserted", None)
@@ -216,5 +225,5 @@ def wait_for_entries(timeout: float) -> None:
         _entries_committed.wait(timeout)
 
 
-def feed_epoch(session: Session) -> str:
-    return session.get(RegistryMeta, "feed_epoch").value
+def feed_epoch(session: DbSession) -> str:
+    return session.get_one(RegistryMeta, "feed_epoch").value

@@ -10,7 +10,7 @@ inline script, is not used).
 from __future__ import annotations
 
 import swagger_ui_bundle
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, Response, abort, render_template, send_from_directory
 
 from registry.core.web import public
 
@@ -22,13 +22,13 @@ ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
 
 
 @bp.get("")
-def page():
+def page() -> str:
     return render_template("api/docs.html")
 
 
 @bp.get("/assets/<path:filename>")
 @public
-def asset(filename: str):
+def asset(filename: str) -> Response:
     if filename not in ASSETS:
         abort(404)
     return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
+
+if TYPE_CHECKING:
+    import psycopg
 
 bp = Blueprint("health", __name__)
 
@@ -13,7 +17,7 @@ READY_TIMEOUT_S = 1.0
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     return jsonify(status="ok")
 
 
@@ -31,7 +35,9 @@ def _database_answers() -> bool:
         try:
             if url.get_backend_name() == "sqlite":
                 # mode=rw: a missing database file is "not ready", never created here.
-                raw = sqlite3.connect(f"file:{url.database}?mode=rw", uri=True, timeout=1)
+                raw: sqlite3.Connection | psycopg.Connection[Any] = sqlite3.connect(
+                    f"file:{url.database}?mode=rw", uri=True, timeout=1
+                )
             else:
                 import psycopg  # here: a SQLite deployment never loads the driver (~9 MB)
 
@@ -60,7 +66,7 @@ def _database_answers() -> bool:
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> Response | tuple[Response, int]:
     if _database_answers():
         return jsonify(status="ready")
     return jsonify(status="unavailable"), 503

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import Response, current_app, g, request
-from sqlalchemy import delete, select, update
+from flask.typing import ResponseReturnValue
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from registry.core import clock
+from registry.core.dbsession import DbSession
 from registry.core.errors import (
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
@@ -80,7 +83,7 @@ def _caller() -> str:
     return f"token:{token.id}" if token is not None else f"address:{request.remote_addr}"
 
 
-def idempotent(run):
+def idempotent(run: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
     """Run ``run()`` (the view: returns a response or raises) under the request's
     ``Idempotency-Key``, if it has one."""
     key = request.headers.get(HEADER)
@@ -107,7 +110,9 @@ def idempotent(run):
     return response
 
 
-def _claim(session: Session, scope: dict, digest: str, now: datetime) -> Response | None:
+def _claim(
+    session: DbSession, scope: dict[str, str], digest: str, now: datetime
+) -> Response | None:
     """Claim the key in a transaction of its own, or answer from an earlier claim."""
     session.commit()  # whatever the token lookup began; nothing of the action yet
     session.add(IdempotencyRecord(**scope, request_digest=digest, created_at=now))
@@ -130,7 +135,7 @@ def _stored(status: int) -> bool:
     return (200 <= status < 500) and status not in (401, 429)
 
 
-def _settle(session: Session, scope: dict, response: Response | None) -> None:
+def _settle(session: DbSession, scope: dict[str, str], response: Response | None) -> None:
     """Store the response for replays, or drop the claim when it must not be kept."""
     # The action committed what it did; anything it left behind (a refused operation's
     # flushed rows) is discarded, never committed with the record.
@@ -150,9 +155,14 @@ def _settle(session: Session, scope: dict, response: Response | None) -> None:
     session.commit()
 
 
-def purge(session: Session, now: datetime) -> int:
+def purge(session: DbSession, now: datetime) -> int:
     """Drop records older than ``IDEMPOTENCY_KEEP_HOURS`` (``tick``)."""
     hours = current_app.config.get("IDEMPOTENCY_KEEP_HOURS", 24)
-    return session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - timedelta(hours=hours))
+    return cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.created_at < now - timedelta(hours=hours)
+            )
+        ),
     ).rowcount

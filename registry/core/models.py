@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -94,7 +95,7 @@ class AuditEntry(Model):
     action: Mapped[str] = mapped_column(String(60), index=True)
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(40))
-    changes: Mapped[dict | None] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The reason a person gave for the change, where the action requires one.
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
@@ -117,6 +118,6 @@ class IdempotencyRecord(Model):
     # SHA-256 of the body's canonical JSON (or of the raw bytes of any other body).
     request_digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[int | None] = mapped_column(Integer)
-    headers: Mapped[dict | None] = mapped_column(JSON)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -16,13 +16,13 @@ API.md orders the answers 400 → 428 → 412 → 422, so a view checks the body
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from flask import request
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, update
 
 from registry.core.api import check_body
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, PreconditionFailed, PreconditionRequired
 
 
@@ -72,7 +72,7 @@ def check_write(current_version: int | None) -> bool:
     raise PreconditionRequired("Send If-Match with the record's ETag to change it.")
 
 
-def claim_version(session: Session, record: Any) -> None:
+def claim_version(session: DbSession, record: Any) -> None:
     """Make the version check part of the write: ``UPDATE … SET version = version WHERE
     id = :id AND version = :expected``, with the version the caller's ``If-Match`` named.
 
@@ -84,18 +84,21 @@ def claim_version(session: Session, record: Any) -> None:
     as locked.
     """
     model = type(record)
-    claimed = session.execute(
-        update(model)
-        .where(model.id == record.id, model.version == record.version)
-        .values(version=model.version)
-        .execution_options(synchronize_session=False)
+    claimed = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(model)
+            .where(model.id == record.id, model.version == record.version)
+            .values(version=model.version)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if claimed.rowcount != 1:
         raise PreconditionFailed("The record has changed since it was read (If-Match).")
     session.refresh(record)
 
 
-def conditional_write(session: Session, record: Any | None) -> bool:
+def conditional_write(session: DbSession, record: Any | None) -> bool:
     """Everything a PUT or PATCH of ``record`` (None: not there) checks before its body
     is validated: the JSON (400), the preconditions (428, 412) and, for an update, the
     claim of the version. Returns True when the write creates the record."""

@@ -22,8 +22,9 @@ import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import gettext
 from limits import parse
 from limits.storage import Storage, storage_from_string
@@ -42,6 +43,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
@@ -65,7 +67,9 @@ class SqlStorage(Storage):
 
     STORAGE_SCHEME = ["sqlite", "postgresql", "postgresql+psycopg"]
 
-    def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
+    def __init__(
+        self, uri: str, wrap_exceptions: bool = False, **options: float | str | bool
+    ) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         if uri.startswith("postgresql"):
             uri = "postgresql+psycopg" + uri[uri.index(":") :]
@@ -78,7 +82,7 @@ class SqlStorage(Storage):
             connection.execute(CreateTable(_counters, if_not_exists=True))
 
     @property
-    def base_exceptions(self):
+    def base_exceptions(self) -> type[Exception]:
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
@@ -98,17 +102,18 @@ class SqlStorage(Storage):
             .returning(_counters.c.hits)
         )
         with self.engine.begin() as connection:
-            return connection.execute(statement).scalar_one()
+            return cast(int, connection.execute(statement).scalar_one())
 
     def get(self, key: str) -> int:
         with self.engine.connect() as connection:
-            return (
+            return cast(
+                int,
                 connection.execute(
                     select(_counters.c.hits).where(
                         _counters.c.key == key, _counters.c.expires_at > time.time()
                     )
                 ).scalar()
-                or 0
+                or 0,
             )
 
     def get_expiry(self, key: str) -> float:
@@ -141,7 +146,7 @@ class SqlStorage(Storage):
             ).rowcount
 
 
-def _sqlite_settings(connection, _record) -> None:
+def _sqlite_settings(connection: DBAPIConnection, _record: Any) -> None:
     # Counters need no durability across a power cut; WAL lets workers read while
     # one of them writes.
     cursor = connection.cursor()
@@ -187,7 +192,7 @@ class ApiLimiter:
             self._limiters[uri] = FixedWindowRateLimiter(storage_from_string(uri))
         return self._limiters[uri]
 
-    def check(self):
+    def check(self) -> Response | None:
         from registry.core.api import API_PREFIX
         from registry.core.problems import problem
 

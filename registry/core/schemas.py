@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime
+from typing import Any, overload
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -11,6 +12,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 CODE_LENGTH = 40
 
 
+@overload
+def rfc3339(value: datetime) -> str: ...
+@overload
+def rfc3339(value: None) -> None: ...
 def rfc3339(value: datetime | None) -> str | None:
     """UTC, whole seconds, with ``Z`` (API.md wire conventions)."""
     if value is None:
@@ -33,25 +38,33 @@ def iso_date(value: str | date) -> str:
     return value if isinstance(value, str) else value.isoformat()
 
 
-class Timestamp(fields.Field):
+class Timestamp(fields.Field[datetime]):
     """A timestamp on the wire: RFC 3339 in UTC with ``Z``, whole seconds."""
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(
+        self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> str | None:
         return rfc3339(value)
 
 
-class ActorField(fields.Field):
+class ActorField(fields.Field[dict[str, Any]]):
     """``{"id", "name"}`` of a user, or ``{"id": null, "name": "system"}``."""
 
-    def __init__(self, id_attr: str = "actor_id", name_attr: str = "actor_name", **kwargs):
+    def __init__(
+        self, id_attr: str = "actor_id", name_attr: str = "actor_name", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.id_attr = id_attr
         self.name_attr = name_attr
 
-    def get_value(self, obj, attr, accessor=None, default=None):
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = None
+    ) -> dict[str, Any]:
         return {"id": getattr(obj, self.id_attr), "name": getattr(obj, self.name_attr)}
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(
+        self, value: dict[str, Any] | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> dict[str, Any] | None:
         return value
 
 

@@ -11,7 +11,9 @@ framing, ``nosniff``, a same-origin referrer policy, and HSTS when served over T
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import (
     Flask,
@@ -27,8 +29,10 @@ from flask import (
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug import Response as WerkzeugResponse
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
+from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
 from registry.core.errors import DomainError
@@ -108,7 +112,7 @@ def is_api_path(path: str) -> bool:
     return path == API_PREFIX.rstrip("/") or path.startswith(API_PREFIX)
 
 
-def render_error(error: HTTPException):
+def render_error(error: HTTPException) -> HTTPException | WerkzeugResponse:
     """The HTML error page for ``error``; paths under ``/api/`` are left untouched."""
     if is_api_path(request.path) or error.code is None or error.response is not None:
         return error
@@ -127,7 +131,7 @@ def render_error(error: HTTPException):
     return response
 
 
-def public(view):
+def public(view: Any) -> Any:
     """Mark a page as public: the same for everyone, so an anonymous visitor's copy may
     be kept by the browser. Every other page is private (``Cache-Control: no-store``)."""
     view.public = True
@@ -160,33 +164,36 @@ def add_security_headers(response: Response) -> Response:
 
 def error_text(error: DomainError) -> str:
     """A refusal's message in the request's language."""
-    return gettext(error.template, **error.params) if error.params else gettext(error.template)
+    text = gettext(error.template, **error.params) if error.params else gettext(error.template)
+    return str(text)  # flask-babel has no type hints
 
 
-def strip_text(value):
+def strip_text(value: object) -> object:
     """A form filter: blanks around a text removed (other values as they are)."""
     return value.strip() if isinstance(value, str) else value
 
 
-def one_of_the_choices(message):
+def one_of_the_choices(message: str) -> Callable[[Form, Field], None]:
     """A WTForms validator: a select's value must be one of its choices (an empty value is
     left to ``InputRequired`` or means "all")."""
 
-    def check(_form, field) -> None:
+    def check(_form: Form, field: Field) -> None:
         if field.data and field.data not in {str(choice[0]) for choice in field.iter_choices()}:
             raise ValidationError(message)
 
     return check
 
 
-def form_page(template: str, form, status: int | None = None, **context):
+def form_page(
+    template: str, form: Form, status: int | None = None, **context: Any
+) -> tuple[str, int]:
     """Render a page with its form: 422 after a POST that failed validation."""
     if status is None:
         status = 422 if request.method == "POST" and form.errors else 200
     return render_template(template, form=form, **context), status
 
 
-def refuse(form, error: DomainError, field: str | None = None) -> None:
+def refuse(form: Form, error: DomainError, field: str | None = None) -> None:
     """Show a refusal of the operations layer on the form: on the field it names (or
     ``field``) when the form has it, else above the form."""
     names = [e.get("field") for e in error.errors] + [field]
@@ -197,7 +204,7 @@ def refuse(form, error: DomainError, field: str | None = None) -> None:
         form.form_errors.append(error_text(error))
 
 
-def see_other(endpoint: str, **values):
+def see_other(endpoint: str, **values: Any) -> WerkzeugResponse:
     """The redirect after a successful form post (303: the browser GETs the target)."""
     return redirect(url_for(endpoint, **values), 303)
 
@@ -216,7 +223,7 @@ class NavItem:
 NAVIGATION: list[NavItem] = []
 
 
-def nav_item(endpoint: str, label, roles: set[str], order: int = 50) -> None:
+def nav_item(endpoint: str, label: str, roles: set[str], order: int = 50) -> None:
     """Put a page in the main navigation for these roles (``anonymous`` for visitors).
     Each blueprint declares its own entries beside its views."""
     NAVIGATION.append(NavItem(endpoint, label, frozenset(roles), order))
@@ -250,7 +257,7 @@ class BoundedIntegerConverter(IntegerConverter):
     MAX = 2**31 - 1
     regex = digits_up_to(MAX)
 
-    def __init__(self, url_map, *args, **kwargs) -> None:
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", self.MAX)  # also the OpenAPI document's maximum
         super().__init__(url_map, *args, **kwargs)
 

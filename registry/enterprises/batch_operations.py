@@ -25,15 +25,15 @@ import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, insert, select, text
 
 from registry.core import clock
 from registry.core.audit import Actor, audit_row, record_audit_rows
 from registry.core.changes import append_entries
 from registry.core.db import in_chunks, is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import ValidationFailed
 from registry.enterprises.batches import (
     ENTERPRISE_FIELDS,
@@ -51,11 +51,11 @@ from registry.enterprises.models import AnnualReport, Enterprise
 # --- writing --------------------------------------------------------------------------------
 
 
-def _sqlite(session: Session) -> bool:
+def _sqlite(session: DbSession) -> bool:
     return not is_postgres(session)
 
 
-def _write_locked(session: Session):
+def _write_locked(session: DbSession) -> Connection:
     connection = session.connection()
     if not connection.info.get("write_locked", False):
         raise RuntimeError("bulk writes on SQLite need the write lock (BEGIN IMMEDIATE)")
@@ -69,7 +69,7 @@ BULK_CACHE_KIB = 64 * 1024
 
 
 @contextlib.contextmanager
-def sqlite_bulk_load(session: Session) -> Iterator[None]:
+def sqlite_bulk_load(session: DbSession) -> Iterator[None]:
     """A larger page cache (:data:`BULK_CACHE_KIB`) for the session's connection while
     a bulk load (many batches, each committed) runs on SQLite, restored afterwards: a
     pooled connection must not keep a bulk load's memory. Nothing on other engines.
@@ -80,24 +80,26 @@ def sqlite_bulk_load(session: Session) -> Iterator[None]:
     if not _sqlite(session):
         yield
         return
-    cache = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+    cache = session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one()
     session.connection().exec_driver_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
     try:
         yield
     finally:
         # Not transactional: it holds once run; the empty transaction is just closed.
         session.rollback()
-        session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+        # An integer read back from SQLite itself.
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")  # nosec B608
         session.rollback()
 
 
-def next_sqlite_id(session: Session, table: str) -> int:
+def next_sqlite_id(session: DbSession, table: str) -> int:
     """The rowid SQLite gives the next row of ``table``; valid under the write lock."""
     connection = _write_locked(session)
-    return (connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0) + 1
+    # ``table`` is one of the registry's own table names, never input.
+    return (connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0) + 1  # nosec B608
 
 
-def new_ids(session: Session, table: str, n: int) -> list[int]:
+def new_ids(session: DbSession, table: str, n: int) -> list[int]:
     """``n`` ids for new rows of ``table`` (integer ``id`` primary key): the next rowids
     on SQLite (under the write lock), values of the table's sequence elsewhere."""
     if n <= 0:
@@ -118,7 +120,7 @@ def _literal(value: str) -> str:
 
 
 def _audit(
-    session: Session, actor: Actor, action: str, object_type: str, object_ids: Sequence[str]
+    session: DbSession, actor: Actor, action: str, object_type: str, object_ids: Sequence[str]
 ) -> None:
     """One audit entry per created record. A creation's entry carries no field diff:
     the created state is the change-log entry written beside it."""
@@ -147,12 +149,12 @@ def _audit(
 
 
 def _feed(
-    session: Session,
+    session: DbSession,
     type_name: str,
     keys: Sequence[str],
     data: Sequence[str],
     at: datetime,
-    into: list[dict] | None,
+    into: list[dict[str, Any]] | None,
 ) -> None:
     """One feed entry (version 1) per created record, in the given order: written, or
     collected ``into`` a list the caller writes with ``append_entries`` itself."""
@@ -167,7 +169,7 @@ def _feed(
 _ENTERPRISE_COLUMNS = ", ".join(ENTERPRISE_FIELDS)
 
 
-def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list[int]:
+def _insert_enterprises_sqlite(session: DbSession, batch: EnterpriseBatch) -> list[int]:
     connection = _write_locked(session)
     stamp = _literal(sqlite_time(batch.at))
     first = next_sqlite_id(session, "enterprises")
@@ -176,7 +178,8 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
         # SQLite gives them the rowids first, first + 1, … in this order: the write lock
         # is held (checked below).
         connection.exec_driver_sql(
-            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}, version, created_at, updated_at)"
+            # Constant columns, placeholders and a timestamp the registry formats itself.
+            f"INSERT INTO enterprises ({_ENTERPRISE_COLUMNS}, version, created_at, updated_at)"  # nosec B608
             f" VALUES ({', '.join('?' * PROFILE_COLUMNS)}, 'active', NULL, 'local', NULL, 1,"
             f" NULL, NULL, NULL, NULL, NULL, 1, {stamp}, {stamp})",
             plain,
@@ -194,7 +197,8 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
             other_id += 1
     if others:
         connection.exec_driver_sql(
-            f"INSERT INTO enterprises (id, {_ENTERPRISE_COLUMNS}, version, created_at,"
+            # Constant columns, placeholders and a timestamp the registry formats itself.
+            f"INSERT INTO enterprises (id, {_ENTERPRISE_COLUMNS}, version, created_at,"  # nosec B608
             f" updated_at) VALUES ({', '.join('?' * (len(ENTERPRISE_FIELDS) + 1))}, 1,"
             f" {stamp}, {stamp})",
             others,
@@ -204,7 +208,7 @@ def _insert_enterprises_sqlite(session: Session, batch: EnterpriseBatch) -> list
     return ids
 
 
-def _sqlite_values(row: tuple) -> tuple:
+def _sqlite_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (
         *row[:6],
         sqlite_date(row[6]),
@@ -217,11 +221,11 @@ def _sqlite_values(row: tuple) -> tuple:
 
 
 def bulk_create_enterprises(
-    session: Session,
+    session: DbSession,
     batch: EnterpriseBatch | Iterable[Mapping[str, Any] | Sequence[Any]],
     *,
     actor: Actor,
-    feed: list[dict] | None = None,
+    feed: list[dict[str, Any]] | None = None,
 ) -> list[int]:
     """Create enterprises (a prepared batch, or rows as :func:`prepare_enterprises`
     takes them) with their change-log and audit entries (``enterprise.create``).
@@ -244,7 +248,7 @@ def bulk_create_enterprises(
     else:
         ids = new_ids(session, "enterprises", len(batch))
         session.execute(
-            insert(Enterprise.__table__),
+            insert(cast(Table, Enterprise.__table__)),
             [
                 {"id": i}
                 | dict(zip(ENTERPRISE_FIELDS, row, strict=True))
@@ -258,12 +262,12 @@ def bulk_create_enterprises(
     return ids
 
 
-def taken_usccs(session: Session, codes: Iterable[str]) -> set[str]:
+def taken_usccs(session: DbSession, codes: Iterable[str]) -> set[str]:
     """Which of ``codes`` are already in the registry."""
     return set(enterprise_ids(session, codes))
 
 
-def enterprise_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
+def enterprise_ids(session: DbSession, codes: Iterable[str]) -> dict[str, int]:
     """``{uscc: id}`` for those of ``codes`` that are in the registry."""
     codes = list(codes)
     found: dict[str, int] = {}
@@ -280,12 +284,12 @@ _REPORT_COLUMNS = ", ".join(REPORT_FIELDS)
 
 
 def bulk_create_reports(
-    session: Session,
+    session: DbSession,
     batch: ReportBatch | Iterable[Mapping[str, Any] | tuple[str, Sequence[Any]]],
     *,
     actor: Actor,
     ids: Mapping[str, int] | None = None,
-    feed: list[dict] | None = None,
+    feed: list[dict[str, Any]] | None = None,
     source_versions: Sequence[int] | None = None,
 ) -> int:
     """Create annual reports (a prepared batch, or rows as :func:`prepare_reports` takes
@@ -312,7 +316,8 @@ def bulk_create_reports(
     if _sqlite(session):
         stamp = _literal(sqlite_time(batch.at))
         _write_locked(session).exec_driver_sql(
-            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, source_version,"
+            # Constant columns, placeholders and a timestamp the registry formats itself.
+            f"INSERT INTO annual_reports (enterprise_id, {_REPORT_COLUMNS}, source_version,"  # nosec B608
             f" version, created_at, updated_at)"
             f" VALUES ({', '.join('?' * (len(REPORT_FIELDS) + 2))}, 1, {stamp}, {stamp})",
             [
@@ -322,7 +327,7 @@ def bulk_create_reports(
         )
     else:
         session.execute(
-            insert(AnnualReport.__table__),
+            insert(cast(Table, AnnualReport.__table__)),
             [
                 {"enterprise_id": ids[code]}
                 | dict(zip(REPORT_FIELDS, row, strict=True))

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 
 from registry.core.errors import ValidationFailed, refusal
 from registry.core.schemas import iso_date, rfc3339, stored_rfc3339
@@ -173,7 +173,9 @@ _REPORT_HEAD = '{"enterprise_uscc":%s,"year":%d,"version":%d,"created_at":"%s","
 _REPORT_FIGURES = ",".join(f'"{name}":%s' for name in FIGURE_FIELDS) + "}"
 
 
-def report_data(uscc: str, values: Sequence[Any], created: str, updated: str, version: int = 1):
+def report_data(
+    uscc: str, values: Sequence[Any], created: str, updated: str, version: int = 1
+) -> str:
     """The feed JSON of an annual report, equal to ``dumps(annual_report_out.dump(r))``.
 
     ``values`` come from :func:`report_values` (REPORT_FIELDS order).
@@ -189,6 +191,10 @@ def sqlite_date(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+@overload
+def sqlite_time(at: datetime) -> str: ...
+@overload
+def sqlite_time(at: None) -> None: ...
 def sqlite_time(at: datetime | None) -> str | None:
     """The text SQLAlchemy stores for a UTC timestamp on SQLite (as core.changes does)."""
     if at is None:
@@ -312,7 +318,8 @@ def report_values(row: Mapping[str, Any] | Sequence[Any]) -> tuple:
         if unknown:
             raise ValueError(f"unknown annual report fields: {', '.join(sorted(unknown))}")
         row = [row.get(name) for name in REPORT_FIELDS]
-    values = [
+    # Figures (int or float) and None, compared below once known to be there.
+    values: list[Any] = [
         v if v is None or type(v) is kind else kind(v)
         for v, kind in zip(row, _REPORT_TYPES, strict=True)
     ]
@@ -369,8 +376,8 @@ def prepare_reports(
     stamp = rfc3339(at)
     batch = ReportBatch(at)
     for row in rows:
-        code, row = (row["enterprise_uscc"], row) if isinstance(row, Mapping) else row
-        values = report_values(row)
+        code, figures = (row["enterprise_uscc"], row) if isinstance(row, Mapping) else row
+        values = report_values(figures)
         batch.usccs.append(code)
         batch.rows.append(values)
         batch.data.append(report_data(code, values, stamp, stamp))

@@ -7,9 +7,9 @@ stores; counts are whole numbers; percentages 0–100 with at most two decimals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,6 +17,8 @@ from wtforms import (
     DateField,
     DecimalField,
     EmailField,
+    Field,
+    Form,
     IntegerField,
     SelectField,
     StringField,
@@ -49,11 +51,12 @@ def decimal_places(value: Decimal) -> int:
     significant = "".join(map(str, digits)).rstrip("0")
     if not significant:
         return 0
-    return max(0, -(exponent + len(digits) - len(significant)))
+    # A finite decimal (the only kind checked here) has an integer exponent.
+    return max(0, -(cast(int, exponent) + len(digits) - len(significant)))
 
 
-def _at_most_decimals(places: int):
-    def check(_form, field) -> None:
+def _at_most_decimals(places: int) -> Callable[[Form, Field], None]:
+    def check(_form: Form, field: Field) -> None:
         if field.data is None:
             return
         if not field.data.is_finite():
@@ -64,7 +67,7 @@ def _at_most_decimals(places: int):
     return check
 
 
-def _not_in_the_future(_form, field) -> None:
+def _not_in_the_future(_form: Form, field: Field) -> None:
     if field.data is not None and field.data > clock.today():
         raise ValidationError(_l("The founding date cannot be in the future."))
 
@@ -73,7 +76,9 @@ class PlainDecimalField(DecimalField):
     """A decimal shown as typed, or in plain notation without trailing zeros (5000, not
     5E+3 or 5000.0000)."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
+    def __init__(
+        self, label: str | None = None, validators: list[Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(label, validators, places=None, **kwargs)
 
     def _value(self) -> str:
@@ -117,7 +122,9 @@ class ProfileForm(FlaskForm):
         _l("Main products"), filters=[strip_text], validators=[Optional(), Length(max=2000)]
     )
 
-    def fill_choices(self, cities: list[tuple[str, str]], industries: list[tuple[str, str]]):
+    def fill_choices(
+        self, cities: list[tuple[str, str]], industries: list[tuple[str, str]]
+    ) -> None:
         """The seeded cities and industries as (code, name in the page language)."""
         self.city_code.choices = [("", _l("Not set")), *cities]
         self.industry_code.choices = [
@@ -135,17 +142,17 @@ class ReportYearForm(FlaskForm):
     year = SelectField(_l("Year"), coerce=int)
 
 
-def _count(label, help_text):
+def _count(label: str, help_text: str) -> IntegerField:
     validators = [Optional(), NumberRange(min=0, max=MAX_COUNT)]
     return IntegerField(label, validators=validators, description=help_text)
 
 
-def _money(label, help_text):
+def _money(label: str, help_text: str) -> PlainDecimalField:
     validators = [Optional(), _at_most_decimals(MONEY_DECIMALS), NumberRange(min=0, max=MAX_WAN)]
     return PlainDecimalField(label, validators=validators, description=help_text)
 
 
-def _percent(label, help_text):
+def _percent(label: str, help_text: str) -> PlainDecimalField:
     validators = [Optional(), _at_most_decimals(PERCENT_DECIMALS), NumberRange(min=0, max=100)]
     return PlainDecimalField(label, validators=validators, description=help_text)
 

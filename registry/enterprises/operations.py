@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
+from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, ReadOnlyOrigin, ValidationFailed, refusal
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.batches import REPORT_FIELDS, report_values
@@ -69,7 +69,7 @@ def _clean_profile(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def create_enterprise(
-    session: Session,
+    session: DbSession,
     uscc: str,
     name: str,
     *,
@@ -102,7 +102,7 @@ def create_enterprise(
 
 
 def update_profile(
-    session: Session, enterprise: Enterprise, values: Mapping[str, Any], *, actor: Actor
+    session: DbSession, enterprise: Enterprise, values: Mapping[str, Any], *, actor: Actor
 ) -> Enterprise:
     """Change profile fields (only those given). A change to nothing writes nothing."""
     require_local(enterprise)
@@ -120,7 +120,7 @@ def update_profile(
 
 
 def register_enterprise(
-    session: Session,
+    session: DbSession,
     uscc: str,
     profile: Mapping[str, Any],
     *,
@@ -130,14 +130,14 @@ def register_enterprise(
 ) -> Enterprise:
     """A new local enterprise with its whole profile (a field left out is empty) and
     its status: one record at version 1 (the API's PUT that creates)."""
-    values = {name: profile.get(name) for name in PROFILE_FIELDS}
+    values: dict[str, Any] = {name: profile.get(name) for name in PROFILE_FIELDS}
     enterprise = create_enterprise(session, uscc, values.pop("name"), actor=actor, **values)
     change_status(session, enterprise, status, actor=actor, merged_into=merged_into)
     return enterprise
 
 
 def replace_enterprise(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     profile: Mapping[str, Any],
     *,
@@ -156,7 +156,7 @@ def replace_enterprise(
     return enterprise
 
 
-def verify_enterprise(session: Session, enterprise: Enterprise, *, actor: Actor) -> Enterprise:
+def verify_enterprise(session: DbSession, enterprise: Enterprise, *, actor: Actor) -> Enterprise:
     """A reviewer confirms a web sign-up's enterprise (the *unverified* mark goes)."""
     if enterprise.verified:
         return enterprise
@@ -186,7 +186,7 @@ def check_report_year(year: int) -> None:
 
 
 def save_annual_report(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     year: int,
     figures: Mapping[str, Any],
@@ -240,7 +240,7 @@ def save_annual_report(
 
 
 def change_status(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     status: Status,
     *,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, select
 
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import NotFound, ValidationFailed, refusal
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import City, Enterprise, Industry
@@ -25,7 +25,7 @@ def valid_uscc(raw: str) -> str:
         ) from exc
 
 
-def by_uscc(session: Session, raw: str) -> Enterprise:
+def by_uscc(session: DbSession, raw: str) -> Enterprise:
     """The enterprise with this USCC (any input form), or ``NotFound``."""
     code = valid_uscc(raw)
     enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
@@ -34,7 +34,7 @@ def by_uscc(session: Session, raw: str) -> Enterprise:
     return enterprise
 
 
-def find_by_uscc(session: Session, raw: str) -> Enterprise | None:
+def find_by_uscc(session: DbSession, raw: str) -> Enterprise | None:
     """The enterprise with this USCC (any input form); None for an unknown or invalid
     code."""
     try:
@@ -44,7 +44,7 @@ def find_by_uscc(session: Session, raw: str) -> Enterprise | None:
     return session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
 
 
-def tier_codes(session: Session) -> set[str]:
+def tier_codes(session: DbSession) -> set[str]:
     """The codes an enterprise's ``tier`` may hold: the rows its foreign key names (the
     ladder's tiers), read through that key so that enterprises need not import the
     ladder."""
@@ -52,11 +52,11 @@ def tier_codes(session: Session) -> set[str]:
     return set(session.scalars(select(key.column)))
 
 
-def cities(session: Session) -> list[City]:
+def cities(session: DbSession) -> list[City]:
     return list(session.scalars(select(City).order_by(City.code)))
 
 
-def industries(session: Session) -> list[Industry]:
+def industries(session: DbSession) -> list[Industry]:
     return list(session.scalars(select(Industry).order_by(Industry.position)))
 
 
@@ -69,14 +69,14 @@ def uscc_prefix(text: str) -> str | None:
     return None
 
 
-def uscc_starts_with(prefix: str):
+def uscc_starts_with(prefix: str) -> ColumnElement[bool]:
     """SQL: the USCC starts with ``prefix`` (USCC characters), as a range of the unique
     index: USCC characters are digits and capitals up to Y, so every code starting with
     ``prefix`` lies between it and it padded with Z."""
     return and_(Enterprise.uscc >= prefix, Enterprise.uscc <= prefix.ljust(uscc_codes.LENGTH, "Z"))
 
 
-def name_starts_with(session: Session, text: str):
+def name_starts_with(session: DbSession, text: str) -> ColumnElement[bool]:
     """SQL: the name starts with ``text``."""
     condition = Enterprise.name.startswith(text, autoescape=True)
     last = ord(text[-1])

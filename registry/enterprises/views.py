@@ -7,12 +7,16 @@ No address here carries an id: every page works on the signed-in user's own ente
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug import Response as WerkzeugResponse
 
 from registry.core import access, clock
 from registry.core.audit import Actor
@@ -34,21 +38,26 @@ bp = Blueprint("enterprises", __name__, url_prefix="/enterprise")
 nav_item("enterprises.profile", _l("Profile"), {"enterprise"}, order=10)
 nav_item("enterprises.reports", _l("Annual reports"), {"enterprise"}, order=11)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def own_enterprise() -> Enterprise:
     """The enterprise of the signed-in enterprise user; 404 while it has none (a claim
     waiting for a reviewer)."""
     if current_user.enterprise_id is None:
         abort(404)
-    return db.session.get(Enterprise, current_user.enterprise_id)
+    return db.session.get_one(Enterprise, current_user.enterprise_id)
 
 
-def with_enterprise(view):
+def with_enterprise(
+    view: Callable[Concatenate[Enterprise, P], R],
+) -> Callable[P, R | WerkzeugResponse]:
     """Hand the view the user's enterprise. An account whose claim to an enterprise
     still waits for a reviewer has none: it goes to its account page with a word why."""
 
     @functools.wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | WerkzeugResponse:
         if current_user.enterprise_id is None:
             flash(
                 _(
@@ -68,7 +77,7 @@ def with_enterprise(view):
 @bp.route("/profile", methods=["GET", "POST"])
 @access.enterprise_user
 @with_enterprise
-def profile(enterprise: Enterprise):
+def profile(enterprise: Enterprise) -> ResponseReturnValue:
     lang = current_language()
     form = ProfileForm(obj=enterprise)
     form.fill_choices(
@@ -107,7 +116,7 @@ def _open_years(enterprise: Enterprise) -> list[int]:
 @bp.get("/reports")
 @access.enterprise_user
 @with_enterprise
-def reports(enterprise: Enterprise):
+def reports(enterprise: Enterprise) -> ResponseReturnValue:
     open_years = _open_years(enterprise)
     # A GET form: choosing a year opens that year's report form.
     chooser = ReportYearForm(request.args)
@@ -154,7 +163,7 @@ def _refuse_figures(form: AnnualReportForm, error: DomainError) -> None:
 @bp.route("/reports/<int:year>", methods=["GET", "POST"])
 @access.enterprise_user
 @with_enterprise
-def report(enterprise: Enterprise, year: int):
+def report(enterprise: Enterprise, year: int) -> ResponseReturnValue:
     try:
         operations.check_report_year(year)
     except ValidationFailed:

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, insert, select
 
 from registry.core import clock
 from registry.core.audit import Actor, audit_row, diff, record_audit_rows
 from registry.core.changes import append_entries, changed, entry
+from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.enterprises.batch_operations import new_ids
 from registry.enterprises.models import Enterprise, Status
@@ -51,7 +52,7 @@ class Designation:
     tier_expires_at: datetime
     registration_number: str
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, Any]:
         return {
             "tier": self.tier,
             "tier_since": self.tier_since,
@@ -81,7 +82,7 @@ class GrantRecord:
 
 
 def issue_designations(
-    session: Session, requests: Sequence[DesignationRequest]
+    session: DbSession, requests: Sequence[DesignationRequest]
 ) -> list[Designation]:
     """Under the quota lock, check that every tier has room for its requests and issue
     their registration numbers (per tier and year, in the order given, recorded in
@@ -96,7 +97,7 @@ def issue_designations(
     wanted = Counter(r.tier for r in requests)
     tiers: dict[str, Tier] = {}
     for code in sorted(wanted):
-        tier = lock_tier(session, code)
+        tier = lock_tier(session, code)  # type: ignore[arg-type]  # callee still takes Session
         occ = queries.occupancy(session, tier)
         if occ.occupancy + wanted[code] > tier.quota:
             raise QuotaFull(
@@ -122,7 +123,7 @@ def issue_designations(
 
 
 def _issue_numbers(
-    session: Session, tiers: dict[str, Tier], requests: Sequence[DesignationRequest]
+    session: DbSession, tiers: dict[str, Tier], requests: Sequence[DesignationRequest]
 ) -> list[str]:
     groups = sorted({(r.tier, r.since.year) for r in requests})
     taken: dict[tuple[str, int], set[str]] = {
@@ -179,12 +180,12 @@ def _issue_numbers(
 
 
 def record_grants(
-    session: Session,
+    session: DbSession,
     grants: Sequence[GrantRecord],
     *,
     actor: Actor,
     reason: str,
-    feed: list[dict] | None = None,
+    feed: list[dict[str, Any]] | None = None,
 ) -> list[int]:
     """Write the grant event of each enterprise that now carries its designation (a row
     created or updated in this transaction with the designation's fields), with the
@@ -219,7 +220,8 @@ def record_grants(
     ]
     ids = new_ids(session, "tier_events", len(rows))
     session.execute(
-        insert(TierEvent.__table__), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
+        insert(cast(Table, TierEvent.__table__)),
+        [{"id": i, **row} for i, row in zip(ids, rows, strict=True)],
     )
     entries = []
     audits = []
@@ -241,7 +243,7 @@ def record_grants(
 
 
 def bulk_grant(
-    session: Session,
+    session: DbSession,
     grants: Sequence[tuple[Enterprise, DesignationRequest]],
     *,
     actor: Actor,
@@ -257,11 +259,12 @@ def bulk_grant(
         return []
     ranks = queries.tier_ranks(session)
     for code in sorted({request.tier for _, request in grants}):
-        lock_tier(session, code)
+        lock_tier(session, code)  # type: ignore[arg-type]  # callee still takes Session
     if len({enterprise.id for enterprise, _ in grants}) != len(grants):
         raise ValidationFailed("An enterprise appears twice in the designations.")
     ordered = sorted((e for e, _ in grants), key=lambda e: e.id)
-    locked = {e.id: locked_enterprise(session, e) for e in ordered}
+    # locked_enterprise still takes a plain Session.
+    locked = {e.id: locked_enterprise(session, e) for e in ordered}  # type: ignore[arg-type]
     in_notice = set(
         session.scalars(
             select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(locked))

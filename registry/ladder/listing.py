@@ -12,8 +12,8 @@ better choice; comparing ``column || ''`` keeps the planner off those indexes.
 from __future__ import annotations
 
 from sqlalchemy import Row, select
-from sqlalchemy.orm import Session
 
+from registry.core.dbsession import DbSession
 from registry.enterprises.models import City, Enterprise, Industry
 
 #: The industry filter value for enterprises outside the plan's industries (null).
@@ -32,7 +32,7 @@ LISTED_COLUMNS = (
 
 
 def published_rows(
-    session: Session,
+    session: DbSession,
     tier_code: str,
     *,
     limit: int,
@@ -58,11 +58,11 @@ def published_rows(
     return list(session.execute(stmt.order_by(Enterprise.uscc).limit(limit)))
 
 
-def cities(session: Session) -> list[City]:
+def cities(session: DbSession) -> list[City]:
     """The seeded cities in code order (GB/T 2260 order, as the province lists them)."""
     return list(session.scalars(select(City).order_by(City.code)))
 
 
-def industries(session: Session) -> list[Industry]:
+def industries(session: DbSession) -> list[Industry]:
     """The plan's industries in their seeded order."""
     return list(session.scalars(select(Industry).order_by(Industry.position, Industry.code)))

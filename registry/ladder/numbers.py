@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 import string
 
-from sqlalchemy.orm import Session
-
+from registry.core.dbsession import DbSession
 from registry.core.errors import ValidationFailed
 from registry.ladder.models import RegistrationCounter, RegistrationNumber, Tier
 
@@ -29,7 +28,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts) + r"\Z")
 
 
-def number_taken(session: Session, number: str) -> bool:
+def number_taken(session: DbSession, number: str) -> bool:
     return session.get(RegistrationNumber, number) is not None
 
 
@@ -53,7 +52,7 @@ def check_supplied_number(tier: Tier, year: int, supplied: str) -> None:
 
 
 def issue_registration_number(
-    session: Session, tier: Tier, year: int, supplied: str | None = None
+    session: DbSession, tier: Tier, year: int, supplied: str | None = None
 ) -> str:
     """A new registration number for ``tier`` and ``year``, under the quota lock.
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
 
+from registry.core.dbsession import DbSession
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder.dates import WorkCalendar
 from registry.ladder.eligibility import Evaluation, Subject, TierRule, evaluate
@@ -41,28 +41,28 @@ class Occupancy:
         return round(100 * self.occupancy / self.quota, 2) if self.quota else 0.0
 
 
-def tiers(session: Session) -> list[Tier]:
+def tiers(session: DbSession) -> list[Tier]:
     """All tiers, lowest rung first."""
     return list(session.scalars(select(Tier).order_by(Tier.rank)))
 
 
-def tier_names(session: Session, lang: str) -> dict[str, str]:
+def tier_names(session: DbSession, lang: str) -> dict[str, str]:
     """Each tier's name in ``lang``, by code, in rank order."""
     return {tier.code: tier.name(lang) for tier in tiers(session)}
 
 
-def tier_ranks(session: Session) -> dict[str, int]:
+def tier_ranks(session: DbSession) -> dict[str, int]:
     return dict(session.execute(select(Tier.code, Tier.rank)).all())
 
 
-def occupancy(session: Session, tier: Tier) -> Occupancy:
+def occupancy(session: DbSession, tier: Tier) -> Occupancy:
     """Holders (stored tier, expired or not until `tick` lapses it) plus reservations."""
     holders = session.scalar(select(func.count()).where(Enterprise.tier == tier.code))
     reserved = session.scalar(select(func.count()).where(Reservation.tier == tier.code))
     return Occupancy(tier.quota, holders or 0, reserved or 0)
 
 
-def ladder_overview(session: Session) -> list[tuple[Tier, Occupancy]]:
+def ladder_overview(session: DbSession) -> list[tuple[Tier, Occupancy]]:
     """Every tier with its occupancy, in two grouped queries rather than two per tier."""
     holders = dict(
         session.execute(
@@ -80,15 +80,16 @@ def ladder_overview(session: Session) -> list[tuple[Tier, Occupancy]]:
     ]
 
 
-def work_calendar(session: Session) -> WorkCalendar:
-    holidays, workdays = set(), set()
+def work_calendar(session: DbSession) -> WorkCalendar:
+    holidays: set[date] = set()
+    workdays: set[date] = set()
     for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
         (holidays if kind == "holiday" else workdays).add(day)
     years = frozenset(session.scalars(select(CalendarYear.year)))
     return WorkCalendar(frozenset(holidays), frozenset(workdays), years)
 
 
-def expired_enterprise_ids(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+def expired_enterprise_ids(session: DbSession, now: datetime, limit: int = 1000) -> list[int]:
     """Enterprises whose designation has expired and that `tick` has not lapsed yet."""
     return list(
         session.scalars(
@@ -104,7 +105,7 @@ def expired_enterprise_ids(session: Session, now: datetime, limit: int = 1000) -
     )
 
 
-def tier_events(session: Session, enterprise_id: int) -> list[TierEvent]:
+def tier_events(session: DbSession, enterprise_id: int) -> list[TierEvent]:
     return list(
         session.scalars(
             select(TierEvent).where(TierEvent.enterprise_id == enterprise_id).order_by(TierEvent.id)
@@ -143,7 +144,7 @@ def ladder_fields(enterprise: Enterprise) -> LadderFields:
 
 
 def evaluate_enterprise(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     tier_code: str,
     *,
@@ -153,7 +154,7 @@ def evaluate_enterprise(
 ) -> Evaluation:
     """The eligibility of ``enterprise`` for ``tier_code`` (PRODUCT.md §4), with the
     tier's thresholds as stored (seeded, admin-editable)."""
-    tier = session.get(Tier, tier_code)
+    tier = session.get_one(Tier, tier_code)
     ranks = tier_ranks(session)
     industry = session.get(Industry, enterprise.industry_code) if enterprise.industry_code else None
     subject = Subject(

@@ -16,10 +16,10 @@ import string
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
+from registry.core.dbsession import DbSession
 from registry.core.errors import field_error
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.models import Tier
@@ -101,7 +101,7 @@ def check_registration_pattern(pattern: str) -> str:
         if names.count("seq") != 1 or names.count("year") > 1 or set(names) - {"seq", "year"}:
             raise refusal
         for name, spec, conversion in fields:
-            if conversion or (spec if name == "year" else not _SEQ_SPEC.match(spec)):
+            if conversion or (spec if name == "year" else not _SEQ_SPEC.match(spec or "")):
                 raise refusal
         regex = pattern_regex(pattern)
         for year, seq in ((2026, 1), (2099, 123456)):
@@ -116,7 +116,7 @@ def check_registration_pattern(pattern: str) -> str:
     return pattern
 
 
-def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
+def _prerequisite(session: DbSession, tier: Tier, value: Any) -> str | None:
     if value in (None, ""):
         return None
     other = session.get(Tier, value)
@@ -130,7 +130,7 @@ def _prerequisite(session: Session, tier: Tier, value: Any) -> str | None:
     return other.code
 
 
-def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
+def _checked(session: DbSession, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise field_error(
@@ -166,7 +166,7 @@ def _checked(session: Session, tier: Tier, changes: dict[str, Any]) -> dict[str,
 
 
 def update_tier_settings(
-    session: Session, code: str, changes: dict[str, Any], *, actor: Actor, reason: str
+    session: DbSession, code: str, changes: dict[str, Any], *, actor: Actor, reason: str
 ) -> dict[str, list[Any]]:
     """Change settings of tier ``code``; ``changes`` maps setting names (``EDITABLE``)
     to new values. Returns ``{setting: [old, new]}`` of what changed (empty when nothing
@@ -179,7 +179,7 @@ def update_tier_settings(
     change in one audit entry, with the reason, rather than one per setting (as
     ``set_quota`` alone would write for the quota).
     """
-    tier = lock_tier(session, code)
+    tier = lock_tier(session, code)  # type: ignore[arg-type]  # callee still takes Session
     wanted = _checked(session, tier, changes)
     before = {field: getattr(tier, field) for field in wanted}
     changed = diff(before, wanted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, SelectField
@@ -39,7 +40,7 @@ def tier_name(code: str) -> str:
 
 @bp.get("/")
 @public
-def home():
+def home() -> str:
     return render_template("ladder/home.html", overview=queries.ladder_overview(db.session))
 
 
@@ -78,7 +79,7 @@ def _cursor_position(raw: str | None) -> tuple[str | None, int]:
 
 @bp.get("/tiers/<code>")
 @public
-def tier_list(code: str):
+def tier_list(code: str) -> ResponseReturnValue:
     tier = db.get_or_404(Tier, code)
     lang = current_language()
     cities = {c.code: c.name(lang) for c in listing.cities(db.session)}
@@ -141,7 +142,7 @@ def _applicable_tiers(enterprise: Enterprise) -> list[tuple[Tier, bool]]:
 @bp.get("/enterprise/eligibility")
 @access.enterprise_user
 @with_enterprise
-def self_check(enterprise: Enterprise):
+def self_check(enterprise: Enterprise) -> ResponseReturnValue:
     lang = current_language()
     now = clock.now()
     evaluations = [

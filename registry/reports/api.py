@@ -72,7 +72,7 @@ class StatsOut(OutputSchema):
 @requires("registry:read")
 @blp.response(200, StatsOut)
 @blp.alt_response(401, description="No valid bearer token")
-def registry_stats():
+def registry_stats() -> stats.Stats:
     """Quota occupancy per tier, holders by city and industry, open applications per
     tier and state, and moves onto and off each tier in the last 24 months."""
     return stats.registry_stats(db.session)

@@ -9,6 +9,8 @@ XLSX is built in a temporary file first (the format is a zip archive).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, Response, abort, request, send_file, stream_with_context
 from flask_babel import gettext as _
 
@@ -46,7 +48,7 @@ def export_choices() -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _download(what: str, filters: dict[str, str | None], name: str):
+def _download(what: str, filters: dict[str, str | None], name: str) -> Response:
     """The export as an attachment; an unknown format or filter value is 422."""
     fmt = request.args.get("format", "csv")
     if fmt not in exports.FORMATS or exports.filter_errors(db.session, what, filters):
@@ -62,7 +64,7 @@ def _download(what: str, filters: dict[str, str | None], name: str):
             built, mimetype=exports.XLSX_MIMETYPE, as_attachment=True, download_name=filename
         )
 
-    def body():
+    def body() -> Iterator[bytes]:
         with consistent_read(db.engine) as connection:
             header, rows = exports.export_rows(connection, what, filters)
             yield from exports.csv_chunks(header, rows)
@@ -79,14 +81,14 @@ def _download(what: str, filters: dict[str, str | None], name: str):
 
 @bp.get("/enterprises")
 @access.reviewer
-def enterprises():
+def enterprises() -> Response:
     filters = {name: request.args.get(name) or None for name in ENTERPRISE_FILTERS}
     return _download(exports.ENTERPRISES, filters, "enterprises")
 
 
 @bp.get("/tiers/<code>")
 @public
-def tier_list(code: str):
+def tier_list(code: str) -> Response:
     db.get_or_404(Tier, code)
     filters = {"tier": code, **{name: request.args.get(name) or None for name in LIST_FILTERS}}
     return _download(exports.PUBLISHED, filters, f"tier-{code}")

@@ -22,9 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, TextClause, select, text
 from sqlalchemy.orm import Session
 
+from registry.core.dbsession import DbSession
 from registry.core.schemas import rfc3339, stored_rfc3339
 from registry.enterprises.batches import ENTERPRISE_FIELDS, enterprise_data
 from registry.enterprises.models import Status
@@ -138,7 +139,7 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str) 
 # --- rows ----------------------------------------------------------------------------------
 
 
-def _enterprise_query(filters: dict[str, str]):
+def _enterprise_query(filters: dict[str, str]) -> tuple[TextClause, dict[str, str]]:
     conditions = ["uscc > :last"]
     params: dict[str, str] = {}
     for name, column in ENTERPRISE_FILTERS.items():
@@ -151,7 +152,8 @@ def _enterprise_query(filters: dict[str, str]):
             conditions.append(f"{column} = :{name}")
             params[name] = value
     sql = text(
-        f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"
+        # Constant columns and conditions; the filter values are bound parameters.
+        f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"  # nosec B608
         f" FROM enterprises WHERE {' AND '.join(conditions)} ORDER BY uscc LIMIT :n"
     )
     return sql, params
@@ -209,7 +211,7 @@ def export_rows(
     return PUBLISHED_COLUMNS, rows
 
 
-def filter_errors(session: Session, what: str, filters: dict[str, str | None]) -> list[str]:
+def filter_errors(session: DbSession, what: str, filters: dict[str, str | None]) -> list[str]:
     """The filters given that name no known value (``none`` is a value for tier and
     industry on the enterprises export, and for industry on a published list)."""
     known = {

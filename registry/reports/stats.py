@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.applications.models import OPEN_STATES, Application
 from registry.core import clock
+from registry.core.dbsession import DbSession
 from registry.enterprises.models import Enterprise
 from registry.ladder import dates, queries
 from registry.ladder.models import TierEvent
@@ -80,7 +81,7 @@ class Stats:
     monthly: list[MonthFlow]
 
 
-def registry_stats(session: Session) -> Stats:
+def registry_stats(session: DbSession) -> Stats:
     """Every figure of the statistics, as of :func:`registry.core.clock.now`."""
     as_of = clock.now()
     return Stats(
@@ -93,7 +94,7 @@ def registry_stats(session: Session) -> Stats:
     )
 
 
-def tier_loads(session: Session) -> list[TierLoad]:
+def tier_loads(session: DbSession) -> list[TierLoad]:
     """Each tier's occupancy as the home page shows it (holders with the tier stored,
     plus slots reserved for promotions in notice), lowest rung first.
 
@@ -114,7 +115,7 @@ def tier_loads(session: Session) -> list[TierLoad]:
     ]
 
 
-def holders_by(session: Session, column: InstrumentedAttribute) -> list[HolderCount]:
+def holders_by(session: DbSession, column: InstrumentedAttribute) -> list[HolderCount]:
     """Holders per tier and value of ``column`` (an enterprise's city or industry code),
     for the groups that have any; ordered by tier rank, then code, a missing code last.
     Holders are counted as in :func:`tier_loads` (the stored tier)."""
@@ -128,7 +129,7 @@ def holders_by(session: Session, column: InstrumentedAttribute) -> list[HolderCo
     return sorted(counts, key=lambda c: (ranks.get(c.tier, 0), c.code is None, c.code or ""))
 
 
-def pipeline(session: Session) -> list[PipelineCount]:
+def pipeline(session: DbSession) -> list[PipelineCount]:
     """Applications per tier and open state — ``draft``, ``submitted``, ``in_review``,
     ``changes_requested``, ``in_notice`` (``OPEN_STATES``; closed ones are history) —
     every tier × state, zeros included, by tier rank then the states' workflow order."""
@@ -147,7 +148,7 @@ def pipeline(session: Session) -> list[PipelineCount]:
     ]
 
 
-def monthly(session: Session, now: datetime, months: int = MONTHS) -> list[MonthFlow]:
+def monthly(session: DbSession, now: datetime, months: int = MONTHS) -> list[MonthFlow]:
     """Moves onto and off each tier per Asia/Shanghai civil month, for the month of
     ``now`` and the ``months - 1`` before it, every month × tier (zeros included), oldest
     month first, then by tier rank.

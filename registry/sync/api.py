@@ -9,6 +9,8 @@ limit (``registry.core.ratelimit``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app, request, stream_with_context
 from marshmallow import Schema, fields, validate
 
@@ -76,7 +78,7 @@ class ChangesOut(OutputSchema):
 @blp.response(200, ChangesOut)
 @blp.alt_response(410, description="cursor_expired: another epoch or older than the history kept")
 @blp.alt_response(422, description="A malformed cursor, or a parameter out of range")
-def changes(args):
+def changes(args: dict[str, Any]) -> Response:
     """Every committed change to enterprises, annual reports, tier events and
     applications, in commit order. Follow ``next_cursor``; with ``wait`` the answer comes
     as soon as a matching entry is committed, or after ``wait`` seconds."""
@@ -109,7 +111,7 @@ def changes(args):
 )
 @blp.doc(responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}})
 @blp.alt_response(422, description="An unknown type")
-def export(args):
+def export(args: dict[str, Any]) -> Response:
     """A snapshot of every resource, read in one consistent transaction. Load it, then
     follow ``/changes?after=<as_of>``."""
     types = feed.parse_types(args.get("types"))

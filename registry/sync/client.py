@@ -18,20 +18,20 @@ without duplicating anything.
 from __future__ import annotations
 
 import contextlib
-import pickle
+import pickle  # nosec B403 # reads back only its own temporary spool
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import orjson
 import requests
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from registry.core import clock
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError
 from registry.sync import operations, schemas
 from registry.sync.crypto import decrypt_token
@@ -74,7 +74,7 @@ class StopRequest:
         self.requested = False
         self._interruptible = False
 
-    def __call__(self, *_signal) -> None:
+    def __call__(self, *_signal: object) -> None:
         self.requested = True
         if self._interruptible:
             raise Stopped()
@@ -134,7 +134,7 @@ class Peer:
         )
 
     @classmethod
-    def of(cls, source: SyncSource, config) -> Peer:
+    def of(cls, source: SyncSource, config: Mapping[str, Any]) -> Peer:
         return cls(
             source.base_url,
             decrypt_token(source.token_encrypted),
@@ -143,7 +143,9 @@ class Peer:
         )
 
     @contextlib.contextmanager
-    def _get(self, path: str, params: dict, wait: float, media_type: str):
+    def _get(
+        self, path: str, params: dict[str, Any], wait: float, media_type: str
+    ) -> Iterator[requests.Response]:
         url = f"{self.base_url}/api/v1/{path}"
         try:
             with self.http.get(
@@ -169,7 +171,7 @@ class Peer:
                 "GET /api/v1/%(path)s failed: %(reason)s.", path=path, reason=_reason(exc)
             ) from None
 
-    def _refusal(self, path: str, response: requests.Response):
+    def _refusal(self, path: str, response: requests.Response) -> NoReturn:
         code = None
         with contextlib.suppress(Exception):
             body = _json(next(response.iter_content(64 * 1024), b""))
@@ -304,19 +306,19 @@ class PullFailed(Exception):
 
 
 def pull(
-    session: Session,
+    session: DbSession,
     name: str,
-    config,
+    config: Mapping[str, Any],
     *,
     follow: bool = False,
     stop: StopRequest | None = None,
-    progress=None,
+    progress: Callable[[PullResult], object] | None = None,
 ) -> PullResult:
     """Pull source ``name`` until caught up (``follow``: keep polling with ``wait``
     until stopped). Commits per page and per snapshot batch. PullFailed (recorded on
     the source) when the peer or its data fails."""
     stop = stop or StopRequest()
-    source = operations.source_named(session, name)
+    source = operations.source_named(session, name)  # type: ignore[arg-type]  # takes Session
     source_id, result = source.id, PullResult(source.name, source.cursor)
     try:
         peer = Peer.of(source, config)
@@ -346,27 +348,36 @@ def pull(
     except (DomainError, SQLAlchemyError, OSError, pickle.PickleError) as exc:
         session.rollback()
         message = str(exc) if isinstance(exc, DomainError) else type(exc).__name__
-        operations.record_failure(session, source_id, message)
+        operations.record_failure(session, source_id, message)  # type: ignore[arg-type]
         session.commit()
         raise PullFailed(f"{result.source}: pull failed: {message}") from exc
     result.stopped = stop.requested
     return result
 
 
-def _apply_page(session: Session, source_id: int, cursor: str, page: FeedPage):
+def _apply_page(
+    session: DbSession, source_id: int, cursor: str, page: FeedPage
+) -> operations.Outcome:
     """One feed page and its cursor, in one transaction."""
-    source = session.get(SyncSource, source_id, with_for_update=True, populate_existing=True)
+    source = session.get_one(SyncSource, source_id, with_for_update=True, populate_existing=True)
     if source.cursor != cursor:
         raise PeerError("Another pull of this source moved its cursor; run it again.")
-    outcome = operations.apply_records(session, source, page.records, newer_only=True)
+    # apply_records and checkpoint still take a plain Session.
+    outcome = operations.apply_records(session, source, page.records, newer_only=True)  # type: ignore[arg-type]
     operations.checkpoint(
-        session, source, outcome, cursor=page.next_cursor, last_entry_at=page.last_entry_at
+        session,  # type: ignore[arg-type]
+        source,
+        outcome,
+        cursor=page.next_cursor,
+        last_entry_at=page.last_entry_at,
     )
     session.commit()
     return outcome
 
 
-def _load_snapshot(session, source_id, peer: Peer, stop: StopRequest, result) -> bool:
+def _load_snapshot(
+    session: DbSession, source_id: int, peer: Peer, stop: StopRequest, result: PullResult
+) -> bool:
     """Download, check, then apply the peer's snapshot in batches; the cursor goes with
     the last. False when stopped before the end (the next run loads it again)."""
     with tempfile.TemporaryFile(prefix="registry-snapshot-") as spool:
@@ -376,14 +387,15 @@ def _load_snapshot(session, source_id, peer: Peer, stop: StopRequest, result) ->
         for number in range(max(snapshot.batches, 1)):
             if stop.requested:
                 return False
-            records = pickle.load(spool) if snapshot.batches else []
-            source = session.get(
+            # The anonymous temporary file this process has just written.
+            records = pickle.load(spool) if snapshot.batches else []  # nosec B301
+            source = session.get_one(
                 SyncSource, source_id, with_for_update=True, populate_existing=True
             )
-            outcome = operations.apply_records(session, source, records, newer_only=False)
+            outcome = operations.apply_records(session, source, records, newer_only=False)  # type: ignore[arg-type]
             last = number == max(snapshot.batches, 1) - 1
             operations.checkpoint(
-                session,
+                session,  # type: ignore[arg-type]
                 source,
                 outcome,
                 cursor=snapshot.as_of if last else None,

@@ -19,12 +19,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, CursorResult, Engine, delete, func, select, text
 
 from registry.core.changes import FEED_TYPES, dumps, wait_for_entries
 from registry.core.db import consistent_read
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed, refusal
 from registry.core.models import ChangeLogEntry, RegistryMeta
 from registry.core.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -98,7 +99,7 @@ class Position:
 
 
 def epoch(connection: Connection) -> str:
-    return _meta(connection, EPOCH_KEY)
+    return cast(str, _meta(connection, EPOCH_KEY))  # written with the database itself
 
 
 def head(connection: Connection) -> int:
@@ -137,7 +138,7 @@ def start(connection: Connection, raw_cursor: str | None) -> Position:
 @dataclass(frozen=True)
 class FeedPage:
     position: Position
-    rows: list  # (id, type, key, op, version, occurred_at, data) rows
+    rows: Sequence[Sequence[Any]]  # (id, type, key, op, version, occurred_at, data) rows
     next_after: int
     has_more: bool
 
@@ -153,7 +154,9 @@ def read_page(
         where += " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
         params.update({f"t{i}": t for i, t in enumerate(types)})
     rows = connection.execute(
-        text(f"SELECT {columns} FROM change_log WHERE {where} ORDER BY id LIMIT :n"), params
+        # Constant columns and conditions; the values are bound parameters.
+        text(f"SELECT {columns} FROM change_log WHERE {where} ORDER BY id LIMIT :n"),  # nosec B608
+        params,
     ).all()
     last = head(connection)
     if len(rows) > limit:
@@ -214,7 +217,7 @@ def follow(
 # --- retention ------------------------------------------------------------------------------
 
 
-def purge(session: Session, now: datetime, keep_days: int | None) -> int:
+def purge(session: DbSession, now: datetime, keep_days: int | None) -> int:
     """Delete entries older than ``keep_days`` (None: keep everything) and raise the
     floor below which cursors expire. Returns the number of entries removed."""
     if keep_days is None:
@@ -225,7 +228,10 @@ def purge(session: Session, now: datetime, keep_days: int | None) -> int:
     )
     if last is None:
         return 0
-    removed = session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.id <= last)).rowcount
+    removed = cast(
+        "CursorResult[Any]",
+        session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.id <= last)),
+    ).rowcount
     floor = session.get(RegistryMeta, FLOOR_KEY)
     if floor is None:
         session.add(RegistryMeta(key=FLOOR_KEY, value=str(last)))

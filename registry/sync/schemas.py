@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -60,7 +60,7 @@ class OffContract(DomainError):
 def _text(limit: int, nullable: bool = True) -> Callable[[Any], Any]:
     shortest = 0 if nullable else 1
 
-    def check(value):
+    def check(value: Any) -> Any:
         if value is None and nullable:
             return None
         if type(value) is not str or not shortest <= len(value) <= limit or "\x00" in value:
@@ -70,7 +70,7 @@ def _text(limit: int, nullable: bool = True) -> Callable[[Any], Any]:
     return check
 
 
-def _date(value):
+def _date(value: Any) -> Any:
     if value is None:
         return None
     if type(value) is not str or not _DATE.match(value):
@@ -79,7 +79,7 @@ def _date(value):
 
 
 def _timestamp(nullable: bool) -> Callable[[Any], Any]:
-    def check(value):
+    def check(value: Any) -> Any:
         if value is None and nullable:
             return None
         if type(value) is not str or not _TIMESTAMP.match(value):
@@ -90,7 +90,7 @@ def _timestamp(nullable: bool) -> Callable[[Any], Any]:
 
 
 def _integer(low: int, high: int, nullable: bool = True) -> Callable[[Any], Any]:
-    def check(value):
+    def check(value: Any) -> Any:
         if value is None and nullable:
             return None
         if type(value) is not int or not low <= value <= high:
@@ -100,7 +100,7 @@ def _integer(low: int, high: int, nullable: bool = True) -> Callable[[Any], Any]
     return check
 
 
-def _percent(value):
+def _percent(value: Any) -> Any:
     if value is None:
         return None
     if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= 100:
@@ -108,19 +108,19 @@ def _percent(value):
     return value
 
 
-def _status(value):
+def _status(value: Any) -> Any:
     if value not in _STATUSES:
         raise ValueError(f"one of {', '.join(sorted(_STATUSES))}")
     return value
 
 
-def _uscc(value):
+def _uscc(value: Any) -> Any:
     if value is None:
         raise ValueError("a USCC")
     return _uscc_or_null(value)
 
 
-def _uscc_or_null(value):
+def _uscc_or_null(value: Any) -> Any:
     if value is None:
         return None
     if type(value) is not str:
@@ -132,7 +132,7 @@ def _uscc_or_null(value):
     return value
 
 
-def _warnings(value):
+def _warnings(value: Any) -> Any:
     if type(value) is not list or any(type(v) is not str for v in value):
         raise ValueError("a list of strings")
     return value
@@ -257,21 +257,23 @@ def check_record(type_: Any, key: Any, version: Any, data: Any) -> tuple:
 class StrictInteger(fields.Integer):
     """A JSON integer: no string, float or boolean."""
 
-    def _validated(self, value):
+    def _validated(self, value: Any) -> int:
         if type(value) is not int:
             raise self.make_error("invalid")
         return super()._validated(value)
 
 
 class StrictBoolean(fields.Boolean):
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> bool:
         if type(value) is not bool:
             raise self.make_error("invalid")
         return value
 
 
 class Cursor(fields.String):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(validate=validate.Regexp(CURSOR_PATTERN), **kwargs)
 
 
@@ -290,7 +292,7 @@ class FeedEntryIn(StrictSchema):
     data = fields.Raw(required=True, allow_none=True)
 
     @validates_schema
-    def _data_with_upserts(self, entry: dict, **_kwargs) -> None:
+    def _data_with_upserts(self, entry: dict[str, Any], **_kwargs: Any) -> None:
         if (entry["op"] == "upsert") == (entry["data"] is None):
             raise ValidationError("An upsert carries data; a delete carries null.", "data")
 

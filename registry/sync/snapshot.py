@@ -15,7 +15,8 @@ output schemas'; tier events and applications by their schemas.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -33,12 +34,13 @@ BATCH = 2000
 CHUNK_LINES = 500
 
 # Raw columns (no type conversion per value: the serializers take the driver's values).
+# Constant columns; the values are bound parameters.
 _ENTERPRISES = text(
-    f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"
+    f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"  # nosec B608
     " FROM enterprises WHERE uscc > :last ORDER BY uscc LIMIT :n"
 )
 _REPORTS = text(
-    "SELECT e.uscc, "
+    "SELECT e.uscc, "  # nosec B608 # constant columns; the values are bound parameters
     # Percentages as floats on both engines (SQLite may store 12.0 as the integer 12).
     + ", ".join(
         f"CAST(r.{name} AS DOUBLE PRECISION)" if name in PERCENT_FIELDS else f"r.{name}"
@@ -56,7 +58,7 @@ def _line(type_: str, key: str, version: int, data: str) -> str:
     return f'{{"type":"{type_}","key":{quote(key)},"version":{version},"data":{data}}}\n'
 
 
-def _enterprises(connection: Connection) -> Iterator[str]:
+def _enterprises(connection: Connection) -> Generator[str, None, None]:
     last = ""
     while True:
         rows = connection.execute(_ENTERPRISES, {"last": last, "n": BATCH}).all()
@@ -70,7 +72,7 @@ def _enterprises(connection: Connection) -> Iterator[str]:
         last = rows[-1][0]
 
 
-def _reports(connection: Connection) -> Iterator[str]:
+def _reports(connection: Connection) -> Generator[str, None, None]:
     uscc, year = "", 0
     while True:
         rows = connection.execute(_REPORTS, {"uscc": uscc, "year": year, "n": BATCH}).all()
@@ -84,7 +86,7 @@ def _reports(connection: Connection) -> Iterator[str]:
         uscc, year = rows[-1][0], rows[-1][1]
 
 
-def _by_id(connection: Connection, model: type) -> Iterator[str]:
+def _by_id(connection: Connection, model: type[Any]) -> Generator[str, None, None]:
     """Small tables (tier events, applications): rendered by their output schemas."""
     last = 0
     # What the output schema reads of related records, loaded per batch (not per row).
@@ -103,7 +105,9 @@ def _by_id(connection: Connection, model: type) -> Iterator[str]:
             session.expunge_all()  # flat memory
 
 
-def lines(engine: Engine, types: tuple[str, ...] | None, models: dict[str, type]) -> Iterator[str]:
+def lines(
+    engine: Engine, types: tuple[str, ...] | None, models: Mapping[str, type[Any]]
+) -> Generator[str, None, None]:
     """The snapshot's lines, read in one consistent transaction. ``models`` maps the
     small types (tier events, applications) to their model classes."""
     wanted = types or FEED_TYPES
@@ -130,7 +134,7 @@ def lines(engine: Engine, types: tuple[str, ...] | None, models: dict[str, type]
         yield dumps({"end": True, "as_of": as_of, "count": count}) + "\n"
 
 
-def chunked(lines_: Iterator[str]) -> Iterator[bytes]:
+def chunked(lines_: Generator[str, None, None]) -> Generator[bytes, None, None]:
     """Lines grouped into chunks of encoded bytes (fewer, larger writes). Closing it
     closes the lines (and so ends the read transaction) at once, e.g. when the client
     goes away mid-stream."""
@@ -147,7 +151,7 @@ def chunked(lines_: Iterator[str]) -> Iterator[bytes]:
         lines_.close()
 
 
-def gzipped(chunks: Iterator[bytes], level: int = 5) -> Iterator[bytes]:
+def gzipped(chunks: Generator[bytes, None, None], level: int = 5) -> Generator[bytes, None, None]:
     compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: a gzip member
     try:
         for chunk in chunks:
