@@ -27,7 +27,14 @@ from registry.extensions import db
 @click.option("--name", default="", help="Display name.")
 @with_appcontext
 @transactional
-def create_user_command(email, role, password, password_stdin, uscc, name) -> None:
+def create_user_command(
+    email: str,
+    role: str,
+    password: str | None,
+    password_stdin: bool,
+    uscc: str | None,
+    name: str,
+) -> None:
     """Create a user. Without a password the user signs in by API token only."""
     if password and password_stdin:
         raise ValidationFailed("Give --password or --password-stdin, not both.")
@@ -53,7 +60,7 @@ token_cli = AppGroup("token", help="API tokens.")
 @click.argument("email")
 @click.option("--scopes", required=True, help="Comma-separated, e.g. registry:read,changes:read.")
 @click.option("--expires-days", type=int, default=tokens.DEFAULT_DAYS, show_default=True)
-def token_create_command(email, scopes, expires_days) -> None:
+def token_create_command(email: str, scopes: str, expires_days: int) -> None:
     """Create an API token for EMAIL and print it, and nothing else, on stdout (once:
     only its digest is kept). A scope the user's role lacks is accepted and has no
     effect."""

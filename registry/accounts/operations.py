@@ -396,5 +396,5 @@ def _throttled(until: datetime, now: datetime) -> Throttled:
         "Too many failed logins. Try again in %(minutes)s minutes.",
         minutes=max(1, int((until - now).total_seconds() + 59) // 60),
     )
-    error.retry_after = max(1, int((until - now).total_seconds()))  # type: ignore[attr-defined]
+    error.retry_after = max(1, int((until - now).total_seconds()))
     return error

@@ -56,7 +56,7 @@ def login() -> ResponseReturnValue:
             db.session.commit()
             form.form_errors.append(error_text(error))
             html, _status = form_page("accounts/login.html", form)
-            return html, 429, {"Retry-After": str(error.retry_after)}  # type: ignore[attr-defined]
+            return html, 429, {"Retry-After": str(error.retry_after)}
         db.session.commit()  # the failure count is kept whatever the outcome
         if user is None:
             form.form_errors.append(_("The email or the password is not correct."))

@@ -12,11 +12,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from apispec import BasePlugin
-from flask import Response, g, request
+from flask import Flask, Request, Response, g, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
+from webargs.core import ArgMap
 from webargs.flaskparser import FlaskParser
+from werkzeug import Response as WerkzeugResponse
 from werkzeug.exceptions import HTTPException
 
 from registry.core.apidoc import (
@@ -46,6 +49,10 @@ SCOPE_ROLES = {
     "admin": {"admin"},
 }
 
+#: A view as flask-smorest calls it: URL values as keywords, and a return value that its
+#: response schema serialises (a row, a dict) or a ready response.
+View = Callable[..., Any]
+
 
 class IdempotencyKeyPlugin(BasePlugin):
     """Documents the optional ``Idempotency-Key`` header on every POST operation."""
@@ -65,13 +72,18 @@ class IdempotencyKeyPlugin(BasePlugin):
         },
     }
 
-    def operation_helper(self, path=None, operations=None, **kwargs):
+    def operation_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         post = (operations or {}).get("post")
         if post is not None:
             post.setdefault("parameters", []).append(dict(self.PARAMETER))
 
 
-class RegistryApi(Api):
+class RegistryApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     """flask-smorest with the registry's problem details under ``/api/``; every other
     path keeps the HTML error pages. Each operation lists its problems in the
     document (:mod:`registry.core.apidoc`), so there is no catch-all ``default``."""
@@ -79,16 +91,16 @@ class RegistryApi(Api):
     ERROR_SCHEMA = ProblemSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
 
-    def __init__(self, app=None, **kwargs):
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
         plugins = [IdempotencyKeyPlugin(), QueryTextPlugin()]
         kwargs.setdefault("spec_kwargs", {"extra_plugins": plugins})
         super().__init__(app, **kwargs)
 
-    def init_app(self, app, *args, **kwargs):
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().init_app(app, *args, **kwargs)
         self.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
 
-    def handle_http_exception(self, error: HTTPException):
+    def handle_http_exception(self, error: HTTPException) -> HTTPException | WerkzeugResponse:
         if isinstance(error, BodyRefused):
             return error.response
         if not is_api_path(request.path):
@@ -103,8 +115,9 @@ class RegistryApi(Api):
             gettext("Some values sent are not valid.") if status == 422 else None
         )
         headers = dict(data.get("headers") or {})
-        if getattr(error, "valid_methods", None):
-            headers["Allow"] = ", ".join(error.valid_methods)
+        valid_methods = getattr(error, "valid_methods", None)  # a 405's
+        if valid_methods:
+            headers["Allow"] = ", ".join(valid_methods)
         return problem(status, data.get("code"), detail, errors, headers)
 
 
@@ -131,7 +144,7 @@ def list_schema(item: type[Schema], name: str) -> type[Schema]:
     )
 
 
-def list_body(items: list, next_cursor: str | None) -> dict:
+def list_body(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     """A page as the envelope, with ``Link: <…>; rel="next"`` when there is more."""
     if next_cursor is not None:
         link_next(next_cursor)
@@ -170,15 +183,15 @@ def body_problem(accepts: str = "json") -> Response | None:
     return None
 
 
-def requires(scope: str, *, accepts: str = "json"):
+def requires(scope: str, *, accepts: str = "json") -> Callable[[View], View]:
     """The caller's token must carry ``scope`` and its user's role must have it:
     no token → 401, a token without the right → 403. The object's existence (404, the
     view's loaders) follows, then the body's size and type (413, 415) when the body is
     parsed (:class:`BodyParser`), then its JSON and fields (400, 422)."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = g.get("api_user")
             if user is None:
                 return problem(401, detail=gettext("A bearer token is required."))
@@ -186,32 +199,38 @@ def requires(scope: str, *, accepts: str = "json"):
                 return problem(403, detail=gettext("This token does not give that right."))
             return _act(view, accepts, args, kwargs)
 
-        return mark_access(wrapped, token=True, accepts=accepts)
+        mark_access(wrapped, token=True, accepts=accepts)
+        return wrapped
 
     return decorate
 
 
-def public_body(accepts: str = "json"):
+def public_body(accepts: str = "json") -> Callable[[View], View]:
     """A public route's body: 413 or 415 and ``Idempotency-Key`` as for the routes
     behind a token."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             return _act(view, accepts, args, kwargs)
 
-        return mark_access(wrapped, token=False, accepts=accepts)
+        mark_access(wrapped, token=False, accepts=accepts)
+        return wrapped
 
     return decorate
 
 
-def _act(view, accepts: str, args, kwargs):
+def _act(
+    view: View, accepts: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> ResponseReturnValue:
     g.body_accepts = accepts
     return idempotent(lambda: view(*args, **kwargs))
 
 
 class BodyRefused(HTTPException):
     """413 or 415, raised when the body is about to be parsed."""
+
+    response: Response
 
     def __init__(self, response: Response) -> None:
         super().__init__(response=response)
@@ -230,29 +249,45 @@ class BodyParser(FlaskParser):
 
     BODY_LOCATIONS = frozenset({"json", "files", "form", "json_or_form"})
 
-    def parse(self, argmap, req=None, *, location=None, **kwargs):
+    def parse(
+        self,
+        argmap: ArgMap[Request],
+        req: Request | None = None,
+        *,
+        location: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if (location or self.location) in self.BODY_LOCATIONS:
             check_body()
         return super().parse(argmap, req, location=location, **kwargs)
 
 
-class ApiBlueprint(Blueprint):
+class ApiBlueprint(Blueprint):  # type: ignore[misc]  # flask-smorest ships no type hints
     """The registry's API blueprints: flask-smorest's, with :class:`BodyParser`, and
     problems in the document (:mod:`registry.core.apidoc`)."""
 
     ARGUMENTS_PARSER = BodyParser()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(add_problems)
 
-    def alt_response(self, status_code, response=None, *, schema=None, content_type=None, **kw):
+    def alt_response(
+        self,
+        status_code: int | str,
+        response: Any = None,
+        *,
+        schema: Any = None,
+        content_type: str | None = None,
+        **kw: Any,
+    ) -> Callable[[View], View]:
         """A 4xx or 5xx answer without a schema of its own is a problem."""
         if response is None and schema is None and int(status_code) >= 400:
             schema, content_type = ProblemSchema, PROBLEM_TYPE
-        return super().alt_response(
+        decorate: Callable[[View], View] = super().alt_response(
             status_code, response, schema=schema, content_type=content_type, **kw
         )
+        return decorate
 
 
 def has_right(scope: str) -> bool:
@@ -281,14 +316,14 @@ def api_actor() -> Actor:
     return Actor.of(caller(), "api")
 
 
-def loads(url_name: str, as_name: str, find: Callable[[Any], Any]):
+def loads(url_name: str, as_name: str, find: Callable[[Any], Any]) -> Callable[[View], View]:
     """Route decorator: the URL's ``url_name`` → ``as_name=find(value)``, the row the
     view works on. ``find`` answers 404 (:func:`registry.core.errors.found`) before
     the body is read."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             kwargs[as_name] = find(kwargs.pop(url_name))
             return view(*args, **kwargs)
 
@@ -305,11 +340,13 @@ CONDITIONAL_HEADERS = [
 BAD_CURSOR = (422, "The cursor is not valid")
 
 
-def documented(blueprint: ApiBlueprint, *errors: tuple[int, str], conditional: bool = False):
+def documented(
+    blueprint: ApiBlueprint, *errors: tuple[int, str], conditional: bool = False
+) -> Callable[[View], View]:
     """The problem answers of a route (and its precondition headers) in the OpenAPI
     document."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         for status, description in errors:
             view = blueprint.alt_response(status, description=description)(view)
         if conditional:
@@ -326,7 +363,7 @@ def bad_cursor() -> InvalidCursor:
     )
 
 
-def page_cursor(raw: str | None, *types: type) -> tuple | None:
+def page_cursor(raw: str | None, *types: type) -> tuple[Any, ...] | None:
     """The values of the ``after`` cursor (None without one); a bad one is 422."""
     if raw is None:
         return None

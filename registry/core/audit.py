@@ -11,6 +11,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import Select, insert, select
 
 from registry.core import clock
+from registry.core.dbsession import DbSession
 from registry.core.models import BULK_OBJECT_TYPES, WORKFLOW_OBJECTS, AuditEntry
 
 VIA = ("web", "api", "cli", "tick", "sync")
@@ -92,7 +93,7 @@ def audit_row(
 
 
 def record_audit(
-    session,
+    session: DbSession,
     actor: Actor,
     action: str,
     object_type: str,
@@ -106,14 +107,14 @@ def record_audit(
     return entry
 
 
-def record_audit_rows(session, rows: Iterable[dict[str, Any]]) -> None:
+def record_audit_rows(session: DbSession, rows: Iterable[dict[str, Any]]) -> None:
     """Batch form for bulk operations: rows built with :func:`audit_row`."""
     rows = list(rows)
     if rows:
         session.execute(insert(AuditEntry), rows)
 
 
-def history(object_type: str, object_id: Any) -> Select:
+def history(object_type: str, object_id: Any) -> Select[AuditEntry]:
     """The audit entries of one object, oldest first (through the history index for
     every object type but enterprises and annual reports)."""
     stmt = select(AuditEntry).where(

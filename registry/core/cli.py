@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import click
 from flask import current_app
-from sqlalchemy.orm import scoped_session
 
 from registry.core.audit import Actor
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed
 
 #: Commands act as the system (no signed-in user); the audit log records via="cli".
@@ -27,9 +27,10 @@ EARLIEST_DATE = date(1949, 10, 1)
 T = TypeVar("T")
 
 
-def _session() -> scoped_session:
+def _session() -> DbSession:
     # The app's Flask-SQLAlchemy session (core depends on no extension module).
-    return current_app.extensions["sqlalchemy"].session
+    session: DbSession = current_app.extensions["sqlalchemy"].session
+    return session
 
 
 @contextlib.contextmanager
@@ -55,7 +56,7 @@ def transactional(command: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def each_in_own_transaction(find: Callable[[], Iterable], process: Callable[[Any], Any]) -> int:
+def each_in_own_transaction(find: Callable[[], Iterable[T]], process: Callable[[T], Any]) -> int:
     """Process what ``find`` lists, one item per transaction; an item another server
     holds (skipped under its row lock) or that failed is not retried in this run.
     Returns how many items ``process`` did something for (did not return None)."""

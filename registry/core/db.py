@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from registry.core.dbsession import DbSession
 
 T = TypeVar("T")
 
@@ -50,7 +54,7 @@ def enum_type(enum_class: type, name: str, length: int) -> Enum:
     )
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """Timestamps stored in UTC and always returned timezone-aware.
 
     SQLite has no time zone type; naive values read back are UTC by construction.
@@ -59,7 +63,7 @@ class UtcDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -67,7 +71,7 @@ class UtcDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -90,11 +94,11 @@ def read_only() -> Iterator[None]:
         _read_only.reset(token)
 
 
-def set_read_only(value: bool) -> contextvars.Token:
+def set_read_only(value: bool) -> contextvars.Token[bool]:
     return _read_only.set(value)
 
 
-def reset_read_only(token: contextvars.Token) -> None:
+def reset_read_only(token: contextvars.Token[bool]) -> None:
     _read_only.reset(token)
 
 
@@ -107,7 +111,7 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # the registry issues BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -117,13 +121,20 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         immediate = not _read_only.get()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         connection.info["write_locked"] = immediate
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _guard_writes(connection, _cursor, statement, _params, _context, _many) -> None:
+    def _guard_writes(
+        connection: Connection,
+        _cursor: object,
+        statement: str,
+        _params: object,
+        _context: object,
+        _many: bool,
+    ) -> None:
         if (
             statement.lstrip()[:7].upper().startswith(_WRITE_VERBS)
             and connection.in_transaction()
@@ -142,7 +153,7 @@ def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]
         yield values[start : start + size]
 
 
-def is_postgres(session_or_engine: Session | scoped_session | Engine | Connection) -> bool:
+def is_postgres(session_or_engine: DbSession | Engine | Connection) -> bool:
     """Whether a session, engine or connection talks to PostgreSQL (else SQLite)."""
     if isinstance(session_or_engine, Session | scoped_session):
         return session_or_engine.get_bind().dialect.name == "postgresql"

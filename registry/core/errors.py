@@ -136,6 +136,8 @@ class PreconditionRequired(DomainError):
 
 class Throttled(DomainError):
     code, status = "rate_limited", 429
+    #: Seconds until a new attempt may succeed, set by the operation that refuses.
+    retry_after: int
 
 
 class IdempotencyKeyReused(DomainError):

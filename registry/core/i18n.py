@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from flask import Flask, request, session
-from flask_babel import get_locale, refresh
+from flask_babel import Babel, get_locale, refresh
 
 LANGUAGES = ("zh", "en")
 #: The value of ``<html lang>`` and ``hreflang`` per language.
@@ -43,7 +43,7 @@ def select_locale() -> str:
     if asked in LANGUAGES:
         return asked
     if session.get("lang") in LANGUAGES:
-        return session["lang"]
+        return str(session["lang"])
     preferred = _user_preference()
     if preferred in LANGUAGES:
         return preferred
@@ -73,7 +73,7 @@ def language_url(lang: str) -> str:
     return quote(path, safe="/") + "?" + urlencode(query)
 
 
-def init_app(app: Flask, babel) -> None:
+def init_app(app: Flask, babel: Babel) -> None:
     translations = Path(app.root_path).parent / "translations"
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations))
     babel.init_app(app, locale_selector=select_locale)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
+from werkzeug import Response as WerkzeugResponse
 from werkzeug.exceptions import HTTPException
 
 from registry.core.apidoc import PROBLEM_TYPE
@@ -107,7 +108,7 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     return found
 
 
-def handle_domain_error(error: DomainError):
+def handle_domain_error(error: DomainError) -> HTTPException | WerkzeugResponse:
     """A refusal of the operations layer: under ``/api/`` its problem, elsewhere (only
     reached by a view that did not handle it) a 4xx page."""
     if not is_api_path(request.path):
@@ -123,6 +124,7 @@ def handle_domain_error(error: DomainError):
         for e in error.errors
     ]
     headers = {}
-    if getattr(error, "retry_after", None):
-        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)  # a Throttled's
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
     return problem(error.status, error.code, error_text(error), errors, headers)

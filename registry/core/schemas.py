@@ -81,11 +81,11 @@ def no_nul(value: str) -> None:
         raise ValidationError("Must not contain the NUL character.")
 
 
-def text_field(limit: int, **kwargs) -> fields.String:
+def text_field(limit: int, **kwargs: Any) -> fields.String:
     """Free text the registry stores: at most ``limit`` characters, no NUL."""
     return fields.String(validate=[validate.Length(max=limit), no_nul], **kwargs)
 
 
-def code_field(**kwargs) -> fields.String:
+def code_field(**kwargs: Any) -> fields.String:
     """A short code (tier, city, industry, USCC): at most ``CODE_LENGTH`` characters."""
     return fields.String(validate=validate.Length(max=CODE_LENGTH), **kwargs)

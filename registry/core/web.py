@@ -32,7 +32,8 @@ from flask_login import current_user
 from werkzeug import Response as WerkzeugResponse
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
-from wtforms import Field, Form
+from wtforms import Form
+from wtforms.fields import SelectFieldBase
 from wtforms.validators import ValidationError
 
 from registry.core.errors import DomainError
@@ -173,11 +174,11 @@ def strip_text(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def one_of_the_choices(message: str) -> Callable[[Form, Field], None]:
+def one_of_the_choices(message: str) -> Callable[[Form, SelectFieldBase], None]:
     """A WTForms validator: a select's value must be one of its choices (an empty value is
     left to ``InputRequired`` or means "all")."""
 
-    def check(_form: Form, field: Field) -> None:
+    def check(_form: Form, field: SelectFieldBase) -> None:
         if field.data and field.data not in {str(choice[0]) for choice in field.iter_choices()}:
             raise ValidationError(message)
 
