@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import Config, from_environment
@@ -29,7 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        # Flask's documented way to wrap its WSGI callable; its hints declare a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _init_request_hooks(app)
     _register_blueprints(app)
@@ -101,12 +102,12 @@ def _init_request_hooks(app: Flask) -> None:
     ratelimit.init_app(app)
 
     @app.after_request
-    def _tag_response(response):
+    def _tag_response(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
 
     @app.teardown_request
-    def _end_request(_exc) -> None:
+    def _end_request(_exc: BaseException | None) -> None:
         # The request is the unit of work: whatever it left uncommitted is discarded
         # here, so no transaction (and no SQLite lock) outlives it.
         db.session.rollback()

@@ -3,6 +3,8 @@ list (both public, API.md)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from registry.core.api import API_PREFIX, ApiBlueprint, PageArgs, list_body, list_schema
@@ -69,7 +71,7 @@ def _tier_out(tier: Tier, occupancy: queries.Occupancy, lang: str) -> dict:
 
 @blp.get("/tiers")
 @blp.response(200, list_schema(TierOut, "TierList"))
-def list_tiers():
+def list_tiers() -> dict[str, Any]:
     """The five rungs with quota and occupancy, lowest first (one page)."""
     lang = current_language()
     overview = queries.ladder_overview(db.session)
@@ -81,7 +83,7 @@ def list_tiers():
 @blp.response(200, list_schema(PublishedOut, "PublishedList"))
 @blp.alt_response(404, description="No such tier")
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
-def published_list(args, code: str):
+def published_list(args: dict[str, Any], code: str) -> dict[str, Any]:
     """A tier's published list, ordered by USCC; filters ``city`` and ``industry``."""
     tier = db.session.get(Tier, code)
     if tier is None:

@@ -8,6 +8,8 @@ their own only; another enterprise is 404, S1), ``workflow:review`` to demote or
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import post_dump
 
 from registry.core import clock
@@ -31,6 +33,7 @@ from registry.enterprises.api import NOT_VISIBLE, known_tier, with_enterprise
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import operations, queries, schemas
+from registry.ladder.models import TierEvent
 
 blp = ApiBlueprint(
     "enterprise_ladder_api",
@@ -45,7 +48,7 @@ class TierEventResponse(schemas.TierEventOut):
     reviewer who acted (API.md wire conventions); the system stays named."""
 
     @post_dump
-    def _hide_reviewer(self, data: dict, **_kwargs) -> dict:
+    def _hide_reviewer(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         if not caller().is_reviewer and data["actor"]["id"] is not None:
             data["actor"] = None
         return data
@@ -57,7 +60,7 @@ class TierEventResponse(schemas.TierEventOut):
 @blp.arguments(schemas.EligibilityArgs, location="query")
 @blp.response(200, schemas.EligibilityOut)
 @documented(blp, NOT_VISIBLE, (422, "Unknown tier"))
-def eligibility(args: dict, enterprise: Enterprise):
+def eligibility(args: dict[str, Any], enterprise: Enterprise) -> dict[str, Any]:
     """The enterprise's eligibility for ``tier`` (PRODUCT.md §4), from the latest
     report or the reports up to ``year``."""
     evaluation = queries.evaluate_enterprise(
@@ -77,7 +80,7 @@ def eligibility(args: dict, enterprise: Enterprise):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, list_schema(TierEventResponse, "TierEventList"))
 @documented(blp, NOT_VISIBLE, BAD_CURSOR)
-def tier_events(args: dict, enterprise: Enterprise):
+def tier_events(args: dict[str, Any], enterprise: Enterprise) -> dict[str, Any]:
     """The enterprise's ladder ledger in id order: replayed, it gives its ladder fields."""
     after = page_cursor(args["after"], int)
     events = [
@@ -102,7 +105,7 @@ LADDER_ERRORS = (
 @blp.arguments(schemas.DemotionIn)
 @blp.response(201, TierEventResponse)
 @documented(blp, *LADDER_ERRORS)
-def demote(body: dict, enterprise: Enterprise):
+def demote(body: dict[str, Any], enterprise: Enterprise) -> tuple[TierEvent, int]:
     """Move the enterprise down to ``to_tier`` (a reviewer's decision, with a reason)."""
     event = operations.demote(
         db.session,
@@ -121,7 +124,7 @@ def demote(body: dict, enterprise: Enterprise):
 @blp.arguments(schemas.RevocationIn)
 @blp.response(201, TierEventResponse)
 @documented(blp, *LADDER_ERRORS)
-def revoke(body: dict, enterprise: Enterprise):
+def revoke(body: dict[str, Any], enterprise: Enterprise) -> tuple[TierEvent, int]:
     """Take the enterprise off the ladder; until ``ban_until`` it may not apply."""
     ban_until = body.get("ban_until")
     if ban_until is not None and ban_until <= clock.today():

@@ -97,7 +97,7 @@ def issue_designations(
     wanted = Counter(r.tier for r in requests)
     tiers: dict[str, Tier] = {}
     for code in sorted(wanted):
-        tier = lock_tier(session, code)  # type: ignore[arg-type]  # callee still takes Session
+        tier = lock_tier(session, code)
         occ = queries.occupancy(session, tier)
         if occ.occupancy + wanted[code] > tier.quota:
             raise QuotaFull(
@@ -259,12 +259,11 @@ def bulk_grant(
         return []
     ranks = queries.tier_ranks(session)
     for code in sorted({request.tier for _, request in grants}):
-        lock_tier(session, code)  # type: ignore[arg-type]  # callee still takes Session
+        lock_tier(session, code)
     if len({enterprise.id for enterprise, _ in grants}) != len(grants):
         raise ValidationFailed("An enterprise appears twice in the designations.")
     ordered = sorted((e for e, _ in grants), key=lambda e: e.id)
-    # locked_enterprise still takes a plain Session.
-    locked = {e.id: locked_enterprise(session, e) for e in ordered}  # type: ignore[arg-type]
+    locked = {e.id: locked_enterprise(session, e) for e in ordered}
     in_notice = set(
         session.scalars(
             select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(locked))

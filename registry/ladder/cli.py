@@ -24,7 +24,7 @@ def tier_code(value: str) -> str:
         raise ValidationFailed(
             "Unknown tier %(tier)s (one of %(codes)s).",
             tier=value,
-            codes=", ".join(sorted(codes, key=codes.get)),
+            codes=", ".join(sorted(codes, key=codes.__getitem__)),
         )
     return value
 
@@ -37,7 +37,7 @@ def tier_code(value: str) -> str:
 @click.option("--number", help="The registration number already issued.")
 @with_appcontext
 @transactional
-def grant_command(uscc, tier, reason, since, number) -> None:
+def grant_command(uscc: str, tier: str, reason: str, since: str | None, number: str | None) -> None:
     """Record a designation (e.g. a list moved in from elsewhere): the quota applies, the
     prerequisite rung is not required."""
     enterprise = enterprise_queries.by_uscc(db.session, uscc)
@@ -59,7 +59,7 @@ def grant_command(uscc, tier, reason, since, number) -> None:
 @click.option("--reason", required=True)
 @with_appcontext
 @transactional
-def demote_command(uscc, to_tier, reason) -> None:
+def demote_command(uscc: str, to_tier: str, reason: str) -> None:
     """Move an enterprise down to TO_TIER (the quota of TO_TIER applies)."""
     enterprise = enterprise_queries.by_uscc(db.session, uscc)
     event = ladder.demote(
@@ -74,7 +74,7 @@ def demote_command(uscc, to_tier, reason) -> None:
 @click.option("--ban-until", help="YYYY-MM-DD: no application until then.")
 @with_appcontext
 @transactional
-def revoke_command(uscc, reason, ban_until) -> None:
+def revoke_command(uscc: str, reason: str, ban_until: str | None) -> None:
     """Take an enterprise off the ladder, optionally banning applications until a date."""
     enterprise = enterprise_queries.by_uscc(db.session, uscc)
     ladder.revoke(
@@ -93,7 +93,7 @@ def revoke_command(uscc, reason, ban_until) -> None:
 @click.option("--reason", required=True)
 @with_appcontext
 @transactional
-def set_quota_command(tier, quota, reason) -> None:
+def set_quota_command(tier: str, quota: int, reason: str) -> None:
     """Set a tier's quota (audited). Lowering it below occupancy demotes nobody."""
     updated = ladder.set_quota(db.session, tier_code(tier), quota, actor=CLI_ACTOR, reason=reason)
     click.echo(f"quota of {updated.code} is now {updated.quota}")

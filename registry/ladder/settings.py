@@ -179,7 +179,7 @@ def update_tier_settings(
     change in one audit entry, with the reason, rather than one per setting (as
     ``set_quota`` alone would write for the quota).
     """
-    tier = lock_tier(session, code)  # type: ignore[arg-type]  # callee still takes Session
+    tier = lock_tier(session, code)
     wanted = _checked(session, tier, changes)
     before = {field: getattr(tier, field) for field in wanted}
     changed = diff(before, wanted)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TypeVar, cast
 
 import click
 from flask import current_app
@@ -22,14 +25,16 @@ sync_cli = AppGroup("sync", help="Mirror other registries (API.md §Sync).")
 
 CLI_ACTOR = Actor.system("cli")
 
+T = TypeVar("T")
+
 
 def _token(token: str | None, token_stdin: bool) -> str:
     if bool(token) == token_stdin:
         raise ValidationFailed("Give --token or --token-stdin (one of them).")
-    return sys.stdin.readline().strip() if token_stdin else token
+    return sys.stdin.readline().strip() if token_stdin else cast(str, token)  # given: see above
 
 
-def _commit_or_exit(work):
+def _commit_or_exit(work: Callable[[], T]) -> T:
     try:
         result = work()
         db.session.commit()
@@ -62,7 +67,7 @@ def add_command(name: str, url: str, token: str | None, token_stdin: bool) -> No
 def set_token_command(name: str, token: str | None, token_stdin: bool) -> None:
     """Replace a source's token (a new one from the peer, or SYNC_SECRET_KEY changed)."""
 
-    def work():
+    def work() -> SyncSource:
         source = operations.source_named(db.session, name)
         operations.replace_token(db.session, source, _token(token, token_stdin), actor=CLI_ACTOR)
         return source
@@ -92,7 +97,7 @@ def list_command() -> None:
 
 
 @contextlib.contextmanager
-def _stoppable(stop):
+def _stoppable(stop: Callable[[int, FrameType | None], None]) -> Iterator[None]:
     """Ctrl-C and TERM ask the pull to stop cleanly (between pages)."""
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -318,7 +318,7 @@ def pull(
     until stopped). Commits per page and per snapshot batch. PullFailed (recorded on
     the source) when the peer or its data fails."""
     stop = stop or StopRequest()
-    source = operations.source_named(session, name)  # type: ignore[arg-type]  # takes Session
+    source = operations.source_named(session, name)
     source_id, result = source.id, PullResult(source.name, source.cursor)
     try:
         peer = Peer.of(source, config)
@@ -348,7 +348,7 @@ def pull(
     except (DomainError, SQLAlchemyError, OSError, pickle.PickleError) as exc:
         session.rollback()
         message = str(exc) if isinstance(exc, DomainError) else type(exc).__name__
-        operations.record_failure(session, source_id, message)  # type: ignore[arg-type]
+        operations.record_failure(session, source_id, message)
         session.commit()
         raise PullFailed(f"{result.source}: pull failed: {message}") from exc
     result.stopped = stop.requested
@@ -362,10 +362,9 @@ def _apply_page(
     source = session.get_one(SyncSource, source_id, with_for_update=True, populate_existing=True)
     if source.cursor != cursor:
         raise PeerError("Another pull of this source moved its cursor; run it again.")
-    # apply_records and checkpoint still take a plain Session.
-    outcome = operations.apply_records(session, source, page.records, newer_only=True)  # type: ignore[arg-type]
+    outcome = operations.apply_records(session, source, page.records, newer_only=True)
     operations.checkpoint(
-        session,  # type: ignore[arg-type]
+        session,
         source,
         outcome,
         cursor=page.next_cursor,
@@ -392,10 +391,10 @@ def _load_snapshot(
             source = session.get_one(
                 SyncSource, source_id, with_for_update=True, populate_existing=True
             )
-            outcome = operations.apply_records(session, source, records, newer_only=False)  # type: ignore[arg-type]
+            outcome = operations.apply_records(session, source, records, newer_only=False)
             last = number == max(snapshot.batches, 1) - 1
             operations.checkpoint(
-                session,  # type: ignore[arg-type]
+                session,
                 source,
                 outcome,
                 cursor=snapshot.as_of if last else None,

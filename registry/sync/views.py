@@ -57,7 +57,7 @@ def sources() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             source = operations.add_source(
-                db.session,  # type: ignore[arg-type]  # add_source still takes Session
+                db.session,
                 cast(str, form.name.data),
                 cast(str, form.base_url.data),
                 cast(str, form.token.data),
@@ -90,5 +90,5 @@ def sources() -> ResponseReturnValue:
 @access.admin
 def conflicts(name: str) -> str:
     source = db.one_or_404(select(SyncSource).where(SyncSource.name == name))
-    rows, total = operations.conflicts_of(db.session, source)  # type: ignore[arg-type]
+    rows, total = operations.conflicts_of(db.session, source)
     return render_template("sync/conflicts.html", source=source, conflicts=rows, total=total)
