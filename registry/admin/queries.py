@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
+from registry.core.dbsession import DbSession
 from registry.core.models import BULK_OBJECT_TYPES, WORKFLOW_OBJECTS, AuditEntry
 from registry.ladder.dates import shanghai_midnight
 
 
 def find_users(
-    session: Session,
+    session: DbSession,
     *,
     search: str | None = None,
     role: Role | None = None,
@@ -65,7 +65,7 @@ class AuditFilter:
 
 
 def audit_entries(
-    session: Session, filters: AuditFilter, *, limit: int, before_id: int | None = None
+    session: DbSession, filters: AuditFilter, *, limit: int, before_id: int | None = None
 ) -> list[AuditEntry]:
     """Audit entries matching ``filters``, newest first, from just below ``before_id``."""
     stmt = select(AuditEntry)

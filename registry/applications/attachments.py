@@ -27,12 +27,12 @@ import unicodedata
 import zipfile
 
 from flask import Response
-from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
 from registry.applications import operations
 from registry.applications.models import Application, Attachment, State
 from registry.core.audit import record_audit
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed, refusal
 
 MAX_SIZE = 10 * 1024 * 1024
@@ -102,7 +102,7 @@ def check_content(content: bytes) -> tuple[str, str]:
     return detected
 
 
-def _lock_editable(session: Session, application: Application) -> Application:
+def _lock_editable(session: DbSession, application: Application) -> Application:
     # The application's own lock order and state check: a concurrent submit or withdraw
     # either sees the file or the upload sees the new state.
     application = operations.lock_application(session, application)
@@ -111,7 +111,7 @@ def _lock_editable(session: Session, application: Application) -> Application:
 
 
 def add_attachment(
-    session: Session,
+    session: DbSession,
     application: Application,
     upload_bytes: bytes,
     client_filename: str | None,
@@ -152,7 +152,7 @@ def add_attachment(
     return attachment
 
 
-def delete_attachment(session: Session, attachment: Attachment, *, user: User, via: str) -> None:
+def delete_attachment(session: DbSession, attachment: Attachment, *, user: User, via: str) -> None:
     """Remove a file from its application (applicant side, draft or changes_requested)."""
     operations.require_applicant_side(attachment.application, user)
     application = _lock_editable(session, attachment.application)

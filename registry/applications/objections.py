@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 
 from marshmallow import fields
 from sqlalchemy import Row, desc, select, text, tuple_
-from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
 from registry.applications import operations, queries
@@ -36,6 +35,7 @@ from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.changes import changed
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ConflictOfInterest,
     Forbidden,
@@ -80,7 +80,7 @@ def _required_text(values: dict[str, str | None], limits: dict[str, int]) -> dic
 
 
 def _check_rate(
-    session: Session, client_address: str | None, now: datetime, rate: tuple[int, timedelta]
+    session: DbSession, client_address: str | None, now: datetime, rate: tuple[int, timedelta]
 ) -> None:
     """Refuse the objection beyond ``rate`` (e.g. the sixth from this address within the
     hour), with the seconds until the oldest of the others leaves the window."""
@@ -113,7 +113,7 @@ def _check_rate(
 
 
 def file_objection(
-    session: Session,
+    session: DbSession,
     application: Application,
     *,
     name: str,
@@ -167,7 +167,7 @@ def file_objection(
 
 
 def resolve(
-    session: Session,
+    session: DbSession,
     objection: Objection,
     outcome: str,
     *,
@@ -262,7 +262,7 @@ reviewer_objection_out = ReviewerObjectionOut()
 
 
 def notice_rows(
-    session: Session,
+    session: DbSession,
     *,
     limit: int,
     after: tuple[datetime, int] | None = None,
@@ -285,7 +285,7 @@ def notice_rows(
     return list(session.execute(stmt))
 
 
-def reviewer_objections(session: Session, *, open_limit: int, resolved_limit: int):
+def reviewer_objections(session: DbSession, *, open_limit: int, resolved_limit: int):
     """``(open, resolved)``: the open objections oldest first (those of applications
     still in notice before those whose application has closed), and the latest
     resolved ones, each row with its application and enterprise (and the resolver)."""

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Row, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from registry.accounts.models import AccountClaim, ClaimState, User
 from registry.applications.models import Application, Attachment, Objection, ObjectionState, State
 from registry.core import audit
+from registry.core.dbsession import DbSession
 from registry.core.models import AuditEntry
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, City, Enterprise, Industry
@@ -61,7 +62,7 @@ def _filtered(stmt, filters: QueueFilter, *, by_state: bool = True, by_tier: boo
 
 
 def queue(
-    session: Session, filters: QueueFilter, *, limit: int, after: QueueKey | None = None
+    session: DbSession, filters: QueueFilter, *, limit: int, after: QueueKey | None = None
 ) -> list[Row]:
     """Up to ``limit`` applications matching ``filters`` after the key ``after``, oldest
     submission first. Each row has the application's columns, the enterprise's name,
@@ -105,7 +106,7 @@ def queue_key(row: Row) -> QueueKey:
     return row.submitted_at, row.id
 
 
-def counts(session: Session, filters: QueueFilter) -> dict[tuple[str, str], int]:
+def counts(session: DbSession, filters: QueueFilter) -> dict[tuple[str, str], int]:
     """``{(state, tier): n}`` over every state and tier, under the city and assignee
     filters (the table shows the whole pipeline of the reviewer's selection)."""
     stmt = select(Application.state, Application.tier, func.count()).join(
@@ -119,12 +120,12 @@ def counts(session: Session, filters: QueueFilter) -> dict[tuple[str, str], int]
 # --- one application ---------------------------------------------------------------------
 
 
-def history(session: Session, application_id: int) -> list[AuditEntry]:
+def history(session: DbSession, application_id: int) -> list[AuditEntry]:
     """The audit entries of an application, oldest first."""
     return list(session.scalars(audit.history("application", application_id)))
 
 
-def attachments(session: Session, application_id: int) -> list[Attachment]:
+def attachments(session: DbSession, application_id: int) -> list[Attachment]:
     """The attachments of an application (their content stays unloaded)."""
     return list(
         session.scalars(
@@ -135,7 +136,7 @@ def attachments(session: Session, application_id: int) -> list[Attachment]:
     )
 
 
-def objections(session: Session, application_id: int) -> list[Objection]:
+def objections(session: DbSession, application_id: int) -> list[Objection]:
     return list(
         session.scalars(
             select(Objection)
@@ -145,7 +146,7 @@ def objections(session: Session, application_id: int) -> list[Objection]:
     )
 
 
-def user_names(session: Session, ids) -> dict[int, str]:
+def user_names(session: DbSession, ids) -> dict[int, str]:
     """``{user id: display name}`` for the given ids (None ignored)."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -157,7 +158,7 @@ def user_names(session: Session, ids) -> dict[int, str]:
 # --- enterprises -----------------------------------------------------------------------
 
 
-def reports(session: Session, enterprise_id: int, *, limit: int | None = None) -> list:
+def reports(session: DbSession, enterprise_id: int, *, limit: int | None = None) -> list:
     """An enterprise's annual reports, latest year first (at most ``limit``)."""
     stmt = (
         select(AnnualReport)
@@ -167,7 +168,7 @@ def reports(session: Session, enterprise_id: int, *, limit: int | None = None) -
     return list(session.scalars(stmt.limit(limit) if limit else stmt))
 
 
-def place_names(session: Session, enterprise: Enterprise, lang: str) -> dict[str, str | None]:
+def place_names(session: DbSession, enterprise: Enterprise, lang: str) -> dict[str, str | None]:
     """``city_name`` and ``industry_name`` of an enterprise in ``lang``; a code the seed
     does not know stays as it is."""
     city = session.get(City, enterprise.city_code) if enterprise.city_code else None
@@ -178,7 +179,7 @@ def place_names(session: Session, enterprise: Enterprise, lang: str) -> dict[str
     }
 
 
-def applications_of(session: Session, enterprise_id: int) -> list[Application]:
+def applications_of(session: DbSession, enterprise_id: int) -> list[Application]:
     """Every application of an enterprise, newest first."""
     return list(
         session.scalars(
@@ -189,7 +190,7 @@ def applications_of(session: Session, enterprise_id: int) -> list[Application]:
     )
 
 
-def find_enterprises(session: Session, text: str, *, limit: int) -> list[Enterprise]:
+def find_enterprises(session: DbSession, text: str, *, limit: int) -> list[Enterprise]:
     """At most ``limit`` enterprises whose USCC or name starts with ``text``, in USCC
     order.
 
@@ -246,13 +247,13 @@ def _claims(state_is_pending: bool):
     )
 
 
-def pending_claims(session: Session) -> list[Row]:
+def pending_claims(session: DbSession) -> list[Row]:
     """Claims waiting for a reviewer, oldest first: the claim, the account's email and
     the enterprise's registered name and USCC."""
     return list(session.execute(_claims(True)))
 
 
-def decided_claims(session: Session, *, limit: int) -> list[Row]:
+def decided_claims(session: DbSession, *, limit: int) -> list[Row]:
     """The latest decided claims, with who decided them."""
     return list(session.execute(_claims(False).limit(limit)))
 
@@ -268,7 +269,7 @@ def open_objection(application_id):
     )
 
 
-def is_held(session: Session, application: Application) -> bool:
+def is_held(session: DbSession, application: Application) -> bool:
     """In notice with an objection open (``held``): nobody grants it until the last
     open objection is dismissed; an upheld one rejects it."""
     return application.state == State.IN_NOTICE and bool(

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from registry.accounts.models import User
 from registry.applications.models import Application
 from registry.core import clock
+from registry.core.dbsession import DbSession
 from registry.enterprises.models import LOCAL_ORIGIN, Enterprise, Status
 
 #: At most this many random enterprise ids are looked at to find the applicants.
 SAMPLE = 2000
 
 
-def pick_applicants(session: Session, rng: random.Random, n: int, *criteria) -> list[Enterprise]:
+def pick_applicants(
+    session: DbSession, rng: random.Random, n: int, *criteria: ColumnElement[bool]
+) -> list[Enterprise]:
     """``n`` enterprises that may apply and meet ``criteria``, spread over the registry:
     random ids first, the lowest ids when too few of those qualify."""
     today = clock.today()
@@ -49,7 +51,7 @@ def pick_applicants(session: Session, rng: random.Random, n: int, *criteria) -> 
             .limit(n - len(found))
         )
     chosen = rng.sample(found, min(n, len(found)))
-    return [session.get(Enterprise, i) for i in chosen]
+    return [session.get_one(Enterprise, i) for i in chosen]
 
 
 def passing_figures(rng: random.Random) -> dict[str, int | float | None]:

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
 from registry.accounts.operations import create_user, normalise_email
@@ -53,6 +52,7 @@ from registry.applications import operations
 from registry.applications.models import Application, Kind, State
 from registry.core import clock
 from registry.core.audit import Actor
+from registry.core.dbsession import DbSession
 from registry.demo.applicants import passing_figures, pick_applicants
 from registry.demo.plan import TierRoom, tier_ceiling
 from registry.enterprises.models import Enterprise
@@ -153,12 +153,13 @@ class _Story:
     steps: tuple[str, ...]
     times: list[datetime]
     owner: DemoUser | None = None
-    enterprise: Enterprise | None = None
-    applicant: User | None = None
-    application: Application | None = None
+    # Set as the story is told: _prepare, then step 0 of _advance.
+    enterprise: Enterprise = field(init=False)
+    applicant: User = field(init=False)
+    application: Application = field(init=False)
 
 
-def write_applications(session: Session, count: int, rng: random.Random) -> Summary:
+def write_applications(session: DbSession, count: int, rng: random.Random) -> Summary:
     """The demo users and applications (module doc), in the current transaction; the
     caller commits. A refusal of an operation propagates: nothing is hidden."""
     now = clock.now()
@@ -197,7 +198,7 @@ def write_applications(session: Session, count: int, rng: random.Random) -> Summ
 
 
 def _demo_user(
-    session: Session, demo: DemoUser, summary: Summary, enterprise: Enterprise | None = None
+    session: DbSession, demo: DemoUser, summary: Summary, enterprise: Enterprise | None = None
 ) -> User:
     """The demo user of that email: the one registered already, else a new one."""
     user = _user(session, demo.email)
@@ -216,12 +217,16 @@ def _demo_user(
     )
 
 
-def _user(session: Session, email: str) -> User | None:
+def _user(session: DbSession, email: str) -> User | None:
     return session.scalars(select(User).where(User.email == normalise_email(email))).one_or_none()
 
 
 def _plan(
-    session: Session, count: int, rng: random.Random, now: datetime, owners: dict
+    session: DbSession,
+    count: int,
+    rng: random.Random,
+    now: datetime,
+    owners: dict[State, DemoUser],
 ) -> list[_Story]:
     """The stories: those of the new demo enterprise users (``owners``) first, then
     round-robin over the states (so that a small registry still gets every state).
@@ -263,7 +268,7 @@ def _times(rng: random.Random, now: datetime, n: int, state: State) -> list[date
 
 
 def _prepare(
-    session: Session, story: _Story, enterprise: Enterprise, rng: random.Random, summary: Summary
+    session: DbSession, story: _Story, enterprise: Enterprise, rng: random.Random, summary: Summary
 ) -> None:
     """The applicant, its user, and figures that pass the automatic checks."""
     story.enterprise = enterprise
@@ -284,7 +289,7 @@ def _prepare(
 
 
 def _advance(
-    session: Session, story: _Story, k: int, reviewers: dict[str, User], rng: random.Random
+    session: DbSession, story: _Story, k: int, reviewers: dict[str, User], rng: random.Random
 ) -> None:
     """Step ``k`` of ``story`` at the pinned clock (step 0 creates the application)."""
     if k == 0:
@@ -304,7 +309,9 @@ def _advance(
     elif step == "claim":
         operations.claim(session, application, user=reviewers[who], via=VIA)
     elif step == "approve":
-        manual = [c["code"] for c in application.eligibility["checks"] if c["status"] == "manual"]
+        manual = [
+            c["code"] for c in (application.eligibility or {})["checks"] if c["status"] == "manual"
+        ]
         operations.decide(
             session,
             application,

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.cli import CLI_ACTOR, refusal_exits
+from registry.core.dbsession import DbSession
 from registry.demo import applications, pipeline
 from registry.demo.plan import BATCH_SIZE, DemoSpec, TierRoom, plan_ladder
 from registry.enterprises import batch_operations as enterprise_ops
@@ -68,7 +68,7 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
     click.echo(applications.describe(run.applications))
 
 
-def write_demo(session: Session, count: int, seed: int, workers: int, actor: Actor) -> DemoRun:
+def write_demo(session: DbSession, count: int, seed: int, workers: int, actor: Actor) -> DemoRun:
     """Write ``count`` demo enterprises with their reports and designations, committing
     per batch (``workers`` processes generate them), then the applications and the demo
     users in one more transaction. A refusal propagates; what was committed stays."""

@@ -42,6 +42,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from registry.demo.areas import holders_in, layout, run_codes
 from registry.demo.plan import DemoSpec
@@ -65,6 +66,8 @@ from registry.enterprises.batches import (
     prepare_enterprises,
     prepare_reports,
 )
+
+T = TypeVar("T")
 
 #: Share of designations whose validity has already run out (waiting for ``tick``).
 EXPIRED_SHARE = 0.03
@@ -147,7 +150,7 @@ def _since(rng: random.Random, validity: str | int, today: date) -> date:
     return today - timedelta(days=rng.randrange(span - 5))
 
 
-def _pick(seq: Sequence, u: float):
+def _pick(seq: Sequence[T], u: float) -> T:
     return seq[int(u * len(seq))]
 
 

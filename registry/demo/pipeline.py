@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from registry.core.audit import Actor
 from registry.core.changes import append_entries
+from registry.core.dbsession import DbSession
 from registry.demo.enterprises import DemoBatch, generate
 from registry.demo.plan import DemoSpec
 from registry.enterprises import batch_operations as enterprise_ops
@@ -82,7 +83,7 @@ def replace_taken(
     return replaced
 
 
-def write_batch(session, batch, actor: Actor) -> None:
+def write_batch(session: DbSession, batch: DemoBatch, actor: Actor) -> None:
     """One batch of ``demo`` in the current transaction: its designations, enterprises,
     reports and grant events, each with its audit entries; the feed entries last, so
     that on PostgreSQL the feed counter is locked only for the COMMIT (API.md, "How the

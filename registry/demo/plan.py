@@ -95,7 +95,8 @@ class DemoSpec:
     @functools.cached_property
     def starts(self) -> tuple[int, ...]:
         """Where each batch starts, and the count at the end (sizes ramp up from RAMP_FIRST)."""
-        starts, size = [0], min(RAMP_FIRST, self.batch_size)
+        starts = [0]
+        size: float = min(RAMP_FIRST, self.batch_size)
         while starts[-1] < self.count:
             starts.append(min(self.count, starts[-1] + int(size)))
             size = min(self.batch_size, size * RAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -30,10 +31,11 @@ def import_command(file: Path, report: Path | None) -> None:
     if outcome.applied:
         click.echo(f"imported {run.row_count} {run.kind} rows from {file.name} (run {run.id})")
         return
+    errors = cast(bytes, run.report)  # a refused file always has its report
     if report is not None:
-        report.write_bytes(run.report)
+        report.write_bytes(errors)
     else:
-        sys.stderr.write(run.report.decode("utf-8-sig"))
+        sys.stderr.write(errors.decode("utf-8-sig"))
     where = f"; report in {report}" if report else ""
     raise click.ClickException(
         f"refused {file.name}: {run.error_count} error(s) in {run.row_count} rows, "

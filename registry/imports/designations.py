@@ -12,11 +12,11 @@ from collections import Counter
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.db import in_chunks
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError
 from registry.enterprises.models import Enterprise, Status
 from registry.imports.rows import (
@@ -57,7 +57,9 @@ def _since(row: Row, today: date, errors: list[RowError]) -> date | None:
     return since
 
 
-def _number(session: Session, row: Row, tier: Tier, since: date, errors: list[RowError]):
+def _number(
+    session: DbSession, row: Row, tier: Tier, since: date, errors: list[RowError]
+) -> str | None:
     number = text_cell(row.cells.get("registration_number"))
     if number is None:
         return None
@@ -73,7 +75,7 @@ def _number(session: Session, row: Row, tier: Tier, since: date, errors: list[Ro
 
 
 def _check_rows(
-    session: Session, rows: list[Row], tiers: dict[str, Tier]
+    session: DbSession, rows: list[Row], tiers: dict[str, Tier]
 ) -> tuple[list[Checked], list[RowError]]:
     """Each row on its own, and keys given twice in the file."""
     today = clock.today()
@@ -94,14 +96,19 @@ def _check_rows(
             number = _number(session, row, tiers[tier], since, found)
             if number is not None:
                 first_time(number, row, numbers, found, "registration_number")
-        if code is not None and first_time(code, row, seen, found, "uscc") and not found:
+        if (
+            code is not None
+            and first_time(code, row, seen, found, "uscc")
+            and not found
+            and since is not None  # (None comes with an error in found)
+        ):
             checked.append((row, code, tier, since, number))
         errors += found
     return checked, errors
 
 
 def _check_ladder(
-    session: Session, checked: list[Checked], tiers: dict[str, Tier]
+    session: DbSession, checked: list[Checked], tiers: dict[str, Tier]
 ) -> tuple[list, list[RowError]]:
     """The enterprises' state and the quotas: the grants to make, or errors."""
     records: dict[str, Enterprise] = {}
@@ -109,8 +116,8 @@ def _check_ladder(
         found = session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))
         records.update((e.uscc, e) for e in found)
     in_notice: set[int] = set()
-    for chunk in in_chunks([e.id for e in records.values()]):
-        stmt = select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(chunk))
+    for ids in in_chunks([e.id for e in records.values()]):
+        stmt = select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(ids))
         in_notice.update(session.scalars(stmt))
     room = {code: ladder_queries.occupancy(session, tier).remaining for code, tier in tiers.items()}
     wanted: Counter[str] = Counter()
@@ -141,7 +148,7 @@ def _check_ladder(
     return grants, errors
 
 
-def check_designations(session: Session, rows: list[Row]) -> Plan:
+def check_designations(session: DbSession, rows: list[Row]) -> Plan:
     """Check designation rows; the plan grants them all in one ``bulk_grant``."""
     tiers = {t.code: t for t in session.scalars(select(Tier))}
     checked, errors = _check_rows(session, rows, tiers)
@@ -150,7 +157,7 @@ def check_designations(session: Session, rows: list[Row]) -> Plan:
     if errors:
         return Plan(errors)
 
-    def write(session: Session, actor: Actor, source: str) -> None:
+    def write(session: DbSession, actor: Actor, source: str) -> None:
         reason = f"Imported from {source}"[:2000]
         ladder_bulk.bulk_grant(session, grants, actor=actor, reason=reason)
 

@@ -24,9 +24,9 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from registry.core.audit import Actor
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError
 from registry.imports.designations import DESIGNATIONS
 from registry.imports.models import ImportRun
@@ -82,7 +82,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _csv_records(data: bytes) -> Iterator[tuple[int, list]]:
+def _csv_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     try:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -100,7 +100,7 @@ def _csv_records(data: bytes) -> Iterator[tuple[int, list]]:
         raise _file_error("invalid_csv", f"The CSV file cannot be read: {exc}.") from None
 
 
-def _xlsx_records(data: bytes) -> Iterator[tuple[int, list]]:
+def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     # Loaded here, not with the app: a web worker that never reads XLSX saves ~5 MB.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -120,14 +120,14 @@ def _xlsx_records(data: bytes) -> Iterator[tuple[int, list]]:
         workbook.close()
 
 
-def records(data: bytes) -> Iterator[tuple[int, list]]:
+def records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     """(row number, cells) of every row of a CSV or XLSX file, header first."""
     if data.startswith(_OLE_MAGIC):
         raise _file_error("unsupported_format", "Save the file as XLSX or CSV (UTF-8).")
     return _xlsx_records(data) if data.startswith(_ZIP_MAGIC) else _csv_records(data)
 
 
-def _header(cells: list) -> list[str]:
+def _header(cells: list[Any]) -> list[str]:
     """Column names: trailing empty cells dropped; an empty one before a name, or a
     repeated name, refuses the file."""
     names = [str(c).strip() if c is not None else "" for c in cells]
@@ -211,7 +211,7 @@ def error_report(errors: list[RowError]) -> bytes:
 
 
 def _record(
-    session: Session,
+    session: DbSession,
     filename: str,
     kind: str | None,
     rows: int,
@@ -233,7 +233,7 @@ def _record(
     return run
 
 
-def import_file(session: Session, filename: str, data: bytes, *, actor: Actor) -> Outcome:
+def import_file(session: DbSession, filename: str, data: bytes, *, actor: Actor) -> Outcome:
     """Import one file: every row written, or none. Commits: the records with their
     run, or — when anything is refused — only the run with its error report."""
     kind_name, row_count = None, 0

@@ -23,12 +23,12 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.changes import append_entries
 from registry.core.db import in_chunks
+from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError
 from registry.core.problems import field_errors
 from registry.enterprises import batch_operations as bulk
@@ -72,7 +72,7 @@ class Plan:
     """The outcome of checking a file's rows: errors, or what to write."""
 
     errors: list[RowError] = field(default_factory=list)
-    write: Callable[[Session, Actor, str], None] = lambda *_: None
+    write: Callable[[DbSession, Actor, str], None] = lambda *_: None
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Kind:
     name: str
     order: tuple[str, ...]
     required: frozenset[str]
-    check: Callable[[Session, list[Row]], Plan]
+    check: Callable[[DbSession, list[Row]], Plan]
 
     @property
     def columns(self) -> frozenset[str]:
@@ -137,7 +137,7 @@ def first_time(key: Any, row: Row, seen: dict, errors: list[RowError], column: s
     return True
 
 
-def _stored(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+def _stored(session: DbSession, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
     """``{uscc: (id, origin)}`` of those of ``codes`` that are in the registry."""
     found: dict[str, tuple[int, str]] = {}
     for chunk in in_chunks(list(codes)):
@@ -148,7 +148,7 @@ def _stored(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, str]
     return found
 
 
-def _records(session: Session, ids: list[int]) -> dict[int, Enterprise]:
+def _records(session: DbSession, ids: list[int]) -> dict[int, Enterprise]:
     found: dict[int, Enterprise] = {}
     for chunk in in_chunks(ids):
         found.update(
@@ -168,7 +168,7 @@ def _read_only(number: int, code: str, origin: str) -> RowError:
 class EnterpriseRow(EnterpriseIn):
     """An enterprise row: the API's writable members (the USCC is the row's key)."""
 
-    def _status_for_reviewers(self, data: dict, **_kwargs) -> None:
+    def _status_for_reviewers(self, data: dict[str, Any], **_kwargs: Any) -> None:
         # Imports are for admins, who may set the status.
         return None
 
@@ -179,7 +179,7 @@ ENTERPRISE_COLUMNS = (
 )
 
 
-def _check_enterprises(session: Session, rows: list[Row]) -> Plan:
+def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
     schema = EnterpriseRow()
     cities = {c.code for c in queries.cities(session)}
     industries = {i.code for i in queries.industries(session)}
@@ -224,7 +224,7 @@ def _check_enterprises(session: Session, rows: list[Row]) -> Plan:
     if errors:
         return Plan(errors)
 
-    def write(session: Session, actor: Actor, _source: str) -> None:
+    def write(session: DbSession, actor: Actor, _source: str) -> None:
         new = [c for c in checked if c[1] not in stored]
         batch = prepare_enterprises(
             (
@@ -264,7 +264,7 @@ def _check_enterprises(session: Session, rows: list[Row]) -> Plan:
 REPORT_COLUMNS = ("uscc", "year", *FIGURE_FIELDS)
 
 
-def _check_reports(session: Session, rows: list[Row]) -> Plan:
+def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
     schema = AnnualReportIn()
     errors: list[RowError] = []
     seen: dict[tuple[str, int], int] = {}
@@ -287,7 +287,7 @@ def _check_reports(session: Session, rows: list[Row]) -> Plan:
             for name, value in row.cells.items()
             if name not in ("uscc", "year")
         }
-        figures = None
+        figures: Any = None  # the schema's dict once loaded
         try:
             figures = schema.load(sent)
             report_values({**figures, "year": year if isinstance(year, int) else 0})
@@ -312,9 +312,9 @@ def _check_reports(session: Session, rows: list[Row]) -> Plan:
         stmt = select(AnnualReport.enterprise_id, AnnualReport.year).where(
             tuple_(AnnualReport.enterprise_id, AnnualReport.year).in_(chunk)
         )
-        existing.update(tuple(r) for r in session.execute(stmt))
+        existing.update((enterprise_id, year) for enterprise_id, year in session.execute(stmt))
 
-    def write(session: Session, actor: Actor, _source: str) -> None:
+    def write(session: DbSession, actor: Actor, _source: str) -> None:
         new = [c for c in checked if (ids[c[1]], c[2]) not in existing]
         batch = prepare_reports(
             ({**figures, "enterprise_uscc": code, "year": year} for _r, code, year, figures in new),

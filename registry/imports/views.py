@@ -9,6 +9,7 @@ a larger file is refused with 413 before it is read); larger files go through
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,7 +42,7 @@ class ImportForm(FlaskForm):
 
 @bp.route("/imports", methods=["GET", "POST"])
 @access.admin
-def page():
+def page() -> ResponseReturnValue:
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -86,7 +87,7 @@ def page():
 
 @bp.get("/imports/<int:run_id>/report")
 @access.admin
-def error_report(run_id: int):
+def error_report(run_id: int) -> Response:
     run = db.session.scalars(
         select(ImportRun).options(undefer(ImportRun.report)).where(ImportRun.id == run_id)
     ).one_or_none()

@@ -26,7 +26,15 @@ from registry.reports import exports
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Output file (default: standard output, CSV only).",
 )
-def export_command(what, tier, city, industry, status, fmt, out) -> None:
+def export_command(
+    what: str,
+    tier: str | None,
+    city: str | None,
+    industry: str | None,
+    status: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
     """Export every enterprise (``enterprises``; filters --tier, --city, --industry,
     --status) or a tier's published list (``list --tier T``; filters --city,
     --industry) as CSV (UTF-8 with BOM) or XLSX, read in one consistent transaction."""
