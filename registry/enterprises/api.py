@@ -22,15 +22,18 @@ import functools
 import heapq
 import itertools
 from datetime import datetime
+from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import false, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, false, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.core import clock
 from registry.core.api import (
     API_PREFIX,
     ApiBlueprint,
+    View,
     api_actor,
     bad_cursor,
     caller,
@@ -141,7 +144,9 @@ def _filter_values(args: dict) -> dict[str, list[str]]:
     return filters
 
 
-def _one_of(column, values: list[str], *, walked: bool):
+def _one_of(
+    column: InstrumentedAttribute[str | None], values: list[str], *, walked: bool
+) -> ColumnElement[bool]:
     """SQL: ``column`` holds one of ``values`` (``none``: null). A column that is not
     the one walked is compared as ``column || ''``, which keeps the planner on the
     walked index (see ``registry.ladder.listing``)."""
@@ -175,7 +180,7 @@ def _list_conditions(args: dict, filters: dict[str, list[str]], walked: str | No
     return conditions
 
 
-def _start(raw: str | None, updated_after: datetime | None):
+def _start(raw: str | None, updated_after: datetime | None) -> ColumnElement[bool] | None:
     """SQL: where the page starts, as one range of the index walked: after the cursor
     ``raw`` in the list's order, and after ``updated_after`` (exclusive) when given."""
     if updated_after is None:
@@ -204,7 +209,7 @@ def _start(raw: str | None, updated_after: datetime | None):
 @blp.arguments(schemas.EnterpriseListArgs, location="query")
 @blp.response(200, list_schema(EnterpriseOut, "EnterpriseList"))
 @documented(blp, (422, "A filter value or the cursor is not valid"))
-def list_enterprises(args):
+def list_enterprises(args: dict[str, Any]) -> dict[str, Any]:
     """Enterprises by USCC, or with ``updated_after`` by (updated_at, uscc). Repeating a
     filter ORs its values. Enterprise callers see only their own."""
     by_update = args.get("updated_after") is not None
@@ -238,12 +243,12 @@ def list_enterprises(args):
 # --- one enterprise -----------------------------------------------------------------------
 
 
-def enterprise_write(view):
+def enterprise_write(view: View) -> View:
     """PUT and PATCH: who may (403), the record (422 ``invalid_uscc`` on PUT, 404), then
     the body's JSON and the preconditions (400, 428, 412) before the body is validated."""
 
     @functools.wraps(view)
-    def wrapped(*args, uscc: str, **kwargs):
+    def wrapped(*args: Any, uscc: str, **kwargs: Any) -> Any:
         user = caller()
         put = request.method == "PUT"
         if put and not user.is_reviewer and request.if_none_match.star_tag:
@@ -279,7 +284,9 @@ def _value_errors(sent: dict) -> list[dict]:
     return errors
 
 
-def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
+def _save(
+    code: str, enterprise: Enterprise | None, doc: dict[str, Any], sent: dict[str, Any]
+) -> tuple[Enterprise, int, dict[str, str]]:
     """Create (``enterprise`` None) or replace with ``doc``; ``sent`` is the body."""
     errors = _value_errors(sent)
     status, merged_into = schemas.status_change(code, doc, sent, errors)
@@ -313,7 +320,7 @@ def _save(code: str, enterprise: Enterprise | None, doc: dict, sent: dict):
 @with_enterprise
 @blp.response(200, EnterpriseOut)
 @documented(blp, NOT_VISIBLE)
-def get_enterprise(enterprise: Enterprise):
+def get_enterprise(enterprise: Enterprise) -> tuple[Enterprise, int, dict[str, str]]:
     """One enterprise, with its version as a strong ``ETag``."""
     return tagged(enterprise)
 
@@ -325,7 +332,9 @@ def get_enterprise(enterprise: Enterprise):
 @blp.response(200, EnterpriseOut)
 @blp.alt_response(201, schema=EnterpriseOut, description="Created", success=True)
 @documented(blp, *WRITE_ERRORS, conditional=True)
-def put_enterprise(body: dict, code: str, enterprise: Enterprise | None):
+def put_enterprise(
+    body: dict[str, Any], code: str, enterprise: Enterprise | None
+) -> tuple[Enterprise, int, dict[str, str]]:
     """Full replacement (``If-Match``), or creation by a reviewer (``If-None-Match: *``).
     A replacement equal to the stored record changes nothing."""
     return _save(code, enterprise, body, body)
@@ -337,7 +346,9 @@ def put_enterprise(body: dict, code: str, enterprise: Enterprise | None):
 @blp.arguments(schemas.EnterprisePatch)
 @blp.response(200, EnterpriseOut)
 @documented(blp, *WRITE_ERRORS[1:], conditional=True)
-def patch_enterprise(patch: dict, code: str, enterprise: Enterprise):
+def patch_enterprise(
+    patch: dict[str, Any], code: str, enterprise: Enterprise
+) -> tuple[Enterprise, int, dict[str, str]]:
     """JSON Merge Patch (``If-Match`` required): members sent replace the stored ones,
     null clears an optional one."""
     return _save(code, enterprise, {**_stored(enterprise), **patch}, patch)

@@ -9,6 +9,7 @@ the figures (an enterprise's users: their own only; another enterprise is 404, S
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from flask import url_for
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from registry.core.api import (
     BAD_CURSOR,
     ApiBlueprint,
     PageArgs,
+    View,
     api_actor,
     documented,
     list_body,
@@ -52,12 +54,12 @@ def _report(enterprise: Enterprise, year: int) -> AnnualReport | None:
     ).one_or_none()
 
 
-def report_write(view):
+def report_write(view: View) -> View:
     """PUT of one year: the enterprise (422 ``invalid_uscc``, 404), then the body's
     JSON and the preconditions (400, 428, 412) before the body is validated."""
 
     @functools.wraps(view)
-    def wrapped(*args, uscc: str, year: int, **kwargs):
+    def wrapped(*args: Any, uscc: str, year: int, **kwargs: Any) -> Any:
         enterprise = visible_enterprise(queries.valid_uscc(uscc))
         if enterprise is None:
             raise NotFound("No such enterprise.")
@@ -74,7 +76,7 @@ def report_write(view):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, list_schema(AnnualReportOut, "AnnualReportList"))
 @documented(blp, NOT_VISIBLE, BAD_CURSOR)
-def list_reports(args: dict, enterprise: Enterprise):
+def list_reports(args: dict[str, Any], enterprise: Enterprise) -> dict[str, Any]:
     """The enterprise's annual reports by year."""
     after = page_cursor(args["after"], int)
     stmt = select(AnnualReport).where(AnnualReport.enterprise_id == enterprise.id)
@@ -90,7 +92,7 @@ def list_reports(args: dict, enterprise: Enterprise):
 @with_enterprise
 @blp.response(200, AnnualReportOut)
 @documented(blp, (404, "No report for that year (or not the caller's enterprise)"))
-def get_report(enterprise: Enterprise, year: int):
+def get_report(enterprise: Enterprise, year: int) -> tuple[AnnualReport, int, dict[str, str]]:
     """One year's figures, with the report's version as a strong ``ETag``."""
     report = _report(enterprise, year)
     if report is None:
@@ -105,7 +107,9 @@ def get_report(enterprise: Enterprise, year: int):
 @blp.response(200, AnnualReportOut)
 @blp.alt_response(201, schema=AnnualReportOut, description="Created", success=True)
 @documented(blp, *WRITE_ERRORS[1:], conditional=True)
-def put_report(figures: dict, enterprise: Enterprise, report: AnnualReport | None, year: int):
+def put_report(
+    figures: dict[str, Any], enterprise: Enterprise, report: AnnualReport | None, year: int
+) -> tuple[AnnualReport, int, dict[str, str]]:
     """Create (``If-None-Match: *``) or replace (``If-Match``) one completed year's
     figures (a figure left out is cleared); year ≥ 1990 and before the current year."""
     operations.check_report_year(year)

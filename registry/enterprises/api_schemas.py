@@ -11,7 +11,9 @@ database (cities, industries, tiers) and USCCs are checked by the views.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from flask import g
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -37,10 +39,16 @@ class ReadOnly(fields.Field):
     """A member of the representation that the client may not send: any value, null
     included, is refused with ``read_only``."""
 
-    def __init__(self, description: str = "Read-only", **kwargs) -> None:
+    def __init__(self, description: str = "Read-only", **kwargs: Any) -> None:
         super().__init__(metadata={"readOnly": True, "description": description}, **kwargs)
 
-    def deserialize(self, value, attr=None, data=None, **kwargs):
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if value is missing:
             return missing
         raise ValidationError("Read-only: this member cannot be written.")
@@ -49,10 +57,10 @@ class ReadOnly(fields.Field):
 class Percentage(fields.Float):
     """A JSON number from 0 to 100 with at most two decimals (a string is refused)."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_none=True, validate=validate.Range(min=0, max=100), **kwargs)
 
-    def _validated(self, value):
+    def _validated(self, value: Any) -> float:
         if isinstance(value, str | bool):
             raise self.make_error("invalid")
         number = super()._validated(value)
@@ -108,7 +116,7 @@ class EnterpriseIn(Schema):
     updated_at = ReadOnly()
 
     @validates_schema(skip_on_field_errors=False)
-    def _status_for_reviewers(self, data: dict, **_kwargs) -> None:
+    def _status_for_reviewers(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if g.api_user.is_reviewer:
             return
         sent = [name for name in ("status", "merged_into") if name in data]

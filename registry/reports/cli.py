@@ -53,9 +53,9 @@ def export_command(
     db.session.rollback()
     with consistent_read(db.engine) as connection:
         header, rows = exports.export_rows(connection, what, filters)
-        if fmt == "xlsx":
-            with exports.xlsx_file(header, rows, what) as built, out.open("wb") as target:
-                shutil.copyfileobj(built, target)
+        if fmt == "xlsx" and out is not None:  # (--out is required for XLSX, above)
+            with exports.xlsx_file(header, rows, what) as built, out.open("wb") as file:
+                shutil.copyfileobj(built, file)
             return
         target = out.open("wb") if out else sys.stdout.buffer
         try:
