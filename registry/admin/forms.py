@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import (
     EqualTo,
     InputRequired,
@@ -37,7 +40,7 @@ _CHOOSE = _l("Choose one of the listed values.")
 class _DateField(DateField):
     """A date typed as YYYY-MM-DD (a date picker where the browser has one)."""
 
-    def process_formdata(self, valuelist) -> None:
+    def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)
         except ValueError:
@@ -59,13 +62,13 @@ class UserSearchForm(Form):
     """The filters of the user list (GET, so no CSRF token; empty = all)."""
 
     q = StringField(_l("Email or name contains"), validators=[Optional(), Length(max=254)])
-    role = SelectField(
+    role = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
         _l("Role"),
         choices=[SelectChoice("", _l("All roles")), *ROLE_CHOICES],
         default="",
         invalid_choice_message=_CHOOSE,
     )
-    active = SelectField(
+    active = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
         _l("Status"),
         choices=[
             SelectChoice("", _l("Enabled and disabled")),
@@ -80,7 +83,7 @@ class UserSearchForm(Form):
 class NewUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
-    role = SelectField(
+    role = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
         _l("Role"),
         choices=ROLE_CHOICES,
         default=str(Role.REVIEWER),
@@ -97,7 +100,9 @@ class NewUserForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES, invalid_choice_message=_CHOOSE)
+    role = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
+        _l("Role"), choices=ROLE_CHOICES, invalid_choice_message=_CHOOSE
+    )
 
 
 class StatusForm(FlaskForm):
@@ -118,7 +123,7 @@ class PasswordResetForm(FlaskForm):
 # --- tiers --------------------------------------------------------------------------------
 
 
-def _whole(label, field: str) -> IntegerField:
+def _whole(label: LazyString, field: str) -> IntegerField:
     low, high = LIMITS[field]
     return IntegerField(
         label,
@@ -131,7 +136,7 @@ def _whole(label, field: str) -> IntegerField:
 
 class TierSettingsForm(FlaskForm):
     quota = _whole(_l("Quota"), "quota")
-    validity = SelectField(
+    validity = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
         _l("Validity"),
         choices=[
             SelectChoice(CALENDAR_YEAR, _l("Until the end of the calendar year of the grant")),

@@ -8,14 +8,17 @@ answer, like every private page, carries ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import flash, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, IntegerField, SelectMultipleField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from registry.accounts import tokens as token_ops
@@ -87,7 +90,7 @@ def idle_scopes(token: ApiToken) -> list[str]:
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @access.admin
-def tokens():
+def tokens() -> ResponseReturnValue:
     form = TokenForm()
     if form.validate_on_submit():
         try:
@@ -116,22 +119,23 @@ def tokens():
 
 def _create(form: TokenForm) -> tuple[ApiToken, str]:
     """The token the form describes, and the token itself (shown once)."""
-    email = normalise_email(form.email.data)
+    # A valid form has every field (each is required).
+    email = normalise_email(cast(str, form.email.data))
     user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
     if user is None:
         raise field_error("email", "not_found", "No user has this email address.")
     return token_ops.create_token(
         db.session,
         user,
-        form.scopes.data,
+        cast(list[str], form.scopes.data),
         actor=actor_of(current_user, "web"),
-        expires_days=form.expires_days.data,
+        expires_days=cast(int, form.expires_days.data),
     )
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @access.admin
-def revoke_token(token_id: int):
+def revoke_token(token_id: int) -> ResponseReturnValue:
     token = db.get_or_404(ApiToken, token_id)
     token_ops.revoke_token(db.session, token, actor=actor_of(current_user, "web"))
     db.session.commit()

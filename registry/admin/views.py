@@ -11,15 +11,18 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 
 from registry.accounts import operations as accounts
 from registry.accounts import sessions
@@ -122,7 +125,7 @@ def _listing(form: Form, endpoint: str, fetch: Callable[[int, int | None], Seque
 
 @bp.get("/users")
 @access.admin
-def users():
+def users() -> ResponseReturnValue:
     form = UserSearchForm(request.args)
     listing = _listing(
         form,
@@ -148,7 +151,7 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @access.admin
-def new_user():
+def new_user() -> ResponseReturnValue:
     form = NewUserForm()
     if form.validate_on_submit():
         try:
@@ -157,7 +160,7 @@ def new_user():
                 enterprise = by_uscc(db.session, form.uscc.data)
             user = accounts.create_user(
                 db.session,
-                form.email.data,
+                cast(str, form.email.data),  # required
                 role=Role(form.role.data),
                 actor=actor_of(current_user, "web"),
                 password=form.password.data,
@@ -183,17 +186,17 @@ USER_ACTIONS = {"role": "role", "enable": "status", "disable": "status", "passwo
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @access.admin
-def user(user_id: int):
+def user(user_id: int) -> ResponseReturnValue:
     target = db.get_or_404(User, user_id)
     action = request.form.get("action") if request.method == "POST" else None
     if action is not None and action not in USER_ACTIONS:
         abort(400)
-    posted = USER_ACTIONS.get(action)
+    posted = USER_ACTIONS[action] if action is not None else None
 
-    def formdata(name: str):
+    def formdata(name: str) -> ImmutableMultiDict[str, str] | None:
         return request.form if posted == name else None
 
-    forms = {
+    forms: dict[str, FlaskForm] = {
         "role": RoleForm(formdata=formdata("role"), role=str(target.role)),
         "status": StatusForm(formdata=formdata("status")),
         "password": PasswordResetForm(formdata=formdata("password")),
@@ -202,7 +205,7 @@ def user(user_id: int):
         form = forms[posted]
         if form.validate():
             try:
-                message = _apply_user_action(target, action, form)
+                message = _apply_user_action(target, cast(str, action), form)
             except DomainError as error:
                 db.session.rollback()
                 # The password rules name "password"; this form calls it "new_password".
@@ -225,8 +228,9 @@ def user(user_id: int):
     return html, (422 if posted is not None else 200)
 
 
-def _apply_user_action(target: User, action: str, form) -> str:
-    """Run the operation behind ``action``; the flash message of its success."""
+def _apply_user_action(target: User, action: str, form: Any) -> str:
+    """Run the operation behind ``action`` with its form (of USER_ACTIONS' kinds); the
+    flash message of its success."""
     actor = actor_of(current_user, "web")
     if action == "role":
         accounts.update_user(db.session, target, actor=actor, role=Role(form.role.data))
@@ -248,7 +252,7 @@ def _apply_user_action(target: User, action: str, form) -> str:
 
 @bp.get("/tiers")
 @access.admin
-def tiers():
+def tiers() -> str:
     overview = ladder_queries.ladder_overview(db.session)
     names = {tier.code: tier.name(current_language()) for tier, _occupancy in overview}
     return render_template("admin/tiers.html", overview=overview, names=names)
@@ -256,7 +260,7 @@ def tiers():
 
 @bp.route("/tiers/<code>", methods=["GET", "POST"])
 @access.admin
-def tier(code: str):
+def tier(code: str) -> ResponseReturnValue:
     tier = db.get_or_404(Tier, code)
     form = TierSettingsForm(obj=tier)
     lang = current_language()
@@ -272,7 +276,7 @@ def tier(code: str):
                 tier.code,
                 form.settings(),
                 actor=actor_of(current_user, "web"),
-                reason=form.reason.data,
+                reason=cast(str, form.reason.data),  # required
             )
         except DomainError as error:
             db.session.rollback()
@@ -309,7 +313,7 @@ def tier(code: str):
 
 @bp.get("/audit")
 @access.admin
-def audit():
+def audit() -> ResponseReturnValue:
     form = AuditFilterForm(request.args)
     listing = _listing(
         form,
