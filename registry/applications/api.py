@@ -20,10 +20,12 @@ the application's version (``ETag`` on every response carrying one application).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Container
 from datetime import datetime
+from typing import Any
 
 from flask import url_for
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from registry.applications import api_schemas as schemas
@@ -32,6 +34,7 @@ from registry.applications.models import Application
 from registry.core.api import (
     API_PREFIX,
     ApiBlueprint,
+    View,
     caller,
     has_right,
     list_body,
@@ -59,18 +62,20 @@ VIA = "api"
 #: The applicant side: an enterprise's users (workflow:apply), reviewers for their
 #: nominations (workflow:review); the operations decide who is which.
 APPLICANT = ("workflow:apply", "workflow:review")
+#: A response carrying one application: the application, the status and the headers.
+OneApplication = tuple[Application, int, dict[str, str]]
 
 
-def requires_any(*scopes: str, accepts: str = "json"):
+def requires_any(*scopes: str, accepts: str = "json") -> Callable[[View], View]:
     """:func:`registry.core.api.requires` for the first of ``scopes`` the caller holds
     (401 without a token, 403 when it holds none of them)."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         gated = {scope: requires(scope, accepts=accepts)(view) for scope in scopes}
 
         # Wraps a gated view: its documentation says the route needs a token.
         @functools.wraps(gated[scopes[0]])
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             scope = next((s for s in scopes if has_right(s)), scopes[0])
             return gated[scope](*args, **kwargs)
 
@@ -92,12 +97,12 @@ def visible_application(application_id: int) -> Application:
 with_application = loads("application_id", "application", visible_application)
 
 
-def one(application: Application, status: int = 200, **headers: str):
+def one(application: Application, status: int = 200, **headers: str) -> OneApplication:
     """A response carrying one application, with its version as a strong ``ETag``."""
     return application, status, {"ETag": f'"{application.version}"', **headers}
 
 
-def known(field: str, value: str, choices) -> str:
+def known(field: str, value: str, choices: Container[str]) -> str:
     if value not in choices:
         raise field_error(field, "invalid_choice", "Unknown value %(value)s.", value=value)
     return value
@@ -124,12 +129,12 @@ IF_MATCH = {
 }
 
 
-def if_match(view):
+def if_match(view: View) -> View:
     """Compare ``If-Match`` with the version under the application's lock, so that no
     other change can come between the check and the edit."""
 
     @functools.wraps(view)
-    def wrapped(*args, application: Application, **kwargs):
+    def wrapped(*args: Any, application: Application, **kwargs: Any) -> Any:
         reject_malformed_json()
         application = operations.lock_application(db.session, application)
         check_write(application.version)
@@ -148,11 +153,11 @@ _SINCE = func.coalesce(Application.submitted_at, Application.created_at)
 
 def _list_key(application: Application) -> tuple[int, str, int]:
     never = application.submitted_at is None
-    at = application.created_at if never else application.submitted_at
+    at = application.submitted_at or application.created_at
     return int(never), at.isoformat(), application.id
 
 
-def _after(raw: str | None):
+def _after(raw: str | None) -> ColumnElement[bool] | None:
     """The SQL condition for rows after the cursor ``raw``."""
     if raw is None:
         return None
@@ -167,7 +172,7 @@ def _after(raw: str | None):
     return or_(_NEVER_SUBMITTED > never, and_(_NEVER_SUBMITTED == never, or_(_SINCE > at, same_at)))
 
 
-def _claimed_by(raw: str | None):
+def _claimed_by(raw: str | None) -> ColumnElement[bool] | None:
     if raw is None:
         return None
     if raw == "none":
@@ -209,7 +214,7 @@ def _list_conditions(args: dict) -> list:
 @blp.arguments(schemas.ApplicationListArgs, location="query")
 @blp.response(200, list_schema(schemas.ApplicationResponse, "ApplicationList"))
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
-def list_applications(args):
+def list_applications(args: dict[str, Any]) -> dict[str, Any]:
     """Applications, submitted ones by (submitted_at, id), then drafts by (created_at,
     id). Enterprise callers see only their own."""
     stmt = (
@@ -242,7 +247,7 @@ def _target_enterprise(uscc: str | None) -> Enterprise:
             raise field_error("enterprise_uscc", "required", "Name the enterprise.")
         if user.enterprise_id is None:
             raise NotFound("No such enterprise.")
-        return db.session.get(Enterprise, user.enterprise_id)
+        return db.session.get_one(Enterprise, user.enterprise_id)
     code = valid_uscc("enterprise_uscc", uscc)
     enterprise = db.session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
     if enterprise is None or not (user.is_reviewer or enterprise.id == user.enterprise_id):
@@ -259,7 +264,7 @@ def _target_enterprise(uscc: str | None) -> Enterprise:
 @blp.alt_response(404, description="No such enterprise (or not the caller's)")
 @blp.alt_response(409, description="application_open, banned, invalid_transition, …")
 @blp.alt_response(422, description="The body is not valid")
-def create_application(body):
+def create_application(body: dict[str, Any]) -> OneApplication:
     """A draft: an enterprise's own application, or a reviewer's nomination."""
     enterprise = _target_enterprise(body.get("enterprise_uscc"))
     tier = known("tier", body["tier"], ladder_queries.tier_ranks(db.session))
@@ -276,7 +281,7 @@ def create_application(body):
 @with_application
 @blp.response(200, schemas.ApplicationResponse)
 @blp.alt_response(404, description="No such application (or another enterprise's)")
-def get_application(application: Application):
+def get_application(application: Application) -> OneApplication:
     return one(application)
 
 
@@ -293,7 +298,7 @@ def get_application(application: Application):
 @blp.alt_response(422, description="The body is not valid")
 @blp.alt_response(428, description="If-Match is missing")
 @blp.doc(parameters=[IF_MATCH])
-def edit_application(changes, application: Application):
+def edit_application(changes: dict[str, Any], application: Application) -> OneApplication:
     """Change a draft's ``tier`` or ``kind`` (``If-Match`` required)."""
     tier = changes.get("tier", application.tier)
     known("tier", tier, ladder_queries.tier_ranks(db.session))
@@ -312,7 +317,7 @@ ACTION_ERRORS = (
 )
 
 
-def action_errors(view):
+def action_errors(view: View) -> View:
     for status, description in ACTION_ERRORS:
         view = blp.alt_response(status, description=description)(view)
     return view
@@ -324,7 +329,7 @@ def action_errors(view):
 @blp.arguments(schemas.Submission)
 @blp.response(200, schemas.ApplicationResponse)
 @action_errors
-def submit_application(body, application: Application):
+def submit_application(body: dict[str, Any], application: Application) -> OneApplication:
     """draft → submitted, or changes_requested → in_review (422 ``not_eligible`` lists
     the checks not met)."""
     application = operations.submit(
@@ -340,7 +345,7 @@ def submit_application(body, application: Application):
 @blp.arguments(schemas.NoInput)
 @blp.response(200, schemas.ApplicationResponse)
 @action_errors
-def withdraw_application(_body, application: Application):
+def withdraw_application(_body: dict[str, Any], application: Application) -> OneApplication:
     """The applicant side takes it back (an empty body is accepted)."""
     application = operations.withdraw(db.session, application, user=caller(), via=VIA)
     db.session.commit()

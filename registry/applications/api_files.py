@@ -12,8 +12,11 @@ in the body (QUALITY.md S1).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, url_for
 from marshmallow import RAISE
+from werkzeug.datastructures import FileStorage
 
 from registry.applications import api_schemas as schemas
 from registry.applications import attachments, queries
@@ -57,7 +60,9 @@ def visible_attachment(attachment_id: int) -> Attachment:
 @blp.response(201, schemas.AttachmentOut)
 @blp.alt_response(413, description="The file is larger than 10 MB")
 @action_errors
-def upload_attachment(files, application: Application):
+def upload_attachment(
+    files: dict[str, FileStorage], application: Application
+) -> tuple[Attachment, int, dict[str, str]]:
     """A PDF, PNG, JPEG or XLSX (by content) in draft or changes_requested."""
     storage = files["file"]
     # One byte more than allowed is enough to know the file is too large.
@@ -75,7 +80,7 @@ def upload_attachment(files, application: Application):
 @with_application
 @blp.response(200, list_schema(schemas.AttachmentOut, "AttachmentList"))
 @blp.alt_response(404, description="No such application (or another enterprise's)")
-def list_attachments(application: Application):
+def list_attachments(application: Application) -> dict[str, Any]:
     """An application's files, oldest first (one page)."""
     return list_body(queries.attachments(db.session, application.id), None)
 
@@ -85,7 +90,7 @@ def list_attachments(application: Application):
 @blp.response(200, description="The file as stored, of the type detected at upload")
 @blp.doc(responses={200: {"content": {kind: {"schema": BINARY} for kind, _ext in FILE_TYPES}}})
 @blp.alt_response(404, description="No such attachment (or another enterprise's)")
-def download_attachment(attachment_id: int):
+def download_attachment(attachment_id: int) -> Response:
     """Always a download under a name of the registry's making, never sniffed."""
     return attachments.download_response(visible_attachment(attachment_id))
 
@@ -94,7 +99,7 @@ def download_attachment(attachment_id: int):
 @requires_any(*APPLICANT)
 @blp.response(204)
 @action_errors
-def delete_attachment(attachment_id: int):
+def delete_attachment(attachment_id: int) -> Response:
     """Remove a file (applicant side, draft or changes_requested)."""
     attachments.delete_attachment(
         db.session, visible_attachment(attachment_id), user=caller(), via=VIA

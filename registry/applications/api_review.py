@@ -12,9 +12,10 @@ Objectors' name and contact are shown to reviewers only: the routes that show th
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim
@@ -22,6 +23,7 @@ from registry.applications import api_schemas as schemas
 from registry.applications import objections, operations, queries
 from registry.applications.api import (
     VIA,
+    OneApplication,
     action_errors,
     caller,
     city_codes,
@@ -55,8 +57,11 @@ blp = ApiBlueprint(
     "objections; objections and account claims for reviewers.",
 )
 
+#: The rows listed by id.
+M = TypeVar("M", Objection, AccountClaim)
 
-def _by_id(model, args: dict):
+
+def _by_id(model: type[M], args: dict[str, Any]) -> Select[M]:
     """``model`` rows ordered by id, a page after the ``after`` cursor."""
     stmt = select(model).order_by(model.id).limit(args["limit"] + 1)
     if args["after"] is not None:
@@ -65,7 +70,7 @@ def _by_id(model, args: dict):
     return stmt
 
 
-def _page(stmt, args: dict) -> dict:
+def _page(stmt: Select[Any], args: dict[str, Any]) -> dict[str, Any]:
     page = page_of(list(db.session.scalars(stmt)), args["limit"], lambda row: (row.id,))
     return list_body(page.items, page.next_cursor)
 
@@ -78,7 +83,7 @@ def _page(stmt, args: dict) -> dict:
 @blp.arguments(schemas.CountArgs, location="query")
 @blp.response(200, list_schema(schemas.CountOut, "ApplicationCounts"))
 @blp.alt_response(422, description="A filter value is not valid")
-def application_counts(args):
+def application_counts(args: dict[str, Any]) -> dict[str, Any]:
     """The reviewers' queue counts: every state × tier, under the city and
     ``claimed_by`` filters (as the queue page shows them)."""
     claimed = args.get("claimed_by")
@@ -102,7 +107,7 @@ def application_counts(args):
 @blp.arguments(schemas.NoInput)
 @blp.response(200, schemas.ApplicationResponse)
 @action_errors
-def claim_application(_body, application: Application):
+def claim_application(_body: dict[str, Any], application: Application) -> OneApplication:
     """A reviewer takes the lead (an empty body is accepted)."""
     application = operations.claim(db.session, application, user=caller(), via=VIA)
     db.session.commit()
@@ -115,7 +120,7 @@ def claim_application(_body, application: Application):
 @blp.arguments(schemas.DecisionIn)
 @blp.response(200, schemas.ApplicationResponse)
 @action_errors
-def decide_application(body, application: Application):
+def decide_application(body: dict[str, Any], application: Application) -> OneApplication:
     """approve / reject / request_changes, with the four-eyes rules; an approval
     confirms each manual check of the snapshot (422 ``manual_checks_unconfirmed``)."""
     confirmed = body.get("manual_checks") or {}
@@ -161,7 +166,7 @@ def _notice_after(raw: str | None) -> tuple[datetime, int] | None:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, list_schema(schemas.NoticeItemOut, "NoticeList"))
 @blp.alt_response(422, description="The cursor is not valid")
-def list_notices(args):
+def list_notices(args: dict[str, Any]) -> dict[str, Any]:
     """Applications in public notice (public), by ``notice_ends_at`` then id. ``held``:
     the notice has ended and an objection is still open."""
     rows = objections.notice_rows(
@@ -207,7 +212,7 @@ with_notice = loads(
 @blp.alt_response(409, description="notice_closed: the notice has ended")
 @blp.alt_response(422, description="The body is not valid")
 @blp.alt_response(429, description="Too many objections from this address (Retry-After)")
-def file_objection(body, application: Application):
+def file_objection(body: dict[str, Any], application: Application) -> tuple[Objection, int]:
     """Anyone objects while the notice runs (public; 5 per hour per address)."""
     try:
         objection = objections.file_objection(
@@ -237,7 +242,7 @@ def file_objection(body, application: Application):
 @blp.arguments(schemas.ObjectionListArgs, location="query")
 @blp.response(200, list_schema(schemas.ReviewerObjectionApiOut, "ObjectionList"))
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
-def list_objections(args):
+def list_objections(args: dict[str, Any]) -> dict[str, Any]:
     """Objections by id, with who objected; filters ``state`` and ``application_id``."""
     stmt = _by_id(Objection, args)
     if args.get("state"):
@@ -260,7 +265,7 @@ def list_objections(args):
 @blp.alt_response(404, description="No such objection")
 @blp.alt_response(409, description="invalid_transition: already resolved, or not in notice")
 @blp.alt_response(422, description="The body is not valid")
-def resolve_objection(body, objection: Objection):
+def resolve_objection(body: dict[str, Any], objection: Objection) -> Objection:
     """Uphold (the application is rejected) or dismiss (granted now when the notice has
     ended and no other objection is open), with a comment."""
     objection = objections.resolve(
@@ -278,7 +283,7 @@ def resolve_objection(body, objection: Objection):
 @blp.arguments(schemas.ClaimListArgs, location="query")
 @blp.response(200, list_schema(schemas.AccountClaimOut, "AccountClaimList"))
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
-def list_account_claims(args):
+def list_account_claims(args: dict[str, Any]) -> dict[str, Any]:
     """Sign-ups claiming a USCC already in the registry, by id; filter ``state``."""
     stmt = _by_id(AccountClaim, args)
     if args.get("state"):
@@ -299,7 +304,7 @@ def list_account_claims(args):
 @blp.alt_response(404, description="No such claim")
 @blp.alt_response(409, description="invalid_transition: already decided")
 @blp.alt_response(422, description="The body is not valid (a refusal needs a comment)")
-def decide_account_claim(body, claim: AccountClaim):
+def decide_account_claim(body: dict[str, Any], claim: AccountClaim) -> AccountClaim:
     """Confirm (the account is linked to the enterprise) or refuse, with a comment."""
     claim = accounts.decide_claim(
         db.session,

@@ -9,6 +9,8 @@ JSON booleans only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
@@ -29,7 +31,7 @@ DECISIONS = ("approve", "reject", "request_changes")
 MAX_ID = 2**31 - 1
 
 
-def _strict_boolean(**kwargs) -> fields.Boolean:
+def _strict_boolean(**kwargs: Any) -> fields.Boolean:
     """A JSON ``true`` or ``false``, not ``"yes"`` or ``1``."""
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
 
@@ -157,7 +159,7 @@ class ApplicationResponse(ApplicationOut):
     reviewers' identities (API.md wire conventions)."""
 
     @post_dump
-    def _hide_reviewers(self, data: dict, **_kwargs) -> dict:
+    def _hide_reviewers(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         if not _sees_reviewers():
             data["claimed_by"] = data["nominated_by"] = None
             for decision in data["decisions"]:
@@ -206,7 +208,7 @@ class ReviewerObjectionApiOut(objections.ReviewerObjectionOut):
 
 
 def _enterprise(claim: AccountClaim) -> Enterprise:
-    return db.session.get(Enterprise, claim.enterprise_id)
+    return db.session.get_one(Enterprise, claim.enterprise_id)
 
 
 class AccountClaimOut(OutputSchema):

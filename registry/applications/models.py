@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from registry.core import clock
 from registry.core.db import Model, UtcDateTime, enum_type
 from registry.enterprises.models import Enterprise
+
+if TYPE_CHECKING:
+    from registry.accounts.models import User
 
 
 class Kind(enum.StrEnum):
@@ -87,11 +91,11 @@ class Application(Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def visible_to(self, user) -> bool:
+    def visible_to(self, user: User) -> bool:
         """Reviewers see every application; an enterprise's users see their own."""
         return user.is_reviewer or user.enterprise_id == self.enterprise_id
 
-    def applicant_side(self, user) -> bool:
+    def applicant_side(self, user: User) -> bool:
         """Who may edit, submit and withdraw it: the enterprise's users for its own
         application, any reviewer for a nomination (PRODUCT.md §5)."""
         if self.nominated_by is not None:

@@ -3,10 +3,11 @@ the rules live in ``objections``)."""
 
 from __future__ import annotations
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
@@ -15,7 +16,7 @@ from registry.core.web import strip_text
 _REQUIRED = _l("This field is required.")
 
 
-def _text(label, limit: int, field=StringField):
+def _text(label: LazyString, limit: int, field: type[StringField] = StringField) -> StringField:
     """A required text, blanks around it removed (blank only counts as missing)."""
     return field(
         label,

@@ -22,7 +22,9 @@ sees the same count; only objections that were stored count. It holds whatever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from marshmallow import fields
 from sqlalchemy import Row, desc, select, text, tuple_
@@ -137,7 +139,7 @@ def file_objection(
     application = operations.lock_application(session, application)
     if application.state != State.IN_NOTICE:
         raise NotFound("No such application in notice.")
-    if now >= application.notice_ends_at:
+    if now >= cast(datetime, application.notice_ends_at):  # set while in notice
         raise NoticeClosed("The notice of this application has ended.")
     objection = Objection(
         application_id=application.id,
@@ -285,7 +287,12 @@ def notice_rows(
     return list(session.execute(stmt))
 
 
-def reviewer_objections(session: DbSession, *, open_limit: int, resolved_limit: int):
+def reviewer_objections(
+    session: DbSession, *, open_limit: int, resolved_limit: int
+) -> tuple[
+    Sequence[Row[Objection, Application, Enterprise]],
+    Sequence[Row[Objection, Application, Enterprise, User]],
+]:
     """``(open, resolved)``: the open objections oldest first (those of applications
     still in notice before those whose application has closed), and the latest
     resolved ones, each row with its application and enterprise (and the resolver)."""

@@ -7,11 +7,13 @@ come last, by id. Pages never count and never use OFFSET.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, and_, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Exists, Row, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from registry.accounts.models import AccountClaim, ClaimState, User
 from registry.applications.models import Application, Attachment, Objection, ObjectionState, State
@@ -30,6 +32,9 @@ ASSIGNEES = ("anyone", "me", "none")
 #: The sort key of a queue row: (submitted_at or None for a draft, id).
 QueueKey = tuple[datetime | None, int]
 
+#: A SELECT of any columns (the queue's rows, its counts).
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
 
 @dataclass(frozen=True)
 class QueueFilter:
@@ -42,12 +47,12 @@ class QueueFilter:
     user_id: int | None = None
 
 
-def _display_name(user):
+def _display_name(user: type[User]) -> ColumnElement[str]:
     """SQL for ``User.display_name``: the name, else the email."""
     return func.coalesce(func.nullif(user.name, ""), user.email)
 
 
-def _filtered(stmt, filters: QueueFilter, *, by_state: bool = True, by_tier: bool = True):
+def _filtered(stmt: S, filters: QueueFilter, *, by_state: bool = True, by_tier: bool = True) -> S:
     if by_state:
         stmt = stmt.where(Application.state.in_(filters.states))
     if by_tier and filters.tier:
@@ -146,7 +151,7 @@ def objections(session: DbSession, application_id: int) -> list[Objection]:
     )
 
 
-def user_names(session: DbSession, ids) -> dict[int, str]:
+def user_names(session: DbSession, ids: Iterable[int | None]) -> dict[int, str]:
     """``{user id: display name}`` for the given ids (None ignored)."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -225,7 +230,7 @@ def find_enterprises(session: DbSession, text: str, *, limit: int) -> list[Enter
 # --- account claims ----------------------------------------------------------------------
 
 
-def _claims(state_is_pending: bool):
+def _claims(state_is_pending: bool) -> Select[AccountClaim, str, str, str, str]:
     decider = aliased(User)
     claimant = aliased(User)
     stmt = (
@@ -261,7 +266,7 @@ def decided_claims(session: DbSession, *, limit: int) -> list[Row]:
 # --- objections --------------------------------------------------------------------------
 
 
-def open_objection(application_id):
+def open_objection(application_id: int | InstrumentedAttribute[int]) -> Exists:
     """SQL: an objection to this application (an id, or the ``Application.id`` column in
     a query over applications) is open."""
     return exists().where(

@@ -8,13 +8,17 @@ the page it came from with the refusal's status (403 four-eyes, 409 invalid tran
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
 from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from registry.accounts.models import User
 from registry.applications import operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
@@ -44,7 +48,7 @@ LIST_LIMIT = 50
 #: Withdrawable by the applicant side (PRODUCT.md §5).
 
 
-def me():
+def me() -> User:
     return current_user._get_current_object()
 
 
@@ -110,7 +114,7 @@ def _queue_position(raw: str | None) -> tuple[queries.QueueKey | None, int]:
 
 @bp.get("")
 @access.reviewer
-def queue():
+def queue() -> ResponseReturnValue:
     lang = current_language()
     tier_names = tier_labels()
     city_names = {c.code: c.name(lang) for c in enterprise_queries.cities(db.session)}
@@ -124,7 +128,7 @@ def queue():
         after, page_number, cursor_ok = None, 1, False
 
     # Links on the page keep valid filters only.
-    chosen = form.chosen() if filters_ok else {}
+    chosen: dict[str, Any] = form.chosen() if filters_ok else {}
     filters = (
         form.queue_filter(current_user.id)
         if filters_ok
@@ -177,7 +181,7 @@ def _checks(application: Application) -> list[dict]:
     ]
 
 
-def _decision_form(application: Application, **kwargs) -> forms.DecisionForm:
+def _decision_form(application: Application, **kwargs: Any) -> forms.DecisionForm:
     manual = [(c["code"], c["label"]) for c in _checks(application) if c["status"] == "manual"]
     return forms.decision_form(manual, **kwargs)
 
@@ -188,7 +192,7 @@ def _application_page(
     decision: forms.DecisionForm | None = None,
     problem: str | None = None,
     status: int = 200,
-):
+) -> tuple[str, int]:
     session = db.session
     snapshot = application.eligibility or {}
     names = queries.user_names(
@@ -227,11 +231,13 @@ def _application_page(
 
 @bp.get("/applications/<int:application_id>")
 @access.reviewer
-def application(application_id: int):
+def application(application_id: int) -> ResponseReturnValue:
     return _application_page(db.get_or_404(Application, application_id))
 
 
-def _transition(application_id: int, operation, done, **options):
+def _transition(
+    application_id: int, operation: Callable[..., object], done: str, **options: Any
+) -> ResponseReturnValue:
     """Claim, submit or withdraw: 303 with ``done`` after success, else the page with
     the refusal and its status."""
     application = db.get_or_404(Application, application_id)
@@ -251,13 +257,13 @@ def _transition(application_id: int, operation, done, **options):
 
 @bp.post("/applications/<int:application_id>/claim")
 @access.reviewer
-def claim(application_id: int):
+def claim(application_id: int) -> ResponseReturnValue:
     return _transition(application_id, operations.claim, _("You now lead this review."))
 
 
 @bp.post("/applications/<int:application_id>/submission")
 @access.reviewer
-def submit_nomination(application_id: int):
+def submit_nomination(application_id: int) -> ResponseReturnValue:
     # A nomination needs no declaration (PRODUCT.md §5); an enterprise's own
     # application is refused by the operation (only its users may submit it).
     return _transition(
@@ -270,7 +276,7 @@ def submit_nomination(application_id: int):
 
 @bp.post("/applications/<int:application_id>/withdrawal")
 @access.reviewer
-def withdraw_nomination(application_id: int):
+def withdraw_nomination(application_id: int) -> ResponseReturnValue:
     return _transition(application_id, operations.withdraw, _("The nomination is withdrawn."))
 
 
@@ -278,7 +284,7 @@ def _decided_message(application: Application) -> str:
     if application.state == State.IN_NOTICE:
         return _(
             "Approved. The public notice runs until %(end)s.",
-            end=_local_time(application.notice_ends_at),
+            end=_local_time(cast(datetime, application.notice_ends_at)),  # set in notice
         )
     if application.state == State.IN_REVIEW:
         return _(
@@ -295,7 +301,7 @@ def _decided_message(application: Application) -> str:
 
 @bp.post("/applications/<int:application_id>/decision")
 @access.reviewer
-def decide(application_id: int):
+def decide(application_id: int) -> ResponseReturnValue:
     application = db.get_or_404(Application, application_id)
     form = _decision_form(application)
     if not form.validate_on_submit():
@@ -334,12 +340,12 @@ def decide(application_id: int):
 
 @bp.route("/nominate", methods=["GET", "POST"])
 @access.reviewer
-def nominate():
+def nominate() -> ResponseReturnValue:
     form = forms.NominateForm()
     form.tier.choices = forms.choices(tier_labels())
     if form.validate_on_submit():
         try:
-            enterprise = enterprise_queries.by_uscc(db.session, form.uscc.data)
+            enterprise = enterprise_queries.by_uscc(db.session, cast(str, form.uscc.data))
             # Applying for the rung already held can only be its renewal.
             kind = Kind.RENEWAL if enterprise.tier == form.tier.data else Kind.PROMOTION
             application = operations.create(

@@ -3,7 +3,11 @@ verify, demote, revoke) and on account claims: routes of the ``review`` blueprin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import flash, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -42,7 +46,7 @@ nav_item("review.claims", _l("Account claims"), REVIEWERS, order=34)
 
 @bp.get("/enterprises")
 @access.reviewer
-def enterprises():
+def enterprises() -> ResponseReturnValue:
     form = forms.EnterpriseSearchForm(request.args)
     if not form.validate():
         return render_template("review/enterprises.html", form=form, found=None), 422
@@ -61,7 +65,7 @@ def _enterprise_or_404(uscc: str) -> Enterprise:
     return found(enterprise_queries.find_by_uscc(db.session, uscc), "No such enterprise.")
 
 
-def _demote_form(enterprise, **kwargs) -> forms.DemoteForm:
+def _demote_form(enterprise: Enterprise, **kwargs: Any) -> forms.DemoteForm:
     form = forms.DemoteForm(prefix="demote", **kwargs)
     names = tier_labels()
     ranks = ladder_queries.tier_ranks(db.session)
@@ -70,7 +74,13 @@ def _demote_form(enterprise, **kwargs) -> forms.DemoteForm:
     return form
 
 
-def _enterprise_page(enterprise, *, demote=None, revoke=None, status: int = 200):
+def _enterprise_page(
+    enterprise: Enterprise,
+    *,
+    demote: forms.DemoteForm | None = None,
+    revoke: forms.RevokeForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     session = db.session
     html = render_template(
         "review/enterprise.html",
@@ -89,11 +99,16 @@ def _enterprise_page(enterprise, *, demote=None, revoke=None, status: int = 200)
 
 @bp.get("/enterprises/<uscc>")
 @access.reviewer
-def enterprise(uscc: str):
+def enterprise(uscc: str) -> ResponseReturnValue:
     return _enterprise_page(_enterprise_or_404(uscc))
 
 
-def _ladder_move(uscc: str, form_name: str, move, done: str):
+def _ladder_move(
+    uscc: str,
+    form_name: str,
+    move: Callable[[Enterprise, forms.DemoteForm | forms.RevokeForm], object],
+    done: str,
+) -> ResponseReturnValue:
     """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation."""
     enterprise = _enterprise_or_404(uscc)
     form = _demote_form(enterprise) if form_name == "demote" else forms.RevokeForm(prefix="revoke")
@@ -114,7 +129,7 @@ def _ladder_move(uscc: str, form_name: str, move, done: str):
 
 @bp.post("/enterprises/<uscc>/demotion")
 @access.reviewer
-def demote(uscc: str):
+def demote(uscc: str) -> ResponseReturnValue:
     return _ladder_move(
         uscc,
         "demote",
@@ -131,7 +146,7 @@ def demote(uscc: str):
 
 @bp.post("/enterprises/<uscc>/revocation")
 @access.reviewer
-def revoke(uscc: str):
+def revoke(uscc: str) -> ResponseReturnValue:
     return _ladder_move(
         uscc,
         "revoke",
@@ -148,7 +163,7 @@ def revoke(uscc: str):
 
 @bp.post("/enterprises/<uscc>/verification")
 @access.reviewer
-def verify(uscc: str):
+def verify(uscc: str) -> ResponseReturnValue:
     enterprise = _enterprise_or_404(uscc)
     enterprise_ops.verify_enterprise(db.session, enterprise, actor=Actor.of(current_user, "web"))
     db.session.commit()
@@ -159,11 +174,15 @@ def verify(uscc: str):
 # --- account claims ----------------------------------------------------------------------
 
 
-def _claim_form(claim_id: int, **kwargs) -> forms.ClaimDecisionForm:
+def _claim_form(claim_id: int, **kwargs: Any) -> forms.ClaimDecisionForm:
     return forms.ClaimDecisionForm(prefix=f"claim-{claim_id}", **kwargs)
 
 
-def _claims_page(failed: dict | None = None, problem: str | None = None, status: int = 200):
+def _claims_page(
+    failed: dict[int, forms.ClaimDecisionForm] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     """The claims page; ``failed`` = {claim id: its form with errors}."""
     pending = queries.pending_claims(db.session)
     claim_forms = {
@@ -182,13 +201,13 @@ def _claims_page(failed: dict | None = None, problem: str | None = None, status:
 
 @bp.get("/account-claims")
 @access.reviewer
-def claims():
+def claims() -> ResponseReturnValue:
     return _claims_page()
 
 
 @bp.post("/account-claims/<int:claim_id>/decision")
 @access.reviewer
-def decide_claim(claim_id: int):
+def decide_claim(claim_id: int) -> ResponseReturnValue:
     claim = db.get_or_404(AccountClaim, claim_id)
     form = _claim_form(claim_id)
     if not form.validate_on_submit():
@@ -205,7 +224,7 @@ def decide_claim(claim_id: int):
     except DomainError as error:
         db.session.rollback()
         refuse(form, error)
-        pending = db.session.get(AccountClaim, claim_id).state == ClaimState.PENDING
+        pending = db.session.get_one(AccountClaim, claim_id).state == ClaimState.PENDING
         return _claims_page(
             {claim_id: form} if pending else None,
             problem=None if pending else error_text(error),

@@ -3,6 +3,9 @@ their pages use for decisions, assignees, audit actions and claims."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from registry.applications.models import State
@@ -82,7 +85,7 @@ class QueueFilterForm(Form):
     )
 
     def fill_choices(
-        self, tiers: dict[str, str], cities: dict[str, str], states: dict[str, str]
+        self, tiers: dict[str, str], cities: dict[str, str], states: dict[State, LazyString]
     ) -> None:
         """Names of tiers and cities in the page's language, labels of the states."""
         self.tier.choices = [SelectChoice("", _l("All tiers")), *choices(tiers)]
@@ -103,6 +106,7 @@ class QueueFilterForm(Form):
         """The validated filters as the queue query takes them."""
         chosen = self.chosen()
         state = chosen.get("state")
+        states: tuple[State, ...]
         if state is None:
             states = NEEDS_REVIEWER
         else:
@@ -145,7 +149,7 @@ def confirm_field(code: str) -> str:
     return f"confirm_{code}"
 
 
-def decision_form(manual_checks: list[tuple[str, str]], **kwargs) -> DecisionForm:
+def decision_form(manual_checks: list[tuple[str, str]], **kwargs: Any) -> DecisionForm:
     """A :class:`DecisionForm` with a checkbox per ``(code, label)`` manual check."""
 
     class ApplicationDecisionForm(DecisionForm):

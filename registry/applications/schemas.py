@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import fields
 from sqlalchemy.orm import object_session
 
@@ -9,17 +11,18 @@ from registry.accounts.models import User
 from registry.applications.models import Application
 from registry.applications.queries import is_held
 from registry.core import changes, clock
+from registry.core.dbsession import DbSession
 from registry.core.schemas import OutputSchema, Timestamp
 from registry.extensions import db
 
 
-def _session_of(record):
+def _session_of(record: object) -> DbSession:
     """The session that loaded ``record``: a snapshot renders records read in its own
     consistent transaction, and what they refer to must be read in it too."""
     return object_session(record) or db.session
 
 
-def user_ref(user_id: int | None, session=None) -> dict | None:
+def user_ref(user_id: int | None, session: DbSession | None = None) -> dict[str, Any] | None:
     if user_id is None:
         return None
     user = (session or db.session).get(User, user_id)

@@ -4,6 +4,7 @@ an objection only its grounds and outcome."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,13 +14,15 @@ from sqlalchemy import select
 
 from registry.accounts.models import User
 from registry.applications.labels import OBJECTION_LABELS, STATE_LABELS
-from registry.applications.models import Application, Objection, State
+from registry.applications.models import Application, Decision, Objection, State
 from registry.core.audit import history
 from registry.core.models import AuditEntry
 from registry.extensions import db
 
 #: The states an application ends in.
 CLOSED = (State.GRANTED, State.REJECTED, State.WITHDRAWN)
+#: (user id or None for the system, the name recorded) → the name this viewer sees.
+Namer = Callable[[int | None, str], str]
 
 
 @dataclass
@@ -33,10 +36,10 @@ class Event:
     detail: str | None = None
     state: str | None = None
     badge: str | None = None
-    notice: tuple[datetime, datetime] | None = None
+    notice: tuple[datetime, datetime | None] | None = None
 
 
-def _namer(application: Application, viewer: User):
+def _namer(application: Application, viewer: User) -> Namer:
     """Who acted, as this viewer may know it: the enterprise's own users by name, the
     system as the registry, reviewers by name to reviewers and as "a reviewer" to others."""
     own = set(
@@ -67,7 +70,9 @@ _TITLES = {
 }
 
 
-def _audit_event(application: Application, row: AuditEntry, decisions, name) -> Event | None:
+def _audit_event(
+    application: Application, row: AuditEntry, decisions: Iterator[Decision], name: Namer
+) -> Event | None:
     changes = row.changes or {}
     before, after = changes.get("state", [None, None])
     event = Event(at=row.at, title="", by=name(row.actor_id, row.actor_name))
@@ -115,7 +120,7 @@ def _audit_event(application: Application, row: AuditEntry, decisions, name) -> 
     return event
 
 
-def _objection_events(application: Application, name) -> list[Event]:
+def _objection_events(application: Application, name: Namer) -> list[Event]:
     """Grounds and outcome only: the objector's name, contact and address are for
     reviewers (PRODUCT.md §5) and never reach this page."""
     events = []

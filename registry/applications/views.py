@@ -18,10 +18,12 @@ error page.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template
+from flask import Blueprint, Response, abort, flash, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from registry.accounts.models import User
 from registry.applications import attachments, operations, queries
@@ -33,6 +35,7 @@ from registry.core import access, clock
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed, found
 from registry.core.i18n import current_language
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.enterprises.models import Enterprise
 from registry.enterprises.views import own_enterprise
 from registry.extensions import db
 from registry.ladder import eligibility
@@ -71,7 +74,7 @@ def _visible_application(application_id: int) -> Application:
 
 @bp.get("/applications")
 @access.enterprise_user
-def index():
+def index() -> ResponseReturnValue:
     if current_user.enterprise_id is None:
         # A claim still waiting for a reviewer: nothing of the enterprise yet.
         return render_template("applications/index.html", applications=None, open_one=None)
@@ -84,7 +87,7 @@ def index():
     )
 
 
-def _start_options(enterprise) -> tuple[list[tuple[str, str]], list[str]]:
+def _start_options(enterprise: Enterprise) -> tuple[list[tuple[str, str]], list[str]]:
     """What the enterprise may start (``"<kind>:<tier>"``, label) and notes on the rest:
     self_apply tiers above its rung, and a renewal of its tier in the renewal window."""
     lang = current_language()
@@ -105,7 +108,7 @@ def _start_options(enterprise) -> tuple[list[tuple[str, str]], list[str]]:
             options.append(
                 (
                     f"renewal:{enterprise.tier}",
-                    _("Renewal of %(tier)s", tier=names[enterprise.tier]),
+                    _("Renewal of %(tier)s", tier=names[own.code]),
                 )
             )
     for tier in tiers:
@@ -127,7 +130,7 @@ def _start_options(enterprise) -> tuple[list[tuple[str, str]], list[str]]:
 
 @bp.route("/applications/new", methods=["GET", "POST"])
 @access.enterprise_user
-def new():
+def new() -> ResponseReturnValue:
     enterprise = own_enterprise()
     form = NewApplicationForm()
     options, notes = _start_options(enterprise)
@@ -155,7 +158,9 @@ def new():
 # --- the detail page: steps, attachments, timeline ------------------------------------------------
 
 
-def _detail_page(application: Application, status: int = 200, **forms):
+def _detail_page(
+    application: Application, status: int = 200, **forms: FlaskForm
+) -> tuple[str, int]:
     may_act = application.applicant_side(_user())
     editable = may_act and application.state in attachments.EDITABLE_STATES
     evaluation = None
@@ -190,7 +195,13 @@ def _detail_page(application: Application, status: int = 200, **forms):
     return html, status
 
 
-def _refused(application: Application, error: DomainError, form_name: str, form, field=None):
+def _refused(
+    application: Application,
+    error: DomainError,
+    form_name: str,
+    form: FlaskForm,
+    field: str | None = None,
+) -> tuple[str, int]:
     """Nothing was changed: show the refusal on ``form`` with the refusal's status."""
     db.session.rollback()
     if error.status == 404:
@@ -212,13 +223,13 @@ def _refused(application: Application, error: DomainError, form_name: str, form,
 
 @bp.get("/applications/<int:application_id>")
 @access.signed_in
-def detail(application_id: int):
+def detail(application_id: int) -> ResponseReturnValue:
     return _detail_page(_visible_application(application_id))
 
 
 @bp.post("/applications/<int:application_id>/submit")
 @access.signed_in
-def submit(application_id: int):
+def submit(application_id: int) -> ResponseReturnValue:
     application = _visible_application(application_id)
     form = SubmitForm()
     if not form.validate_on_submit():
@@ -240,7 +251,7 @@ def submit(application_id: int):
 
 @bp.post("/applications/<int:application_id>/withdraw")
 @access.signed_in
-def withdraw(application_id: int):
+def withdraw(application_id: int) -> ResponseReturnValue:
     application = _visible_application(application_id)
     form = ActionForm()
     if not form.validate_on_submit():
@@ -256,7 +267,7 @@ def withdraw(application_id: int):
 
 @bp.post("/applications/<int:application_id>/attachments")
 @access.signed_in
-def upload(application_id: int):
+def upload(application_id: int) -> ResponseReturnValue:
     application = _visible_application(application_id)
     form = UploadForm()
     if not form.validate_on_submit():
@@ -285,7 +296,7 @@ def _visible_attachment(attachment_id: int) -> Attachment:
 
 @bp.post("/attachments/<int:attachment_id>/delete")
 @access.signed_in
-def delete_attachment(attachment_id: int):
+def delete_attachment(attachment_id: int) -> ResponseReturnValue:
     attachment = _visible_attachment(attachment_id)
     application, label = attachment.application, attachment.label
     form = ActionForm()
@@ -302,7 +313,7 @@ def delete_attachment(attachment_id: int):
 
 @bp.get("/attachments/<int:attachment_id>")
 @access.signed_in
-def download(attachment_id: int):
+def download(attachment_id: int) -> Response:
     """The file as stored, under a name of our making and its detected type; always a
     download (never shown inline), never sniffed, never cached."""
     return attachments.download_response(_visible_attachment(attachment_id))
