@@ -181,7 +181,12 @@ def new_user() -> ResponseReturnValue:
 
 
 #: The buttons of the user page: which form each belongs to.
-USER_ACTIONS = {"role": "role", "enable": "status", "disable": "status", "password": "password"}
+USER_ACTIONS = {
+    "role": "role",
+    "enable": "status",
+    "disable": "status",
+    "password": "password",  # nosec B105 # a button's and a form's name
+}
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
