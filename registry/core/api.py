@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from apispec import BasePlugin
@@ -17,7 +17,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
-from webargs.core import ArgMap
 from webargs.flaskparser import FlaskParser
 from werkzeug import Response as WerkzeugResponse
 from werkzeug.exceptions import HTTPException
@@ -36,6 +35,9 @@ from registry.core.idempotency import idempotent
 from registry.core.pagination import InvalidCursor, decode_cursor
 from registry.core.problems import field_errors, problem
 from registry.core.web import is_api_path, render_error
+
+if TYPE_CHECKING:
+    from webargs.core import ArgMap
 
 API_PREFIX = "/api/v1"
 #: Which roles a scope gives anything to (API.md's table). Effective rights are the
