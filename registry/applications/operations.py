@@ -29,6 +29,7 @@ from registry.applications.schemas import application_out  # noqa: F401  (feed t
 from registry.core import clock
 from registry.core.audit import Actor, history, record_audit
 from registry.core.changes import changed
+from registry.core.db import is_postgres
 from registry.core.errors import (
     ApplicationOpen,
     Banned,
@@ -46,7 +47,7 @@ from registry.core.errors import (
 from registry.core.models import AuditEntry
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
-from registry.ladder import dates
+from registry.ladder import dates, holds, locks
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Tier
@@ -95,14 +96,14 @@ def lock_application(
     reserve or consume a slot), the enterprise, then the application, and re-read it so
     that concurrent transitions see each other (SQLite: the write lock is already held)."""
     if tier:
-        ladder.lock_tier(session, application.tier)
-    ladder.lock_enterprise(session, application.enterprise_id)
+        locks.lock_tier(session, application.tier)
+    locks.lock_enterprise(session, application.enterprise_id)
     stmt = (
         select(Application)
         .where(Application.id == application.id)
         .execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         stmt = stmt.with_for_update()
     return session.scalars(stmt).one()
 
@@ -174,7 +175,7 @@ def _check_target(
     if kind == Kind.RENEWAL:
         if enterprise.tier != tier.code:
             raise InvalidTransition("A renewal is for the tier currently held.")
-        ladder.check_renewal_window(enterprise)
+        holds.check_renewal_window(enterprise)
     return tier
 
 
@@ -298,7 +299,7 @@ def submit(
         application.approvals_required = tier.approvals_required
         application.notice_days = tier.notice_days
         if application.kind == Kind.RENEWAL:
-            ladder.hold_for_renewal(session, enterprise, application.id, actor=actor_of(user, via))
+            holds.hold_for_renewal(session, enterprise, application.id, actor=actor_of(user, via))
         return _transition(session, application, State.SUBMITTED, actor_of(user, via), "submit")
     return _transition(session, application, State.IN_REVIEW, actor_of(user, via), "submit")
 
@@ -326,7 +327,7 @@ def withdraw(session: Session, application: Application, *, user: User, via: str
     application = lock_application(session, application)
     require_state(application, *WITHDRAWABLE)
     actor = actor_of(user, via)
-    ladder.release_renewal_hold(session, application.id, actor=actor)
+    holds.release_renewal_hold(session, application.id, actor=actor)
     return _transition(session, application, State.WITHDRAWN, actor, "withdraw")
 
 
@@ -380,7 +381,7 @@ def decide(
     session.flush()
     session.refresh(application, ["decisions"])
     if decision == "reject":
-        ladder.release_renewal_hold(session, application.id, actor=actor)
+        holds.release_renewal_hold(session, application.id, actor=actor)
         application.closed_reason = comment
         return _transition(session, application, State.REJECTED, actor, "reject")
     if decision == "request_changes":
@@ -448,7 +449,7 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
             tier=application.tier,
         )
     _check_prerequisite(session, enterprise, session.get(Tier, application.tier))
-    ladder.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
+    holds.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
     now = clock.now()
     application.notice_started_at = now
     application.notice_ends_at = dates.notice_ends_at(
@@ -510,7 +511,7 @@ def reject_on_objection(
     """in_notice → rejected at once by an upheld objection, its slot released. The
     caller holds the locks of ``lock_application(..., tier=True)``."""
     require_state(application, State.IN_NOTICE)
-    ladder.release_slot(session, application.id, actor=actor)
+    holds.release_slot(session, application.id, actor=actor)
     application.closed_reason = reason
     return _transition(session, application, State.REJECTED, actor, "reject")
 
@@ -576,8 +577,8 @@ def close_open_applications(session: Session, enterprise: Enterprise, reason: st
             Application.enterprise_id == enterprise.id, Application.state.in_(OPEN_STATES)
         )
     ):
-        ladder.release_slot(session, application.id, actor=actor)
-        ladder.release_renewal_hold(session, application.id, actor=actor)
+        holds.release_slot(session, application.id, actor=actor)
+        holds.release_renewal_hold(session, application.id, actor=actor)
         application.closed_reason = reason
         _transition(session, application, State.REJECTED, actor, "close")
         count += 1
