@@ -17,7 +17,7 @@ from sqlalchemy import select
 from registry.accounts import operations as account_ops
 from registry.accounts import tokens
 from registry.accounts.models import Role, User
-from registry.applications import operations as applications
+from registry.applications import notice_ends as applications
 from registry.core import clock, idempotency
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, NotFound, ValidationFailed

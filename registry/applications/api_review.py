@@ -20,7 +20,7 @@ from sqlalchemy import select
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim
 from registry.applications import api_schemas as schemas
-from registry.applications import objections, operations, queries
+from registry.applications import decisions, objections, operations, queries
 from registry.applications.api import (
     VIA,
     action_errors,
@@ -133,7 +133,7 @@ def decide_application(body, application: Application):
                 for code in unknown
             ],
         )
-    application = operations.decide(
+    application = decisions.decide(
         db.session,
         application,
         body["decision"],
