@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from registry.accounts.models import User
 from registry.applications.models import Application, Decision, Kind, State
 from registry.applications.operations import (
-    _check_prerequisite,
     actor_of,
     lock_application,
     require_reviewer,
@@ -24,7 +23,6 @@ from registry.core.changes import changed
 from registry.core.errors import (
     ConflictOfInterest,
     FourEyes,
-    InvalidTransition,
     ManualChecksUnconfirmed,
     ValidationFailed,
 )
@@ -32,7 +30,7 @@ from registry.core.models import AuditEntry
 from registry.ladder import dates, holds
 from registry.ladder import operations as ladder
 from registry.ladder import queries as ladder_queries
-from registry.ladder.models import Tier
+from registry.ladder.climb import check_climb
 
 
 def _has_submitted(session: Session, application: Application, user: User) -> bool:
@@ -249,14 +247,7 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
             application_id=application.id,
         )
         return transition(session, application, State.GRANTED, actor, "approve")
-    ranks = ladder_queries.tier_ranks(session)
-    if enterprise.tier is not None and ranks[enterprise.tier] >= ranks[application.tier]:
-        raise InvalidTransition(
-            "%(uscc)s already holds %(tier)s or a higher tier.",
-            uscc=enterprise.uscc,
-            tier=application.tier,
-        )
-    _check_prerequisite(session, enterprise, session.get(Tier, application.tier))
+    check_climb(session, enterprise, application.tier, application.kind, step="approve")
     holds.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
     now = clock.now()
     application.notice_started_at = now

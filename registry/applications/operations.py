@@ -34,17 +34,15 @@ from registry.core.errors import (
     Banned,
     Forbidden,
     InvalidTransition,
-    NominationOnly,
     NotEligible,
     NotFound,
-    PrerequisiteNotMet,
     ValidationFailed,
 )
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
 from registry.ladder import holds, locks
 from registry.ladder import queries as ladder_queries
-from registry.ladder.models import Tier
+from registry.ladder.climb import check_climb
 from registry.ladder.signals import designation_withdrawn
 
 REVIEWER_ROLES = (Role.REVIEWER, Role.ADMIN)
@@ -132,41 +130,6 @@ def _check_not_banned(enterprise: Enterprise) -> None:
         )
 
 
-def _check_prerequisite(session: Session, enterprise: Enterprise, tier: Tier) -> None:
-    if tier.prerequisite is None:
-        return
-    ranks = ladder_queries.tier_ranks(session)
-    current = ranks.get(enterprise.tier) if enterprise.tier else None
-    if current is None or current < ranks[tier.prerequisite]:
-        raise PrerequisiteNotMet(
-            "%(tier)s needs at least %(prerequisite)s.",
-            tier=tier.code,
-            prerequisite=tier.prerequisite,
-        )
-
-
-def _check_target(
-    session: Session, enterprise: Enterprise, tier_code: str, kind: Kind, *, nomination: bool
-) -> Tier:
-    """What an application may aim at (create, edit): a known tier, one with
-    ``self_apply`` unless it is a nomination, a promotion above the current rung, or a
-    renewal of the rung held within its window."""
-    tier = session.get(Tier, tier_code)
-    if tier is None:
-        raise ValidationFailed("Unknown tier %(tier)s.", tier=tier_code)
-    if not nomination and not tier.self_apply:
-        raise NominationOnly("%(tier)s is reached by nomination only.", tier=tier.code)
-    ranks = ladder_queries.tier_ranks(session)
-    current = ranks.get(enterprise.tier) if enterprise.tier else 0
-    if kind == Kind.PROMOTION and ranks[tier.code] <= current:
-        raise InvalidTransition("A promotion must be for a tier above the current one.")
-    if kind == Kind.RENEWAL:
-        if enterprise.tier != tier.code:
-            raise InvalidTransition("A renewal is for the tier currently held.")
-        holds.check_renewal_window(enterprise)
-    return tier
-
-
 def create(
     session: Session,
     enterprise: Enterprise,
@@ -181,7 +144,7 @@ def create(
     nomination = is_reviewer(user)
     if not nomination and user.enterprise_id != enterprise.id:
         raise NotFound("No such enterprise.")
-    tier = _check_target(session, enterprise, tier_code, kind, nomination=nomination)
+    tier = check_climb(session, enterprise, tier_code, kind, step="target", nomination=nomination)
     if enterprise.status != Status.ACTIVE:
         raise InvalidTransition("%(uscc)s is not active.", uscc=enterprise.uscc)
     _check_not_banned(enterprise)
@@ -234,7 +197,14 @@ def edit(
     if (application.tier, application.kind) == (tier_code, kind):
         return application
     require_state(application, State.DRAFT)
-    _check_target(session, application.enterprise, tier_code, kind, nomination=is_reviewer(user))
+    check_climb(
+        session,
+        application.enterprise,
+        tier_code,
+        kind,
+        step="target",
+        nomination=is_reviewer(user),
+    )
     changes = {"tier": [application.tier, tier_code], "kind": [str(application.kind), str(kind)]}
     application.tier, application.kind = tier_code, kind
     changed(session, application)
@@ -264,11 +234,9 @@ def submit(
             ],
         )
     enterprise = application.enterprise
-    tier = session.get(Tier, application.tier)
-    if application.kind == Kind.PROMOTION:
-        # Before the evaluation, whose own `prerequisite` check would otherwise answer
-        # not_eligible: the contract names prerequisite_not_met for this refusal.
-        _check_prerequisite(session, enterprise, tier)
+    # Before the evaluation, whose own `prerequisite` check would otherwise answer
+    # not_eligible: the contract names prerequisite_not_met for this refusal.
+    tier = check_climb(session, enterprise, application.tier, application.kind, step="submit")
     now = clock.now()
     evaluation = ladder_queries.evaluate_enterprise(session, enterprise, tier.code, reference=now)
     if not evaluation.eligible:
