@@ -19,7 +19,7 @@ from sqlalchemy import select
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim
 from registry.applications import api_schemas as schemas
-from registry.applications import objections, operations, queries
+from registry.applications import decisions, objections, operations, queries
 from registry.applications.api import (
     VIA,
     action_errors,
@@ -130,7 +130,7 @@ def decide_application(body, application: Application):
             "Only the manual checks of the snapshot are confirmed.",
             errors=[refusal(f"manual_checks.{code}", "unknown_field", code) for code in unknown],
         )
-    application = operations.decide(
+    application = decisions.decide(
         db.session,
         application,
         body["decision"],

@@ -29,7 +29,7 @@ from sqlalchemy import Row, desc, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
-from registry.applications import operations, queries
+from registry.applications import notice_ends, operations, queries
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.schemas import user_ref
 from registry.core import clock
@@ -226,9 +226,9 @@ def resolve(
     changed(session, application)
     session.flush()
     if objection.state == ObjectionState.UPHELD:
-        operations.reject_on_objection(session, application, actor, comment)
+        notice_ends.reject_on_objection(session, application, actor, comment)
     else:
-        operations.grant_after_dismissal(session, application, actor, now)
+        notice_ends.grant_after_dismissal(session, application, actor, now)
     return objection
 
 

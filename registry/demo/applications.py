@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
 from registry.accounts.operations import create_user, normalise_email
-from registry.applications import operations
+from registry.applications import decisions, notice_ends, operations
 from registry.applications.models import Application, Kind, State
 from registry.core import clock
 from registry.core.audit import Actor
@@ -299,13 +299,13 @@ def _advance(
     elif step == "withdraw":
         operations.withdraw(session, application, user=applicant, via=VIA)
     elif step == "end_notice":
-        if operations.end_notice(session, application.id, clock.now()) is None:
+        if notice_ends.end_notice(session, application.id, clock.now()) is None:
             raise RuntimeError(f"demo application {application.id} was not granted")
     elif step == "claim":
         operations.claim(session, application, user=reviewers[who], via=VIA)
     elif step == "approve":
         manual = [c["code"] for c in application.eligibility["checks"] if c["status"] == "manual"]
-        operations.decide(
+        decisions.decide(
             session,
             application,
             step,
@@ -316,7 +316,7 @@ def _advance(
             innovation_score=rng.randint(72, 92) if story.tier == "high_tech" else None,
         )
     else:  # reject, request_changes
-        operations.decide(
+        decisions.decide(
             session,
             application,
             step,

@@ -15,8 +15,8 @@ from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
 from registry.extensions import db
-from registry.sync import operations
 from registry.sync.models import SyncSource
+from registry.sync.sources import add_source, replace_token, source_named
 
 sync_cli = AppGroup("sync", help="Mirror other registries (API.md §Sync).")
 
@@ -48,9 +48,7 @@ def add_command(name: str, url: str, token: str | None, token_stdin: bool) -> No
     """Add a peer: NAME (a slug, the origin of its records here) and URL (its base URL,
     without /api/v1). The token is stored encrypted and never shown again."""
     source = _commit_or_exit(
-        lambda: operations.add_source(
-            db.session, name, url, _token(token, token_stdin), actor=CLI_ACTOR
-        )
+        lambda: add_source(db.session, name, url, _token(token, token_stdin), actor=CLI_ACTOR)
     )
     click.echo(f"added sync source {source.name} ({source.base_url})")
 
@@ -63,8 +61,8 @@ def set_token_command(name: str, token: str | None, token_stdin: bool) -> None:
     """Replace a source's token (a new one from the peer, or SYNC_SECRET_KEY changed)."""
 
     def work():
-        source = operations.source_named(db.session, name)
-        operations.replace_token(db.session, source, _token(token, token_stdin), actor=CLI_ACTOR)
+        source = source_named(db.session, name)
+        replace_token(db.session, source, _token(token, token_stdin), actor=CLI_ACTOR)
         return source
 
     source = _commit_or_exit(work)

@@ -24,6 +24,7 @@ from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
 from registry.sync import operations
 from registry.sync.models import SyncConflict, SyncSource
+from registry.sync.sources import add_source
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
 
@@ -33,7 +34,7 @@ REQUIRED = _l("This field is required.")
 
 
 class SourceForm(FlaskForm):
-    """Shape only: the name, URL and token are checked by ``operations.add_source``,
+    """Shape only: the name, URL and token are checked by ``add_source``,
     as for ``flask registry sync add``."""
 
     name = StringField(_l("Name"), validators=[InputRequired(REQUIRED)], filters=[strip_text])
@@ -56,7 +57,7 @@ def sources() -> ResponseReturnValue:
     form = SourceForm()
     if form.validate_on_submit():
         try:
-            source = operations.add_source(
+            source = add_source(
                 db.session,  # type: ignore[arg-type]  # add_source still takes Session
                 cast(str, form.name.data),
                 cast(str, form.base_url.data),

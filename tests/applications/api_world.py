@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from registry.accounts import operations as accounts
 from registry.accounts import tokens
 from registry.accounts.models import Role
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application
 from registry.core import clock
@@ -109,7 +110,7 @@ class World:
 
     def in_notice(self) -> Application:
         application = self.in_review()
-        apps.decide(
+        decisions.decide(
             self.session,
             application,
             "approve",

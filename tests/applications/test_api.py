@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, State
 from registry.core import clock
@@ -542,7 +543,9 @@ def test_edit_after_submission_changes_nothing(client, session, world):
     problem_of(refused, 403, "forbidden")
     # Changes requested: the application itself stays as it is; an empty edit is 200.
     apps.claim(session, application, user=world.wang, via="web")
-    apps.decide(session, application, "request_changes", user=world.wang, via="web", comment="x")
+    decisions.decide(
+        session, application, "request_changes", user=world.wang, via="web", comment="x"
+    )
     session.commit()
     version = f'"{application.version}"'
     owner = {**world.headers["owner"], "If-Match": version}

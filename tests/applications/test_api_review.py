@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim, ClaimState, User
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Decision, Objection, State
 from registry.core import clock
@@ -198,7 +199,9 @@ def test_notices_page_by_cursor_and_show_held(client, session, make, world):
         second = apps.create(session, other, "tech_sme", "promotion", user=world.wang, via="web")
         apps.submit(session, second, user=world.wang, via="web")
         apps.claim(session, second, user=world.li, via="web")
-        apps.decide(session, second, "approve", user=world.li, via="web", manual_checks=TSME_CHECKS)
+        decisions.decide(
+            session, second, "approve", user=world.li, via="web", manual_checks=TSME_CHECKS
+        )
     session.commit()
     ids = [first.id, second.id]
     page = client.get(f"{API}/notices?limit=1")

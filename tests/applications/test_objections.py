@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.accounts.models import Role
-from registry.applications import objections
+from registry.applications import notice_ends, objections
 from registry.applications import operations as apps
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.queries import is_held
@@ -83,8 +83,8 @@ def tick(session, at) -> list[int]:
     """What ``flask registry tick`` does for notices: due ones, each ended."""
     granted = []
     with clock.pinned(at):
-        for application_id in apps.due_notices(session, at):
-            if apps.end_notice(session, application_id, at):
+        for application_id in notice_ends.due_notices(session, at):
+            if notice_ends.end_notice(session, application_id, at):
                 granted.append(application_id)
             session.commit()
     return granted
@@ -235,8 +235,8 @@ def test_dismissal_before_the_end_leaves_the_grant_to_tick(session, world):
 def test_tick_does_not_grant_a_held_application(session, world):
     application = in_notice(session, world)
     object_to(session, application)
-    assert apps.due_notices(session, AFTER) == []
-    assert apps.end_notice(session, application.id, AFTER) is None
+    assert notice_ends.due_notices(session, AFTER) == []
+    assert notice_ends.end_notice(session, application.id, AFTER) is None
     assert tick(session, AFTER) == []
     assert application.state == State.IN_NOTICE and reserved(session) == 1
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from registry.accounts.models import Role, User
+from registry.applications import decisions, notice_ends
 from registry.applications import operations as apps
 from registry.applications.models import Application, State
 from registry.core import clock
@@ -69,7 +70,7 @@ def world(session, make):
 
 
 def approve(session, application, reviewer, confirmed, **extra) -> Application:
-    return apps.decide(
+    return decisions.decide(
         session, application, "approve", user=reviewer, via="web", manual_checks=confirmed, **extra
     )
 
@@ -95,10 +96,10 @@ def test_promotion_path_to_grant(session, world):
     occupancy = queries.occupancy(session, session.get(Tier, "tech_sme"))
     assert (occupancy.holders, occupancy.reserved) == (0, 1)
     session.commit()
-    assert apps.end_notice(session, application.id, NOW) is None  # not due yet
+    assert notice_ends.end_notice(session, application.id, NOW) is None  # not due yet
     later = datetime(2026, 3, 20, tzinfo=UTC)
-    assert apps.due_notices(session, later) == [application.id]
-    apps.end_notice(session, application.id, later)
+    assert notice_ends.due_notices(session, later) == [application.id]
+    notice_ends.end_notice(session, application.id, later)
     session.commit()
     enterprise = world["enterprise"]
     assert application.state == State.GRANTED
@@ -228,7 +229,7 @@ def test_champion_needs_two_different_approvers(session, make, world):
 def test_request_changes_voids_earlier_approvals(session, make, world):
     application = champion_world(session, make, world)
     approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "request_changes",
@@ -259,8 +260,8 @@ def test_nominating_reviewer_cannot_approve_and_members_decide_nothing(session, 
         approve(session, nomination, world["reviewer"], {"chain_leadership": True})
     member = user(session, Role.REVIEWER, world["enterprise"])
     with pytest.raises(ConflictOfInterest):
-        apps.decide(session, nomination, "reject", user=member, via="web", comment="no")
-    apps.decide(session, nomination, "reject", user=world["second"], via="web", comment="no")
+        decisions.decide(session, nomination, "reject", user=member, via="web", comment="no")
+    decisions.decide(session, nomination, "reject", user=world["second"], via="web", comment="no")
     assert nomination.state == State.REJECTED
 
 
@@ -337,7 +338,7 @@ def test_any_earlier_submitter_may_not_approve(session, world):
     third = user(session, Role.REVIEWER, name="reviewer three")
     apps.submit(session, nomination, user=world["second"], via="web")  # B submits
     apps.claim(session, nomination, user=world["second"], via="web")
-    apps.decide(session, nomination, "request_changes", user=third, via="web", comment="more")
+    decisions.decide(session, nomination, "request_changes", user=third, via="web", comment="more")
     apps.submit(session, nomination, user=third, via="web")  # C resubmits
     with pytest.raises(FourEyes):
         approve(session, nomination, world["second"], {"chain_leadership": True})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.applications import attachments
+from registry.applications import attachments, decisions, notice_ends
 from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, Objection, State
 from registry.core import clock
@@ -290,7 +290,7 @@ def _granted(session, world) -> Application:
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "approve",
@@ -299,7 +299,7 @@ def _granted(session, world) -> Application:
         manual_checks=TSME_CONFIRMED,
         comment="Figures verified.",
     )
-    apps.end_notice(session, application.id, datetime(2026, 4, 1, tzinfo=UTC))
+    notice_ends.end_notice(session, application.id, datetime(2026, 4, 1, tzinfo=UTC))
     session.commit()
     return application
 
@@ -322,7 +322,7 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, 
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "request_changes",
@@ -331,7 +331,7 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, 
         comment="Add the 2025 audit report.",
     )
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "approve",
@@ -593,7 +593,7 @@ def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "approve",

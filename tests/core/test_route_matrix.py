@@ -23,7 +23,7 @@ import pytest
 from registry.accounts import operations as accounts
 from registry.accounts import tokens
 from registry.accounts.models import Role
-from registry.applications import attachments, objections
+from registry.applications import attachments, decisions, objections
 from registry.applications import operations as apps
 from registry.core import clock
 from tests.applications.api_world import NOW, PDF, TSME_CHECKS, ApiClient
@@ -324,7 +324,9 @@ def world(app, session, make) -> dict:
     in_notice, _ = application(other, other_owner)
     apps.submit(session, in_notice, user=other_owner, via="web", declaration=True)
     apps.claim(session, in_notice, user=deciding, via="web")
-    apps.decide(session, in_notice, "approve", user=deciding, via="web", manual_checks=TSME_CHECKS)
+    decisions.decide(
+        session, in_notice, "approve", user=deciding, via="web", manual_checks=TSME_CHECKS
+    )
     objection = objections.file_objection(
         session,
         in_notice,

@@ -21,6 +21,7 @@ from registry.core.errors import InvalidTransition, QuotaFull
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
+from registry.ladder import holds, locks
 from registry.ladder import operations as ops
 from registry.ladder.models import TierEvent
 from tests.conftest import ENGINE_URL
@@ -142,7 +143,7 @@ def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
     the order tier → enterprise → reservation, so one waits for the other."""
     enterprise = make.enterprise()
     ops.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="base")
-    ops.reserve_slot(session, enterprise, "champion", 4711, actor=TEST_ACTOR)
+    holds.reserve_slot(session, enterprise, "champion", 4711, actor=TEST_ACTOR)
     session.commit()
     enterprise_id = enterprise.id
     revoker_holds_lock, outcomes = threading.Event(), {}
@@ -150,7 +151,7 @@ def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
     def revoke() -> None:
         with app.app_context():
             try:
-                ops.lock_enterprise(db.session, enterprise_id)
+                locks.lock_enterprise(db.session, enterprise_id)
                 revoker_holds_lock.set()
                 time.sleep(0.3)  # let the granter queue behind the lock
                 target = db.session.get(Enterprise, enterprise_id)

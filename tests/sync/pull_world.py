@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
-from registry.sync import operations
+from registry.sync import sources
 from registry.sync.models import SyncConflict, SyncSource
 from tests.factories import TEST_ACTOR
 from tests.sync.fake_peer import FakePeer
@@ -26,7 +26,7 @@ def sync_app(app, monkeypatch):
 
 
 def add_source(session, peer: FakePeer, name: str = "peer-a") -> SyncSource:
-    source = operations.add_source(session, name, peer.url, peer.token, actor=TEST_ACTOR)
+    source = sources.add_source(session, name, peer.url, peer.token, actor=TEST_ACTOR)
     session.commit()
     return source
 

@@ -47,7 +47,7 @@ from sqlalchemy import select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.applications import attachments, objections
+from registry.applications import attachments, decisions, objections
 from registry.applications import operations as apps
 from registry.core import changes, clock
 from registry.enterprises import batch_operations as bulk
@@ -137,13 +137,13 @@ class World:
         return apps.withdraw(self.session, application, user=self.owner, via="web")
 
     def decide(self, application, decision):
-        return apps.decide(
+        return decisions.decide(
             self.session, application, decision, user=self.wang, via="api", comment="否"
         )
 
     def approve(self, application, user=None):
         manual = [c["code"] for c in application.eligibility["checks"] if c["status"] == "manual"]
-        return apps.decide(
+        return decisions.decide(
             self.session,
             application,
             "approve",

@@ -31,7 +31,7 @@ from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise, Status
 from registry.extensions import db
 from registry.seeding import seed
-from registry.sync import operations
+from registry.sync import sources
 from tests.conftest import ENGINE_URL, make_app
 from tests.factories import new_uscc
 from tests.live import ROOT, gunicorn
@@ -160,7 +160,7 @@ def _state(session, origin: str, version_column) -> dict:
 
 
 def add_peer(session, url: str, token: str) -> None:
-    operations.add_source(session, "peer-a", url, token, actor=ACTOR_A)
+    sources.add_source(session, "peer-a", url, token, actor=ACTOR_A)
     session.commit()
 
 

@@ -14,7 +14,7 @@ from registry.applications.models import State
 from registry.core import clock
 from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
-from registry.sync import operations
+from registry.sync import operations, sources
 from registry.sync.schemas import check_record
 from tests.applications.api_world import bearer
 from tests.factories import TEST_ACTOR, new_uscc
@@ -40,7 +40,7 @@ ELIGIBLE = {
 @pytest.fixture
 def mirrored(session):
     """An enterprise and its last year's report, mirrored from peer-a by a pull."""
-    source = operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+    source = sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
     code, year = new_uscc(), clock.today().year - 1
     records = [
         check_record("enterprise", code, 3, enterprise_data(code, 3, founded_on="2010-01-01")),

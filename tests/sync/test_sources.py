@@ -15,7 +15,7 @@ from registry.core.errors import ValidationFailed
 from registry.core.models import AuditEntry
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.schemas import annual_report_out, enterprise_out
-from registry.sync import crypto, operations, schemas
+from registry.sync import crypto, operations, schemas, sources
 from registry.sync.models import SyncConflict, SyncSource
 from tests.factories import TEST_ACTOR, new_uscc
 from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
@@ -34,7 +34,7 @@ PASSWORD = "Gan-river-2026"
     ],
 )
 def test_base_urls_accepted(url, stored):
-    assert operations.check_base_url(url) == stored
+    assert sources.check_base_url(url) == stored
 
 
 @pytest.mark.parametrize(
@@ -55,19 +55,19 @@ def test_base_urls_accepted(url, stored):
 )
 def test_base_urls_refused(url):
     with pytest.raises(ValidationFailed) as refused:
-        operations.check_base_url(url)
+        sources.check_base_url(url)
     assert refused.value.errors[0]["field"] == "base_url"
 
 
 @pytest.mark.parametrize("name", ["", "local", "LOCAL", "-peer", "peer a", "a" * 65, "pé"])
 def test_names_refused(session, name):
     with pytest.raises(ValidationFailed) as refused:
-        operations.check_name(session, name)
+        sources.check_name(session, name)
     assert refused.value.errors[0]["field"] == "name"
 
 
 def test_a_source_is_stored_with_its_token_encrypted(session):
-    source = operations.add_source(
+    source = sources.add_source(
         session, "Peer-A", "http://127.0.0.1:5001/", "ecr_secret", actor=TEST_ACTOR
     )
     session.commit()
@@ -79,7 +79,7 @@ def test_a_source_is_stored_with_its_token_encrypted(session):
     audit = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "sync_source")).one()
     assert "ecr_secret" not in str(audit.changes)
     with pytest.raises(ValidationFailed):
-        operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+        sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
 
 
 def test_cli_add_list_set_token(session, runner):
@@ -148,7 +148,7 @@ def test_the_admin_page_adds_lists_and_never_shows_the_token(app, session):
 
 def test_the_conflict_report(app, session, make):
     client = signed_in(app, session, "admin@example.com", Role.ADMIN)
-    source = operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+    source = sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
     local = make.enterprise()
     session.commit()
     record = schemas.check_record(
