@@ -35,8 +35,8 @@ from registry.admin.forms import (
     TierSettingsForm,
     UserSearchForm,
 )
-from registry.applications.operations import actor_of
 from registry.core import access
+from registry.core.audit import Actor
 from registry.core.clock import SHANGHAI
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
@@ -159,7 +159,7 @@ def new_user():
                 db.session,
                 form.email.data,
                 role=Role(form.role.data),
-                actor=actor_of(current_user, "web"),
+                actor=Actor.of(current_user, "web"),
                 password=form.password.data,
                 enterprise=enterprise,
                 name=form.name.data or "",
@@ -227,7 +227,7 @@ def user(user_id: int):
 
 def _apply_user_action(target: User, action: str, form) -> str:
     """Run the operation behind ``action``; the flash message of its success."""
-    actor = actor_of(current_user, "web")
+    actor = Actor.of(current_user, "web")
     if action == "role":
         accounts.update_user(db.session, target, actor=actor, role=Role(form.role.data))
         return _("The role has been changed. The user's sessions have ended.")
@@ -271,7 +271,7 @@ def tier(code: str):
                 db.session,
                 tier.code,
                 form.settings(),
-                actor=actor_of(current_user, "web"),
+                actor=Actor.of(current_user, "web"),
                 reason=form.reason.data,
             )
         except DomainError as error:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from registry.accounts.models import User
 from registry.applications.models import Application, Decision, Kind, State
 from registry.applications.operations import (
-    actor_of,
     lock_application,
     require_reviewer,
     require_state,
@@ -25,6 +24,7 @@ from registry.core.errors import (
     FourEyes,
     ManualChecksUnconfirmed,
     ValidationFailed,
+    refusal,
 )
 from registry.core.models import AuditEntry
 from registry.ladder import dates, holds
@@ -51,7 +51,7 @@ def _required_comment(comment: str | None) -> str:
     if comment is None:
         raise ValidationFailed(
             "A comment is required.",
-            errors=[{"field": "comment", "code": "required", "message": "A comment is required."}],
+            errors=[refusal("comment", "required", "A comment is required.")],
         )
     return comment
 
@@ -110,7 +110,7 @@ def approve(
         raise FourEyes("You created or submitted this application.")
     if any(d.reviewer_id == user.id for d in application.approvals()):
         raise FourEyes("You have already approved this application.")
-    actor = actor_of(user, via)
+    actor = Actor.of(user, via)
     _record_decision(
         session, application, user, "approve", comment, manual_checks, innovation_score
     )
@@ -146,7 +146,7 @@ def reject(
     comment = _required_comment(comment)
     application = lock_application(session, application)
     _require_open_review(application, user)
-    actor = actor_of(user, via)
+    actor = Actor.of(user, via)
     _record_decision(session, application, user, "reject", comment, manual_checks, innovation_score)
     holds.release_renewal_hold(session, application.id, actor=actor)
     application.closed_reason = comment
@@ -170,7 +170,7 @@ def request_changes(
     comment = _required_comment(comment)
     application = lock_application(session, application)
     _require_open_review(application, user)
-    actor = actor_of(user, via)
+    actor = Actor.of(user, via)
     _record_decision(
         session, application, user, "request_changes", comment, manual_checks, innovation_score
     )
@@ -219,9 +219,7 @@ def _check_manual_confirmations(
         raise ManualChecksUnconfirmed(
             "Confirm the manual checks: %(codes)s.",
             codes=", ".join(missing),
-            errors=[
-                {"field": f"manual_checks.{c}", "code": "required", "message": c} for c in missing
-            ],
+            errors=[refusal(f"manual_checks.{c}", "required", c) for c in missing],
         )
     if application.tier == "high_tech" and (innovation_score is None or innovation_score <= 70):
         raise ValidationFailed(

@@ -178,7 +178,7 @@ def resolve(
     """A reviewer not linked to the enterprise upholds or dismisses an open objection,
     with a comment. Upheld → the application is rejected and its slot released;
     dismissed after the notice with no other objection open → granted now."""
-    if not operations.is_reviewer(user):
+    if not user.is_reviewer:
         raise Forbidden("Only reviewers may do this.")
     if outcome not in OUTCOMES:
         raise ValidationFailed(
@@ -209,7 +209,7 @@ def resolve(
             state=str(application.state),
         )
     now = clock.now()
-    actor = operations.actor_of(user, via)
+    actor = Actor.of(user, via)
     objection.state = ObjectionState(outcome)
     objection.resolution_comment = comment
     objection.resolved_by = user.id

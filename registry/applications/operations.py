@@ -16,7 +16,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.accounts.models import Role, User
+from registry.accounts.models import User
 from registry.applications.models import (
     OPEN_STATES,
     WITHDRAWABLE,
@@ -37,6 +37,7 @@ from registry.core.errors import (
     NotEligible,
     NotFound,
     ValidationFailed,
+    refusal,
 )
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
@@ -44,16 +45,6 @@ from registry.ladder import holds, locks
 from registry.ladder import queries as ladder_queries
 from registry.ladder.climb import check_climb
 from registry.ladder.signals import designation_withdrawn
-
-REVIEWER_ROLES = (Role.REVIEWER, Role.ADMIN)
-
-
-def actor_of(user: User, via: str) -> Actor:
-    return Actor(user.id, user.display_name, via)
-
-
-def is_reviewer(user: User) -> bool:
-    return user.role in REVIEWER_ROLES
 
 
 def require_state(application: Application, *states: State) -> None:
@@ -78,7 +69,7 @@ def require_reviewer(application: Application, user: User) -> None:
     """Any reviewer, for an application they can see (else 404, or 403 for others)."""
     if not application.visible_to(user):
         raise NotFound("No such application.")
-    if not is_reviewer(user):
+    if not user.is_reviewer:
         raise Forbidden("Only reviewers may do this.")
 
 
@@ -141,7 +132,7 @@ def create(
 ) -> Application:
     """A draft: an enterprise's own application, or a reviewer's nomination."""
     kind = Kind(kind)
-    nomination = is_reviewer(user)
+    nomination = user.is_reviewer
     if not nomination and user.enterprise_id != enterprise.id:
         raise NotFound("No such enterprise.")
     tier = check_climb(session, enterprise, tier_code, kind, step="target", nomination=nomination)
@@ -168,7 +159,7 @@ def create(
     changed(session, application)
     record_audit(
         session,
-        actor_of(user, via),
+        Actor.of(user, via),
         "application.create",
         "application",
         application.id,
@@ -203,13 +194,13 @@ def edit(
         tier_code,
         kind,
         step="target",
-        nomination=is_reviewer(user),
+        nomination=user.is_reviewer,
     )
     changes = {"tier": [application.tier, tier_code], "kind": [str(application.kind), str(kind)]}
     application.tier, application.kind = tier_code, kind
     changed(session, application)
     record_audit(
-        session, actor_of(user, via), "application.edit", "application", application.id, changes
+        session, Actor.of(user, via), "application.edit", "application", application.id, changes
     )
     session.flush()
     return application
@@ -244,7 +235,7 @@ def submit(
         raise NotEligible(
             "Not eligible: %(codes)s.",
             codes=", ".join(codes),
-            errors=[{"field": code, "code": "not_eligible", "message": code} for code in codes],
+            errors=[refusal(code, "not_eligible", code) for code in codes],
         )
     require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
     _check_not_banned(enterprise)
@@ -255,9 +246,9 @@ def submit(
         application.approvals_required = tier.approvals_required
         application.notice_days = tier.notice_days
         if application.kind == Kind.RENEWAL:
-            holds.hold_for_renewal(session, enterprise, application.id, actor=actor_of(user, via))
-        return transition(session, application, State.SUBMITTED, actor_of(user, via), "submit")
-    return transition(session, application, State.IN_REVIEW, actor_of(user, via), "submit")
+            holds.hold_for_renewal(session, enterprise, application.id, actor=Actor.of(user, via))
+        return transition(session, application, State.SUBMITTED, Actor.of(user, via), "submit")
+    return transition(session, application, State.IN_REVIEW, Actor.of(user, via), "submit")
 
 
 def claim(session: Session, application: Application, *, user: User, via: str) -> Application:
@@ -271,7 +262,7 @@ def claim(session: Session, application: Application, *, user: User, via: str) -
         session,
         application,
         State.IN_REVIEW,
-        actor_of(user, via),
+        Actor.of(user, via),
         "claim",
         claimed_by=[before, user.id],
     )
@@ -282,7 +273,7 @@ def withdraw(session: Session, application: Application, *, user: User, via: str
     require_applicant_side(application, user)
     application = lock_application(session, application)
     require_state(application, *WITHDRAWABLE)
-    actor = actor_of(user, via)
+    actor = Actor.of(user, via)
     holds.release_renewal_hold(session, application.id, actor=actor)
     return transition(session, application, State.WITHDRAWN, actor, "withdraw")
 

@@ -279,7 +279,7 @@ def _prepare(
             name=enterprise.contact_name or "",
         )
     year = clock.today().year - 1
-    actor = operations.actor_of(story.applicant, VIA)
+    actor = Actor.of(story.applicant, VIA)
     save_annual_report(session, enterprise, year, passing_figures(rng), actor=actor)
 
 

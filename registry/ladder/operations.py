@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
-from registry.core.errors import InvalidTransition, ValidationFailed
+from registry.core.errors import InvalidTransition, ValidationFailed, refusal
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
 from registry.ladder import dates, queries
@@ -107,7 +107,7 @@ def require_reason(reason: str | None) -> str:
     if not reason:
         raise ValidationFailed(
             "A reason is required.",
-            errors=[{"field": "reason", "code": "required", "message": "A reason is required."}],
+            errors=[refusal("reason", "required", "A reason is required.")],
         )
     return reason
 

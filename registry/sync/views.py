@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from registry.applications.operations import actor_of
 from registry.core import access, clock
+from registry.core.audit import Actor
 from registry.core.errors import DomainError
 from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
@@ -62,7 +62,7 @@ def sources() -> ResponseReturnValue:
                 cast(str, form.name.data),
                 cast(str, form.base_url.data),
                 cast(str, form.token.data),
-                actor=actor_of(current_user, "web"),
+                actor=Actor.of(current_user, "web"),
             )
         except DomainError as error:
             db.session.rollback()
