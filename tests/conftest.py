@@ -37,6 +37,24 @@ def pytest_report_header(config):
     return f"database: {'postgresql' if ENGINE_URL else 'sqlite'}"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: needs the SQLite test database")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests of the other engine: ``postgres`` ones on SQLite, ``sqlite_only``
+    ones on PostgreSQL. A marker's ``reason`` says why the test needs its engine."""
+    if ENGINE_URL:
+        other, label = "sqlite_only", "SQLite only"
+    else:
+        other, label = "postgres", "PostgreSQL only (TEST_DATABASE_URL is not set)"
+    for item in items:
+        marker = item.get_closest_marker(other)
+        if marker is not None:
+            why = marker.kwargs.get("reason")
+            item.add_marker(pytest.mark.skip(reason=f"{label}: {why}" if why else label))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     if ENGINE_URL:

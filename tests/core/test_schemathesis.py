@@ -40,7 +40,6 @@ from registry.applications import operations as apps
 from registry.core import clock
 from registry.ladder import operations as ladder_ops
 from tests.applications.api_world import NOW, PDF, World
-from tests.conftest import ENGINE_URL
 from tests.factories import TEST_ACTOR
 
 #: Hypothesis warns when a generated case is too large to print (long query strings);
@@ -250,7 +249,7 @@ def check(run: Run) -> None:
     assert unread == []
 
 
-@pytest.mark.skipif(bool(ENGINE_URL), reason="the short form runs on SQLite only (P8)")
+@pytest.mark.sqlite_only(reason="the short form runs on SQLite only (P8)")
 def test_the_api_conforms_to_its_document(app, world):
     check(run_schemathesis(app, world, SHORT_EXAMPLES))
 

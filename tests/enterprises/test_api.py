@@ -28,7 +28,6 @@ from tests.applications.api_world import (
     problem_of,
     refused_fields,
 )
-from tests.conftest import ENGINE_URL
 from tests.enterprises.api_world import PROFILE, feed_entries, new_world, reload, with_tag
 from tests.factories import TEST_ACTOR, new_uscc
 
@@ -301,7 +300,7 @@ def test_two_concurrent_updates_with_the_same_version_one_wins(app, session, wor
     _assert_one_won(session, world, _race(app, session, world))
 
 
-@pytest.mark.skipif(not ENGINE_URL, reason="SQLite writers are serial (BEGIN IMMEDIATE)")
+@pytest.mark.postgres(reason="SQLite writers are serial (BEGIN IMMEDIATE)")
 def test_the_version_check_is_inside_the_update(app, session, world, monkeypatch):
     """Both requests read version 1 and pass the If-Match comparison before either
     writes: only the UPDATE … WHERE version = 1 tells them apart."""
