@@ -27,6 +27,9 @@ from registry.core.ratelimit import api_limiter
 from registry.extensions import db
 from tests import factories
 
+#: Fixtures for tests in any package: the API's world and client, the browser's.
+pytest_plugins = ["tests.fixtures.api", "tests.fixtures.browser"]
+
 ENGINE_URL = os.environ.get("TEST_DATABASE_URL")
 #: The API's rate-limit counters: a file of the test run's own, emptied for each test.
 RATELIMIT_DIR = tempfile.mkdtemp(prefix="registry-ratelimits-")

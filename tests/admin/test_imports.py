@@ -23,7 +23,6 @@ from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
 from registry.ladder.models import Tier, TierEvent
 from tests.factories import TEST_ACTOR, new_uscc
-from tests.web.conftest import browser, live_server, new_page  # noqa: F401  (browser test)
 
 ACTOR = Actor(None, "system", "cli")
 PASSWORD = "Gan-river-2026"
@@ -444,7 +443,7 @@ def test_the_error_report_neutralises_formulas(session):
 
 
 @pytest.mark.browser
-def test_upload_in_a_browser(app, session, new_page, tmp_path):  # noqa: F811
+def test_upload_in_a_browser(app, session, new_page, tmp_path):
     from playwright.sync_api import expect
 
     new_user(session, "admin@example.com", Role.ADMIN)

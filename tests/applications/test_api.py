@@ -13,24 +13,29 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, State
 from registry.core import clock
 from registry.core.models import AuditEntry
-from tests.applications.api_world import (
+from tests.factories import new_uscc
+from tests.fixtures.api import (
     API,
     NOW,
     PDF,
     TSME_CHECKS,
-    api_client,
     bearer,
     field_codes,
-    new_world,
-    pinned_clock,
     problem_of,
     refused_fields,
 )
-from tests.factories import new_uscc
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
 
 
 def upload(client, application_id, headers, content=PDF, name="年报.pdf", field="file"):

@@ -34,8 +34,8 @@ from registry.core import clock
 from registry.ladder import operations as ladder
 from registry.ladder import queries
 from registry.ladder.models import Reservation, Tier
-from tests.applications.api_world import API, REVIEWER_SCOPES, TSME_CHECKS, bearer
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import API, REVIEWER_SCOPES, TSME_CHECKS, bearer
 from tests.live import LiveServer, gunicorn
 
 TIER = "tech_sme"  # one approval decides, so every approval here is a final one

@@ -14,18 +14,16 @@ from registry.config import from_environment
 from registry.core import ratelimit
 from registry.core.ratelimit import SqlStorage
 from registry.extensions import db
-from tests.applications.api_world import (
-    API,
-    api_client,
-    new_world,
-    pinned_clock,
-    problem_of,
-)
 from tests.conftest import ENGINE_URL, make_app
+from tests.fixtures.api import API, ApiClient, problem_of
 from tests.live import gunicorn
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
 
 
 @pytest.fixture
@@ -35,7 +33,7 @@ def limited_client(database_url, session):
 
     def build(**settings):
         apps.append(make_app(database_url, **settings))
-        return api_client(apps[-1], session)
+        return ApiClient.of(apps[-1], session)
 
     yield build
     for app in apps:

@@ -25,10 +25,10 @@ from registry.accounts import tokens
 from registry.accounts.models import Role
 from registry.applications import attachments, objections
 from registry.applications import operations as apps
-from registry.core import clock
-from tests.applications.api_world import NOW, PDF, TSME_CHECKS, ApiClient
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import PDF, TSME_CHECKS, ApiClient
 
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 ANONYMOUS, ENTERPRISE, REVIEWER, ADMIN = "anonymous", "enterprise", "reviewer", "admin"
 ROLES = (ENTERPRISE, REVIEWER, ADMIN)
 #: API.md's scopes: each token of the matrix holds one.
@@ -276,12 +276,6 @@ def test_every_rule_is_in_the_matrix(app):
 
 
 # --- the world ---------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock():
-    with clock.pinned(NOW):
-        yield
 
 
 def _user(session, email, role=Role.ENTERPRISE, enterprise=None):

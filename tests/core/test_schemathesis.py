@@ -39,8 +39,8 @@ from registry.applications import attachments, objections
 from registry.applications import operations as apps
 from registry.core import clock
 from registry.ladder import operations as ladder_ops
-from tests.applications.api_world import NOW, PDF, World
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import NOW, PDF, World
 
 #: Hypothesis warns when a generated case is too large to print (long query strings);
 #: the suite's warnings-as-errors would make that a failed case.

@@ -1,5 +1,6 @@
-"""Shared fixtures of the enterprises API tests: enterprise A with its user, enterprise B
-(another city and industry) with its user, a reviewer, and a bearer token for each."""
+"""The enterprises API tests' world (the ``world`` fixture of tests/enterprises):
+enterprise A with its user, enterprise B (another city and industry) with its user, a
+reviewer, and a bearer token for each; and the helpers those tests share."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from registry.accounts.models import Role
 from registry.accounts.operations import create_user
 from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import Enterprise
-from tests.applications.api_world import bearer
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import bearer
 
 WRITE = "registry:read,registry:write"
 REVIEW = "registry:read,registry:write,workflow:review"
@@ -55,10 +56,6 @@ class World:
         return create_user(
             self.session, email, role=role, actor=TEST_ACTOR, enterprise=enterprise, name=name
         )
-
-
-def new_world(app, session, make) -> World:
-    return World(session, make)
 
 
 def with_tag(headers: dict, **extra: str) -> dict:

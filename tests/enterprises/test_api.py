@@ -18,23 +18,16 @@ from registry.core.pagination import encode_cursor
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.schemas import enterprise_out
 from registry.ladder import operations as ladder_ops
-from tests.applications.api_world import (
-    API,
-    NOW,
-    api_client,
-    bearer,
-    field_codes,
-    pinned_clock,
-    problem_of,
-    refused_fields,
-)
-from tests.enterprises.api_world import PROFILE, feed_entries, new_world, reload, with_tag
+from tests.enterprises.api_world import PROFILE, feed_entries, reload, with_tag
 from tests.factories import TEST_ACTOR, new_uscc
+from tests.fixtures.api import API, NOW, bearer, field_codes, problem_of, refused_fields
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
-_world = pytest.fixture(name="world")(new_world)
+
+@pytest.fixture
+def client(api_client):
+    return api_client
 
 
 # --- one enterprise ---------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from registry.accounts.models import Role
 from registry.core import changes
 from registry.enterprises import operations as enterprises
 from registry.ladder.models import TierEvent
-from tests.applications.api_world import bearer
 from tests.factories import TEST_ACTOR, new_uscc
+from tests.fixtures.api import bearer
 
 SYNC_SCOPES = "registry:read,changes:read"
 

@@ -16,10 +16,9 @@ from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.sync import operations
 from registry.sync.schemas import check_record
-from tests.applications.api_world import bearer
 from tests.factories import TEST_ACTOR, new_uscc
+from tests.fixtures.api import bearer
 from tests.sync.fake_peer import enterprise_data, report_data
-from tests.sync.pull_world import sync_app  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 PASSWORD = "Gan-river-2026"

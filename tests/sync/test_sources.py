@@ -18,7 +18,7 @@ from registry.enterprises.schemas import annual_report_out, enterprise_out
 from registry.sync import crypto, operations, schemas
 from registry.sync.models import SyncConflict, SyncSource
 from tests.factories import TEST_ACTOR, new_uscc
-from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
+from tests.sync.pull_world import SYNC_KEY
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 PASSWORD = "Gan-river-2026"
