@@ -593,7 +593,7 @@ def test_submit_refusals_and_a_double_submit(client, session, make, world):
     # An enterprise whose figures fail: 422 not_eligible listing the checks.
     weak = make.enterprise(founded_on=world.a.founded_on)
     make.report(weak, 2025, employees=10, tech_staff=0)
-    user = world.user("weak@c.example", enterprise=weak)
+    user = make.user("weak@c.example", enterprise=weak)
     session.commit()
     headers = bearer(session, user, "registry:read,workflow:apply")
     created = client.post(

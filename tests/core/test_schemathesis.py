@@ -89,13 +89,13 @@ def build_world(session, make) -> dict:
     """Records for the fuzzer to find: the admin token's secret, and the values it
     draws parameters and some body members from."""
     world = World(session, make)  # A and B with reports and users, two reviewers
-    admin = world.user("admin@registry.example", Role.ADMIN, name="Admin Zhao")
+    admin = make.user("admin@registry.example", Role.ADMIN, name="Admin Zhao")
     in_notice = world.in_notice()  # A's
     submitted = world.draft(enterprise=world.b, user=world.other)
     apps.submit(session, submitted, user=world.other, via="web", declaration=True)
     c = make.enterprise(name="抚州丙科技有限公司", founded_on=date(2016, 6, 1))
     make.eligible_report(c, 2025)
-    c_owner = world.user("owner@c.example", enterprise=c)
+    c_owner = make.user("owner@c.example", enterprise=c)
     draft = world.draft(enterprise=c, user=c_owner)
     attachment = attachments.add_attachment(
         session, draft, PDF, "plan.pdf", user=c_owner, via="web"
@@ -110,7 +110,7 @@ def build_world(session, make) -> dict:
         grounds="The figures look high.",
         client_address="192.0.2.1",
     )
-    claimant = world.user("claimant@example.org")
+    claimant = make.user("claimant@example.org")
     claim = AccountClaim(
         user_id=claimant.id,
         enterprise_id=world.b.id,

@@ -68,8 +68,8 @@ def test_stats_body(client, session, make, world):
 
 
 @pytest.mark.parametrize("role", [Role.ENTERPRISE, Role.REVIEWER, Role.ADMIN])
-def test_every_role_reads_the_stats_with_registry_read(client, session, world, role):
-    user = world.user(
+def test_every_role_reads_the_stats_with_registry_read(client, session, world, role, make):
+    user = make.user(
         f"{role}@stats.example", role, enterprise=world.a if role == "enterprise" else None
     )
     response = client.get(f"{API}/stats", headers=bearer(session, user, "registry:read"))

@@ -100,16 +100,11 @@ class World:
         self.a = self.make.enterprise()
         for year in (2023, 2024, 2025):
             self.make.eligible_report(self.a, year)
-        self.owner = self.user("owner@a.example", enterprise=self.a)
-        self.wang = self.user("wang@review.example", Role.REVIEWER)
-        self.li = self.user("li@review.example", Role.REVIEWER)
+        self.owner = self.make.user("owner@a.example", enterprise=self.a, name="owner@a.example")
+        self.wang = self.make.user("wang@review.example", Role.REVIEWER, name="wang@review.example")
+        self.li = self.make.user("li@review.example", Role.REVIEWER, name="li@review.example")
         self.objections = []
         session.commit()
-
-    def user(self, email, role=Role.ENTERPRISE, enterprise=None):
-        return accounts.create_user(
-            self.session, email, role=role, actor=ACTOR, enterprise=enterprise, name=email
-        )
 
     def holder(self, tier="tech_sme", since=None, e=None) -> Enterprise:
         e = e or self.make.enterprise()
