@@ -16,22 +16,28 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, Decision, Objection, State
 from registry.core import clock
 from registry.ladder.models import Tier
-from tests.applications.api_world import (
+from tests.fixtures.api import (
     API,
     NOW,
     TSME_CHECKS,
-    api_client,
     bearer,
     field_codes,
-    new_world,
-    pinned_clock,
     problem_of,
     refused_fields,
 )
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
+
 
 OBJECTION = {"name": "张三", "contact": "zhang@example.org", "text": "The figures are wrong."}
 

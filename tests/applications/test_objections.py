@@ -27,25 +27,13 @@ from registry.core.errors import (
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.ladder import queries
 from registry.ladder.models import Tier
-from tests.applications.test_operations import TSME_CONFIRMED, approve, submitted, user
+from tests.applications.test_operations import TSME_CONFIRMED, approve, submitted
 
 APPROVED = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed; ten working days of notice
 DURING = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 ENDS = datetime(2026, 3, 18, 16, 0, tzinfo=UTC)  # 00:00 of 03-19 in Shanghai
 AFTER = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)  # Fri 2026-03-20, 10:00 in Shanghai
 ADDRESS = "203.0.113.5"
-
-
-@pytest.fixture
-def world(session, make):
-    enterprise = make.enterprise(founded_on=date(2015, 1, 1))
-    make.eligible_report(enterprise, 2025)
-    return {
-        "enterprise": enterprise,
-        "owner": user(session, Role.ENTERPRISE, enterprise),
-        "reviewer": user(session, Role.REVIEWER, name="reviewer one"),
-        "second": user(session, Role.REVIEWER, name="reviewer two"),
-    }
 
 
 def in_notice(session, world) -> Application:
@@ -290,10 +278,11 @@ def test_a_second_objection_needs_no_decision_once_one_is_upheld(session, world)
     assert [row.Objection.id for row in resolved_rows] == [first.id]
 
 
-def test_resolver_linked_to_the_enterprise_is_refused(session, world):
+def test_resolver_linked_to_the_enterprise_is_refused(session, world, make):
     application = in_notice(session, world)
     objection = object_to(session, application)
-    insider = user(session, Role.REVIEWER, world["enterprise"], name="insider")
+    insider = make.user(role=Role.REVIEWER, name="insider")
+    insider.enterprise_id = world["enterprise"].id  # a reviewer of the enterprise itself
     with clock.pinned(DURING), pytest.raises(ConflictOfInterest) as refused:
         objections.resolve(session, objection, "dismissed", user=insider, via="web", comment="x")
     assert refused.value.status == 403

@@ -1,5 +1,6 @@
-"""Shared fixtures of the enterprises API tests: enterprise A with its user, enterprise B
-(another city and industry) with its user, a reviewer, and a bearer token for each."""
+"""The enterprises API tests' world (the ``world`` fixture of tests/enterprises):
+enterprise A with its user, enterprise B (another city and industry) with its user, a
+reviewer, and a bearer token for each; and the helpers those tests share."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from registry.accounts.models import Role
-from registry.accounts.operations import create_user
 from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import Enterprise
-from tests.applications.api_world import bearer
-from tests.factories import TEST_ACTOR
+from tests.fixtures.api import bearer
 
 WRITE = "registry:read,registry:write"
 REVIEW = "registry:read,registry:write,workflow:review"
@@ -41,24 +40,15 @@ class World:
         self.b = make.enterprise(
             name="赣州乙科技有限公司", area="360700", city_code="360700", industry_code="aviation"
         )
-        owner = self.user("owner@a.example", enterprise=self.a)
-        other = self.user("owner@b.example", enterprise=self.b)
-        self.wang = self.user("wang@review.example", Role.REVIEWER, name="Reviewer Wang")
+        owner = make.user("owner@a.example", enterprise=self.a)
+        other = make.user("owner@b.example", enterprise=self.b)
+        self.wang = make.user("wang@review.example", Role.REVIEWER, name="Reviewer Wang")
         session.commit()
         self.headers = {
             "owner": bearer(session, owner, WRITE),
             "other": bearer(session, other, WRITE),
             "wang": bearer(session, self.wang, REVIEW),
         }
-
-    def user(self, email, role=Role.ENTERPRISE, enterprise=None, name=""):
-        return create_user(
-            self.session, email, role=role, actor=TEST_ACTOR, enterprise=enterprise, name=name
-        )
-
-
-def new_world(app, session, make) -> World:
-    return World(session, make)
 
 
 def with_tag(headers: dict, **extra: str) -> dict:

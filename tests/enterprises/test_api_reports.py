@@ -14,20 +14,17 @@ from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.schemas import annual_report_out
 from registry.ladder import operations as ladder_ops
 from registry.ladder import queries as ladder_queries
-from tests.applications.api_world import (
-    API,
-    NOW,
-    api_client,
-    pinned_clock,
-    problem_of,
-    refused_fields,
-)
-from tests.enterprises.api_world import feed_entries, new_world, reload, with_tag
+from tests.enterprises.api_world import feed_entries, reload, with_tag
 from tests.factories import TEST_ACTOR, new_uscc
+from tests.fixtures.api import API, NOW, problem_of, refused_fields
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
 
 FIGURES = {
     "employees": 120,

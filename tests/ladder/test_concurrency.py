@@ -24,7 +24,6 @@ from registry.extensions import db
 from registry.ladder import holds, locks
 from registry.ladder import operations as ops
 from registry.ladder.models import TierEvent
-from tests.conftest import ENGINE_URL
 from tests.factories import TEST_ACTOR
 
 QUOTA = 8
@@ -137,7 +136,7 @@ def test_failure_before_feed_row_rolls_back_the_move(session, make, monkeypatch)
     assert {m: session.scalar(select(func.count()).select_from(m)) for m in counts} == counts
 
 
-@pytest.mark.skipif(not ENGINE_URL, reason="SQLite writers are serial (BEGIN IMMEDIATE)")
+@pytest.mark.postgres(reason="SQLite writers are serial (BEGIN IMMEDIATE)")
 def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
     """tick consuming a slot while a reviewer revokes the same enterprise: both lock in
     the order tier → enterprise → reservation, so one waits for the other."""

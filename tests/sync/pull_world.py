@@ -1,9 +1,8 @@
-"""Shared helpers of the pull client's tests: the sync settings, a source pointing at
-the fake peer, the pull as the CLI runs it, and a fingerprint of what B holds."""
+"""Shared helpers of the pull client's tests: the sync key, a source pointing at the
+fake peer, the pull as the CLI runs it, and a fingerprint of what B holds."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from registry.core.models import AuditEntry, ChangeLogEntry
@@ -14,15 +13,6 @@ from tests.factories import TEST_ACTOR
 from tests.sync.fake_peer import FakePeer
 
 SYNC_KEY = "test-sync-secret"
-
-
-@pytest.fixture
-def sync_app(app, monkeypatch):
-    """The app with a sync key and a short read timeout (a hang fails in half a second)."""
-    monkeypatch.setitem(app.config, "SYNC_SECRET_KEY", SYNC_KEY)
-    monkeypatch.setitem(app.config, "SYNC_READ_TIMEOUT_SECONDS", 0.5)
-    monkeypatch.setitem(app.config, "SYNC_CONNECT_TIMEOUT_SECONDS", 2.0)
-    return app
 
 
 def add_source(session, peer: FakePeer, name: str = "peer-a") -> SyncSource:

@@ -18,7 +18,6 @@ from registry.sync.models import SyncConflict
 from registry.sync.schemas import check_record
 from tests.factories import TEST_ACTOR, new_uscc
 from tests.sync.fake_peer import enterprise_data, report_data
-from tests.sync.pull_world import sync_app  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 

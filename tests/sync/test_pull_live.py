@@ -35,8 +35,7 @@ from registry.sync import sources
 from tests.conftest import ENGINE_URL, make_app
 from tests.factories import new_uscc
 from tests.live import ROOT, gunicorn
-from tests.sync.fake_peer import fake_peer  # noqa: F401  (fixture)
-from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
+from tests.sync.pull_world import SYNC_KEY
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 ACTOR_A = Actor(None, "writer on A", "cli")

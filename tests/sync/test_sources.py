@@ -9,7 +9,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.core.errors import ValidationFailed
 from registry.core.models import AuditEntry
@@ -18,10 +17,9 @@ from registry.enterprises.schemas import annual_report_out, enterprise_out
 from registry.sync import crypto, operations, schemas, sources
 from registry.sync.models import SyncConflict, SyncSource
 from tests.factories import TEST_ACTOR, new_uscc
-from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
+from tests.sync.pull_world import SYNC_KEY
 
 pytestmark = pytest.mark.usefixtures("sync_app")
-PASSWORD = "Gan-river-2026"
 
 
 @pytest.mark.parametrize(
@@ -116,16 +114,8 @@ def test_cli_add_list_set_token(session, runner):
 # --- the admin page ------------------------------------------------------------------------
 
 
-def signed_in(app, session, email, role):
-    accounts.create_user(session, email, role=role, actor=TEST_ACTOR, password=PASSWORD)
-    session.commit()
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
-    return client
-
-
-def test_the_admin_page_adds_lists_and_never_shows_the_token(app, session):
-    client = signed_in(app, session, "admin@example.com", Role.ADMIN)
+def test_the_admin_page_adds_lists_and_never_shows_the_token(session, auth):
+    client = auth.signed_in_as_new(Role.ADMIN, email="admin@example.com")
     form = {"name": "peer-a", "base_url": "http://127.0.0.1:5001/", "token": "ecr_page_token"}
     added = client.post("/admin/sync", data=form)
     assert added.status_code == 303
@@ -146,8 +136,8 @@ def test_the_admin_page_adds_lists_and_never_shows_the_token(app, session):
     assert session.scalar(select(SyncSource.id).where(SyncSource.name != "peer-a")) is None
 
 
-def test_the_conflict_report(app, session, make):
-    client = signed_in(app, session, "admin@example.com", Role.ADMIN)
+def test_the_conflict_report(session, make, auth):
+    client = auth.signed_in_as_new(Role.ADMIN, email="admin@example.com")
     source = sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
     local = make.enterprise()
     session.commit()
@@ -166,8 +156,8 @@ def test_the_conflict_report(app, session, make):
     assert client.get("/admin/sync/nobody/conflicts").status_code == 404
 
 
-def test_only_admins_see_the_pages(app, session):
-    client = signed_in(app, session, "reviewer@example.com", Role.REVIEWER)
+def test_only_admins_see_the_pages(auth):
+    client = auth.signed_in_as_new(Role.REVIEWER, email="reviewer@example.com")
     assert client.get("/admin/sync").status_code == 403
     assert client.post("/admin/sync", data={"name": "x"}).status_code == 403
 
