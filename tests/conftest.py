@@ -30,7 +30,11 @@ from tests import factories
 from tests.factories import PASSWORD
 
 #: Fixtures for tests in any package: the API's world and client, the browser's.
-pytest_plugins = ["tests.fixtures.api", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.api",
+    "tests.fixtures.enterprises_api",
+    "tests.fixtures.browser",
+]
 
 ENGINE_URL = os.environ.get("TEST_DATABASE_URL")
 #: The API's rate-limit counters: a file of the test run's own, emptied for each test.

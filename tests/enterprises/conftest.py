@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.enterprises.api_world import World
+from tests.fixtures.enterprises_api import World
 
 
 @pytest.fixture
-def world(app, session, make) -> World:
+def world(enterprises_world) -> World:
     """Enterprise A with its user, enterprise B with its user, a reviewer; a token each."""
-    return World(session, make)
+    return enterprises_world

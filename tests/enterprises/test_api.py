@@ -18,9 +18,9 @@ from registry.core.pagination import encode_cursor
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.schemas import enterprise_out
 from registry.ladder import operations as ladder_ops
-from tests.enterprises.api_world import PROFILE, feed_entries, reload, with_tag
 from tests.factories import TEST_ACTOR, new_uscc
 from tests.fixtures.api import API, NOW, bearer, field_codes, problem_of, refused_fields
+from tests.fixtures.enterprises_api import PROFILE, feed_entries, reload, with_tag
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 
