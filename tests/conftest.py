@@ -46,10 +46,6 @@ def pytest_report_header(config):
     return f"database: {'postgresql' if ENGINE_URL else 'sqlite'}"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "sqlite_only: needs the SQLite test database")
-
-
 def pytest_collection_modifyitems(config, items):
     """Skip the tests of the other engine: ``postgres`` ones on SQLite, ``sqlite_only``
     ones on PostgreSQL. A marker's ``reason`` says why the test needs its engine."""
