@@ -43,6 +43,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -303,26 +304,16 @@ def _advance(
             raise RuntimeError(f"demo application {application.id} was not granted")
     elif step == "claim":
         operations.claim(session, application, user=reviewers[who], via=VIA)
-    elif step == "approve":
-        manual = [c["code"] for c in application.eligibility["checks"] if c["status"] == "manual"]
+    else:  # approve, reject, request_changes
+        comment = rng.choice(COMMENTS[step])
+        confirmed: dict[str, Any] = {}
+        if step == "approve":
+            checks = application.eligibility["checks"]
+            manual = [c["code"] for c in checks if c["status"] == "manual"]
+            score = rng.randint(72, 92) if story.tier == "high_tech" else None
+            confirmed = {"manual_checks": dict.fromkeys(manual, True), "innovation_score": score}
         decisions.decide(
-            session,
-            application,
-            step,
-            user=reviewers[who],
-            via=VIA,
-            comment=rng.choice(COMMENTS[step]),
-            manual_checks=dict.fromkeys(manual, True),
-            innovation_score=rng.randint(72, 92) if story.tier == "high_tech" else None,
-        )
-    else:  # reject, request_changes
-        decisions.decide(
-            session,
-            application,
-            step,
-            user=reviewers[who],
-            via=VIA,
-            comment=rng.choice(COMMENTS[step]),
+            session, application, step, user=reviewers[who], via=VIA, comment=comment, **confirmed
         )
 
 
