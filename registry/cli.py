@@ -21,7 +21,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from registry.accounts import operations as account_ops
-from registry.applications import operations as applications
+from registry.applications import notice_ends
 from registry.core import clock, idempotency
 from registry.core.cli import CLI_ACTOR, each_in_own_transaction, transactional
 from registry.core.ratelimit import api_limiter
@@ -65,12 +65,12 @@ def tick_command(now_text: str | None) -> None:
         raise click.ClickException(f"--now must be an ISO-8601 timestamp: {exc}") from exc
     with clock.pinned(at):
         granted = each_in_own_transaction(
-            lambda: applications.due_notices(db.session, at),
-            lambda application_id: applications.end_notice(db.session, application_id, at),
+            lambda: notice_ends.due_notices(db.session, at),
+            lambda application_id: notice_ends.end_notice(db.session, application_id, at),
         )
         held = each_in_own_transaction(
-            lambda: applications.newly_held(db.session, at),
-            lambda application_id: applications.record_held(db.session, application_id, at),
+            lambda: notice_ends.newly_held(db.session, at),
+            lambda application_id: notice_ends.record_held(db.session, application_id, at),
         )
         lapsed = each_in_own_transaction(
             lambda: ladder_queries.expired_enterprise_ids(db.session, at),

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import Table, insert, select, text
 
@@ -26,6 +27,14 @@ from registry.core.models import AuditEntry
 from registry.core.ratelimit import api_limiter
 from registry.extensions import db
 from tests import factories
+from tests.factories import PASSWORD
+
+#: Fixtures for tests in any package: the API's world and client, the browser's.
+pytest_plugins = [
+    "tests.fixtures.api",
+    "tests.fixtures.enterprises_api",
+    "tests.fixtures.browser",
+]
 
 ENGINE_URL = os.environ.get("TEST_DATABASE_URL")
 #: The API's rate-limit counters: a file of the test run's own, emptied for each test.
@@ -35,6 +44,20 @@ atexit.register(shutil.rmtree, RATELIMIT_DIR, ignore_errors=True)
 
 def pytest_report_header(config):
     return f"database: {'postgresql' if ENGINE_URL else 'sqlite'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests of the other engine: ``postgres`` ones on SQLite, ``sqlite_only``
+    ones on PostgreSQL. A marker's ``reason`` says why the test needs its engine."""
+    if ENGINE_URL:
+        other, label = "sqlite_only", "SQLite only"
+    else:
+        other, label = "postgres", "PostgreSQL only (TEST_DATABASE_URL is not set)"
+    for item in items:
+        marker = item.get_closest_marker(other)
+        if marker is not None:
+            why = marker.kwargs.get("reason")
+            item.add_marker(pytest.mark.skip(reason=f"{label}: {why}" if why else label))
 
 
 @pytest.fixture(scope="session")
@@ -249,3 +272,42 @@ def runner(app):
 def make(session):
     """Factories bound to the test's session: ``make.enterprise(...)``."""
     return factories.Factories(session)
+
+
+class AuthActions:
+    """Signing in and out on the web, as flaskr's tests do: on the test's ``client``
+    unless another is given, or on a new client of its own (``signed_in``)."""
+
+    def __init__(self, app: Flask, client: FlaskClient, make: factories.Factories) -> None:
+        self._app, self._client, self._make = app, client, make
+
+    def login(self, email: str, password: str = PASSWORD, *, client=None, lang=None):
+        """The login form posted (``?lang=`` too when given); the response."""
+        client = self._client if client is None else client
+        path = f"/login?lang={lang}" if lang else "/login"
+        return client.post(path, data={"email": email, "password": password})
+
+    def logout(self, *, client=None):
+        """The logout form posted; the response."""
+        return (self._client if client is None else client).post("/logout")
+
+    def signed_in(self, email: str, password: str = PASSWORD, *, lang=None) -> FlaskClient:
+        """A new client signed in as ``email`` (the login is checked)."""
+        client = self._app.test_client()
+        response = self.login(email, password, client=client, lang=lang)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return client
+
+    def signed_in_as_new(self, role, *, email=None, lang=None, **fields) -> FlaskClient:
+        """A new client signed in as a new user with ``role`` (``make.user``), committed
+        first as the login request needs."""
+        email = self._make.user(email, role, password=PASSWORD, **fields).email
+        self._make.session.commit()
+        return self.signed_in(email, lang=lang)
+
+
+@pytest.fixture
+def auth(app, client, make) -> AuthActions:
+    """``auth.login(email)``, ``auth.logout()``, ``auth.signed_in(email)`` for a user
+    committed with ``PASSWORD``, or ``auth.signed_in_as_new(role)``."""
+    return AuthActions(app, client, make)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import itertools
 import random
 
+from registry.accounts import operations as accounts
+from registry.accounts.models import Role, User
+from registry.applications import operations as apps
+from registry.applications.models import Application
 from registry.core.audit import Actor
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
 
 _serial = itertools.count(1)
 TEST_ACTOR = Actor(None, "test", "cli")
+#: The password of the users the tests sign in with (``make.user(password=PASSWORD)``).
+PASSWORD = "Gan-river-2026"
 
 
 def new_uscc(area: str = "360100") -> str:
@@ -20,6 +26,9 @@ def new_uscc(area: str = "360100") -> str:
 
 
 class Factories:
+    """Records built for a test, flushed and never committed: the test commits when a
+    request (which has a transaction of its own) must see them."""
+
     def __init__(self, session) -> None:
         self.session = session
 
@@ -62,3 +71,42 @@ class Factories:
             ip_class1=1,
             niche_years=5,
         )
+
+    def user(
+        self,
+        email: str | None = None,
+        role: Role = Role.ENTERPRISE,
+        *,
+        password: str | None = None,
+        enterprise: Enterprise | None = None,
+        name: str = "",
+        locale: str | None = None,
+    ) -> User:
+        """A user created as the admin page creates one (audited). ``email`` defaults to a
+        new address; without a password the user authenticates by token only."""
+        return accounts.create_user(
+            self.session,
+            email or f"{role}-{next(_serial)}@example.com",
+            role=role,
+            actor=TEST_ACTOR,
+            password=password,
+            enterprise=enterprise,
+            name=name,
+            locale=locale,
+        )
+
+    def application(
+        self,
+        enterprise: Enterprise,
+        user: User,
+        tier: str = "tech_sme",
+        kind: str = "promotion",
+        *,
+        submitted: bool = False,
+    ) -> Application:
+        """An application ``user`` creates on the web, and submits with the declaration
+        when ``submitted``."""
+        application = apps.create(self.session, enterprise, tier, kind, user=user, via="web")
+        if submitted:
+            apps.submit(self.session, application, user=user, via="web", declaration=True)
+        return application

@@ -246,7 +246,7 @@ def world(session, make):
     grant(session, on, "champion")
     ladder.set_quota(session, "chain_leader", 1, actor=TEST_ACTOR, reason="t")
     grant(session, leader, "chain_leader")
-    session.add(User(email="taken@example.org", role=Role.REVIEWER))
+    make.user("taken@example.org", Role.REVIEWER)
     session.commit()
     return {"on": on.uscc, "off": off.uscc, "unknown": new_uscc()}
 

@@ -23,7 +23,7 @@ from tests.conftest import make_app
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_app(request, tmp_path) -> Iterator[Flask]:
     """An app bound to a new, empty database of the given engine."""
     if request.param == "sqlite":
@@ -33,8 +33,6 @@ def empty_app(request, tmp_path) -> Iterator[Flask]:
             db.engine.dispose()
         return
 
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
     name = f"registry_migrations_{secrets.token_hex(4)}"
     server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with server.connect() as conn:

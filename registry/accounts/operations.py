@@ -168,7 +168,7 @@ def sign_up(
     session.flush()
     record_audit(
         session,
-        Actor(user.id, user.display_name, "web"),
+        Actor.of(user, "web"),
         "account_claim.create",
         "account_claim",
         claim.id,
@@ -215,7 +215,7 @@ def decide_claim(
     claim.comment = comment
     claim.decided_by = reviewer.id
     claim.decided_at = clock.now()
-    actor = Actor(reviewer.id, reviewer.display_name, via)
+    actor = Actor.of(reviewer, via)
     record_audit(
         session,
         actor,
@@ -263,9 +263,7 @@ def change_password(session: DbSession, user: User, current: str, new: str) -> N
         raise field_error("new_password", "unchanged", "Choose a password you do not use now.")
     _set_password(user, new, "new_password")
     end_web_sessions(session, user)
-    record_audit(
-        session, Actor(user.id, user.display_name, "web"), "user.password", "user", user.id, {}
-    )
+    record_audit(session, Actor.of(user, "web"), "user.password", "user", user.id, {})
 
 
 def reset_password(session: DbSession, user: User, new: str, *, actor: Actor) -> None:

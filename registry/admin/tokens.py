@@ -26,9 +26,9 @@ from registry.accounts.models import SCOPES, ApiToken, User
 from registry.accounts.operations import normalise_email
 from registry.admin.forms import ROLE_LABELS
 from registry.admin.views import bp
-from registry.applications.operations import actor_of
 from registry.core import access, clock
 from registry.core.api import SCOPE_ROLES
+from registry.core.audit import Actor
 from registry.core.errors import DomainError, field_error
 from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
@@ -128,7 +128,7 @@ def _create(form: TokenForm) -> tuple[ApiToken, str]:
         db.session,
         user,
         cast(list[str], form.scopes.data),
-        actor=actor_of(current_user, "web"),
+        actor=Actor.of(current_user, "web"),
         expires_days=cast(int, form.expires_days.data),
     )
 
@@ -137,7 +137,7 @@ def _create(form: TokenForm) -> tuple[ApiToken, str]:
 @access.admin
 def revoke_token(token_id: int) -> ResponseReturnValue:
     token = db.get_or_404(ApiToken, token_id)
-    token_ops.revoke_token(db.session, token, actor=actor_of(current_user, "web"))
+    token_ops.revoke_token(db.session, token, actor=Actor.of(current_user, "web"))
     db.session.commit()
     flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))
     return see_other(".tokens")

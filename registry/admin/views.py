@@ -38,8 +38,8 @@ from registry.admin.forms import (
     TierSettingsForm,
     UserSearchForm,
 )
-from registry.applications.operations import actor_of
 from registry.core import access
+from registry.core.audit import Actor
 from registry.core.clock import SHANGHAI
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
@@ -162,7 +162,7 @@ def new_user() -> ResponseReturnValue:
                 db.session,
                 cast(str, form.email.data),  # required
                 role=Role(form.role.data),
-                actor=actor_of(current_user, "web"),
+                actor=Actor.of(current_user, "web"),
                 password=form.password.data,
                 enterprise=enterprise,
                 name=form.name.data or "",
@@ -236,7 +236,7 @@ def user(user_id: int) -> ResponseReturnValue:
 def _apply_user_action(target: User, action: str, form: Any) -> str:
     """Run the operation behind ``action`` with its form (of USER_ACTIONS' kinds); the
     flash message of its success."""
-    actor = actor_of(current_user, "web")
+    actor = Actor.of(current_user, "web")
     if action == "role":
         accounts.update_user(db.session, target, actor=actor, role=Role(form.role.data))
         return _("The role has been changed. The user's sessions have ended.")
@@ -280,7 +280,7 @@ def tier(code: str) -> ResponseReturnValue:
                 db.session,
                 tier.code,
                 form.settings(),
-                actor=actor_of(current_user, "web"),
+                actor=Actor.of(current_user, "web"),
                 reason=cast(str, form.reason.data),  # required
             )
         except DomainError as error:

@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim
 from registry.applications import api_schemas as schemas
-from registry.applications import objections, operations, queries
+from registry.applications import decisions, objections, operations, queries
 from registry.applications.api import (
     VIA,
     OneApplication,
@@ -135,7 +135,7 @@ def decide_application(body: dict[str, Any], application: Application) -> OneApp
             "Only the manual checks of the snapshot are confirmed.",
             errors=[refusal(f"manual_checks.{code}", "unknown_field", code) for code in unknown],
         )
-    application = operations.decide(
+    application = decisions.decide(
         db.session,
         application,
         body["decision"],

@@ -31,7 +31,7 @@ from flask import Response
 from registry.accounts.models import User
 from registry.applications import operations
 from registry.applications.models import Application, Attachment, State
-from registry.core.audit import record_audit
+from registry.core.audit import Actor, record_audit
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed, refusal
 
@@ -137,7 +137,7 @@ def add_attachment(
     session.flush()
     record_audit(
         session,
-        operations.actor_of(user, via),
+        Actor.of(user, via),
         "attachment.add",
         "application",
         application.id,
@@ -158,7 +158,7 @@ def delete_attachment(session: DbSession, attachment: Attachment, *, user: User,
     application = _lock_editable(session, attachment.application)
     record_audit(
         session,
-        operations.actor_of(user, via),
+        Actor.of(user, via),
         "attachment.delete",
         "application",
         application.id,

@@ -30,7 +30,7 @@ from marshmallow import fields
 from sqlalchemy import Row, desc, select, text, tuple_
 
 from registry.accounts.models import User
-from registry.applications import operations, queries
+from registry.applications import notice_ends, operations, queries
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.schemas import user_ref
 from registry.core import clock
@@ -180,7 +180,7 @@ def resolve(
     """A reviewer not linked to the enterprise upholds or dismisses an open objection,
     with a comment. Upheld → the application is rejected and its slot released;
     dismissed after the notice with no other objection open → granted now."""
-    if not operations.is_reviewer(user):
+    if not user.is_reviewer:
         raise Forbidden("Only reviewers may do this.")
     if outcome not in OUTCOMES:
         raise ValidationFailed(
@@ -211,7 +211,7 @@ def resolve(
             state=str(application.state),
         )
     now = clock.now()
-    actor = operations.actor_of(user, via)
+    actor = Actor.of(user, via)
     objection.state = ObjectionState(outcome)
     objection.resolution_comment = comment
     objection.resolved_by = user.id
@@ -228,9 +228,9 @@ def resolve(
     changed(session, application)
     session.flush()
     if objection.state == ObjectionState.UPHELD:
-        operations.reject_on_objection(session, application, actor, comment)
+        notice_ends.reject_on_objection(session, application, actor, comment)
     else:
-        operations.grant_after_dismissal(session, application, actor, now)
+        notice_ends.grant_after_dismissal(session, application, actor, now)
     return objection
 
 

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from registry.accounts.models import User
-from registry.applications import operations, queries
+from registry.applications import decisions, operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
@@ -308,7 +308,7 @@ def decide(application_id: int) -> ResponseReturnValue:
         return _application_page(application, decision=form, status=422)
     approve = form.decision.data == "approve"
     try:
-        operations.decide(
+        decisions.decide(
             db.session,
             application,
             form.decision.data,

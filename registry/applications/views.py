@@ -38,8 +38,7 @@ from registry.core.web import error_text, form_page, nav_item, refuse, see_other
 from registry.enterprises.models import Enterprise
 from registry.enterprises.views import own_enterprise
 from registry.extensions import db
-from registry.ladder import eligibility
-from registry.ladder import operations as ladder
+from registry.ladder import eligibility, holds
 from registry.ladder import queries as ladder_queries
 from registry.ladder.labels import STATUS_TEXT
 
@@ -101,7 +100,7 @@ def _start_options(enterprise: Enterprise) -> tuple[list[tuple[str, str]], list[
         notes.append(_("A renewal of %(tier)s is by nomination only.", tier=names[own.code]))
     elif own is not None:
         try:
-            ladder.check_renewal_window(enterprise)
+            holds.check_renewal_window(enterprise)
         except RenewalWindowClosed as closed:
             notes.append(error_text(closed))
         else:

@@ -43,12 +43,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from registry.accounts.models import Role, User
 from registry.accounts.operations import create_user, normalise_email
-from registry.applications import operations
+from registry.applications import decisions, notice_ends, operations
 from registry.applications.models import Application, Kind, State
 from registry.core import clock
 from registry.core.audit import Actor
@@ -284,7 +285,7 @@ def _prepare(
             name=enterprise.contact_name or "",
         )
     year = clock.today().year - 1
-    actor = operations.actor_of(story.applicant, VIA)
+    actor = Actor.of(story.applicant, VIA)
     save_annual_report(session, enterprise, year, passing_figures(rng), actor=actor)
 
 
@@ -304,32 +305,20 @@ def _advance(
     elif step == "withdraw":
         operations.withdraw(session, application, user=applicant, via=VIA)
     elif step == "end_notice":
-        if operations.end_notice(session, application.id, clock.now()) is None:
+        if notice_ends.end_notice(session, application.id, clock.now()) is None:
             raise RuntimeError(f"demo application {application.id} was not granted")
     elif step == "claim":
         operations.claim(session, application, user=reviewers[who], via=VIA)
-    elif step == "approve":
-        manual = [
-            c["code"] for c in (application.eligibility or {})["checks"] if c["status"] == "manual"
-        ]
-        operations.decide(
-            session,
-            application,
-            step,
-            user=reviewers[who],
-            via=VIA,
-            comment=rng.choice(COMMENTS[step]),
-            manual_checks=dict.fromkeys(manual, True),
-            innovation_score=rng.randint(72, 92) if story.tier == "high_tech" else None,
-        )
-    else:  # reject, request_changes
-        operations.decide(
-            session,
-            application,
-            step,
-            user=reviewers[who],
-            via=VIA,
-            comment=rng.choice(COMMENTS[step]),
+    else:  # approve, reject, request_changes
+        comment = rng.choice(COMMENTS[step])
+        confirmed: dict[str, Any] = {}
+        if step == "approve":
+            checks = (application.eligibility or {})["checks"]
+            manual = [c["code"] for c in checks if c["status"] == "manual"]
+            score = rng.randint(72, 92) if story.tier == "high_tech" else None
+            confirmed = {"manual_checks": dict.fromkeys(manual, True), "innovation_score": score}
+        decisions.decide(
+            session, application, step, user=reviewers[who], via=VIA, comment=comment, **confirmed
         )
 
 

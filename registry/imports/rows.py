@@ -29,7 +29,7 @@ from registry.core.audit import Actor
 from registry.core.changes import append_entries
 from registry.core.db import in_chunks
 from registry.core.dbsession import DbSession
-from registry.core.errors import DomainError
+from registry.core.errors import DomainError, refusal
 from registry.core.problems import field_errors
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises import operations, queries
@@ -110,7 +110,7 @@ def _schema_errors(number: int, exc: ValidationError) -> list[RowError]:
 
 
 def domain_errors(number: int, error: DomainError, column: str) -> list[RowError]:
-    items = error.errors or [{"field": column, "code": error.code, "message": str(error)}]
+    items = error.errors or [refusal(column, error.code, str(error))]
     return [RowError(number, i.get("field") or column, i["code"], str(error)) for i in items]
 
 
@@ -202,18 +202,13 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
         if doc is not None:
             problems: list[dict] = []
             if doc.get("city_code") is not None and doc["city_code"] not in cities:
-                problems.append({"field": "city_code", "code": "invalid_choice"})
+                problems.append(refusal("city_code", "invalid_choice", "Unknown code."))
             if doc.get("industry_code") is not None and doc["industry_code"] not in industries:
-                problems.append({"field": "industry_code", "code": "invalid_choice"})
+                problems.append(refusal("industry_code", "invalid_choice", "Unknown code."))
             if doc.get("founded_on") is not None and doc["founded_on"] > today:
-                problems.append(
-                    {"field": "founded_on", "code": "out_of_range", "message": "In the future."}
-                )
+                problems.append(refusal("founded_on", "out_of_range", "In the future."))
             status, merged_into = status_change(code or "", doc, doc, problems)
-            found += [
-                RowError(row.number, p["field"], p["code"], p.get("message") or "Unknown code.")
-                for p in problems
-            ]
+            found += [RowError(row.number, p["field"], p["code"], p["message"]) for p in problems]
         if code is not None and first_time(code, row, seen, found, "uscc") and not found:
             checked.append((row, code, doc, status, merged_into))
         errors += found

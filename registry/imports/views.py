@@ -18,8 +18,8 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from registry.applications.operations import actor_of
 from registry.core import access
+from registry.core.audit import Actor
 from registry.core.web import nav_item, see_other
 from registry.extensions import db
 from registry.imports.models import ImportRun
@@ -50,7 +50,7 @@ def page() -> ResponseReturnValue:
             db.session,
             upload.filename or "upload",
             upload.read(),
-            actor=actor_of(current_user, "web"),
+            actor=Actor.of(current_user, "web"),
         )
         run = outcome.run
         if outcome.applied:

@@ -26,6 +26,7 @@ from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.enterprises.batch_operations import new_ids
 from registry.enterprises.models import Enterprise, Status
 from registry.ladder import dates, queries
+from registry.ladder.locks import lock_tier, locked_enterprise
 from registry.ladder.models import (
     EventKind,
     RegistrationCounter,
@@ -35,11 +36,7 @@ from registry.ladder.models import (
     TierEvent,
 )
 from registry.ladder.numbers import check_supplied_number, number_taken
-from registry.ladder.operations import (
-    lock_tier,
-    locked_enterprise,
-    require_reason,
-)
+from registry.ladder.operations import require_reason
 from registry.ladder.schemas import tier_event_out
 
 

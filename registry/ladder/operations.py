@@ -1,18 +1,15 @@
 """Ladder operations: every move of an enterprise between rungs, and the quota.
 
 Each operation checks its rules, changes the rows, writes the tier event, the audit
-entry and the feed entry in the caller's transaction, flushes, and never commits.
-
-Concurrency: an operation that adds to a tier first locks that tier's row
-(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the
-database write lock from ``BEGIN IMMEDIATE``), then counts occupancy, so two
-transactions can never both take the last slot. Lock order is fixed: tier rows, then
-enterprise rows, then (at commit) the feed counter.
+entry and the feed entry in the caller's transaction, flushes, and never commits. An
+operation that adds to a tier locks it first (:mod:`registry.ladder.locks`, which also
+gives the lock order); the slots and renewal holds that applications ask for are in
+:mod:`registry.ladder.holds`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,17 +17,18 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
-from registry.core.errors import (
-    InvalidTransition,
-    NotFound,
-    NotOnLadder,
-    QuotaFull,
-    RenewalWindowClosed,
-    ValidationFailed,
-)
+from registry.core.errors import InvalidTransition, ValidationFailed, refusal
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
 from registry.ladder import dates, queries
+from registry.ladder.holds import (
+    ensure_room,
+    release_renewal_hold_of,
+    release_reservation_of,
+    reservation_for,
+    reservation_of,
+)
+from registry.ladder.locks import lock_enterprise, lock_tier, locked_enterprise, locked_holder
 from registry.ladder.models import (
     EventKind,
     RenewalHold,
@@ -43,46 +41,6 @@ from registry.ladder.schemas import tier_event_out  # noqa: F401  (registers the
 from registry.ladder.signals import designation_withdrawn
 
 LADDER_FIELDS = ("tier", "tier_since", "tier_expires_at", "registration_number", "ban_until")
-
-
-# --- locks ----------------------------------------------------------------------------
-
-
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def lock_tier(session: Session, code: str) -> Tier:
-    """The tier row, locked for the rest of the transaction (the quota lock)."""
-    stmt = select(Tier).where(Tier.code == code).execution_options(populate_existing=True)
-    if _postgres(session):
-        stmt = stmt.with_for_update()
-    tier = session.scalars(stmt).one_or_none()
-    if tier is None:
-        raise NotFound("Unknown tier %(code)s.", code=code)
-    return tier
-
-
-def lock_enterprise(session: Session, enterprise_id: int, *, skip_locked: bool = False):
-    stmt = (
-        select(Enterprise)
-        .where(Enterprise.id == enterprise_id)
-        .execution_options(populate_existing=True)
-    )
-    if _postgres(session):
-        stmt = stmt.with_for_update(skip_locked=skip_locked)
-    return session.scalars(stmt).one_or_none()
-
-
-def _ensure_room(session: Session, tier: Tier) -> None:
-    occ = queries.occupancy(session, tier)
-    if occ.occupancy + 1 > tier.quota:
-        raise QuotaFull(
-            "The quota of %(tier)s is full (%(occupancy)s of %(quota)s).",
-            tier=tier.code,
-            occupancy=occ.occupancy,
-            quota=tier.quota,
-        )
 
 
 # --- the moves --------------------------------------------------------------------------
@@ -149,24 +107,9 @@ def require_reason(reason: str | None) -> str:
     if not reason:
         raise ValidationFailed(
             "A reason is required.",
-            errors=[{"field": "reason", "code": "required", "message": "A reason is required."}],
+            errors=[refusal("reason", "required", "A reason is required.")],
         )
     return reason
-
-
-def locked_enterprise(session: Session, enterprise: Enterprise) -> Enterprise:
-    locked = lock_enterprise(session, enterprise.id)
-    if locked is None:
-        raise NotFound("Unknown enterprise.")
-    return locked
-
-
-def locked_holder(session: Session, enterprise: Enterprise) -> Enterprise:
-    """The enterprise, locked, provided it stands on the ladder (else ``not_on_ladder``)."""
-    enterprise = locked_enterprise(session, enterprise)
-    if enterprise.tier is None:
-        raise NotOnLadder("%(uscc)s is not on the ladder.", uscc=enterprise.uscc)
-    return enterprise
 
 
 def grant_tier(
@@ -215,12 +158,12 @@ def grant_tier(
         effective_at = dates.shanghai_midnight(since) if since else now
     since = since or dates.shanghai_date(effective_at)
     if reservation is None:
-        if _reservation_of(session, enterprise) is not None:
+        if reservation_of(session, enterprise) is not None:
             raise InvalidTransition(
                 "%(uscc)s has a promotion in notice; it is granted or rejected first.",
                 uscc=enterprise.uscc,
             )
-        _ensure_room(session, tier)
+        ensure_room(session, tier)
     number = issue_registration_number(session, tier, since.year, number)
     before = _snapshot(enterprise)
     from_tier = enterprise.tier
@@ -248,11 +191,7 @@ def renew_tier(
     reason = require_reason(reason)
     enterprise = locked_holder(session, enterprise)
     tier = session.get(Tier, enterprise.tier)
-    hold = session.scalars(
-        select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)
-    ).one_or_none()
-    if hold is not None:
-        release_renewal_hold(session, hold.application_id, actor=actor)
+    release_renewal_hold_of(session, enterprise, actor=actor)
     before = _snapshot(enterprise)
     enterprise.tier_expires_at = dates.renewed_expiry(
         tier.validity_value, enterprise.tier_expires_at
@@ -261,24 +200,6 @@ def renew_tier(
         enterprise, EventKind.RENEW, enterprise.tier, actor, reason, clock.now(), application_id
     )
     return _record_move(session, enterprise, before, event, actor, "tier.renew")
-
-
-def _reservation_of(session: Session, enterprise: Enterprise) -> Reservation | None:
-    """The enterprise's reservation, locked (taken after the enterprise's own lock)."""
-    stmt = (
-        select(Reservation)
-        .where(Reservation.enterprise_id == enterprise.id)
-        .execution_options(populate_existing=True)
-    )
-    if _postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
-
-
-def _release_reservation_of(session: Session, enterprise: Enterprise, actor: Actor) -> None:
-    reservation = _reservation_of(session, enterprise)
-    if reservation is not None:
-        _delete_reservation(session, reservation, actor)
 
 
 def demote(
@@ -296,7 +217,7 @@ def demote(
             tier=tier.code,
             current=enterprise.tier,
         )
-    _ensure_room(session, tier)
+    ensure_room(session, tier)
     today = clock.today()
     before = _snapshot(enterprise)
     from_tier = enterprise.tier
@@ -306,7 +227,7 @@ def demote(
         enterprise.tier_expires_at, tier.validity_value, today
     )
     enterprise.registration_number = issue_registration_number(session, tier, today.year)
-    _release_reservation_of(session, enterprise, actor)
+    release_reservation_of(session, enterprise, actor)
     event = _event(enterprise, EventKind.DEMOTE, from_tier, actor, reason, clock.now())
     _record_move(session, enterprise, before, event, actor, "tier.demote")
     designation_withdrawn.send(enterprise, session=session, actor=actor, reason="demote")
@@ -332,7 +253,7 @@ def revoke(
     from_tier = enterprise.tier
     _clear_ladder_fields(enterprise)
     enterprise.ban_until = ban_until
-    _release_reservation_of(session, enterprise, actor)
+    release_reservation_of(session, enterprise, actor)
     event = _event(enterprise, EventKind.REVOKE, from_tier, actor, reason, clock.now())
     event.ban_until = ban_until
     _record_move(session, enterprise, before, event, actor, "tier.revoke")
@@ -397,52 +318,6 @@ def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, rea
     return tier
 
 
-# --- reservations (asked for by applications) ------------------------------------------
-
-
-def reserve_slot(
-    session: Session,
-    enterprise: Enterprise,
-    tier_code: str,
-    application_id: int,
-    *,
-    actor: Actor,
-) -> Reservation:
-    """Hold a slot of ``tier_code`` for a promotion entering its notice."""
-    tier = lock_tier(session, tier_code)
-    _ensure_room(session, tier)
-    reservation = Reservation(
-        tier=tier.code,
-        enterprise_id=enterprise.id,
-        application_id=application_id,
-        created_at=clock.now(),
-    )
-    session.add(reservation)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        "reservation.create",
-        "reservation",
-        reservation.id,
-        {"tier": [None, tier.code], "application_id": [None, application_id]},
-    )
-    return reservation
-
-
-def _reservation_for(
-    session: Session, application_id: int, *, lock: bool = True
-) -> Reservation | None:
-    stmt = (
-        select(Reservation)
-        .where(Reservation.application_id == application_id)
-        .execution_options(populate_existing=True)
-    )
-    if lock and _postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
-
-
 def consume_slot(
     session: Session,
     application_id: int,
@@ -451,14 +326,15 @@ def consume_slot(
     reason: str,
     effective_at: datetime,
 ) -> TierEvent:
-    """Grant the promotion that holds a reservation, using its slot."""
+    """Grant the promotion that holds a reservation, using its slot (reserved by
+    :func:`registry.ladder.holds.reserve_slot` when its notice began)."""
     # Look first, then lock in the fixed order (tier, enterprise, reservation), the
     # order revoke and demote use too, so that they cannot deadlock with this.
-    found = _reservation_for(session, application_id, lock=False)
+    found = reservation_for(session, application_id, lock=False)
     if found is not None:
         lock_tier(session, found.tier)
         lock_enterprise(session, found.enterprise_id)
-    reservation = _reservation_for(session, application_id) if found is not None else None
+    reservation = reservation_for(session, application_id) if found is not None else None
     if reservation is None:
         raise InvalidTransition("No slot is reserved for application %(id)s.", id=application_id)
     enterprise = session.get(Enterprise, reservation.enterprise_id)
@@ -472,92 +348,6 @@ def consume_slot(
         effective_at=effective_at,
         reservation=reservation,
     )
-
-
-def _delete_reservation(session: Session, reservation: Reservation, actor: Actor) -> None:
-    record_audit(
-        session,
-        actor,
-        "reservation.release",
-        "reservation",
-        reservation.id,
-        {"tier": [reservation.tier, None], "application_id": [reservation.application_id, None]},
-    )
-    session.delete(reservation)
-    session.flush()
-
-
-def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool:
-    """Give back the slot held for an application (rejected, withdrawn). Returns whether
-    there was one."""
-    reservation = _reservation_for(session, application_id)
-    if reservation is None:
-        return False
-    _delete_reservation(session, reservation, actor)
-    return True
-
-
-# --- renewal holds (asked for by applications) ------------------------------------------
-
-RENEWAL_WINDOW = timedelta(days=90)
-
-
-def check_renewal_window(enterprise: Enterprise) -> None:
-    """A renewal is possible in the 90 days before ``tier_expires_at`` (else 409)."""
-    now = clock.now()
-    expires = enterprise.tier_expires_at
-    if expires is None or not expires - RENEWAL_WINDOW <= now < expires:
-        raise RenewalWindowClosed(
-            "A renewal is possible in the 90 days before %(expiry)s.",
-            expiry=dates.shanghai_date(expires).isoformat() if expires else "-",
-        )
-
-
-def hold_for_renewal(
-    session: Session, enterprise: Enterprise, application_id: int, *, actor: Actor
-) -> RenewalHold:
-    """Keep the current designation from lapsing while a renewal application submitted
-    in the 90 days before its expiry is open (released by :func:`release_renewal_hold`,
-    consumed by :func:`renew_tier`)."""
-    check_renewal_window(enterprise)  # a lapsed designation: the window is closed
-    enterprise = locked_holder(session, enterprise)
-    check_renewal_window(enterprise)
-    now = clock.now()
-    if session.scalar(select(RenewalHold.id).where(RenewalHold.enterprise_id == enterprise.id)):
-        raise InvalidTransition("%(uscc)s already has a renewal open.", uscc=enterprise.uscc)
-    hold = RenewalHold(enterprise_id=enterprise.id, application_id=application_id, created_at=now)
-    session.add(hold)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        "renewal_hold.create",
-        "renewal_hold",
-        hold.id,
-        {"application_id": [None, application_id]},
-    )
-    return hold
-
-
-def release_renewal_hold(session: Session, application_id: int, *, actor: Actor) -> bool:
-    """End the hold of a renewal that was withdrawn or rejected; returns whether there
-    was one. A designation past its expiry then lapses at the next ``tick``."""
-    hold = session.scalars(
-        select(RenewalHold).where(RenewalHold.application_id == application_id)
-    ).one_or_none()
-    if hold is None:
-        return False
-    record_audit(
-        session,
-        actor,
-        "renewal_hold.release",
-        "renewal_hold",
-        hold.id,
-        {"application_id": [application_id, None]},
-    )
-    session.delete(hold)
-    session.flush()
-    return True
 
 
 # --- reactions to other domains ----------------------------------------------------------
@@ -577,9 +367,5 @@ def _end_designation_on_status_change(
             session, enterprise, actor=system, reason=f"status:{status}", cause=f"status:{status}"
         )
     else:
-        _release_reservation_of(session, enterprise, system)
-    hold = session.scalars(
-        select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)
-    ).one_or_none()
-    if hold is not None:
-        release_renewal_hold(session, hold.application_id, actor=system)
+        release_reservation_of(session, enterprise, system)
+    release_renewal_hold_of(session, enterprise, actor=system)

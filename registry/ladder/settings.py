@@ -22,9 +22,10 @@ from registry.core.audit import Actor, diff, record_audit
 from registry.core.dbsession import DbSession
 from registry.core.errors import field_error
 from registry.ladder.dates import CALENDAR_YEAR
+from registry.ladder.locks import lock_tier
 from registry.ladder.models import Tier
 from registry.ladder.numbers import pattern_regex
-from registry.ladder.operations import lock_tier, require_reason
+from registry.ladder.operations import require_reason
 
 EDITABLE = (
     "quota",
@@ -172,7 +173,7 @@ def update_tier_settings(
     to new values. Returns ``{setting: [old, new]}`` of what changed (empty when nothing
     did: then nothing is written and no reason is needed).
 
-    The tier row is locked first (the quota lock of ``registry.ladder.operations``), so
+    The tier row is locked first (the quota lock of ``registry.ladder.locks``), so
     the old values are read under the lock and a quota change is ordered with the grants
     that count occupancy against it. Lowering a quota below occupancy is allowed: it
     blocks additions until occupancy falls below it; nobody is demoted. All settings

@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TypeVar, cast
+from typing import cast
 
 import click
 from flask import current_app
@@ -15,33 +15,19 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from registry.core import clock
-from registry.core.audit import Actor
+from registry.core.cli import CLI_ACTOR, refusal_exits
 from registry.core.errors import DomainError, ValidationFailed
 from registry.extensions import db
-from registry.sync import operations
 from registry.sync.models import SyncSource
+from registry.sync.sources import add_source, replace_token, source_named
 
 sync_cli = AppGroup("sync", help="Mirror other registries (API.md §Sync).")
-
-CLI_ACTOR = Actor.system("cli")
-
-T = TypeVar("T")
 
 
 def _token(token: str | None, token_stdin: bool) -> str:
     if bool(token) == token_stdin:
         raise ValidationFailed("Give --token or --token-stdin (one of them).")
     return sys.stdin.readline().strip() if token_stdin else cast(str, token)  # given: see above
-
-
-def _commit_or_exit(work: Callable[[], T]) -> T:
-    try:
-        result = work()
-        db.session.commit()
-        return result
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from exc
 
 
 @sync_cli.command("add")
@@ -52,11 +38,9 @@ def _commit_or_exit(work: Callable[[], T]) -> T:
 def add_command(name: str, url: str, token: str | None, token_stdin: bool) -> None:
     """Add a peer: NAME (a slug, the origin of its records here) and URL (its base URL,
     without /api/v1). The token is stored encrypted and never shown again."""
-    source = _commit_or_exit(
-        lambda: operations.add_source(
-            db.session, name, url, _token(token, token_stdin), actor=CLI_ACTOR
-        )
-    )
+    with refusal_exits():
+        source = add_source(db.session, name, url, _token(token, token_stdin), actor=CLI_ACTOR)
+        db.session.commit()
     click.echo(f"added sync source {source.name} ({source.base_url})")
 
 
@@ -67,12 +51,10 @@ def add_command(name: str, url: str, token: str | None, token_stdin: bool) -> No
 def set_token_command(name: str, token: str | None, token_stdin: bool) -> None:
     """Replace a source's token (a new one from the peer, or SYNC_SECRET_KEY changed)."""
 
-    def work() -> SyncSource:
-        source = operations.source_named(db.session, name)
-        operations.replace_token(db.session, source, _token(token, token_stdin), actor=CLI_ACTOR)
-        return source
-
-    source = _commit_or_exit(work)
+    with refusal_exits():
+        source = source_named(db.session, name)
+        replace_token(db.session, source, _token(token, token_stdin), actor=CLI_ACTOR)
+        db.session.commit()
     click.echo(f"replaced the token of {source.name}")
 
 

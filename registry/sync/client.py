@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from registry.core import clock
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError
-from registry.sync import operations, schemas
+from registry.sync import operations, schemas, sources
 from registry.sync.crypto import decrypt_token
 from registry.sync.models import SyncSource
 
@@ -318,7 +318,7 @@ def pull(
     until stopped). Commits per page and per snapshot batch. PullFailed (recorded on
     the source) when the peer or its data fails."""
     stop = stop or StopRequest()
-    source = operations.source_named(session, name)
+    source = sources.source_named(session, name)
     source_id, result = source.id, PullResult(source.name, source.cursor)
     try:
         peer = Peer.of(source, config)

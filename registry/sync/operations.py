@@ -1,6 +1,7 @@
-"""Sync sources and the mirror of a peer's enterprises and annual reports (API.md §Sync
-client rules, PRODUCT.md §7). Operations flush, never commit: the pull commits once
-per feed page (with its cursor) and once per snapshot batch.
+"""The mirror of a peer's enterprises and annual reports (API.md §Sync client rules,
+PRODUCT.md §7); the sources pulled from are in :mod:`registry.sync.sources`. Operations
+flush, never commit: the pull commits once per feed page (with its cursor) and once per
+snapshot batch.
 
 Rules a pull follows here:
 
@@ -21,11 +22,10 @@ Rules a pull follows here:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from typing import NamedTuple
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
@@ -34,124 +34,29 @@ from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import append_entries, changed
 from registry.core.db import in_chunks
-from registry.core.errors import NotFound, field_error
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises.models import (
     FIGURE_FIELDS,
-    LOCAL_ORIGIN,
     AnnualReport,
     Enterprise,
     Status,
 )
 from registry.enterprises.operations import PROFILE_FIELDS, change_status
-from registry.sync.crypto import encrypt_token
 from registry.sync.models import SyncConflict, SyncSource
+from registry.sync.schemas import Record
+from registry.sync.sources import sync_actor
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
-MAX_URL_LENGTH = 500
-MAX_TOKEN_LENGTH = 1000
 #: A mirrored enterprise's row (ENTERPRISE_FIELDS order) is its USCC, the values the peer
 #: gives (ENTERPRISE_VALUES), origin, source_version, then this: verified, an empty ladder.
 _LADDER_TAIL = (True, None, None, None, None, None)  # verified, tier … ban_until
 
-Record = tuple  # (type, key, version, values) from registry.sync.schemas.check_record
 
+class Held(NamedTuple):
+    """An enterprise held here, as a pull sees it."""
 
-# --- sources -------------------------------------------------------------------------------
-
-
-def check_name(session: Session, name: str) -> str:
-    """A new source's name: a slug of 1–64 characters (lowercase letters, digits, ``-``,
-    ``_``), not ``local`` and not taken. It becomes its records' ``origin``."""
-    name = (name or "").strip().lower()
-    if not NAME_PATTERN.match(name):
-        raise field_error(
-            "name",
-            "invalid_format",
-            "A source name is 1 to 64 lowercase letters, digits, - or _, starting with a "
-            "letter or digit.",
-        )
-    if name == LOCAL_ORIGIN:
-        raise field_error("name", "invalid_choice", '"local" is the origin of local records.')
-    if session.scalar(select(SyncSource.id).where(SyncSource.name == name)):
-        raise field_error("name", "taken", "A source named %(name)s exists.", name=name)
-    return name
-
-
-def check_base_url(url: str) -> str:
-    """The peer's base URL: http or https, a host, an optional port and path prefix
-    (without ``/api/v1``), no credentials, query or fragment; trailing slashes removed."""
-    url = (url or "").strip()
-    problem = None
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        parts, port_ok = None, False
-    if not url or len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
-        problem = "Give a URL of at most 500 characters, without spaces."
-    elif parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        problem = "Give an http:// or https:// URL with a host."
-    elif not port_ok:
-        problem = "The port is not valid."
-    elif "?" in url or "#" in url:
-        problem = "The URL may not have a query or a fragment."
-    elif parts.username is not None or parts.password is not None:
-        problem = "Give the token separately, not in the URL."
-    elif parts.path.rstrip("/").endswith("/api/v1"):
-        problem = "Give the base URL without /api/v1: the client appends it."
-    if problem:
-        raise field_error("base_url", "invalid_format", problem)
-    return url.rstrip("/")
-
-
-def check_token(token: str) -> str:
-    token = (token or "").strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable() or " " in token:
-        raise field_error("token", "invalid_format", "Give the bearer token the peer issued.")
-    return token
-
-
-def add_source(session: Session, name: str, base_url: str, token: str, *, actor: Actor):
-    """A new peer to pull from. The token is stored encrypted (``SYNC_SECRET_KEY``) and
-    never shown again; the audit entry names the source and its URL, not the token."""
-    source = SyncSource(
-        name=check_name(session, name),
-        base_url=check_base_url(base_url),
-        token_encrypted=encrypt_token(check_token(token)),
-        records_applied=0,
-    )
-    session.add(source)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        "sync_source.create",
-        "sync_source",
-        source.name,
-        diff({}, {"name": source.name, "base_url": source.base_url}),
-    )
-    return source
-
-
-def replace_token(session: Session, source: SyncSource, token: str, *, actor: Actor) -> None:
-    """Store a new token for a source (e.g. the peer issued another, or the key changed)."""
-    source.token_encrypted = encrypt_token(check_token(token))
-    record_audit(session, actor, "sync_source.token", "sync_source", source.name)
-    session.flush()
-
-
-def source_named(session: Session, name: str) -> SyncSource:
-    source = session.scalars(
-        select(SyncSource).where(SyncSource.name == (name or "").strip().lower())
-    ).one_or_none()
-    if source is None:
-        raise NotFound("No sync source named %(name)s.", name=name)
-    return source
-
-
-def sync_actor(source: SyncSource) -> Actor:
-    return Actor(None, f"sync:{source.name}", "sync")
+    id: int
+    origin: str
+    source_version: int | None
 
 
 # --- applying records ----------------------------------------------------------------------
@@ -172,14 +77,14 @@ def _latest(records: Iterable[Record]) -> list[Record]:
     transaction bumps its local version once anyway)."""
     latest: dict[tuple[str, str], Record] = {}
     for record in records:
-        held = latest.get((record[0], record[1]))
-        if held is None or record[2] >= held[2]:
-            latest[(record[0], record[1])] = record
+        held = latest.get((record.type, record.key))
+        if held is None or record.version >= held.version:
+            latest[(record.type, record.key)] = record
     return list(latest.values())
 
 
-def _held_enterprises(session: Session, codes: Sequence[str]) -> dict[str, tuple]:
-    """``{uscc: (id, origin, source_version)}`` of those held here."""
+def _held_enterprises(session: Session, codes: Sequence[str]) -> dict[str, Held]:
+    """``{uscc: Held}`` of those held here."""
     found = {}
     for chunk in in_chunks(codes):
         rows = session.execute(
@@ -187,7 +92,7 @@ def _held_enterprises(session: Session, codes: Sequence[str]) -> dict[str, tuple
                 Enterprise.uscc, Enterprise.id, Enterprise.origin, Enterprise.source_version
             ).where(Enterprise.uscc.in_(chunk))
         ).all()
-        found.update({uscc: (id_, origin, version) for uscc, id_, origin, version in rows})
+        found.update({uscc: Held(id_, origin, version) for uscc, id_, origin, version in rows})
     return found
 
 
@@ -200,30 +105,26 @@ def apply_records(
     actor = sync_actor(source)
     feed: list[dict] = []
     outcome, conflicts = Outcome(), []
-    enterprises = [r for r in records if r[0] == "enterprise"]
-    reports = [r for r in records if r[0] == "annual_report"]
+    enterprises = [r for r in records if r.type == "enterprise"]
+    reports = [r for r in records if r.type == "annual_report"]
     held = _held_enterprises(
-        session, sorted({r[1] for r in enterprises} | {r[3][0] for r in reports})
+        session, sorted({r.key for r in enterprises} | {r.values.uscc for r in reports})
     )
 
     new, changes = [], []
     for record in enterprises:
-        _type, uscc, version, _values = record
-        mine = held.get(uscc)
+        mine = held.get(record.key)
         if mine is None:
             new.append(record)
-        elif mine[1] != source.name:
-            conflicts.append((record, mine[1]))
-        elif not newer_only or mine[2] is None or version > mine[2]:
+        elif mine.origin != source.name:
+            conflicts.append((record, mine.origin))
+        elif not newer_only or mine.source_version is None or record.version > mine.source_version:
             changes.append(record)
     if new:
-        rows = [
-            (uscc, *values, source.name, version, *_LADDER_TAIL)
-            for _type, uscc, version, values in new
-        ]
+        rows = [(r.key, *r.values, source.name, r.version, *_LADDER_TAIL) for r in new]
         ids = bulk.bulk_create_enterprises(session, rows, actor=actor, feed=feed)
-        for (_type, uscc, version, _values), id_ in zip(new, ids, strict=True):
-            held[uscc] = (id_, source.name, version)
+        for record, id_ in zip(new, ids, strict=True):
+            held[record.key] = Held(id_, source.name, record.version)
         outcome.applied += len(new)
     outcome.applied += _update_enterprises(session, changes, actor)
 
@@ -240,14 +141,13 @@ def _update_enterprises(session: Session, records: list[Record], actor: Actor) -
     if not records:
         return 0
     by_uscc = {}
-    for chunk in in_chunks([r[1] for r in records]):
+    for chunk in in_chunks([r.key for r in records]):
         by_uscc.update(
             (e.uscc, e)
             for e in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))
         )
     return sum(
-        _update_enterprise(session, by_uscc[uscc], values, version, actor)
-        for _type, uscc, version, values in records
+        _update_enterprise(session, by_uscc[r.key], r.values, r.version, actor) for r in records
     )
 
 
@@ -274,15 +174,15 @@ def _update_enterprise(session, enterprise: Enterprise, values, version: int, ac
 def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) -> int:
     mine = []
     for record in reports:
-        owner = held.get(record[3][0])
-        if owner is None or owner[1] != source.name:
-            conflicts.append((record, "" if owner is None else owner[1]))
+        owner = held.get(record.values.uscc)
+        if owner is None or owner.origin != source.name:
+            conflicts.append((record, "" if owner is None else owner.origin))
         else:
             mine.append(record)
     if not mine:
         return 0
     existing = {}  # (enterprise id, year) → (report id, source_version)
-    wanted = [(held[r[3][0]][0], r[3][1][0]) for r in mine]
+    wanted = [(held[r.values.uscc].id, r.values.year) for r in mine]
     for chunk in in_chunks(wanted):
         rows = session.execute(
             select(
@@ -298,30 +198,33 @@ def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) 
         held_report = existing.get(place)
         if held_report is None:
             new.append(record)
-        elif not newer_only or held_report[1] is None or record[2] > held_report[1]:
-            changes.append((held_report[0], record))
+            continue
+        report_id, held_version = held_report
+        if not newer_only or held_version is None or record.version > held_version:
+            changes.append((report_id, record))
     if new:
         bulk.bulk_create_reports(
             session,
-            [(r[3][0], r[3][1]) for r in new],
+            [(r.values.uscc, r.values.figures) for r in new],
             actor=sync_actor(source),
-            ids={r[3][0]: held[r[3][0]][0] for r in new},
+            ids={r.values.uscc: held[r.values.uscc].id for r in new},
             feed=feed,
-            source_versions=[r[2] for r in new],
+            source_versions=[r.version for r in new],
         )
     updated = 0
     actor = sync_actor(source)
-    for report_id, (_type, key, version, (_uscc, figures)) in changes:
+    for report_id, record in changes:
         report = session.get(AnnualReport, report_id)
         before = {name: getattr(report, name) for name in FIGURE_FIELDS}
         before["source_version"] = report.source_version
-        after = {**dict(zip(FIGURE_FIELDS, figures[1:], strict=True)), "source_version": version}
+        figures = dict(zip(FIGURE_FIELDS, record.values.figures[1:], strict=True))
+        after = {**figures, "source_version": record.version}
         delta = diff(before, after)
         if delta:
             for name, value in after.items():
                 setattr(report, name, value)
             changed(session, report)
-            record_audit(session, actor, "annual_report.update", "annual_report", key, delta)
+            record_audit(session, actor, "annual_report.update", "annual_report", record.key, delta)
             updated += 1
     return len(new) + updated
 
@@ -331,7 +234,7 @@ def _record_conflicts(session: Session, source: SyncSource, conflicts: list) -> 
     if not conflicts:
         return 0
     now = clock.now()
-    keys = [(record[0], record[1]) for record, _origin in conflicts]
+    keys = [(record.type, record.key) for record, _origin in conflicts]
     rows = {}
     for chunk in in_chunks(keys):
         rows.update(
@@ -343,14 +246,14 @@ def _record_conflicts(session: Session, source: SyncSource, conflicts: list) -> 
                 )
             )
         )
-    for (type_, key, version, _values), origin in conflicts:
-        row = rows.get((type_, key))
+    for record, origin in conflicts:
+        row = rows.get((record.type, record.key))
         if row is None:
-            row = rows[(type_, key)] = SyncConflict(
-                source_id=source.id, type=type_, key=key, first_seen_at=now
+            row = rows[(record.type, record.key)] = SyncConflict(
+                source_id=source.id, type=record.type, key=record.key, first_seen_at=now
             )
             session.add(row)
-        row.source_version = version
+        row.source_version = record.version
         row.local_origin = origin
         row.last_seen_at = now
     return len(conflicts)

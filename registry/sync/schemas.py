@@ -9,9 +9,9 @@ has two million of them, and a marshmallow ``load`` per line (~70 µs measured) 
 alone take most of QUALITY.md P6's budget. Its tables name exactly the members of the
 output schemas (``tests/sync/test_schemas.py`` holds them together).
 
-A checked record is the tuple ``(type, key, version, values)`` the operations apply:
-``values`` are an enterprise's :data:`ENTERPRISE_VALUES` (typed), or an annual report's
-USCC and its figures in ``REPORT_FIELDS`` order.
+A checked record is the :class:`Record` ``(type, key, version, values)`` the operations
+apply: ``values`` are an enterprise's :data:`ENTERPRISE_VALUES` (typed), or an annual
+report's :class:`ReportValues` (its USCC and its figures in ``REPORT_FIELDS`` order).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -46,6 +46,28 @@ CURSOR_PATTERN = re.compile(r"[!-~]{1,200}\Z")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d\Z")
 _STATUSES = frozenset(s.value for s in Status)
+
+
+class ReportValues(NamedTuple):
+    """What a mirror takes from a peer's annual report."""
+
+    uscc: str
+    #: The year, then the figures in ``FIGURE_FIELDS`` order (``REPORT_FIELDS``).
+    figures: tuple
+
+    @property
+    def year(self) -> int:
+        return self.figures[0]
+
+
+class Record(NamedTuple):
+    """One resource a peer sent, checked by :func:`check_record`."""
+
+    type: str  # one of MIRRORED_TYPES
+    key: str  # the USCC, or ``<USCC>/<year>`` of an annual report
+    version: int  # the peer's version of it
+    #: An enterprise's ENTERPRISE_VALUES (a tuple in that order), or ReportValues.
+    values: tuple
 
 
 class OffContract(DomainError):
@@ -211,8 +233,8 @@ def _checked(type_: str, key: str, data: Any, checks: dict) -> dict[str, Any]:
     return typed
 
 
-def check_record(type_: Any, key: Any, version: Any, data: Any) -> tuple:
-    """``(type, key, version, values)`` of one resource a peer sent, or OffContract.
+def check_record(type_: Any, key: Any, version: Any, data: Any) -> Record:
+    """The :class:`Record` of one resource a peer sent, or OffContract.
 
     The key must name the resource in ``data`` and the version must be its version."""
     if type_ not in MIRRORED_TYPES:
@@ -239,7 +261,7 @@ def check_record(type_: Any, key: Any, version: Any, data: Any) -> tuple:
         expected_key = f"{typed['enterprise_uscc']}/{typed['year']}"
         figures = [typed["year"], *(typed[name] for name in FIGURE_FIELDS)]
         try:
-            values = (typed["enterprise_uscc"], report_values(figures))
+            values = ReportValues(typed["enterprise_uscc"], report_values(figures))
         except ValidationFailed as exc:
             raise OffContract(
                 "annual_report %(key)s: %(reason)s", key=key, reason=str(exc)
@@ -248,7 +270,7 @@ def check_record(type_: Any, key: Any, version: Any, data: Any) -> tuple:
         raise OffContract("%(type)s %(key)s: the key does not name its data.", type=type_, key=key)
     if typed["version"] != version:
         raise OffContract("%(type)s %(key)s: the version differs from data's.", type=type_, key=key)
-    return (type_, key, version, values)
+    return Record(type_, key, version, values)
 
 
 # --- envelopes -----------------------------------------------------------------------------

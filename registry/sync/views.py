@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from registry.applications.operations import actor_of
 from registry.core import access, clock
+from registry.core.audit import Actor
 from registry.core.errors import DomainError
 from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
 from registry.sync import operations
 from registry.sync.models import SyncConflict, SyncSource
+from registry.sync.sources import add_source
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
 
@@ -33,7 +34,7 @@ REQUIRED = _l("This field is required.")
 
 
 class SourceForm(FlaskForm):
-    """Shape only: the name, URL and token are checked by ``operations.add_source``,
+    """Shape only: the name, URL and token are checked by ``add_source``,
     as for ``flask registry sync add``."""
 
     name = StringField(_l("Name"), validators=[InputRequired(REQUIRED)], filters=[strip_text])
@@ -56,12 +57,12 @@ def sources() -> ResponseReturnValue:
     form = SourceForm()
     if form.validate_on_submit():
         try:
-            source = operations.add_source(
+            source = add_source(
                 db.session,
                 cast(str, form.name.data),
                 cast(str, form.base_url.data),
                 cast(str, form.token.data),
-                actor=actor_of(current_user, "web"),
+                actor=Actor.of(current_user, "web"),
             )
         except DomainError as error:
             db.session.rollback()

@@ -20,9 +20,9 @@ from registry.core.errors import (
 )
 from registry.core.models import AuditEntry
 from registry.enterprises.models import Enterprise
-from tests.factories import TEST_ACTOR, new_uscc
+from tests.factories import PASSWORD, new_uscc
 
-PASSWORD = "Gan-river-2026"
+REVIEWER = "reviewer@example.com"
 
 
 def _sign_up(session, uscc, email="owner@example.com", name="赣江科技有限公司"):
@@ -82,28 +82,24 @@ def test_invalid_uscc_and_taken_email_are_refused(session):
         _sign_up(session, new_uscc(), email="OWNER@example.com")
 
 
-def _reviewer(session, email="reviewer@example.com"):
-    return ops.create_user(session, email, role=Role.REVIEWER, actor=TEST_ACTOR, password=PASSWORD)
-
-
 def test_confirming_a_claim_links_the_account(session, make):
     enterprise = make.enterprise()
     claim = _sign_up(session, enterprise.uscc).claim
-    ops.decide_claim(session, claim, "confirm", reviewer=_reviewer(session), via="web")
+    reviewer = make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
+    ops.decide_claim(session, claim, "confirm", reviewer=reviewer, via="web")
     assert claim.state == ClaimState.CONFIRMED
     assert claim.user.enterprise_id == enterprise.id
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions[-2:] == ["account_claim.confirm", "user.link"]
+    second = make.user("b@x.org", Role.REVIEWER, password=PASSWORD)
     with pytest.raises(InvalidTransition):
-        ops.decide_claim(
-            session, claim, "refuse", reviewer=_reviewer(session, "b@x.org"), via="web", comment="x"
-        )
+        ops.decide_claim(session, claim, "refuse", reviewer=second, via="web", comment="x")
 
 
 def test_refusing_a_claim_needs_a_reason_and_links_nothing(session, make):
     enterprise = make.enterprise()
     claim = _sign_up(session, enterprise.uscc).claim
-    reviewer = _reviewer(session)
+    reviewer = make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
     with pytest.raises(ValidationFailed):
         ops.decide_claim(session, claim, "refuse", reviewer=reviewer, via="web")
     ops.decide_claim(session, claim, "refuse", reviewer=reviewer, via="web", comment="unknown")
@@ -131,9 +127,9 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(session):
     assert user.check_password("Another-pass-77") and not user.check_password(PASSWORD)
 
 
-def test_disabling_ends_sessions_and_admins_cannot_lock_themselves_out(session):
-    admin = ops.create_user(session, "root@example.com", role=Role.ADMIN, actor=TEST_ACTOR)
-    user = _reviewer(session)
+def test_disabling_ends_sessions_and_admins_cannot_lock_themselves_out(session, make):
+    admin = make.user("root@example.com", Role.ADMIN)
+    user = make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
     version = user.session_version
     actor = Actor(admin.id, "root", "web")
     ops.update_user(session, user, actor=actor, active=False)
@@ -240,6 +236,7 @@ def test_a_claim_is_confirmed_for_an_enterprise_account_only(session, make):
     with pytest.raises(ValidationFailed):  # not while its claim is pending
         ops.update_user(session, claim.user, actor=admin, role=Role.REVIEWER)
     claim.user.role = Role.REVIEWER  # as if it had been changed some other way
+    reviewer = make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
     with pytest.raises(InvalidTransition):
-        ops.decide_claim(session, claim, "confirm", reviewer=_reviewer(session), via="web")
+        ops.decide_claim(session, claim, "confirm", reviewer=reviewer, via="web")
     assert claim.user.enterprise_id is None

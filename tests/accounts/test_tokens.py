@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry.accounts import operations as accounts
 from registry.accounts import tokens
 from registry.accounts.models import ApiToken, Role
 from registry.core import clock
@@ -20,10 +19,8 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def reviewer(session):
-    user = accounts.create_user(
-        session, "machine@peer.example", role=Role.REVIEWER, actor=TEST_ACTOR
-    )
+def reviewer(session, make):
+    user = make.user("machine@peer.example", Role.REVIEWER)
     session.commit()
     return user
 

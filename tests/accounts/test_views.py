@@ -13,14 +13,14 @@ from registry.accounts.models import Role, User
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR, new_uscc
+from tests.factories import PASSWORD, new_uscc
 
-PASSWORD = "Gan-river-2026"
+OWNER = "owner@example.com"  # who signs up with the form below
 
 
 def _signup_form(**overrides):
     form = {
-        "email": "owner@example.com",
+        "email": OWNER,
         "password": PASSWORD,
         "confirm": PASSWORD,
         "uscc": new_uscc(),
@@ -30,15 +30,9 @@ def _signup_form(**overrides):
     return form
 
 
-def login(client, email="owner@example.com", password=PASSWORD):
-    return client.post("/login", data={"email": email, "password": password})
-
-
 @pytest.fixture
-def reviewer(session):
-    user = ops.create_user(
-        session, "reviewer@example.com", role=Role.REVIEWER, actor=TEST_ACTOR, password=PASSWORD
-    )
+def reviewer(session, make):
+    user = make.user("reviewer@example.com", Role.REVIEWER, password=PASSWORD)
     session.commit()
     return user
 
@@ -74,18 +68,13 @@ def test_sign_up_errors_answer_422_on_the_field(client, session, lang, changes, 
     assert session.scalar(select(Enterprise.id)) is None
 
 
-def test_login_wrong_password_answers_422_and_the_right_one_303(client, session):
+def test_login_wrong_password_answers_422_and_the_right_one_303(client, session, auth):
     client.post("/signup", data=_signup_form())
-    client.post("/logout")
-    wrong = login(client, password="not-the-password")
+    auth.logout()
+    wrong = auth.login(OWNER, "not-the-password")
     assert wrong.status_code == 422
-    assert (
-        "The email or the password is not correct."
-        in client.post(
-            "/login?lang=en", data={"email": "owner@example.com", "password": "nope"}
-        ).text
-    )
-    right = login(client)
+    assert "The email or the password is not correct." in auth.login(OWNER, "nope", lang="en").text
+    right = auth.login(OWNER)
     assert right.status_code == 303 and right.headers["Location"] == "/account"
 
 
@@ -108,30 +97,30 @@ def test_login_goes_back_to_the_page_asked_for_but_never_to_another_site(client,
         client.post("/logout")
 
 
-def test_a_new_session_on_login(app, client, session):
+def test_a_new_session_on_login(app, client, session, auth):
     client.post("/signup", data=_signup_form())
-    client.post("/logout")
+    auth.logout()
     client.get("/login?lang=en")
     with client.session_transaction() as before:
         before["planted"] = "by an attacker"
-    login(client)
+    auth.login(OWNER)
     with client.session_transaction() as after:
         assert "planted" not in after
         assert after["lang"] == "en"  # the language choice survives
         first_sid = after["sid"]
-    client.post("/logout")
-    login(client)
+    auth.logout()
+    auth.login(OWNER)
     with client.session_transaction() as again:
         assert again["sid"] != first_sid
 
 
-def test_logout_ends_every_web_session_of_the_user(app, session):
+def test_logout_ends_every_web_session_of_the_user(app, session, auth):
     first, second = app.test_client(), app.test_client()
     first.post("/signup", data=_signup_form())
-    login(second)
+    auth.login(OWNER, client=second)
     assert second.get("/account").status_code == 200
     stolen = first.get_cookie("session").value
-    first.post("/logout")
+    auth.logout(client=first)
     assert second.get("/account").status_code == 303  # ended too
     replay = app.test_client()
     replay.set_cookie("session", stolen)
@@ -139,10 +128,10 @@ def test_logout_ends_every_web_session_of_the_user(app, session):
     assert response.status_code == 303 and response.headers["Location"].startswith("/login")
 
 
-def test_password_change_ends_the_other_sessions_only(app, session):
+def test_password_change_ends_the_other_sessions_only(app, session, auth):
     mine, other = app.test_client(), app.test_client()
     mine.post("/signup", data=_signup_form())
-    login(other)
+    auth.login(OWNER, client=other)
     changed = mine.post(
         "/account/password",
         data={
@@ -154,7 +143,7 @@ def test_password_change_ends_the_other_sessions_only(app, session):
     assert changed.status_code == 303
     assert mine.get("/account").status_code == 200
     assert other.get("/account").status_code == 303
-    assert login(other, password="Poyang-lake-88").status_code == 303
+    assert auth.login(OWNER, "Poyang-lake-88", client=other).status_code == 303
 
 
 def test_password_change_errors(client, session):
@@ -175,15 +164,15 @@ def test_password_change_errors(client, session):
     assert weak.status_code == 422 and "too common" in weak.text
 
 
-def test_disabling_a_user_ends_its_sessions_at_once(app, session, reviewer):
+def test_disabling_a_user_ends_its_sessions_at_once(app, session, reviewer, auth):
     client = app.test_client()
-    login(client, "reviewer@example.com")
+    auth.login("reviewer@example.com", client=client)
     assert client.get("/account").status_code == 200
     reviewer = db.session.get(User, reviewer.id)
     reviewer.active = False
     db.session.commit()
     assert client.get("/account").status_code == 303
-    assert login(client, "reviewer@example.com").status_code == 422
+    assert auth.login("reviewer@example.com", client=client).status_code == 422
 
 
 def test_csrf_with_the_production_configuration(app, database_url, session):

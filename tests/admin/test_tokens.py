@@ -16,24 +16,9 @@ from registry.core import clock
 from registry.core.models import AuditEntry
 from registry.extensions import db
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
 
-PASSWORD = "Gan-river-2026"
 PAGE = "/admin/tokens"
-
-
-def new_user(session, email, role, **kw):
-    user = accounts.create_user(
-        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, **kw
-    )
-    session.commit()
-    return user
-
-
-def signed_in(app, email):
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
-    return client
 
 
 def secret_on(html: str) -> str:
@@ -50,18 +35,22 @@ def token_count(session) -> int:
 
 
 @pytest.fixture
-def admin(session):
-    return new_user(session, "admin@example.com", Role.ADMIN, name="Ada Admin")
+def admin(session, make):
+    user = make.user("admin@example.com", Role.ADMIN, password=PASSWORD, name="Ada Admin")
+    session.commit()
+    return user
 
 
 @pytest.fixture
-def reviewer(session):
-    return new_user(session, "reviewer@example.com", Role.REVIEWER, name="Rui Reviewer")
+def reviewer(session, make):
+    user = make.user("reviewer@example.com", Role.REVIEWER, password=PASSWORD, name="Rui Reviewer")
+    session.commit()
+    return user
 
 
 @pytest.fixture
-def admin_client(app, admin):
-    return signed_in(app, admin.email)
+def admin_client(auth, admin):
+    return auth.signed_in(admin.email)
 
 
 def create(client, email="reviewer@example.com", scopes=("registry:read",), days="90"):
@@ -73,9 +62,9 @@ def create(client, email="reviewer@example.com", scopes=("registry:read",), days
 # --- access ---------------------------------------------------------------------------------
 
 
-def test_the_pages_are_for_admins_only(app, session, make, admin, reviewer, admin_client):
-    enterprise_user = new_user(
-        session, "e@example.com", Role.ENTERPRISE, enterprise=make.enterprise()
+def test_the_pages_are_for_admins_only(app, session, make, admin, reviewer, admin_client, auth):
+    enterprise_user = make.user(
+        "e@example.com", Role.ENTERPRISE, password=PASSWORD, enterprise=make.enterprise()
     )
     token, _secret = tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
     session.commit()
@@ -84,7 +73,7 @@ def test_the_pages_are_for_admins_only(app, session, make, admin, reviewer, admi
     assert response.headers["Cache-Control"] == "no-store"
 
     for who in (reviewer.email, enterprise_user.email):
-        client = signed_in(app, who)
+        client = auth.signed_in(who)
         denied = client.get(PAGE)
         assert denied.status_code == 403 and token.prefix not in denied.text
         assert create(client).status_code == 403
@@ -99,10 +88,10 @@ def test_the_pages_are_for_admins_only(app, session, make, admin, reviewer, admi
     assert db.session.get(ApiToken, token.id).revoked_at is None
 
 
-def test_navigation_shows_the_page_to_admins_only(app, admin_client, reviewer):
+def test_navigation_shows_the_page_to_admins_only(admin_client, reviewer, auth):
     html = admin_client.get("/admin/users?lang=en").text
     assert f'href="{PAGE}"' in html and "API tokens" in html
-    assert f'href="{PAGE}"' not in signed_in(app, reviewer.email).get("/account").text
+    assert f'href="{PAGE}"' not in auth.signed_in(reviewer.email).get("/account").text
 
 
 @pytest.mark.parametrize(("lang", "html_lang"), [("zh", "zh-Hans"), ("en", "en")])

@@ -18,9 +18,8 @@ from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
 
-PASSWORD = "Gan-river-2026"
 NEW_PASSWORD = "Poyang-lake-2027"
 PAGES = [
     "/admin/users",
@@ -32,39 +31,23 @@ PAGES = [
 ]
 
 
-def new_user(session, email, role, **kw):
-    user = accounts.create_user(
-        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, **kw
-    )
+@pytest.fixture
+def admin(session, make):
+    user = make.user("admin@example.com", Role.ADMIN, password=PASSWORD, name="Ada Admin")
     session.commit()
     return user
 
 
-def login(client, email, password=PASSWORD):
-    return client.post("/login", data={"email": email, "password": password})
+@pytest.fixture
+def reviewer(session, make):
+    user = make.user("reviewer@example.com", Role.REVIEWER, password=PASSWORD, name="Rui Reviewer")
+    session.commit()
+    return user
 
 
 @pytest.fixture
-def admin(session):
-    return new_user(session, "admin@example.com", Role.ADMIN, name="Ada Admin")
-
-
-@pytest.fixture
-def reviewer(session):
-    return new_user(session, "reviewer@example.com", Role.REVIEWER, name="Rui Reviewer")
-
-
-@pytest.fixture
-def admin_client(app, admin):
-    client = app.test_client()
-    assert login(client, admin.email).status_code == 303
-    return client
-
-
-def signed_in(app, email, password=PASSWORD):
-    client = app.test_client()
-    assert login(client, email, password).status_code == 303
-    return client
+def admin_client(auth, admin):
+    return auth.signed_in(admin.email)
 
 
 def audits(session, action) -> list[AuditEntry]:
@@ -80,17 +63,18 @@ def field_error(html: str, field_id: str) -> str:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_are_for_admins_only(app, session, make, admin, reviewer, admin_client, path):
+def test_pages_are_for_admins_only(app, session, make, admin, reviewer, admin_client, path, auth):
     path = path.format(admin_id=admin.id)
-    enterprise_user = new_user(
-        session, "e@example.com", Role.ENTERPRISE, enterprise=make.enterprise()
+    enterprise_user = make.user(
+        "e@example.com", Role.ENTERPRISE, password=PASSWORD, enterprise=make.enterprise()
     )
+    session.commit()
     response = admin_client.get(path)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
 
     for who in (reviewer.email, enterprise_user.email):
-        denied = signed_in(app, who).get(path)
+        denied = auth.signed_in(who).get(path)
         assert denied.status_code == 403 and "Ada Admin" not in denied.text
 
     anonymous = app.test_client().get(path)
@@ -98,15 +82,15 @@ def test_pages_are_for_admins_only(app, session, make, admin, reviewer, admin_cl
     assert anonymous.headers["Location"].startswith("/login?next=")
 
 
-def test_posts_are_for_admins_only(app, admin, reviewer):
-    client = signed_in(app, reviewer.email)
+def test_posts_are_for_admins_only(app, admin, reviewer, auth):
+    client = auth.signed_in(reviewer.email)
     assert client.post(f"/admin/users/{admin.id}", data={"action": "disable"}).status_code == 403
     assert client.post("/admin/tiers/champion", data={"quota": 1}).status_code == 403
     assert app.test_client().post("/admin/users/new", data={}).status_code == 303
     assert db.session.get(User, admin.id).active
 
 
-def test_navigation_shows_the_admin_pages_to_admins_only(app, admin_client, reviewer):
+def test_navigation_shows_the_admin_pages_to_admins_only(admin_client, reviewer, auth):
     html = admin_client.get("/admin/tiers?lang=en").text
     for href, label in [
         ("/admin/users", "Users"),
@@ -114,7 +98,7 @@ def test_navigation_shows_the_admin_pages_to_admins_only(app, admin_client, revi
         ("/admin/audit", "Audit log"),
     ]:
         assert f'href="{href}"' in html and label in html
-    assert 'href="/admin/users"' not in signed_in(app, reviewer.email).get("/account").text
+    assert 'href="/admin/users"' not in auth.signed_in(reviewer.email).get("/account").text
 
 
 @pytest.mark.parametrize(
@@ -133,8 +117,8 @@ def test_pages_in_both_languages(admin_client, admin, lang, tier_name, html_lang
 # --- users ----------------------------------------------------------------------------------
 
 
-def test_user_search_by_email_or_name_role_and_status(session, admin_client, admin, reviewer):
-    other = new_user(session, "zhang.wei@example.com", Role.REVIEWER, name="张伟")
+def test_user_search_by_email_or_name_role_and_status(session, admin_client, admin, reviewer, make):
+    other = make.user("zhang.wei@example.com", Role.REVIEWER, password=PASSWORD, name="张伟")
     accounts.update_user(session, other, actor=TEST_ACTOR, active=False)
     session.commit()
 
@@ -153,14 +137,17 @@ def test_user_search_by_email_or_name_role_and_status(session, admin_client, adm
     assert found(active="no") == ["zhang.wei@example.com"]
 
 
-def test_user_list_pages_by_keyset_and_refuses_bad_filters(app, database_url, session, admin):
+def test_user_list_pages_by_keyset_and_refuses_bad_filters(
+    app, database_url, session, admin, auth, make
+):
     for n in range(4):
-        new_user(session, f"user{n}@example.com", Role.REVIEWER)
+        make.user(f"user{n}@example.com", Role.REVIEWER, password=PASSWORD)
+    session.commit()
     paged = make_app(database_url, PAGE_SIZE=2)
     session.close()  # the other app writes (the login): hold no transaction open here
     try:
         client = paged.test_client()
-        assert login(client, "admin@example.com").status_code == 303
+        assert auth.login("admin@example.com", client=client).status_code == 303
         seen, url = [], "/admin/users?role=reviewer"
         while url:
             html = client.get(url).text
@@ -176,8 +163,8 @@ def test_user_list_pages_by_keyset_and_refuses_bad_filters(app, database_url, se
             db.engine.dispose()
 
 
-def test_role_change_ends_the_users_sessions_and_is_audited(app, session, admin_client, reviewer):
-    theirs = signed_in(app, reviewer.email)
+def test_role_change_ends_the_users_sessions_and_is_audited(session, admin_client, reviewer, auth):
+    theirs = auth.signed_in(reviewer.email)
     response = admin_client.post(
         f"/admin/users/{reviewer.id}", data={"action": "role", "role": "admin"}
     )
@@ -191,7 +178,10 @@ def test_role_change_ends_the_users_sessions_and_is_audited(app, session, admin_
 
 
 def test_an_enterprise_user_cannot_become_a_reviewer(session, make, admin_client):
-    user = new_user(session, "e@example.com", Role.ENTERPRISE, enterprise=make.enterprise())
+    user = make.user(
+        "e@example.com", Role.ENTERPRISE, password=PASSWORD, enterprise=make.enterprise()
+    )
+    session.commit()
     response = admin_client.post(
         f"/admin/users/{user.id}?lang=en", data={"action": "role", "role": "reviewer"}
     )
@@ -200,15 +190,17 @@ def test_an_enterprise_user_cannot_become_a_reviewer(session, make, admin_client
     assert db.session.get(User, user.id).role == Role.ENTERPRISE
 
 
-def test_disabling_ends_the_session_at_once_and_blocks_login(app, session, admin_client, reviewer):
-    theirs = signed_in(app, reviewer.email)
+def test_disabling_ends_the_session_at_once_and_blocks_login(
+    app, session, admin_client, reviewer, auth
+):
+    theirs = auth.signed_in(reviewer.email)
     assert theirs.get("/account").status_code == 200
     response = admin_client.post(f"/admin/users/{reviewer.id}", data={"action": "disable"})
     assert response.status_code == 303
 
     ended = theirs.get("/account")
     assert ended.status_code == 303 and ended.headers["Location"].startswith("/login")
-    assert login(app.test_client(), reviewer.email).status_code == 422
+    assert auth.login(reviewer.email, client=app.test_client()).status_code == 422
     [entry] = audits(session, "user.update")
     assert entry.changes == {"active": [True, False]}
     assert "Disabled" in admin_client.get(f"/admin/users/{reviewer.id}?lang=en").text
@@ -217,7 +209,7 @@ def test_disabling_ends_the_session_at_once_and_blocks_login(app, session, admin
         admin_client.post(f"/admin/users/{reviewer.id}", data={"action": "enable"}).status_code
         == 303
     )
-    assert login(app.test_client(), reviewer.email).status_code == 303
+    assert auth.login(reviewer.email, client=app.test_client()).status_code == 303
 
 
 def test_an_admin_cannot_disable_or_demote_themself(session, admin_client, admin):
@@ -241,13 +233,13 @@ def test_unknown_action_and_user(admin_client, reviewer):
     assert admin_client.get("/admin/users/999999").status_code == 404
 
 
-def test_password_reset(app, session, admin_client, reviewer):
-    theirs = signed_in(app, reviewer.email)
+def test_password_reset(app, session, admin_client, reviewer, auth):
+    theirs = auth.signed_in(reviewer.email)
     data = {"action": "password", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     assert admin_client.post(f"/admin/users/{reviewer.id}", data=data).status_code == 303
     assert theirs.get("/account").status_code == 303  # its session ended
-    assert login(app.test_client(), reviewer.email, PASSWORD).status_code == 422
-    assert login(app.test_client(), reviewer.email, NEW_PASSWORD).status_code == 303
+    assert auth.login(reviewer.email, PASSWORD, client=app.test_client()).status_code == 422
+    assert auth.login(reviewer.email, NEW_PASSWORD, client=app.test_client()).status_code == 303
     [entry] = audits(session, "user.password_reset")
     assert entry.object_id == str(reviewer.id) and NEW_PASSWORD not in str(entry.changes)
 
@@ -260,13 +252,15 @@ def test_password_reset(app, session, admin_client, reviewer):
         (NEW_PASSWORD, "something-else", "The passwords differ."),
     ],
 )
-def test_password_reset_refusals(app, session, admin_client, reviewer, password, confirm, message):
+def test_password_reset_refusals(
+    app, session, admin_client, reviewer, password, confirm, message, auth
+):
     data = {"action": "password", "new_password": password, "confirm": confirm}
     response = admin_client.post(f"/admin/users/{reviewer.id}?lang=en", data=data)
     assert response.status_code == 422
     assert message in response.text
     assert audits(session, "user.password_reset") == []
-    assert login(app.test_client(), reviewer.email).status_code == 303
+    assert auth.login(reviewer.email, client=app.test_client()).status_code == 303
 
 
 def test_a_weak_reset_password_shows_the_field_error(admin_client, reviewer):
@@ -275,7 +269,7 @@ def test_a_weak_reset_password_shows_the_field_error(admin_client, reviewer):
     assert "too common" in field_error(response.text, "new_password")
 
 
-def test_create_users(app, session, make, admin_client):
+def test_create_users(app, session, make, admin_client, auth):
     enterprise = make.enterprise()
     session.commit()
     form = {
@@ -292,7 +286,7 @@ def test_create_users(app, session, make, admin_client):
     assert response.headers["Location"] == f"/admin/users/{user.id}"
     assert user.enterprise_id == enterprise.id and user.role == Role.ENTERPRISE
     assert enterprise.name in admin_client.get(f"/admin/users/{user.id}").text
-    assert login(app.test_client(), "li.na@example.com").status_code == 303
+    assert auth.login("li.na@example.com", client=app.test_client()).status_code == 303
     [entry] = [e for e in audits(session, "user.create") if e.object_id == str(user.id)]
     assert entry.changes["enterprise"] == [None, enterprise.uscc] and entry.via == "web"
 
@@ -555,12 +549,12 @@ def test_invalid_date_shows_the_field_error(admin_client):
     assert "YYYY-MM-DD" in field_error(response.text, "since")
 
 
-def test_audit_log_pages_newest_first(app, database_url, session, admin, entries):
+def test_audit_log_pages_newest_first(app, database_url, session, admin, entries, auth):
     paged = make_app(database_url, PAGE_SIZE=2)
     session.close()  # the other app writes (the login): hold no transaction open here
     try:
         client = paged.test_client()
-        assert login(client, "admin@example.com").status_code == 303
+        assert auth.login("admin@example.com", client=client).status_code == 303
         seen, url = [], "/admin/audit?action=application."
         while url:
             response = client.get(url)

@@ -9,28 +9,34 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, State
 from registry.core import clock
 from registry.core.models import AuditEntry
-from tests.applications.api_world import (
+from tests.factories import new_uscc
+from tests.fixtures.api import (
     API,
     NOW,
     PDF,
     TSME_CHECKS,
-    api_client,
     bearer,
     field_codes,
-    new_world,
-    pinned_clock,
     problem_of,
     refused_fields,
 )
-from tests.factories import new_uscc
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
 
 
 def upload(client, application_id, headers, content=PDF, name="年报.pdf", field="file"):
@@ -542,7 +548,9 @@ def test_edit_after_submission_changes_nothing(client, session, world):
     problem_of(refused, 403, "forbidden")
     # Changes requested: the application itself stays as it is; an empty edit is 200.
     apps.claim(session, application, user=world.wang, via="web")
-    apps.decide(session, application, "request_changes", user=world.wang, via="web", comment="x")
+    decisions.decide(
+        session, application, "request_changes", user=world.wang, via="web", comment="x"
+    )
     session.commit()
     version = f'"{application.version}"'
     owner = {**world.headers["owner"], "If-Match": version}
@@ -588,7 +596,7 @@ def test_submit_refusals_and_a_double_submit(client, session, make, world):
     # An enterprise whose figures fail: 422 not_eligible listing the checks.
     weak = make.enterprise(founded_on=world.a.founded_on)
     make.report(weak, 2025, employees=10, tech_staff=0)
-    user = world.user("weak@c.example", enterprise=weak)
+    user = make.user("weak@c.example", enterprise=weak)
     session.commit()
     headers = bearer(session, user, "registry:read,workflow:apply")
     created = client.post(

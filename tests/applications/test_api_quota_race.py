@@ -21,12 +21,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.applications import operations as apps
 from registry.applications.models import Application, State
@@ -34,8 +34,8 @@ from registry.core import clock
 from registry.ladder import operations as ladder
 from registry.ladder import queries
 from registry.ladder.models import Reservation, Tier
-from tests.applications.api_world import API, REVIEWER_SCOPES, TSME_CHECKS, bearer
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import API, REVIEWER_SCOPES, TSME_CHECKS, bearer
 from tests.live import LiveServer, gunicorn
 
 TIER = "tech_sme"  # one approval decides, so every approval here is a final one
@@ -64,14 +64,12 @@ class Contest:
 
     def __init__(self, session, make) -> None:
         self.session, self.make = session, make
-        self.nominator = self._reviewer("nominator")
-        self.deciders = [self._reviewer(f"decider-{i}") for i in range(DECIDERS)]
+        reviewer = partial(make.user, role=Role.REVIEWER)
+        self.nominator = reviewer("nominator@review.example", name="nominator")
+        self.deciders = [
+            reviewer(f"decider-{i}@review.example", name=f"decider-{i}") for i in range(DECIDERS)
+        ]
         self.tokens = [bearer(session, d, REVIEWER_SCOPES) for d in self.deciders]  # commits
-
-    def _reviewer(self, name: str):
-        return accounts.create_user(
-            self.session, f"{name}@review.example", role=Role.REVIEWER, actor=TEST_ACTOR, name=name
-        )
 
     def _eligible(self):
         enterprise = self.make.enterprise(founded_on=date(2015, 1, 1))

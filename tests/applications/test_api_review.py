@@ -11,26 +11,33 @@ from sqlalchemy import func, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim, ClaimState, User
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Decision, Objection, State
 from registry.core import clock
 from registry.ladder.models import Tier
-from tests.applications.api_world import (
+from tests.fixtures.api import (
     API,
     NOW,
     TSME_CHECKS,
-    api_client,
     bearer,
     field_codes,
-    new_world,
-    pinned_clock,
     problem_of,
     refused_fields,
 )
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
+
 
 OBJECTION = {"name": "张三", "contact": "zhang@example.org", "text": "The figures are wrong."}
 
@@ -198,7 +205,9 @@ def test_notices_page_by_cursor_and_show_held(client, session, make, world):
         second = apps.create(session, other, "tech_sme", "promotion", user=world.wang, via="web")
         apps.submit(session, second, user=world.wang, via="web")
         apps.claim(session, second, user=world.li, via="web")
-        apps.decide(session, second, "approve", user=world.li, via="web", manual_checks=TSME_CHECKS)
+        decisions.decide(
+            session, second, "approve", user=world.li, via="web", manual_checks=TSME_CHECKS
+        )
     session.commit()
     ids = [first.id, second.id]
     page = client.get(f"{API}/notices?limit=1")

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from registry.accounts.models import Role, User
+from registry.accounts.models import Role
 from registry.applications import attachments
 from registry.applications import operations as apps
 from registry.applications.attachments import PayloadTooLarge
@@ -70,31 +70,16 @@ def fixed_clock():
         yield
 
 
-def _user(session, role: Role, enterprise=None) -> User:
-    count = session.scalar(select(func.count()).select_from(User))
-    account = User(
-        email=f"{role}-{count}@example.com",
-        name=f"{role} {count}",
-        role=role,
-        active=True,
-        enterprise_id=enterprise.id if enterprise else None,
-    )
-    session.add(account)
-    session.flush()
-    return account
-
-
 @pytest.fixture
-def world(session, make):
+def world(make):
     enterprise = make.enterprise(founded_on=date(2015, 1, 1))
     make.eligible_report(enterprise, 2025)
-    owner = _user(session, Role.ENTERPRISE, enterprise)
-    application = apps.create(session, enterprise, "tech_sme", "promotion", user=owner, via="web")
+    owner = make.user(enterprise=enterprise)
     return {
         "enterprise": enterprise,
         "owner": owner,
-        "application": application,
-        "reviewer": _user(session, Role.REVIEWER),
+        "application": make.application(enterprise, owner),
+        "reviewer": make.user(role=Role.REVIEWER),
     }
 
 
@@ -217,7 +202,7 @@ def test_files_change_only_in_draft_or_changes_requested(session, world):
 
 
 def test_only_the_applicant_side_adds_files(session, make, world):
-    stranger = _user(session, Role.ENTERPRISE, make.enterprise())
+    stranger = make.user(enterprise=make.enterprise())
     with pytest.raises(NotFound):
         _add(session, world, PDF, user=stranger)
     with pytest.raises(Forbidden):  # reviewers act on nominations only
@@ -227,8 +212,8 @@ def test_only_the_applicant_side_adds_files(session, make, world):
 
 def test_a_nomination_takes_files_from_reviewers_not_from_the_enterprise(session, make):
     enterprise = make.enterprise(founded_on=date(2015, 1, 1))
-    owner = _user(session, Role.ENTERPRISE, enterprise)
-    reviewer = _user(session, Role.REVIEWER)
+    owner = make.user(enterprise=enterprise)
+    reviewer = make.user(role=Role.REVIEWER)
     nomination = apps.create(
         session, enterprise, "navigator", "promotion", user=reviewer, via="web"
     )

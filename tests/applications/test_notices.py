@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.applications.models import Objection, ObjectionState, State
 from registry.core import clock
@@ -20,12 +19,10 @@ from tests.applications.test_objections import (
     ENDS,
     in_notice,
     object_to,
-    world,  # noqa: F401  (fixture)
 )
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD
 
-PASSWORD = "Gan-river-2026"
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -45,18 +42,7 @@ def post_objection(client, application, address=ADDRESS, at=DURING, **overrides)
         )
 
 
-def signed_in(app, session, role=Role.REVIEWER, enterprise=None, email="checker@example.com"):
-    account = accounts.create_user(
-        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, name="Checker"
-    )
-    account.enterprise_id = enterprise.id if enterprise else None
-    session.commit()
-    client = app.test_client()
-    assert (
-        client.post("/login?lang=en", data={"email": email, "password": PASSWORD}).status_code
-        == 303
-    )
-    return client
+CHECKER = "checker@example.com"  # a reviewer
 
 
 # --- the public notice -------------------------------------------------------------------------
@@ -69,7 +55,7 @@ def signed_in(app, session, role=Role.REVIEWER, enterprise=None, email="checker@
         ("en", "en", ["Public notice", "Technology-based SME", "Nanchang", "2026-03-18"]),
     ],
 )
-def test_notice_page_lists_applications_in_notice(client, session, world, lang, html_lang, words):  # noqa: F811
+def test_notice_page_lists_applications_in_notice(client, session, world, lang, html_lang, words):
     application = in_notice(session, world)
     with clock.pinned(DURING):
         page = client.get(f"/notices?lang={lang}")
@@ -83,13 +69,11 @@ def test_notice_page_lists_applications_in_notice(client, session, world, lang, 
     assert page.headers.get("Cache-Control") != "no-store"  # public: the same for everyone
 
 
-def test_notice_pages_follow_the_notice_order(app, client, session, make, world):  # noqa: F811
+def test_notice_pages_follow_the_notice_order(app, client, session, make, world):
     first = in_notice(session, world)
     other = make.enterprise(name="第二企业有限公司")
     make.eligible_report(other, 2025)
-    owner = accounts.create_user(
-        session, "o2@example.com", role=Role.ENTERPRISE, actor=TEST_ACTOR, enterprise=other
-    )
+    owner = make.user("o2@example.com", enterprise=other)
     second = in_notice(session, {**world, "enterprise": other, "owner": owner})
     app.config["PAGE_SIZE"] = 1
     try:
@@ -111,7 +95,7 @@ def test_notice_page_without_applications(client):
     assert page.status_code == 200 and "No application is in public notice" in page.text
 
 
-def test_names_are_rendered_literally(client, session, make, world):  # noqa: F811
+def test_names_are_rendered_literally(client, session, make, world):
     world["enterprise"].name = XSS
     application = in_notice(session, world)
     with clock.pinned(DURING):
@@ -121,7 +105,7 @@ def test_names_are_rendered_literally(client, session, make, world):  # noqa: F8
     assert post_objection(client, application, name=XSS).status_code == 303
 
 
-def test_an_objection_is_stored_and_thanked(client, session, world):  # noqa: F811
+def test_an_objection_is_stored_and_thanked(client, session, world):
     application = in_notice(session, world)
     response = post_objection(client, application)
     assert response.status_code == 303 and response.headers["Location"] == "/notices"
@@ -136,7 +120,7 @@ def test_an_objection_is_stored_and_thanked(client, session, world):  # noqa: F8
     assert "Thank you" in page.text and "Objection under examination" in page.text
 
 
-def test_a_blank_field_is_refused_on_that_applications_form(client, session, world):  # noqa: F811
+def test_a_blank_field_is_refused_on_that_applications_form(client, session, world):
     application = in_notice(session, world)
     response = post_objection(client, application, grounds="   ")
     assert response.status_code == 422
@@ -145,7 +129,7 @@ def test_a_blank_field_is_refused_on_that_applications_form(client, session, wor
     assert session.scalars(select(Objection)).all() == []
 
 
-def test_an_objection_after_the_end_is_refused(client, session, world):  # noqa: F811
+def test_an_objection_after_the_end_is_refused(client, session, world):
     application = in_notice(session, world)
     with clock.pinned(ENDS):
         response = client.post(
@@ -156,7 +140,7 @@ def test_an_objection_after_the_end_is_refused(client, session, world):  # noqa:
     assert session.scalars(select(Objection)).all() == []
 
 
-def test_sixth_objection_from_one_address_is_throttled(client, session, world):  # noqa: F811
+def test_sixth_objection_from_one_address_is_throttled(client, session, world):
     application = in_notice(session, world)
     for _ in range(5):
         assert post_objection(client, application).status_code == 303
@@ -168,7 +152,7 @@ def test_sixth_objection_from_one_address_is_throttled(client, session, world): 
     assert len(session.scalars(select(Objection)).all()) == 6
 
 
-def test_no_objection_to_an_application_not_in_notice(client, session, world):  # noqa: F811
+def test_no_objection_to_an_application_not_in_notice(client, session, world):
     application = in_notice(session, world)
     assert client.post("/notices/999999/objections", data={}).status_code == 404
     application.state = State.REJECTED
@@ -176,7 +160,7 @@ def test_no_objection_to_an_application_not_in_notice(client, session, world):  
     assert post_objection(client, application).status_code == 404
 
 
-def test_objection_form_carries_a_csrf_token(app, database_url, session, world):  # noqa: F811
+def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
     application = in_notice(session, world)
     path, data = f"/notices/{application.id}/objections", objection_form(application)
     token_field = f"objection-{application.id}-csrf_token"
@@ -196,18 +180,20 @@ def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
 # --- the reviewers' page -----------------------------------------------------------------------
 
 
-def test_reviewers_only(app, client, session, world):  # noqa: F811
+def test_reviewers_only(client, session, world, auth):
     session.commit()
     response = client.get("/review/objections")
     assert response.status_code == 303 and "/login" in response.headers["Location"]
-    owner = signed_in(app, session, Role.ENTERPRISE, world["enterprise"], "owner@example.com")
+    owner = auth.signed_in_as_new(
+        Role.ENTERPRISE, email="owner@example.com", enterprise=world["enterprise"], lang="en"
+    )
     assert owner.get("/review/objections").status_code == 403
 
 
-def test_reviewers_see_who_objected_and_resolve(app, session, world):  # noqa: F811
+def test_reviewers_see_who_objected_and_resolve(session, world, auth):
     application = in_notice(session, world)
     objection = object_to(session, application, name=XSS)
-    reviewer = signed_in(app, session)
+    reviewer = auth.signed_in_as_new(Role.REVIEWER, email=CHECKER, name="Checker", lang="en")
     with clock.pinned(DURING):
         page = reviewer.get("/review/objections?lang=en")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
@@ -233,9 +219,9 @@ def test_reviewers_see_who_objected_and_resolve(app, session, world):  # noqa: F
     assert objection.state == ObjectionState.UPHELD
 
 
-def test_resolution_needs_a_comment(app, session, world):  # noqa: F811
+def test_resolution_needs_a_comment(session, world, auth):
     objection = object_to(session, in_notice(session, world))
-    reviewer = signed_in(app, session)
+    reviewer = auth.signed_in_as_new(Role.REVIEWER, email=CHECKER, name="Checker", lang="en")
     prefix = f"resolve-{objection.id}-"
     with clock.pinned(DURING):
         response = reviewer.post(
@@ -246,9 +232,12 @@ def test_resolution_needs_a_comment(app, session, world):  # noqa: F811
     assert f'id="{prefix}comment-error"' in response.text
 
 
-def test_resolver_linked_to_the_enterprise_gets_403(app, session, world):  # noqa: F811
+def test_resolver_linked_to_the_enterprise_gets_403(session, world, auth, make):
     objection = object_to(session, in_notice(session, world))
-    insider = signed_in(app, session, enterprise=world["enterprise"])
+    checker = make.user(CHECKER, Role.REVIEWER, password=PASSWORD, name="Checker")
+    checker.enterprise_id = world["enterprise"].id  # a reviewer of the enterprise itself
+    session.commit()
+    insider = auth.signed_in(CHECKER, lang="en")
     prefix = f"resolve-{objection.id}-"
     with clock.pinned(DURING):
         response = insider.post(
@@ -260,10 +249,10 @@ def test_resolver_linked_to_the_enterprise_gets_403(app, session, world):  # noq
     assert objection.state == ObjectionState.OPEN
 
 
-def test_dismissal_after_the_end_grants_and_says_so(app, session, world):  # noqa: F811
+def test_dismissal_after_the_end_grants_and_says_so(session, world, auth):
     application = in_notice(session, world)
     objection = object_to(session, application)
-    reviewer = signed_in(app, session)
+    reviewer = auth.signed_in_as_new(Role.REVIEWER, email=CHECKER, name="Checker", lang="en")
     prefix = f"resolve-{objection.id}-"
     with clock.pinned(AFTER):
         response = reviewer.post(
@@ -278,10 +267,10 @@ def test_dismissal_after_the_end_grants_and_says_so(app, session, world):  # noq
     assert world["enterprise"].tier_since == date(2026, 3, 20)
 
 
-def test_tick_grants_after_an_early_dismissal(app, runner, session, world):  # noqa: F811
+def test_tick_grants_after_an_early_dismissal(runner, session, world, auth):
     application = in_notice(session, world)
     objection = object_to(session, application)
-    reviewer = signed_in(app, session)
+    reviewer = auth.signed_in_as_new(Role.REVIEWER, email=CHECKER, name="Checker", lang="en")
     prefix = f"resolve-{objection.id}-"
     with clock.pinned(DURING):
         reviewer.post(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.accounts.models import Role
-from registry.applications import objections
+from registry.applications import notice_ends, objections
 from registry.applications import operations as apps
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.queries import is_held
@@ -27,25 +27,13 @@ from registry.core.errors import (
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.ladder import queries
 from registry.ladder.models import Tier
-from tests.applications.test_operations import TSME_CONFIRMED, approve, submitted, user
+from tests.applications.test_operations import TSME_CONFIRMED, approve, submitted
 
 APPROVED = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed; ten working days of notice
 DURING = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 ENDS = datetime(2026, 3, 18, 16, 0, tzinfo=UTC)  # 00:00 of 03-19 in Shanghai
 AFTER = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)  # Fri 2026-03-20, 10:00 in Shanghai
 ADDRESS = "203.0.113.5"
-
-
-@pytest.fixture
-def world(session, make):
-    enterprise = make.enterprise(founded_on=date(2015, 1, 1))
-    make.eligible_report(enterprise, 2025)
-    return {
-        "enterprise": enterprise,
-        "owner": user(session, Role.ENTERPRISE, enterprise),
-        "reviewer": user(session, Role.REVIEWER, name="reviewer one"),
-        "second": user(session, Role.REVIEWER, name="reviewer two"),
-    }
 
 
 def in_notice(session, world) -> Application:
@@ -83,8 +71,8 @@ def tick(session, at) -> list[int]:
     """What ``flask registry tick`` does for notices: due ones, each ended."""
     granted = []
     with clock.pinned(at):
-        for application_id in apps.due_notices(session, at):
-            if apps.end_notice(session, application_id, at):
+        for application_id in notice_ends.due_notices(session, at):
+            if notice_ends.end_notice(session, application_id, at):
                 granted.append(application_id)
             session.commit()
     return granted
@@ -235,8 +223,8 @@ def test_dismissal_before_the_end_leaves_the_grant_to_tick(session, world):
 def test_tick_does_not_grant_a_held_application(session, world):
     application = in_notice(session, world)
     object_to(session, application)
-    assert apps.due_notices(session, AFTER) == []
-    assert apps.end_notice(session, application.id, AFTER) is None
+    assert notice_ends.due_notices(session, AFTER) == []
+    assert notice_ends.end_notice(session, application.id, AFTER) is None
     assert tick(session, AFTER) == []
     assert application.state == State.IN_NOTICE and reserved(session) == 1
 
@@ -290,10 +278,11 @@ def test_a_second_objection_needs_no_decision_once_one_is_upheld(session, world)
     assert [row.Objection.id for row in resolved_rows] == [first.id]
 
 
-def test_resolver_linked_to_the_enterprise_is_refused(session, world):
+def test_resolver_linked_to_the_enterprise_is_refused(session, world, make):
     application = in_notice(session, world)
     objection = object_to(session, application)
-    insider = user(session, Role.REVIEWER, world["enterprise"], name="insider")
+    insider = make.user(role=Role.REVIEWER, name="insider")
+    insider.enterprise_id = world["enterprise"].id  # a reviewer of the enterprise itself
     with clock.pinned(DURING), pytest.raises(ConflictOfInterest) as refused:
         objections.resolve(session, objection, "dismissed", user=insider, via="web", comment="x")
     assert refused.value.status == 403

@@ -7,19 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from registry.accounts.models import AccountClaim, ClaimState, Role, User
+from registry.accounts.models import AccountClaim, ClaimState, Role
 from registry.applications import queries
 from registry.applications.models import Application, Kind, State
 from registry.applications.queries import QueueFilter
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-
-
-def reviewer(session, name) -> User:
-    user = User(email=f"{name}@review.cn", name=name, role=Role.REVIEWER, active=True)
-    session.add(user)
-    session.flush()
-    return user
 
 
 def application(session, enterprise, state, *, tier="tech_sme", submitted=None, claimed_by=None):
@@ -39,7 +32,8 @@ def application(session, enterprise, state, *, tier="tech_sme", submitted=None, 
 @pytest.fixture
 def apps(session, make):
     """Six applications of six enterprises, in two cities, in several states."""
-    one, two = reviewer(session, "one"), reviewer(session, "two")
+    one = make.user("one@review.cn", Role.REVIEWER, name="one")
+    two = make.user("two@review.cn", Role.REVIEWER, name="two")
     nanchang = [make.enterprise(city_code="360100") for _ in range(4)]
     ganzhou = [make.enterprise(city_code="360700") for _ in range(2)]
     rows = {
@@ -162,13 +156,8 @@ def test_find_enterprises_by_uscc_or_name_prefix(session, make):
 
 def test_claim_lists(session, make):
     enterprise = make.enterprise(name="老企业")
-    boss = reviewer(session, "boss")
-    users = []
-    for n in range(3):
-        user = User(email=f"c{n}@x.cn", role=Role.ENTERPRISE, active=True)
-        session.add(user)
-        users.append(user)
-    session.flush()
+    boss = make.user("boss@review.cn", Role.REVIEWER, name="boss")
+    users = [make.user(f"c{n}@x.cn") for n in range(3)]
     waiting = AccountClaim(user_id=users[0].id, enterprise_id=enterprise.id, stated_name="老企业")
     confirmed = AccountClaim(
         user_id=users[1].id,
@@ -208,10 +197,8 @@ def test_reports_latest_first_and_user_names(session, make):
         make.report(e, year, employees=10)
     assert [r.year for r in queries.reports(session, e.id, limit=3)] == [2025, 2024, 2023]
     assert len(queries.reports(session, e.id)) == 4
-    named = reviewer(session, "named")
-    unnamed = User(email="plain@x.cn", role=Role.REVIEWER, active=True)
-    session.add(unnamed)
-    session.flush()
+    named = make.user("named@review.cn", Role.REVIEWER, name="named")
+    unnamed = make.user("plain@x.cn", Role.REVIEWER)
     assert queries.user_names(session, [named.id, unnamed.id, None]) == {
         named.id: "named",
         unnamed.id: "plain@x.cn",

@@ -19,10 +19,9 @@ from registry.core.models import AuditEntry
 from registry.extensions import db
 from registry.ladder import operations as ladder
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
-PASSWORD = "Gan-river-2026"
 TSME_CHECKS = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
 
 
@@ -30,18 +29,6 @@ TSME_CHECKS = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
 def fixed_clock():
     with clock.pinned(NOW):
         yield
-
-
-def account(session, email, role=Role.ENTERPRISE, enterprise=None, name="", password=None):
-    return accounts.create_user(
-        session,
-        email,
-        role=role,
-        actor=TEST_ACTOR,
-        password=password,
-        enterprise=enterprise,
-        name=name,
-    )
 
 
 def signed_in(app, user):
@@ -66,9 +53,9 @@ def world(app, session, make):
     a = make.enterprise(name="赣江甲科技有限公司", founded_on=date(2015, 1, 1), verified=False)
     for year in (2023, 2024, 2025):
         make.eligible_report(a, year)
-    owner = account(session, "owner@a.example", enterprise=a, name="甲公司经办人")
+    owner = make.user("owner@a.example", enterprise=a, name="甲公司经办人")
     people = {
-        name: account(session, f"{name}@review.example", Role.REVIEWER, name=f"Reviewer {name}")
+        name: make.user(f"{name}@review.example", Role.REVIEWER, name=f"Reviewer {name}")
         for name in ("wang", "li")
     }
     session.commit()
@@ -147,11 +134,11 @@ def test_every_review_page_is_for_reviewers_only(app, session, world):
     assert world["a"].verified is False
 
 
-def test_reviewers_land_on_the_queue_and_see_the_navigation(app, session, world):
-    account(session, "zhao@review.example", Role.REVIEWER, password=PASSWORD)
+def test_reviewers_land_on_the_queue_and_see_the_navigation(app, session, world, make, auth):
+    make.user("zhao@review.example", Role.REVIEWER, password=PASSWORD)
     session.commit()
     client = app.test_client()
-    response = client.post("/login", data={"email": "zhao@review.example", "password": PASSWORD})
+    response = auth.login("zhao@review.example", client=client)
     assert response.headers["Location"] == "/review"
     html = text(client.get("/review?lang=en"))
     for label, url in [
@@ -198,9 +185,8 @@ def test_queue_filters_on_the_page(app, session, make, world):
     first = submitted(session, world)
     other = make.enterprise(name="赣州乙公司", city_code="360700", founded_on=date(2015, 1, 1))
     make.eligible_report(other, 2025)
-    other_user = account(session, "owner@b.example", enterprise=other)
-    second = apps.create(session, other, "tech_sme", "promotion", user=other_user, via="web")
-    apps.submit(session, second, user=other_user, via="web", declaration=True)
+    other_user = make.user("owner@b.example", enterprise=other)
+    second = make.application(other, other_user, submitted=True)
     apps.claim(session, second, user=world["wang"], via="web")
     session.commit()
     client = world["clients"]["wang"]
@@ -247,12 +233,11 @@ def test_queue_pages_with_a_keyset(app, database_url, session, make, world):
     for n in range(5):
         e = make.enterprise(founded_on=date(2015, 1, 1))
         make.eligible_report(e, 2025)
-        owners.append((e, account(session, f"o{n}@x.example", enterprise=e)))
+        owners.append((e, make.user(f"o{n}@x.example", enterprise=e)))
     made = []
     for n, (e, owner) in enumerate(owners):
         with clock.pinned(NOW - timedelta(hours=5 - n)):
-            application = apps.create(session, e, "tech_sme", "promotion", user=owner, via="web")
-            apps.submit(session, application, user=owner, via="web", declaration=True)
+            application = make.application(e, owner, submitted=True)
             made.append(str(application.id))
     session.commit()
     small = make_app(database_url, PAGE_SIZE=2)
@@ -474,7 +459,7 @@ def test_nominate_submit_and_the_nominator_cannot_approve(app, session, make, wo
         response = decide(client, application, decision="approve", **TSME_CHECKS)
         assert response.status_code == 403
         assert "You created or submitted this application." in text(response)
-    zhao = account(session, "zhao@review.example", Role.REVIEWER, name="Reviewer zhao")
+    zhao = make.user("zhao@review.example", Role.REVIEWER, name="Reviewer zhao")
     session.commit()
     response = decide(signed_in(app, zhao), application, decision="approve", **TSME_CHECKS)
     assert response.status_code == 303
@@ -718,9 +703,8 @@ HOSTILE = "<img src=x onerror=alert(1)>{{7*7}}"
 def test_names_and_comments_render_literally_on_every_review_page(app, session, make, world):
     enterprise = make.enterprise(name=HOSTILE, founded_on=date(2015, 1, 1), verified=False)
     make.eligible_report(enterprise, 2025)
-    owner = account(session, "hostile@x.example", enterprise=enterprise, name=HOSTILE)
-    application = apps.create(session, enterprise, "tech_sme", "promotion", user=owner, via="web")
-    apps.submit(session, application, user=owner, via="web", declaration=True)
+    owner = make.user("hostile@x.example", enterprise=enterprise, name=HOSTILE)
+    application = make.application(enterprise, owner, submitted=True)
     accounts.sign_up(
         session,
         email="claimant@x.example",

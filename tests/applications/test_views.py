@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.applications import attachments
+from registry.applications import attachments, decisions, notice_ends
 from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, Objection, State
 from registry.core import clock
 from registry.core.models import AuditEntry
 from tests.applications.test_attachments import HTML, JPEG, PDF, PNG, SVG
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
-PASSWORD = "Gan-river-2026"
 TSME_CONFIRMED = {"industry_allowed": True, "clean_record": True}
 
 
@@ -28,23 +27,6 @@ TSME_CONFIRMED = {"industry_allowed": True, "clean_record": True}
 def fixed_clock():
     with clock.pinned(NOW):
         yield
-
-
-def login(client, email):
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 303
-
-
-def _account(session, email, role=Role.ENTERPRISE, enterprise=None, name=""):
-    return accounts.create_user(
-        session,
-        email,
-        role=role,
-        actor=TEST_ACTOR,
-        password=PASSWORD,
-        enterprise=enterprise,
-        name=name,
-    )
 
 
 @pytest.fixture
@@ -55,13 +37,14 @@ def world(session, make):
     for year in (2023, 2024, 2025):
         make.eligible_report(a, year)
     b = make.enterprise(name="抚河乙制造有限公司", founded_on=date(2015, 1, 1))
+    user = partial(make.user, password=PASSWORD)
     world = {
         "a": a,
         "b": b,
-        "owner": _account(session, "owner@a.example", enterprise=a, name="甲公司经办人"),
-        "other": _account(session, "owner@b.example", enterprise=b),
-        "reviewer": _account(session, "r1@example.com", Role.REVIEWER, name="Reviewer Wang"),
-        "second": _account(session, "r2@example.com", Role.REVIEWER, name="Reviewer Li"),
+        "owner": user("owner@a.example", enterprise=a, name="甲公司经办人"),
+        "other": user("owner@b.example", enterprise=b),
+        "reviewer": user("r1@example.com", Role.REVIEWER, name="Reviewer Wang"),
+        "second": user("r2@example.com", Role.REVIEWER, name="Reviewer Li"),
     }
     session.commit()
     return world
@@ -126,14 +109,14 @@ def test_anonymous_visitors_are_sent_to_login(client, method, path):
     assert response.headers["Location"].startswith("/login")
 
 
-def test_enterprise_users_see_applications_in_the_navigation(client, world):
-    login(client, "owner@a.example")
+def test_enterprise_users_see_applications_in_the_navigation(client, world, auth):
+    assert auth.login("owner@a.example").status_code == 303
     page = client.get("/account?lang=en")
     assert 'href="/applications"' in page.text and "Applications" in page.text
 
 
-def test_reviewers_cannot_use_the_enterprise_wizard(client, world):
-    login(client, "r1@example.com")
+def test_reviewers_cannot_use_the_enterprise_wizard(client, world, auth):
+    assert auth.login("r1@example.com").status_code == 303
     assert client.get("/applications").status_code == 403
     assert client.get("/applications/new").status_code == 403
 
@@ -141,8 +124,8 @@ def test_reviewers_cannot_use_the_enterprise_wizard(client, world):
 # --- the wizard ----------------------------------------------------------------------------
 
 
-def test_wizard_create_upload_submit(client, session, world):
-    login(client, "owner@a.example")
+def test_wizard_create_upload_submit(client, session, world, auth):
+    assert auth.login("owner@a.example").status_code == 303
     index = client.get("/applications?lang=en")
     assert index.status_code == 200 and "No applications yet." in index.text
     assert 'href="/applications/new"' in index.text
@@ -198,8 +181,8 @@ def test_wizard_create_upload_submit(client, session, world):
     assert "is still open" in index.text and "disabled" in index.text
 
 
-def test_a_choice_the_enterprise_may_not_make_is_refused(client, session, world):
-    login(client, "owner@a.example")
+def test_a_choice_the_enterprise_may_not_make_is_refused(client, session, world, auth):
+    assert auth.login("owner@a.example").status_code == 303
     for target in ("promotion:navigator", "renewal:tech_sme", "anything"):
         response = client.post("/applications/new?lang=en", data={"target": target})
         assert response.status_code == 422
@@ -208,9 +191,9 @@ def test_a_choice_the_enterprise_may_not_make_is_refused(client, session, world)
     assert session.scalar(select(func.count()).select_from(Application)) == 0
 
 
-def test_a_second_open_application_is_refused_with_409(client, session, world):
+def test_a_second_open_application_is_refused_with_409(client, session, world, auth):
     draft(session, world)
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     assert "is still open" in client.get("/applications/new?lang=en").text
     response = client.post("/applications/new?lang=en", data={"target": "promotion:high_tech"})
     assert response.status_code == 409
@@ -218,13 +201,13 @@ def test_a_second_open_application_is_refused_with_409(client, session, world):
     assert session.scalar(select(func.count()).select_from(Application)) == 1
 
 
-def test_renewal_is_offered_in_the_window_only(client, session, world):
+def test_renewal_is_offered_in_the_window_only(client, session, world, auth):
     from registry.ladder import operations as ladder
 
     with clock.pinned(datetime(2025, 3, 1, tzinfo=UTC)):
         ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="x")
     session.commit()  # expires 2026-01-01: the window was Oct–Dec 2025
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     assert "renewal:tech_sme" not in client.get("/applications/new?lang=en").text
     with clock.pinned(datetime(2025, 11, 1, tzinfo=UTC)):
         page = client.get("/applications/new?lang=en")
@@ -235,12 +218,12 @@ def test_renewal_is_offered_in_the_window_only(client, session, world):
         )
 
 
-def test_not_eligible_is_refused_listing_the_failing_checks(client, session, make, world):
+def test_not_eligible_is_refused_listing_the_failing_checks(client, session, make, world, auth):
     weak = make.enterprise(founded_on=date(2015, 1, 1))
     make.report(weak, 2025, employees=100, revenue=1_000_000, rd_expense=0)
-    _account(session, "weak@example.com", enterprise=weak)
+    make.user("weak@example.com", password=PASSWORD, enterprise=weak)
     session.commit()
-    login(client, "weak@example.com")
+    assert auth.login("weak@example.com").status_code == 303
     client.post("/applications/new", data={"target": "promotion:tech_sme"})
     application = session.scalars(select(Application)).one()
     detail = client.get(f"/applications/{application.id}?lang=en")
@@ -258,9 +241,9 @@ def test_not_eligible_is_refused_listing_the_failing_checks(client, session, mak
     assert audit_count(session) == before
 
 
-def test_double_submit_from_two_tabs_changes_nothing_the_second_time(client, session, world):
+def test_double_submit_from_two_tabs_changes_nothing_the_second_time(client, session, world, auth):
     application = draft(session, world)
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     path = f"/applications/{application.id}/submit?lang=en"
     assert client.post(path, data={"declaration": "y"}).status_code == 303
     before = audit_count(session)
@@ -271,9 +254,9 @@ def test_double_submit_from_two_tabs_changes_nothing_the_second_time(client, ses
     assert audit_count(session) == before
 
 
-def test_withdraw_then_withdraw_again_is_409(client, session, world):
+def test_withdraw_then_withdraw_again_is_409(client, session, world, auth):
     application = draft(session, world)
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     assert client.post(f"/applications/{application.id}/withdraw").status_code == 303
     assert state_of(session, application.id) == State.WITHDRAWN
     before = audit_count(session)
@@ -290,7 +273,7 @@ def _granted(session, world) -> Application:
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "approve",
@@ -299,15 +282,15 @@ def _granted(session, world) -> Application:
         manual_checks=TSME_CONFIRMED,
         comment="Figures verified.",
     )
-    apps.end_notice(session, application.id, datetime(2026, 4, 1, tzinfo=UTC))
+    notice_ends.end_notice(session, application.id, datetime(2026, 4, 1, tzinfo=UTC))
     session.commit()
     return application
 
 
-def test_withdrawing_a_granted_application_changes_nothing(client, session, world):
+def test_withdrawing_a_granted_application_changes_nothing(client, session, world, auth):
     application = _granted(session, world)
     assert application.state == State.GRANTED
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     before = audit_count(session)
     response = client.post(f"/applications/{application.id}/withdraw?lang=en")
     assert response.status_code == 409
@@ -318,11 +301,13 @@ def test_withdrawing_a_granted_application_changes_nothing(client, session, worl
 # --- timeline ------------------------------------------------------------------------------
 
 
-def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, session, world):
+def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(
+    client, session, world, auth
+):
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "request_changes",
@@ -331,7 +316,7 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, 
         comment="Add the 2025 audit report.",
     )
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "approve",
@@ -349,7 +334,7 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, 
         )
     )
     session.commit()
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     page = client.get(f"/applications/{application.id}?lang=en")
     html = page.text
     for expected in (
@@ -376,16 +361,18 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(client, 
         assert hidden not in html, hidden
     # Reviewers see who decided.
     client.post("/logout")
-    login(client, "r1@example.com")
+    assert auth.login("r1@example.com").status_code == 303
     assert "Reviewer Li" in client.get(f"/applications/{application.id}?lang=en").text
 
 
-def test_a_nomination_is_read_by_the_enterprise_and_acted_on_by_reviewers(client, session, world):
+def test_a_nomination_is_read_by_the_enterprise_and_acted_on_by_reviewers(
+    client, session, world, auth
+):
     nomination = apps.create(
         session, world["a"], "navigator", "promotion", user=world["reviewer"], via="web"
     )
     session.commit()
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     page = client.get(f"/applications/{nomination.id}?lang=en")
     assert page.status_code == 200
     assert "Reviewers nominated your enterprise" in page.text
@@ -395,7 +382,7 @@ def test_a_nomination_is_read_by_the_enterprise_and_acted_on_by_reviewers(client
     assert client.post(f"/applications/{nomination.id}/withdraw").status_code == 403
     assert state_of(session, nomination.id) == State.DRAFT
     client.post("/logout")
-    login(client, "r2@example.com")
+    assert auth.login("r2@example.com").status_code == 303
     assert upload(client, nomination.id, PDF).status_code == 303
     assert client.post(f"/applications/{nomination.id}/withdraw").status_code == 303
     assert state_of(session, nomination.id) == State.WITHDRAWN
@@ -406,10 +393,10 @@ def test_a_nomination_is_read_by_the_enterprise_and_acted_on_by_reviewers(client
 
 @pytest.mark.parametrize(("content", "name"), [(HTML, "report.pdf"), (SVG, "logo.svg")])
 def test_upload_of_a_file_that_is_not_accepted_is_422_on_the_field(
-    client, session, world, content, name
+    client, session, world, content, name, auth
 ):
     application = draft(session, world)
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     response = upload(client, application.id, content, name)
     assert response.status_code == 422
     assert 'id="file-error"' in response.text
@@ -417,9 +404,9 @@ def test_upload_of_a_file_that_is_not_accepted_is_422_on_the_field(
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
-def test_upload_without_a_file_is_422(client, session, world):
+def test_upload_without_a_file_is_422(client, session, world, auth):
     application = draft(session, world)
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     response = client.post(
         f"/applications/{application.id}/attachments?lang=en",
         data={},
@@ -428,9 +415,9 @@ def test_upload_without_a_file_is_422(client, session, world):
     assert response.status_code == 422 and 'id="file-error"' in response.text
 
 
-def test_upload_over_ten_megabytes_is_413(client, session, world):
+def test_upload_over_ten_megabytes_is_413(client, session, world, auth):
     application = draft(session, world)
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     # Within the request limit: the operation refuses it on the form.
     over = PDF + b"\0" * (attachments.MAX_SIZE + 1 - len(PDF))
     response = upload(client, application.id, over, "big.pdf")
@@ -444,14 +431,14 @@ def test_upload_over_ten_megabytes_is_413(client, session, world):
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
-def test_download_headers_and_a_name_of_our_making(client, session, world):
+def test_download_headers_and_a_name_of_our_making(client, session, world, auth):
     application = draft(session, world)
     stored = attachments.add_attachment(
         session, application, PNG, '"; evil=.html', user=world["owner"], via="web"
     )
     session.commit()
     for email in ("owner@a.example", "r1@example.com"):
-        login(client, email)
+        assert auth.login(email).status_code == 303
         response = client.get(f"/attachments/{stored.id}")
         assert response.status_code == 200
         assert response.data == PNG
@@ -464,19 +451,19 @@ def test_download_headers_and_a_name_of_our_making(client, session, world):
         client.post("/logout")
 
 
-def test_deleting_a_file_from_the_page(client, session, world):
+def test_deleting_a_file_from_the_page(client, session, world, auth):
     application = draft(session, world)
     stored = attachments.add_attachment(
         session, application, JPEG, "licence.jpg", user=world["owner"], via="web"
     )
     session.commit()
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     assert client.post(f"/attachments/{stored.id}/delete").status_code == 303
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
     assert "File removed: licence.jpg" in client.get(f"/applications/{application.id}?lang=en").text
 
 
-def test_labels_render_literally(client, session, world):
+def test_labels_render_literally(client, session, world, auth):
     application = draft(session, world)
     attachments.add_attachment(
         session,
@@ -487,7 +474,7 @@ def test_labels_render_literally(client, session, world):
         via="web",
     )
     session.commit()
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     html = client.get(f"/applications/{application.id}").text
     assert "&lt;img src=x onerror=alert(1)&gt;{{7*7}}.pdf" in html
     assert "<img src=x" not in html and "49.pdf" not in html
@@ -496,14 +483,14 @@ def test_labels_render_literally(client, session, world):
 # --- S1: another enterprise's application and files ----------------------------------------
 
 
-def test_another_enterprises_application_and_files_answer_404(client, session, world):
+def test_another_enterprises_application_and_files_answer_404(client, session, world, auth):
     application = draft(session, world)
     stored = attachments.add_attachment(
         session, application, PDF, "机密财务报表.pdf", user=world["owner"], via="web"
     )
     session.commit()
     before = audit_count(session)
-    login(client, "owner@b.example")
+    assert auth.login("owner@b.example").status_code == 303
     responses = [
         client.get(f"/applications/{application.id}"),
         client.get(f"/attachments/{stored.id}"),
@@ -544,10 +531,10 @@ FORGED = {
 }
 
 
-def test_fields_the_applicant_forms_do_not_declare_change_nothing(client, session, world):
+def test_fields_the_applicant_forms_do_not_declare_change_nothing(client, session, world, auth):
     """S2: the wizard and the submit form take their declared fields only; reviewer
     fields, states, versions and another enterprise's id posted beside them are ignored."""
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     created = client.post("/applications/new", data={"target": "promotion:tech_sme", **FORGED})
     assert created.status_code == 303
     application = session.scalars(select(Application)).one()
@@ -587,13 +574,13 @@ def test_fields_the_applicant_forms_do_not_declare_change_nothing(client, sessio
     )
 
 
-def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world):
+def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world, auth):
     from registry.applications import objections
 
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
     apps.claim(session, application, user=world["reviewer"], via="web")
-    apps.decide(
+    decisions.decide(
         session,
         application,
         "approve",
@@ -613,19 +600,19 @@ def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world
         session, objection, "upheld", user=world["second"], via="web", comment="Confirmed."
     )
     session.commit()
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     page = client.get(f"/applications/{application.id}?lang=en").text
     assert "Rejected: an objection was upheld" in page
     assert "Figures are false." in page and "张三" not in page
 
 
-def test_a_nomination_only_rung_is_not_offered_for_renewal(client, session, world):
+def test_a_nomination_only_rung_is_not_offered_for_renewal(client, session, world, auth):
     from registry.ladder import operations as ladder
 
     with clock.pinned(datetime(2023, 3, 20, tzinfo=UTC)):
         ladder.grant_tier(session, world["a"], "navigator", actor=TEST_ACTOR, reason="x")
     session.commit()  # expires 2026-03-20: NOW (03-04) is inside the renewal window
-    login(client, "owner@a.example")
+    assert auth.login("owner@a.example").status_code == 303
     page = client.get("/applications/new?lang=en").text
     assert "renewal:navigator" not in page
     assert "A renewal of Navigator enterprise is by nomination only." in page

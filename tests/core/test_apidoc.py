@@ -13,7 +13,6 @@ import pytest
 
 from registry.accounts import tokens
 from registry.accounts.models import Role
-from registry.accounts.operations import create_user
 from registry.core.apidoc import PROBLEM_TYPE
 from registry.core.web import digits_up_to
 from tests.factories import TEST_ACTOR
@@ -36,8 +35,8 @@ def operations(document: dict):
 
 
 @pytest.fixture
-def admin_headers(session) -> dict[str, str]:
-    admin = create_user(session, "root@example.com", role=Role.ADMIN, actor=TEST_ACTOR)
+def admin_headers(session, make) -> dict[str, str]:
+    admin = make.user("root@example.com", Role.ADMIN)
     session.commit()
     _row, secret = tokens.create_token(
         session, admin, "registry:read,workflow:review", actor=TEST_ACTOR

@@ -8,9 +8,8 @@ from sqlalchemy import func, select, text
 from registry.core.db import read_only
 from registry.core.models import ChangeLogEntry
 from registry.extensions import db
-from tests.conftest import ENGINE_URL
 
-sqlite_only = pytest.mark.skipif(bool(ENGINE_URL), reason="SQLite connection settings")
+sqlite_only = pytest.mark.sqlite_only(reason="SQLite connection settings")
 
 
 @sqlite_only

@@ -8,8 +8,7 @@ import pytest
 
 from registry.accounts import tokens
 from registry.accounts.models import Role
-from registry.accounts.operations import create_user
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
 
 
 def test_the_docs_page_is_public_and_loads_only_local_files(client):
@@ -85,14 +84,12 @@ def test_the_docs_page_is_outside_the_openapi_document(client):
     assert not [path for path in paths if "docs" in path]
 
 
-def test_a_signed_in_user_and_a_bearer_token_change_nothing(app, session, client):
-    user = create_user(
-        session, "r@example.com", role=Role.REVIEWER, actor=TEST_ACTOR, password="Gan-river-2026"
-    )
+def test_a_signed_in_user_and_a_bearer_token_change_nothing(app, session, client, auth, make):
+    user = make.user("r@example.com", Role.REVIEWER, password=PASSWORD)
     _token, secret = tokens.create_token(session, user, "registry:read", actor=TEST_ACTOR)
     session.commit()
     bearer = client.get("/api/docs", headers={"Authorization": f"Bearer {secret}x"})
     assert bearer.status_code == 200  # not under /api/v1: no token is checked here
-    assert client.post("/login", data={"email": user.email, "password": "Gan-river-2026"})
+    assert auth.login(user.email)
     response = client.get("/api/docs")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"

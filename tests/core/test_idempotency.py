@@ -17,22 +17,21 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, Objection
 from registry.core import clock
 from registry.core.models import AuditEntry, IdempotencyRecord
-from tests.applications.api_world import (
-    API,
-    ENTERPRISE_SCOPES,
-    NOW,
-    PDF,
-    api_client,
-    bearer,
-    new_world,
-    pinned_clock,
-    problem_of,
-)
+from tests.fixtures.api import API, ENTERPRISE_SCOPES, NOW, PDF, bearer, problem_of
 from tests.live import gunicorn
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
+
 
 CREATE = f"{API}/applications"
 TSME = {"tier": "tech_sme", "kind": "promotion"}

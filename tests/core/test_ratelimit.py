@@ -14,18 +14,16 @@ from registry.config import from_environment
 from registry.core import ratelimit
 from registry.core.ratelimit import SqlStorage
 from registry.extensions import db
-from tests.applications.api_world import (
-    API,
-    api_client,
-    new_world,
-    pinned_clock,
-    problem_of,
-)
 from tests.conftest import ENGINE_URL, make_app
+from tests.fixtures.api import API, ApiClient, problem_of
 from tests.live import gunicorn
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
 
 
 @pytest.fixture
@@ -35,7 +33,7 @@ def limited_client(database_url, session):
 
     def build(**settings):
         apps.append(make_app(database_url, **settings))
-        return api_client(apps[-1], session)
+        return ApiClient.of(apps[-1], session)
 
     yield build
     for app in apps:
@@ -127,10 +125,10 @@ def test_an_unreachable_store_lets_requests_through(limited_client, world, tmp_p
     assert [client.get(f"{API}/tiers").status_code for _ in range(3)] == [200] * 3
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_the_sql_store_counts_fixed_windows(engine, tmp_path, monkeypatch):
-    if engine == "postgresql" and not ENGINE_URL:
-        pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
     uri = ENGINE_URL if engine == "postgresql" else f"sqlite:///{tmp_path / 'counters.db'}"
     store = SqlStorage(uri)
     store.reset()
@@ -148,9 +146,7 @@ def test_the_sql_store_counts_fixed_windows(engine, tmp_path, monkeypatch):
     store.engine.dispose()
 
 
-@pytest.mark.skipif(
-    ENGINE_URL is not None, reason="the counters' store is a SQLite file on either engine"
-)
+@pytest.mark.sqlite_only(reason="the counters' store is a SQLite file on either engine")
 def test_workers_share_the_counters(database_url, tmp_path, monkeypatch, world):
     monkeypatch.setenv("RATELIMIT_ANON", "6/minute")
     with gunicorn(database_url, tmp_path, workers=3) as server:

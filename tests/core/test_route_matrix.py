@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,12 +24,12 @@ import pytest
 from registry.accounts import operations as accounts
 from registry.accounts import tokens
 from registry.accounts.models import Role
-from registry.applications import attachments, objections
+from registry.applications import attachments, decisions, objections
 from registry.applications import operations as apps
-from registry.core import clock
-from tests.applications.api_world import NOW, PDF, TSME_CHECKS, ApiClient
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
+from tests.fixtures.api import PDF, TSME_CHECKS, ApiClient
 
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 ANONYMOUS, ENTERPRISE, REVIEWER, ADMIN = "anonymous", "enterprise", "reviewer", "admin"
 ROLES = (ENTERPRISE, REVIEWER, ADMIN)
 #: API.md's scopes: each token of the matrix holds one.
@@ -40,7 +41,6 @@ SCOPES = (
     "workflow:review",
     "admin",
 )
-PASSWORD = "Gan-river-2026"
 #: An anonymous visitor of a private page: 303 to /login?next=….
 LOGIN = "login"
 #: A public API route: every caller gets the same answer (no token needed).
@@ -278,18 +278,6 @@ def test_every_rule_is_in_the_matrix(app):
 # --- the world ---------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock():
-    with clock.pinned(NOW):
-        yield
-
-
-def _user(session, email, role=Role.ENTERPRISE, enterprise=None):
-    return accounts.create_user(
-        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, enterprise=enterprise
-    )
-
-
 @pytest.fixture
 def world(app, session, make) -> dict:
     """The objects the paths name: the enterprise user's own enterprise (``own``) with a
@@ -300,17 +288,18 @@ def world(app, session, make) -> dict:
     other = make.enterprise(founded_on=date(2015, 1, 1))
     for enterprise in (own, other):
         make.eligible_report(enterprise, 2025)
+    account = partial(make.user, password=PASSWORD)
     users = {
-        ENTERPRISE: _user(session, "owner@own.example", enterprise=own),
-        REVIEWER: _user(session, "reviewer@registry.example", Role.REVIEWER),
-        ADMIN: _user(session, "admin@registry.example", Role.ADMIN),
+        ENTERPRISE: account("owner@own.example", enterprise=own),
+        REVIEWER: account("reviewer@registry.example", Role.REVIEWER),
+        ADMIN: account("admin@registry.example", Role.ADMIN),
     }
     owner, reviewer = users[ENTERPRISE], users[REVIEWER]
-    other_owner = _user(session, "owner@other.example", enterprise=other)
-    deciding = _user(session, "decider@registry.example", Role.REVIEWER)
+    other_owner = account("owner@other.example", enterprise=other)
+    deciding = account("decider@registry.example", Role.REVIEWER)
 
     def application(enterprise, user, with_file=False):
-        created = apps.create(session, enterprise, "tech_sme", "promotion", user=user, via="web")
+        created = make.application(enterprise, user)
         file = None
         if with_file:
             file = attachments.add_attachment(session, created, PDF, "a.pdf", user=user, via="web")
@@ -324,7 +313,9 @@ def world(app, session, make) -> dict:
     in_notice, _ = application(other, other_owner)
     apps.submit(session, in_notice, user=other_owner, via="web", declaration=True)
     apps.claim(session, in_notice, user=deciding, via="web")
-    apps.decide(session, in_notice, "approve", user=deciding, via="web", manual_checks=TSME_CHECKS)
+    decisions.decide(
+        session, in_notice, "approve", user=deciding, via="web", manual_checks=TSME_CHECKS
+    )
     objection = objections.file_objection(
         session,
         in_notice,
@@ -426,11 +417,11 @@ def _table(app, kind) -> list[tuple[str, str, Page | Api]]:
     )
 
 
-def test_every_page_answers_each_role_as_the_matrix_says(app, session, world):
+def test_every_page_answers_each_role_as_the_matrix_says(app, session, world, auth):
     clients = {ANONYMOUS: _client(app, session, cookies=True)}
     for role, email in world["emails"].items():
         clients[role] = _client(app, session, cookies=True)
-        signed_in = clients[role].post("/login", data={"email": email, "password": PASSWORD})
+        signed_in = auth.login(email, client=clients[role])
         assert signed_in.status_code == 303, role
     mismatches = []
     for method, rule, entry in _table(app, Page):
@@ -458,7 +449,7 @@ def _api_expected(entry: Api, caller) -> int:
     return entry.status
 
 
-def test_every_api_route_answers_each_token_as_the_matrix_says(app, session, world):
+def test_every_api_route_answers_each_token_as_the_matrix_says(app, session, world, auth):
     # One client address per caller: anonymous calls are rate limited per address.
     callers = {None: (_client(app, session, cookies=False), {})}
     revoked = {"Authorization": f"Bearer {world['revoked']}"}
@@ -470,8 +461,7 @@ def test_every_api_route_answers_each_token_as_the_matrix_says(app, session, wor
         )
     # Only bearer tokens authenticate under /api/v1: an admin's web session is no one.
     signed_in = _client(app, session, cookies=True)
-    login = {"email": world["emails"][ADMIN], "password": PASSWORD}
-    assert signed_in.post("/login", data=login).status_code == 303
+    assert auth.login(world["emails"][ADMIN], client=signed_in).status_code == 303
     callers["admin session"] = (signed_in, {})
     mismatches = []
     for method, rule, entry in _table(app, Api):

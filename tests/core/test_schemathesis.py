@@ -39,9 +39,8 @@ from registry.applications import attachments, objections
 from registry.applications import operations as apps
 from registry.core import clock
 from registry.ladder import operations as ladder_ops
-from tests.applications.api_world import NOW, PDF, World
-from tests.conftest import ENGINE_URL
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import NOW, PDF, World
 
 #: Hypothesis warns when a generated case is too large to print (long query strings);
 #: the suite's warnings-as-errors would make that a failed case.
@@ -90,13 +89,13 @@ def build_world(session, make) -> dict:
     """Records for the fuzzer to find: the admin token's secret, and the values it
     draws parameters and some body members from."""
     world = World(session, make)  # A and B with reports and users, two reviewers
-    admin = world.user("admin@registry.example", Role.ADMIN, name="Admin Zhao")
+    admin = make.user("admin@registry.example", Role.ADMIN, name="Admin Zhao")
     in_notice = world.in_notice()  # A's
     submitted = world.draft(enterprise=world.b, user=world.other)
     apps.submit(session, submitted, user=world.other, via="web", declaration=True)
     c = make.enterprise(name="抚州丙科技有限公司", founded_on=date(2016, 6, 1))
     make.eligible_report(c, 2025)
-    c_owner = world.user("owner@c.example", enterprise=c)
+    c_owner = make.user("owner@c.example", enterprise=c)
     draft = world.draft(enterprise=c, user=c_owner)
     attachment = attachments.add_attachment(
         session, draft, PDF, "plan.pdf", user=c_owner, via="web"
@@ -111,7 +110,7 @@ def build_world(session, make) -> dict:
         grounds="The figures look high.",
         client_address="192.0.2.1",
     )
-    claimant = world.user("claimant@example.org")
+    claimant = make.user("claimant@example.org")
     claim = AccountClaim(
         user_id=claimant.id,
         enterprise_id=world.b.id,
@@ -250,7 +249,7 @@ def check(run: Run) -> None:
     assert unread == []
 
 
-@pytest.mark.skipif(bool(ENGINE_URL), reason="the short form runs on SQLite only (P8)")
+@pytest.mark.sqlite_only(reason="the short form runs on SQLite only (P8)")
 def test_the_api_conforms_to_its_document(app, world):
     check(run_schemathesis(app, world, SHORT_EXAMPLES))
 

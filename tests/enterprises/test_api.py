@@ -18,24 +18,16 @@ from registry.core.pagination import encode_cursor
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.schemas import enterprise_out
 from registry.ladder import operations as ladder_ops
-from tests.applications.api_world import (
-    API,
-    NOW,
-    api_client,
-    bearer,
-    field_codes,
-    pinned_clock,
-    problem_of,
-    refused_fields,
-)
-from tests.conftest import ENGINE_URL
-from tests.enterprises.api_world import PROFILE, feed_entries, new_world, reload, with_tag
 from tests.factories import TEST_ACTOR, new_uscc
+from tests.fixtures.api import API, NOW, bearer, field_codes, problem_of, refused_fields
+from tests.fixtures.enterprises_api import PROFILE, feed_entries, reload, with_tag
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 
-_world = pytest.fixture(name="world")(new_world)
+
+@pytest.fixture
+def client(api_client):
+    return api_client
 
 
 # --- one enterprise ---------------------------------------------------------------------------
@@ -301,7 +293,7 @@ def test_two_concurrent_updates_with_the_same_version_one_wins(app, session, wor
     _assert_one_won(session, world, _race(app, session, world))
 
 
-@pytest.mark.skipif(not ENGINE_URL, reason="SQLite writers are serial (BEGIN IMMEDIATE)")
+@pytest.mark.postgres(reason="SQLite writers are serial (BEGIN IMMEDIATE)")
 def test_the_version_check_is_inside_the_update(app, session, world, monkeypatch):
     """Both requests read version 1 and pass the If-Match comparison before either
     writes: only the UPDATE … WHERE version = 1 tells them apart."""

@@ -460,18 +460,16 @@ def test_demo_applications_in_every_state_through_the_operations(runner, session
     check_occupancy_rule(session)
 
 
-def test_demo_users_sign_in_on_the_web(app, runner, session):
+def test_demo_users_sign_in_on_the_web(app, runner, session, auth):
     run_demo(runner, "--count", "300", "--random-seed", "4")
     for demo in demo_applications.DEMO_USERS:
         client = app.test_client()
-        response = client.post("/login", data={"email": demo.email, "password": demo.password})
+        response = auth.login(demo.email, demo.password, client=client)
         assert response.status_code == 303, demo.email
         page = client.get("/account?lang=en")
         user = session.scalars(select(User).where(User.email == demo.email)).one()
         assert page.status_code == 200 and user.display_name in page.get_data(as_text=True)
-    wrong = app.test_client().post(
-        "/login", data={"email": "admin@demo.registry", "password": "Gan-river-2026"}
-    )
+    wrong = auth.login("admin@demo.registry", "Gan-river-2026", client=app.test_client())
     assert wrong.status_code == 422
 
 

@@ -9,7 +9,6 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.core import clock
 from registry.core.models import AuditEntry, ChangeLogEntry
@@ -17,9 +16,8 @@ from registry.enterprises.models import AnnualReport, Enterprise
 from registry.extensions import db
 from registry.ladder import operations as ladder
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR
 
-PASSWORD = "Gan-river-2026"
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
 LAST = 2025  # the latest completed year at NOW
 PAGES = ("/enterprise/profile", "/enterprise/reports", f"/enterprise/reports/{LAST}")
@@ -32,30 +30,18 @@ def fixed_clock():
         yield
 
 
-def user(session, email, role=Role.ENTERPRISE, enterprise=None):
-    created = accounts.create_user(
-        session, email, role=role, actor=TEST_ACTOR, password=PASSWORD, enterprise=enterprise
-    )
-    session.commit()
-    return created
-
-
-def login(client, email):
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 303
-
-
 @pytest.fixture
 def owner(session, make):
     """Enterprise A and its signed-in user."""
     enterprise = make.enterprise(name="赣江甲有限公司", verified=False)
-    user(session, "a@example.com", enterprise=enterprise)
+    make.user("a@example.com", password=PASSWORD, enterprise=enterprise)
+    session.commit()
     return enterprise
 
 
 @pytest.fixture
-def signed_in(client, owner):
-    login(client, "a@example.com")
+def signed_in(client, auth, owner):
+    assert auth.login("a@example.com").status_code == 303
     return client
 
 
@@ -99,18 +85,22 @@ def test_anonymous_visitors_are_sent_to_login(client, path):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_reviewers_are_refused(client, session, path):
-    user(session, "reviewer@example.com", role=Role.REVIEWER)
-    login(client, "reviewer@example.com")
+def test_reviewers_are_refused(client, session, path, auth, make):
+    make.user("reviewer@example.com", Role.REVIEWER, password=PASSWORD)
+    session.commit()
+    assert auth.login("reviewer@example.com").status_code == 303
     response = client.get(path)
     assert response.status_code == 403
     assert "Access denied" in client.get(f"{path}?lang=en").text
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_an_account_waiting_for_its_claim_goes_to_its_account_page(client, session, path):
-    user(session, "pending@example.com")
-    login(client, "pending@example.com")
+def test_an_account_waiting_for_its_claim_goes_to_its_account_page(
+    client, session, path, auth, make
+):
+    make.user("pending@example.com", password=PASSWORD)
+    session.commit()
+    assert auth.login("pending@example.com").status_code == 303
     response = client.get(f"{path}?lang=en")
     assert response.status_code == 303 and response.headers["Location"] == "/account"
     assert "not linked to an enterprise yet" in client.get("/account").text
@@ -262,10 +252,11 @@ def test_profile_errors_answer_422_on_the_field(
     assert session.get(Enterprise, owner.id).version == 1
 
 
-def test_a_mirrored_record_cannot_be_changed(client, session, make):
+def test_a_mirrored_record_cannot_be_changed(client, session, make, auth):
     mirrored = make.enterprise(name="镜像有限公司", origin="peer-gd")
-    user(session, "m@example.com", enterprise=mirrored)
-    login(client, "m@example.com")
+    make.user("m@example.com", password=PASSWORD, enterprise=mirrored)
+    session.commit()
+    assert auth.login("m@example.com").status_code == 303
     assert "read-only here" in client.get("/enterprise/profile?lang=en").text
     response = client.post("/enterprise/profile?lang=en", data=profile_form(name="改名"))
     assert response.status_code == 409
@@ -277,11 +268,12 @@ def test_a_mirrored_record_cannot_be_changed(client, session, make):
     assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
 
 
-def test_names_render_literally(client, session, make):
+def test_names_render_literally(client, session, make, auth):
     """S9: user text is escaped on every page of this blueprint."""
     hostile = make.enterprise(name="<img src=x onerror=alert(1)>", main_products="{{7*7}}")
-    user(session, "x@example.com", enterprise=hostile)
-    login(client, "x@example.com")
+    make.user("x@example.com", password=PASSWORD, enterprise=hostile)
+    session.commit()
+    assert auth.login("x@example.com").status_code == 303
     html = client.get("/enterprise/profile").text
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "{{7*7}}" in html and ">49<" not in html
@@ -396,13 +388,14 @@ def test_reports_list_and_the_year_chooser(signed_in, owner, session, make):
 # --- S1: only the caller's own enterprise ---------------------------------------------------
 
 
-def test_each_page_shows_only_the_callers_enterprise(client, session, make, owner):
+def test_each_page_shows_only_the_callers_enterprise(client, session, make, owner, auth):
     """S1: there is no id to change in these addresses; B's user sees and changes only B."""
     other = make.enterprise(name="赣江乙有限公司", county="乙县")
     make.report(owner, LAST, employees=111, revenue=77_770_000)
     make.report(other, LAST, employees=222, revenue=88_880_000)
-    user(session, "b@example.com", enterprise=other)
-    login(client, "b@example.com")
+    make.user("b@example.com", password=PASSWORD, enterprise=other)
+    session.commit()
+    assert auth.login("b@example.com").status_code == 303
 
     for path in PAGES:
         html = client.get(path).text

@@ -13,7 +13,6 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.core.audit import Actor
 from registry.core.models import AuditEntry, ChangeLogEntry
@@ -22,11 +21,9 @@ from registry.enterprises.uscc import make_uscc
 from registry.imports.models import ImportRun
 from registry.imports.operations import MAX_ROWS, import_file
 from registry.ladder.models import Tier, TierEvent
-from tests.factories import TEST_ACTOR, new_uscc
-from tests.web.conftest import browser, live_server, new_page  # noqa: F401  (browser test)
+from tests.factories import PASSWORD, new_uscc
 
 ACTOR = Actor(None, "system", "cli")
-PASSWORD = "Gan-river-2026"
 PAGE = "/admin/imports"
 
 
@@ -392,28 +389,18 @@ def test_cli_import_summary_and_refusal(session, runner, tmp_path):
 # --- the admin page ------------------------------------------------------------------------
 
 
-def new_user(session, email, role):
-    user = accounts.create_user(session, email, role=role, actor=TEST_ACTOR, password=PASSWORD)
+def test_the_page_is_for_admins(app, session, auth, make):
+    make.user("rev@example.com", Role.REVIEWER, password=PASSWORD)
     session.commit()
-    return user
-
-
-def signed_in(app, email):
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
-    return client
-
-
-def test_the_page_is_for_admins(app, session):
-    new_user(session, "rev@example.com", Role.REVIEWER)
     assert app.test_client().get(PAGE).status_code == 303
-    assert signed_in(app, "rev@example.com").get(PAGE).status_code == 403
-    assert signed_in(app, "rev@example.com").post(PAGE, data={}).status_code == 403
+    assert auth.signed_in("rev@example.com").get(PAGE).status_code == 403
+    assert auth.signed_in("rev@example.com").post(PAGE, data={}).status_code == 403
 
 
-def test_upload_list_and_report_download(app, session):
-    admin = new_user(session, "admin@example.com", Role.ADMIN)
-    client = signed_in(app, "admin@example.com")
+def test_upload_list_and_report_download(session, auth, make):
+    admin = make.user("admin@example.com", Role.ADMIN, password=PASSWORD)
+    session.commit()
+    client = auth.signed_in("admin@example.com")
     assert client.get(PAGE).status_code == 200
     bad = csv_file([["uscc", "name"], ["<img src=x onerror=alert(1)>", "A"]])
     answer = client.post(PAGE, data={"file": (io.BytesIO(bad), "bad.csv")})
@@ -444,10 +431,11 @@ def test_the_error_report_neutralises_formulas(session):
 
 
 @pytest.mark.browser
-def test_upload_in_a_browser(app, session, new_page, tmp_path):  # noqa: F811
+def test_upload_in_a_browser(app, session, new_page, tmp_path, make):
     from playwright.sync_api import expect
 
-    new_user(session, "admin@example.com", Role.ADMIN)
+    make.user("admin@example.com", Role.ADMIN, password=PASSWORD)
+    session.commit()
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_file([["uscc", "name"], ["<img src=x onerror=alert(1)>", "A"]]))
     good = tmp_path / "good.csv"

@@ -21,9 +21,9 @@ from registry.core.errors import InvalidTransition, QuotaFull
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
+from registry.ladder import holds, locks
 from registry.ladder import operations as ops
 from registry.ladder.models import TierEvent
-from tests.conftest import ENGINE_URL
 from tests.factories import TEST_ACTOR
 
 QUOTA = 8
@@ -136,13 +136,13 @@ def test_failure_before_feed_row_rolls_back_the_move(session, make, monkeypatch)
     assert {m: session.scalar(select(func.count()).select_from(m)) for m in counts} == counts
 
 
-@pytest.mark.skipif(not ENGINE_URL, reason="SQLite writers are serial (BEGIN IMMEDIATE)")
+@pytest.mark.postgres(reason="SQLite writers are serial (BEGIN IMMEDIATE)")
 def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
     """tick consuming a slot while a reviewer revokes the same enterprise: both lock in
     the order tier → enterprise → reservation, so one waits for the other."""
     enterprise = make.enterprise()
     ops.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="base")
-    ops.reserve_slot(session, enterprise, "champion", 4711, actor=TEST_ACTOR)
+    holds.reserve_slot(session, enterprise, "champion", 4711, actor=TEST_ACTOR)
     session.commit()
     enterprise_id = enterprise.id
     revoker_holds_lock, outcomes = threading.Event(), {}
@@ -150,7 +150,7 @@ def test_grant_at_notice_end_and_revoke_do_not_deadlock(app, session, make):
     def revoke() -> None:
         with app.app_context():
             try:
-                ops.lock_enterprise(db.session, enterprise_id)
+                locks.lock_enterprise(db.session, enterprise_id)
                 revoker_holds_lock.set()
                 time.sleep(0.3)  # let the granter queue behind the lock
                 target = db.session.get(Enterprise, enterprise_id)

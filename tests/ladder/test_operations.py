@@ -17,8 +17,8 @@ from registry.core.errors import (
     ValidationFailed,
 )
 from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.ladder import holds, queries
 from registry.ladder import operations as ops
-from registry.ladder import queries
 from registry.ladder.models import Reservation, Tier, TierEvent
 from tests.factories import TEST_ACTOR
 
@@ -93,11 +93,11 @@ def test_reservations_count_in_occupancy(session, make):
     ops.set_quota(session, "navigator", 2, actor=TEST_ACTOR, reason="test")
     a, b, c = make.enterprise(), make.enterprise(), make.enterprise()
     grant(session, a, "navigator")
-    ops.reserve_slot(session, b, "navigator", 101, actor=TEST_ACTOR)
+    holds.reserve_slot(session, b, "navigator", 101, actor=TEST_ACTOR)
     occ = queries.occupancy(session, tier(session, "navigator"))
     assert (occ.holders, occ.reserved, occ.occupancy, occ.remaining) == (1, 1, 2, 0)
     with pytest.raises(QuotaFull):
-        ops.reserve_slot(session, c, "navigator", 102, actor=TEST_ACTOR)
+        holds.reserve_slot(session, c, "navigator", 102, actor=TEST_ACTOR)
     with pytest.raises(QuotaFull):
         grant(session, c, "navigator")
     # The grant at the end of the notice uses its reserved slot.
@@ -112,9 +112,9 @@ def test_reservations_count_in_occupancy(session, make):
 
 def test_release_slot(session, make):
     e = make.enterprise()
-    ops.reserve_slot(session, e, "champion", 7, actor=TEST_ACTOR)
-    assert ops.release_slot(session, 7, actor=TEST_ACTOR) is True
-    assert ops.release_slot(session, 7, actor=TEST_ACTOR) is False
+    holds.reserve_slot(session, e, "champion", 7, actor=TEST_ACTOR)
+    assert holds.release_slot(session, 7, actor=TEST_ACTOR) is True
+    assert holds.release_slot(session, 7, actor=TEST_ACTOR) is False
     assert queries.occupancy(session, tier(session, "champion")).reserved == 0
 
 
@@ -219,7 +219,7 @@ def test_revoke_and_ban(session, make):
 def test_demote_and_revoke_release_reservation(session, make):
     e = make.enterprise()
     grant(session, e, "champion")
-    ops.reserve_slot(session, e, "navigator", 55, actor=TEST_ACTOR)
+    holds.reserve_slot(session, e, "navigator", 55, actor=TEST_ACTOR)
     ops.revoke(session, e, actor=TEST_ACTOR, reason="x")
     assert queries.occupancy(session, tier(session, "navigator")).reserved == 0
 
@@ -283,7 +283,7 @@ def test_supplied_number_must_be_canonical(session, make):
 
 def test_grant_refused_while_a_promotion_is_in_notice(session, make):
     e = make.enterprise()
-    ops.reserve_slot(session, e, "high_tech", 31, actor=TEST_ACTOR)
+    holds.reserve_slot(session, e, "high_tech", 31, actor=TEST_ACTOR)
     with pytest.raises(InvalidTransition):
         grant(session, e, "high_tech")
     assert queries.occupancy(session, tier(session, "high_tech")).occupancy == 1
@@ -297,19 +297,19 @@ def test_consume_without_reservation_refused(session):
 def test_renewal_hold_keeps_designation_from_lapsing(session, make):
     e = make.enterprise()
     grant(session, e, "high_tech", since=date(2023, 6, 1))  # expires 2026-06-01 Shanghai
-    ops.hold_for_renewal(session, e, 77, actor=TEST_ACTOR)
+    holds.hold_for_renewal(session, e, 77, actor=TEST_ACTOR)
     later = datetime(2026, 7, 1, tzinfo=UTC)
     assert ops.lapse_expired(session, later) == 0 and e.tier == "high_tech"
-    ops.release_renewal_hold(session, 77, actor=TEST_ACTOR)
+    holds.release_renewal_hold(session, 77, actor=TEST_ACTOR)
     assert ops.lapse_expired(session, later) == 1 and e.tier is None
 
 
 def test_renewal_consumes_its_hold(session, make):
     e = make.enterprise()
     grant(session, e, "high_tech", since=date(2023, 6, 1))
-    ops.hold_for_renewal(session, e, 78, actor=TEST_ACTOR)
+    holds.hold_for_renewal(session, e, 78, actor=TEST_ACTOR)
     ops.renew_tier(session, e, actor=TEST_ACTOR, reason="renewed", application_id=78)
-    assert ops.release_renewal_hold(session, 78, actor=TEST_ACTOR) is False
+    assert holds.release_renewal_hold(session, 78, actor=TEST_ACTOR) is False
     assert e.tier_expires_at == datetime(2029, 5, 31, 16, 0, tzinfo=UTC)
 
 
@@ -319,18 +319,18 @@ def test_renewal_window_is_the_90_days_before_expiry(session, make, since):
     e = make.enterprise()
     grant(session, e, "high_tech", since=since)
     with pytest.raises(RenewalWindowClosed):
-        ops.hold_for_renewal(session, e, 79, actor=TEST_ACTOR)
+        holds.hold_for_renewal(session, e, 79, actor=TEST_ACTOR)
 
 
 def test_renewal_window_opens_exactly_90_days_before(session, make):
     e = make.enterprise()
     grant(session, e, "high_tech", since=date(2023, 8, 19))  # expires 2026-08-18T16:00Z
     with pytest.raises(RenewalWindowClosed):  # 14 hours before the window opens
-        ops.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
+        holds.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
     with clock.pinned(datetime(2026, 5, 20, 16, 0, tzinfo=UTC)):  # expiry − 90 days
-        ops.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
+        holds.hold_for_renewal(session, e, 80, actor=TEST_ACTOR)
         with pytest.raises(InvalidTransition):  # one open renewal at a time
-            ops.hold_for_renewal(session, e, 81, actor=TEST_ACTOR)
+            holds.hold_for_renewal(session, e, 81, actor=TEST_ACTOR)
 
 
 @pytest.mark.parametrize("status", ["deregistered", "merged"])
@@ -352,7 +352,7 @@ def test_status_change_releases_a_reserved_slot(session, make):
     from registry.enterprises.operations import change_status
 
     e = make.enterprise()
-    ops.reserve_slot(session, e, "tech_sme", 90, actor=TEST_ACTOR)
+    holds.reserve_slot(session, e, "tech_sme", 90, actor=TEST_ACTOR)
     change_status(session, e, "deregistered", actor=TEST_ACTOR)
     assert queries.occupancy(session, tier(session, "tech_sme")).reserved == 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from registry.ladder import dates, operations, queries
+from registry.ladder import dates, holds, operations, queries
 from tests.factories import TEST_ACTOR
 
 REFERENCE = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
@@ -54,7 +54,7 @@ def test_work_calendar_from_seed_reproduces_spring_festival_example(session):
 def test_overview_counts_holders_and_reservations(session, make):
     a, b = make.enterprise(), make.enterprise()
     operations.grant_tier(session, a, "high_tech", actor=TEST_ACTOR, reason="x")
-    operations.reserve_slot(session, b, "high_tech", 9, actor=TEST_ACTOR)
+    holds.reserve_slot(session, b, "high_tech", 9, actor=TEST_ACTOR)
     overview = {t.code: occ for t, occ in queries.ladder_overview(session)}
     assert (overview["high_tech"].holders, overview["high_tech"].reserved) == (1, 1)
     assert overview["high_tech"].remaining == 2998

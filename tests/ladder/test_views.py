@@ -254,11 +254,10 @@ def test_a_full_last_page_has_no_next_link(small_pages, session, make):
     assert not NEXT_LINK.search(html)
 
 
+@pytest.mark.sqlite_only(reason="SQLite's planner")
 def test_published_list_walks_the_tier_index(client, session, make, database_url):
     """Even when statistics make a city look more selective than a tier (most
     enterprises are off the ladder), the list reads the (tier, uscc) index."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's planner")
     grant(session, make.enterprise())
     session.commit()
     statements = []

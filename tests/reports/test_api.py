@@ -7,19 +7,20 @@ import pytest
 
 from registry.accounts.models import Role
 from registry.ladder import operations as ladder
-from tests.applications.api_world import (
-    API,
-    api_client,
-    bearer,
-    new_world,
-    pinned_clock,
-    problem_of,
-)
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import API, bearer, problem_of
 
-_clock = pytest.fixture(autouse=True)(pinned_clock)
-_client = pytest.fixture(name="client")(api_client)
-_world = pytest.fixture(name="world")(new_world)
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+
+
+@pytest.fixture
+def client(api_client):
+    return api_client
+
+
+@pytest.fixture
+def world(api_world):
+    return api_world
 
 
 def test_stats_body(client, session, make, world):
@@ -67,8 +68,8 @@ def test_stats_body(client, session, make, world):
 
 
 @pytest.mark.parametrize("role", [Role.ENTERPRISE, Role.REVIEWER, Role.ADMIN])
-def test_every_role_reads_the_stats_with_registry_read(client, session, world, role):
-    user = world.user(
+def test_every_role_reads_the_stats_with_registry_read(client, session, world, role, make):
+    user = make.user(
         f"{role}@stats.example", role, enterprise=world.a if role == "enterprise" else None
     )
     response = client.get(f"{API}/stats", headers=bearer(session, user, "registry:read"))

@@ -10,14 +10,12 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.enterprises.schemas import enterprise_out
 from registry.ladder import operations as ladder
 from registry.reports import exports
 from tests.factories import TEST_ACTOR
 
-PASSWORD = "Gan-river-2026"
 HOSTILE = [
     '=HYPERLINK("http://evil.example","x")',
     "+1",
@@ -66,15 +64,6 @@ def hostile(session, make):
     return made
 
 
-def signed_in(app, session, role):
-    email = f"{role}@example.com"
-    accounts.create_user(session, email, role=role, actor=TEST_ACTOR, password=PASSWORD)
-    session.commit()
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
-    return client
-
-
 def test_neutralise():
     assert [exports.neutralise(v) for v in HOSTILE[:6]] == ["'" + v for v in HOSTILE[:6]]
     assert exports.neutralise(-2) == -2
@@ -83,8 +72,8 @@ def test_neutralise():
     assert exports.neutralise("a=b") == "a=b"
 
 
-def test_enterprise_csv_neutralises_and_equals_the_api(app, session, hostile):
-    client = signed_in(app, session, Role.REVIEWER)
+def test_enterprise_csv_neutralises_and_equals_the_api(hostile, auth):
+    client = auth.signed_in_as_new(Role.REVIEWER)
     answer = client.get("/exports/enterprises?format=csv")
     assert answer.status_code == 200
     assert answer.mimetype == "text/csv"
@@ -102,10 +91,10 @@ def test_enterprise_csv_neutralises_and_equals_the_api(app, session, hostile):
         assert row["created_at"] == api["created_at"]
 
 
-def test_enterprise_xlsx_neutralises_and_keeps_numbers(app, session, make, hostile):
+def test_enterprise_xlsx_neutralises_and_keeps_numbers(session, make, hostile, auth):
     merged = make.enterprise(status="merged", merged_into=hostile[0].uscc, source_version=None)
     session.commit()
-    client = signed_in(app, session, Role.ADMIN)
+    client = auth.signed_in_as_new(Role.ADMIN)
     status, mimetype, data = download(client, "/exports/enterprises?format=xlsx&status=merged")
     assert (status, mimetype) == (200, exports.XLSX_MIMETYPE)
     rows = read_xlsx(data)
@@ -116,11 +105,11 @@ def test_enterprise_xlsx_neutralises_and_keeps_numbers(app, session, make, hosti
     assert names == sorted(expected(n) for n in HOSTILE)
 
 
-def test_enterprise_filters(app, session, make):
+def test_enterprise_filters(session, make, auth):
     make.enterprise(city_code="360200", industry_code=None)
     other = make.enterprise(city_code="360100", industry_code="aviation")
     session.commit()
-    client = signed_in(app, session, Role.REVIEWER)
+    client = auth.signed_in_as_new(Role.REVIEWER)
 
     def usccs(query: str) -> list[str]:
         return [r["uscc"] for r in read_csv(client.get(f"/exports/enterprises?{query}").get_data())]
@@ -132,11 +121,11 @@ def test_enterprise_filters(app, session, make):
     assert client.get("/exports/enterprises?format=pdf").status_code == 422
 
 
-def test_keyset_batches_cover_every_row(app, session, make, monkeypatch):
+def test_keyset_batches_cover_every_row(session, make, monkeypatch, auth):
     monkeypatch.setattr(exports, "BATCH", 3)
     made = sorted(make.enterprise().uscc for _ in range(10))
     session.commit()
-    client = signed_in(app, session, Role.REVIEWER)
+    client = auth.signed_in_as_new(Role.REVIEWER)
     rows = read_csv(client.get("/exports/enterprises").get_data())
     assert [r["uscc"] for r in rows] == made
 
@@ -166,11 +155,11 @@ def test_markup_stays_literal_on_the_pages(app, client, session, hostile):
     assert "/exports/tiers/tech_sme?format=csv" in page
 
 
-def test_download_access(app, session):
+def test_download_access(app, auth):
     assert app.test_client().get("/exports/enterprises").status_code == 303
     for role, status in ((Role.ENTERPRISE, 403), (Role.REVIEWER, 200)):
-        assert signed_in(app, session, role).get("/exports/enterprises").status_code == status
-    page = signed_in(app, session, Role.ADMIN).get("/review/enterprises").get_data(as_text=True)
+        assert auth.signed_in_as_new(role).get("/exports/enterprises").status_code == status
+    page = auth.signed_in_as_new(Role.ADMIN).get("/review/enterprises").get_data(as_text=True)
     assert 'action="/exports/enterprises"' in page
 
 

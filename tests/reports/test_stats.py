@@ -12,8 +12,8 @@ from registry.enterprises.models import Enterprise
 from registry.ladder import operations as ladder
 from registry.reports import stats
 from registry.reports.stats import HolderCount, MonthFlow, PipelineCount, TierLoad
-from tests.applications.api_world import NOW, World
 from tests.factories import TEST_ACTOR
+from tests.fixtures.api import NOW, World
 
 TIERS = ["tech_sme", "high_tech", "champion", "navigator", "chain_leader"]
 OPEN = ["draft", "submitted", "in_review", "changes_requested", "in_notice"]

@@ -1,6 +1,7 @@
-"""A fake peer registry for the pull client's tests: a small WSGI app on a loopback
-thread that speaks API.md §Sync (``/api/v1/export`` and ``/api/v1/changes``) over a
-history the test writes, and misbehaves on demand (``peer.misbehave[path] = answer``).
+"""A fake peer registry for the pull client's tests: a small WSGI app (served on a
+loopback thread by the ``peer`` fixture) that speaks API.md §Sync (``/api/v1/export``
+and ``/api/v1/changes``) over a history the test writes, and misbehaves on demand
+(``peer.misbehave[path] = answer``).
 """
 
 from __future__ import annotations
@@ -9,11 +10,9 @@ import gzip
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from registry.core.pagination import decode_cursor, encode_cursor
@@ -185,21 +184,3 @@ def hang(peer: FakePeer) -> Callable[[Request], Response]:
         return problem(503, "unavailable")
 
     return answer
-
-
-def serve() -> Iterator[FakePeer]:
-    """(fixture body) A fake peer on a loopback port."""
-    peer = FakePeer()
-    server = make_server("127.0.0.1", 0, peer, threaded=True)
-    peer.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield peer
-    finally:
-        peer.released.set()
-        server.shutdown()
-        server.server_close()
-
-
-fake_peer = pytest.fixture(name="peer")(serve)

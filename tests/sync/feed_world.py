@@ -7,13 +7,12 @@ import json
 
 from sqlalchemy import func, select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.core import changes
 from registry.enterprises import operations as enterprises
 from registry.ladder.models import TierEvent
-from tests.applications.api_world import bearer
-from tests.factories import TEST_ACTOR, new_uscc
+from tests.factories import TEST_ACTOR, Factories, new_uscc
+from tests.fixtures.api import bearer
 
 SYNC_SCOPES = "registry:read,changes:read"
 
@@ -23,9 +22,7 @@ State = dict[tuple[str, str], tuple[int, dict | None]]
 
 def sync_headers(session, email: str = "peer@registry.example") -> dict[str, str]:
     """A machine client's token: a reviewer without a password (API.md)."""
-    user = accounts.create_user(
-        session, email, role=Role.REVIEWER, actor=TEST_ACTOR, name="peer registry"
-    )
+    user = Factories(session).user(email, Role.REVIEWER, name="peer registry")
     return bearer(session, user, SYNC_SCOPES)
 
 

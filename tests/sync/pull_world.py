@@ -1,14 +1,13 @@
-"""Shared helpers of the pull client's tests: the sync settings, a source pointing at
-the fake peer, the pull as the CLI runs it, and a fingerprint of what B holds."""
+"""Shared helpers of the pull client's tests: the sync key, a source pointing at the
+fake peer, the pull as the CLI runs it, and a fingerprint of what B holds."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
-from registry.sync import operations
+from registry.sync import sources
 from registry.sync.models import SyncConflict, SyncSource
 from tests.factories import TEST_ACTOR
 from tests.sync.fake_peer import FakePeer
@@ -16,17 +15,8 @@ from tests.sync.fake_peer import FakePeer
 SYNC_KEY = "test-sync-secret"
 
 
-@pytest.fixture
-def sync_app(app, monkeypatch):
-    """The app with a sync key and a short read timeout (a hang fails in half a second)."""
-    monkeypatch.setitem(app.config, "SYNC_SECRET_KEY", SYNC_KEY)
-    monkeypatch.setitem(app.config, "SYNC_READ_TIMEOUT_SECONDS", 0.5)
-    monkeypatch.setitem(app.config, "SYNC_CONNECT_TIMEOUT_SECONDS", 2.0)
-    return app
-
-
 def add_source(session, peer: FakePeer, name: str = "peer-a") -> SyncSource:
-    source = operations.add_source(session, name, peer.url, peer.token, actor=TEST_ACTOR)
+    source = sources.add_source(session, name, peer.url, peer.token, actor=TEST_ACTOR)
     session.commit()
     return source
 

@@ -47,7 +47,7 @@ from sqlalchemy import select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.applications import attachments, objections
+from registry.applications import attachments, decisions, objections
 from registry.applications import operations as apps
 from registry.core import changes, clock
 from registry.enterprises import batch_operations as bulk
@@ -56,9 +56,9 @@ from registry.enterprises.models import FIGURE_FIELDS, Enterprise
 from registry.ladder import batch_operations as ladder_bulk
 from registry.ladder import operations as ladder
 from registry.ladder.settings import update_tier_settings
-from tests.applications.api_world import NOW, PDF, api_client
 from tests.factories import TEST_ACTOR as ACTOR
 from tests.factories import Factories, new_uscc
+from tests.fixtures.api import NOW, PDF
 from tests.sync.feed_world import (
     FeedProbe,
     assert_feed_describes_state,
@@ -68,14 +68,13 @@ from tests.sync.feed_world import (
     snapshot,
 )
 
+pytestmark = pytest.mark.usefixtures("pinned_clock")
 LATER = NOW + timedelta(days=30)  # every notice begun at NOW has ended
-_client = pytest.fixture(name="client")(api_client)
 
 
-@pytest.fixture(autouse=True)
-def _pinned_clock():
-    with clock.pinned(NOW):
-        yield
+@pytest.fixture
+def client(api_client):
+    return api_client
 
 
 class Published(Factories):
@@ -101,16 +100,11 @@ class World:
         self.a = self.make.enterprise()
         for year in (2023, 2024, 2025):
             self.make.eligible_report(self.a, year)
-        self.owner = self.user("owner@a.example", enterprise=self.a)
-        self.wang = self.user("wang@review.example", Role.REVIEWER)
-        self.li = self.user("li@review.example", Role.REVIEWER)
+        self.owner = self.make.user("owner@a.example", enterprise=self.a, name="owner@a.example")
+        self.wang = self.make.user("wang@review.example", Role.REVIEWER, name="wang@review.example")
+        self.li = self.make.user("li@review.example", Role.REVIEWER, name="li@review.example")
         self.objections = []
         session.commit()
-
-    def user(self, email, role=Role.ENTERPRISE, enterprise=None):
-        return accounts.create_user(
-            self.session, email, role=role, actor=ACTOR, enterprise=enterprise, name=email
-        )
 
     def holder(self, tier="tech_sme", since=None, e=None) -> Enterprise:
         e = e or self.make.enterprise()
@@ -137,13 +131,13 @@ class World:
         return apps.withdraw(self.session, application, user=self.owner, via="web")
 
     def decide(self, application, decision):
-        return apps.decide(
+        return decisions.decide(
             self.session, application, decision, user=self.wang, via="api", comment="否"
         )
 
     def approve(self, application, user=None):
         manual = [c["code"] for c in application.eligibility["checks"] if c["status"] == "manual"]
-        return apps.decide(
+        return decisions.decide(
             self.session,
             application,
             "approve",

@@ -13,21 +13,18 @@ from sqlalchemy import select
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.ladder import operations as ladder
-from registry.sync import client, operations
+from registry.sync import client, operations, sources
 from registry.sync.models import SyncConflict
 from registry.sync.schemas import check_record
 from tests.factories import TEST_ACTOR, new_uscc
 from tests.sync.fake_peer import enterprise_data, report_data
-from tests.sync.pull_world import sync_app  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 
 
 @pytest.fixture
 def source(session):
-    source = operations.add_source(
-        session, "peer-a", "http://127.0.0.1:9", "secret", actor=TEST_ACTOR
-    )
+    source = sources.add_source(session, "peer-a", "http://127.0.0.1:9", "secret", actor=TEST_ACTOR)
     session.commit()
     return source
 

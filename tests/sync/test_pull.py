@@ -12,22 +12,8 @@ from sqlalchemy import select
 from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import AnnualReport
 from tests.factories import new_uscc
-from tests.sync.fake_peer import (  # noqa: F401  (fixture)
-    AT,
-    enterprise_data,
-    fake_peer,
-    hang,
-    problem,
-    report_data,
-)
-from tests.sync.pull_world import (
-    add_source,
-    fingerprint,
-    mirrored,
-    run_pull,
-    source_row,
-    sync_app,  # noqa: F401  (fixture)
-)
+from tests.sync.fake_peer import AT, enterprise_data, hang, problem, report_data
+from tests.sync.pull_world import add_source, fingerprint, mirrored, run_pull, source_row
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 

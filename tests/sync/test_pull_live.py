@@ -31,12 +31,11 @@ from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise, Status
 from registry.extensions import db
 from registry.seeding import seed
-from registry.sync import operations
+from registry.sync import sources
 from tests.conftest import ENGINE_URL, make_app
 from tests.factories import new_uscc
 from tests.live import ROOT, gunicorn
-from tests.sync.fake_peer import fake_peer  # noqa: F401  (fixture)
-from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
+from tests.sync.pull_world import SYNC_KEY
 
 pytestmark = pytest.mark.usefixtures("sync_app")
 ACTOR_A = Actor(None, "writer on A", "cli")
@@ -160,7 +159,7 @@ def _state(session, origin: str, version_column) -> dict:
 
 
 def add_peer(session, url: str, token: str) -> None:
-    operations.add_source(session, "peer-a", url, token, actor=ACTOR_A)
+    sources.add_source(session, "peer-a", url, token, actor=ACTOR_A)
     session.commit()
 
 

@@ -7,22 +7,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.applications import operations as apps
 from registry.applications.models import State
 from registry.core import clock
 from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
-from registry.sync import operations
+from registry.sync import operations, sources
 from registry.sync.schemas import check_record
-from tests.applications.api_world import bearer
-from tests.factories import TEST_ACTOR, new_uscc
+from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
+from tests.fixtures.api import bearer
 from tests.sync.fake_peer import enterprise_data, report_data
-from tests.sync.pull_world import sync_app  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("sync_app")
-PASSWORD = "Gan-river-2026"
 ELIGIBLE = {
     "employees": 100,
     "tech_staff": 30,
@@ -40,7 +36,7 @@ ELIGIBLE = {
 @pytest.fixture
 def mirrored(session):
     """An enterprise and its last year's report, mirrored from peer-a by a pull."""
-    source = operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+    source = sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
     code, year = new_uscc(), clock.today().year - 1
     records = [
         check_record("enterprise", code, 3, enterprise_data(code, 3, founded_on="2010-01-01")),
@@ -67,8 +63,8 @@ def problem(response, status, code):
     assert response.get_json()["code"] == code
 
 
-def test_the_api_refuses_every_write(client, session, mirrored):
-    reviewer = accounts.create_user(session, "r@example.com", role=Role.REVIEWER, actor=TEST_ACTOR)
+def test_the_api_refuses_every_write(client, session, mirrored, make):
+    reviewer = make.user("r@example.com", Role.REVIEWER)
     headers = bearer(session, reviewer, "registry:read,registry:write")
     path = f"/api/v1/enterprises/{mirrored.uscc}"
     year = clock.today().year - 1
@@ -101,20 +97,10 @@ def test_the_api_refuses_every_write(client, session, mirrored):
     assert (shown["origin"], shown["source_version"]) == ("peer-a", 3)
 
 
-def test_the_web_forms_show_the_refusal(app, session, mirrored):
-    accounts.create_user(
-        session,
-        "m@example.com",
-        role=Role.ENTERPRISE,
-        actor=TEST_ACTOR,
-        password=PASSWORD,
-        enterprise=mirrored,
-    )
+def test_the_web_forms_show_the_refusal(session, mirrored, auth, make):
+    make.user("m@example.com", password=PASSWORD, enterprise=mirrored)
     session.commit()
-    web = app.test_client()
-    assert (
-        web.post("/login", data={"email": "m@example.com", "password": PASSWORD}).status_code == 303
-    )
+    web = auth.signed_in("m@example.com")
     before = fingerprint(session)
     profile = web.post("/enterprise/profile?lang=en", data={"name": "改名"})
     assert profile.status_code == 409
@@ -125,12 +111,9 @@ def test_the_web_forms_show_the_refusal(app, session, mirrored):
     assert fingerprint(session) == before
 
 
-def test_a_mirrored_enterprise_may_apply_for_a_tier(session, mirrored):
-    user = accounts.create_user(
-        session, "m@example.com", role=Role.ENTERPRISE, actor=TEST_ACTOR, enterprise=mirrored
-    )
-    application = apps.create(session, mirrored, "tech_sme", "promotion", user=user, via="web")
-    apps.submit(session, application, user=user, via="web", declaration=True)
+def test_a_mirrored_enterprise_may_apply_for_a_tier(session, mirrored, make):
+    user = make.user("m@example.com", enterprise=mirrored)
+    application = make.application(mirrored, user, submitted=True)
     session.commit()
     assert application.state == State.SUBMITTED
     assert application.eligibility["eligible"] is True

@@ -9,19 +9,17 @@ import re
 import pytest
 from sqlalchemy import select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.core.errors import ValidationFailed
 from registry.core.models import AuditEntry
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.schemas import annual_report_out, enterprise_out
-from registry.sync import crypto, operations, schemas
+from registry.sync import crypto, operations, schemas, sources
 from registry.sync.models import SyncConflict, SyncSource
 from tests.factories import TEST_ACTOR, new_uscc
-from tests.sync.pull_world import SYNC_KEY, sync_app  # noqa: F401  (fixture)
+from tests.sync.pull_world import SYNC_KEY
 
 pytestmark = pytest.mark.usefixtures("sync_app")
-PASSWORD = "Gan-river-2026"
 
 
 @pytest.mark.parametrize(
@@ -34,7 +32,7 @@ PASSWORD = "Gan-river-2026"
     ],
 )
 def test_base_urls_accepted(url, stored):
-    assert operations.check_base_url(url) == stored
+    assert sources.check_base_url(url) == stored
 
 
 @pytest.mark.parametrize(
@@ -55,19 +53,19 @@ def test_base_urls_accepted(url, stored):
 )
 def test_base_urls_refused(url):
     with pytest.raises(ValidationFailed) as refused:
-        operations.check_base_url(url)
+        sources.check_base_url(url)
     assert refused.value.errors[0]["field"] == "base_url"
 
 
 @pytest.mark.parametrize("name", ["", "local", "LOCAL", "-peer", "peer a", "a" * 65, "pé"])
 def test_names_refused(session, name):
     with pytest.raises(ValidationFailed) as refused:
-        operations.check_name(session, name)
+        sources.check_name(session, name)
     assert refused.value.errors[0]["field"] == "name"
 
 
 def test_a_source_is_stored_with_its_token_encrypted(session):
-    source = operations.add_source(
+    source = sources.add_source(
         session, "Peer-A", "http://127.0.0.1:5001/", "ecr_secret", actor=TEST_ACTOR
     )
     session.commit()
@@ -79,7 +77,7 @@ def test_a_source_is_stored_with_its_token_encrypted(session):
     audit = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "sync_source")).one()
     assert "ecr_secret" not in str(audit.changes)
     with pytest.raises(ValidationFailed):
-        operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+        sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
 
 
 def test_cli_add_list_set_token(session, runner):
@@ -116,16 +114,8 @@ def test_cli_add_list_set_token(session, runner):
 # --- the admin page ------------------------------------------------------------------------
 
 
-def signed_in(app, session, email, role):
-    accounts.create_user(session, email, role=role, actor=TEST_ACTOR, password=PASSWORD)
-    session.commit()
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
-    return client
-
-
-def test_the_admin_page_adds_lists_and_never_shows_the_token(app, session):
-    client = signed_in(app, session, "admin@example.com", Role.ADMIN)
+def test_the_admin_page_adds_lists_and_never_shows_the_token(session, auth):
+    client = auth.signed_in_as_new(Role.ADMIN, email="admin@example.com")
     form = {"name": "peer-a", "base_url": "http://127.0.0.1:5001/", "token": "ecr_page_token"}
     added = client.post("/admin/sync", data=form)
     assert added.status_code == 303
@@ -146,9 +136,9 @@ def test_the_admin_page_adds_lists_and_never_shows_the_token(app, session):
     assert session.scalar(select(SyncSource.id).where(SyncSource.name != "peer-a")) is None
 
 
-def test_the_conflict_report(app, session, make):
-    client = signed_in(app, session, "admin@example.com", Role.ADMIN)
-    source = operations.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
+def test_the_conflict_report(session, make, auth):
+    client = auth.signed_in_as_new(Role.ADMIN, email="admin@example.com")
+    source = sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
     local = make.enterprise()
     session.commit()
     record = schemas.check_record(
@@ -166,8 +156,8 @@ def test_the_conflict_report(app, session, make):
     assert client.get("/admin/sync/nobody/conflicts").status_code == 404
 
 
-def test_only_admins_see_the_pages(app, session):
-    client = signed_in(app, session, "reviewer@example.com", Role.REVIEWER)
+def test_only_admins_see_the_pages(auth):
+    client = auth.signed_in_as_new(Role.REVIEWER, email="reviewer@example.com")
     assert client.get("/admin/sync").status_code == 403
     assert client.post("/admin/sync", data={"name": "x"}).status_code == 403
 

@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
 from registry.core.pagination import encode_cursor
-from tests.factories import TEST_ACTOR
 
-PASSWORD = "Gan-river-2026"
 HUGE = 10**20
 
 
 @pytest.fixture
-def admin_client(app, session):
-    accounts.create_user(
-        session, "root@example.com", role=Role.ADMIN, actor=TEST_ACTOR, password=PASSWORD
-    )
-    session.commit()
-    client = app.test_client()
-    client.post("/login", data={"email": "root@example.com", "password": PASSWORD})
-    return client
+def admin_client(auth):
+    return auth.signed_in_as_new(Role.ADMIN, email="root@example.com")
 
 
 @pytest.mark.parametrize(

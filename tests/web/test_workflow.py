@@ -18,18 +18,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from registry.applications import operations as apps
 from registry.applications.models import Application, State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
 from registry.ladder import operations as ladder
-from tests.factories import TEST_ACTOR, new_uscc
+from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "Gan-river-2026"
 NAME = "<img src=x onerror=alert(1)>赣江{{7*7}}科技有限公司"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 # Figures in 万元 (money) that pass every automatic tech_sme check with 100 points.
@@ -55,12 +52,6 @@ def state_of(session, application_id: int) -> tuple[State, int, object]:
     facts = (application.state, len(application.approvals()), application.notice_ends_at)
     session.rollback()
     return facts
-
-
-def reviewer(session, email, name):
-    return accounts.create_user(
-        session, email, role=Role.REVIEWER, actor=TEST_ACTOR, password=PASSWORD, name=name
-    )
 
 
 def open_page(new_page, dialogs, lang="zh"):
@@ -95,8 +86,8 @@ def approve(page, application_id):
     decision.locator("button[type=submit]").click()
 
 
-def test_from_sign_up_to_the_published_list(app, session, new_page, runner):
-    reviewer(session, "wang@review.example", "Reviewer Wang")
+def test_from_sign_up_to_the_published_list(app, session, new_page, runner, make):
+    make.user("wang@review.example", Role.REVIEWER, password=PASSWORD, name="Reviewer Wang")
     session.commit()
     dialogs: list[str] = []
     public = open_page(new_page, dialogs)
@@ -211,18 +202,10 @@ def test_a_champion_needs_two_different_reviewers(app, session, make, new_page):
     for year in (last_year - 2, last_year - 1, last_year):
         make.eligible_report(enterprise, year)
     ladder.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="held")
-    owner = accounts.create_user(
-        session,
-        "owner@example.com",
-        role=Role.ENTERPRISE,
-        actor=TEST_ACTOR,
-        password=PASSWORD,
-        enterprise=enterprise,
-    )
-    reviewer(session, "wang@review.example", "Reviewer Wang")
-    reviewer(session, "li@review.example", "Reviewer Li")
-    application = apps.create(session, enterprise, "champion", "promotion", user=owner, via="web")
-    apps.submit(session, application, user=owner, via="web", declaration=True)
+    owner = make.user("owner@example.com", password=PASSWORD, enterprise=enterprise)
+    make.user("wang@review.example", Role.REVIEWER, password=PASSWORD, name="Reviewer Wang")
+    make.user("li@review.example", Role.REVIEWER, password=PASSWORD, name="Reviewer Li")
+    application = make.application(enterprise, owner, "champion", submitted=True)
     session.commit()
     application_id = application.id
     session.rollback()
@@ -254,20 +237,10 @@ def test_working_pages_fit_a_phone(app, session, make, new_page):
     last_year = clock.today().year - 1
     for year in (last_year - 1, last_year):
         make.eligible_report(enterprise, year)
-    owner = accounts.create_user(
-        session,
-        "owner@example.com",
-        role=Role.ENTERPRISE,
-        actor=TEST_ACTOR,
-        password=PASSWORD,
-        enterprise=enterprise,
-    )
-    reviewer(session, "wang@review.example", "Reviewer Wang")
-    accounts.create_user(
-        session, "admin@example.com", role=Role.ADMIN, actor=TEST_ACTOR, password=PASSWORD
-    )
-    application = apps.create(session, enterprise, "tech_sme", "promotion", user=owner, via="web")
-    apps.submit(session, application, user=owner, via="web", declaration=True)
+    owner = make.user("owner@example.com", password=PASSWORD, enterprise=enterprise)
+    make.user("wang@review.example", Role.REVIEWER, password=PASSWORD, name="Reviewer Wang")
+    make.user("admin@example.com", Role.ADMIN, password=PASSWORD)
+    application = make.application(enterprise, owner, submitted=True)
     session.commit()
     application_id, uscc = application.id, enterprise.uscc
     session.rollback()
