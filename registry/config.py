@@ -46,14 +46,15 @@ class Config:
     RATELIMIT_OBJECTION = "5/hour"
     # Idempotency-Key records are kept this long before ``tick`` purges them (≥ 24 h).
     IDEMPOTENCY_KEEP_HOURS = 24
-    # The change feed (API.md §Sync): history kept for ever unless FEED_RETENTION_DAYS is
+    # The change feed (API.md "Sync"): history kept for ever unless FEED_RETENTION_DAYS is
     # set (tick removes older entries; older cursors are then 410). A long-poll looks for
     # entries of other processes every FEED_POLL_SECONDS and waits at most
     # FEED_WAIT_CAP_SECONDS whatever ``wait`` asks (30: the contract's maximum).
     FEED_RETENTION_DAYS: int | None = None
     FEED_POLL_SECONDS = 0.25
     FEED_WAIT_CAP_SECONDS = 30.0
-    # An attachment may be 10 MB (PRODUCT.md §5); the rest is room for the form around it.
+    # An attachment may be 10 MB (PRODUCT.md "Applications and review"); the rest is room for the
+    # form around it.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024
     # The sync pull client (registry.sync): peers' tokens are encrypted with a key derived
     # from SYNC_SECRET_KEY (from the environment, else generated once in the instance

@@ -1,4 +1,4 @@
-"""``/healthz`` (the process is up) and ``/readyz`` (the database answers; API.md §Health:
+"""``/healthz`` (the process is up) and ``/readyz`` (the database answers; API.md "Health":
 503 within 2 s when it does not)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``flask registry seed``: loads seeds/ once, changes nothing when run again, keeps an
-admin's edits unless ``--force`` (PRODUCT.md §3, §9)."""
+admin's edits unless ``--force`` (PRODUCT.md "The ladder", "Operation")."""
 
 from __future__ import annotations
 
@@ -151,8 +151,8 @@ def test_cities_industries_and_calendar(session):
 
     years = session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)).all()
     assert years == list(range(2022, 2028))
-    # The 2025 Spring Festival (PRODUCT.md §3a): holidays 01-28 … 02-04, make-up
-    # working days Sunday 01-26 and Saturday 02-08.
+    # The 2025 Spring Festival (PRODUCT.md "Dates, times and working days"): holidays 01-28 …
+    # 02-04, make-up working days Sunday 01-26 and Saturday 02-08.
     assert session.get(CalendarDay, date(2025, 1, 28)).kind == "holiday"
     assert session.get(CalendarDay, date(2025, 2, 4)).kind == "holiday"
     assert session.get(CalendarDay, date(2025, 1, 26)).kind == "workday"

@@ -90,7 +90,7 @@ class ClaimState(enum.StrEnum):
 
 class AccountClaim(Model):
     """A sign-up claiming a USCC already in the registry: the account sees that
-    enterprise only once a reviewer confirms the claim (PRODUCT.md §6)."""
+    enterprise only once a reviewer confirms the claim (PRODUCT.md "Web pages")."""
 
     __tablename__ = "account_claims"
 

@@ -1,4 +1,4 @@
-"""Admin pages for API tokens (PRODUCT.md §6, API.md "Authentication and rights"):
+"""Admin pages for API tokens (PRODUCT.md "Web pages", API.md "Authentication and rights"):
 every token with its state and a revoke button, and a form that creates one.
 
 A token is shown once, in the answer to the POST that created it: never through a

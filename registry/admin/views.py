@@ -1,4 +1,4 @@
-"""Admin pages: users and roles, tier settings and quotas, the audit log (PRODUCT.md §6).
+"""Admin pages: users and roles, tier settings and quotas, the audit log (PRODUCT.md "Web pages").
 
 Every page is for admins only. Changes go through the operations of their domain,
 which write the audit entries; each POST commits once and answers 303, or 422 with the

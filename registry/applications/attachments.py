@@ -1,5 +1,5 @@
-"""Attachments of an application: financial statements and certificates (PRODUCT.md §5,
-QUALITY.md S10).
+"""Attachments of an application: financial statements and certificates (PRODUCT.md "Applications
+and review", QUALITY.md S10).
 
 A file's type is what its content is, never what the client called it: PDF, PNG, JPEG
 or XLSX by their leading bytes (an XLSX is a ZIP holding ``[Content_Types].xml`` and

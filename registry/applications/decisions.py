@@ -1,5 +1,5 @@
-"""A reviewer's decisions on an application in review (PRODUCT.md §5): approve, reject
-or request changes, one function each, under the four-eyes rules. The last approval
+"""A reviewer's decisions on an application in review (PRODUCT.md "Applications and review"):
+approve, reject or request changes, one function each, under the four-eyes rules. The last approval
 required puts a promotion in its public notice, with a quota slot the ladder reserves,
 or renews the designation. Flushes, never commits.
 """

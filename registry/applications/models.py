@@ -40,13 +40,15 @@ OPEN_STATES = (
     State.CHANGES_REQUESTED,
     State.IN_NOTICE,
 )
-#: Where the applicant side may still take an application back (PRODUCT.md §5).
+#: Where the applicant side may still take an application back (PRODUCT.md "Applications and
+#: review").
 WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
 _OPEN_SQL = text("state IN ('draft', 'submitted', 'in_review', 'changes_requested', 'in_notice')")
 
 
 class Application(Model):
-    """One application (or nomination) of an enterprise for a tier (PRODUCT.md §5)."""
+    """One application (or nomination) of an enterprise for a tier (PRODUCT.md "Applications and
+    review")."""
 
     __tablename__ = "applications"
     __table_args__ = (
@@ -97,7 +99,7 @@ class Application(Model):
 
     def applicant_side(self, user: User) -> bool:
         """Who may edit, submit and withdraw it: the enterprise's users for its own
-        application, any reviewer for a nomination (PRODUCT.md §5)."""
+        application, any reviewer for a nomination (PRODUCT.md "Applications and review")."""
         if self.nominated_by is not None:
             return user.is_reviewer
         return not user.is_reviewer and user.enterprise_id == self.enterprise_id
@@ -120,7 +122,7 @@ class Decision(Model):
     comment: Mapped[str | None] = mapped_column(Text)
     manual_checks: Mapped[dict | None] = mapped_column(JSON)
     innovation_score: Mapped[int | None] = mapped_column(Integer)
-    # An approval made void by a later request for changes (PRODUCT.md §5).
+    # An approval made void by a later request for changes (PRODUCT.md "Applications and review").
     void: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
@@ -128,7 +130,8 @@ class Decision(Model):
 
 
 class Attachment(Model):
-    """A file supporting an application, stored in the database (PRODUCT.md §5).
+    """A file supporting an application, stored in the database (PRODUCT.md "Applications and
+    review").
 
     ``content_type`` is what the content was found to be, never what the client said;
     ``label`` is the client's file name cleaned for display only: downloads are named

@@ -1,4 +1,4 @@
-"""The end of a promotion's public notice (PRODUCT.md §5 "Public notice"): the grant
+"""The end of a promotion's public notice (PRODUCT.md "Public notice"): the grant
 when the notice ended with no objection open (``tick``, or at once when the last
 objection is dismissed after the end), the rejection by an upheld objection, and the
 ``held`` flag an open objection raises once the notice has ended. Like every
@@ -60,8 +60,8 @@ def grant_after_dismissal(
 ) -> Application | None:
     """After an objection is dismissed: when the notice has ended and no other objection
     is open, the grant happens in the same transaction, effective at the later of
-    ``notice_ends_at`` and now (PRODUCT.md §3a). None otherwise (tick grants after the
-    end). The caller holds the locks of ``lock_application(..., tier=True)``."""
+    ``notice_ends_at`` and now (PRODUCT.md "Dates, times and working days"). None otherwise (tick
+    grants after the end). The caller holds the locks of ``lock_application(..., tier=True)``."""
     if not _notice_over(session, application, now):
         return None
     effective_at = max(application.notice_ends_at, now)

@@ -1,5 +1,5 @@
 """The public notice (公示) with its objection forms, and the reviewers' objections page
-(PRODUCT.md §5 "Public notice", §6).
+(PRODUCT.md "Public notice", "Web pages").
 
 Dates on the notice list: ``notice_ends_at`` is 00:00 Asia/Shanghai of the day after the
 last notice day, so the list names that last day ("last day of notice: 2026-03-18") and

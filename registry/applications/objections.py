@@ -1,4 +1,4 @@
-"""Objections during the public notice (公示, PRODUCT.md §5 "Public notice").
+"""Objections during the public notice (公示, PRODUCT.md "Public notice").
 
 Anyone may object to an application in notice while now < ``notice_ends_at``: name,
 contact and grounds. Name, contact and the client address are for reviewers only; the

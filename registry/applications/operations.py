@@ -1,4 +1,5 @@
-"""The application state machine of PRODUCT.md §5, the applicant's side of it (create,
+"""The application state machine of PRODUCT.md "Applications and review", the applicant's side of
+it (create,
 edit, submit, withdraw), the claim of a review and the rules every transition shares:
 each checks who may make it and from which state, changes the application, writes its
 audit and feed entries in the caller's transaction, flushes and never commits. Any

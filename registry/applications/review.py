@@ -1,5 +1,6 @@
-"""The reviewers' pages (PRODUCT.md §5–6): the queue, an application with its decision
-form, nominations, enterprises with their ladder moves, and account claims.
+"""The reviewers' pages (PRODUCT.md "Applications and review" and "Web pages"): the queue, an
+application with its decision form, nominations, enterprises with their ladder moves, and account
+claims.
 
 Every page is for reviewers and admins. A refusal of the operations layer is shown on
 the page it came from with the refusal's status (403 four-eyes, 409 invalid transition,
@@ -45,7 +46,7 @@ nav_item("review.nominate", _l("Nominate"), REVIEWERS, order=31)
 
 #: How many matches the enterprise search and the decided claims list show.
 LIST_LIMIT = 50
-#: Withdrawable by the applicant side (PRODUCT.md §5).
+#: Withdrawable by the applicant side (PRODUCT.md "Applications and review").
 
 
 def me() -> User:
@@ -264,7 +265,7 @@ def claim(application_id: int) -> ResponseReturnValue:
 @bp.post("/applications/<int:application_id>/submission")
 @access.reviewer
 def submit_nomination(application_id: int) -> ResponseReturnValue:
-    # A nomination needs no declaration (PRODUCT.md §5); an enterprise's own
+    # A nomination needs no declaration (PRODUCT.md "Applications and review"); an enterprise's own
     # application is refused by the operation (only its users may submit it).
     return _transition(
         application_id,

@@ -1,5 +1,5 @@
-"""The timeline of an application (PRODUCT.md §5): its audit rows, decisions and
-objections as events. Enterprise users see "a reviewer" where a reviewer acted, and of
+"""The timeline of an application (PRODUCT.md "Applications and review"): its audit rows, decisions
+and objections as events. Enterprise users see "a reviewer" where a reviewer acted, and of
 an objection only its grounds and outcome."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _audit_event(
 
 def _objection_events(application: Application, name: Namer) -> list[Event]:
     """Grounds and outcome only: the objector's name, contact and address are for
-    reviewers (PRODUCT.md §5) and never reach this page."""
+    reviewers (PRODUCT.md "Applications and review") and never reach this page."""
     events = []
     objections = db.session.scalars(
         select(Objection).where(Objection.application_id == application.id).order_by(Objection.id)

@@ -1,6 +1,6 @@
-"""The applicant side of applications (PRODUCT.md §5–6): the enterprise's list, the
-wizard (choose a tier or a renewal, then figures, eligibility, attachments and the
-declaration on the detail page), the timeline, withdrawal, and attachment downloads.
+"""The applicant side of applications (PRODUCT.md "Applications and review" and "Web pages"): the
+enterprise's list, the wizard (choose a tier or a renewal, then figures, eligibility, attachments
+and the declaration on the detail page), the timeline, withdrawal, and attachment downloads.
 
 Who sees what: an application or a file is visible to the users of its enterprise and
 to reviewers; anyone else gets 404 with nothing of it in the page (QUALITY.md S1). A

@@ -1,5 +1,5 @@
 """Applications in every state, and the users who act on them, for ``flask registry
-demo`` (PRODUCT.md §9: "… and some applications in each state").
+demo`` (PRODUCT.md "Operation": "… and some applications in each state").
 
 After the enterprises are loaded, :func:`write_applications` signs up the demo users
 below and plays a few dozen applications through the real operations

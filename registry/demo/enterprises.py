@@ -22,7 +22,7 @@ What is generated:
   API.md's rules (tech_staff, rd_staff ≤ employees; rd_expense ≤ total_cost;
   rd_domestic_expense ≤ rd_expense; hightech_income, revenue ≤ total_income; net_assets
   ≤ total_assets); money in integer 元, percentages with two decimals.
-* The ladder (PRODUCT.md §9): about 10 % of the enterprises, every tier below 80 % of its
+* The ladder (PRODUCT.md "Operation"): about 10 % of the enterprises, every tier below 80 % of its
   quota (the rule is in ``registry.demo.plan``).
   Holders are Jiangxi enterprises, spread over the batches; their figures fit their
   tier's criteria (tech_sme small with a score ≥ 60, high_tech R&D ≥ 5 %, champion,
@@ -116,7 +116,8 @@ class _Profile:
     big: bool = False
 
 
-# Holders' ranges keep them inside their tier's criteria (DOMAIN.md §2, seeds/criteria.json).
+# Holders' ranges keep them inside their tier's criteria (DOMAIN.md "Tier criteria",
+# seeds/criteria.json).
 PROFILES: dict[str | None, _Profile] = {
     None: _Profile(None, (1.5e5, 1.2e6), (0.0, 0.35), (0.0, 0.06), (0.0, 0.5), 0, (0, 0)),
     "tech_sme": _Profile(

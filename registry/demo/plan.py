@@ -1,7 +1,7 @@
 """The demo's ladder plan and run parameters: how many of the new enterprises each tier
 receives, and the picklable :class:`DemoSpec` every batch is generated from.
 
-The rule (PRODUCT.md §9): 10 % of the enterprises, split over the tiers in proportion to
+The rule (PRODUCT.md "Operation"): 10 % of the enterprises, split over the tiers in proportion to
 their quotas, under two limits that win over the 10 %: every tier stays *below 80 % of
 its quota* after the run (counting its current holders, so a second run adds only what
 still fits), and when the run puts at least 5 enterprises on the ladder (N ≥ 50, so

@@ -21,7 +21,7 @@ from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, City, Enter
 from registry.enterprises.queries import valid_uscc
 from registry.enterprises.signals import status_changed
 
-#: What an enterprise keeps current itself (PRODUCT.md §2); the USCC, status, origin and
+#: What an enterprise keeps current itself (PRODUCT.md "Enterprises"); the USCC, status, origin and
 #: ladder fields are not among them.
 PROFILE_FIELDS = (
     "name",
@@ -42,7 +42,8 @@ FIRST_REPORT_YEAR = 1990  # API.md: year ≥ 1990 and before the current year
 
 
 def require_local(enterprise: Enterprise) -> None:
-    """A record mirrored from a sync source is read-only here (PRODUCT.md §7)."""
+    """A record mirrored from a sync source is read-only here (PRODUCT.md "Sync with other
+    registries")."""
     if not enterprise.is_local:
         raise ReadOnlyOrigin(
             "%(uscc)s is mirrored from %(origin)s and is read-only here.",

@@ -1,6 +1,6 @@
 """Unified Social Credit Code (统一社会信用代码, GB 32100-2015).
 
-An enterprise is keyed by its 18-character USCC (DOMAIN.md §3):
+An enterprise is keyed by its 18-character USCC (DOMAIN.md "Unified Social Credit Code"):
 
 ====  =======================================================================
 pos   meaning

@@ -1,4 +1,4 @@
-"""Bulk imports of CSV and XLSX files (PRODUCT.md §9): ``operations`` (read, recognise,
+"""Bulk imports of CSV and XLSX files (PRODUCT.md "Operation"): ``operations`` (read, recognise,
 check, apply: all rows or none), ``rows`` and ``designations`` (the kinds of record and
 their row checks), ``models`` (the runs), ``views`` (the admin page), ``cli`` (the
 ``import`` command)."""

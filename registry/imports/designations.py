@@ -1,4 +1,4 @@
-"""Designations in a bulk import: each row is a ``grant`` (PRODUCT.md §9) of a tier to
+"""Designations in a bulk import: each row is a ``grant`` (PRODUCT.md "Operation") of a tier to
 an enterprise in the registry, with the rules of ``ladder.batch_operations.bulk_grant``
 (active, on a lower rung or none, no promotion in notice, the tier's quota, a supplied
 registration number canonical and free); the prerequisite rung is not required. The

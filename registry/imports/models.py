@@ -12,7 +12,7 @@ from registry.core.db import Model, UtcDateTime
 
 
 class ImportRun(Model):
-    """One bulk import of a CSV or XLSX file (PRODUCT.md §9): all rows or none.
+    """One bulk import of a CSV or XLSX file (PRODUCT.md "Operation"): all rows or none.
 
     ``status`` is ``applied`` or ``refused``; a refused run keeps its error report (a CSV
     of row, column, code, message) for download.

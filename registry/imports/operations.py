@@ -1,4 +1,4 @@
-"""Bulk import of CSV and XLSX files (PRODUCT.md §9): read, recognise, validate, apply.
+"""Bulk import of CSV and XLSX files (PRODUCT.md "Operation"): read, recognise, validate, apply.
 
 A file holds one kind of record, recognised by its header row of API field names
 (:data:`KINDS`): enterprises, annual reports or
@@ -33,7 +33,7 @@ from registry.imports.models import ImportRun
 from registry.imports.rows import ENTERPRISES, REPORTS, Kind, Row, RowError
 from registry.reports.exports import csv_bytes
 
-#: The most data rows a file may have (PRODUCT.md §9).
+#: The most data rows a file may have (PRODUCT.md "Operation").
 MAX_ROWS = 100_000
 REPORT_HEADER = ("row", "column", "code", "message")
 APPLIED, REFUSED = "applied", "refused"

@@ -1,4 +1,4 @@
-"""Admin page for bulk imports (PRODUCT.md §9): upload a CSV or XLSX file, see the
+"""Admin page for bulk imports (PRODUCT.md "Operation"): upload a CSV or XLSX file, see the
 recent runs, download a refused run's error report (CSV). Admin pages under /admin.
 
 The upload is held to the application's request size limit (``MAX_CONTENT_LENGTH``;

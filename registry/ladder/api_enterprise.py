@@ -61,7 +61,7 @@ class TierEventResponse(schemas.TierEventOut):
 @blp.response(200, schemas.EligibilityOut)
 @documented(blp, NOT_VISIBLE, (422, "Unknown tier"))
 def eligibility(args: dict[str, Any], enterprise: Enterprise) -> dict[str, Any]:
-    """The enterprise's eligibility for ``tier`` (PRODUCT.md §4), from the latest
+    """The enterprise's eligibility for ``tier`` (PRODUCT.md "Eligibility"), from the latest
     report or the reports up to ``year``."""
     evaluation = queries.evaluate_enterprise(
         db.session,

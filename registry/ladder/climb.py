@@ -1,6 +1,6 @@
 """Whether an enterprise may climb to a tier: the rank and prerequisite rules an
-application meets at each of its steps (PRODUCT.md §5). Applications ask here rather
-than read the ladder's tables; the tier's own criteria are the eligibility evaluation's
+application meets at each of its steps (PRODUCT.md "Applications and review"). Applications ask
+here rather than read the ladder's tables; the tier's own criteria are the eligibility evaluation's
 (:func:`registry.ladder.queries.evaluate_enterprise`).
 """
 

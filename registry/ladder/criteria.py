@@ -1,4 +1,4 @@
-"""The tier rules of DOMAIN.md §2, applied to an enterprise's annual reports.
+"""The tier rules of DOMAIN.md "Tier criteria", applied to an enterprise's annual reports.
 
 Pure Python: no Flask and no database. Thresholds are data (``seeds/criteria.json``,
 handed in as ``TierRule.criteria``); this module holds only the logic. Comparisons are

@@ -1,6 +1,6 @@
 """Eligibility of an enterprise for a tier: the self-check and the reviewer checklist.
 
-PRODUCT.md §4. Pure Python (no Flask, no database): callers hand in plain objects — the
+PRODUCT.md "Eligibility". Pure Python (no Flask, no database): callers hand in plain objects — the
 tier with its thresholds from ``seeds/criteria.json``, the enterprise context and its
 annual reports — and get an :class:`Evaluation` whose :meth:`Evaluation.to_dict` is the
 API's Eligibility shape. The per-tier rules live in :mod:`registry.ladder.criteria`.
@@ -158,7 +158,7 @@ def evaluate(
     lang: str = "zh",
     year: int | None = None,
 ) -> Evaluation:
-    """Evaluate ``subject`` for ``tier`` (DOMAIN.md §2).
+    """Evaluate ``subject`` for ``tier`` (DOMAIN.md "Tier criteria").
 
     ``reference`` is the aware moment of the evaluation (now for the self-check, the
     submission time for the snapshot); its Asia/Shanghai date counts the days since

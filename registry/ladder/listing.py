@@ -1,4 +1,4 @@
-"""The published list of a tier (PRODUCT.md §6): the enterprises holding it, in USCC
+"""The published list of a tier (PRODUCT.md "Web pages"): the enterprises holding it, in USCC
 order, one keyset page at a time.
 
 The query walks the ``(tier, uscc)`` index from the cursor and stops after one page,

@@ -102,7 +102,7 @@ class Reservation(Model):
 
 class RenewalHold(Model):
     """A renewal application submitted in its window: while it is open, the designation
-    does not lapse (PRODUCT.md §3). Set and cleared by applications through the ladder's
+    does not lapse (PRODUCT.md "The ladder"). Set and cleared by applications through the ladder's
     operations, like reservations, so the ladder never queries applications."""
 
     __tablename__ = "renewal_holds"

@@ -1,4 +1,4 @@
-"""Registration numbers: a format per tier over ``{year}`` and ``{seq}`` (PRODUCT.md §3),
+"""Registration numbers: a format per tier over ``{year}`` and ``{seq}`` (PRODUCT.md "The ladder"),
 counted per tier and year from 1 without gaps. Numbers are taken under the tier's quota
 lock (the caller holds it), so concurrent grants never share or skip a position.
 """

@@ -152,7 +152,7 @@ def evaluate_enterprise(
     lang: str = "zh",
     year: int | None = None,
 ) -> Evaluation:
-    """The eligibility of ``enterprise`` for ``tier_code`` (PRODUCT.md §4), with the
+    """The eligibility of ``enterprise`` for ``tier_code`` (PRODUCT.md "Eligibility"), with the
     tier's thresholds as stored (seeded, admin-editable)."""
     tier = session.get_one(Tier, tier_code)
     ranks = tier_ranks(session)

@@ -82,7 +82,7 @@ class ScoreOut(Schema):
 
 
 class EligibilityOut(Schema):
-    """PRODUCT.md §4's evaluation, as ``Evaluation.to_dict`` gives it."""
+    """PRODUCT.md "Eligibility"'s evaluation, as ``Evaluation.to_dict`` gives it."""
 
     class Meta:
         ordered = True

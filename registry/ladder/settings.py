@@ -1,4 +1,4 @@
-"""Tier settings an admin edits (PRODUCT.md §3): quota, validity, notice length,
+"""Tier settings an admin edits (PRODUCT.md "The ladder"): quota, validity, notice length,
 approvals required, self-application, prerequisite and registration pattern.
 
 One operation, :func:`update_tier_settings`: it checks every value, writes the changed

@@ -1,7 +1,7 @@
 """Tables written as CSV (UTF-8 with BOM) or XLSX, and the rows of the exports.
 
 Every download of the registry goes through :func:`csv_chunks` or :func:`xlsx_file`
-(PRODUCT.md §8, QUALITY.md S9): a text cell starting with ``=``, ``+``, ``-``, ``@``,
+(PRODUCT.md "Reports", QUALITY.md S9): a text cell starting with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return is prefixed with ``'`` so that a spreadsheet shows it as
 text instead of running it as a formula. Numbers stay numbers (a negative number is a
 number, not text that starts with ``-``).

@@ -1,4 +1,4 @@
-"""The change feed and the snapshot in the REST API (API.md §Sync), for reviewers and
+"""The change feed and the snapshot in the REST API (API.md "Sync"), for reviewers and
 admins whose token carries ``changes:read`` (other registries' machine users).
 
 Both answer from stored JSON through dedicated serializers rather than marshmallow

@@ -21,7 +21,7 @@ from registry.extensions import db
 from registry.sync.models import SyncSource
 from registry.sync.sources import add_source, replace_token, source_named
 
-sync_cli = AppGroup("sync", help="Mirror other registries (API.md §Sync).")
+sync_cli = AppGroup("sync", help='Mirror other registries (API.md "Sync").')
 
 
 def _token(token: str | None, token_stdin: bool) -> str:

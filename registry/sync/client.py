@@ -1,4 +1,4 @@
-"""The pull client (API.md §Sync): bootstrap from a peer's snapshot, then follow its
+"""The pull client (API.md "Sync"): bootstrap from a peer's snapshot, then follow its
 change feed, applying each page and its cursor in one transaction.
 
 Fails closed. A peer that answers 5xx, hangs (connect and read timeouts), sends more

@@ -1,4 +1,4 @@
-"""Reading the change feed (API.md §Sync): pages in commit order, cursors, retention.
+"""Reading the change feed (API.md "Sync"): pages in commit order, cursors, retention.
 
 Entries are written by :mod:`registry.core.changes` in the transaction that made the
 change; their ``id`` is the feed position and id order is commit order. A page is read

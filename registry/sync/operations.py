@@ -1,7 +1,7 @@
-"""The mirror of a peer's enterprises and annual reports (API.md §Sync client rules,
-PRODUCT.md §7); the sources pulled from are in :mod:`registry.sync.sources`. Operations
-flush, never commit: the pull commits once per feed page (with its cursor) and once per
-snapshot batch.
+"""The mirror of a peer's enterprises and annual reports (API.md "Sync" client rules,
+PRODUCT.md "Sync with other registries"); the sources pulled from are in
+:mod:`registry.sync.sources`. Operations flush, never commit: the pull commits once per feed page
+(with its cursor) and once per snapshot batch.
 
 Rules a pull follows here:
 

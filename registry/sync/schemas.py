@@ -1,4 +1,4 @@
-"""What the pull client accepts from a peer (API.md §Sync), checked strictly: anything
+"""What the pull client accepts from a peer (API.md "Sync"), checked strictly: anything
 off the contract fails the whole page or snapshot before a row is written.
 
 The envelopes — a ``/changes`` page and its entries, a snapshot's first and last
@@ -37,7 +37,7 @@ from registry.enterprises.models import (
 )
 from registry.enterprises.operations import PROFILE_FIELDS
 
-#: The types a pull mirrors (PRODUCT.md §7: the ladder stays local).
+#: The types a pull mirrors (PRODUCT.md "Sync with other registries": the ladder stays local).
 MIRRORED_TYPES = ("enterprise", "annual_report")
 #: The enterprise members a mirror takes, in this order (tier fields are ignored).
 ENTERPRISE_VALUES = (*PROFILE_FIELDS, "status", "merged_into")

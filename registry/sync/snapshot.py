@@ -1,4 +1,4 @@
-"""The snapshot (API.md §Sync ``GET /export``): every resource as NDJSON, read in one
+"""The snapshot (API.md "Sync" ``GET /export``): every resource as NDJSON, read in one
 consistent transaction, streamed in keyset batches so that memory stays flat.
 
 Lines: ``{"as_of": cursor}``; then ``{"type", "key", "version", "data"}`` for the

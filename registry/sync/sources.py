@@ -1,6 +1,6 @@
-"""Sync sources: the peers this registry pulls from (PRODUCT.md §7). Their names, base
-URLs and tokens are checked alike by the CLI and the admin page; the token is stored
-encrypted and never shown again. Flushes, never commits.
+"""Sync sources: the peers this registry pulls from (PRODUCT.md "Sync with other registries").
+Their names, base URLs and tokens are checked alike by the CLI and the admin page; the token is
+stored encrypted and never shown again. Flushes, never commits.
 """
 
 from __future__ import annotations

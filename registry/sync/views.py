@@ -1,5 +1,5 @@
-"""Admin pages for sync sources (PRODUCT.md §7): every peer this registry pulls from,
-with its cursor, last run, lag and last error; a form that adds one (its token is never
+"""Admin pages for sync sources (PRODUCT.md "Sync with other registries"): every peer this registry
+pulls from, with its cursor, last run, lag and last error; a form that adds one (its token is never
 shown again); and each source's conflict report."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Attachments at the operations layer: type by content, size, labels, who and when
-(PRODUCT.md §5, QUALITY.md S10)."""
+(PRODUCT.md "Applications and review", QUALITY.md S10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Objections during the public notice (PRODUCT.md §5, §3a) at the operations layer."""
+"""Objections during the public notice (PRODUCT.md "Applications and review", "Dates, times and
+working days") at the operations layer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The application state machine (PRODUCT.md §5) at the operations layer."""
+"""The application state machine (PRODUCT.md "Applications and review") at the operations layer."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def test_promotion_path_to_grant(session, world):
     assert application.state == State.IN_REVIEW
     approve(session, application, world["reviewer"], TSME_CONFIRMED)
     assert application.state == State.IN_NOTICE
-    # PRODUCT.md §3a: approved Wed 2026-03-04, N = 10 → ends 2026-03-18T16:00:00Z.
+    # PRODUCT.md "Dates, times and working days": approved Wed 2026-03-04, N = 10 → ends
+    # 2026-03-18T16:00:00Z.
     assert application.notice_ends_at == datetime(2026, 3, 18, 16, 0, tzinfo=UTC)
     occupancy = queries.occupancy(session, session.get(Tier, "tech_sme"))
     assert (occupancy.holders, occupancy.reserved) == (0, 1)

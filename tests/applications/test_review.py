@@ -1,5 +1,6 @@
 """The reviewers' pages: queue, application and decisions, nominations, enterprises
-with their ladder moves, account claims (PRODUCT.md §3, §5, §6; QUALITY.md S4)."""
+with their ladder moves, account claims (PRODUCT.md "The ladder", "Applications and review", "Web
+pages"; QUALITY.md S4)."""
 
 from __future__ import annotations
 
@@ -297,7 +298,8 @@ def test_claim_then_approve_a_tech_sme_promotion_opens_the_notice(session, world
     session.expire_all()
     assert application.state == State.IN_NOTICE
     html = text(client.get(page_of(application)))
-    # PRODUCT.md §3a: approved Wed 2026-03-04, N = 10 → ends 2026-03-19 00:00 Shanghai.
+    # PRODUCT.md "Dates, times and working days": approved Wed 2026-03-04, N = 10 → ends 2026-03-19
+    # 00:00 Shanghai.
     assert "2026-03-19 00:00" in html
     assert "ok" in html and "Reviewer wang" in html
 

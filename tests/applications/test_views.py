@@ -1,5 +1,5 @@
 """The applicant side on the web: list, wizard, submission, withdrawal, timeline,
-uploads and downloads (PRODUCT.md §5–6, QUALITY.md S1, S10)."""
+uploads and downloads (PRODUCT.md "Applications and review" and "Web pages", QUALITY.md S1, S10)."""
 
 from __future__ import annotations
 

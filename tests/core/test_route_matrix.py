@@ -94,7 +94,7 @@ ADMIN_PAGE = (LOGIN, 403, 403, 200)
 #: Login and sign-up send a signed-in user home.
 GUEST_PAGE = (200, 303, 303, 303)
 #: The applicant side of an enterprise's own application is its users: reviewers who
-#: may see it are refused by the operation (PRODUCT.md §5).
+#: may see it are refused by the operation (PRODUCT.md "Applications and review").
 APPLICANT_ONLY = (LOGIN, 409, 403, 403)
 #: A POST without any field is read as no form at all (the stored values would be
 #: saved again): these send one value the form refuses.

@@ -384,7 +384,7 @@ def application_audit(session, application) -> list[AuditEntry]:
 
 
 def check_occupancy_rule(session) -> None:
-    """PRODUCT.md §9: every tier non-empty and below 80 % of its quota."""
+    """PRODUCT.md "Operation": every tier non-empty and below 80 % of its quota."""
     for tier, occ in queries.ladder_overview(session):
         assert occ.holders >= 1, tier.code
         assert occ.occupancy < 0.8 * tier.quota, tier.code

@@ -17,7 +17,7 @@ from registry.enterprises.uscc import (
     validate,
 )
 
-# DOMAIN.md §3.
+# DOMAIN.md "Unified Social Credit Code"
 VALID = [
     "91110000600037341L",
     "91130400104365768G",

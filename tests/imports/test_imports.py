@@ -1,4 +1,4 @@
-"""Bulk import (PRODUCT.md §9): kinds, all rows or none, the error report, the CLI and
+"""Bulk import (PRODUCT.md "Operation"): kinds, all rows or none, the error report, the CLI and
 the admin page."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Eligibility rules (DOMAIN.md §2) against the thresholds shipped in seeds/criteria.json."""
+"""Eligibility rules (DOMAIN.md "Tier criteria") against the thresholds shipped in
+seeds/criteria.json."""
 
 import json
 from dataclasses import dataclass, fields, replace

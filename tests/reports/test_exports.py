@@ -1,4 +1,4 @@
-"""Exports of enterprises and published lists (PRODUCT.md §8, QUALITY.md S9): CSV with
+"""Exports of enterprises and published lists (PRODUCT.md "Reports", QUALITY.md S9): CSV with
 BOM and XLSX, formula cells neutralised, numbers kept numbers, the same rows as the API,
 the download pages' access rules and the ``export`` command."""
 

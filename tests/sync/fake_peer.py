@@ -1,5 +1,5 @@
 """A fake peer registry for the pull client's tests: a small WSGI app (served on a
-loopback thread by the ``peer`` fixture) that speaks API.md §Sync (``/api/v1/export``
+loopback thread by the ``peer`` fixture) that speaks API.md "Sync" (``/api/v1/export``
 and ``/api/v1/changes``) over a history the test writes, and misbehaves on demand
 (``peer.misbehave[path] = answer``).
 """

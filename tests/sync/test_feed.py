@@ -1,4 +1,4 @@
-"""GET /api/v1/changes (API.md §Sync): entries, cursors, types, limits, long-polls,
+"""GET /api/v1/changes (API.md "Sync"): entries, cursors, types, limits, long-polls,
 epochs and retention."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every operation that changes an enterprise, annual report, tier event or application
-writes its change-feed entry (API.md §Sync): one test per operation.
+writes its change-feed entry (API.md "Sync"): one test per operation.
 
 Each test builds a small world through the operations (so that it starts with its own
 entries), runs the operation as the web, API or CLI runs it and commits, then checks

@@ -1,6 +1,6 @@
-"""The mirror's rules (PRODUCT.md §7, API.md client rules) at the operations layer:
-newer versions only from the feed, a snapshot replaces, records of another origin are
-never overwritten (conflicts), unknown codes are kept, the ladder stays local, applied
+"""The mirror's rules (PRODUCT.md "Sync with other registries", API.md client rules) at the
+operations layer: newer versions only from the feed, a snapshot replaces, records of another origin
+are never overwritten (conflicts), unknown codes are kept, the ladder stays local, applied
 records get feed and audit entries, a page and its cursor are one transaction."""
 
 from __future__ import annotations

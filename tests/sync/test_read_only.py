@@ -1,5 +1,5 @@
-"""PRODUCT.md §7: a record mirrored by a pull is wholly read-only here — profile, status
-and annual reports, through the API (409 ``read_only_origin``) and the web forms (a
+"""PRODUCT.md "Sync with other registries": a record mirrored by a pull is wholly read-only here —
+profile, status and annual reports, through the API (409 ``read_only_origin``) and the web forms (a
 clear error on the page) — yet may apply for and hold a tier on its mirrored reports."""
 
 from __future__ import annotations

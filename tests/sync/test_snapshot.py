@@ -1,4 +1,4 @@
-"""GET /api/v1/export (API.md §Sync): NDJSON in one consistent read, its serializers
+"""GET /api/v1/export (API.md "Sync"): NDJSON in one consistent read, its serializers
 equal to the output schemas, and snapshot + feed = an exact copy while writers run."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The 简体中文 catalogue is complete, consistent and compiled (PRODUCT.md §9)."""
+"""The 简体中文 catalogue is complete, consistent and compiled (PRODUCT.md "Operation")."""
 
 from __future__ import annotations
 
