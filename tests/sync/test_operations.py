@@ -13,7 +13,7 @@ from sqlalchemy import select
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.ladder import operations as ladder
-from registry.sync import client, operations, sources
+from registry.sync import client, operations, peer, sources
 from registry.sync.models import SyncConflict
 from registry.sync.schemas import check_record
 from tests.factories import TEST_ACTOR, new_uscc
@@ -183,7 +183,7 @@ def test_a_status_change_arrives_and_ends_a_local_designation(session, source):
 
 def test_a_page_and_its_cursor_are_one_transaction(session, source, monkeypatch):
     code = new_uscc()
-    page = client.FeedPage([E(code), R(code, 2024)], "cursor-2", False, None)
+    page = peer.FeedPage([E(code), R(code, 2024)], "cursor-2", False, None)
     entries = session.scalar(select(ChangeLogEntry.id))
 
     def broken(*_args, **_kwargs):

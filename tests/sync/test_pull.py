@@ -51,11 +51,11 @@ def test_bootstraps_from_the_snapshot_then_follows_the_feed(session, runner, pee
 
 
 def test_pages_follow_has_more(session, runner, peer, monkeypatch):
-    from registry.sync import client
+    from registry.sync import peer as peer_http
 
     add_source(session, peer)
     assert run_pull(runner).exit_code == 0
-    monkeypatch.setattr(client, "PAGE_LIMIT", 2)
+    monkeypatch.setattr(peer_http, "PAGE_LIMIT", 2)
     codes = [new_uscc() for _ in range(5)]
     for code in codes:
         peer.enterprise(code)
@@ -197,9 +197,9 @@ def test_a_bad_snapshot_changes_nothing(session, runner, peer, cut, expected):
 
 
 def test_a_snapshot_line_over_the_limit_is_refused(session, runner, peer, monkeypatch):
-    from registry.sync import client
+    from registry.sync import peer as peer_http
 
-    monkeypatch.setattr(client, "MAX_LINE_BYTES", 2000)
+    monkeypatch.setattr(peer_http, "MAX_LINE_BYTES", 2000)
     peer.enterprise(new_uscc(), main_products="很" * 1500)
     add_source(session, peer)
     _refused(session, runner, "longer than 1 MB")

@@ -95,7 +95,7 @@ def pull_process(
     batches of that size, each held 20 ms before its COMMIT, so that a kill lands
     between two commits however fast the machine."""
     setup = (
-        "import time, registry.sync.client as c, registry.sync.operations as o; "
+        "import time, registry.sync.peer as c, registry.sync.operations as o; "
         f"c.SNAPSHOT_BATCH = {batch}; f = o.checkpoint; "
         "o.checkpoint = lambda *a, **k: (time.sleep(0.02), f(*a, **k))[1]; "
         if batch
