@@ -92,7 +92,7 @@ class StopRequest:
 
 @dataclass(frozen=True)
 class FeedPage:
-    records: list[tuple]
+    records: list[schemas.Record]
     next_cursor: str
     has_more: bool
     last_entry_at: datetime | None
