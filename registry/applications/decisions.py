@@ -6,7 +6,7 @@ or renews the designation. Flushes, never commits.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import Any, cast
 
 from registry.accounts.models import User
 from registry.applications.models import Application, Decision, Kind, State
@@ -19,6 +19,7 @@ from registry.applications.operations import (
 from registry.core import clock
 from registry.core.audit import Actor, history, record_audit
 from registry.core.changes import changed
+from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ConflictOfInterest,
     FourEyes,
@@ -33,7 +34,7 @@ from registry.ladder import queries as ladder_queries
 from registry.ladder.climb import check_climb
 
 
-def _has_submitted(session: Session, application: Application, user: User) -> bool:
+def _has_submitted(session: DbSession, application: Application, user: User) -> bool:
     """Whether ``user`` submitted this application at any time (every submit is
     audited), not only the latest time."""
     submits = history("application", application.id).where(
@@ -64,12 +65,12 @@ def _require_open_review(application: Application, user: User) -> None:
 
 
 def _record_decision(
-    session: Session,
+    session: DbSession,
     application: Application,
     user: User,
     decision: str,
     comment: str | None,
-    manual_checks: dict | None,
+    manual_checks: dict[str, Any] | None,
     innovation_score: int | None,
 ) -> None:
     session.add(
@@ -89,13 +90,13 @@ def _record_decision(
 
 
 def approve(
-    session: Session,
+    session: DbSession,
     application: Application,
     *,
     user: User,
     via: str,
     comment: str | None = None,
-    manual_checks: dict | None = None,
+    manual_checks: dict[str, Any] | None = None,
     innovation_score: int | None = None,
 ) -> Application:
     """A reviewer's approval, under the four-eyes rules, confirming each manual check of
@@ -130,13 +131,13 @@ def approve(
 
 
 def reject(
-    session: Session,
+    session: DbSession,
     application: Application,
     *,
     user: User,
     via: str,
     comment: str | None = None,
-    manual_checks: dict | None = None,
+    manual_checks: dict[str, Any] | None = None,
     innovation_score: int | None = None,
 ) -> Application:
     """A reviewer rejects an application in review, with a comment (its closing
@@ -154,13 +155,13 @@ def reject(
 
 
 def request_changes(
-    session: Session,
+    session: DbSession,
     application: Application,
     *,
     user: User,
     via: str,
     comment: str | None = None,
-    manual_checks: dict | None = None,
+    manual_checks: dict[str, Any] | None = None,
     innovation_score: int | None = None,
 ) -> Application:
     """A reviewer sends an application in review back to the applicant side, with a
@@ -183,14 +184,14 @@ DECISIONS = {"approve": approve, "reject": reject, "request_changes": request_ch
 
 
 def decide(
-    session: Session,
+    session: DbSession,
     application: Application,
     decision: str,
     *,
     user: User,
     via: str,
     comment: str | None = None,
-    manual_checks: dict | None = None,
+    manual_checks: dict[str, Any] | None = None,
     innovation_score: int | None = None,
 ) -> Application:
     """The decision named ``decision`` (``approve``, ``reject``, ``request_changes``:
@@ -210,7 +211,7 @@ def decide(
 
 
 def _check_manual_confirmations(
-    application: Application, confirmed: dict | None, innovation_score: int | None
+    application: Application, confirmed: dict[str, Any] | None, innovation_score: int | None
 ) -> None:
     snapshot = application.eligibility or {}
     manual = [c["code"] for c in snapshot.get("checks", []) if c["status"] == "manual"]
@@ -234,7 +235,7 @@ def _check_manual_confirmations(
         )
 
 
-def _final_approval(session: Session, application: Application, actor: Actor) -> Application:
+def _final_approval(session: DbSession, application: Application, actor: Actor) -> Application:
     enterprise = application.enterprise
     if application.kind == Kind.RENEWAL:
         ladder.renew_tier(
@@ -249,7 +250,8 @@ def _final_approval(session: Session, application: Application, actor: Actor) ->
     holds.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
     now = clock.now()
     application.notice_started_at = now
+    notice_days = cast(int, application.notice_days)  # copied from the tier at submission
     application.notice_ends_at = dates.notice_ends_at(
-        now, application.notice_days, ladder_queries.work_calendar(session)
+        now, notice_days, ladder_queries.work_calendar(session)
     )
     return transition(session, application, State.IN_NOTICE, actor, "approve")

@@ -8,30 +8,36 @@ operation, these flush and never commit.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
 
 from registry.applications.models import Application, State
 from registry.applications.operations import lock_application, require_state, transition
 from registry.applications.queries import is_held, open_objection
 from registry.core.audit import Actor
 from registry.core.changes import changed
+from registry.core.dbsession import DbSession
 from registry.ladder import holds
 from registry.ladder import operations as ladder
 
 
-def _notice_over(session: Session, application: Application, now: datetime) -> bool:
+def _notice_end(application: Application) -> datetime:
+    """``notice_ends_at`` of an application in notice (set when its notice began)."""
+    return cast(datetime, application.notice_ends_at)
+
+
+def _notice_over(session: DbSession, application: Application, now: datetime) -> bool:
     """In notice, the notice ended, and no objection holds it: time to grant."""
     return (
         application.state == State.IN_NOTICE
-        and application.notice_ends_at <= now
+        and _notice_end(application) <= now
         and not is_held(session, application)
     )
 
 
 def _grant_promotion(
-    session: Session, application: Application, actor: Actor, effective_at: datetime, reason: str
+    session: DbSession, application: Application, actor: Actor, effective_at: datetime, reason: str
 ) -> Application:
     ladder.consume_slot(
         session, application.id, actor=actor, reason=reason, effective_at=effective_at
@@ -39,7 +45,7 @@ def _grant_promotion(
     return transition(session, application, State.GRANTED, actor, "grant")
 
 
-def end_notice(session: Session, application_id: int, now: datetime) -> Application | None:
+def end_notice(session: DbSession, application_id: int, now: datetime) -> Application | None:
     """``tick``: grant a promotion whose notice has ended with no objection open (its
     reserved slot is used); ``tier_since`` is the notice's end, whenever tick runs.
     None when not due, or while an objection holds it."""
@@ -51,12 +57,12 @@ def end_notice(session: Session, application_id: int, now: datetime) -> Applicat
     if not _notice_over(session, application, now):
         return None
     return _grant_promotion(
-        session, application, Actor.system("tick"), application.notice_ends_at, "notice ended"
+        session, application, Actor.system("tick"), _notice_end(application), "notice ended"
     )
 
 
 def grant_after_dismissal(
-    session: Session, application: Application, actor: Actor, now: datetime
+    session: DbSession, application: Application, actor: Actor, now: datetime
 ) -> Application | None:
     """After an objection is dismissed: when the notice has ended and no other objection
     is open, the grant happens in the same transaction, effective at the later of
@@ -64,12 +70,12 @@ def grant_after_dismissal(
     grants after the end). The caller holds the locks of ``lock_application(..., tier=True)``."""
     if not _notice_over(session, application, now):
         return None
-    effective_at = max(application.notice_ends_at, now)
+    effective_at = max(_notice_end(application), now)
     return _grant_promotion(session, application, actor, effective_at, "objections dismissed")
 
 
 def reject_on_objection(
-    session: Session, application: Application, actor: Actor, reason: str
+    session: DbSession, application: Application, actor: Actor, reason: str
 ) -> Application:
     """in_notice → rejected at once by an upheld objection, its slot released. The
     caller holds the locks of ``lock_application(..., tier=True)``."""
@@ -79,7 +85,9 @@ def reject_on_objection(
     return transition(session, application, State.REJECTED, actor, "reject")
 
 
-def _ended_notices(session: Session, now: datetime, limit: int, *conditions) -> list[int]:
+def _ended_notices(
+    session: DbSession, now: datetime, limit: int, *conditions: ColumnElement[bool]
+) -> list[int]:
     return list(
         session.scalars(
             select(Application.id)
@@ -94,12 +102,12 @@ def _ended_notices(session: Session, now: datetime, limit: int, *conditions) -> 
     )
 
 
-def due_notices(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+def due_notices(session: DbSession, now: datetime, limit: int = 1000) -> list[int]:
     """Applications whose notice has ended with no objection open (held ones wait)."""
     return _ended_notices(session, now, limit, ~open_objection(Application.id))
 
 
-def newly_held(session: Session, now: datetime, limit: int = 1000) -> list[int]:
+def newly_held(session: DbSession, now: datetime, limit: int = 1000) -> list[int]:
     """Applications whose notice has ended while an objection is open, last changed
     before the end: their ``held`` has turned true by the passing of time alone."""
     return _ended_notices(
@@ -111,7 +119,7 @@ def newly_held(session: Session, now: datetime, limit: int = 1000) -> list[int]:
     )
 
 
-def record_held(session: Session, application_id: int, now: datetime) -> Application | None:
+def record_held(session: DbSession, application_id: int, now: datetime) -> Application | None:
     """``tick``: write the change of ``held`` to true (a new version and its feed entry)
     for an application :func:`newly_held` found, once. Not a state change: no audit
     entry. None when it no longer applies."""
@@ -121,8 +129,8 @@ def record_held(session: Session, application_id: int, now: datetime) -> Applica
     application = lock_application(session, application)
     if not (
         application.state == State.IN_NOTICE
-        and application.notice_ends_at <= now
-        and application.updated_at < application.notice_ends_at
+        and _notice_end(application) <= now
+        and application.updated_at < _notice_end(application)
         and is_held(session, application)
     ):
         return None

@@ -9,9 +9,11 @@ in the ``datetime`` attribute of the ``<time>`` element.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,7 +43,7 @@ nav_item("notices.objections", _l("Objections"), {"reviewer", "admin"}, order=33
 OPEN_SHOWN, RESOLVED_SHOWN = 200, 50
 
 
-def last_notice_day(ends_at: datetime):
+def last_notice_day(ends_at: datetime) -> date:
     """The last Asia/Shanghai day of a notice ending at ``ends_at`` (exclusive)."""
     return dates.shanghai_date(ends_at - timedelta(microseconds=1))
 
@@ -50,7 +52,7 @@ def shanghai_minute(at: datetime | None) -> str:
     return at.astimezone(dates.SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
-def _names() -> dict:
+def _names() -> dict[str, Any]:
     """Tier, city and industry names in the page language (they are data)."""
     lang = current_language()
     return {
@@ -72,7 +74,14 @@ def _objection_form(application_id: int, *, bound: bool = False) -> ObjectionFor
     return ObjectionForm(prefix=f"objection-{application_id}", **unbound)
 
 
-def _notice_page(*, after=None, start=None, posted: dict | None = None, status=200, headers=None):
+def _notice_page(
+    *,
+    after: tuple[datetime, int] | None = None,
+    start: tuple[datetime, int] | None = None,
+    posted: dict[int, ObjectionForm] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> tuple[str, int, dict[str, str]]:
     size = current_app.config["PAGE_SIZE"]
     rows = objections.notice_rows(db.session, limit=size + 1, after=after, start=start)
     page = page_of(rows, size, lambda row: (row[0].notice_ends_at.isoformat(), row[0].id))
@@ -93,7 +102,7 @@ def _notice_page(*, after=None, start=None, posted: dict | None = None, status=2
 
 @bp.get("/notices")
 @public
-def index():
+def index() -> ResponseReturnValue:
     after = None
     if "after" in request.args:
         try:
@@ -105,7 +114,7 @@ def index():
 
 
 @bp.post("/notices/<int:application_id>/objections", endpoint="object")
-def file_objection(application_id: int):
+def file_objection(application_id: int) -> ResponseReturnValue:
     application = found(
         db.session.get(Application, application_id),
         "No such application in notice.",
@@ -118,9 +127,10 @@ def file_objection(application_id: int):
             objections.file_objection(
                 db.session,
                 application,
-                name=form.name.data,
-                contact=form.contact.data,
-                grounds=form.grounds.data,
+                # The form was validated: the three are required.
+                name=cast(str, form.name.data),
+                contact=cast(str, form.contact.data),
+                grounds=cast(str, form.grounds.data),
                 client_address=request.remote_addr,
                 rate=objection_rate(),
             )
@@ -138,7 +148,7 @@ def file_objection(application_id: int):
             return see_other("notices.index")
     # The list again, from this application on, with the refusal on its form.
     return _notice_page(
-        start=(application.notice_ends_at, application.id),
+        start=(cast(datetime, application.notice_ends_at), application.id),  # in notice
         posted={application.id: form},
         status=status,
         headers=headers,
@@ -148,7 +158,9 @@ def file_objection(application_id: int):
 # --- the reviewers' objections page -------------------------------------------------------------
 
 
-def _objections_page(failed: tuple[int, ResolutionForm] | None = None, status=200):
+def _objections_page(
+    failed: tuple[int, ResolutionForm] | None = None, status: int = 200
+) -> tuple[str, int]:
     open_rows, resolved_rows = objections.reviewer_objections(
         db.session, open_limit=OPEN_SHOWN, resolved_limit=RESOLVED_SHOWN
     )
@@ -173,13 +185,13 @@ def _objections_page(failed: tuple[int, ResolutionForm] | None = None, status=20
 
 @bp.get("/review/objections", endpoint="objections")
 @access.reviewer
-def objections_list():
+def objections_list() -> ResponseReturnValue:
     return _objections_page()
 
 
 @bp.post("/review/objections/<int:objection_id>/resolution")
 @access.reviewer
-def resolve(objection_id: int):
+def resolve(objection_id: int) -> ResponseReturnValue:
     objection = db.get_or_404(Objection, objection_id)
     form = ResolutionForm(prefix=f"resolve-{objection_id}")
     status = 422

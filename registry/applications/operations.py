@@ -14,8 +14,9 @@ notice, a renewal hold while a renewal is open, and the renewal itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
 from registry.applications.models import (
@@ -30,6 +31,7 @@ from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.changes import changed
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ApplicationOpen,
     Banned,
@@ -75,7 +77,7 @@ def require_reviewer(application: Application, user: User) -> None:
 
 
 def lock_application(
-    session: Session, application: Application, *, tier: bool = False
+    session: DbSession, application: Application, *, tier: bool = False
 ) -> Application:
     """Lock for a transition in the registry's order: the tier (when the transition may
     reserve or consume a slot), the enterprise, then the application, and re-read it so
@@ -94,7 +96,7 @@ def lock_application(
 
 
 def transition(
-    session: Session, application: Application, to: State, actor: Actor, action: str, **extra
+    session: DbSession, application: Application, to: State, actor: Actor, action: str, **extra: Any
 ) -> Application:
     """Move the application to ``to``, with its feed entry and the audit entry
     ``application.<action>`` (``extra`` adds to its changes); flushes."""
@@ -123,7 +125,7 @@ def _check_not_banned(enterprise: Enterprise) -> None:
 
 
 def create(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     tier_code: str,
     kind: Kind | str,
@@ -170,7 +172,7 @@ def create(
 
 
 def edit(
-    session: Session,
+    session: DbSession,
     application: Application,
     tier_code: str,
     kind: Kind | str,
@@ -208,7 +210,7 @@ def edit(
 
 
 def submit(
-    session: Session, application: Application, *, user: User, via: str, declaration: bool = False
+    session: DbSession, application: Application, *, user: User, via: str, declaration: bool = False
 ) -> Application:
     """draft → submitted, or changes_requested → in_review; stores the eligibility
     snapshot and refuses while an automatic check fails or is unknown."""
@@ -252,7 +254,7 @@ def submit(
     return transition(session, application, State.IN_REVIEW, Actor.of(user, via), "submit")
 
 
-def claim(session: Session, application: Application, *, user: User, via: str) -> Application:
+def claim(session: DbSession, application: Application, *, user: User, via: str) -> Application:
     """Any reviewer takes the lead (submitted → in_review, or a takeover in review)."""
     require_reviewer(application, user)
     application = lock_application(session, application)
@@ -269,7 +271,7 @@ def claim(session: Session, application: Application, *, user: User, via: str) -
     )
 
 
-def withdraw(session: Session, application: Application, *, user: User, via: str):
+def withdraw(session: DbSession, application: Application, *, user: User, via: str) -> Application:
     """The applicant side takes an application back before the notice."""
     require_applicant_side(application, user)
     application = lock_application(session, application)
@@ -279,7 +281,9 @@ def withdraw(session: Session, application: Application, *, user: User, via: str
     return transition(session, application, State.WITHDRAWN, actor, "withdraw")
 
 
-def close_open_applications(session: Session, enterprise: Enterprise, reason: str, via: str) -> int:
+def close_open_applications(
+    session: DbSession, enterprise: Enterprise, reason: str, via: str
+) -> int:
     """Reject an enterprise's open applications (system), releasing what they hold."""
     actor = Actor.system(via)
     count = 0
@@ -297,11 +301,15 @@ def close_open_applications(session: Session, enterprise: Enterprise, reason: st
 
 
 @designation_withdrawn.connect
-def _on_designation_withdrawn(enterprise, *, session, actor, reason, **_kw) -> None:
+def _on_designation_withdrawn(
+    enterprise: Enterprise, *, session: DbSession, actor: Actor, reason: str, **_kw: Any
+) -> None:
     close_open_applications(session, enterprise, reason, actor.via)
 
 
 @status_changed.connect
-def _on_status_changed(enterprise, *, session, actor, status, **_kw) -> None:
+def _on_status_changed(
+    enterprise: Enterprise, *, session: DbSession, actor: Actor, status: Status, **_kw: Any
+) -> None:
     if status != Status.ACTIVE:
         close_open_applications(session, enterprise, f"status:{status}", actor.via)

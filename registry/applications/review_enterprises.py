@@ -4,7 +4,7 @@ verify, demote, revoke) and on account claims: routes of the ``review`` blueprin
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flask import flash, render_template, request
 from flask.typing import ResponseReturnValue
@@ -138,7 +138,7 @@ def demote(uscc: str) -> ResponseReturnValue:
             enterprise,
             form.to_tier.data,
             actor=Actor.of(current_user, "web"),
-            reason=form.reason.data,
+            reason=cast(str, form.reason.data),  # required
         ),
         _("The enterprise is demoted."),
     )
@@ -154,7 +154,7 @@ def revoke(uscc: str) -> ResponseReturnValue:
             db.session,
             enterprise,
             actor=Actor.of(current_user, "web"),
-            reason=form.reason.data,
+            reason=cast(str, form.reason.data),  # required
             ban_until=form.ban_until.data,
         ),
         _("The designation is revoked."),

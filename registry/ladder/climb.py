@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy.orm import Session
-
+from registry.core.dbsession import DbSession
 from registry.core.errors import (
     InvalidTransition,
     NominationOnly,
@@ -27,7 +26,7 @@ Step = Literal["target", "submit", "approve"]
 
 
 def check_climb(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     tier_code: str,
     kind: str,
@@ -49,7 +48,7 @@ def check_climb(
     """
     if step == "target":
         return _check_target(session, enterprise, tier_code, kind, nomination=nomination)
-    tier = session.get(Tier, tier_code)
+    tier = session.get_one(Tier, tier_code)  # checked at ``target``
     if kind != "promotion":
         return tier
     ranks = queries.tier_ranks(session)
@@ -65,7 +64,7 @@ def check_climb(
 
 
 def _check_target(
-    session: Session, enterprise: Enterprise, tier_code: str, kind: str, *, nomination: bool
+    session: DbSession, enterprise: Enterprise, tier_code: str, kind: str, *, nomination: bool
 ) -> Tier:
     tier = session.get(Tier, tier_code)
     if tier is None:
@@ -73,7 +72,7 @@ def _check_target(
     if not nomination and not tier.self_apply:
         raise NominationOnly("%(tier)s is reached by nomination only.", tier=tier.code)
     ranks = queries.tier_ranks(session)
-    current = ranks.get(enterprise.tier) if enterprise.tier else 0
+    current = ranks[enterprise.tier] if enterprise.tier else 0
     if kind == "promotion" and ranks[tier.code] <= current:
         raise InvalidTransition("A promotion must be for a tier above the current one.")
     if kind == "renewal":

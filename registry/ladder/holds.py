@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, QuotaFull, RenewalWindowClosed
 from registry.enterprises.models import Enterprise
 from registry.ladder import dates, queries
@@ -26,7 +26,7 @@ RENEWAL_WINDOW = timedelta(days=90)
 # --- quota slots -----------------------------------------------------------------------
 
 
-def ensure_room(session: Session, tier: Tier) -> None:
+def ensure_room(session: DbSession, tier: Tier) -> None:
     """Refuse (``quota_full``) unless one more holder fits in the tier's quota; the
     caller holds the tier's lock."""
     occ = queries.occupancy(session, tier)
@@ -40,7 +40,7 @@ def ensure_room(session: Session, tier: Tier) -> None:
 
 
 def reserve_slot(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     tier_code: str,
     application_id: int,
@@ -70,7 +70,7 @@ def reserve_slot(
 
 
 def reservation_for(
-    session: Session, application_id: int, *, lock: bool = True
+    session: DbSession, application_id: int, *, lock: bool = True
 ) -> Reservation | None:
     """The slot reserved for an application, re-read and (with ``lock``) locked."""
     stmt = (
@@ -83,7 +83,7 @@ def reservation_for(
     return session.scalars(stmt).one_or_none()
 
 
-def reservation_of(session: Session, enterprise: Enterprise) -> Reservation | None:
+def reservation_of(session: DbSession, enterprise: Enterprise) -> Reservation | None:
     """The enterprise's reservation, locked (taken after the enterprise's own lock)."""
     stmt = (
         select(Reservation)
@@ -95,7 +95,7 @@ def reservation_of(session: Session, enterprise: Enterprise) -> Reservation | No
     return session.scalars(stmt).one_or_none()
 
 
-def _delete_reservation(session: Session, reservation: Reservation, actor: Actor) -> None:
+def _delete_reservation(session: DbSession, reservation: Reservation, actor: Actor) -> None:
     record_audit(
         session,
         actor,
@@ -108,7 +108,7 @@ def _delete_reservation(session: Session, reservation: Reservation, actor: Actor
     session.flush()
 
 
-def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool:
+def release_slot(session: DbSession, application_id: int, *, actor: Actor) -> bool:
     """Give back the slot held for an application (rejected, withdrawn). Returns whether
     there was one."""
     reservation = reservation_for(session, application_id)
@@ -118,7 +118,7 @@ def release_slot(session: Session, application_id: int, *, actor: Actor) -> bool
     return True
 
 
-def release_reservation_of(session: Session, enterprise: Enterprise, actor: Actor) -> None:
+def release_reservation_of(session: DbSession, enterprise: Enterprise, actor: Actor) -> None:
     """Give back the slot reserved for the enterprise, if any (it left its rung)."""
     reservation = reservation_of(session, enterprise)
     if reservation is not None:
@@ -140,7 +140,7 @@ def check_renewal_window(enterprise: Enterprise) -> None:
 
 
 def hold_for_renewal(
-    session: Session, enterprise: Enterprise, application_id: int, *, actor: Actor
+    session: DbSession, enterprise: Enterprise, application_id: int, *, actor: Actor
 ) -> RenewalHold:
     """Keep the current designation from lapsing while a renewal application submitted
     in the 90 days before its expiry is open (released by :func:`release_renewal_hold`,
@@ -165,7 +165,7 @@ def hold_for_renewal(
     return hold
 
 
-def release_renewal_hold(session: Session, application_id: int, *, actor: Actor) -> bool:
+def release_renewal_hold(session: DbSession, application_id: int, *, actor: Actor) -> bool:
     """End the hold of a renewal that was withdrawn or rejected; returns whether there
     was one. A designation past its expiry then lapses at the next ``tick``."""
     hold = session.scalars(
@@ -186,7 +186,7 @@ def release_renewal_hold(session: Session, application_id: int, *, actor: Actor)
     return True
 
 
-def release_renewal_hold_of(session: Session, enterprise: Enterprise, *, actor: Actor) -> None:
+def release_renewal_hold_of(session: DbSession, enterprise: Enterprise, *, actor: Actor) -> None:
     """End the enterprise's renewal hold, if any (renewed, or off the ladder)."""
     hold = session.scalars(
         select(RenewalHold).where(RenewalHold.enterprise_id == enterprise.id)

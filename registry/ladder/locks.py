@@ -10,15 +10,15 @@ feed counter.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core.db import is_postgres
+from registry.core.dbsession import DbSession
 from registry.core.errors import NotFound, NotOnLadder
 from registry.enterprises.models import Enterprise
 from registry.ladder.models import Tier
 
 
-def lock_tier(session: Session, code: str) -> Tier:
+def lock_tier(session: DbSession, code: str) -> Tier:
     """The tier row, locked for the rest of the transaction (the quota lock)."""
     stmt = select(Tier).where(Tier.code == code).execution_options(populate_existing=True)
     if is_postgres(session):
@@ -30,7 +30,7 @@ def lock_tier(session: Session, code: str) -> Tier:
 
 
 def lock_enterprise(
-    session: Session, enterprise_id: int, *, skip_locked: bool = False
+    session: DbSession, enterprise_id: int, *, skip_locked: bool = False
 ) -> Enterprise | None:
     """The enterprise row, locked and re-read; None when there is none (or, with
     ``skip_locked``, when another transaction holds it)."""
@@ -44,7 +44,7 @@ def lock_enterprise(
     return session.scalars(stmt).one_or_none()
 
 
-def locked_enterprise(session: Session, enterprise: Enterprise) -> Enterprise:
+def locked_enterprise(session: DbSession, enterprise: Enterprise) -> Enterprise:
     """The enterprise, locked and re-read (else ``not_found``)."""
     locked = lock_enterprise(session, enterprise.id)
     if locked is None:
@@ -52,7 +52,7 @@ def locked_enterprise(session: Session, enterprise: Enterprise) -> Enterprise:
     return locked
 
 
-def locked_holder(session: Session, enterprise: Enterprise) -> Enterprise:
+def locked_holder(session: DbSession, enterprise: Enterprise) -> Enterprise:
     """The enterprise, locked, provided it stands on the ladder (else ``not_on_ladder``)."""
     enterprise = locked_enterprise(session, enterprise)
     if enterprise.tier is None:

@@ -10,13 +10,14 @@ gives the lock order); the slots and renewal holds that applications ask for are
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, cast
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
+from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, ValidationFailed, refusal
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
@@ -46,14 +47,14 @@ LADDER_FIELDS = ("tier", "tier_since", "tier_expires_at", "registration_number",
 # --- the moves --------------------------------------------------------------------------
 
 
-def _snapshot(enterprise: Enterprise) -> dict:
+def _snapshot(enterprise: Enterprise) -> dict[str, Any]:
     return {name: getattr(enterprise, name) for name in LADDER_FIELDS}
 
 
 def _record_move(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
-    before: dict,
+    before: dict[str, Any],
     event: TierEvent,
     actor: Actor,
     action: str,
@@ -77,7 +78,7 @@ def _record_move(
 def _event(
     enterprise: Enterprise,
     kind: EventKind,
-    from_tier,
+    from_tier: str | None,
     actor: Actor,
     reason: str,
     effective_at: datetime,
@@ -113,7 +114,7 @@ def require_reason(reason: str | None) -> str:
 
 
 def grant_tier(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     tier_code: str,
     *,
@@ -180,7 +181,7 @@ def grant_tier(
 
 
 def renew_tier(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     *,
     actor: Actor,
@@ -190,11 +191,12 @@ def renew_tier(
     """Extend the current designation by one validity period; since and number stay."""
     reason = require_reason(reason)
     enterprise = locked_holder(session, enterprise)
-    tier = session.get(Tier, enterprise.tier)
+    tier = session.get_one(Tier, enterprise.tier)
     release_renewal_hold_of(session, enterprise, actor=actor)
     before = _snapshot(enterprise)
     enterprise.tier_expires_at = dates.renewed_expiry(
-        tier.validity_value, enterprise.tier_expires_at
+        tier.validity_value,
+        cast(datetime, enterprise.tier_expires_at),  # a holder's
     )
     event = _event(
         enterprise, EventKind.RENEW, enterprise.tier, actor, reason, clock.now(), application_id
@@ -203,7 +205,7 @@ def renew_tier(
 
 
 def demote(
-    session: Session, enterprise: Enterprise, to_tier: str, *, actor: Actor, reason: str
+    session: DbSession, enterprise: Enterprise, to_tier: str, *, actor: Actor, reason: str
 ) -> TierEvent:
     """Move an enterprise down to ``to_tier``: a new number, since today, the earlier
     expiry of the current one and ``to_tier``'s validity from today."""
@@ -211,7 +213,7 @@ def demote(
     tier = lock_tier(session, to_tier)
     enterprise = locked_holder(session, enterprise)
     ranks = queries.tier_ranks(session)
-    if tier.rank >= ranks[enterprise.tier]:
+    if tier.rank >= ranks[cast(str, enterprise.tier)]:  # a holder's
         raise InvalidTransition(
             "%(tier)s is not below the current tier %(current)s.",
             tier=tier.code,
@@ -235,7 +237,7 @@ def demote(
 
 
 def revoke(
-    session: Session,
+    session: DbSession,
     enterprise: Enterprise,
     *,
     actor: Actor,
@@ -268,24 +270,26 @@ def _clear_ladder_fields(enterprise: Enterprise) -> None:
     enterprise.registration_number = None
 
 
-def lapse_designation(session: Session, enterprise_id: int, now: datetime) -> TierEvent | None:
+def lapse_designation(session: DbSession, enterprise_id: int, now: datetime) -> TierEvent | None:
     """Lapse one expired designation (``tick``). Returns None when there is nothing to
     do: already lapsed, not expired, or being processed by another server."""
     enterprise = lock_enterprise(session, enterprise_id, skip_locked=True)
-    if enterprise is None or enterprise.tier is None or enterprise.tier_expires_at > now:
+    if enterprise is None or enterprise.tier is None:
+        return None
+    effective_at = cast(datetime, enterprise.tier_expires_at)  # a designation has an expiry
+    if effective_at > now:
         return None
     if session.scalar(select(RenewalHold.id).where(RenewalHold.enterprise_id == enterprise.id)):
         return None  # a renewal submitted in its window is open
     actor = Actor.system("tick")
     before = _snapshot(enterprise)
     from_tier = enterprise.tier
-    effective_at = enterprise.tier_expires_at
     _clear_ladder_fields(enterprise)
     event = _event(enterprise, EventKind.LAPSE, from_tier, actor, "expired", effective_at)
     return _record_move(session, enterprise, before, event, actor, "tier.lapse")
 
 
-def lapse_expired(session: Session, now: datetime) -> int:
+def lapse_expired(session: DbSession, now: datetime) -> int:
     """Lapse every expired designation in the current transaction; returns how many.
     ``tick`` instead calls :func:`lapse_designation` one transaction per enterprise."""
     count, seen = 0, set()
@@ -295,7 +299,7 @@ def lapse_expired(session: Session, now: datetime) -> int:
     return count
 
 
-def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, reason: str) -> Tier:
+def set_quota(session: DbSession, tier_code: str, quota: int, *, actor: Actor, reason: str) -> Tier:
     """Change a tier's quota. Lowering it below occupancy is allowed (and audited): it
     blocks additions until occupancy is below the quota again; nobody is demoted."""
     reason = require_reason(reason)
@@ -319,7 +323,7 @@ def set_quota(session: Session, tier_code: str, quota: int, *, actor: Actor, rea
 
 
 def consume_slot(
-    session: Session,
+    session: DbSession,
     application_id: int,
     *,
     actor: Actor,
@@ -337,7 +341,7 @@ def consume_slot(
     reservation = reservation_for(session, application_id) if found is not None else None
     if reservation is None:
         raise InvalidTransition("No slot is reserved for application %(id)s.", id=application_id)
-    enterprise = session.get(Enterprise, reservation.enterprise_id)
+    enterprise = session.get_one(Enterprise, reservation.enterprise_id)
     return grant_tier(
         session,
         enterprise,
@@ -355,7 +359,7 @@ def consume_slot(
 
 @status_changed.connect
 def _end_designation_on_status_change(
-    enterprise: Enterprise, *, session: Session, actor: Actor, status: Status, **_kw
+    enterprise: Enterprise, *, session: DbSession, actor: Actor, status: Status, **_kw: Any
 ) -> None:
     """A deregistered or merged enterprise leaves the ladder: a ``revoke`` by the system
     with reason ``status:<new status>``, releasing any reserved slot or renewal hold."""

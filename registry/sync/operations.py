@@ -25,15 +25,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import append_entries, changed
 from registry.core.db import in_chunks
+from registry.core.dbsession import DbSession
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises.models import (
     FIGURE_FIELDS,
@@ -43,7 +43,7 @@ from registry.enterprises.models import (
 )
 from registry.enterprises.operations import PROFILE_FIELDS, change_status
 from registry.sync.models import SyncConflict, SyncSource
-from registry.sync.schemas import Record
+from registry.sync.schemas import Record, ReportValues
 from registry.sync.sources import sync_actor
 
 #: A mirrored enterprise's row (ENTERPRISE_FIELDS order) is its USCC, the values the peer
@@ -72,6 +72,16 @@ class Outcome:
         self.conflicts += other.conflicts
 
 
+#: A record skipped, and the origin of what it would have overwritten ("" for none).
+Conflict = tuple[Record, str]
+
+
+def _report(record: Record) -> ReportValues:
+    """The values of an ``annual_report`` record (:func:`registry.sync.schemas.check_record`
+    gives such a record ReportValues)."""
+    return cast(ReportValues, record.values)
+
+
 def _latest(records: Iterable[Record]) -> list[Record]:
     """One record per (type, key): the newest (a page may change a record twice; the
     transaction bumps its local version once anyway)."""
@@ -83,9 +93,9 @@ def _latest(records: Iterable[Record]) -> list[Record]:
     return list(latest.values())
 
 
-def _held_enterprises(session: Session, codes: Sequence[str]) -> dict[str, Held]:
+def _held_enterprises(session: DbSession, codes: Sequence[str]) -> dict[str, Held]:
     """``{uscc: Held}`` of those held here."""
-    found = {}
+    found: dict[str, Held] = {}
     for chunk in in_chunks(codes):
         rows = session.execute(
             select(
@@ -97,18 +107,19 @@ def _held_enterprises(session: Session, codes: Sequence[str]) -> dict[str, Held]
 
 
 def apply_records(
-    session: Session, source: SyncSource, records: Iterable[Record], *, newer_only: bool
+    session: DbSession, source: SyncSource, records: Iterable[Record], *, newer_only: bool
 ) -> Outcome:
     """Apply checked records of ``source`` (see the module's rules). ``newer_only``: the
     feed's rule; a snapshot applies whatever the version. Flushes, never commits."""
     records = _latest(records)
     actor = sync_actor(source)
-    feed: list[dict] = []
-    outcome, conflicts = Outcome(), []
+    feed: list[dict[str, Any]] = []
+    outcome = Outcome()
+    conflicts: list[Conflict] = []
     enterprises = [r for r in records if r.type == "enterprise"]
     reports = [r for r in records if r.type == "annual_report"]
     held = _held_enterprises(
-        session, sorted({r.key for r in enterprises} | {r.values.uscc for r in reports})
+        session, sorted({r.key for r in enterprises} | {_report(r).uscc for r in reports})
     )
 
     new, changes = [], []
@@ -137,10 +148,10 @@ def apply_records(
     return outcome
 
 
-def _update_enterprises(session: Session, records: list[Record], actor: Actor) -> int:
+def _update_enterprises(session: DbSession, records: list[Record], actor: Actor) -> int:
     if not records:
         return 0
-    by_uscc = {}
+    by_uscc: dict[str, Enterprise] = {}
     for chunk in in_chunks([r.key for r in records]):
         by_uscc.update(
             (e.uscc, e)
@@ -151,7 +162,9 @@ def _update_enterprises(session: Session, records: list[Record], actor: Actor) -
     )
 
 
-def _update_enterprise(session, enterprise: Enterprise, values, version: int, actor) -> bool:
+def _update_enterprise(
+    session: DbSession, enterprise: Enterprise, values: tuple[Any, ...], version: int, actor: Actor
+) -> bool:
     """The peer's state onto a mirrored enterprise; False when it already holds it."""
     profile = dict(zip(PROFILE_FIELDS, values, strict=False))
     status, merged_into = values[len(PROFILE_FIELDS) :]
@@ -171,18 +184,27 @@ def _update_enterprise(session, enterprise: Enterprise, values, version: int, ac
     return bool(changes) or moved
 
 
-def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) -> int:
+def _apply_reports(
+    session: DbSession,
+    source: SyncSource,
+    reports: list[Record],
+    held: dict[str, Held],
+    conflicts: list[Conflict],
+    feed: list[dict[str, Any]],
+    newer_only: bool,
+) -> int:
     mine = []
     for record in reports:
-        owner = held.get(record.values.uscc)
+        owner = held.get(_report(record).uscc)
         if owner is None or owner.origin != source.name:
             conflicts.append((record, "" if owner is None else owner.origin))
         else:
             mine.append(record)
     if not mine:
         return 0
-    existing = {}  # (enterprise id, year) → (report id, source_version)
-    wanted = [(held[r.values.uscc].id, r.values.year) for r in mine]
+    # (enterprise id, year) → (report id, source_version)
+    existing: dict[tuple[int, int], tuple[int, int | None]] = {}
+    wanted = [(held[_report(r).uscc].id, _report(r).year) for r in mine]
     for chunk in in_chunks(wanted):
         rows = session.execute(
             select(
@@ -193,7 +215,8 @@ def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) 
             ).where(tuple_(AnnualReport.enterprise_id, AnnualReport.year).in_(chunk))
         ).all()
         existing.update({(e, y): (i, v) for e, y, i, v in rows})
-    new, changes = [], []
+    new: list[Record] = []
+    changes: list[tuple[int, Record]] = []
     for record, place in zip(mine, wanted, strict=True):
         held_report = existing.get(place)
         if held_report is None:
@@ -205,19 +228,19 @@ def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) 
     if new:
         bulk.bulk_create_reports(
             session,
-            [(r.values.uscc, r.values.figures) for r in new],
+            [(_report(r).uscc, _report(r).figures) for r in new],
             actor=sync_actor(source),
-            ids={r.values.uscc: held[r.values.uscc].id for r in new},
+            ids={_report(r).uscc: held[_report(r).uscc].id for r in new},
             feed=feed,
             source_versions=[r.version for r in new],
         )
     updated = 0
     actor = sync_actor(source)
     for report_id, record in changes:
-        report = session.get(AnnualReport, report_id)
+        report = session.get_one(AnnualReport, report_id)
         before = {name: getattr(report, name) for name in FIGURE_FIELDS}
         before["source_version"] = report.source_version
-        figures = dict(zip(FIGURE_FIELDS, record.values.figures[1:], strict=True))
+        figures = dict(zip(FIGURE_FIELDS, _report(record).figures[1:], strict=True))
         after = {**figures, "source_version": record.version}
         delta = diff(before, after)
         if delta:
@@ -229,13 +252,13 @@ def _apply_reports(session, source, reports, held, conflicts, feed, newer_only) 
     return len(new) + updated
 
 
-def _record_conflicts(session: Session, source: SyncSource, conflicts: list) -> int:
+def _record_conflicts(session: DbSession, source: SyncSource, conflicts: list[Conflict]) -> int:
     """Upsert one ``sync_conflicts`` row per skipped record."""
     if not conflicts:
         return 0
     now = clock.now()
     keys = [(record.type, record.key) for record, _origin in conflicts]
-    rows = {}
+    rows: dict[tuple[str, str], SyncConflict] = {}
     for chunk in in_chunks(keys):
         rows.update(
             ((c.type, c.key), c)
@@ -263,7 +286,7 @@ def _record_conflicts(session: Session, source: SyncSource, conflicts: list) -> 
 
 
 def checkpoint(
-    session: Session,
+    session: DbSession,
     source: SyncSource,
     outcome: Outcome,
     *,
@@ -283,9 +306,9 @@ def checkpoint(
     session.flush()
 
 
-def record_failure(session: Session, source_id: int, message: str) -> None:
+def record_failure(session: DbSession, source_id: int, message: str) -> None:
     """Note a failed run on the source (its own transaction: nothing else was written)."""
-    source = session.get(SyncSource, source_id)
+    source = session.get_one(SyncSource, source_id)
     now = clock.now()
     source.last_error = message[:2000]
     source.last_error_at = now
@@ -293,12 +316,14 @@ def record_failure(session: Session, source_id: int, message: str) -> None:
     session.flush()
 
 
-def conflicts_of(session: Session, source: SyncSource, limit: int = 500):
+def conflicts_of(
+    session: DbSession, source: SyncSource, limit: int = 500
+) -> tuple[list[SyncConflict], int]:
     """The source's conflict report, most recently seen first (at most ``limit``), and
     how many there are."""
-    total = session.scalar(
+    total = session.execute(
         select(func.count()).select_from(SyncConflict).where(SyncConflict.source_id == source.id)
-    )
+    ).scalar_one()
     rows = session.scalars(
         select(SyncConflict)
         .where(SyncConflict.source_id == source.id)

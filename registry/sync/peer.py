@@ -46,7 +46,7 @@ class CursorExpired(Exception):
 
 @dataclass(frozen=True)
 class FeedPage:
-    records: list[tuple]
+    records: list[schemas.Record]
     next_cursor: str
     has_more: bool
     last_entry_at: datetime | None

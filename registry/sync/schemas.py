@@ -53,7 +53,7 @@ class ReportValues(NamedTuple):
 
     uscc: str
     #: The year, then the figures in ``FIGURE_FIELDS`` order (``REPORT_FIELDS``).
-    figures: tuple
+    figures: tuple[Any, ...]
 
     @property
     def year(self) -> int:
@@ -67,7 +67,7 @@ class Record(NamedTuple):
     key: str  # the USCC, or ``<USCC>/<year>`` of an annual report
     version: int  # the peer's version of it
     #: An enterprise's ENTERPRISE_VALUES (a tuple in that order), or ReportValues.
-    values: tuple
+    values: tuple[Any, ...]
 
 
 class OffContract(DomainError):
@@ -205,7 +205,9 @@ REPORT_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _checked(type_: str, key: str, data: Any, checks: dict) -> dict[str, Any]:
+def _checked(
+    type_: str, key: str, data: Any, checks: dict[str, Callable[[Any], Any]]
+) -> dict[str, Any]:
     if type(data) is not dict:
         raise OffContract("%(type)s %(key)s: data is not an object.", type=type_, key=key)
     if data.keys() != checks.keys():
@@ -338,7 +340,7 @@ class SnapshotEndIn(StrictSchema):
 SNAPSHOT_LINE_MEMBERS = frozenset({"type", "key", "version", "data"})
 
 
-def load(schema: Schema, value: Any, what: str) -> dict:
+def load(schema: Schema, value: Any, what: str) -> dict[str, Any]:
     """``schema.load(value)``, a refusal turned into OffContract naming ``what``."""
     try:
         return schema.load(value)

@@ -9,9 +9,9 @@ import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from registry.core.audit import Actor, diff, record_audit
+from registry.core.dbsession import DbSession
 from registry.core.errors import NotFound, field_error
 from registry.enterprises.models import LOCAL_ORIGIN
 from registry.sync.crypto import encrypt_token
@@ -22,7 +22,7 @@ MAX_URL_LENGTH = 500
 MAX_TOKEN_LENGTH = 1000
 
 
-def check_name(session: Session, name: str) -> str:
+def check_name(session: DbSession, name: str) -> str:
     """A new source's name: a slug of 1–64 characters (lowercase letters, digits, ``-``,
     ``_``), not ``local`` and not taken. It becomes its records' ``origin``."""
     name = (name or "").strip().lower()
@@ -76,7 +76,9 @@ def check_token(token: str) -> str:
     return token
 
 
-def add_source(session: Session, name: str, base_url: str, token: str, *, actor: Actor):
+def add_source(
+    session: DbSession, name: str, base_url: str, token: str, *, actor: Actor
+) -> SyncSource:
     """A new peer to pull from. The token is stored encrypted (``SYNC_SECRET_KEY``) and
     never shown again; the audit entry names the source and its URL, not the token."""
     source = SyncSource(
@@ -98,14 +100,14 @@ def add_source(session: Session, name: str, base_url: str, token: str, *, actor:
     return source
 
 
-def replace_token(session: Session, source: SyncSource, token: str, *, actor: Actor) -> None:
+def replace_token(session: DbSession, source: SyncSource, token: str, *, actor: Actor) -> None:
     """Store a new token for a source (e.g. the peer issued another, or the key changed)."""
     source.token_encrypted = encrypt_token(check_token(token))
     record_audit(session, actor, "sync_source.token", "sync_source", source.name)
     session.flush()
 
 
-def source_named(session: Session, name: str) -> SyncSource:
+def source_named(session: DbSession, name: str) -> SyncSource:
     """The source of that name (case and surrounding spaces ignored), else not_found."""
     source = session.scalars(
         select(SyncSource).where(SyncSource.name == (name or "").strip().lower())
