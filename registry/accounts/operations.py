@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
-from registry.core.db import is_postgres
+from registry.core.db import for_update, is_postgres
 from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ConflictOfInterest,
@@ -327,14 +327,8 @@ def _throttle_row(session: DbSession, email: str) -> LoginThrottle:
         .values(email=email, failures=0, first_failure_at=clock.now())
         .on_conflict_do_nothing(index_elements=["email"])
     )
-    stmt = (
-        select(LoginThrottle)
-        .where(LoginThrottle.email == email)
-        .execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one()
+    stmt = select(LoginThrottle).where(LoginThrottle.email == email)
+    return session.scalars(for_update(session, stmt)).one()
 
 
 def authenticate(

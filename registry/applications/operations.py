@@ -30,7 +30,7 @@ from registry.applications.schemas import application_out  # noqa: F401  (feed t
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
 from registry.core.changes import changed
-from registry.core.db import is_postgres
+from registry.core.db import for_update
 from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ApplicationOpen,
@@ -85,14 +85,8 @@ def lock_application(
     if tier:
         locks.lock_tier(session, application.tier)
     locks.lock_enterprise(session, application.enterprise_id)
-    stmt = (
-        select(Application)
-        .where(Application.id == application.id)
-        .execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one()
+    stmt = select(Application).where(Application.id == application.id)
+    return session.scalars(for_update(session, stmt)).one()
 
 
 def transition(

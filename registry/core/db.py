@@ -17,9 +17,9 @@ import contextvars
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, Select, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from registry.core.dbsession import DbSession
 
 T = TypeVar("T")
+AnySelect = TypeVar("AnySelect", bound=Select[Any])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -158,6 +159,18 @@ def is_postgres(session_or_engine: DbSession | Engine | Connection) -> bool:
     if isinstance(session_or_engine, Session | scoped_session):
         return session_or_engine.get_bind().dialect.name == "postgresql"
     return session_or_engine.dialect.name == "postgresql"
+
+
+def for_update(
+    session: DbSession, stmt: AnySelect, *, lock: bool = True, skip_locked: bool = False
+) -> AnySelect:
+    """``stmt`` re-reading its rows over what the session holds and, on PostgreSQL, locking
+    them (``FOR UPDATE``) until the transaction ends. SQLite needs no row lock: every
+    write transaction already holds the database write lock (``BEGIN IMMEDIATE``)."""
+    stmt = stmt.execution_options(populate_existing=True)
+    if lock and is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=skip_locked)
+    return stmt
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from registry.core import clock
 from registry.core.audit import Actor, record_audit
-from registry.core.db import is_postgres
+from registry.core.db import for_update
 from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, QuotaFull, RenewalWindowClosed
 from registry.enterprises.models import Enterprise
@@ -73,26 +73,14 @@ def reservation_for(
     session: DbSession, application_id: int, *, lock: bool = True
 ) -> Reservation | None:
     """The slot reserved for an application, re-read and (with ``lock``) locked."""
-    stmt = (
-        select(Reservation)
-        .where(Reservation.application_id == application_id)
-        .execution_options(populate_existing=True)
-    )
-    if lock and is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
+    stmt = select(Reservation).where(Reservation.application_id == application_id)
+    return session.scalars(for_update(session, stmt, lock=lock)).one_or_none()
 
 
 def reservation_of(session: DbSession, enterprise: Enterprise) -> Reservation | None:
     """The enterprise's reservation, locked (taken after the enterprise's own lock)."""
-    stmt = (
-        select(Reservation)
-        .where(Reservation.enterprise_id == enterprise.id)
-        .execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
+    stmt = select(Reservation).where(Reservation.enterprise_id == enterprise.id)
+    return session.scalars(for_update(session, stmt)).one_or_none()
 
 
 def _delete_reservation(session: DbSession, reservation: Reservation, actor: Actor) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from registry.core.db import is_postgres
+from registry.core.db import for_update
 from registry.core.dbsession import DbSession
 from registry.core.errors import NotFound, NotOnLadder
 from registry.enterprises.models import Enterprise
@@ -20,10 +20,7 @@ from registry.ladder.models import Tier
 
 def lock_tier(session: DbSession, code: str) -> Tier:
     """The tier row, locked for the rest of the transaction (the quota lock)."""
-    stmt = select(Tier).where(Tier.code == code).execution_options(populate_existing=True)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    tier = session.scalars(stmt).one_or_none()
+    tier = session.scalars(for_update(session, select(Tier).where(Tier.code == code))).one_or_none()
     if tier is None:
         raise NotFound("Unknown tier %(code)s.", code=code)
     return tier
@@ -34,14 +31,8 @@ def lock_enterprise(
 ) -> Enterprise | None:
     """The enterprise row, locked and re-read; None when there is none (or, with
     ``skip_locked``, when another transaction holds it)."""
-    stmt = (
-        select(Enterprise)
-        .where(Enterprise.id == enterprise_id)
-        .execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=skip_locked)
-    return session.scalars(stmt).one_or_none()
+    stmt = select(Enterprise).where(Enterprise.id == enterprise_id)
+    return session.scalars(for_update(session, stmt, skip_locked=skip_locked)).one_or_none()
 
 
 def locked_enterprise(session: DbSession, enterprise: Enterprise) -> Enterprise:
