@@ -33,6 +33,7 @@ from registry.core.errors import DomainError
 from registry.sync import operations, sources
 from registry.sync.models import SyncSource
 from registry.sync.peer import CursorExpired, FeedPage, Peer, PeerError
+from registry.sync.schemas import Record
 
 #: Seconds a following pull long-polls once it has caught up (the contract's maximum).
 FOLLOW_WAIT = 30
@@ -172,7 +173,8 @@ def _load_snapshot(
             if stop.requested:
                 return False
             # The anonymous temporary file this process has just written.
-            records = pickle.load(spool) if snapshot.batches else []  # nosec B301
+            spooled = pickle.load(spool) if snapshot.batches else []  # nosec B301
+            records = [Record.from_plain(plain) for plain in spooled]
             source = session.get_one(
                 SyncSource, source_id, with_for_update=True, populate_existing=True
             )

@@ -167,7 +167,8 @@ class Peer:
         return FeedPage(records, page["next_cursor"], page["has_more"], last and _instant(last))
 
     def snapshot(self, spool: IO[bytes], batch_size: int | None = None) -> SnapshotFile:
-        """Download /export into ``spool`` as pickled batches of checked records;
+        """Download /export into ``spool`` as pickled batches of checked records (as
+        :meth:`Record.plain <registry.sync.schemas.Record.plain>` gives them);
         PeerError unless every line is on the contract and the end line arrived."""
         batch_size = batch_size or SNAPSHOT_BATCH
         with self._get("export", {"types": MIRRORED}, 0, "application/x-ndjson") as response:
@@ -185,9 +186,10 @@ class Peer:
                     continue
                 if type(line) is not dict or line.keys() != schemas.SNAPSHOT_LINE_MEMBERS:
                     raise PeerError("Snapshot line %(n)s is off the contract.", n=count + 2)
-                batch.append(
-                    schemas.check_record(line["type"], line["key"], line["version"], line["data"])
+                record = schemas.check_record(
+                    line["type"], line["key"], line["version"], line["data"]
                 )
+                batch.append(record.plain())
                 count += 1
                 if len(batch) >= batch_size:
                     pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
