@@ -8,7 +8,7 @@ a larger file is refused with 413 before it is read); larger files go through
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, render_template
+from flask import Blueprint, Response, current_app, flash, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from sqlalchemy.orm import undefer
 
 from registry.core import access
 from registry.core.audit import Actor
+from registry.core.errors import found
 from registry.core.web import nav_item, see_other
 from registry.extensions import db
 from registry.imports.models import ImportRun
@@ -88,11 +89,13 @@ def page() -> ResponseReturnValue:
 @bp.get("/imports/<int:run_id>/report")
 @access.admin
 def error_report(run_id: int) -> Response:
-    run = db.session.scalars(
-        select(ImportRun).options(undefer(ImportRun.report)).where(ImportRun.id == run_id)
-    ).one_or_none()
-    if run is None or run.report is None:
-        abort(404)
+    run = found(
+        db.session.scalars(
+            select(ImportRun).options(undefer(ImportRun.report)).where(ImportRun.id == run_id)
+        ).one_or_none(),
+        "No such error report.",
+        lambda run: run.report is not None,
+    )
     return Response(
         run.report,
         mimetype=CSV_MIMETYPE,
