@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from registry.accounts import operations as ops
 from registry.accounts.models import Role, User
+from registry.enterprises import uscc
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from tests.conftest import make_app
@@ -45,6 +46,13 @@ def test_sign_up_then_the_account_page(client, session):
     assert page.status_code == 200
     assert "赣江科技有限公司" in page.text and "Unverified" in page.text
     assert page.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_sign_up_help_gives_a_valid_example_code(client, lang):
+    page = client.get(f"/signup?lang={lang}").get_data(as_text=True)
+    (example,) = re.findall(r"\b9[0-9A-Z]{17}\b", page)
+    assert uscc.validate(example).warnings == ()
 
 
 @pytest.mark.parametrize(
