@@ -25,7 +25,15 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+)
 
 from registry.core import clock
 from registry.core.web import strip_text
@@ -38,6 +46,9 @@ PERCENT_DECIMALS = 2
 # The largest amount a BIGINT column holds, in whole 万元; counts fit an INTEGER column.
 MAX_WAN = 900_000_000_000_000
 MAX_COUNT = 2_147_483_647
+#: A phone number as people write one: digits (at least five), an optional leading +,
+#: and spaces, hyphens or brackets between them ("0791-88888888", "+86 138 0000 0000").
+PHONE_PATTERN = r"^\+?(?=(?:\D*\d){5})[\d() -]+$"
 
 
 def _code(value: Any) -> str:
@@ -110,7 +121,16 @@ class ProfileForm(FlaskForm):
         _l("Contact person"), filters=[strip_text], validators=[Optional(), Length(max=100)]
     )
     contact_phone = StringField(
-        _l("Phone"), filters=[strip_text], validators=[Optional(), Length(max=40)]
+        _l("Phone"),
+        filters=[strip_text],
+        validators=[
+            Optional(),
+            Length(max=40),
+            Regexp(
+                PHONE_PATTERN,
+                message=_l("Enter a phone number: digits, with + - ( ) or spaces between them."),
+            ),
+        ],
     )
     contact_email = EmailField(
         _l("Email"), filters=[strip_text], validators=[Optional(), Email(), Length(max=254)]
@@ -125,12 +145,16 @@ class ProfileForm(FlaskForm):
     def fill_choices(
         self, cities: list[tuple[str, str]], industries: list[tuple[str, str]]
     ) -> None:
-        """The seeded cities and industries as (code, name in the page language)."""
+        """The seeded cities and industries as (code, name in the page language), after
+        an explicit empty choice that a stored None selects: an unset field is shown as
+        unset, never as the first city or industry."""
         self.city_code.choices = [("", _l("Not set")), *cities]
         self.industry_code.choices = [
+            ("", _l("Not set, or none of the plan's industries")),
             *industries,
-            ("", _l("Other (none of the plan's industries)")),
         ]
+        for select in (self.city_code, self.industry_code):
+            select.data = select.data or ""
 
 
 class ReportYearForm(FlaskForm):
@@ -142,8 +166,8 @@ class ReportYearForm(FlaskForm):
     year = SelectField(_l("Year"), coerce=int)
 
 
-def _count(label: str, help_text: str) -> IntegerField:
-    validators = [Optional(), NumberRange(min=0, max=MAX_COUNT)]
+def _count(label: str, help_text: str, *, least: int = 0) -> IntegerField:
+    validators = [Optional(), NumberRange(min=least, max=MAX_COUNT)]
     return IntegerField(label, validators=validators, description=help_text)
 
 
@@ -244,6 +268,7 @@ class AnnualReportForm(FlaskForm):
     global_market_rank = _count(
         _l("Global market rank of the main product"),
         _l("The main product's rank by global market share (1 = first). Empty if not known."),
+        least=1,
     )
 
     GROUPS = (

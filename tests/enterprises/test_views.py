@@ -179,6 +179,26 @@ def test_profile_save_answers_303_and_records_the_change(signed_in, owner, sessi
     assert (e.industry_code, e.city_code, e.version) == (None, None, 3)
 
 
+def selected_value(html: str, name: str) -> str:
+    """The value a browser sends for select ``name``: the selected option, else the first."""
+    select = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S).group(0)
+    options = re.findall(r'<option([^>]*)value="([^"]*)"([^>]*)>', select)
+    chosen = [value for before, value, after in options if "selected" in before + after]
+    return (chosen or [options[0][1]])[0]
+
+
+def test_an_unset_city_and_industry_stay_unset_when_the_form_is_saved(signed_in, owner, session):
+    owner.city_code = owner.industry_code = None
+    session.commit()
+    html = signed_in.get("/enterprise/profile").text
+    assert selected_value(html, "city_code") == "" and selected_value(html, "industry_code") == ""
+    assert "未设置或不属于规划产业" in html
+    signed_in.post("/enterprise/profile", data=profile_form(city_code="", industry_code=""))
+    session.expire_all()
+    e = session.get(Enterprise, owner.id)
+    assert (e.city_code, e.industry_code) == (None, None)
+
+
 def test_profile_ignores_undeclared_fields(signed_in, owner, session):
     """S2: the declared fields are saved, the others never reach the record."""
     before = session.execute(
@@ -237,6 +257,8 @@ def test_profile_ignores_undeclared_fields(signed_in, owner, session):
         ("en", {"founded_on": "2015-13-40"}, "founded_on", "Not a valid date value."),
         ("en", {"founded_on": "2026-06-01"}, "founded_on", "cannot be in the future"),
         ("en", {"county": "县" * 65}, "county", "cannot be longer than 64"),
+        ("en", {"contact_phone": "abcdefg"}, "contact_phone", "Enter a phone number"),
+        ("zh", {"contact_phone": "12"}, "contact_phone", "请输入电话号码"),
     ],
 )
 def test_profile_errors_answer_422_on_the_field(
@@ -342,6 +364,7 @@ def test_a_figure_left_empty_is_cleared(signed_in, owner, session, make):
         ("zh", {"employees": "1.5"}, "employees", "不是有效的整数。"),
         ("en", {"debt_ratio": "100.01"}, "debt_ratio", "Number must be between 0 and 100."),
         ("en", {"debt_ratio": "12.345"}, "debt_ratio", "Use at most 2 decimals."),
+        ("en", {"global_market_rank": "0"}, "global_market_rank", "Number must be between 1 and"),
         (
             "en",
             {"employees": "5", "rd_staff": "6"},
