@@ -18,8 +18,9 @@ from registry.core import errors
 def extract_keywords() -> dict[str, tuple[int, ...] | None]:
     """The calls whose argument is a message to translate, besides Babel's defaults:
     ``_l`` and every domain refusal (its message template is shown on pages in the
-    request's language, see ``core.web.error_text``), ``field_error``'s third argument
-    and ``found``'s second. ``make messages`` and the catalogue test use the same list, whatever was
+    request's language, see ``core.web.error_text``), ``field_error``'s third argument,
+    ``found``'s second and ``InvalidUSCC``'s third (a USCC's fault, translated the same
+    way). ``make messages`` and the catalogue test use the same list, whatever was
     imported before: every module of the registry is imported to find every refusal
     class (some are loaded lazily by the app)."""
     for module in pkgutil.walk_packages(registry.__path__, "registry."):
@@ -31,7 +32,12 @@ def extract_keywords() -> dict[str, tuple[int, ...] | None]:
             found += [sub, *subclasses(sub)]
         return found
 
-    keywords: dict[str, tuple[int, ...] | None] = {"_l": None, "field_error": (3,), "found": (2,)}
+    keywords: dict[str, tuple[int, ...] | None] = {
+        "_l": None,
+        "field_error": (3,),
+        "found": (2,),
+        "InvalidUSCC": (3,),
+    }
     keywords.update({cls.__name__: None for cls in subclasses(errors.DomainError)})
     return keywords
 

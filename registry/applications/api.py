@@ -112,9 +112,8 @@ def valid_uscc(field: str, raw: str) -> str:
     try:
         return uscc_codes.validate(raw).code
     except uscc_codes.InvalidUSCC as exc:
-        raise field_error(
-            field, "invalid_uscc", "Invalid USCC: %(reason)s", reason=str(exc)
-        ) from None
+        # The fault itself, not its English text: the problem's detail translates both.
+        raise field_error(field, "invalid_uscc", "Invalid USCC: %(reason)s", reason=exc) from None
 
 
 # --- preconditions ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def valid_uscc(raw: str) -> str:
             code="invalid_uscc",
             errors=[refusal("uscc", "invalid_uscc", str(exc))],
             raw=raw,
-            reason=str(exc),
+            reason=exc,  # translated with the template: the page's language throughout
         ) from exc
 
 

@@ -97,8 +97,11 @@ class InvalidUSCC(ValueError):
 
     ``reason`` is one of ``"length"``, ``"alphabet"`` or ``"check"`` (stable codes for the
     API); ``str(error)`` is the English message and ``message_zh`` the Chinese one.
-    ``code`` is the normalised input and ``position`` the 1-based offending position
-    (None for a wrong length).
+    ``template`` and ``params`` are that message before its values are filled in: this
+    module stays free of Flask, so a page or an API answer translates the template into
+    its reader's language (the catalogue holds it, as for a domain refusal; see
+    ``core.web.error_text``). ``code`` is the normalised input and ``position`` the
+    1-based offending position (None for a wrong length).
     """
 
     def __init__(
@@ -108,11 +111,16 @@ class InvalidUSCC(ValueError):
         message: str,
         *,
         position: int | None = None,
+        **params: object,
     ) -> None:
-        super().__init__(message)
+        if position is not None:
+            params["position"] = position
+        super().__init__(message % params if params else message)
         self.reason: Reason = reason
         self.code = code
         self.position = position
+        self.template = message
+        self.params = params
         char = code[position - 1] if position else ""
         self.message_zh = _MESSAGES_ZH[reason].format(
             length=len(code), position=position, char=char
@@ -186,16 +194,18 @@ def validate(raw: str) -> USCC:
         raise InvalidUSCC(
             "length",
             code,
-            f"A Unified Social Credit Code has 18 characters; this one has {len(code)}.",
+            "A Unified Social Credit Code has 18 characters; this one has %(length)s.",
+            length=len(code),
         )
     for position, char in enumerate(code, start=1):
         if char not in _VALUE:
             raise InvalidUSCC(
                 "alphabet",
                 code,
-                f"Character {char!r} at position {position} cannot appear in a Unified "
+                "Character %(char)s at position %(position)s cannot appear in a Unified "
                 "Social Credit Code (I, O, S, V and Z are never used).",
                 position=position,
+                char=repr(char),
             )
     # The expected character is deliberately not named in the message: the typo may be
     # anywhere, and suggesting a check character invites "fixing" the wrong position.

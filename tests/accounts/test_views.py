@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 
@@ -74,6 +75,30 @@ def test_sign_up_errors_answer_422_on_the_field(client, session, lang, changes, 
     assert message in error
     assert session.scalar(select(User.id)) is None
     assert session.scalar(select(Enterprise.id)) is None
+
+
+#: Three English words in a row: what a Chinese page must not show (QUALITY.md U1).
+ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[\s,;:.()'-]+[A-Za-z]+){2,}")
+
+
+@pytest.mark.parametrize(
+    ("code", "zh", "en"),
+    [
+        ("9136010055", "应为18位，当前为10位", "has 18 characters; this one has 10."),
+        ("91360100MAI5K8T29N", "第11位字符", "'I' at position 11 cannot appear"),
+        ("91360100MA35K8T291", "校验位（第18位）不符", "check character (position 18)"),
+    ],
+)
+def test_a_uscc_fault_is_shown_in_the_pages_language(client, session, code, zh, en):
+    chinese = client.post("/signup?lang=zh", data=_signup_form(uscc=code))
+    assert chinese.status_code == 422
+    error = re.search(r'id="uscc-error">([^<]*)<', chinese.text).group(1)
+    assert zh in error
+    assert not ENGLISH_RUN.search(error), error
+    english = client.post("/signup?lang=en", data=_signup_form(uscc=code))
+    error = html.unescape(re.search(r'id="uscc-error">([^<]*)<', english.text).group(1))
+    assert en in error
+    assert not re.search(r"[\u4e00-\u9fff]", error), error
 
 
 def test_login_wrong_password_answers_422_and_the_right_one_303(client, session, auth):

@@ -5,6 +5,7 @@ and revocations; object-level access (S1) and no mass assignment (S2)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -157,6 +158,27 @@ def test_an_invalid_code_in_a_put_is_422_invalid_uscc(client, world):
         headers=with_tag(world.headers["wang"], **{"If-None-Match": "*"}),
     )
     assert refused_fields(response, "invalid_uscc") == [("uscc", "invalid_uscc")]
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "foreign"),
+    [
+        ("zh", "校验位（第18位）不符", r"[A-Za-z]{3,}\s+[A-Za-z]+"),
+        ("en", "check character", r"[\u4e00-\u9fff]"),
+    ],
+)
+def test_an_invalid_uscc_detail_is_in_one_language(client, world, language, words, foreign):
+    code = new_uscc()
+    response = client.put(
+        f"{API}/enterprises/{code[:-1]}{'1' if code[-1] != '1' else '2'}",
+        json=PROFILE,
+        headers=with_tag(
+            world.headers["wang"], **{"If-None-Match": "*", "Accept-Language": language}
+        ),
+    )
+    detail = problem_of(response, 422, "invalid_uscc")["detail"]
+    assert words in detail
+    assert not re.search(foreign, detail), detail
 
 
 def test_an_enterprise_user_never_creates_an_enterprise(client, world):
