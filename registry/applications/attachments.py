@@ -50,8 +50,12 @@ class PayloadTooLarge(DomainError):
     code, status = "payload_too_large", 413
 
 
-def _file_error(message: str, code: str) -> list[dict[str, str]]:
-    return [refusal("file", code, message)]
+def _on_file(error: DomainError, code: str) -> DomainError:
+    """``error`` as a refusal of the field ``file``. The message is written out in the
+    refusal's own call so that the catalogue holds it and a page shows it in its
+    reader's language."""
+    error.errors = [refusal("file", code, str(error))]
+    return error
 
 
 def _is_xlsx(content: bytes) -> bool:
@@ -90,15 +94,15 @@ def check_content(content: bytes) -> tuple[str, str]:
     """The detected ``(content type, extension)``; refuses a file too large (413),
     empty or of a type not accepted (422, on the field ``file``)."""
     if len(content) > MAX_SIZE:
-        message = "The file is larger than 10 MB."
-        raise PayloadTooLarge(message, errors=_file_error(message, "too_large"))
+        raise _on_file(PayloadTooLarge("The file is larger than 10 MB."), "too_large")
     if not content:
-        message = "The file is empty."
-        raise ValidationFailed(message, errors=_file_error(message, "empty"))
+        raise _on_file(ValidationFailed("The file is empty."), "empty")
     detected = detect_type(content)
     if detected is None:
-        message = "Only PDF, PNG, JPEG and XLSX files are accepted."
-        raise ValidationFailed(message, errors=_file_error(message, "unsupported_type"))
+        raise _on_file(
+            ValidationFailed("Only PDF, PNG, JPEG and XLSX files are accepted."),
+            "unsupported_type",
+        )
     return detected
 
 

@@ -58,7 +58,7 @@ def draft(session, world) -> Application:
     return application
 
 
-def upload(client, application_id, content, name="report.pdf"):
+def upload(client, application_id, content, name="report.pdf", lang="en"):
     # The body is built here: the test client would spool a large one to a temporary
     # file that it never closes.
     boundary = "registry-test-boundary"
@@ -71,7 +71,7 @@ def upload(client, application_id, content, name="report.pdf"):
         + f"\r\n--{boundary}--\r\n".encode()
     )
     return client.post(
-        f"/applications/{application_id}/attachments?lang=en",
+        f"/applications/{application_id}/attachments?lang={lang}",
         data=body,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
@@ -402,6 +402,29 @@ def test_upload_of_a_file_that_is_not_accepted_is_422_on_the_field(
     assert 'id="file-error"' in response.text
     assert "Only PDF, PNG, JPEG and XLSX files are accepted." in response.text
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "chinese", "english"),
+    [
+        (HTML, "只接受 PDF、PNG、JPEG 和 XLSX 文件。", "Only PDF, PNG, JPEG and XLSX"),
+        (b"", "文件是空的。", "The file is empty."),
+        (
+            PDF + b"\0" * (attachments.MAX_SIZE + 1 - len(PDF)),
+            "文件超过 10 MB。",
+            "The file is larger than 10 MB.",
+        ),
+    ],
+)
+def test_an_upload_refusal_is_in_the_pages_language(
+    client, session, world, auth, content, chinese, english
+):
+    application = draft(session, world)
+    assert auth.login("owner@a.example").status_code == 303
+    response = upload(client, application.id, content, "report.pdf", lang="zh")
+    assert response.status_code in (413, 422)
+    error = re.search(r'id="file-error"[^>]*>(.*?)</', response.text, re.S).group(1)
+    assert chinese in error and english not in response.text
 
 
 def test_upload_without_a_file_is_422(client, session, world, auth):
