@@ -25,7 +25,7 @@ from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
 from registry.core import access, clock
-from registry.core.errors import DomainError, NotFound
+from registry.core.errors import DomainError, ManualChecksUnconfirmed, NotFound
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
@@ -300,6 +300,20 @@ def _decided_message(application: Application) -> str:
     }[application.state]
 
 
+def _shown(error: DomainError) -> str:
+    """A refusal's text on the page. The manual checks still to confirm are named by
+    their labels in the page's language: the refusal itself carries their codes (the
+    API's field names), which a reviewer does not read."""
+    if not isinstance(error, ManualChecksUnconfirmed):
+        return error_text(error)
+    lang = current_language()
+    codes = [item.get("field", "").removeprefix("manual_checks.") for item in error.errors]
+    labels = [eligibility.label(c, lang) if c in eligibility.LABELS else c for c in codes]
+    return _(
+        "Confirm the manual checks: %(codes)s.", codes=("; " if lang == "en" else "；").join(labels)
+    )
+
+
 @bp.post("/applications/<int:application_id>/decision")
 @access.reviewer
 def decide(application_id: int) -> ResponseReturnValue:
@@ -328,8 +342,11 @@ def decide(application_id: int) -> ResponseReturnValue:
         application = db.get_or_404(Application, application_id)
         if application.state != State.IN_REVIEW:
             # No decision form on the page (a stale tab): the refusal goes above it.
-            return _application_page(application, problem=error_text(error), status=error.status)
-        refuse(form, error)
+            return _application_page(application, problem=_shown(error), status=error.status)
+        if isinstance(error, ManualChecksUnconfirmed):
+            form.form_errors.append(_shown(error))
+        else:
+            refuse(form, error)
         return _application_page(application, decision=form, status=error.status)
     db.session.commit()
     flash(_decided_message(application))

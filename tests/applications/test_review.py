@@ -318,6 +318,27 @@ def test_manual_checks_must_be_confirmed(session, world):
     assert transitions(session, application, "approve") == 0
 
 
+@pytest.mark.parametrize(
+    ("lang", "listed"),
+    [
+        ("zh", "请确认人工核查项：本年及上年无不良记录。"),
+        ("en", "Confirm the manual checks: Clean record this year and last."),
+    ],
+)
+def test_the_manual_checks_refusal_names_them_in_the_pages_language(session, world, lang, listed):
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = client.post(
+        page_of(application) + f"/decision?lang={lang}",
+        data={"decision": "approve", "confirm_industry_allowed": "y"},
+    )
+    assert response.status_code == 422
+    shown = re.sub(r"<[^>]+>", " ", text(response))  # what a person reads, not field names
+    assert listed in shown
+    assert "clean_record" not in shown
+
+
 def test_reject_and_request_changes_need_a_comment(session, world):
     application = submitted(session, world)
     client = world["clients"]["wang"]
