@@ -37,6 +37,9 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _home_of(user: User) -> str:
+    """Where a user lands after signing in when no page was asked for."""
+    if user.is_admin:
+        return url_for("admin.users")
     if user.is_reviewer:
         return url_for("review.queue")
     return url_for("accounts.account")
