@@ -212,12 +212,12 @@ def submit(
     application = lock_application(session, application)
     if application.nominated_by is None and not declaration:
         raise ValidationFailed(
-            "The declaration must be accepted.",
+            "Accept the declaration to submit.",
             errors=[
                 {
                     "field": "declaration",
                     "code": "required",
-                    "message": "The declaration must be accepted.",
+                    "message": "Accept the declaration to submit.",
                 }
             ],
         )

@@ -163,7 +163,9 @@ def test_wizard_create_upload_submit(client, session, world, auth):
 
     refused = client.post(f"/applications/{application.id}/submit?lang=en", data={})
     assert refused.status_code == 422
-    assert "The declaration must be accepted." in refused.text
+    assert "Accept the declaration to submit." in refused.text
+    # The declaration is written once (beside its checkbox), not again in the error summary.
+    assert refused.text.count("attachments of this application are true and complete") == 1
     assert state_of(session, application.id) == State.DRAFT
 
     submitted = client.post(f"/applications/{application.id}/submit", data={"declaration": "y"})
