@@ -271,6 +271,22 @@ def test_withdraw_then_withdraw_again_is_409(client, session, world, auth):
     assert 'href="/applications/new"' in client.get("/applications").text
 
 
+def test_the_disabled_start_button_looks_disabled_and_says_why(client, session, world, auth):
+    application = draft(session, world)
+    session.commit()
+    assert auth.login("owner@a.example").status_code == 303
+    html = client.get("/applications?lang=en").text
+    button = re.search(
+        r"<button[^>]*disabled[^>]*>Start an application</button>\s*<span[^>]*>([^<]*)", html
+    )
+    assert button and f"Not available while application {application.id} is open." in button.group(
+        1
+    )
+    assert 'href="/applications/new"' not in html
+    css = client.get("/static/css/registry.css").text
+    assert ".button:disabled" in css and "cursor: not-allowed" in css
+
+
 def _granted(session, world) -> Application:
     application = draft(session, world)
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
