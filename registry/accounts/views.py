@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,10 +16,10 @@ from flask_login import current_user
 from registry.accounts import operations, sessions
 from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
 from registry.accounts.models import User
-from registry.core import access
+from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
 from registry.core.i18n import current_language
-from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.core.web import form_page, nav_item, refuse, see_other
 from registry.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -37,6 +39,9 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _home_of(user: User) -> str:
+    """Where a user lands after signing in when no page was asked for."""
+    if user.is_admin:
+        return url_for("admin.users")
     if user.is_reviewer:
         return url_for("review.queue")
     return url_for("accounts.account")
@@ -54,8 +59,15 @@ def login() -> ResponseReturnValue:
             )
         except Throttled as error:
             db.session.commit()
-            form.form_errors.append(error_text(error))
-            html, _status = form_page("accounts/login.html", form)
+            # Not a mistake in the form, so not in its error summary: say when to come back.
+            until = clock.now() + timedelta(seconds=error.retry_after)
+            lockout = _(
+                "Too many wrong passwords for this account. Try again after %(time)s "
+                "(in %(minutes)s minutes).",
+                time=format_time(until, "short"),
+                minutes=max(1, (error.retry_after + 59) // 60),
+            )
+            html, _status = form_page("accounts/login.html", form, lockout=lockout)
             return html, 429, {"Retry-After": str(error.retry_after)}
         db.session.commit()  # the failure count is kept whatever the outcome
         if user is None:

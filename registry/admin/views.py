@@ -140,12 +140,15 @@ def users() -> ResponseReturnValue:
         ),
     )
     linked = {u.enterprise_id for u in (listing.page.items if listing.page else [])} - {None}
-    usccs = dict(
-        db.session.execute(
-            select(Enterprise.id, Enterprise.uscc).where(Enterprise.id.in_(linked))
-        ).all()
+    enterprises = {
+        row.id: row
+        for row in db.session.execute(
+            select(Enterprise.id, Enterprise.uscc, Enterprise.name).where(Enterprise.id.in_(linked))
+        )
+    }
+    html = render_template(
+        "admin/users.html", listing=listing, enterprises=enterprises, roles=ROLE_LABELS
     )
-    html = render_template("admin/users.html", listing=listing, usccs=usccs, roles=ROLE_LABELS)
     return html, listing.status
 
 

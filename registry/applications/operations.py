@@ -212,14 +212,8 @@ def submit(
     application = lock_application(session, application)
     if application.nominated_by is None and not declaration:
         raise ValidationFailed(
-            "The declaration must be accepted.",
-            errors=[
-                {
-                    "field": "declaration",
-                    "code": "required",
-                    "message": "The declaration must be accepted.",
-                }
-            ],
+            "Accept the declaration to submit.",
+            errors=[refusal("declaration", "required", "Accept the declaration to submit.")],
         )
     enterprise = application.enterprise
     # Before the evaluation, whose own `prerequisite` check would otherwise answer

@@ -107,10 +107,14 @@ def profile(enterprise: Enterprise) -> ResponseReturnValue:
 
 def _open_years(enterprise: Enterprise) -> list[int]:
     """Completed years without a report, latest first (the range check_report_year
-    accepts)."""
+    accepts), from the founding year when it is known: no one files for a year before
+    the enterprise existed."""
     on_file = {report.year for report in enterprise.reports}
     last = clock.today().year - 1
-    return [y for y in range(last, operations.FIRST_REPORT_YEAR - 1, -1) if y not in on_file]
+    first = operations.FIRST_REPORT_YEAR
+    if enterprise.founded_on is not None:
+        first = max(first, enterprise.founded_on.year)
+    return [y for y in range(last, first - 1, -1) if y not in on_file]
 
 
 @bp.get("/reports")

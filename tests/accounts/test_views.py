@@ -111,6 +111,27 @@ def test_login_wrong_password_answers_422_and_the_right_one_303(client, session,
     assert right.status_code == 303 and right.headers["Location"] == "/account"
 
 
+@pytest.mark.parametrize(
+    ("lang", "words", "time"),
+    [
+        ("zh", "密码错误次数过多，请在 10:15 之后", "10:15"),
+        ("en", "Too many wrong passwords", "10:15\u202fAM"),
+    ],
+)
+def test_a_locked_login_says_when_to_try_again_outside_the_error_summary(
+    app, client, session, auth, lang, words, time
+):
+    app.config["REGISTRY_FAKE_NOW"] = "2026-03-02T10:00:00+08:00"
+    client.post("/signup", data=_signup_form())
+    auth.logout()
+    for _attempt in range(5):
+        auth.login(OWNER, "not-the-password")
+    locked = auth.login(OWNER, lang=lang)
+    assert locked.status_code == 429
+    assert words in locked.text and time in locked.text
+    assert "error-summary" not in locked.text
+
+
 def test_login_goes_back_to_the_page_asked_for_but_never_to_another_site(client, session):
     client.post("/signup", data=_signup_form())
     client.post("/logout")

@@ -101,6 +101,16 @@ def test_navigation_shows_the_admin_pages_to_admins_only(admin_client, reviewer,
     assert 'href="/admin/users"' not in auth.signed_in(reviewer.email).get("/account").text
 
 
+def test_admins_land_on_the_users_page_and_reviewers_on_the_queue(app, admin, reviewer, auth):
+    for email, home in [(admin.email, "/admin/users"), (reviewer.email, "/review")]:
+        response = auth.login(email, client=app.test_client())
+        assert response.status_code == 303 and response.headers["Location"] == home, email
+    asked = app.test_client().post(
+        "/login?next=/review", data={"email": admin.email, "password": PASSWORD}
+    )
+    assert asked.headers["Location"] == "/review"  # a page asked for still wins
+
+
 @pytest.mark.parametrize(
     ("lang", "tier_name", "html_lang"),
     [("zh", "单项冠军企业", "zh-Hans"), ("en", "Specialised champion", "en")],
@@ -135,6 +145,15 @@ def test_user_search_by_email_or_name_role_and_status(session, admin_client, adm
     assert found(role="reviewer") == ["zhang.wei@example.com", "reviewer@example.com"]
     assert found(role="reviewer", active="yes") == ["reviewer@example.com"]
     assert found(active="no") == ["zhang.wei@example.com"]
+
+
+def test_the_user_list_names_each_users_enterprise(session, admin_client, make):
+    enterprise = make.enterprise(name="赣江测试科技有限公司")
+    make.user("owner@example.com", enterprise=enterprise)
+    session.commit()
+    html = admin_client.get("/admin/users").text
+    row = re.search(r"owner@example.com</a></th>(.*?)</tr>", html, re.S)
+    assert row and "赣江测试科技有限公司" in row.group(1) and enterprise.uscc in row.group(1)
 
 
 def test_user_list_pages_by_keyset_and_refuses_bad_filters(

@@ -163,7 +163,9 @@ def test_wizard_create_upload_submit(client, session, world, auth):
 
     refused = client.post(f"/applications/{application.id}/submit?lang=en", data={})
     assert refused.status_code == 422
-    assert "The declaration must be accepted." in refused.text
+    assert "Accept the declaration to submit." in refused.text
+    # The declaration is written once (beside its checkbox), not again in the error summary.
+    assert refused.text.count("attachments of this application are true and complete") == 1
     assert state_of(session, application.id) == State.DRAFT
 
     submitted = client.post(f"/applications/{application.id}/submit", data={"declaration": "y"})
@@ -267,6 +269,22 @@ def test_withdraw_then_withdraw_again_is_409(client, session, world, auth):
     assert "Withdraw the application" not in page.text
     # Closed: a new one may be started.
     assert 'href="/applications/new"' in client.get("/applications").text
+
+
+def test_the_disabled_start_button_looks_disabled_and_says_why(client, session, world, auth):
+    application = draft(session, world)
+    session.commit()
+    assert auth.login("owner@a.example").status_code == 303
+    html = client.get("/applications?lang=en").text
+    button = re.search(
+        r"<button[^>]*disabled[^>]*>Start an application</button>\s*<span[^>]*>([^<]*)", html
+    )
+    assert button and f"Not available while application {application.id} is open." in button.group(
+        1
+    )
+    assert 'href="/applications/new"' not in html
+    css = client.get("/static/css/registry.css").text
+    assert ".button:disabled" in css and "cursor: not-allowed" in css
 
 
 def _granted(session, world) -> Application:

@@ -408,6 +408,15 @@ def test_reports_list_and_the_year_chooser(signed_in, owner, session, make):
     assert refused.status_code == 422 and "Not a valid choice." in refused.text
 
 
+def test_the_year_chooser_starts_at_the_founding_year(signed_in, owner, session):
+    html = signed_in.get("/enterprise/reports").text
+    assert re.findall(r'<option value="(\d+)"', html)[-1] == "1990"  # founding year unknown
+    owner.founded_on = date(2021, 9, 1)
+    session.commit()
+    options = re.findall(r'<option value="(\d+)"', signed_in.get("/enterprise/reports").text)
+    assert options == [str(y) for y in range(LAST, 2020, -1)]
+
+
 # --- S1: only the caller's own enterprise ---------------------------------------------------
 
 
