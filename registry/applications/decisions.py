@@ -225,13 +225,7 @@ def _check_manual_confirmations(
     if application.tier == "high_tech" and (innovation_score is None or innovation_score <= 70):
         raise ValidationFailed(
             "A high-tech approval needs an innovation score above 70.",
-            errors=[
-                {
-                    "field": "innovation_score",
-                    "code": "out_of_range",
-                    "message": "Must be greater than 70.",
-                }
-            ],
+            errors=[refusal("innovation_score", "out_of_range", "Must be greater than 70.")],
         )
 
 

@@ -256,13 +256,7 @@ def change_status(
         if not merged_into:
             raise ValidationFailed(
                 "merged_into is required when the status is merged.",
-                errors=[
-                    {
-                        "field": "merged_into",
-                        "code": "required",
-                        "message": "Required when the status is merged.",
-                    }
-                ],
+                errors=[refusal("merged_into", "required", "Required when the status is merged.")],
             )
         merged_into = valid_uscc(merged_into)
         if merged_into == enterprise.uscc:

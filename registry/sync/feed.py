@@ -67,13 +67,7 @@ def parse_types(values: Sequence[str] | None) -> tuple[str, ...] | None:
     if unknown or not wanted:
         raise ValidationFailed(
             "Unknown change types: %(types)s.",
-            errors=[
-                {
-                    "field": "types",
-                    "code": "invalid_choice",
-                    "message": f"One or more of {', '.join(FEED_TYPES)}.",
-                }
-            ],
+            errors=[refusal("types", "invalid_choice", f"One or more of {', '.join(FEED_TYPES)}.")],
             types=", ".join(unknown),
         )
     return tuple(t for t in FEED_TYPES if t in wanted)
