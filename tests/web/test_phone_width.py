@@ -1,0 +1,92 @@
+"""Phone width (QUALITY.md U3): at 375 px no page scrolls sideways and no table column
+is narrower than 4em, in both languages. The three pages that did (the review queue,
+the self-check and the audit log) are opened with long names, every criterion and
+audit entries with changes; the other pages in each role's navigation come along."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from registry.accounts.models import Role
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+WIDTH = 375
+#: The narrowest a column may be, in root ems.
+MIN_COLUMN_EM = 4
+LONG_NAME = "江西省赣江新区智能制造装备与新型电子材料产业技术研究院股份有限公司"
+LONG_NAME_EN = (
+    "Jiangxi Ganjiang New Area Intelligent Manufacturing Equipment"
+    " and Electronic Materials Institute Co., Ltd."
+)
+#: The page that was too wide, then the role's navigation.
+PAGES = {
+    Role.ENTERPRISE: "/enterprise/eligibility",
+    Role.REVIEWER: "/review",
+    Role.ADMIN: "/admin/audit",
+}
+#: How far the page scrolls sideways, and every visible table cell narrower than the
+#: limit (a cell in a visually hidden header row is not seen).
+MEASURE = """(minEm) => {
+    const root = parseFloat(getComputedStyle(document.documentElement).fontSize);
+    const narrow = [];
+    for (const cell of document.querySelectorAll("table th, table td")) {
+        const box = cell.getBoundingClientRect();
+        const row = (cell.closest("thead") || cell.closest("tr")).getBoundingClientRect();
+        if (box.width === 0 || box.height === 0 || row.width <= 1 || row.height <= 1) continue;
+        if (box.width >= minEm * root) continue;
+        narrow.push([cell.textContent.trim().slice(0, 30), Math.round(box.width)]);
+    }
+    return {
+        overflow: document.scrollingElement.scrollWidth - window.innerWidth,
+        narrow: narrow,
+    };
+}"""
+NAV = """() => [...document.querySelectorAll(".site-nav a[href^='/']")]
+    .map(link => link.getAttribute("href"))"""
+
+
+def seed(make, session) -> None:
+    """An enterprise with a long name and figures that meet every check, its applications
+    submitted to each tier the queue counts, and the audit entries these leave."""
+    enterprise = make.enterprise(name=LONG_NAME, name_en=LONG_NAME_EN)
+    make.eligible_report(enterprise, 2025)
+    owner = make.user(
+        "enterprise@example.com", Role.ENTERPRISE, password=PASSWORD, enterprise=enterprise
+    )
+    make.application(enterprise, owner, "tech_sme", submitted=True)
+    for n in range(3):
+        other = make.enterprise(name=f"{LONG_NAME}{n}", name_en=f"{LONG_NAME_EN} {n}")
+        make.eligible_report(other, 2025)
+        user = make.user(enterprise=other, name=f"填报人{n}")
+        make.application(other, user, submitted=n != 1)
+    make.user("reviewer@example.com", Role.REVIEWER, password=PASSWORD, name="审核员甲")
+    make.user("admin@example.com", Role.ADMIN, password=PASSWORD, name="管理员")
+    session.commit()
+
+
+def sign_in(page, email: str, lang: str) -> None:
+    page.goto(f"/login?lang={lang}")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    expect(page.locator(".account-menu")).to_be_visible()
+
+
+@pytest.mark.parametrize("role", list(PAGES), ids=str)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pages_fit_a_phone(new_page, session, make, role, lang):
+    seed(make, session)
+    page = new_page(width=WIDTH)
+    sign_in(page, f"{role}@example.com", lang)
+    page.goto(f"{PAGES[role]}?lang={lang}")
+    paths = [PAGES[role], *(p for p in page.evaluate(NAV) if p != PAGES[role])]
+    failures = []
+    for path in paths:
+        page.goto(path)
+        found = page.evaluate(MEASURE, MIN_COLUMN_EM)
+        if found["overflow"] > 0 or found["narrow"]:
+            failures.append((path, found))
+    assert not failures, failures
