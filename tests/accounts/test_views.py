@@ -119,9 +119,10 @@ def test_login_wrong_password_answers_422_and_the_right_one_303(client, session,
     ],
 )
 def test_a_locked_login_says_when_to_try_again_outside_the_error_summary(
-    app, client, session, auth, lang, words, time
+    app, client, session, auth, monkeypatch, lang, words, time
 ):
-    app.config["REGISTRY_FAKE_NOW"] = "2026-03-02T10:00:00+08:00"
+    # The app outlives the test: the clock is pinned for this test only.
+    monkeypatch.setitem(app.config, "REGISTRY_FAKE_NOW", "2026-03-02T10:00:00+08:00")
     client.post("/signup", data=_signup_form())
     auth.logout()
     for _attempt in range(5):
