@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from werkzeug import Response as WerkzeugResponse
@@ -35,8 +35,10 @@ def _load_user(session_id: str) -> User | None:
 
 
 def _unauthorized() -> WerkzeugResponse:
-    # A replayed or ended session lands here too: sign in again, then come back.
+    # A replayed or ended session lands here too: sign in again, then come back. The
+    # login page says why the visitor is there.
     target = request.full_path if request.method == "GET" else None
+    flash(str(login_manager.login_message))
     return redirect(url_for("accounts.login", next=target), 303)
 
 

@@ -133,6 +133,14 @@ def test_a_locked_login_says_when_to_try_again_outside_the_error_summary(
     assert "error-summary" not in locked.text
 
 
+def test_a_visitor_sent_to_the_login_page_is_told_why(client):
+    response = client.get("/enterprise/profile")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/login")
+    assert "请登录后查看此页面。" in client.get(response.headers["Location"]).text
+    # Told once: the login page opened directly says nothing of it.
+    assert "请登录后查看此页面。" not in client.get("/login").text
+
+
 def test_login_goes_back_to_the_page_asked_for_but_never_to_another_site(client, session):
     client.post("/signup", data=_signup_form())
     client.post("/logout")

@@ -316,6 +316,26 @@ def test_withdrawing_a_granted_application_changes_nothing(client, session, worl
     assert audit_count(session) == before
 
 
+def test_the_reason_for_changes_comes_first_on_the_application(client, session, world, auth):
+    application = draft(session, world)
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    decisions.decide(
+        session,
+        application,
+        "request_changes",
+        user=world["reviewer"],
+        via="web",
+        comment="请补充 2025 年审计报告。",
+    )
+    session.commit()
+    assert auth.login("owner@a.example").status_code == 303
+    html = client.get(f"/applications/{application.id}").text
+    reason = html.index("请补充 2025 年审计报告。")
+    assert reason < html.index('id="facts-title"')
+    assert "请按要求修改，然后在本页底部重新提交申请。" in html
+
+
 # --- timeline ------------------------------------------------------------------------------
 
 
