@@ -27,6 +27,7 @@ def import_command(file: Path, report: Path | None) -> None:
     changes, the error report (row, column, code, message) goes to stderr or --report,
     and the command exits 1."""
     outcome = import_file(db.session, file.name, file.read_bytes(), actor=CLI_ACTOR)
+    db.session.commit()
     run = outcome.run
     if outcome.applied:
         click.echo(f"imported {run.row_count} {run.kind} rows from {file.name} (run {run.id})")

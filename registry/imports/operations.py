@@ -234,8 +234,9 @@ def _record(
 
 
 def import_file(session: DbSession, filename: str, data: bytes, *, actor: Actor) -> Outcome:
-    """Import one file: every row written, or none. Commits: the records with their
-    run, or — when anything is refused — only the run with its error report."""
+    """Import one file: every row written, or none. Flushes, for the caller to commit:
+    the records with their run, or — when anything is refused — only the run with its
+    error report (the refused rows' writes are rolled back first)."""
     kind_name, row_count = None, 0
     try:
         kind, rows, errors = read_rows(data)
@@ -253,6 +254,4 @@ def import_file(session: DbSession, filename: str, data: bytes, *, actor: Actor)
         errors = [RowError(None, "", "conflict", "A record was written meanwhile; try again.")]
     if errors:
         session.rollback()
-    run = _record(session, filename, kind_name, row_count, errors, actor)
-    session.commit()
-    return Outcome(run, errors)
+    return Outcome(_record(session, filename, kind_name, row_count, errors, actor), errors)

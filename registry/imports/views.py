@@ -53,6 +53,7 @@ def page() -> ResponseReturnValue:
             upload.read(),
             actor=Actor.of(current_user, "web"),
         )
+        db.session.commit()
         run = outcome.run
         if outcome.applied:
             flash(

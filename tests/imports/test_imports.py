@@ -53,7 +53,9 @@ def counts(session) -> dict:
 
 
 def run(session, data: bytes, name: str = "file.csv"):
-    return import_file(session, name, data, actor=ACTOR)
+    outcome = import_file(session, name, data, actor=ACTOR)
+    session.commit()
+    return outcome
 
 
 # --- enterprises ---------------------------------------------------------------------------
