@@ -50,6 +50,14 @@ def world(session, make):
     return world
 
 
+def claimed(session, world) -> Application:
+    """A draft submitted by its owner and claimed by the first reviewer."""
+    application = draft(session, world)
+    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    return application
+
+
 def draft(session, world) -> Application:
     application = apps.create(
         session, world["a"], "tech_sme", "promotion", user=world["owner"], via="web"
@@ -288,9 +296,7 @@ def test_the_disabled_start_button_looks_disabled_and_says_why(client, session, 
 
 
 def _granted(session, world) -> Application:
-    application = draft(session, world)
-    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    apps.claim(session, application, user=world["reviewer"], via="web")
+    application = claimed(session, world)
     decisions.decide(
         session,
         application,
@@ -317,9 +323,7 @@ def test_withdrawing_a_granted_application_changes_nothing(client, session, worl
 
 
 def test_the_reason_for_changes_comes_first_on_the_application(client, session, world, auth):
-    application = draft(session, world)
-    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    apps.claim(session, application, user=world["reviewer"], via="web")
+    application = claimed(session, world)
     decisions.decide(
         session,
         application,
@@ -342,9 +346,7 @@ def test_the_reason_for_changes_comes_first_on_the_application(client, session, 
 def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(
     client, session, world, auth
 ):
-    application = draft(session, world)
-    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    apps.claim(session, application, user=world["reviewer"], via="web")
+    application = claimed(session, world)
     decisions.decide(
         session,
         application,
@@ -638,9 +640,7 @@ def test_fields_the_applicant_forms_do_not_declare_change_nothing(client, sessio
 def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world, auth):
     from registry.applications import objections
 
-    application = draft(session, world)
-    apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    apps.claim(session, application, user=world["reviewer"], via="web")
+    application = claimed(session, world)
     decisions.decide(
         session,
         application,
