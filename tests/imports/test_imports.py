@@ -22,6 +22,7 @@ from registry.imports.models import ImportRun
 from registry.imports.operations import MAX_ROWS, import_file
 from registry.ladder.models import Tier, TierEvent
 from tests.factories import PASSWORD, new_uscc
+from tests.fixtures.browser import sign_in
 
 ACTOR = Actor(None, "system", "cli")
 PAGE = "/admin/imports"
@@ -445,10 +446,7 @@ def test_upload_in_a_browser(app, session, new_page, tmp_path, make):
     dialogs: list[str] = []
     page = new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto("/login")
-    page.fill("#email", "admin@example.com")
-    page.fill("#password", PASSWORD)
-    page.locator("form.form button[type=submit]").click()
+    sign_in(page, "admin@example.com")
     page.goto(PAGE)
     page.set_input_files("#file", str(bad))
     page.locator("form.form button[type=submit]").click()

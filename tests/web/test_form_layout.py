@@ -5,10 +5,10 @@ error and control — with no gap grown out of the flex basis."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from registry.accounts.models import Role
 from tests.factories import PASSWORD
+from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +25,6 @@ PAGES = {
     Role.REVIEWER: ["/review/nominate"],
     Role.ADMIN: ["/admin/users/new", "/admin/users/{user}"],
 }
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    expect(page.locator(".account-menu")).to_be_visible()
 
 
 @pytest.mark.parametrize("role", list(PAGES), ids=lambda role: str(role or "anonymous"))

@@ -12,13 +12,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from registry.accounts import operations as accounts
 from registry.accounts.models import Role
-from tests.factories import TEST_ACTOR
+from tests.factories import PASSWORD
+from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "Lu-mountain-2026"
 USERS = {"admin": "admin@example.com", "reviewer": "reviewer@example.com"}
 
 #: (path, a filter set on it, who may see it)
@@ -32,11 +31,9 @@ LISTS = [
 
 
 @pytest.fixture
-def users(session):
+def users(session, make):
     for role, email in USERS.items():
-        accounts.create_user(
-            session, email, role=Role(role), actor=TEST_ACTOR, password=PASSWORD, name=role
-        )
+        make.user(email, Role(role), password=PASSWORD, name=role)
     session.commit()
 
 
@@ -47,11 +44,7 @@ def clear_link(page):
 def open_list(new_page, role, width):
     page = new_page(width=width)
     if role:
-        page.goto("/login")
-        page.fill("#email", USERS[role])
-        page.fill("#password", PASSWORD)
-        page.locator("form.form button[type=submit]").click()
-        expect(page.locator(".account-menu")).to_be_visible()
+        sign_in(page, USERS[role])
     return page
 
 

@@ -6,10 +6,10 @@ audit entries with changes; the other pages in each role's navigation come along
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from registry.accounts.models import Role
 from tests.factories import PASSWORD
+from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -67,20 +67,12 @@ def seed(make, session) -> None:
     session.commit()
 
 
-def sign_in(page, email: str, lang: str) -> None:
-    page.goto(f"/login?lang={lang}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    expect(page.locator(".account-menu")).to_be_visible()
-
-
 @pytest.mark.parametrize("role", list(PAGES), ids=str)
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_pages_fit_a_phone(new_page, session, make, role, lang):
     seed(make, session)
     page = new_page(width=WIDTH)
-    sign_in(page, f"{role}@example.com", lang)
+    sign_in(page, f"{role}@example.com", lang=lang)
     page.goto(f"{PAGES[role]}?lang={lang}")
     paths = [PAGES[role], *(p for p in page.evaluate(NAV) if p != PAGES[role])]
     failures = []

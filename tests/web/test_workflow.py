@@ -24,6 +24,7 @@ from registry.core import clock
 from registry.enterprises.models import Enterprise
 from registry.ladder import operations as ladder
 from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
+from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -60,14 +61,6 @@ def open_page(new_page, dialogs, lang="zh"):
     if lang == "en":
         page.goto("/?lang=en")
     return page
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.locator("form.form button[type=submit]").click()
-    expect(page.locator(".account-menu")).to_be_visible()
 
 
 def holders(page, tier="tech_sme") -> int:
