@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.enterprises_api",
     "tests.fixtures.browser",
+    "tests.fixtures.route_matrix",
 ]
 
 ENGINE_URL = os.environ.get("TEST_DATABASE_URL")

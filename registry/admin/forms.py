@@ -29,6 +29,7 @@ from wtforms.validators import (
 )
 
 from registry.accounts.models import Role
+from registry.core.audit_labels import ACTION_LABELS, OBJECT_LABELS
 from registry.core.web import strip_text
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.settings import LIMITS, MAX_VALIDITY_YEARS
@@ -179,6 +180,23 @@ class TierSettingsForm(FlaskForm):
 # --- audit log ----------------------------------------------------------------------------
 
 
+OBJECT_CHOICES = [SelectChoice(code, label) for code, label in OBJECT_LABELS.items()]
+
+
+def _action_choices() -> list[SelectChoice]:
+    """Every audit action, those on one kind of object led by "every action on it" (the
+    kind's prefix: the filter matches actions by their start)."""
+    choices = [SelectChoice("", _l("All actions"))]
+    for code, label in ACTION_LABELS.items():
+        kind = code.partition(".")[0]
+        if not any(choice.value == f"{kind}." for choice in choices):
+            group = OBJECT_LABELS.get(kind) or _l("Tier settings")  # tier_settings.*
+            every = _l("Every action on: %(kind)s", kind=group)
+            choices.append(SelectChoice(f"{kind}.", every))
+        choices.append(SelectChoice(code, label))
+    return choices
+
+
 #: The years an audit log filter may name (the registry keeps no earlier entries).
 AUDIT_YEARS = (2000, 2999)
 
@@ -187,8 +205,15 @@ class AuditFilterForm(Form):
     """The filters of the audit log (GET, so no CSRF token; empty = any)."""
 
     actor = StringField(_l("Actor (name or user id)"), validators=[Optional(), Length(max=254)])
-    action = StringField(_l("Action starts with"), validators=[Optional(), Length(max=60)])
-    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40)])
+    action = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
+        _l("Action"), choices=_action_choices(), default="", invalid_choice_message=_CHOOSE
+    )
+    object_type = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
+        _l("Object type"),
+        choices=[SelectChoice("", _l("All objects")), *OBJECT_CHOICES],
+        default="",
+        invalid_choice_message=_CHOOSE,
+    )
     object_id = StringField(_l("Object id"), validators=[Optional(), Length(max=40)])
     since = _DateField(_l("From"), validators=[Optional()])
     until = _DateField(_l("To"), validators=[Optional()])

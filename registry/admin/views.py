@@ -7,7 +7,6 @@ form's errors.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +27,7 @@ from registry.accounts import operations as accounts
 from registry.accounts import sessions
 from registry.accounts.models import Role, User
 from registry.admin import queries
+from registry.admin.audit_view import audit_lines
 from registry.admin.forms import (
     ROLE_LABELS,
     AuditFilterForm,
@@ -63,16 +63,6 @@ nav_item("admin.audit", _l("Audit log"), {"admin"}, order=62)
 def shanghai_time(at: datetime | None) -> str:
     """An instant as Asia/Shanghai wall time, to the second."""
     return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if at else ""
-
-
-@bp.app_template_filter("audit_value")
-def audit_value(value: Any) -> str:
-    """One side of an audit change as text (JSON for lists and objects)."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 # --- keyset lists -------------------------------------------------------------------------
@@ -340,5 +330,6 @@ def audit() -> ResponseReturnValue:
             before_id=before_id,
         ),
     )
-    html = render_template("admin/audit.html", listing=listing)
+    lines = audit_lines(db.session, listing.page.items) if listing.page is not None else []
+    html = render_template("admin/audit.html", listing=listing, lines=lines)
     return html, listing.status

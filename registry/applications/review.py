@@ -25,6 +25,7 @@ from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
 from registry.core import access, clock
+from registry.core.audit_labels import ACTION_LABELS
 from registry.core.errors import DomainError, ManualChecksUnconfirmed, NotFound
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
@@ -90,7 +91,7 @@ def _page_helpers() -> dict:
         "KIND_LABELS": KIND_LABELS,
         "OBJECTION_LABELS": OBJECTION_LABELS,
         "CHECK_STATUS_LABELS": STATUS_TEXT,
-        "ACTION_LABELS": forms.ACTION_LABELS,
+        "ACTION_LABELS": ACTION_LABELS,
         "DECISION_LABELS": forms.DECISION_LABELS,
         "CLAIM_STATE_LABELS": forms.CLAIM_STATE_LABELS,
     }

@@ -32,18 +32,6 @@ DECISION_LABELS = {
     "reject": _l("Reject"),
     "request_changes": _l("Request changes"),
 }
-#: The application's audit actions, as its history shows them.
-ACTION_LABELS = {
-    "application.create": _l("Created"),
-    "application.submit": _l("Submitted"),
-    "application.claim": _l("Claimed for review"),
-    "application.approve": _l("Approved"),
-    "application.reject": _l("Rejected"),
-    "application.request_changes": _l("Changes requested"),
-    "application.withdraw": _l("Withdrawn"),
-    "application.grant": _l("Granted"),
-    "application.close": _l("Closed by the registry"),
-}
 ASSIGNEE_LABELS = {"anyone": _l("Anyone"), "me": _l("Me"), "none": _l("Nobody yet")}
 CLAIM_STATE_LABELS = {
     "pending": _l("Pending"),

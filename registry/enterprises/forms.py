@@ -205,32 +205,42 @@ class AnnualReportForm(FlaskForm):
     )
     # Money
     revenue = _money(
-        _l("Revenue"), _l("Operating revenue of the year, in 万元. At most the total income.")
+        _l("Revenue"),
+        _l("Operating revenue of the year, in 10,000 yuan. At most the total income."),
     )
     total_income = _money(
         _l("Total income"),
-        _l("All income of the year (operating revenue and other income), in 万元."),
+        _l("All income of the year (operating revenue and other income), in 10,000 yuan."),
     )
-    total_assets = _money(_l("Total assets"), _l("Total assets at the end of the year, in 万元."))
+    total_assets = _money(
+        _l("Total assets"), _l("Total assets at the end of the year, in 10,000 yuan.")
+    )
     net_assets = _money(
         _l("Net assets"),
         _l(
-            "Total assets less liabilities at the end of the year, in 万元. "
+            "Total assets less liabilities at the end of the year, in 10,000 yuan. "
             "At most the total assets."
         ),
     )
-    total_cost = _money(_l("Total cost"), _l("Total costs and expenses of the year, in 万元."))
+    total_cost = _money(
+        _l("Total cost"), _l("Total costs and expenses of the year, in 10,000 yuan.")
+    )
     rd_expense = _money(
         _l("R&D expense"),
-        _l("Research and development expense of the year, in 万元. At most the total cost."),
+        _l("Research and development expense of the year, in 10,000 yuan. At most the total cost."),
     )
     rd_domestic_expense = _money(
         _l("R&D expense in China"),
-        _l("The part of the R&D expense spent within China, in 万元. At most the R&D expense."),
+        _l(
+            "The part of the R&D expense spent within China, in 10,000 yuan."
+            " At most the R&D expense."
+        ),
     )
     hightech_income = _money(
         _l("High-tech product income"),
-        _l("Income from high-tech products and services, in 万元. At most the total income."),
+        _l(
+            "Income from high-tech products and services, in 10,000 yuan. At most the total income."
+        ),
     )
     # Percentages
     main_business_share = _percent(
@@ -273,7 +283,7 @@ class AnnualReportForm(FlaskForm):
 
     GROUPS = (
         (_l("Staff"), COUNT_FIELDS[:3]),
-        (_l("Finances, in 万元"), MONEY_FIELDS),
+        (_l("Finances, in 10,000 yuan"), MONEY_FIELDS),
         (_l("Shares, in percent"), PERCENT_FIELDS),
         (_l("Intellectual property and market"), COUNT_FIELDS[3:]),
     )

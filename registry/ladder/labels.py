@@ -18,7 +18,7 @@ STATUS_TEXT = {
 OPERATORS = {">=": "≥", "<=": "≤", ">": ">"}
 UNITS = {
     "person": _l("persons"),
-    "CNY": _l("万元"),
+    "CNY": _l("× 10,000 yuan"),
     "days": _l("days"),
     "years": _l("years"),
     "points": _l("points"),

@@ -530,8 +530,50 @@ def test_audit_log_filters(session, admin_client, entries):
 
 def test_audit_rows_show_the_entry(session, admin_client, entries):
     html = admin_client.get("/admin/audit?action=tier.grant&lang=en").text
-    assert "Clerk Chen" in html and "2026-03-05 23:59:00" in html and "api" in html
-    assert "tech_sme" in html and "→" in html and "91360100X" in html
+    assert "Clerk Chen" in html and "2026-03-05 23:59:00" in html and "REST API" in html
+    assert "Tier granted" in html
+    assert "Tier: <span>— → Technology-based SME</span>" in " ".join(html.split())
+    assert "Enterprise 91360100X" in html
+
+
+def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, reviewer):
+    """The audit log as people read it (QUALITY.md U4): fields by their labels, states
+    in words and a user by name, not ``state: open → dismissed`` nor ``claimed_by: — →
+    1``."""
+    enterprise = make.enterprise(name="赣江科技有限公司")
+    record(
+        session,
+        datetime(2026, 3, 5, tzinfo=UTC),
+        "objection.resolve",
+        "objection",
+        3,
+        state=["open", "dismissed"],
+    )
+    record(
+        session,
+        datetime(2026, 3, 5, tzinfo=UTC),
+        "application.claim",
+        "application",
+        4,
+        claimed_by=[None, reviewer.id],
+        state=["submitted", "in_review"],
+    )
+    record(
+        session,
+        datetime(2026, 3, 5, tzinfo=UTC),
+        "enterprise.update",
+        "enterprise",
+        enterprise.uscc,
+        city_code=["360100", "360700"],
+    )
+    text = " ".join(admin_client.get("/admin/audit?lang=en").text.split())
+    assert "State: <span>Open → Dismissed</span>" in text
+    assert f"Reviewer: <span>— → {reviewer.display_name}</span>" in text
+    assert "<span>Nanchang → Ganzhou</span>" in text
+    assert "Enterprise 赣江科技有限公司" in text and "Objection resolved" in text
+    assert "状态: <span>待处理 → 不成立</span>" in " ".join(
+        admin_client.get("/admin/audit?lang=zh").text.split()
+    )
 
 
 def test_audit_entries_of_web_requests_carry_request_id_and_address(
@@ -542,8 +584,8 @@ def test_audit_entries_of_web_requests_carry_request_id_and_address(
         data={"action": "disable"},
         headers={"X-Request-ID": "req-abc-123"},
     )
-    html = admin_client.get(f"/admin/audit?object_type=user&object_id={reviewer.id}").text
-    assert "req-abc-123" in html and "127.0.0.1" in html and "user.update" in html
+    html = admin_client.get(f"/admin/audit?object_type=user&object_id={reviewer.id}&lang=en").text
+    assert "req-abc-123" in html and "127.0.0.1" in html and "User changed" in html
 
 
 @pytest.mark.parametrize(

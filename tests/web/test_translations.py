@@ -10,6 +10,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from tests.web.usability import language_faults, reading_text
 from translations.keywords import extract_keywords
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +60,24 @@ def test_compiled_catalogue_matches_the_source(catalogue):
         compiled = {_key(m.id): _key(m.string) for m in read_mo(mo) if m.id}
     source = {_key(m.id): _key(m.string) for m in catalogue if m.id and not m.fuzzy}
     assert compiled == source, "run: pybabel compile -d translations"
+
+
+def test_each_message_speaks_one_language(catalogue):
+    """U1 over the catalogue: no English message holds a Chinese word and no Chinese
+    one a run of three English words, so that no form error or refusal a page can show
+    mixes the languages (markup inside a message is not text)."""
+    mixed = []
+    for message in catalogue:
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else message.string
+        for text in ids:
+            mixed += [(text, f) for f in language_faults([_without_markup(text)], "en")]
+        for text in strings:
+            mixed += [(text, f) for f in language_faults([_without_markup(text)], "zh")]
+    assert not mixed, "\n".join(f"{text!r}: {fault!r}" for text, fault in mixed)
+
+
+def _without_markup(text: str) -> str:
+    return " ".join(reading_text(f"<p>{text}</p>", "zh"))

@@ -1,0 +1,137 @@
+"""QUALITY.md U1 (one language per page), U3 (phone width), U4 (words, not codes) and
+U7 (accessible) on every page of the route matrix, for each role, in both languages.
+
+The pages are the matrix's (:mod:`tests.fixtures.route_matrix`) with the objects of its
+world, plus the states of them a reader meets that the matrix names once (an
+application in its notice period with its history). Forms are walked in their error
+state too: the matrix's POSTs are requests a form refuses.
+
+U1 and U4 read every page and every form's error state through the test client, in
+both languages, on every run. U3 and U7 need the browser: ``make test`` walks each
+role's pages in one language (the roles take turns, so both are seen); ``make
+test-long`` walks every page in both.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from registry.accounts.models import AccountClaim, ApiToken, User
+from registry.applications.models import Application, Attachment, Decision, Objection
+from registry.enterprises.models import Enterprise
+from tests.fixtures.route_matrix import ADMIN, ANONYMOUS, ENTERPRISE, MATRIX, REVIEWER, Page
+from tests.web.usability import code_faults, language_faults, reading_text
+
+pytestmark = pytest.mark.usefixtures("pinned_clock")
+LANGS = ("zh", "en")
+PRINCIPALS = (ANONYMOUS, ENTERPRISE, REVIEWER, ADMIN)
+#: Rules of the matrix that are no page to read: health probes (JSON), the API's
+#: documentation (U1 sets it aside), and downloads.
+NOT_PAGES = {
+    "/healthz",
+    "/readyz",
+    "/api/docs",
+    "/api/docs/assets/<path:filename>",
+    "/exports/enterprises",
+    "/exports/tiers/<code>",
+    "/attachments/<int:attachment_id>",
+    "/logout",
+}
+#: Pages in states the matrix does not reach: an application in its notice period, with
+#: a decision and an objection in its history.
+MORE_PAGES = {
+    REVIEWER: ["/review/applications/{in_notice}"],
+    ADMIN: ["/review/applications/{in_notice}", "/admin/audit?limit=200"],
+}
+#: The values people entered, set aside by U1 and U4: (model, columns).
+ENTERED = (
+    (
+        Enterprise,
+        (
+            "name",
+            "name_en",
+            "address",
+            "legal_representative",
+            "contact_name",
+            "contact_email",
+            "main_products",
+            "county",
+        ),
+    ),
+    (User, ("email", "name")),
+    (AccountClaim, ("stated_name", "comment")),
+    (ApiToken, ("prefix",)),
+    (Application, ("closed_reason",)),
+    (Decision, ("reviewer_name", "comment")),
+    (Attachment, ("label",)),
+    (Objection, ("name", "contact", "grounds", "resolution_comment")),
+)
+
+
+def entered_values(session) -> list[str]:
+    """Every value people entered in the tables of :data:`ENTERED`."""
+    values = []
+    for model, columns in ENTERED:
+        for row in session.execute(select(*(getattr(model, c) for c in columns))):
+            values += [str(v) for v in row if v]
+    return values
+
+
+def in_language(path: str, lang: str) -> str:
+    return f"{path}{'&' if '?' in path else '?'}lang={lang}"
+
+
+def pages(principal: str, names: dict) -> list[str]:
+    """The pages ``principal`` reads: the matrix's GET pages it gets (200), then
+    :data:`MORE_PAGES`."""
+    found = [
+        entry.path.format(**names)
+        for (method, rule), entry in MATRIX.items()
+        if isinstance(entry, Page)
+        and method == "GET"
+        and rule not in NOT_PAGES
+        and getattr(entry, principal) == 200
+    ]
+    return found + [path.format(**names) for path in MORE_PAGES.get(principal, [])]
+
+
+def error_states(principal: str, names: dict) -> list[tuple[str, dict]]:
+    """The matrix's form posts that ``principal`` gets a page for (a refusal, not a
+    redirect): the forms in their error state."""
+    return [
+        (entry.path.format(**names), entry.data)
+        for (method, rule), entry in MATRIX.items()
+        if isinstance(entry, Page)
+        and method == "POST"
+        and rule not in NOT_PAGES
+        and getattr(entry, principal) in (400, 409, 422)
+    ]
+
+
+def _faults(html: str, lang: str, entered: list[str]) -> list[str]:
+    pieces = reading_text(html, lang, entered)
+    return [f"U1 {f!r}" for f in language_faults(pieces, lang)] + [
+        f"U4 {f!r}" for f in code_faults(pieces)
+    ]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_speaks_its_language_in_words(app, session, matrix_world, auth, lang):
+    """U1 and U4 on every page and form error state of the matrix, for each role."""
+    entered = entered_values(session)
+    names = matrix_world["names"]
+    failures = []
+    for principal in PRINCIPALS:
+        client = app.test_client()
+        if principal != ANONYMOUS:
+            email = matrix_world["emails"][principal]
+            assert auth.login(email, client=client, lang=lang).status_code == 303
+        asked = [("GET", path, None) for path in pages(principal, names)]
+        asked += [("POST", path, data) for path, data in error_states(principal, names)]
+        for method, path, data in asked:
+            response = client.open(in_language(path, lang), method=method, data=data)
+            assert response.mimetype == "text/html", (method, path, response.mimetype)
+            for fault in _faults(response.get_data(as_text=True), lang, entered):
+                failures.append(f"{principal} {method} {path}: {fault}")
+    assert not failures, "\n".join(dict.fromkeys(failures))
