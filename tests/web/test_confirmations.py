@@ -339,7 +339,7 @@ def test_the_question_is_asked_in_chinese(app, session, make, world, case):
     shown = re.sub(r"<[^>]+>", " ", question(asked))  # what a person reads
     for data in action.data_text:
         shown = shown.replace(data, "")
-    assert "无法撤销" in shown or "不能" in shown or "无法" in shown
+    assert "吗？" in shown  # a question, asked in Chinese
     assert not re.findall(r"[A-Za-z]{2,}", shown)
 
 
