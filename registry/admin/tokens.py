@@ -1,5 +1,6 @@
 """Admin pages for API tokens (PRODUCT.md "Web pages", API.md "Authentication and rights"):
-every token with its state and a revoke button, and a form that creates one.
+every token with its state and a revoke button (which asks first: a revoked token
+cannot be used again), and a form that creates one.
 
 A token is shown once, in the answer to the POST that created it: never through a
 redirect, the session or a flash message, since only its digest may be stored. The
@@ -24,11 +25,13 @@ from wtforms.validators import InputRequired, Length, NumberRange, ValidationErr
 from registry.accounts import tokens as token_ops
 from registry.accounts.models import SCOPES, ApiToken, User
 from registry.accounts.operations import normalise_email
+from registry.admin import questions
 from registry.admin.forms import ROLE_LABELS
 from registry.admin.views import bp
 from registry.core import access, clock
 from registry.core.api import SCOPE_ROLES
 from registry.core.audit import Actor
+from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, field_error
 from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
@@ -137,7 +140,13 @@ def _create(form: TokenForm) -> tuple[ApiToken, str]:
 @access.admin
 def revoke_token(token_id: int) -> ResponseReturnValue:
     token = db.get_or_404(ApiToken, token_id)
+    # Asked first, unless it is revoked already (then nothing changes).
+    was_revoked = token.revoked_at is not None
     token_ops.revoke_token(db.session, token, actor=Actor.of(current_user, "web"))
+    if not was_revoked and (
+        asked := confirm_first(db.session, lambda: questions.revoke_token(token, SCOPE_LABELS))
+    ):
+        return asked
     db.session.commit()
     flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))
     return see_other(".tokens")

@@ -2,7 +2,8 @@
 
 Every page is for admins only. Changes go through the operations of their domain,
 which write the audit entries; each POST commits once and answers 303, or 422 with the
-form's errors.
+form's errors. Disabling a user and lowering a quota are asked first
+(``registry.core.confirm``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from registry.accounts import operations as accounts
 from registry.accounts import sessions
 from registry.accounts.models import Role, User
-from registry.admin import queries
+from registry.admin import queries, questions
 from registry.admin.audit_view import audit_lines
 from registry.admin.forms import (
     ROLE_LABELS,
@@ -41,6 +42,7 @@ from registry.admin.forms import (
 from registry.core import access
 from registry.core.audit import Actor
 from registry.core.clock import SHANGHAI
+from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, Page, decode_cursor, page_of
@@ -209,6 +211,10 @@ def user(user_id: int) -> ResponseReturnValue:
                 # The password rules name "password"; this form calls it "new_password".
                 refuse(form, error, field="new_password" if posted == "password" else None)
             else:
+                if action == "disable" and (
+                    asked := confirm_first(db.session, lambda: questions.disable_user(target))
+                ):
+                    return asked
                 db.session.commit()
                 flash(message)
                 return see_other(".user", user_id=target.id)
@@ -280,6 +286,14 @@ def tier(code: str) -> ResponseReturnValue:
             db.session.rollback()
             refuse(form, error)
         else:
+            old_quota, new_quota = changes.get("quota", (0, 0))
+            if new_quota < old_quota and (
+                asked := confirm_first(
+                    db.session,
+                    lambda: questions.lower_quota(tier, new_quota, other_changes=len(changes) > 1),
+                )
+            ):
+                return asked
             db.session.commit()
             if not changes:
                 flash(_("Nothing was changed."))

@@ -18,10 +18,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.applications import objections
+from registry.applications import objections, questions
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.notice_forms import ObjectionForm, ResolutionForm
 from registry.core import access, clock
+from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, Throttled, found
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
@@ -210,6 +211,12 @@ def resolve(objection_id: int) -> ResponseReturnValue:
             refuse(form, error)
             status = error.status
         else:
+            if form.outcome.data == "upheld" and (
+                asked := confirm_first(
+                    db.session, lambda: questions.uphold(objection, form.comment.data)
+                )
+            ):
+                return asked
             application = objection.application
             db.session.commit()
             flash(_resolution_message(objection, application))

@@ -4,7 +4,8 @@ claims.
 
 Every page is for reviewers and admins. A refusal of the operations layer is shown on
 the page it came from with the refusal's status (403 four-eyes, 409 invalid transition,
-422 validation); a success answers 303 back to the page with a message.
+422 validation); a success answers 303 back to the page with a message. Withdrawing a
+nomination and rejecting an application are asked first (``registry.core.confirm``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from registry.accounts.models import User
-from registry.applications import decisions, operations, queries
+from registry.applications import decisions, operations, queries, questions
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
 from registry.core import access, clock
 from registry.core.audit_labels import ACTION_LABELS
+from registry.core.confirm import Question, confirm_first
 from registry.core.errors import DomainError, ManualChecksUnconfirmed, NotFound
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
@@ -238,10 +240,14 @@ def application(application_id: int) -> ResponseReturnValue:
 
 
 def _transition(
-    application_id: int, operation: Callable[..., object], done: str, **options: Any
+    application_id: int,
+    operation: Callable[..., object],
+    done: str,
+    question: Callable[[Application], Question] | None = None,
+    **options: Any,
 ) -> ResponseReturnValue:
     """Claim, submit or withdraw: 303 with ``done`` after success, else the page with
-    the refusal and its status."""
+    the refusal and its status. With a ``question`` the action is asked first."""
     application = db.get_or_404(Application, application_id)
     try:
         operation(db.session, application, user=me(), via="web", **options)
@@ -252,6 +258,8 @@ def _transition(
             problem=error_text(error),
             status=error.status,
         )
+    if question and (asked := confirm_first(db.session, lambda: question(application))):
+        return asked
     db.session.commit()
     flash(done)
     return see_other(".application", application_id=application_id)
@@ -279,7 +287,14 @@ def submit_nomination(application_id: int) -> ResponseReturnValue:
 @bp.post("/applications/<int:application_id>/withdrawal")
 @access.reviewer
 def withdraw_nomination(application_id: int) -> ResponseReturnValue:
-    return _transition(application_id, operations.withdraw, _("The nomination is withdrawn."))
+    return _transition(
+        application_id,
+        operations.withdraw,
+        _("The nomination is withdrawn."),
+        lambda application: questions.withdraw(
+            application, url_for(".application", application_id=application_id)
+        ),
+    )
 
 
 def _decided_message(application: Application) -> str:
@@ -349,6 +364,10 @@ def decide(application_id: int) -> ResponseReturnValue:
         else:
             refuse(form, error)
         return _application_page(application, decision=form, status=error.status)
+    if form.decision.data == "reject" and (
+        asked := confirm_first(db.session, lambda: questions.reject(application, form.comment.data))
+    ):
+        return asked
     db.session.commit()
     flash(_decided_message(application))
     return see_other(".application", application_id=application_id)

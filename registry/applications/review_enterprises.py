@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from registry.accounts import operations as account_ops
 from registry.accounts.models import AccountClaim, ClaimState
-from registry.applications import queries
+from registry.applications import queries, questions
 from registry.applications import review_forms as forms
 from registry.applications.review import (
     LIST_LIMIT,
@@ -27,6 +27,7 @@ from registry.applications.review import (
 )
 from registry.core import access
 from registry.core.audit import Actor
+from registry.core.confirm import Question, confirm_first
 from registry.core.errors import DomainError, found
 from registry.core.i18n import current_language
 from registry.core.web import error_text, nav_item, refuse, see_other
@@ -108,8 +109,10 @@ def _ladder_move(
     form_name: str,
     move: Callable[[Enterprise, forms.DemoteForm | forms.RevokeForm], object],
     done: str,
+    question: Callable[[Enterprise, forms.DemoteForm | forms.RevokeForm], Question],
 ) -> ResponseReturnValue:
-    """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation."""
+    """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation, and
+    ``question(enterprise, form)`` asks it first: neither can be undone."""
     enterprise = _enterprise_or_404(uscc)
     form = _demote_form(enterprise) if form_name == "demote" else forms.RevokeForm(prefix="revoke")
     if not form.validate_on_submit():
@@ -122,6 +125,8 @@ def _ladder_move(
         return _enterprise_page(
             _enterprise_or_404(uscc), **{form_name: form}, status=form_status(error)
         )
+    if asked := confirm_first(db.session, lambda: question(enterprise, form)):
+        return asked
     db.session.commit()
     flash(done)
     return see_other(".enterprise", uscc=enterprise.uscc)
@@ -141,6 +146,7 @@ def demote(uscc: str) -> ResponseReturnValue:
             reason=cast(str, form.reason.data),  # required
         ),
         _("The enterprise is demoted."),
+        lambda enterprise, form: questions.demote(enterprise, form.to_tier.data),
     )
 
 
@@ -158,6 +164,7 @@ def revoke(uscc: str) -> ResponseReturnValue:
             ban_until=form.ban_until.data,
         ),
         _("The designation is revoked."),
+        lambda enterprise, form: questions.revoke(enterprise, form.ban_until.data),
     )
 
 

@@ -12,13 +12,15 @@ operations refuse re-renders the detail page with the message on the form concer
 and the refusal's status — 422 (validation, not eligible), 413 (file over 10 MB),
 409 (invalid transition: e.g. the second of two submits from two tabs), 403 (not the
 applicant side). Nothing is changed then. Success flashes a message and answers 303.
+A withdrawal cannot be undone: it is asked first on a page of its own
+(``registry.core.confirm``) and done when that page posts it again.
 A request body over ``MAX_CONTENT_LENGTH`` never reaches a view: it gets the HTML 413
 error page.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template
+from flask import Blueprint, Response, abort, flash, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,12 +28,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from registry.accounts.models import User
-from registry.applications import attachments, operations, queries
+from registry.applications import attachments, operations, queries, questions
 from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
 from registry.applications.labels import KIND_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Attachment, Kind, State
 from registry.applications.timeline import timeline
 from registry.core import access, clock
+from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed, found
 from registry.core.i18n import current_language
 from registry.core.web import error_text, form_page, nav_item, refuse, see_other
@@ -259,6 +262,9 @@ def withdraw(application_id: int) -> ResponseReturnValue:
         operations.withdraw(db.session, application, user=_user(), via="web")
     except DomainError as error:
         return _refused(application, error, "withdraw_form", form)
+    cancel = url_for("applications.detail", application_id=application_id)
+    if asked := confirm_first(db.session, lambda: questions.withdraw(application, cancel)):
+        return asked
     db.session.commit()
     flash(_("The application was withdrawn."))
     return see_other("applications.detail", application_id=application_id)

@@ -214,7 +214,9 @@ def test_a_revoked_token_is_refused_by_the_api(app, session, admin, admin_client
     bearer = {"Authorization": f"Bearer {secret}"}
     assert app.test_client().get("/api/v1/tiers", headers=bearer).status_code == 200
 
-    response = admin_client.post(f"{PAGE}/{token.id}/revoke?lang=en")  # the message in English
+    response = admin_client.post(  # the message in English
+        f"{PAGE}/{token.id}/revoke?lang=en", data={"confirm": "1"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == PAGE
     session.expire_all()
     assert db.session.get(ApiToken, token.id).revoked_at is not None
@@ -254,7 +256,10 @@ def test_the_forms_carry_a_working_csrf_token(database_url, session, admin, revi
         assert client.post(revoke).status_code == 400
         assert create(client).status_code == 400
         page = client.get(PAGE).text
-        assert client.post(revoke, data={"csrf_token": csrf(page)}).status_code == 303
+        asked = client.post(revoke, data={"csrf_token": csrf(page)})
+        assert asked.status_code == 200 and "data-confirm" in asked.text
+        confirmed = {"csrf_token": csrf(asked.text), "confirm": "1"}
+        assert client.post(revoke, data=confirmed).status_code == 303
         form = {"email": "reviewer@example.com", "scopes": "registry:read", "expires_days": "7"}
         created = client.post(PAGE, data={**form, "csrf_token": csrf(page)})
         assert created.status_code == 201 and secret_on(created.text)

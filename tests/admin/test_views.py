@@ -214,7 +214,9 @@ def test_disabling_ends_the_session_at_once_and_blocks_login(
 ):
     theirs = auth.signed_in(reviewer.email)
     assert theirs.get("/account").status_code == 200
-    response = admin_client.post(f"/admin/users/{reviewer.id}", data={"action": "disable"})
+    response = admin_client.post(
+        f"/admin/users/{reviewer.id}", data={"action": "disable", "confirm": "1"}
+    )
     assert response.status_code == 303
 
     ended = theirs.get("/account")
@@ -409,7 +411,7 @@ def test_quota_below_occupancy_is_allowed_then_grants_are_refused(session, make,
         ladder.grant_tier(session, enterprise, "chain_leader", actor=TEST_ACTOR, reason="g")
     session.commit()
     response = admin_client.post(
-        "/admin/tiers/chain_leader?lang=en", data=tier_form(session, quota="1")
+        "/admin/tiers/chain_leader?lang=en", data={**tier_form(session, quota="1"), "confirm": "1"}
     )
     assert response.status_code == 303
     [entry] = audits(session, "tier_settings.update")
@@ -581,7 +583,7 @@ def test_audit_entries_of_web_requests_carry_request_id_and_address(
 ):
     admin_client.post(
         f"/admin/users/{reviewer.id}",
-        data={"action": "disable"},
+        data={"action": "disable", "confirm": "1"},
         headers={"X-Request-ID": "req-abc-123"},
     )
     html = admin_client.get(f"/admin/audit?object_type=user&object_id={reviewer.id}&lang=en").text
@@ -643,12 +645,10 @@ def test_the_forms_carry_a_working_csrf_token(database_url, session, admin, revi
         assert client.post("/login", data=form).status_code == 303
         disable = {"action": "disable"}
         assert client.post(page, data=disable).status_code == 400
-        assert (
-            client.post(
-                page, data={**disable, "csrf_token": token(client.get(page).text)}
-            ).status_code
-            == 303
-        )
+        asked = client.post(page, data={**disable, "csrf_token": token(client.get(page).text)})
+        assert asked.status_code == 200 and "data-confirm" in asked.text
+        confirmed = {**disable, "csrf_token": token(asked.text), "confirm": "1"}
+        assert client.post(page, data=confirmed).status_code == 303
         tier = {
             "quota": "9",
             "validity": "3",

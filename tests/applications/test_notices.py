@@ -204,7 +204,11 @@ def test_reviewers_see_who_objected_and_resolve(session, world, auth):
     with clock.pinned(DURING):
         response = reviewer.post(
             f"/review/objections/{objection.id}/resolution",
-            data={prefix + "outcome": "upheld", prefix + "comment": "Confirmed by the tax office."},
+            data={
+                prefix + "outcome": "upheld",
+                prefix + "comment": "Confirmed by the tax office.",
+                "confirm": "1",
+            },
         )
     assert response.status_code == 303
     assert application.state == State.REJECTED

@@ -350,7 +350,9 @@ def test_reject_and_request_changes_need_a_comment(session, world):
             assert "A comment is required." in text(response)
             assert 'id="comment-error"' in response.get_data(as_text=True)
     assert decide(client, application).status_code == 422  # no decision chosen
-    response = decide(client, application, decision="reject", comment="Figures not credible")
+    response = decide(
+        client, application, decision="reject", comment="Figures not credible", confirm="1"
+    )
     assert response.status_code == 303
     session.expire_all()
     assert application.state == State.REJECTED
@@ -517,7 +519,9 @@ def test_a_nomination_may_be_withdrawn_by_any_reviewer(session, make, world):
     # Not eligible (no reports, no prerequisite): the submission is refused.
     response = world["clients"]["li"].post(page_of(application) + "/submission")
     assert response.status_code == 409
-    response = world["clients"]["li"].post(page_of(application) + "/withdrawal")
+    response = world["clients"]["li"].post(
+        page_of(application) + "/withdrawal", data={"confirm": "1"}
+    )
     assert response.status_code == 303
     session.expire_all()
     assert application.state == State.WITHDRAWN
@@ -607,7 +611,7 @@ def test_demote_and_revoke_forms(session, world):
     assert response.status_code == 409
     response = client.post(
         f"/review/enterprises/{uscc}/demotion",
-        data={"demote-to_tier": "tech_sme", "demote-reason": "R&D fell"},
+        data={"demote-to_tier": "tech_sme", "demote-reason": "R&D fell", "confirm": "1"},
     )
     assert response.status_code == 303
     session.expire_all()
@@ -627,7 +631,7 @@ def test_demote_and_revoke_forms(session, world):
     assert response.status_code == 422
     response = client.post(
         f"/review/enterprises/{uscc}/revocation",
-        data={"revoke-reason": "fraud", "revoke-ban_until": "2027-01-01"},
+        data={"revoke-reason": "fraud", "revoke-ban_until": "2027-01-01", "confirm": "1"},
     )
     assert response.status_code == 303
     session.expire_all()

@@ -21,6 +21,8 @@ from tests.factories import PASSWORD, TEST_ACTOR
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
 TSME_CONFIRMED = {"industry_allowed": True, "clean_record": True}
+#: What the confirmation page adds when it posts an action again (QUALITY.md U5).
+CONFIRM = {"confirm": "1"}
 
 
 @pytest.fixture(autouse=True)
@@ -267,7 +269,7 @@ def test_double_submit_from_two_tabs_changes_nothing_the_second_time(client, ses
 def test_withdraw_then_withdraw_again_is_409(client, session, world, auth):
     application = draft(session, world)
     assert auth.login("owner@a.example").status_code == 303
-    assert client.post(f"/applications/{application.id}/withdraw").status_code == 303
+    assert client.post(f"/applications/{application.id}/withdraw", data=CONFIRM).status_code == 303
     assert state_of(session, application.id) == State.WITHDRAWN
     before = audit_count(session)
     again = client.post(f"/applications/{application.id}/withdraw?lang=en")
@@ -424,7 +426,7 @@ def test_a_nomination_is_read_by_the_enterprise_and_acted_on_by_reviewers(
     client.post("/logout")
     assert auth.login("r2@example.com").status_code == 303
     assert upload(client, nomination.id, PDF).status_code == 303
-    assert client.post(f"/applications/{nomination.id}/withdraw").status_code == 303
+    assert client.post(f"/applications/{nomination.id}/withdraw", data=CONFIRM).status_code == 303
     assert state_of(session, nomination.id) == State.WITHDRAWN
 
 

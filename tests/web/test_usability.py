@@ -20,11 +20,20 @@ from sqlalchemy import select
 from registry.accounts.models import AccountClaim, ApiToken, User
 from registry.applications.models import Application, Attachment, Decision, Objection
 from registry.enterprises.models import Enterprise
+from tests.fixtures.browser import sign_in
 from tests.fixtures.route_matrix import ADMIN, ANONYMOUS, ENTERPRISE, MATRIX, REVIEWER, Page
-from tests.web.usability import code_faults, language_faults, reading_text
+from tests.web.usability import (
+    POST_FORM,
+    axe_faults,
+    code_faults,
+    language_faults,
+    phone_faults,
+    reading_text,
+)
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 LANGS = ("zh", "en")
+PHONE = 375
 PRINCIPALS = (ANONYMOUS, ENTERPRISE, REVIEWER, ADMIN)
 #: Rules of the matrix that are no page to read: health probes (JSON), the API's
 #: documentation (U1 sets it aside), and downloads.
@@ -43,6 +52,12 @@ NOT_PAGES = {
 MORE_PAGES = {
     REVIEWER: ["/review/applications/{in_notice}"],
     ADMIN: ["/review/applications/{in_notice}", "/admin/audit?limit=200"],
+}
+#: Form posts that show a page of their own beside the matrix's refusals: the
+#: confirmation an action that cannot be undone asks for (U5).
+MORE_POSTS = {
+    ENTERPRISE: [("/applications/{draft}/withdraw", {})],
+    ADMIN: [("/admin/users/{user}", {"action": "disable"})],
 }
 #: The values people entered, set aside by U1 and U4: (model, columns).
 ENTERED = (
@@ -98,8 +113,8 @@ def pages(principal: str, names: dict) -> list[str]:
 
 def error_states(principal: str, names: dict) -> list[tuple[str, dict]]:
     """The matrix's form posts that ``principal`` gets a page for (a refusal, not a
-    redirect): the forms in their error state."""
-    return [
+    redirect): the forms in their error state; then :data:`MORE_POSTS`."""
+    found = [
         (entry.path.format(**names), entry.data)
         for (method, rule), entry in MATRIX.items()
         if isinstance(entry, Page)
@@ -107,6 +122,7 @@ def error_states(principal: str, names: dict) -> list[tuple[str, dict]]:
         and rule not in NOT_PAGES
         and getattr(entry, principal) in (400, 409, 422)
     ]
+    return found + [(path.format(**names), data) for path, data in MORE_POSTS.get(principal, [])]
 
 
 def _faults(html: str, lang: str, entered: list[str]) -> list[str]:
@@ -135,3 +151,42 @@ def test_every_page_speaks_its_language_in_words(app, session, matrix_world, aut
             for fault in _faults(response.get_data(as_text=True), lang, entered):
                 failures.append(f"{principal} {method} {path}: {fault}")
     assert not failures, "\n".join(dict.fromkeys(failures))
+
+
+def _browser_walks():
+    """(principal, language) pairs; in ``make test`` each principal in one language,
+    the languages taking turns, the others in ``make test-long``."""
+    for i, principal in enumerate(PRINCIPALS):
+        for j, lang in enumerate(LANGS):
+            marks = [pytest.mark.slow] if (i + j) % 2 else []
+            yield pytest.param(principal, lang, marks=marks, id=f"{principal}-{lang}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("principal", "lang"), list(_browser_walks()))
+def test_every_page_fits_a_phone_and_is_accessible(new_page, matrix_world, principal, lang):
+    """U3 and U7 on every page of the matrix and every form in its error state, at
+    375 px."""
+    page = new_page(width=PHONE)
+    if principal == ANONYMOUS:
+        page.goto(f"/?lang={lang}")
+    else:
+        sign_in(page, matrix_world["emails"][principal], lang=lang)
+    names = matrix_world["names"]
+    failures = []
+
+    def check(label: str) -> None:
+        for fault in phone_faults(page):
+            failures.append(f"{label}: U3 {fault}")
+        for fault in axe_faults(page):
+            failures.append(f"{label}: U7 {fault}")
+
+    for path in pages(principal, names):
+        page.goto(in_language(path, lang))
+        check(f"GET {path}")
+    for path, data in error_states(principal, names):
+        page.goto(f"/?lang={lang}")
+        with page.expect_navigation():
+            page.evaluate(POST_FORM, [path, data or {}])
+        check(f"POST {path}")
+    assert not failures, "\n".join(failures)

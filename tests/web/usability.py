@@ -127,3 +127,75 @@ def language_faults(pieces: list[str], lang: str) -> list[str]:
 def code_faults(pieces: list[str]) -> list[str]:
     """U4: internal codes where a person reads."""
     return [code for piece in pieces for code in _CODE.findall(piece)]
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+#: U3 in the page: how far it scrolls sideways, and every visible table cell narrower
+#: than ``minEm`` root ems (a cell in a visually hidden header row is not seen).
+PHONE_MEASURE = """(minEm) => {
+    const root = parseFloat(getComputedStyle(document.documentElement).fontSize);
+    const narrow = [];
+    for (const cell of document.querySelectorAll("table th, table td")) {
+        const box = cell.getBoundingClientRect();
+        const row = (cell.closest("thead") || cell.closest("tr")).getBoundingClientRect();
+        if (box.width === 0 || box.height === 0 || row.width <= 1 || row.height <= 1) continue;
+        if (box.width >= minEm * root) continue;
+        narrow.push([cell.textContent.trim().slice(0, 30), Math.round(box.width)]);
+    }
+    return {
+        overflow: document.scrollingElement.scrollWidth - window.innerWidth,
+        narrow: narrow,
+    };
+}"""
+#: The narrowest a table column may be at phone width, in root ems (U3).
+MIN_COLUMN_EM = 4
+
+
+def phone_faults(page) -> list[str]:
+    """U3 on the page shown: sideways scrolling and columns narrower than 4em."""
+    found = page.evaluate(PHONE_MEASURE, MIN_COLUMN_EM)
+    faults = [f"scrolls {found['overflow']}px sideways"] if found["overflow"] > 0 else []
+    return faults + [f"column {text!r} is {width}px" for text, width in found["narrow"]]
+
+
+#: WCAG 2.1 A and AA, the level GB/T 37668-2019 asks of web content.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def axe_faults(page) -> list[str]:
+    """U7 on the page shown: axe-core's serious and critical violations (axe-core as
+    axe-playwright-python ships it, run in the page)."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)
+    result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+#: Posts a form from the page shown, as a person's browser would: the CSRF token the
+#: page carries (if any) with the given fields.
+POST_FORM = """([path, fields]) => {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = path;
+    const token = document.querySelector("input[name=csrf_token]");
+    const all = Object.entries(fields);
+    if (token) all.push(["csrf_token", token.value]);
+    for (const [name, value] of all) {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = value;
+        form.append(input);
+    }
+    document.body.append(form);
+    form.submit();
+}"""
