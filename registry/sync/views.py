@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired
 from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError
+from registry.core.forms import REQUIRED
 from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
 from registry.sync import operations
@@ -29,8 +30,6 @@ from registry.sync.sources import add_source
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
 
 nav_item("sync.sources", _l("Sync sources"), {"admin"}, order=64)
-
-REQUIRED = _l("This field is required.")
 
 
 class SourceForm(FlaskForm):
