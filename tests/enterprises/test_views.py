@@ -386,6 +386,31 @@ def test_report_errors_answer_422_on_the_field(signed_in, session, lang, figures
     assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
 
 
+def test_cross_field_checks_come_with_the_field_errors(signed_in, session):
+    """U2: a part above its whole is named together with the figures that are not numbers."""
+    figures = {
+        "employees": "5",
+        "rd_staff": "6",
+        "revenue": "abc",
+        "total_income": "100",
+        "hightech_income": "200",
+        "debt_ratio": "101",
+    }
+    response = signed_in.post(f"/enterprise/reports/{LAST}?lang=en", data=figures)
+    assert response.status_code == 422
+    page = response.text
+    assert error_of(page, "rd_staff") == "R&amp;D staff cannot be more than Employees."
+    assert error_of(page, "hightech_income") == (
+        "High-tech product income cannot be more than Total income."
+    )
+    assert error_of(page, "revenue").startswith("Enter an amount of 0 or more")
+    assert error_of(page, "debt_ratio").startswith("Enter a percentage from 0 to 100")
+    assert page.count('class="field__error"') == 4
+    for name, typed in figures.items():
+        assert value_of(page, name) == typed
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
+
+
 @pytest.mark.parametrize(
     ("lang", "typed", "message"),
     [
