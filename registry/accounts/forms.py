@@ -7,37 +7,37 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-_REQUIRED = _l("This field is required.")
+from registry.core.forms import REQUIRED
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
+    email = EmailField(_l("Email"), validators=[InputRequired(REQUIRED), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(REQUIRED)])
 
 
 class SignUpForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
+    email = EmailField(_l("Email"), validators=[InputRequired(REQUIRED), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(REQUIRED)])
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[InputRequired(_REQUIRED), EqualTo("password", _l("The passwords differ."))],
+        validators=[InputRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
     )
     uscc = StringField(
         _l("Unified social credit code"),
-        validators=[InputRequired(_REQUIRED), Length(max=64)],
+        validators=[InputRequired(REQUIRED), Length(max=64)],
     )
     enterprise_name = StringField(
-        _l("Enterprise name"), validators=[InputRequired(_REQUIRED), Length(max=200)]
+        _l("Enterprise name"), validators=[InputRequired(REQUIRED), Length(max=200)]
     )
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_REQUIRED)])
-    new_password = PasswordField(_l("New password"), validators=[InputRequired(_REQUIRED)])
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(REQUIRED)])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(REQUIRED)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[
-            InputRequired(_REQUIRED),
+            InputRequired(REQUIRED),
             EqualTo("new_password", _l("The passwords differ.")),
         ],
     )

@@ -24,10 +24,12 @@ from registry.core.errors import (
     ConflictOfInterest,
     Forbidden,
     InvalidTransition,
+    Refusals,
     Throttled,
     ValidationFailed,
     field_error,
     refusal,
+    required,
 )
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise
@@ -68,6 +70,16 @@ def _set_password(user: User, password: str, field: str = "password") -> None:
     user.set_password(password)
 
 
+def require_free_email(session: DbSession, email: str) -> None:
+    """No account has ``email`` (normalised) yet."""
+    if session.scalar(select(func.count()).where(User.email == email)):
+        raise InvalidTransition(
+            "A user with email %(email)s exists.",
+            errors=[refusal("email", "taken", "Already registered.")],
+            email=email,
+        )
+
+
 def create_user(
     session: DbSession,
     email: str,
@@ -82,12 +94,7 @@ def create_user(
     """Create a user. Without a password the user can only authenticate by token
     (machine clients). An enterprise user may be linked to its enterprise at once."""
     email = normalise_email(email)
-    if session.scalar(select(func.count()).where(User.email == email)):
-        raise InvalidTransition(
-            "A user with email %(email)s exists.",
-            errors=[refusal("email", "taken", "Already registered.")],
-            email=email,
-        )
+    require_free_email(session, email)
     if enterprise is not None and role != Role.ENTERPRISE:
         raise ValidationFailed("Only enterprise users belong to an enterprise.")
     user = User(
@@ -125,6 +132,24 @@ class SignUp:
     claim: AccountClaim | None
 
 
+def check_sign_up(
+    session: DbSession, *, email: str, password: str, uscc: str, enterprise_name: str
+) -> str:
+    """Every value of a sign-up checked, all before any refusal (QUALITY.md U2): the
+    email (its form, then that no account has it), the password's rules, the USCC and
+    the name. Saves nothing; returns the normalised USCC."""
+    refusals = Refusals()
+    address = refusals.check(normalise_email, email)
+    if address is not None:
+        refusals.check(require_free_email, session, address)
+    refusals.check(check_password_rules, password)
+    code = refusals.check(valid_uscc, uscc)
+    if not enterprise_name.strip():
+        refusals.add(required("enterprise_name"))
+    refusals.raise_any()
+    return cast(str, code)
+
+
 def sign_up(
     session: DbSession,
     *,
@@ -137,8 +162,9 @@ def sign_up(
     """An enterprise account. A new USCC creates the enterprise, linked at once and
     unverified; a USCC already registered is claimed, and the account sees that
     enterprise once a reviewer confirms the claim."""
-    code = valid_uscc(uscc)
-    check_password_rules(password)
+    code = check_sign_up(
+        session, email=email, password=password, uscc=uscc, enterprise_name=enterprise_name
+    )
     enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
     actor = Actor(None, normalise_email(email), "web")
     if enterprise is None:

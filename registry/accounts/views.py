@@ -19,7 +19,7 @@ from registry.accounts.models import User
 from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
 from registry.core.i18n import current_language
-from registry.core.web import form_page, nav_item, refuse, see_other
+from registry.core.web import form_page, nav_item, refuse, refuse_also, see_other
 from registry.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -121,6 +121,17 @@ def signup() -> ResponseReturnValue:
                     )
                 )
             return see_other("accounts.account")
+    elif form.is_submitted():
+        refuse_also(
+            form,
+            lambda: operations.check_sign_up(
+                db.session,
+                email=form.email.data or "",
+                password=form.password.data or "",
+                uscc=form.uscc.data or "",
+                enterprise_name=form.enterprise_name.data or "",
+            ),
+        )
     return form_page("accounts/signup.html", form)
 
 

@@ -12,7 +12,6 @@ from wtforms import (
     DateField,
     EmailField,
     Form,
-    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -23,18 +22,17 @@ from wtforms.validators import (
     EqualTo,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
 
 from registry.accounts.models import Role
 from registry.core.audit_labels import ACTION_LABELS, OBJECT_LABELS
+from registry.core.forms import REQUIRED, NumberField
 from registry.core.web import strip_text
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.settings import LIMITS, MAX_VALIDITY_YEARS
 
-_REQUIRED = _l("This field is required.")
 _CHOOSE = _l("Choose one of the listed values.")
 
 
@@ -82,7 +80,7 @@ class UserSearchForm(Form):
 
 
 class NewUserForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[InputRequired(_REQUIRED), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[InputRequired(REQUIRED), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
     role = SelectField(  # type: ignore[call-arg]  # not in types-WTForms 3.2
         _l("Role"),
@@ -90,10 +88,10 @@ class NewUserForm(FlaskForm):
         default=str(Role.REVIEWER),
         invalid_choice_message=_CHOOSE,
     )
-    password = PasswordField(_l("Password"), validators=[InputRequired(_REQUIRED)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(REQUIRED)])
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[InputRequired(_REQUIRED), EqualTo("password", _l("The passwords differ."))],
+        validators=[InputRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
     )
     uscc = StringField(
         _l("Enterprise (USCC)"), validators=[Optional(), Length(max=64)], filters=[strip_text]
@@ -111,11 +109,11 @@ class StatusForm(FlaskForm):
 
 
 class PasswordResetForm(FlaskForm):
-    new_password = PasswordField(_l("New password"), validators=[InputRequired(_REQUIRED)])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(REQUIRED)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[
-            InputRequired(_REQUIRED),
+            InputRequired(REQUIRED),
             EqualTo("new_password", _l("The passwords differ.")),
         ],
     )
@@ -124,14 +122,14 @@ class PasswordResetForm(FlaskForm):
 # --- tiers --------------------------------------------------------------------------------
 
 
-def _whole(label: LazyString, field: str) -> IntegerField:
+def _whole(label: LazyString, field: str) -> NumberField:
     low, high = LIMITS[field]
-    return IntegerField(
+    return NumberField(
         label,
-        validators=[
-            InputRequired(_REQUIRED),
-            NumberRange(low, high, _l("Enter a whole number from %(min)s to %(max)s.")),
-        ],
+        validators=[InputRequired(REQUIRED)],
+        message=_l("Enter a whole number from %(min)s to %(max)s.", min=low, max=high),
+        minimum=low,
+        maximum=high,
     )
 
 
@@ -157,11 +155,11 @@ class TierSettingsForm(FlaskForm):
     prerequisite = SelectField(_l("Prerequisite tier"), validate_choice=False)
     registration_pattern = StringField(
         _l("Registration number pattern"),
-        validators=[InputRequired(_REQUIRED), Length(max=60)],
+        validators=[InputRequired(REQUIRED), Length(max=60)],
         filters=[strip_text],
     )
     reason = TextAreaField(
-        _l("Reason for the change"), validators=[InputRequired(_REQUIRED), Length(max=2000)]
+        _l("Reason for the change"), validators=[InputRequired(REQUIRED), Length(max=2000)]
     )
 
     def settings(self) -> dict:

@@ -18,9 +18,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, IntegerField, SelectMultipleField
+from wtforms import EmailField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from registry.accounts import tokens as token_ops
 from registry.accounts.models import SCOPES, ApiToken, User
@@ -33,6 +33,7 @@ from registry.core.api import SCOPE_ROLES
 from registry.core.audit import Actor
 from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, field_error
+from registry.core.forms import REQUIRED, NumberField
 from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
 from registry.extensions import db
 
@@ -52,7 +53,7 @@ SCOPE_LABELS = {
 class TokenForm(FlaskForm):
     email = EmailField(
         _l("User's email"),
-        validators=[InputRequired(_l("This field is required.")), Length(max=254)],
+        validators=[InputRequired(REQUIRED), Length(max=254)],
         filters=[strip_text],
     )
     # Checkboxes drawn by the template; a value outside SCOPES is refused below.
@@ -63,13 +64,13 @@ class TokenForm(FlaskForm):
         validate_choice=False,
         validators=[InputRequired(_l("Choose at least one scope."))],
     )
-    expires_days = IntegerField(
+    expires_days = NumberField(
         _l("Expires in (days)"),
         default=token_ops.DEFAULT_DAYS,
-        validators=[
-            InputRequired(_l("This field is required.")),
-            NumberRange(1, token_ops.MAX_DAYS, _l("Enter a whole number from %(min)s to %(max)s.")),
-        ],
+        validators=[InputRequired(REQUIRED)],
+        message=_l("Enter a whole number from %(min)s to %(max)s.", min=1, max=token_ops.MAX_DAYS),
+        minimum=1,
+        maximum=token_ops.MAX_DAYS,
     )
 
     def validate_scopes(self, field: SelectMultipleField) -> None:

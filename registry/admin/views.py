@@ -46,13 +46,13 @@ from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, Page, decode_cursor, page_of
-from registry.core.web import nav_item, refuse, see_other
+from registry.core.web import nav_item, refuse, refuse_also, see_other
 from registry.enterprises.models import Enterprise
 from registry.enterprises.queries import by_uscc
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Tier
-from registry.ladder.settings import update_tier_settings
+from registry.ladder.settings import check_tier_settings, update_tier_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -311,6 +311,8 @@ def tier(code: str) -> ResponseReturnValue:
                     )
                 )
             return see_other(".tiers")
+    elif form.is_submitted():
+        refuse_also(form, lambda: check_tier_settings(db.session, tier, form.settings()))
     html = render_template(
         "admin/tier.html",
         form=form,

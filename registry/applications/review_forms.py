@@ -12,17 +12,17 @@ from wtforms import (
     BooleanField,
     DateField,
     Form,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from registry.applications.models import State
 from registry.applications.queries import ASSIGNEES, NEEDS_REVIEWER, QueueFilter
+from registry.core.forms import NumberField
 from registry.core.web import one_of_the_choices
 
 _REQUIRED = _l("This field is required.")
@@ -122,8 +122,12 @@ class DecisionForm(FlaskForm):
         ],
     )
     comment = TextAreaField(_l("Comment"), validators=[Length(max=4000)])
-    innovation_score = IntegerField(
-        _l("Innovation capability score"), validators=[Optional(), NumberRange(0, 100)]
+    innovation_score = NumberField(
+        _l("Innovation capability score"),
+        validators=[Optional()],
+        message=_l("Enter a whole number from %(min)s to %(max)s.", min=0, max=100),
+        minimum=0,
+        maximum=100,
     )
 
     manual_codes: tuple[str, ...] = ()

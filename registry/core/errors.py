@@ -6,10 +6,11 @@ message catalogue (``registry.core.i18n``), the CLI prints them as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class DomainError(Exception):
@@ -17,6 +18,9 @@ class DomainError(Exception):
 
     code = "bad_request"
     status = 400
+    #: The refusals gathered into this one (see :class:`Refusals`), each with its own
+    #: message for the page to show beside its field; empty for a single refusal.
+    causes: tuple[DomainError, ...] = ()
 
     def __init__(
         self,
@@ -45,6 +49,59 @@ def refusal(field: str, code: str, message: str) -> dict[str, str]:
 def field_error(field: str, code: str, message: str, **params: Any) -> ValidationFailed:
     """A refusal of one field's value: 422 with that field's error (API.md codes)."""
     return ValidationFailed(message, errors=[refusal(field, code, message % params)], **params)
+
+
+def required(field: str) -> ValidationFailed:
+    """An empty field that needs a value, in the words every form uses for it."""
+    return field_error(field, "required", "This field is required.")
+
+
+class Refusals:
+    """Independent checks of several values, each run to the end, so that one answer
+    names every wrong value rather than the first (QUALITY.md U2)::
+
+        refusals = Refusals()
+        code = refusals.check(valid_uscc, raw)
+        refusals.check(check_password_rules, password)
+        refusals.raise_any()
+
+    A refusal that names no field (of the operation as a whole) is raised at once.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[DomainError] = []
+
+    def check(self, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """``check(*args, **kwargs)``, or None when it refused a field (kept for later)."""
+        try:
+            return check(*args, **kwargs)
+        except DomainError as error:
+            if not error.errors:
+                raise
+            self.found.append(error)
+            return None
+
+    def add(self, error: DomainError) -> None:
+        """A refusal found otherwise, to answer with the others."""
+        self.found.append(error)
+
+    def raise_any(self) -> None:
+        """Refuse with what was found: a single refusal as it is, several as one."""
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise refused_together(self.found)
+
+
+def refused_together(refusals: Sequence[DomainError]) -> ValidationFailed:
+    """Several refusals as one ``validation_failed``: their field errors together, and
+    each refusal kept in ``causes``; as text, their messages one after the other."""
+    together = ValidationFailed(
+        "Several values are not valid.", errors=[item for e in refusals for item in e.errors]
+    )
+    together.causes = tuple(refusals)
+    together.args = (" ".join(str(e) for e in refusals),)
+    return together
 
 
 class NotFound(DomainError):

@@ -211,13 +211,26 @@ def form_page(
 
 def refuse(form: Form, error: DomainError, field: str | None = None) -> None:
     """Show a refusal of the operations layer on the form: on the field it names (or
-    ``field``) when the form has it, else above the form."""
-    names = [e.get("field") for e in error.errors] + [field]
-    target = next((form[n] for n in names if n and n in form), None)
-    if target is not None:
-        target.errors = [*target.errors, error_text(error)]
-    else:
-        form.form_errors.append(error_text(error))
+    ``field``) when the form has it, else above the form. Refusals gathered into one
+    (its ``causes``) go each to its own field. A field the form itself refused already
+    keeps that message alone: one message per field."""
+    for refusal in error.causes or (error,):
+        names = [e.get("field") for e in refusal.errors] + [field]
+        target = next((form[n] for n in names if n and n in form), None)
+        if target is None:
+            form.form_errors.append(error_text(refusal))
+        elif not target.errors:
+            target.errors = [error_text(refusal)]
+
+
+def refuse_also(form: Form, check: Callable[[], object]) -> None:
+    """After the form's own validation failed: the registry's checks of the same values
+    too (``check``, which saves nothing), so that one answer names every wrong field
+    (QUALITY.md U2) rather than revealing the registry's faults on the next attempt."""
+    try:
+        check()
+    except DomainError as error:
+        refuse(form, error)
 
 
 def see_other(endpoint: str, **values: Any) -> WerkzeugResponse:

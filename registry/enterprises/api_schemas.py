@@ -21,9 +21,10 @@ from marshmallow.utils import missing
 
 from registry.core.api import PageArgs
 from registry.core.errors import refusal
+from registry.core.forms import decimal_places
 from registry.core.schemas import code_field, no_nul, text_field
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS, decimal_places
+from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS, Status
 
 STATUSES = [str(s) for s in Status]

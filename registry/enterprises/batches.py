@@ -338,6 +338,18 @@ def report_values(row: Mapping[str, Any] | Sequence[Any]) -> tuple:
     return tuple(values)
 
 
+def parts_above_wholes(figures: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every consistency rule of :func:`report_values` (a part may not exceed its whole)
+    that ``figures`` break, as (part, whole) names; a figure that is None breaks none."""
+    return [
+        (part, whole)
+        for part, whole in _RULES
+        if figures.get(part) is not None
+        and figures.get(whole) is not None
+        and figures[part] > figures[whole]
+    ]
+
+
 def _report_error(index: int, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         "Annual report: %(detail)s.",

@@ -7,35 +7,26 @@ stores; counts are whole numbers; percentages 0–100 with at most two decimals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     EmailField,
     Field,
     Form,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import (
-    DataRequired,
-    Email,
-    Length,
-    NumberRange,
-    Optional,
-    Regexp,
-    StopValidation,
-)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from registry.core import clock
+from registry.core.forms import REQUIRED, NumberField
 from registry.core.web import strip_text
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS
 from registry.enterprises.money import YUAN_PER_WAN
@@ -56,46 +47,9 @@ def _code(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def decimal_places(value: Decimal) -> int:
-    """How many decimals ``value`` really has: 1.50 has one, 1E+3 none."""
-    _sign, digits, exponent = value.as_tuple()
-    significant = "".join(map(str, digits)).rstrip("0")
-    if not significant:
-        return 0
-    # A finite decimal (the only kind checked here) has an integer exponent.
-    return max(0, -(cast(int, exponent) + len(digits) - len(significant)))
-
-
-def _at_most_decimals(places: int) -> Callable[[Form, Field], None]:
-    def check(_form: Form, field: Field) -> None:
-        if field.data is None:
-            return
-        if not field.data.is_finite():
-            raise StopValidation(_l("Enter a number."))
-        if decimal_places(field.data) > places:
-            raise StopValidation(_l("Use at most %(places)s decimals.", places=places))
-
-    return check
-
-
 def _not_in_the_future(_form: Form, field: Field) -> None:
     if field.data is not None and field.data > clock.today():
         raise ValidationError(_l("The founding date cannot be in the future."))
-
-
-class PlainDecimalField(DecimalField):
-    """A decimal shown as typed, or in plain notation without trailing zeros (5000, not
-    5E+3 or 5000.0000)."""
-
-    def __init__(
-        self, label: str | None = None, validators: list[Any] | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(label, validators, places=None, **kwargs)
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else format(self.data, "f")
 
 
 class ProfileForm(FlaskForm):
@@ -103,7 +57,9 @@ class ProfileForm(FlaskForm):
     it is shown, never changed."""
 
     name = StringField(
-        _l("Enterprise name"), filters=[strip_text], validators=[DataRequired(), Length(max=200)]
+        _l("Enterprise name"),
+        filters=[strip_text],
+        validators=[DataRequired(REQUIRED), Length(max=200)],
     )
     name_en = StringField(
         _l("English name"), filters=[strip_text], validators=[Optional(), Length(max=200)]
@@ -166,19 +122,49 @@ class ReportYearForm(FlaskForm):
     year = SelectField(_l("Year"), coerce=int)
 
 
-def _count(label: str, help_text: str, *, least: int = 0) -> IntegerField:
-    validators = [Optional(), NumberRange(min=least, max=MAX_COUNT)]
-    return IntegerField(label, validators=validators, description=help_text)
+# One message per figure, whatever is wrong with it (not a number, negative, too many
+# decimals): what the field accepts.
 
 
-def _money(label: str, help_text: str) -> PlainDecimalField:
-    validators = [Optional(), _at_most_decimals(MONEY_DECIMALS), NumberRange(min=0, max=MAX_WAN)]
-    return PlainDecimalField(label, validators=validators, description=help_text)
+def _count(label: str, help_text: str, *, least: int = 0) -> NumberField:
+    return NumberField(
+        label,
+        validators=[Optional()],
+        description=help_text,
+        message=_l("Enter a whole number of %(min)s or more.", min=least),
+        minimum=least,
+        maximum=MAX_COUNT,
+    )
 
 
-def _percent(label: str, help_text: str) -> PlainDecimalField:
-    validators = [Optional(), _at_most_decimals(PERCENT_DECIMALS), NumberRange(min=0, max=100)]
-    return PlainDecimalField(label, validators=validators, description=help_text)
+def _money(label: str, help_text: str) -> NumberField:
+    return NumberField(
+        label,
+        validators=[Optional()],
+        description=help_text,
+        message=_l(
+            "Enter an amount of 0 or more in 10,000 yuan, with at most %(places)s decimals.",
+            places=MONEY_DECIMALS,
+        ),
+        minimum=0,
+        maximum=MAX_WAN,
+        places=MONEY_DECIMALS,
+    )
+
+
+def _percent(label: str, help_text: str) -> NumberField:
+    return NumberField(
+        label,
+        validators=[Optional()],
+        description=help_text,
+        message=_l(
+            "Enter a percentage from 0 to 100, with at most %(places)s decimals.",
+            places=PERCENT_DECIMALS,
+        ),
+        minimum=0,
+        maximum=100,
+        places=PERCENT_DECIMALS,
+    )
 
 
 class AnnualReportForm(FlaskForm):
@@ -305,10 +291,10 @@ class AnnualReportForm(FlaskForm):
 
     def figures(self) -> dict[str, Any]:
         """The figures in registry units: money in integer 元, counts as integers,
-        percentages as decimals; empty fields are None."""
+        percentages as decimals; empty fields, and fields refused, are None."""
         values: dict[str, Any] = {}
         for name in COUNT_FIELDS + MONEY_FIELDS + PERCENT_FIELDS:
-            value = self[name].data
+            value = None if self[name].errors else self[name].data
             if value is not None and name in MONEY_FIELDS:
                 # At most four decimals (validated), so the product is a whole number.
                 value = int(value * YUAN_PER_WAN)

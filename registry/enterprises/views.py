@@ -24,6 +24,7 @@ from registry.core.errors import DomainError, ValidationFailed
 from registry.core.i18n import current_language
 from registry.core.web import form_page, nav_item, refuse, see_other
 from registry.enterprises import operations, queries
+from registry.enterprises.batches import parts_above_wholes
 from registry.enterprises.forms import (
     AnnualReportForm,
     ProfileForm,
@@ -146,22 +147,18 @@ def _stored_report(enterprise: Enterprise, year: int) -> AnnualReport | None:
     ).one_or_none()
 
 
-def _refuse_figures(form: AnnualReportForm, error: DomainError) -> None:
-    """A part above its whole (``inconsistent``, detail "part > whole") is named in the
-    form's own labels on the part's field; any other refusal as ``refuse`` shows it."""
-    for item in error.errors:
-        part, _gt, whole = str(item.get("message", "")).partition(" > ")
-        if item.get("code") == "inconsistent" and part in form and whole in form:
-            form[part].errors = [
-                *form[part].errors,
-                _(
-                    "%(part)s cannot be more than %(whole)s.",
-                    part=form[part].label.text,
-                    whole=form[whole].label.text,
-                ),
-            ]
-            return
-    refuse(form, error)
+def _refuse_parts_above_wholes(form: AnnualReportForm) -> None:
+    """The consistency rules, among the figures that are numbers, with the form's own
+    faults (QUALITY.md U2): a part above its whole is named in the form's own labels, on
+    the part's field."""
+    for part, whole in parts_above_wholes(form.figures()):
+        form[part].errors = [
+            _(
+                "%(part)s cannot be more than %(whole)s.",
+                part=form[part].label.text,
+                whole=form[whole].label.text,
+            )
+        ]
 
 
 @bp.route("/reports/<int:year>", methods=["GET", "POST"])
@@ -179,19 +176,26 @@ def report(enterprise: Enterprise, year: int) -> ResponseReturnValue:
     # On a POST every figure comes from the form: one left empty is cleared.
     form = AnnualReportForm(data=initial)
     status = None
-    if form.validate_on_submit():
-        try:
-            operations.save_annual_report(
-                db.session, enterprise, year, form.figures(), actor=Actor.of(current_user, "web")
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _refuse_figures(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            flash(_("The annual report for %(year)s has been saved.", year=year))
-            return see_other("enterprises.reports")
+    if form.is_submitted():
+        valid = form.validate_on_submit()
+        _refuse_parts_above_wholes(form)
+        if valid and not form.errors:
+            try:
+                operations.save_annual_report(
+                    db.session,
+                    enterprise,
+                    year,
+                    form.figures(),
+                    actor=Actor.of(current_user, "web"),
+                )
+            except DomainError as error:
+                db.session.rollback()
+                refuse(form, error)
+                status = error.status
+            else:
+                db.session.commit()
+                flash(_("The annual report for %(year)s has been saved.", year=year))
+                return see_other("enterprises.reports")
     return form_page(
         "enterprises/report.html",
         form,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.dbsession import DbSession
-from registry.core.errors import field_error
+from registry.core.errors import Refusals, field_error
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.locks import lock_tier
 from registry.ladder.models import Tier
@@ -131,38 +131,51 @@ def _prerequisite(session: DbSession, tier: Tier, value: Any) -> str | None:
     return other.code
 
 
-def _checked(session: DbSession, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
+def _self_apply(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise field_error("self_apply", "invalid_choice", "Choose yes or no.")
+    return value
+
+
+def _pattern_free(session: DbSession, tier: Tier, pattern: str) -> None:
+    if pattern == tier.registration_pattern:
+        return
+    shared = session.scalar(
+        select(Tier.code).where(Tier.registration_pattern == pattern, Tier.code != tier.code)
+    )
+    if shared:
+        raise field_error(
+            "registration_pattern",
+            "taken",
+            "Tier %(tier)s already uses this pattern.",
+            tier=shared,
+        )
+
+
+def check_tier_settings(session: DbSession, tier: Tier, changes: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``changes`` as the tier would store them, every value checked
+    before any refusal (QUALITY.md U2). Saves nothing."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise field_error(
             unknown[0], "not_editable", "%(name)s is not a tier setting.", name=unknown[0]
         )
+    refusals = Refusals()
     wanted: dict[str, Any] = {}
     for field, value in changes.items():
         if field in LIMITS:
-            wanted[field] = _whole_number(field, value)
+            wanted[field] = refusals.check(_whole_number, field, value)
         elif field == "validity":
-            wanted[field] = _validity(value)
+            wanted[field] = refusals.check(_validity, value)
         elif field == "self_apply":
-            if not isinstance(value, bool):
-                raise field_error(field, "invalid_choice", "Choose yes or no.")
-            wanted[field] = value
+            wanted[field] = refusals.check(_self_apply, value)
         elif field == "prerequisite":
-            wanted[field] = _prerequisite(session, tier, value)
+            wanted[field] = refusals.check(_prerequisite, session, tier, value)
         else:
-            wanted[field] = check_registration_pattern(str(value))
-    pattern = wanted.get("registration_pattern")
-    if pattern is not None and pattern != tier.registration_pattern:
-        shared = session.scalar(
-            select(Tier.code).where(Tier.registration_pattern == pattern, Tier.code != tier.code)
-        )
-        if shared:
-            raise field_error(
-                "registration_pattern",
-                "taken",
-                "Tier %(tier)s already uses this pattern.",
-                tier=shared,
-            )
+            wanted[field] = refusals.check(check_registration_pattern, str(value))
+            if wanted[field] is not None:
+                refusals.check(_pattern_free, session, tier, wanted[field])
+    refusals.raise_any()
     return wanted
 
 
@@ -181,7 +194,7 @@ def update_tier_settings(
     ``set_quota`` alone would write for the quota).
     """
     tier = lock_tier(session, code)
-    wanted = _checked(session, tier, changes)
+    wanted = check_tier_settings(session, tier, changes)
     before = {field: getattr(tier, field) for field in wanted}
     changed = diff(before, wanted)
     if not changed:

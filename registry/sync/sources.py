@@ -6,13 +6,14 @@ stored encrypted and never shown again. Flushes, never commits.
 from __future__ import annotations
 
 import re
+from typing import cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.dbsession import DbSession
-from registry.core.errors import NotFound, field_error
+from registry.core.errors import NotFound, Refusals, field_error
 from registry.enterprises.models import LOCAL_ORIGIN
 from registry.sync.crypto import encrypt_token
 from registry.sync.models import SyncSource
@@ -76,15 +77,29 @@ def check_token(token: str) -> str:
     return token
 
 
+def check_source(session: DbSession, name: str, base_url: str, token: str) -> tuple[str, str, str]:
+    """A new source's name, base URL and token, all checked before any refusal
+    (QUALITY.md U2), as they would be stored. Saves nothing."""
+    refusals = Refusals()
+    checked = (
+        refusals.check(check_name, session, name),
+        refusals.check(check_base_url, base_url),
+        refusals.check(check_token, token),
+    )
+    refusals.raise_any()
+    return cast(tuple[str, str, str], checked)
+
+
 def add_source(
     session: DbSession, name: str, base_url: str, token: str, *, actor: Actor
 ) -> SyncSource:
     """A new peer to pull from. The token is stored encrypted (``SYNC_SECRET_KEY``) and
     never shown again; the audit entry names the source and its URL, not the token."""
+    name, base_url, token = check_source(session, name, base_url, token)
     source = SyncSource(
-        name=check_name(session, name),
-        base_url=check_base_url(base_url),
-        token_encrypted=encrypt_token(check_token(token)),
+        name=name,
+        base_url=base_url,
+        token_encrypted=encrypt_token(token),
         records_applied=0,
     )
     session.add(source)

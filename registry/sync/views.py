@@ -20,17 +20,16 @@ from wtforms.validators import InputRequired
 from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError
-from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
+from registry.core.forms import REQUIRED
+from registry.core.web import form_page, nav_item, refuse, refuse_also, see_other, strip_text
 from registry.extensions import db
 from registry.sync import operations
 from registry.sync.models import SyncConflict, SyncSource
-from registry.sync.sources import add_source
+from registry.sync.sources import add_source, check_source
 
 bp = Blueprint("sync", __name__, url_prefix="/admin/sync")
 
 nav_item("sync.sources", _l("Sync sources"), {"admin"}, order=64)
-
-REQUIRED = _l("This field is required.")
 
 
 class SourceForm(FlaskForm):
@@ -71,6 +70,13 @@ def sources() -> ResponseReturnValue:
             db.session.commit()
             flash(_("The sync source %(name)s has been added.", name=source.name))
             return see_other(".sources")
+    elif form.is_submitted():
+        refuse_also(
+            form,
+            lambda: check_source(
+                db.session, form.name.data or "", form.base_url.data or "", form.token.data or ""
+            ),
+        )
     rows = db.session.scalars(select(SyncSource).order_by(SyncSource.name)).all()
     conflicts = dict(
         db.session.execute(

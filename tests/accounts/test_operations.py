@@ -82,6 +82,33 @@ def test_invalid_uscc_and_taken_email_are_refused(session):
         _sign_up(session, new_uscc(), email="OWNER@example.com")
 
 
+def test_every_sign_up_fault_is_refused_at_once(session, make):
+    """U2: the email, the password and the USCC are all checked before any refusal."""
+    make.user("owner@example.com")
+    with pytest.raises(ValidationFailed) as refused:
+        ops.sign_up(
+            session,
+            email="OWNER@example.com",
+            password="password",
+            uscc="9136010055",
+            enterprise_name=" ",
+        )
+    assert [(e["field"], e["code"]) for e in refused.value.errors] == [
+        ("email", "taken"),
+        ("password", "too_common"),
+        ("uscc", "invalid_uscc"),
+        ("enterprise_name", "required"),
+    ]
+    # Each refusal keeps its own message, for the page to show beside its field.
+    assert [type(cause) for cause in refused.value.causes] == [
+        InvalidTransition,
+        ValidationFailed,
+        ValidationFailed,
+        ValidationFailed,
+    ]
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 0
+
+
 def test_confirming_a_claim_links_the_account(session, make):
     enterprise = make.enterprise()
     claim = _sign_up(session, enterprise.uscc).claim

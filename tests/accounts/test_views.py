@@ -77,6 +77,54 @@ def test_sign_up_errors_answer_422_on_the_field(client, session, lang, changes, 
     assert session.scalar(select(Enterprise.id)) is None
 
 
+def _field_error(page: str, field: str) -> str | None:
+    match = re.search(rf'id="{field}-error">([^<]*)<', page)
+    return html.unescape(match.group(1)) if match else None
+
+
+def _value_of(page: str, name: str) -> str | None:
+    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*\bvalue="([^"]*)"', page)
+    return html.unescape(match.group(1)) if match else None
+
+
+def test_every_sign_up_fault_is_shown_at_once_with_the_values_kept(client, session):
+    """U2: the form's own checks and the registry's (email, password, USCC) in one 422."""
+    form = _signup_form(
+        email="not an email",
+        password="password",
+        confirm="something-else",
+        uscc="9136010055",
+        enterprise_name="",
+    )
+    response = client.post("/signup?lang=en", data=form)
+    assert response.status_code == 422
+    page = response.text
+    assert "valid email" in _field_error(page, "email")
+    assert "too common" in _field_error(page, "password")
+    assert _field_error(page, "confirm") == "The passwords differ."
+    assert "has 18 characters; this one has 10." in _field_error(page, "uscc")
+    assert _field_error(page, "enterprise_name") == "This field is required."
+    # One message per field, each also listed in the summary at the top.
+    assert page.count('class="field__error"') == 5
+    assert page.count('<li><a href="#') == 5
+    assert _value_of(page, "email") == "not an email"
+    assert _value_of(page, "uscc") == "9136010055"
+    assert "something-else" not in page and 'value="password"' not in page
+    assert session.scalar(select(User.id)) is None
+
+
+def test_a_taken_email_is_shown_with_the_other_faults(client, session, make):
+    make.user(OWNER, password=PASSWORD)
+    session.commit()
+    response = client.post(
+        "/signup?lang=zh", data=_signup_form(email="Owner@Example.com", password="short")
+    )
+    assert response.status_code == 422
+    assert "owner@example.com 的用户已存在" in _field_error(response.text, "email")
+    assert "至少为 8 个字符" in _field_error(response.text, "password")
+    assert _value_of(response.text, "email") == "Owner@Example.com"
+
+
 #: Three English words in a row: what a Chinese page must not show (QUALITY.md U1).
 ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[\s,;:.()'-]+[A-Za-z]+){2,}")
 

@@ -179,7 +179,7 @@ def test_a_scope_the_role_lacks_is_accepted_and_named(session, admin_client, rev
         ({"scopes": ("registry:read", "root")}, "scopes", "Choose among the listed scopes."),
         ({"days": "0"}, "expires_days", "Enter a whole number from 1 to 365."),
         ({"days": "366"}, "expires_days", "Enter a whole number from 1 to 365."),
-        ({"days": "ninety"}, "expires_days", "Not a valid integer value."),
+        ({"days": "ninety"}, "expires_days", "Enter a whole number from 1 to 365."),
         ({"days": ""}, "expires_days", "This field is required."),
         ({"email": "nobody@example.com"}, "email", "No user has this email address."),
         ({"email": "not an email"}, "email", "Enter a valid email address."),

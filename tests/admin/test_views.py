@@ -430,7 +430,7 @@ def test_quota_below_occupancy_is_allowed_then_grants_are_refused(session, make,
         ({"registration_pattern": "JX-CL-{year}"}, "registration_pattern", "{seq}"),
         ({"registration_pattern": "JX-{seq:x}"}, "registration_pattern", "{seq}"),
         ({"quota": "-1"}, "quota", "from 0"),
-        ({"quota": "many"}, "quota", "integer"),
+        ({"quota": "many"}, "quota", "from 0"),
         ({"notice_days": "0"}, "notice_days", "from 1 to 60"),
         ({"validity": "forever"}, "validity", "Choose one of the listed values."),
         ({"reason": ""}, "reason", "required"),
@@ -444,6 +444,41 @@ def test_invalid_tier_settings_are_refused(session, admin_client, changes, field
     assert message in field_error(response.text, field)
     assert audits(session, "tier_settings.update") == []
     assert session.get(Tier, "navigator").edited_at is None
+
+
+def test_every_tier_settings_fault_is_shown_at_once(session, admin_client):
+    """U2: the pattern and the prerequisite, checked by the registry, come with the form's
+    own faults, each beside its field, the typed values kept."""
+    form = tier_form(
+        session,
+        "navigator",
+        quota="many",
+        notice_days="0",
+        prerequisite="chain_leader",
+        registration_pattern="JX-CL-{year}",
+        reason="",
+    )
+    response = admin_client.post("/admin/tiers/navigator?lang=en", data=form)
+    assert response.status_code == 422
+    page = response.text
+    assert field_error(page, "quota").startswith("Enter a whole number from 0 to 2")
+    assert field_error(page, "notice_days") == "Enter a whole number from 1 to 60."
+    assert "ranked below" in field_error(page, "prerequisite")
+    assert "{seq}" in field_error(page, "registration_pattern")
+    assert field_error(page, "reason") == "This field is required."
+    assert page.count('class="field__error"') == 5
+    assert re.search(r'<input[^>]*name="quota"[^>]*value="many"', page)
+    assert 'value="JX-CL-{year}"' in page
+    assert audits(session, "tier_settings.update") == []
+
+
+def test_a_pattern_in_use_is_shown_with_the_other_faults(session, admin_client):
+    taken = session.get(Tier, "chain_leader").registration_pattern
+    form = tier_form(session, "navigator", registration_pattern=taken, approvals_required="10")
+    response = admin_client.post("/admin/tiers/navigator?lang=zh", data=form)
+    assert response.status_code == 422
+    assert "chain_leader" in field_error(response.text, "registration_pattern")
+    assert field_error(response.text, "approvals_required") == "请输入 1 至 9 之间的整数。"
 
 
 def test_tier_form_offers_lower_tiers_as_prerequisite(admin_client):

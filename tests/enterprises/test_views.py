@@ -249,7 +249,7 @@ def test_profile_ignores_undeclared_fields(signed_in, owner, session):
 @pytest.mark.parametrize(
     ("lang", "changes", "field", "message"),
     [
-        ("zh", {"name": "  "}, "name", "该字段是必填字段。"),
+        ("zh", {"name": "  "}, "name", "此项为必填项。"),
         ("en", {"name": ""}, "name", "This field is required."),
         ("en", {"contact_email": "not-an-email"}, "contact_email", "Invalid email address."),
         ("zh", {"city_code": "110000"}, "city_code", "不是有效的选择。"),
@@ -357,14 +357,13 @@ def test_a_figure_left_empty_is_cleared(signed_in, owner, session, make):
 @pytest.mark.parametrize(
     ("lang", "figures", "field", "message"),
     [
-        ("en", {"revenue": "1.23456"}, "revenue", "Use at most 4 decimals."),
-        ("en", {"revenue": "-1"}, "revenue", "Number must be between 0 and"),
-        ("en", {"revenue": "NaN"}, "revenue", "Enter a number."),
-        ("zh", {"revenue": "一百"}, "revenue", "不是有效的小数。"),
-        ("zh", {"employees": "1.5"}, "employees", "不是有效的整数。"),
-        ("en", {"debt_ratio": "100.01"}, "debt_ratio", "Number must be between 0 and 100."),
-        ("en", {"debt_ratio": "12.345"}, "debt_ratio", "Use at most 2 decimals."),
-        ("en", {"global_market_rank": "0"}, "global_market_rank", "Number must be between 1 and"),
+        ("en", {"revenue": "1.23456"}, "revenue", "with at most 4 decimals"),
+        ("en", {"revenue": "-1"}, "revenue", "Enter an amount of 0 or more in 10,000 yuan"),
+        ("zh", {"employees": "1.5"}, "employees", "请输入 0 及以上的整数。"),
+        ("en", {"employees": "-1"}, "employees", "Enter a whole number of 0 or more."),
+        ("en", {"debt_ratio": "100.01"}, "debt_ratio", "Enter a percentage from 0 to 100"),
+        ("zh", {"debt_ratio": "12.345"}, "debt_ratio", "0 至 100 之间的百分比，最多 2 位小数。"),
+        ("en", {"global_market_rank": "0"}, "global_market_rank", "a whole number of 1 or more"),
         (
             "en",
             {"employees": "5", "rd_staff": "6"},
@@ -385,6 +384,63 @@ def test_report_errors_answer_422_on_the_field(signed_in, session, lang, figures
     assert message in error_of(response.text, field)
     assert 'aria-invalid="true"' in response.text
     assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
+
+
+def test_cross_field_checks_come_with_the_field_errors(signed_in, session):
+    """U2: a part above its whole is named together with the figures that are not numbers."""
+    figures = {
+        "employees": "5",
+        "rd_staff": "6",
+        "revenue": "abc",
+        "total_income": "100",
+        "hightech_income": "200",
+        "debt_ratio": "101",
+    }
+    response = signed_in.post(f"/enterprise/reports/{LAST}?lang=en", data=figures)
+    assert response.status_code == 422
+    page = response.text
+    assert error_of(page, "rd_staff") == "R&amp;D staff cannot be more than Employees."
+    assert error_of(page, "hightech_income") == (
+        "High-tech product income cannot be more than Total income."
+    )
+    assert error_of(page, "revenue").startswith("Enter an amount of 0 or more")
+    assert error_of(page, "debt_ratio").startswith("Enter a percentage from 0 to 100")
+    assert page.count('class="field__error"') == 4
+    for name, typed in figures.items():
+        assert value_of(page, name) == typed
+    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "message"),
+    [
+        ("zh", "-1", "请输入 0 及以上的金额，单位万元，最多 4 位小数。"),
+        ("zh", "一百", "请输入 0 及以上的金额，单位万元，最多 4 位小数。"),
+        ("en", "1.23456", "Enter an amount of 0 or more in 10,000 yuan, with at most 4 decimals."),
+        ("en", "NaN", "Enter an amount of 0 or more in 10,000 yuan, with at most 4 decimals."),
+        ("en", "1e999999", "Enter an amount of 0 or more in 10,000 yuan, with at most 4 decimals."),
+    ],
+)
+def test_a_wrong_number_gets_one_plain_message_and_is_shown_back(
+    signed_in, session, lang, typed, message
+):
+    response = signed_in.post(f"/enterprise/reports/{LAST}?lang={lang}", data={"revenue": typed})
+    assert response.status_code == 422
+    assert error_of(response.text, "revenue") == message
+    assert response.text.count('class="field__error"') == 1
+    # A text input, so that the browser shows what was typed, whatever it is.
+    control = re.search(r'<input[^>]*\bname="revenue"[^>]*>', response.text).group(0)
+    assert 'type="text"' in control and 'inputmode="decimal"' in control
+    assert value_of(response.text, "revenue") == typed
+
+
+def test_thousands_separators_are_accepted(signed_in, session):
+    response = signed_in.post(
+        f"/enterprise/reports/{LAST}", data={"revenue": "1,234.5", "employees": "1,200"}
+    )
+    assert response.status_code == 303
+    report = session.scalars(select(AnnualReport)).one()
+    assert (report.revenue, report.employees) == (12_345_000, 1200)
 
 
 @pytest.mark.parametrize("year", [1989, 2026, 2030])
@@ -461,7 +517,10 @@ def test_self_check_of_an_eligible_enterprise(signed_in, owner, session, make):
     assert sections == ["tech_sme", "high_tech", "champion"]
     tech_sme = html[html.index('id="tier-tech_sme"') : html.index('id="tier-high_tech"')]
     assert "Eligible" in tech_sme and 'href="/applications/new"' in tech_sme
-    assert "≤ 20,000 万元" in tech_sme and "5,000 万元" in tech_sme  # revenue in 万元
+    # Revenue in 万元, which English names as 10,000 yuan.
+    assert "≤ 20,000 × 10,000 yuan" in tech_sme and "5,000 × 10,000 yuan" in tech_sme
+    zh = signed_in.get("/enterprise/eligibility?lang=zh").text
+    assert "≤ 20,000 万元" in zh and "5,000 万元" in zh
     assert "badge--pass" in tech_sme and "badge--manual" in tech_sme
     assert "Evaluation score (100 points)" in tech_sme and "Pass mark" in tech_sme
     assert re.search(r"Technical staff</th>\s*<td class=\"num\">20</td>", tech_sme)

@@ -136,6 +136,34 @@ def test_the_admin_page_adds_lists_and_never_shows_the_token(session, auth):
     assert session.scalar(select(SyncSource.id).where(SyncSource.name != "peer-a")) is None
 
 
+def test_the_admin_page_shows_every_fault_at_once(session, auth):
+    """U2: the name, the URL and the token are all checked, each fault beside its field."""
+    client = auth.signed_in_as_new(Role.ADMIN, email="admin@example.com")
+    refused = client.post(
+        "/admin/sync?lang=en",
+        data={"name": "Peer A!", "base_url": "ftp://x.example", "token": ""},
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert re.search(r'id="name-error">A source name is 1 to 64', html)
+    assert re.search(r'id="base_url-error">Give an http:// or https:// URL', html)
+    assert re.search(r'id="token-error">This field is required.<', html)
+    assert 'value="Peer A!"' in html and 'value="ftp://x.example"' in html
+    assert session.scalar(select(SyncSource.id)) is None
+
+
+def test_a_source_is_refused_with_every_fault_at_once(session):
+    with pytest.raises(ValidationFailed) as refused:
+        sources.add_source(session, "local", "http://x.example/api/v1", "a b", actor=TEST_ACTOR)
+    assert [(e["field"], e["code"]) for e in refused.value.errors] == [
+        ("name", "invalid_choice"),
+        ("base_url", "invalid_format"),
+        ("token", "invalid_format"),
+    ]
+    # The command line prints every fault on its one line.
+    assert "without /api/v1" in str(refused.value) and "bearer token" in str(refused.value)
+
+
 def test_the_conflict_report(session, make, auth):
     client = auth.signed_in_as_new(Role.ADMIN, email="admin@example.com")
     source = sources.add_source(session, "peer-a", "http://x.example", "t", actor=TEST_ACTOR)
