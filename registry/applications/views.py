@@ -12,18 +12,19 @@ operations refuse re-renders the detail page with the message on the form concer
 and the refusal's status — 422 (validation, not eligible), 413 (file over 10 MB),
 409 (invalid transition: e.g. the second of two submits from two tabs), 403 (not the
 applicant side). Nothing is changed then. Success flashes a message and answers 303.
-A request body over ``MAX_CONTENT_LENGTH`` never reaches a view: it gets the HTML 413
-error page.
+A request body over ``MAX_CONTENT_LENGTH`` is refused before any view reads it; for an
+upload the detail page comes back all the same, the refusal beside the file field (413).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template
+from flask import Blueprint, Response, abort, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry.accounts.models import User
 from registry.applications import attachments, operations, queries
@@ -34,7 +35,7 @@ from registry.applications.timeline import timeline
 from registry.core import access, clock
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed, found
 from registry.core.i18n import current_language
-from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.core.web import error_text, form_page, nav_item, refuse, render_error, see_other
 from registry.enterprises.models import Enterprise
 from registry.enterprises.views import own_enterprise
 from registry.extensions import db
@@ -283,6 +284,22 @@ def upload(application_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("The file %(label)s was added.", label=attachment.label))
     return see_other("applications.detail", application_id=application_id)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _request_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A body over ``MAX_CONTENT_LENGTH``: werkzeug refuses to read it, before any view
+    runs. For an upload the person gets the application back with the limit named
+    beside the file field (413); any other page of the blueprint the HTML 413 page.
+    Nothing was read, so nothing is changed: the page is what a GET would show."""
+    application_id = (request.view_args or {}).get("application_id")
+    if request.endpoint != "applications.upload" or not current_user.is_authenticated:
+        return render_error(error)
+    application = db.session.get(Application, application_id)
+    if application is None or not application.visible_to(_user()):
+        return render_error(error)
+    form = UploadForm(formdata=None)
+    return _refused(application, attachments.too_large(), "upload_form", form, field="file")
 
 
 def _visible_attachment(attachment_id: int) -> Attachment:
