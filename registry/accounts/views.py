@@ -18,6 +18,7 @@ from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
 from registry.accounts.models import User
 from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
+from registry.core.expired_forms import keeps_typed_values
 from registry.core.i18n import current_language
 from registry.core.web import form_page, nav_item, refuse, see_other
 from registry.extensions import db
@@ -48,6 +49,7 @@ def _home_of(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@keeps_typed_values
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user), 303)
@@ -91,6 +93,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@keeps_typed_values
 def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user), 303)

@@ -23,6 +23,7 @@ from registry.applications.models import Application, Objection, ObjectionState,
 from registry.applications.notice_forms import ObjectionForm, ResolutionForm
 from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled, found
+from registry.core.expired_forms import keeps_typed_values
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.ratelimit import objection_rate
@@ -114,6 +115,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("/notices/<int:application_id>/objections", endpoint="object")
+@keeps_typed_values
 def file_objection(application_id: int) -> ResponseReturnValue:
     application = found(
         db.session.get(Application, application_id),

@@ -21,6 +21,7 @@ from werkzeug import Response as WerkzeugResponse
 from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
+from registry.core.expired_forms import keeps_typed_values
 from registry.core.i18n import current_language
 from registry.core.web import form_page, nav_item, refuse, see_other
 from registry.enterprises import operations, queries
@@ -75,6 +76,7 @@ def with_enterprise(
 
 
 @bp.route("/profile", methods=["GET", "POST"])
+@keeps_typed_values
 @access.enterprise_user
 @with_enterprise
 def profile(enterprise: Enterprise) -> ResponseReturnValue:
@@ -165,6 +167,7 @@ def _refuse_figures(form: AnnualReportForm, error: DomainError) -> None:
 
 
 @bp.route("/reports/<int:year>", methods=["GET", "POST"])
+@keeps_typed_values
 @access.enterprise_user
 @with_enterprise
 def report(enterprise: Enterprise, year: int) -> ResponseReturnValue:
