@@ -16,6 +16,7 @@ from flask_login import current_user
 from registry.accounts import operations, sessions
 from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
 from registry.accounts.models import User
+from registry.applications import journey
 from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
 from registry.core.expired_forms import keeps_typed_values
@@ -136,7 +137,12 @@ def account() -> ResponseReturnValue:
     enterprise = db.session.get(Enterprise, user.enterprise_id) if user.enterprise_id else None
     claim = operations.pending_claim(db.session, user) if enterprise is None else None
     return form_page(
-        "accounts/account.html", PasswordChangeForm(), enterprise=enterprise, claim=claim
+        "accounts/account.html",
+        PasswordChangeForm(),
+        enterprise=enterprise,
+        claim=claim,
+        # The way from sign-up to an application, step by step (QUALITY.md U6).
+        steps=journey.steps(db.session, enterprise) if enterprise else None,
     )[0]
 
 

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.applications import objections
+from registry.applications import next_steps, objections
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.notice_forms import ObjectionForm, ResolutionForm
 from registry.core import access, clock
@@ -147,6 +147,7 @@ def file_objection(application_id: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Thank you. Your objection has been recorded; a reviewer will examine it."))
+            next_steps.after_objection(application)
             return see_other("notices.index")
     # The list again, from this application on, with the refusal on its form.
     return _notice_page(
@@ -215,6 +216,7 @@ def resolve(objection_id: int) -> ResponseReturnValue:
             application = objection.application
             db.session.commit()
             flash(_resolution_message(objection, application))
+            next_steps.after_resolution(objection, application)
             return see_other("notices.objections")
     return _objections_page((objection_id, form), status)
 

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from registry.accounts.models import User
-from registry.applications import decisions, operations, queries
+from registry.applications import decisions, next_steps, operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
@@ -237,10 +237,14 @@ def application(application_id: int) -> ResponseReturnValue:
 
 
 def _transition(
-    application_id: int, operation: Callable[..., object], done: str, **options: Any
+    application_id: int,
+    operation: Callable[..., object],
+    done: str,
+    then: Callable[[Application], None],
+    **options: Any,
 ) -> ResponseReturnValue:
-    """Claim, submit or withdraw: 303 with ``done`` after success, else the page with
-    the refusal and its status."""
+    """Claim, submit or withdraw: 303 with ``done`` and what happens ``then`` after
+    success, else the page with the refusal and its status."""
     application = db.get_or_404(Application, application_id)
     try:
         operation(db.session, application, user=me(), via="web", **options)
@@ -253,13 +257,16 @@ def _transition(
         )
     db.session.commit()
     flash(done)
+    then(application)
     return see_other(".application", application_id=application_id)
 
 
 @bp.post("/applications/<int:application_id>/claim")
 @access.reviewer
 def claim(application_id: int) -> ResponseReturnValue:
-    return _transition(application_id, operations.claim, _("You now lead this review."))
+    return _transition(
+        application_id, operations.claim, _("You now lead this review."), next_steps.after_claim
+    )
 
 
 @bp.post("/applications/<int:application_id>/submission")
@@ -271,6 +278,7 @@ def submit_nomination(application_id: int) -> ResponseReturnValue:
         application_id,
         operations.submit,
         _("The nomination is submitted for review."),
+        next_steps.after_submit,
         declaration=False,
     )
 
@@ -278,7 +286,12 @@ def submit_nomination(application_id: int) -> ResponseReturnValue:
 @bp.post("/applications/<int:application_id>/withdrawal")
 @access.reviewer
 def withdraw_nomination(application_id: int) -> ResponseReturnValue:
-    return _transition(application_id, operations.withdraw, _("The nomination is withdrawn."))
+    return _transition(
+        application_id,
+        operations.withdraw,
+        _("The nomination is withdrawn."),
+        next_steps.after_withdraw,
+    )
 
 
 def _decided_message(application: Application) -> str:
@@ -350,6 +363,7 @@ def decide(application_id: int) -> ResponseReturnValue:
         return _application_page(application, decision=form, status=error.status)
     db.session.commit()
     flash(_decided_message(application))
+    next_steps.after_decision(application)
     return see_other(".application", application_id=application_id)
 
 
@@ -375,5 +389,6 @@ def nominate() -> ResponseReturnValue:
             return form_page("review/nominate.html", form, status=form_status(error))
         db.session.commit()
         flash(_("The nomination is created as a draft. Submit it when it is complete."))
+        next_steps.after_start(application)
         return see_other(".application", application_id=application.id)
     return form_page("review/nominate.html", form)

@@ -27,7 +27,7 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry.accounts.models import User
-from registry.applications import attachments, operations, queries
+from registry.applications import attachments, next_steps, operations, queries
 from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
 from registry.applications.labels import KIND_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Attachment, Kind, State
@@ -149,6 +149,7 @@ def new() -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Application %(id)s was started as a draft.", id=application.id))
+            next_steps.after_start(application)
             return see_other("applications.detail", application_id=application.id)
     mine = queries.applications_of(db.session, enterprise.id)
     open_one = next((a for a in mine if a.is_open), None)
@@ -246,6 +247,7 @@ def submit(application_id: int) -> ResponseReturnValue:
         return _refused(application, error, "submit_form", form)
     db.session.commit()
     flash(_("The application was submitted. Reviewers will now examine it."))
+    next_steps.after_submit(application)
     return see_other("applications.detail", application_id=application_id)
 
 
@@ -262,6 +264,7 @@ def withdraw(application_id: int) -> ResponseReturnValue:
         return _refused(application, error, "withdraw_form", form)
     db.session.commit()
     flash(_("The application was withdrawn."))
+    next_steps.after_withdraw(application)
     return see_other("applications.detail", application_id=application_id)
 
 
@@ -283,6 +286,7 @@ def upload(application_id: int) -> ResponseReturnValue:
         return _refused(application, error, "upload_form", form, field="file")
     db.session.commit()
     flash(_("The file %(label)s was added.", label=attachment.label))
+    next_steps.after_files(application)
     return see_other("applications.detail", application_id=application_id)
 
 
@@ -324,6 +328,7 @@ def delete_attachment(attachment_id: int) -> ResponseReturnValue:
         return _refused(application, error, "files_form", form)
     db.session.commit()
     flash(_("The file %(label)s was removed.", label=label))
+    next_steps.after_files(application)
     return see_other("applications.detail", application_id=application.id)
 
 

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug import Response as WerkzeugResponse
 
+from registry.applications import journey
 from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
@@ -100,6 +101,7 @@ def profile(enterprise: Enterprise) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("The profile has been saved."))
+            journey.flash_after_save(db.session, enterprise)
             return see_other("enterprises.profile")
     return form_page("enterprises/profile.html", form, status, enterprise=enterprise)
 
@@ -194,6 +196,7 @@ def report(enterprise: Enterprise, year: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("The annual report for %(year)s has been saved.", year=year))
+            journey.flash_after_save(db.session, enterprise)
             return see_other("enterprises.reports")
     return form_page(
         "enterprises/report.html",
