@@ -48,7 +48,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
     from registry.core import api as api_core
-    from registry.core import i18n, problems, web
+    from registry.core import expired_forms, i18n, problems, web
     from registry.core.db import configure_engine
     from registry.core.errors import DomainError
     from registry.extensions import api, babel, csrf, db, migrate
@@ -66,6 +66,7 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app, babel)
     sessions.init_app(app)
     web.init_app(app)
+    expired_forms.init_app(app)
     # After the HTML error pages: the API's handler answers problem+json under /api/
     # and hands every other path back to them.
     api.init_app(app)

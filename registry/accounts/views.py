@@ -16,8 +16,10 @@ from flask_login import current_user
 from registry.accounts import operations, sessions
 from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
 from registry.accounts.models import User
+from registry.applications import journey
 from registry.core import access, clock
 from registry.core.errors import DomainError, Throttled
+from registry.core.expired_forms import keeps_typed_values
 from registry.core.i18n import current_language
 from registry.core.web import form_page, nav_item, refuse, refuse_also, see_other
 from registry.extensions import db
@@ -48,6 +50,7 @@ def _home_of(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@keeps_typed_values
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user), 303)
@@ -91,6 +94,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@keeps_typed_values
 def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user), 303)
@@ -144,7 +148,12 @@ def account() -> ResponseReturnValue:
     enterprise = db.session.get(Enterprise, user.enterprise_id) if user.enterprise_id else None
     claim = operations.pending_claim(db.session, user) if enterprise is None else None
     return form_page(
-        "accounts/account.html", PasswordChangeForm(), enterprise=enterprise, claim=claim
+        "accounts/account.html",
+        PasswordChangeForm(),
+        enterprise=enterprise,
+        claim=claim,
+        # The way from sign-up to an application, step by step (QUALITY.md U6).
+        steps=journey.steps(db.session, enterprise) if enterprise else None,
     )[0]
 
 

@@ -90,11 +90,17 @@ def clean_label(client_filename: str | None, extension: str) -> str:
     return name or f"attachment.{extension}"
 
 
+def too_large() -> DomainError:
+    """The refusal of a file over ``MAX_SIZE``, on the field ``file`` (413): whether the
+    operation measured it or the request was too large to be read at all."""
+    return _on_file(PayloadTooLarge("The file is larger than 10 MB."), "too_large")
+
+
 def check_content(content: bytes) -> tuple[str, str]:
     """The detected ``(content type, extension)``; refuses a file too large (413),
     empty or of a type not accepted (422, on the field ``file``)."""
     if len(content) > MAX_SIZE:
-        raise _on_file(PayloadTooLarge("The file is larger than 10 MB."), "too_large")
+        raise too_large()
     if not content:
         raise _on_file(ValidationFailed("The file is empty."), "empty")
     detected = detect_type(content)

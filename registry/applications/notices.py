@@ -18,12 +18,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.applications import objections, questions
+from registry.applications import next_steps, objections, questions
 from registry.applications.models import Application, Objection, ObjectionState, State
 from registry.applications.notice_forms import ObjectionForm, ResolutionForm
 from registry.core import access, clock
 from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, Throttled, found
+from registry.core.expired_forms import keeps_typed_values
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.ratelimit import objection_rate
@@ -115,6 +116,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("/notices/<int:application_id>/objections", endpoint="object")
+@keeps_typed_values
 def file_objection(application_id: int) -> ResponseReturnValue:
     application = found(
         db.session.get(Application, application_id),
@@ -146,6 +148,7 @@ def file_objection(application_id: int) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Thank you. Your objection has been recorded; a reviewer will examine it."))
+            next_steps.after_objection(application)
             return see_other("notices.index")
     # The list again, from this application on, with the refusal on its form.
     return _notice_page(
@@ -220,6 +223,7 @@ def resolve(objection_id: int) -> ResponseReturnValue:
             application = objection.application
             db.session.commit()
             flash(_resolution_message(objection, application))
+            next_steps.after_resolution(objection, application)
             return see_other("notices.objections")
     return _objections_page((objection_id, form), status)
 

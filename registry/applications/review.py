@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from registry.accounts.models import User
-from registry.applications import decisions, operations, queries, questions
+from registry.applications import decisions, next_steps, operations, queries, questions
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
@@ -243,11 +243,13 @@ def _transition(
     application_id: int,
     operation: Callable[..., object],
     done: str,
+    then: Callable[[Application], None],
     question: Callable[[Application], Question] | None = None,
     **options: Any,
 ) -> ResponseReturnValue:
-    """Claim, submit or withdraw: 303 with ``done`` after success, else the page with
-    the refusal and its status. With a ``question`` the action is asked first."""
+    """Claim, submit or withdraw: 303 with ``done`` and what happens ``then`` after
+    success, else the page with the refusal and its status. With a ``question`` the
+    action is asked first."""
     application = db.get_or_404(Application, application_id)
     try:
         operation(db.session, application, user=me(), via="web", **options)
@@ -262,13 +264,16 @@ def _transition(
         return asked
     db.session.commit()
     flash(done)
+    then(application)
     return see_other(".application", application_id=application_id)
 
 
 @bp.post("/applications/<int:application_id>/claim")
 @access.reviewer
 def claim(application_id: int) -> ResponseReturnValue:
-    return _transition(application_id, operations.claim, _("You now lead this review."))
+    return _transition(
+        application_id, operations.claim, _("You now lead this review."), next_steps.after_claim
+    )
 
 
 @bp.post("/applications/<int:application_id>/submission")
@@ -280,6 +285,7 @@ def submit_nomination(application_id: int) -> ResponseReturnValue:
         application_id,
         operations.submit,
         _("The nomination is submitted for review."),
+        next_steps.after_submit,
         declaration=False,
     )
 
@@ -291,6 +297,7 @@ def withdraw_nomination(application_id: int) -> ResponseReturnValue:
         application_id,
         operations.withdraw,
         _("The nomination is withdrawn."),
+        next_steps.after_withdraw,
         lambda application: questions.withdraw(
             application, url_for(".application", application_id=application_id)
         ),
@@ -370,6 +377,7 @@ def decide(application_id: int) -> ResponseReturnValue:
         return asked
     db.session.commit()
     flash(_decided_message(application))
+    next_steps.after_decision(application)
     return see_other(".application", application_id=application_id)
 
 
@@ -395,5 +403,6 @@ def nominate() -> ResponseReturnValue:
             return form_page("review/nominate.html", form, status=form_status(error))
         db.session.commit()
         flash(_("The nomination is created as a draft. Submit it when it is complete."))
+        next_steps.after_start(application)
         return see_other(".application", application_id=application.id)
     return form_page("review/nominate.html", form)

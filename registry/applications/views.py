@@ -14,21 +14,22 @@ and the refusal's status — 422 (validation, not eligible), 413 (file over 10 M
 applicant side). Nothing is changed then. Success flashes a message and answers 303.
 A withdrawal cannot be undone: it is asked first on a page of its own
 (``registry.core.confirm``) and done when that page posts it again.
-A request body over ``MAX_CONTENT_LENGTH`` never reaches a view: it gets the HTML 413
-error page.
+A request body over ``MAX_CONTENT_LENGTH`` is refused before any view reads it; for an
+upload the detail page comes back all the same, the refusal beside the file field (413).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, render_template, url_for
+from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry.accounts.models import User
-from registry.applications import attachments, operations, queries, questions
+from registry.applications import attachments, next_steps, operations, queries, questions
 from registry.applications.forms import ActionForm, NewApplicationForm, SubmitForm, UploadForm
 from registry.applications.labels import KIND_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Attachment, Kind, State
@@ -37,7 +38,7 @@ from registry.core import access, clock
 from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, NotEligible, RenewalWindowClosed, found
 from registry.core.i18n import current_language
-from registry.core.web import error_text, form_page, nav_item, refuse, see_other
+from registry.core.web import error_text, form_page, nav_item, refuse, render_error, see_other
 from registry.enterprises.models import Enterprise
 from registry.enterprises.views import own_enterprise
 from registry.extensions import db
@@ -151,6 +152,7 @@ def new() -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Application %(id)s was started as a draft.", id=application.id))
+            next_steps.after_start(application)
             return see_other("applications.detail", application_id=application.id)
     mine = queries.applications_of(db.session, enterprise.id)
     open_one = next((a for a in mine if a.is_open), None)
@@ -248,6 +250,7 @@ def submit(application_id: int) -> ResponseReturnValue:
         return _refused(application, error, "submit_form", form)
     db.session.commit()
     flash(_("The application was submitted. Reviewers will now examine it."))
+    next_steps.after_submit(application)
     return see_other("applications.detail", application_id=application_id)
 
 
@@ -267,6 +270,7 @@ def withdraw(application_id: int) -> ResponseReturnValue:
         return asked
     db.session.commit()
     flash(_("The application was withdrawn."))
+    next_steps.after_withdraw(application)
     return see_other("applications.detail", application_id=application_id)
 
 
@@ -288,7 +292,24 @@ def upload(application_id: int) -> ResponseReturnValue:
         return _refused(application, error, "upload_form", form, field="file")
     db.session.commit()
     flash(_("The file %(label)s was added.", label=attachment.label))
+    next_steps.after_files(application)
     return see_other("applications.detail", application_id=application_id)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _request_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A body over ``MAX_CONTENT_LENGTH``: werkzeug refuses to read it, before any view
+    runs. For an upload the person gets the application back with the limit named
+    beside the file field (413); any other page of the blueprint the HTML 413 page.
+    Nothing was read, so nothing is changed: the page is what a GET would show."""
+    application_id = (request.view_args or {}).get("application_id")
+    if request.endpoint != "applications.upload" or not current_user.is_authenticated:
+        return render_error(error)
+    application = db.session.get(Application, application_id)
+    if application is None or not application.visible_to(_user()):
+        return render_error(error)
+    form = UploadForm(formdata=None)
+    return _refused(application, attachments.too_large(), "upload_form", form, field="file")
 
 
 def _visible_attachment(attachment_id: int) -> Attachment:
@@ -313,6 +334,7 @@ def delete_attachment(attachment_id: int) -> ResponseReturnValue:
         return _refused(application, error, "files_form", form)
     db.session.commit()
     flash(_("The file %(label)s was removed.", label=label))
+    next_steps.after_files(application)
     return see_other("applications.detail", application_id=application.id)
 
 

@@ -18,9 +18,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug import Response as WerkzeugResponse
 
+from registry.applications import journey
 from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError, ValidationFailed
+from registry.core.expired_forms import keeps_typed_values
 from registry.core.i18n import current_language
 from registry.core.web import form_page, nav_item, refuse, see_other
 from registry.enterprises import operations, queries
@@ -76,6 +78,7 @@ def with_enterprise(
 
 
 @bp.route("/profile", methods=["GET", "POST"])
+@keeps_typed_values
 @access.enterprise_user
 @with_enterprise
 def profile(enterprise: Enterprise) -> ResponseReturnValue:
@@ -99,6 +102,7 @@ def profile(enterprise: Enterprise) -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("The profile has been saved."))
+            journey.flash_after_save(db.session, enterprise)
             return see_other("enterprises.profile")
     return form_page("enterprises/profile.html", form, status, enterprise=enterprise)
 
@@ -162,6 +166,7 @@ def _refuse_parts_above_wholes(form: AnnualReportForm) -> None:
 
 
 @bp.route("/reports/<int:year>", methods=["GET", "POST"])
+@keeps_typed_values
 @access.enterprise_user
 @with_enterprise
 def report(enterprise: Enterprise, year: int) -> ResponseReturnValue:
@@ -195,6 +200,7 @@ def report(enterprise: Enterprise, year: int) -> ResponseReturnValue:
             else:
                 db.session.commit()
                 flash(_("The annual report for %(year)s has been saved.", year=year))
+                journey.flash_after_save(db.session, enterprise)
                 return see_other("enterprises.reports")
     return form_page(
         "enterprises/report.html",

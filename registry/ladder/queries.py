@@ -46,6 +46,18 @@ def tiers(session: DbSession) -> list[Tier]:
     return list(session.scalars(select(Tier).order_by(Tier.rank)))
 
 
+def applicable_tiers(session: DbSession, enterprise: Enterprise) -> list[tuple[Tier, bool]]:
+    """The tiers the enterprise may apply for itself: those above its rung, and its own
+    for renewal (True) while it holds one."""
+    ranked = tiers(session)
+    current = next((t.rank for t in ranked if t.code == enterprise.tier), 0)
+    return [
+        (t, t.code == enterprise.tier)
+        for t in ranked
+        if t.self_apply and (t.rank > current or t.code == enterprise.tier)
+    ]
+
+
 def tier_names(session: DbSession, lang: str) -> dict[str, str]:
     """Each tier's name in ``lang``, by code, in rank order."""
     return {tier.code: tier.name(lang) for tier in tiers(session)}

@@ -127,18 +127,6 @@ def tier_list(code: str) -> ResponseReturnValue:
 # --- the enterprise's eligibility self-check -------------------------------------------------
 
 
-def _applicable_tiers(enterprise: Enterprise) -> list[tuple[Tier, bool]]:
-    """The tiers the enterprise may apply for itself: those above its rung, and its own
-    for renewal (True) while it holds one."""
-    tiers = queries.tiers(db.session)
-    current = next((t.rank for t in tiers if t.code == enterprise.tier), 0)
-    return [
-        (t, t.code == enterprise.tier)
-        for t in tiers
-        if t.self_apply and (t.rank > current or t.code == enterprise.tier)
-    ]
-
-
 @bp.get("/enterprise/eligibility")
 @access.enterprise_user
 @with_enterprise
@@ -153,7 +141,7 @@ def self_check(enterprise: Enterprise) -> ResponseReturnValue:
                 db.session, enterprise, tier.code, reference=now, lang=lang
             ),
         )
-        for tier, renewal in _applicable_tiers(enterprise)
+        for tier, renewal in queries.applicable_tiers(db.session, enterprise)
     ]
     banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
     return render_template(

@@ -305,6 +305,25 @@ def test_csrf_with_the_production_configuration(app, database_url, session):
         db.engine.dispose()
 
 
+def test_an_expired_token_gives_the_sign_up_form_back(app, database_url, session):
+    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    client = production.test_client()
+    typed = _signup_form()
+    response = client.post("/signup?lang=en", data={**typed, "csrf_token": "expired"})
+    assert response.status_code == 400
+    assert "The form has expired. Please submit it again." in response.text
+    for name in ("email", "uscc", "enterprise_name"):
+        assert f'value="{typed[name]}"' in response.text
+    assert PASSWORD not in response.text  # passwords are typed again, never sent back
+    # The login form keeps its email the same way; other posts get the plain 400 page.
+    response = client.post("/login?lang=en", data={"email": OWNER, "password": PASSWORD})
+    assert response.status_code == 400 and f'value="{OWNER}"' in response.text
+    assert "Bad request" in client.post("/logout?lang=en").text
+    with production.app_context():
+        assert db.session.scalar(select(User.id)) is None
+        db.engine.dispose()
+
+
 def test_private_pages_carry_the_security_headers(client, session):
     client.post("/signup", data=_signup_form())
     for path in ("/account", "/account/password", "/"):

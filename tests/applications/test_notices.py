@@ -177,6 +177,66 @@ def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
         db.engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [("zh", "表单已过期，请重新提交。"), ("en", "The form has expired. Please submit it again.")],
+)
+def test_an_expired_token_gives_the_objection_back_to_send_again(
+    app, database_url, session, world, lang, message
+):
+    application = in_notice(session, world)
+    path = f"/notices/{application.id}/objections?lang={lang}"
+    data = objection_form(application, name="钱七", grounds="该企业研发人员占比不实。")
+    token_field = f"objection-{application.id}-csrf_token"
+    session.close()  # the other app below writes to the same database
+    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    # A session that ended while the objection was written: no token that holds.
+    client = production.test_client()
+    with clock.pinned(DURING):
+        response = client.post(path, data={**data, token_field: "a-token-of-a-lost-session"})
+        assert response.status_code == 400
+        assert message in response.text
+        # What was typed is there, in the form of its application, ready to send again.
+        assert (
+            'value="钱七"' in response.text
+            and "该企业研发人员占比不实。</textarea>" in response.text
+        )
+        token = re.search(rf'name="{token_field}" type="hidden" value="([^"]+)"', response.text)
+        with production.app_context():
+            assert db.session.scalar(select(Objection.id)) is None
+        again = client.post(path, data={**data, token_field: token.group(1)})
+    assert again.status_code == 303
+    with production.app_context():
+        assert db.session.scalars(select(Objection.grounds)).all() == ["该企业研发人员占比不实。"]
+        db.engine.dispose()
+
+
+def test_a_valid_token_refused_for_its_referrer_is_not_sent_again(
+    app, database_url, session, world
+):
+    application = in_notice(session, world)
+    path, data = f"/notices/{application.id}/objections?lang=en", objection_form(application)
+    token_field = f"objection-{application.id}-csrf_token"
+    session.close()  # the other app below writes to the same database
+    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    client, https = production.test_client(), "https://localhost"
+    with clock.pinned(DURING):
+        page = client.get("/notices", base_url=https)
+        token = re.search(rf'name="{token_field}" type="hidden" value="([^"]+)"', page.text)
+        # Over HTTPS a post from another site (its referrer) is refused whatever its token.
+        response = client.post(
+            path,
+            data={**data, token_field: token.group(1)},
+            headers={"Referer": "https://elsewhere.example/"},
+            base_url=https,
+        )
+    assert response.status_code == 400 and "Bad request" in response.text
+    assert "The form has expired" not in response.text
+    with production.app_context():
+        assert db.session.scalar(select(Objection.id)) is None
+        db.engine.dispose()
+
+
 # --- the reviewers' page -----------------------------------------------------------------------
 
 

@@ -277,7 +277,8 @@ def test_application_page_shows_what_a_reviewer_needs(session, world):
     # Figures of the latest years, in 万元.
     assert "5,000" in html and "2025" in html and "2023" in html
     # History from the audit log.
-    assert "Created" in html and "Submitted" in html and "甲公司经办人" in html
+    assert "Application created" in html and "Application submitted" in html
+    assert "甲公司经办人" in html
     assert 'href="/review/objections"' in html
     zh = text(world["clients"]["wang"].get(page_of(application) + "?lang=zh"))
     assert "科技型中小企业" in zh and "不属于禁止、限制类行业" in zh

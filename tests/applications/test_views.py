@@ -16,7 +16,9 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, Objection, State
 from registry.core import clock
 from registry.core.models import AuditEntry
+from registry.extensions import db
 from tests.applications.test_attachments import HTML, JPEG, PDF, PNG, SVG
+from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
@@ -488,12 +490,59 @@ def test_upload_over_ten_megabytes_is_413(client, session, world, auth):
     response = upload(client, application.id, over, "big.pdf")
     assert response.status_code == 413
     assert "The file is larger than 10 MB." in response.text and 'id="file-error"' in response.text
-    # Beyond the request limit: the HTML 413 page, before any view runs.
+    # Beyond the request limit, which no view reads: the application all the same.
     far_over = PDF + b"\0" * (11 * 1024 * 1024)
     response = upload(client, application.id, far_over, "bigger.pdf")
     assert response.status_code == 413
-    assert response.mimetype == "text/html" and "Request too large" in response.text
+    assert "The file is larger than 10 MB." in response.text and 'id="file-error"' in response.text
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+FAR_OVER = PDF + b"\0" * (11 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("lang", "message", "other"),
+    [
+        ("zh", "文件超过 10 MB。", "The file is larger"),
+        ("en", "The file is larger than 10 MB.", "文件"),
+    ],
+)
+def test_a_request_over_the_limit_comes_back_to_the_application(
+    client, session, world, auth, lang, message, other
+):
+    application = draft(session, world)
+    assert auth.login("owner@a.example").status_code == 303
+    response = upload(client, application.id, FAR_OVER, "bigger.pdf", lang=lang)
+    assert response.status_code == 413 and response.mimetype == "text/html"
+    # The application page, the limit named beside the file field, in the page's language.
+    assert f'action="/applications/{application.id}/attachments"' in response.text
+    error = re.search(r'id="file-error"[^>]*>(.*?)</', response.text, re.S).group(1)
+    assert message in error and other not in error
+    assert 'aria-describedby="file-help file-error"' in response.text
+
+
+def test_a_request_over_the_limit_with_the_production_configuration(
+    app, database_url, session, world
+):
+    application_id = draft(session, world).id
+    session.close()  # the other app below writes to the same database
+    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    client = production.test_client()
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login.text).group(1)
+    data = {"email": "owner@a.example", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=data).status_code == 303
+    with clock.pinned(NOW):
+        response = upload(client, application_id, FAR_OVER, "bigger.pdf")
+    assert response.status_code == 413 and 'id="file-error"' in response.text
+    # The page is ready for the next try: a fresh token on its forms.
+    assert 'name="csrf_token" type="hidden" value="' in response.text
+    # Elsewhere a body over the limit still gets the plain 413 page.
+    response = client.post("/enterprise/profile?lang=en", data={"name": "x" * (11 * 1024 * 1024)})
+    assert response.status_code == 413 and "Request too large" in response.text
+    with production.app_context():
+        db.engine.dispose()
 
 
 def test_download_headers_and_a_name_of_our_making(client, session, world, auth):

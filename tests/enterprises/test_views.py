@@ -130,7 +130,13 @@ def test_csrf_token_is_required(app, database_url, session, owner):
     )
     form = client.get("/enterprise/profile").text
     assert 'name="csrf_token"' in form
-    assert client.post("/enterprise/profile", data=profile_form(name="无令牌")).status_code == 400
+    response = client.post("/enterprise/profile", data=profile_form(name="无令牌"))
+    assert response.status_code == 400
+    # The form comes back with what was typed, to be sent again.
+    assert value_of(response.text, "name") == "无令牌"
+    assert "表单已过期，请重新提交。" in response.text
+    report = client.post(f"/enterprise/reports/{LAST}", data={"employees": "120"})
+    assert report.status_code == 400 and value_of(report.text, "employees") == "120"
     with strict.app_context():
         db.engine.dispose()
     assert session.get(Enterprise, owner_id).name == "赣江甲有限公司"

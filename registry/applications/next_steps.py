@@ -1,0 +1,205 @@
+"""What happens next after each step of an application's workflow (QUALITY.md U6): who
+acts now, by when, and the link to where it happens, flashed by the view that acted so
+that the page after its redirect shows it (``registry.core.next_step``).
+
+The enterprise hears what to do with its draft and that the reviewers take it from
+there once submitted; a reviewer hears what is left to do or who acts next (a second
+reviewer, the public during the notice, the enterprise after a request for changes);
+someone who objected hears how the objection is dealt with and until when.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from registry.applications.models import Application, Objection, ObjectionState, State
+from registry.core.i18n import current_language
+from registry.core.next_step import flash_next_step
+from registry.extensions import db
+from registry.ladder.models import Tier
+
+
+def _last_day(application: Application) -> str:
+    # Named as the notice page names it: its last day, not the instant it ends. Imported
+    # here because the notice page's module imports this one.
+    from registry.applications.notices import last_notice_day
+
+    return last_notice_day(cast(datetime, application.notice_ends_at)).isoformat()
+
+
+def _tier_list(application: Application) -> tuple[str, str]:
+    """The link to the published list of the application's tier, and its label."""
+    tier = db.session.get_one(Tier, application.tier)
+    return (
+        url_for("ladder.tier_list", code=tier.code),
+        _("The published list of %(tier)s", tier=tier.name(current_language())),
+    )
+
+
+# --- the applicant side -------------------------------------------------------------------------
+
+
+def after_start(application: Application) -> None:
+    """A draft was started (an enterprise's application, or a reviewer's nomination)."""
+    if application.nominated_by is not None:
+        flash_next_step(
+            _(
+                "Add the attachments the nomination needs, then submit it: it then waits "
+                "in the queue for a reviewer to claim it."
+            ),
+            url_for("review.application", application_id=application.id, _anchor="actions-title"),
+            _("Go to the actions"),
+        )
+        return
+    flash_next_step(
+        _(
+            "The application is a draft. Check the figures and the eligibility on this page, "
+            "add the attachments, then submit it at the bottom of the page."
+        ),
+        url_for("applications.detail", application_id=application.id, _anchor="submit-title"),
+        _("Go to the submission"),
+    )
+
+
+def after_files(application: Application) -> None:
+    """An attachment was added or removed."""
+    flash_next_step(
+        _("Once every attachment is here, submit the application at the bottom of this page."),
+        url_for("applications.detail", application_id=application.id, _anchor="submit-title"),
+        _("Go to the submission"),
+    )
+
+
+def after_submit(application: Application) -> None:
+    """The application (or nomination) went to the reviewers."""
+    if application.nominated_by is not None:
+        flash_next_step(
+            _("The nomination waits in the queue until a reviewer claims it and decides on it."),
+            url_for("review.queue"),
+            _("Open the queue"),
+        )
+        return
+    flash_next_step(
+        _(
+            "A reviewer will take up the application and decide on it. You will see the "
+            "decision here, and any changes asked of you at the top of this page."
+        ),
+        url_for("applications.detail", application_id=application.id, _anchor="timeline-title"),
+        _("See the history of the application"),
+    )
+
+
+def after_withdraw(application: Application) -> None:
+    """The application (or nomination) was withdrawn: it is closed for good."""
+    if application.nominated_by is not None:
+        flash_next_step(
+            _("The nomination is closed. Nothing more is needed."),
+            url_for("review.queue"),
+            _("Back to the queue"),
+        )
+        return
+    flash_next_step(
+        _("The application is closed. You can start a new one whenever you are ready."),
+        url_for("applications.new"),
+        _("Start a new application"),
+    )
+
+
+# --- the reviewers --------------------------------------------------------------------------------
+
+
+def after_claim(application: Application) -> None:
+    """A reviewer took up the review."""
+    flash_next_step(
+        _(
+            "You lead this review: check the figures, the attachments and the checks to "
+            "confirm, then record your decision."
+        ),
+        url_for("review.application", application_id=application.id, _anchor="decision-title"),
+        _("Go to the decision"),
+    )
+
+
+def after_decision(application: Application) -> None:
+    """A reviewer recorded a decision; the application's new state says who acts next."""
+    if application.state == State.IN_NOTICE:
+        flash_next_step(
+            _(
+                "The public notice runs until the end of %(day)s (Beijing time). Anyone may "
+                "object until then and a reviewer decides on each objection; unless one is "
+                "upheld, the tier is granted when the notice ends.",
+                day=_last_day(application),
+            ),
+            url_for("notices.index"),
+            _("Open the public notice"),
+        )
+    elif application.state == State.IN_REVIEW:
+        flash_next_step(
+            _(
+                "Another reviewer must approve too (%(count)s of %(required)s approvals so "
+                "far): the application waits in the queue until then.",
+                count=len(application.approvals()),
+                required=application.approvals_required or 1,
+            ),
+            url_for("review.queue"),
+            _("Open the queue"),
+        )
+    elif application.state == State.GRANTED:
+        flash_next_step(
+            _("The designation is renewed: the published list of its tier shows it."),
+            *_tier_list(application),
+        )
+    elif application.state == State.CHANGES_REQUESTED:
+        flash_next_step(
+            _(
+                "The enterprise sees your comment at the top of its application, makes the "
+                "changes and submits again; the application then comes back to the queue."
+            ),
+            url_for("review.queue"),
+            _("Back to the queue"),
+        )
+    else:
+        flash_next_step(
+            _("The enterprise sees the decision and your comment. Nothing more is needed."),
+            url_for("review.queue"),
+            _("Back to the queue"),
+        )
+
+
+# --- the public notice --------------------------------------------------------------------------
+
+
+def after_objection(application: Application) -> None:
+    """Someone objected to an application in notice."""
+    flash_next_step(
+        _(
+            "A reviewer examines your objection. If it is upheld, the application is "
+            "rejected; otherwise the tier may be granted after the last day of the notice, "
+            "%(day)s. Enterprises granted a tier appear on its published list.",
+            day=_last_day(application),
+        ),
+        *_tier_list(application),
+    )
+
+
+def after_resolution(objection: Objection, application: Application) -> None:
+    """A reviewer upheld or dismissed an objection."""
+    if application.state == State.GRANTED:  # the last open objection, after the notice
+        flash_next_step(
+            _("The tier is granted: the enterprise now appears on the published list."),
+            *_tier_list(application),
+        )
+        return
+    if objection.state == ObjectionState.UPHELD:
+        text = _("The application is rejected and its place in the quota is free again.")
+    else:
+        text = _(
+            "The application stays in public notice until the end of %(day)s; the tier is "
+            "granted then unless another objection is upheld.",
+            day=_last_day(application),
+        )
+    flash_next_step(text, url_for("notices.objections"), _("Back to the objections"))
