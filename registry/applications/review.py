@@ -131,9 +131,7 @@ def queue() -> ResponseReturnValue:
     # Links on the page keep valid filters only.
     chosen: dict[str, Any] = form.chosen() if filters_ok else {}
     filters = (
-        form.queue_filter(current_user.id)
-        if filters_ok
-        else queries.QueueFilter(user_id=current_user.id)
+        form.queue_filter(me()) if filters_ok else queries.QueueFilter(user_id=current_user.id)
     )
     page, next_url = None, None
     if filters_ok and cursor_ok:
@@ -221,7 +219,9 @@ def _application_page(
         names=names,
         form=decision or _decision_form(application, formdata=None),
         problem=problem,
-        can_claim=application.state in (State.SUBMITTED, State.IN_REVIEW),
+        # Who already leads the review is not offered to take it over from themselves.
+        can_claim=application.state in (State.SUBMITTED, State.IN_REVIEW)
+        and application.claimed_by != current_user.id,
         can_decide=application.state == State.IN_REVIEW,
         is_nomination=application.nominated_by is not None,
         can_submit=application.state in (State.DRAFT, State.CHANGES_REQUESTED),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim, ClaimState, Role
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Decision, State
 from registry.core import clock
@@ -81,6 +82,13 @@ def submitted(session, world, tier="tech_sme") -> Application:
 
 def page_of(application) -> str:
     return f"/review/applications/{application.id}"
+
+
+def verify(world) -> None:
+    """A reviewer verifies the web sign-up's enterprise on its page, as the final
+    approval needs (PRODUCT.md "Applications and review", verified first)."""
+    response = world["clients"]["li"].post(f"/review/enterprises/{world['a'].uscc}/verification")
+    assert response.status_code == 303
 
 
 def decide(client, application, **data):
@@ -217,9 +225,115 @@ def test_queue_filters_on_the_page(app, session, make, world):
     assert "Reviewer wang" in html
 
 
+def listed_ids(client, query) -> list[int]:
+    response = client.get("/review" + query)
+    assert response.status_code == 200, query
+    return [int(i) for i in re.findall(r'href="/review/applications/(\d+)"', response.text)]
+
+
+def applicant(make, name, *, years=(2025,)):
+    """Another enterprise eligible for tech_sme, with its user."""
+    enterprise = make.enterprise(name=name, founded_on=date(2015, 1, 1))
+    for year in years:
+        make.eligible_report(enterprise, year)
+    return enterprise, make.user(f"owner@{enterprise.uscc}.example", enterprise=enterprise)
+
+
+@pytest.fixture
+def approvals_world(session, make, world):
+    """Four applications waiting for reviewers, as wang and li see them:
+
+    * ``led``: tech_sme in review, led by wang, no approval yet;
+    * ``half``: champion in review, led by wang who approved it (1 of 2);
+    * ``nominated``: li's nomination (li created and submitted it), led by wang;
+    * ``waiting``: tech_sme submitted, nobody leads it yet;
+    * ``own_lead``: wang's nomination, led by wang, who may not approve it himself.
+    """
+    wang, li = world["wang"], world["li"]
+    led = submitted(session, world)
+    apps.claim(session, led, user=wang, via="web")
+    b, b_owner = applicant(make, "乙公司", years=(2023, 2024, 2025))
+    ladder.grant_tier(session, b, "tech_sme", actor=TEST_ACTOR, reason="held")
+    half = make.application(b, b_owner, "champion", submitted=True)
+    apps.claim(session, half, user=wang, via="web")
+    decisions.decide(
+        session, half, "approve", user=wang, via="web", manual_checks={"srdi_score": True}
+    )
+    c, _ = applicant(make, "丙公司")
+    nominated = apps.create(session, c, "tech_sme", "promotion", user=li, via="web")
+    apps.submit(session, nominated, user=li, via="web")
+    apps.claim(session, nominated, user=wang, via="web")
+    d, d_owner = applicant(make, "丁公司")
+    waiting = make.application(d, d_owner, submitted=True)
+    e, _ = applicant(make, "戊公司")
+    own_lead = apps.create(session, e, "tech_sme", "promotion", user=wang, via="web")
+    apps.submit(session, own_lead, user=wang, via="web")
+    apps.claim(session, own_lead, user=wang, via="web")
+    session.commit()
+    return {
+        "led": led.id,
+        "half": half.id,
+        "nominated": nominated.id,
+        "waiting": waiting.id,
+        "own_lead": own_lead.id,
+    }
+
+
+def test_queue_shows_the_approval_progress(world, approvals_world):
+    def progress(lang):
+        html = text(world["clients"]["li"].get(f"/review?lang={lang}"))
+        found = {}
+        for row in html.split("<tr")[1:]:
+            link = re.search(r'href="/review/applications/(\d+)"', row)
+            if link:
+                shown = re.search(r'class="approvals">([^<]+)<', row)
+                found[int(link.group(1))] = shown.group(1) if shown else None
+        return found
+
+    ids = approvals_world
+    assert progress("en") == {
+        ids["led"]: "Approvals 0/1",
+        ids["half"]: "Approvals 1/2",
+        ids["nominated"]: "Approvals 0/1",
+        ids["waiting"]: "Approvals 0/1",
+        ids["own_lead"]: "Approvals 0/1",
+    }
+    assert progress("zh")[ids["half"]] == "审核通过 1/2"
+
+
+def test_queue_filters_by_approvals(world, approvals_world):
+    ids = approvals_world
+    wang, li = world["clients"]["wang"], world["clients"]["li"]
+    # wang leads "led" and may approve it and the nomination; "half" he has approved.
+    assert listed_ids(wang, "?approval=mine") == [ids["led"], ids["nominated"]]
+    # li: "half" waits for a second approval, which anyone but wang may give, and
+    # "own_lead" for someone else than its lead; "led" waits for wang, its lead; the
+    # nomination is li's own (four eyes).
+    assert listed_ids(li, "?approval=mine") == [ids["half"], ids["own_lead"]]
+    assert listed_ids(wang, "?approval=second") == [ids["half"]]
+    assert listed_ids(li, "?approval=second") == [ids["half"]]
+    # Combined with the other filters, and kept by the links of the page.
+    assert listed_ids(wang, "?approval=mine&tier=champion") == []
+    assert listed_ids(li, "?approval=mine&tier=champion") == [ids["half"]]
+    assert listed_ids(wang, "?approval=mine&assignee=me&state=in_review") == [
+        ids["led"],
+        ids["nominated"],
+    ]
+    assert listed_ids(wang, "?approval=second&state=submitted") == []
+    html = wang.get("/review?approval=second&lang=zh").text
+    assert '<option selected value="second">' in html
+
+
 @pytest.mark.parametrize(
     "query",
-    ["?tier=gold", "?city=999999", "?state=lost", "?assignee=boss", "?after=not-a-cursor"],
+    [
+        "?tier=gold",
+        "?city=999999",
+        "?state=lost",
+        "?assignee=boss",
+        "?approval=all",
+        "?after=not-a-cursor",
+    ],
 )
 def test_invalid_queue_filter_is_422_with_the_error(world, query):
     response = world["clients"]["wang"].get("/review" + query + "&lang=en")
@@ -285,6 +399,7 @@ def test_application_page_shows_what_a_reviewer_needs(session, world):
 
 def test_claim_then_approve_a_tech_sme_promotion_opens_the_notice(session, world):
     application = submitted(session, world)
+    verify(world)
     client = world["clients"]["wang"]
     response = client.post(page_of(application) + "/claim")
     assert response.status_code == 303
@@ -359,6 +474,7 @@ def test_reject_and_request_changes_need_a_comment(session, world):
 
 def test_the_same_decision_posted_twice_makes_one_transition(session, world):
     application = submitted(session, world)
+    verify(world)
     client = world["clients"]["wang"]
     client.post(page_of(application) + "/claim")
     first = decide(client, application, decision="approve", **TSME_CHECKS)
@@ -367,6 +483,68 @@ def test_the_same_decision_posted_twice_makes_one_transition(session, world):
     assert second.status_code == 409
     assert "in_notice" in text(second)
     assert transitions(session, application, "approve") == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "refusal", "link"),
+    [
+        (
+            "zh",
+            "企业 {uscc} 尚未核实，须经审核人员核实后方可最终审核通过。",
+            "核实该企业",
+        ),
+        (
+            "en",
+            "The enterprise {uscc} is not verified yet: "
+            "a reviewer verifies it before the final approval.",
+            "Verify the enterprise",
+        ),
+    ],
+)
+def test_the_final_approval_of_an_unverified_enterprise_links_to_its_verification(
+    session, world, lang, refusal, link
+):
+    application = submitted(session, world)
+    uscc = world["a"].uscc
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = client.post(
+        page_of(application) + f"/decision?lang={lang}",
+        data={"decision": "approve", **TSME_CHECKS},
+    )
+    assert response.status_code == 409
+    html = text(response)
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert refusal.format(uscc=uscc) in shown
+    assert "enterprise_unverified" not in shown
+    # The way out: the enterprise's page, at its verification button.
+    found = re.search(rf'<a href="(/review/enterprises/{uscc}#verify-title)">([^<]+)</a>', html)
+    assert found is not None and found.group(2) == link
+    assert 'id="verify-title"' in text(client.get(found.group(1)))
+    session.expire_all()
+    assert application.state == State.IN_REVIEW
+    assert transitions(session, application, "approve") == 0
+
+    verify(world)
+    assert decide(client, application, decision="approve", **TSME_CHECKS).status_code == 303
+    session.expire_all()
+    assert application.state == State.IN_NOTICE
+
+
+def test_the_lead_reviewer_is_not_offered_to_take_the_review_over(session, world):
+    application = submitted(session, world)
+    wang, li = world["clients"]["wang"], world["clients"]["li"]
+    claim_form = f'action="{page_of(application)}/claim"'
+    assert "Claim for review" in text(wang.get(page_of(application) + "?lang=en"))
+    wang.post(page_of(application) + "/claim")
+    html = text(wang.get(page_of(application) + "?lang=zh"))
+    assert claim_form not in html and "接手审核" not in html
+    # Another reviewer may still take the lead.
+    html = text(li.get(page_of(application) + "?lang=zh"))
+    assert claim_form in html and "接手审核" in html
+    li.post(page_of(application) + "/claim")
+    assert claim_form in text(wang.get(page_of(application)))
+    assert claim_form not in text(li.get(page_of(application)))
 
 
 @pytest.fixture
@@ -390,6 +568,7 @@ def test_four_eyes_on_a_champion_needing_two_approvals(session, world, champion_
     assert "You have already approved this application." in text(response)
     session.expire_all()
     assert application.state == State.IN_REVIEW
+    verify(world)
     response = decide(li, application, decision="approve", **checks)
     assert response.status_code == 303
     session.expire_all()
@@ -414,6 +593,7 @@ def test_high_tech_approval_needs_an_innovation_score_above_70(session, make, wo
     assert "innovation score above 70" in text(response)
     response = decide(client, application, decision="approve", innovation_score="x", **checks)
     assert response.status_code == 422
+    verify(world)
     response = decide(client, application, decision="approve", innovation_score="71", **checks)
     assert response.status_code == 303
 
