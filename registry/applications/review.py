@@ -36,7 +36,7 @@ from registry.enterprises.money import to_wan
 from registry.extensions import db
 from registry.ladder import eligibility
 from registry.ladder import queries as ladder_queries
-from registry.ladder.labels import OPERATORS, STATUS_TEXT, figure_text
+from registry.ladder.labels import OPERATORS, STATUS_TEXT, check_words, figure_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -166,17 +166,28 @@ def queue() -> ResponseReturnValue:
 
 
 def _checks(application: Application) -> list[dict]:
-    """The snapshot's checks, labelled in the page's language."""
+    """The snapshot's checks, labelled in the page's language, each with its ``words``
+    (what it asks and what was found, as :func:`check_words` says them)."""
     lang = current_language()
-    checks = (application.eligibility or {}).get("checks", [])
+    snapshot = application.eligibility or {}
+    tiers = ladder_queries.tiers(db.session)
+    rank_names = {t.rank: t.name(lang) for t in tiers}
+    criteria = next((t.criteria for t in tiers if t.code == application.tier), None)
     return [
         {
             **c,
             "label": eligibility.label(c["code"], lang)
             if c["code"] in eligibility.LABELS
             else c["label"],
+            "words": check_words(
+                c,
+                tier=application.tier,
+                score=snapshot.get("score"),
+                rank_names=rank_names,
+                criteria=criteria,
+            ),
         }
-        for c in checks
+        for c in snapshot.get("checks", [])
     ]
 
 

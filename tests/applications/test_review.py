@@ -575,6 +575,49 @@ def test_four_eyes_on_a_champion_needing_two_approvals(session, world, champion_
     assert application.state == State.IN_NOTICE
 
 
+def eligibility_section(client, application, lang) -> str:
+    """The eligibility panel of the application's page, as a person reads it."""
+    html = text(client.get(page_of(application) + f"?lang={lang}"))
+    panel = html[html.index('<h2 id="eligibility-title"') : html.index('<h2 id="figures-title"')]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", panel))
+
+
+def test_the_champion_snapshot_says_each_rule_in_words(session, world):
+    ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="held")
+    latest = max(world["a"].reports, key=lambda r: r.year)
+    # Every figure of the SRDI score's computable part: 5 + 2 + 5 + 6 + 5 = 23 of 30 points.
+    latest.main_business_share, latest.debt_ratio = 85, 40
+    session.commit()
+    application = submitted(session, world, tier="champion")
+    client = world["clients"]["wang"]
+    en = eligibility_section(client, application, "en")
+    assert "Holds Technology-based SME or a higher rung Yes: holds Technology-based SME" in en
+    assert "≥ 1 1" not in en  # not ranks against ranks
+    assert "≥ 1,000 万元, or new equity financing of at least 2,000 万元 in two years" in en
+    assert "5,000 万元: met by revenue" in en
+    assert "An SRDI score of at least 60 of 100, or a direct route" in en
+    assert "the recorded figures give 23 of the 30 points they can decide" in en
+    # Not a score of 23 against a pass mark of 60 beside a check that is not failed.
+    assert "pass mark" not in en and "23 of 100" not in en
+    zh = eligibility_section(client, application, "zh")
+    assert "已认定为科技型中小企业或更高梯度 是：现为科技型中小企业" in zh
+    assert "已填报数据可计算的评分项得 23 分（这些项满分 30 分）" in zh
+    assert re.findall(r"[A-Za-z]{2,}", zh) == []  # no English word on the Chinese page
+
+
+def test_the_tech_sme_snapshot_says_the_score_met_the_rule(session, world):
+    application = submitted(session, world)
+    en = eligibility_section(world["clients"]["wang"], application, "en")
+    assert "Score 100 of 100 (pass mark 60)." in en
+    assert (
+        "At least 60 of 100 points with technical staff points above 0, or a direct pass "
+        "100 points: met by the score"
+    ) in en
+    zh = eligibility_section(world["clients"]["wang"], application, "zh")
+    assert "100 分：按评价得分达到" in zh
+    assert re.findall(r"[A-Za-z]{2,}", zh) == []
+
+
 def test_high_tech_approval_needs_an_innovation_score_above_70(session, make, world):
     for report in world["a"].reports:
         report.hightech_income, report.rd_domestic_expense = 40_000_000, 3_000_000
