@@ -120,6 +120,11 @@ def claim_application(_body: dict[str, Any], application: Application) -> OneApp
 @blp.arguments(schemas.DecisionIn)
 @blp.response(200, schemas.ApplicationResponse)
 @action_errors
+@blp.alt_response(  # the first description of a status is the one documented
+    409,
+    description="invalid_transition: not in review; enterprise_unverified: the final approval "
+    "waits until a reviewer verifies the enterprise; prerequisite_not_met, quota_full",
+)
 def decide_application(body: dict[str, Any], application: Application) -> OneApplication:
     """approve / reject / request_changes, with the four-eyes rules; an approval
     confirms each manual check of the snapshot (422 ``manual_checks_unconfirmed``)."""

@@ -22,6 +22,7 @@ from registry.core.changes import changed
 from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ConflictOfInterest,
+    EnterpriseUnverified,
     FourEyes,
     ManualChecksUnconfirmed,
     ValidationFailed,
@@ -62,6 +63,21 @@ def _require_open_review(application: Application, user: User) -> None:
     require_state(application, State.IN_REVIEW)
     if user.enterprise_id == application.enterprise_id:
         raise ConflictOfInterest("You belong to this enterprise.")
+
+
+def _require_verified_for_final(application: Application) -> None:
+    """The approval that would be the last one required waits until a reviewer has
+    verified the enterprise (PRODUCT.md "Applications and review", verified first);
+    earlier approvals may be given meanwhile. Like the quota and the prerequisite, a
+    condition of the final approval: checked after the four-eyes rules (API.md's order
+    puts ``quota_full`` there too), before anything is recorded."""
+    final = len(application.approvals()) + 1 >= (application.approvals_required or 1)
+    if final and not application.enterprise.verified:
+        raise EnterpriseUnverified(
+            "The enterprise %(uscc)s is not verified yet: a reviewer verifies it before "
+            "the final approval.",
+            uscc=application.enterprise.uscc,
+        )
 
 
 def _record_decision(
@@ -111,6 +127,7 @@ def approve(
         raise FourEyes("You created or submitted this application.")
     if any(d.reviewer_id == user.id for d in application.approvals()):
         raise FourEyes("You have already approved this application.")
+    _require_verified_for_final(application)
     actor = Actor.of(user, via)
     _record_decision(
         session, application, user, "approve", comment, manual_checks, innovation_score

@@ -12,14 +12,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Exists, Row, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Row,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from registry.accounts.models import AccountClaim, ClaimState, User
-from registry.applications.models import Application, Attachment, Objection, ObjectionState, State
+from registry.applications.models import (
+    Application,
+    Attachment,
+    Decision,
+    Objection,
+    ObjectionState,
+    State,
+)
 from registry.core import audit
 from registry.core.dbsession import DbSession
-from registry.core.models import AuditEntry
+from registry.core.models import WORKFLOW_OBJECTS, AuditEntry
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, City, Enterprise, Industry
 from registry.enterprises.queries import name_starts_with as _name_starts_with
@@ -28,6 +47,9 @@ from registry.enterprises.queries import name_starts_with as _name_starts_with
 NEEDS_REVIEWER = (State.SUBMITTED, State.IN_REVIEW)
 #: Who leads the review: the signed-in reviewer, nobody yet, or anyone.
 ASSIGNEES = ("anyone", "me", "none")
+#: Where the approvals stand: any, "mine" (waits for an approval the signed-in reviewer
+#: may give) or "second" (has an approval and needs another).
+APPROVALS = ("", "mine", "second")
 
 #: The sort key of a queue row: (submitted_at or None for a draft, id).
 QueueKey = tuple[datetime | None, int]
@@ -45,6 +67,77 @@ class QueueFilter:
     city: str | None = None
     assignee: str = "anyone"
     user_id: int | None = None
+    #: One of APPROVALS ("" = any); "mine" needs ``user_id`` (and the reviewer's own
+    #: enterprise, if any, in ``user_enterprise_id``).
+    approval: str = ""
+    user_enterprise_id: int | None = None
+
+
+def _counting_approval() -> ColumnElement[bool]:
+    """SQL: a decision is an approval of the queue row's application that counts (not
+    voided by a later request for changes)."""
+    return and_(
+        Decision.application_id == Application.id,
+        Decision.decision == "approve",
+        Decision.void.is_(False),
+    )
+
+
+def _approval_count() -> ColumnElement[int]:
+    """SQL: how many approvals of the queue row's application count."""
+    return select(func.count(Decision.id)).where(_counting_approval()).scalar_subquery()
+
+
+def _approved_by(reviewer_id: Any) -> Exists:
+    """SQL: ``reviewer_id`` (a user id or a column) gave one of those approvals."""
+    return exists().where(_counting_approval(), Decision.reviewer_id == reviewer_id)
+
+
+def _needs_approval() -> ColumnElement[bool]:
+    """In review with fewer approvals than the tier asked for at submission."""
+    return and_(
+        Application.state == State.IN_REVIEW,
+        _approval_count() < func.coalesce(Application.approvals_required, 1),
+    )
+
+
+def _submitted_by(reviewer_id: Any) -> Exists:
+    """SQL: ``reviewer_id`` (a user id or a column) submitted the queue row's application
+    at some time (every submission is audited)."""
+    return exists().where(
+        WORKFLOW_OBJECTS,
+        AuditEntry.object_type == "application",
+        AuditEntry.object_id == cast(Application.id, String),
+        AuditEntry.action == "application.submit",
+        AuditEntry.actor_id == reviewer_id,
+    )
+
+
+def _four_eyes_allow(reviewer_id: Any) -> ColumnElement[bool]:
+    """SQL: the four-eyes rules of ``decisions.approve`` let ``reviewer_id`` approve the
+    queue row's application: they did not create it, never submitted it and have not
+    approved it already."""
+    return and_(
+        or_(Application.created_by.is_(None), Application.created_by != reviewer_id),
+        ~_submitted_by(reviewer_id),
+        ~_approved_by(reviewer_id),
+    )
+
+
+def _needs_my_approval(user_id: int | None, enterprise_id: int | None) -> ColumnElement[bool]:
+    """Waits for an approval this reviewer may give (the four-eyes rules, and not an
+    application of their own enterprise), and is not waiting for its lead: a review
+    another reviewer claimed is theirs to approve first, unless they have approved it
+    already or may not approve it at all (then the approval still missing is anyone's)."""
+    lead_to_approve = and_(
+        Application.claimed_by.is_not(None),
+        Application.claimed_by != user_id,
+        _four_eyes_allow(Application.claimed_by),
+    )
+    conditions = [_needs_approval(), _four_eyes_allow(user_id), ~lead_to_approve]
+    if enterprise_id is not None:
+        conditions.append(Application.enterprise_id != enterprise_id)
+    return and_(*conditions)
 
 
 def _display_name(user: type[User]) -> ColumnElement[str]:
@@ -71,7 +164,9 @@ def queue(
 ) -> list[Row]:
     """Up to ``limit`` applications matching ``filters`` after the key ``after``, oldest
     submission first. Each row has the application's columns, the enterprise's name,
-    USCC, ``verified`` and city, and ``claimed_by_name``."""
+    USCC, ``verified`` and city, ``claimed_by_name``, and ``approvals`` (those that
+    count) beside ``approvals_required``. The approval filter applies here only: the
+    counts show the whole pipeline."""
     claimer = aliased(User)
     stmt = (
         select(
@@ -86,11 +181,17 @@ def queue(
             Enterprise.verified,
             Enterprise.city_code,
             _display_name(claimer).label("claimed_by_name"),
+            Application.approvals_required,
+            _approval_count().label("approvals"),
         )
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
         .outerjoin(claimer, claimer.id == Application.claimed_by)
     )
     stmt = _filtered(stmt, filters)
+    if filters.approval == "mine":
+        stmt = stmt.where(_needs_my_approval(filters.user_id, filters.user_enterprise_id))
+    elif filters.approval == "second":
+        stmt = stmt.where(_needs_approval(), _approval_count() >= 1)
     if after is not None:
         at, last_id = after
         if at is None:

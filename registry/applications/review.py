@@ -39,7 +39,7 @@ from registry.enterprises.money import to_wan
 from registry.extensions import db
 from registry.ladder import eligibility
 from registry.ladder import queries as ladder_queries
-from registry.ladder.labels import OPERATORS, STATUS_TEXT, figure_text
+from registry.ladder.labels import OPERATORS, STATUS_TEXT, check_words, figure_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -134,9 +134,7 @@ def queue() -> ResponseReturnValue:
     # Links on the page keep valid filters only.
     chosen: dict[str, Any] = form.chosen() if filters_ok else {}
     filters = (
-        form.queue_filter(current_user.id)
-        if filters_ok
-        else queries.QueueFilter(user_id=current_user.id)
+        form.queue_filter(me()) if filters_ok else queries.QueueFilter(user_id=current_user.id)
     )
     page, next_url = None, None
     if filters_ok and cursor_ok:
@@ -171,17 +169,28 @@ def queue() -> ResponseReturnValue:
 
 
 def _checks(application: Application) -> list[dict]:
-    """The snapshot's checks, labelled in the page's language."""
+    """The snapshot's checks, labelled in the page's language, each with its ``words``
+    (what it asks and what was found, as :func:`check_words` says them)."""
     lang = current_language()
-    checks = (application.eligibility or {}).get("checks", [])
+    snapshot = application.eligibility or {}
+    tiers = ladder_queries.tiers(db.session)
+    rank_names = {t.rank: t.name(lang) for t in tiers}
+    criteria = next((t.criteria for t in tiers if t.code == application.tier), None)
     return [
         {
             **c,
             "label": eligibility.label(c["code"], lang)
             if c["code"] in eligibility.LABELS
             else c["label"],
+            "words": check_words(
+                c,
+                tier=application.tier,
+                score=snapshot.get("score"),
+                rank_names=rank_names,
+                criteria=criteria,
+            ),
         }
-        for c in checks
+        for c in snapshot.get("checks", [])
     ]
 
 
@@ -224,7 +233,9 @@ def _application_page(
         names=names,
         form=decision or _decision_form(application, formdata=None),
         problem=problem,
-        can_claim=application.state in (State.SUBMITTED, State.IN_REVIEW),
+        # Who already leads the review is not offered to take it over from themselves.
+        can_claim=application.state in (State.SUBMITTED, State.IN_REVIEW)
+        and application.claimed_by != current_user.id,
         can_decide=application.state == State.IN_REVIEW,
         is_nomination=application.nominated_by is not None,
         can_submit=application.state in (State.DRAFT, State.CHANGES_REQUESTED),

@@ -20,8 +20,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import InputRequired, Length, Optional
 
+from registry.accounts.models import User
 from registry.applications.models import State
-from registry.applications.queries import ASSIGNEES, NEEDS_REVIEWER, QueueFilter
+from registry.applications.queries import APPROVALS, ASSIGNEES, NEEDS_REVIEWER, QueueFilter
 from registry.core.forms import NumberField
 from registry.core.web import one_of_the_choices
 
@@ -33,6 +34,11 @@ DECISION_LABELS = {
     "request_changes": _l("Request changes"),
 }
 ASSIGNEE_LABELS = {"anyone": _l("Anyone"), "me": _l("Me"), "none": _l("Nobody yet")}
+APPROVAL_LABELS = {
+    "": _l("Any"),
+    "mine": _l("Needs my approval"),
+    "second": _l("Needs a second approval"),
+}
 CLAIM_STATE_LABELS = {
     "pending": _l("Pending"),
     "confirmed": _l("Confirmed"),
@@ -71,6 +77,11 @@ class QueueFilterForm(Form):
         default="anyone",
         validators=[one_of_the_choices(_l("Unknown choice: choose one from the list."))],
     )
+    approval = SelectField(
+        _l("Approvals"),
+        validate_choice=False,
+        validators=[one_of_the_choices(_l("Unknown choice: choose one from the list."))],
+    )
 
     def fill_choices(
         self, tiers: dict[str, str], cities: dict[str, str], states: dict[State, LazyString]
@@ -84,14 +95,16 @@ class QueueFilterForm(Form):
             SelectChoice(ALL_STATES, _l("All states")),
         ]
         self.assignee.choices = choices({a: ASSIGNEE_LABELS[a] for a in ASSIGNEES})
+        self.approval.choices = choices({a: APPROVAL_LABELS[a] for a in APPROVALS})
 
     def chosen(self) -> dict[str, str]:
         """The filters set to something else than their default (what links keep)."""
-        fields = (self.tier, self.city, self.state, self.assignee)
+        fields = (self.tier, self.city, self.state, self.assignee, self.approval)
         return {f.name: f.data for f in fields if f.data and f.data != f.default}
 
-    def queue_filter(self, user_id: int) -> QueueFilter:
-        """The validated filters as the queue query takes them."""
+    def queue_filter(self, user: User) -> QueueFilter:
+        """The validated filters as the queue query takes them; ``user`` is the
+        reviewer signed in ("me", "needs my approval")."""
         chosen = self.chosen()
         state = chosen.get("state")
         states: tuple[State, ...]
@@ -104,7 +117,9 @@ class QueueFilterForm(Form):
             tier=chosen.get("tier"),
             city=chosen.get("city"),
             assignee=chosen.get("assignee", "anyone"),
-            user_id=user_id,
+            user_id=user.id,
+            approval=chosen.get("approval", ""),
+            user_enterprise_id=user.enterprise_id,
         )
 
 

@@ -167,6 +167,10 @@ class PrerequisiteNotMet(DomainError):
     code, status = "prerequisite_not_met", 409
 
 
+class EnterpriseUnverified(DomainError):
+    code, status = "enterprise_unverified", 409
+
+
 class NotEligible(DomainError):
     code, status = "not_eligible", 422
 

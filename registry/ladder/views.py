@@ -17,7 +17,7 @@ from registry.enterprises.views import with_enterprise
 from registry.extensions import db
 from registry.ladder import listing, queries
 from registry.ladder.eligibility import label
-from registry.ladder.labels import OPERATORS, STATUS_TEXT, figure_text
+from registry.ladder.labels import STATUS_TEXT, check_words
 from registry.ladder.models import Tier
 
 bp = Blueprint("ladder", __name__)
@@ -133,16 +133,24 @@ def tier_list(code: str) -> ResponseReturnValue:
 def self_check(enterprise: Enterprise) -> ResponseReturnValue:
     lang = current_language()
     now = clock.now()
-    evaluations = [
-        (
-            tier,
-            renewal,
-            queries.evaluate_enterprise(
-                db.session, enterprise, tier.code, reference=now, lang=lang
-            ),
+    rank_names = {t.rank: t.name(lang) for t in queries.tiers(db.session)}
+    evaluations = []
+    for tier, renewal in queries.applicable_tiers(db.session, enterprise):
+        evaluation = queries.evaluate_enterprise(
+            db.session, enterprise, tier.code, reference=now, lang=lang
         )
-        for tier, renewal in queries.applicable_tiers(db.session, enterprise)
-    ]
+        shape = evaluation.to_dict()
+        words = {
+            check["code"]: check_words(
+                check,
+                tier=tier.code,
+                score=shape["score"],
+                rank_names=rank_names,
+                criteria=tier.criteria,
+            )
+            for check in shape["checks"]
+        }
+        evaluations.append((tier, renewal, evaluation, words))
     banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
     return render_template(
         "ladder/self_check.html",
@@ -151,7 +159,5 @@ def self_check(enterprise: Enterprise) -> ResponseReturnValue:
         banned=banned,
         lang=lang,
         label=label,
-        figure_text=figure_text,
         status_text=STATUS_TEXT,
-        operators=OPERATORS,
     )

@@ -194,6 +194,31 @@ def test_quota_full(client, session, world):
     assert state_of(session, application.id) == State.IN_REVIEW
 
 
+def test_final_approval_of_an_unverified_enterprise(client, session, world):
+    application = world.in_review()
+    world.a.verified = False
+    session.commit()
+    wang = world.headers["wang"]
+    english = decide(client, application.id, wang, decision="approve", manual_checks=TSME_CHECKS)
+    body = problem_of(english, 409, "enterprise_unverified")
+    assert body["type"].endswith("/enterprise_unverified") and body["errors"] == []
+    assert body["detail"] == (
+        f"The enterprise {world.a.uscc} is not verified yet: "
+        "a reviewer verifies it before the final approval."
+    )
+    chinese = decide(
+        client,
+        application.id,
+        {**wang, "Accept-Language": "zh-CN"},
+        decision="approve",
+        manual_checks=TSME_CHECKS,
+    )
+    detail = problem_of(chinese, 409, "enterprise_unverified")["detail"]
+    assert world.a.uscc in detail and "核实" in detail and "verif" not in detail
+    assert state_of(session, application.id) == State.IN_REVIEW
+    assert session.scalar(select(func.count()).select_from(Decision)) == 0
+
+
 # --- notices and objections -----------------------------------------------------------------
 
 

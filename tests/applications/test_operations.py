@@ -16,6 +16,7 @@ from registry.core import clock
 from registry.core.errors import (
     ApplicationOpen,
     ConflictOfInterest,
+    EnterpriseUnverified,
     Forbidden,
     FourEyes,
     InvalidTransition,
@@ -347,3 +348,50 @@ def test_reviewer_cannot_act_as_applicant_and_enterprise_cannot_review(session, 
         apps.withdraw(session, application, user=world["reviewer"], via="web")
     with pytest.raises(Forbidden):
         apps.claim(session, application, user=world["owner"], via="web")
+
+
+# --- verified first ---------------------------------------------------------------------
+
+
+def test_final_approval_waits_until_the_enterprise_is_verified(session, world):
+    from registry.enterprises.operations import verify_enterprise
+
+    world["enterprise"].verified = False  # a web sign-up no reviewer has verified yet
+    application = submitted(session, world)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    audited = session.scalars(select(AuditEntry.id)).all()
+    with pytest.raises(EnterpriseUnverified) as refused:
+        approve(session, application, world["reviewer"], TSME_CONFIRMED)
+    assert (refused.value.status, refused.value.code) == (409, "enterprise_unverified")
+    assert world["enterprise"].uscc in str(refused.value)
+    # Nothing changed: no decision, no slot, no audit entry.
+    assert application.state == State.IN_REVIEW and application.decisions == []
+    assert queries.occupancy(session, session.get(Tier, "tech_sme")).reserved == 0
+    assert session.scalars(select(AuditEntry.id)).all() == audited
+
+    verify_enterprise(session, world["enterprise"], actor=TEST_ACTOR)
+    approve(session, application, world["reviewer"], TSME_CONFIRMED)
+    assert application.state == State.IN_NOTICE
+
+
+def test_only_the_final_approval_waits_for_verification(session, make, world):
+    application = champion_world(session, make, world)
+    world["enterprise"].verified = False
+    approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)  # 1 of 2: allowed
+    assert application.state == State.IN_REVIEW and len(application.approvals()) == 1
+    with pytest.raises(EnterpriseUnverified):
+        approve(session, application, world["second"], CHAMPION_CONFIRMED)
+    # The four-eyes refusal comes first, as for the quota (API.md's order).
+    with pytest.raises(FourEyes):
+        approve(session, application, world["reviewer"], CHAMPION_CONFIRMED)
+    assert len(application.approvals()) == 1
+
+
+def test_rejecting_or_requesting_changes_needs_no_verification(session, world):
+    world["enterprise"].verified = False
+    application = submitted(session, world)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    decisions.decide(
+        session, application, "reject", user=world["reviewer"], via="web", comment="no"
+    )
+    assert application.state == State.REJECTED

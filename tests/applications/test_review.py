@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim, ClaimState, Role
+from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Decision, State
 from registry.core import clock
@@ -81,6 +82,13 @@ def submitted(session, world, tier="tech_sme") -> Application:
 
 def page_of(application) -> str:
     return f"/review/applications/{application.id}"
+
+
+def verify(world) -> None:
+    """A reviewer verifies the web sign-up's enterprise on its page, as the final
+    approval needs (PRODUCT.md "Applications and review", verified first)."""
+    response = world["clients"]["li"].post(f"/review/enterprises/{world['a'].uscc}/verification")
+    assert response.status_code == 303
 
 
 def decide(client, application, **data):
@@ -217,9 +225,115 @@ def test_queue_filters_on_the_page(app, session, make, world):
     assert "Reviewer wang" in html
 
 
+def listed_ids(client, query) -> list[int]:
+    response = client.get("/review" + query)
+    assert response.status_code == 200, query
+    return [int(i) for i in re.findall(r'href="/review/applications/(\d+)"', response.text)]
+
+
+def applicant(make, name, *, years=(2025,)):
+    """Another enterprise eligible for tech_sme, with its user."""
+    enterprise = make.enterprise(name=name, founded_on=date(2015, 1, 1))
+    for year in years:
+        make.eligible_report(enterprise, year)
+    return enterprise, make.user(f"owner@{enterprise.uscc}.example", enterprise=enterprise)
+
+
+@pytest.fixture
+def approvals_world(session, make, world):
+    """Four applications waiting for reviewers, as wang and li see them:
+
+    * ``led``: tech_sme in review, led by wang, no approval yet;
+    * ``half``: champion in review, led by wang who approved it (1 of 2);
+    * ``nominated``: li's nomination (li created and submitted it), led by wang;
+    * ``waiting``: tech_sme submitted, nobody leads it yet;
+    * ``own_lead``: wang's nomination, led by wang, who may not approve it himself.
+    """
+    wang, li = world["wang"], world["li"]
+    led = submitted(session, world)
+    apps.claim(session, led, user=wang, via="web")
+    b, b_owner = applicant(make, "乙公司", years=(2023, 2024, 2025))
+    ladder.grant_tier(session, b, "tech_sme", actor=TEST_ACTOR, reason="held")
+    half = make.application(b, b_owner, "champion", submitted=True)
+    apps.claim(session, half, user=wang, via="web")
+    decisions.decide(
+        session, half, "approve", user=wang, via="web", manual_checks={"srdi_score": True}
+    )
+    c, _ = applicant(make, "丙公司")
+    nominated = apps.create(session, c, "tech_sme", "promotion", user=li, via="web")
+    apps.submit(session, nominated, user=li, via="web")
+    apps.claim(session, nominated, user=wang, via="web")
+    d, d_owner = applicant(make, "丁公司")
+    waiting = make.application(d, d_owner, submitted=True)
+    e, _ = applicant(make, "戊公司")
+    own_lead = apps.create(session, e, "tech_sme", "promotion", user=wang, via="web")
+    apps.submit(session, own_lead, user=wang, via="web")
+    apps.claim(session, own_lead, user=wang, via="web")
+    session.commit()
+    return {
+        "led": led.id,
+        "half": half.id,
+        "nominated": nominated.id,
+        "waiting": waiting.id,
+        "own_lead": own_lead.id,
+    }
+
+
+def test_queue_shows_the_approval_progress(world, approvals_world):
+    def progress(lang):
+        html = text(world["clients"]["li"].get(f"/review?lang={lang}"))
+        found = {}
+        for row in html.split("<tr")[1:]:
+            link = re.search(r'href="/review/applications/(\d+)"', row)
+            if link:
+                shown = re.search(r'class="approvals">([^<]+)<', row)
+                found[int(link.group(1))] = shown.group(1) if shown else None
+        return found
+
+    ids = approvals_world
+    assert progress("en") == {
+        ids["led"]: "Approvals 0/1",
+        ids["half"]: "Approvals 1/2",
+        ids["nominated"]: "Approvals 0/1",
+        ids["waiting"]: "Approvals 0/1",
+        ids["own_lead"]: "Approvals 0/1",
+    }
+    assert progress("zh")[ids["half"]] == "审核通过 1/2"
+
+
+def test_queue_filters_by_approvals(world, approvals_world):
+    ids = approvals_world
+    wang, li = world["clients"]["wang"], world["clients"]["li"]
+    # wang leads "led" and may approve it and the nomination; "half" he has approved.
+    assert listed_ids(wang, "?approval=mine") == [ids["led"], ids["nominated"]]
+    # li: "half" waits for a second approval, which anyone but wang may give, and
+    # "own_lead" for someone else than its lead; "led" waits for wang, its lead; the
+    # nomination is li's own (four eyes).
+    assert listed_ids(li, "?approval=mine") == [ids["half"], ids["own_lead"]]
+    assert listed_ids(wang, "?approval=second") == [ids["half"]]
+    assert listed_ids(li, "?approval=second") == [ids["half"]]
+    # Combined with the other filters, and kept by the links of the page.
+    assert listed_ids(wang, "?approval=mine&tier=champion") == []
+    assert listed_ids(li, "?approval=mine&tier=champion") == [ids["half"]]
+    assert listed_ids(wang, "?approval=mine&assignee=me&state=in_review") == [
+        ids["led"],
+        ids["nominated"],
+    ]
+    assert listed_ids(wang, "?approval=second&state=submitted") == []
+    html = wang.get("/review?approval=second&lang=zh").text
+    assert '<option selected value="second">' in html
+
+
 @pytest.mark.parametrize(
     "query",
-    ["?tier=gold", "?city=999999", "?state=lost", "?assignee=boss", "?after=not-a-cursor"],
+    [
+        "?tier=gold",
+        "?city=999999",
+        "?state=lost",
+        "?assignee=boss",
+        "?approval=all",
+        "?after=not-a-cursor",
+    ],
 )
 def test_invalid_queue_filter_is_422_with_the_error(world, query):
     response = world["clients"]["wang"].get("/review" + query + "&lang=en")
@@ -286,6 +400,7 @@ def test_application_page_shows_what_a_reviewer_needs(session, world):
 
 def test_claim_then_approve_a_tech_sme_promotion_opens_the_notice(session, world):
     application = submitted(session, world)
+    verify(world)
     client = world["clients"]["wang"]
     response = client.post(page_of(application) + "/claim")
     assert response.status_code == 303
@@ -362,6 +477,7 @@ def test_reject_and_request_changes_need_a_comment(session, world):
 
 def test_the_same_decision_posted_twice_makes_one_transition(session, world):
     application = submitted(session, world)
+    verify(world)
     client = world["clients"]["wang"]
     client.post(page_of(application) + "/claim")
     first = decide(client, application, decision="approve", **TSME_CHECKS)
@@ -370,6 +486,68 @@ def test_the_same_decision_posted_twice_makes_one_transition(session, world):
     assert second.status_code == 409
     assert "in_notice" in text(second)
     assert transitions(session, application, "approve") == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "refusal", "link"),
+    [
+        (
+            "zh",
+            "企业 {uscc} 尚未核实，须经审核人员核实后方可最终审核通过。",
+            "核实该企业",
+        ),
+        (
+            "en",
+            "The enterprise {uscc} is not verified yet: "
+            "a reviewer verifies it before the final approval.",
+            "Verify the enterprise",
+        ),
+    ],
+)
+def test_the_final_approval_of_an_unverified_enterprise_links_to_its_verification(
+    session, world, lang, refusal, link
+):
+    application = submitted(session, world)
+    uscc = world["a"].uscc
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = client.post(
+        page_of(application) + f"/decision?lang={lang}",
+        data={"decision": "approve", **TSME_CHECKS},
+    )
+    assert response.status_code == 409
+    html = text(response)
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert refusal.format(uscc=uscc) in shown
+    assert "enterprise_unverified" not in shown
+    # The way out: the enterprise's page, at its verification button.
+    found = re.search(rf'<a href="(/review/enterprises/{uscc}#verify-title)">([^<]+)</a>', html)
+    assert found is not None and found.group(2) == link
+    assert 'id="verify-title"' in text(client.get(found.group(1)))
+    session.expire_all()
+    assert application.state == State.IN_REVIEW
+    assert transitions(session, application, "approve") == 0
+
+    verify(world)
+    assert decide(client, application, decision="approve", **TSME_CHECKS).status_code == 303
+    session.expire_all()
+    assert application.state == State.IN_NOTICE
+
+
+def test_the_lead_reviewer_is_not_offered_to_take_the_review_over(session, world):
+    application = submitted(session, world)
+    wang, li = world["clients"]["wang"], world["clients"]["li"]
+    claim_form = f'action="{page_of(application)}/claim"'
+    assert "Claim for review" in text(wang.get(page_of(application) + "?lang=en"))
+    wang.post(page_of(application) + "/claim")
+    html = text(wang.get(page_of(application) + "?lang=zh"))
+    assert claim_form not in html and "接手审核" not in html
+    # Another reviewer may still take the lead.
+    html = text(li.get(page_of(application) + "?lang=zh"))
+    assert claim_form in html and "接手审核" in html
+    li.post(page_of(application) + "/claim")
+    assert claim_form in text(wang.get(page_of(application)))
+    assert claim_form not in text(li.get(page_of(application)))
 
 
 @pytest.fixture
@@ -393,10 +571,57 @@ def test_four_eyes_on_a_champion_needing_two_approvals(session, world, champion_
     assert "You have already approved this application." in text(response)
     session.expire_all()
     assert application.state == State.IN_REVIEW
+    verify(world)
     response = decide(li, application, decision="approve", **checks)
     assert response.status_code == 303
     session.expire_all()
     assert application.state == State.IN_NOTICE
+
+
+def eligibility_section(client, application, lang) -> str:
+    """The eligibility panel of the application's page, as a person reads it."""
+    html = text(client.get(page_of(application) + f"?lang={lang}"))
+    panel = html[html.index('<h2 id="eligibility-title"') : html.index('<h2 id="figures-title"')]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", panel))
+
+
+def test_the_champion_snapshot_says_each_rule_in_words(session, world):
+    ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="held")
+    latest = max(world["a"].reports, key=lambda r: r.year)
+    # Every figure of the SRDI score's computable part: 5 + 2 + 5 + 6 + 5 = 23 of 30 points.
+    latest.main_business_share, latest.debt_ratio = 85, 40
+    session.commit()
+    application = submitted(session, world, tier="champion")
+    client = world["clients"]["wang"]
+    en = eligibility_section(client, application, "en")
+    assert "Holds Technology-based SME or a higher rung Yes: holds Technology-based SME" in en
+    assert "≥ 1 1" not in en  # not ranks against ranks
+    assert (
+        "≥ 1,000 × 10,000 yuan, or new equity financing of at least 2,000 × 10,000 yuan in two years"
+        in en
+    )
+    assert "5,000 × 10,000 yuan: met by revenue" in en
+    assert "An SRDI score of at least 60 of 100, or a direct route" in en
+    assert "the recorded figures give 23 of the 30 points they can decide" in en
+    # Not a score of 23 against a pass mark of 60 beside a check that is not failed.
+    assert "pass mark" not in en and "23 of 100" not in en
+    zh = eligibility_section(client, application, "zh")
+    assert "已认定为科技型中小企业或更高梯度 是：现为科技型中小企业" in zh
+    assert "已填报数据可计算的评分项得 23 分（这些项满分 30 分）" in zh
+    assert re.findall(r"[A-Za-z]{2,}", zh) == []  # no English word on the Chinese page
+
+
+def test_the_tech_sme_snapshot_says_the_score_met_the_rule(session, world):
+    application = submitted(session, world)
+    en = eligibility_section(world["clients"]["wang"], application, "en")
+    assert "Score 100 of 100 (pass mark 60)." in en
+    assert (
+        "At least 60 of 100 points with technical staff points above 0, or a direct pass "
+        "100 points: met by the score"
+    ) in en
+    zh = eligibility_section(world["clients"]["wang"], application, "zh")
+    assert "100 分：按评价得分达到" in zh
+    assert re.findall(r"[A-Za-z]{2,}", zh) == []
 
 
 def test_high_tech_approval_needs_an_innovation_score_above_70(session, make, world):
@@ -417,6 +642,7 @@ def test_high_tech_approval_needs_an_innovation_score_above_70(session, make, wo
     assert "innovation score above 70" in text(response)
     response = decide(client, application, decision="approve", innovation_score="x", **checks)
     assert response.status_code == 422
+    verify(world)
     response = decide(client, application, decision="approve", innovation_score="71", **checks)
     assert response.status_code == 303
 

@@ -538,6 +538,30 @@ def test_self_check_of_an_eligible_enterprise(signed_in, owner, session, make):
     assert "科技型中小企业评价得分" in zh and "职工总数" in zh
 
 
+def test_self_check_says_the_champion_rules_in_words(signed_in, owner, session, make):
+    owner.founded_on = date(2015, 1, 1)
+    make.eligible_report(owner, LAST)
+    session.commit()
+
+    def champion(lang):
+        html = signed_in.get(f"/enterprise/eligibility?lang={lang}").text
+        panel = html[html.index('id="tier-champion"') :]
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", panel))
+
+    off = champion("en")
+    assert "Holds Technology-based SME or a higher rung No: off the ladder" in off
+    assert "rung 1" not in off and "≥ 1 " not in off
+    ladder.grant_tier(session, owner, "tech_sme", actor=TEST_ACTOR, reason="test")
+    session.commit()
+    held = champion("en")
+    assert "Holds Technology-based SME or a higher rung Yes: holds Technology-based SME" in held
+    assert "5,000 × 10,000 yuan: met by revenue" in held
+    assert "An SRDI score of at least 60 of 100, or a direct route" in held
+    zh = champion("zh")
+    assert "已认定为科技型中小企业或更高梯度 是：现为科技型中小企业" in zh
+    assert "5,000 万元：按营业收入达到" in zh
+
+
 def test_self_check_without_reports_is_unknown(signed_in):
     html = signed_in.get("/enterprise/eligibility?lang=en").text
     assert "badge--unknown" in html and "Figures missing" in html

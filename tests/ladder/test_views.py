@@ -16,7 +16,9 @@ from registry.ladder import operations as ops
 from tests.conftest import make_app
 from tests.factories import TEST_ACTOR
 
-USCC_CELL = re.compile(r'<td data-label="[^"]*"><span class="code">([0-9A-Z]{18})</span></td>')
+USCC_CELL = re.compile(
+    r'<td data-label="[^"]*"><span class="code" translate="no">([0-9A-Z]{18})</span></td>'
+)
 NEXT_LINK = re.compile(r'<a class="pager__link" href="([^"]+)" rel="next">')
 
 

@@ -1,9 +1,10 @@
 """The whole workflow in a real browser, as people use it (issue: web workflow).
 
 An enterprise signs up (简体中文), fills its profile and two years of figures, sees its
-self-check and applies for tech_sme with an attachment; a reviewer (English) claims and
-approves; the application appears on the public notice page; an objection is filed and
-dismissed; ``tick`` past the notice end grants the tier and the home page's holder count
+self-check and applies for tech_sme with an attachment; a reviewer (English) claims,
+verifies the new enterprise when the approval asks for it, and approves; the
+application appears on the public notice page; an objection is filed and dismissed;
+``tick`` past the notice end grants the tier and the home page's holder count
 rises by one. Then a champion application needing two approvals: the same reviewer
 cannot approve twice, a second reviewer can. The enterprise's name is an HTML payload
 throughout: every page shows it literally and no dialog ever opens (S9).
@@ -149,6 +150,12 @@ def test_from_sign_up_to_the_published_list(app, session, new_page, runner, make
     row.locator(f"a[href='/review/applications/{application_id}']").first.click()
     expect(desk.locator("a[href^='/attachments/']")).to_have_count(1)
     desk.locator(f"form[action$='/applications/{application_id}/claim'] button").click()
+    # A web sign-up is approved only once verified: the refusal leads to the verification.
+    approve(desk, application_id)
+    expect(desk.locator(".error-summary")).to_contain_text("is not verified yet")
+    desk.locator("#verify-first a").click()
+    desk.locator(f"form[action$='/enterprises/{uscc}/verification'] button").click()
+    expect(desk.locator(".flash")).to_contain_text("verified")
     approve(desk, application_id)
     expect(desk.locator(".flash")).to_contain_text("notice")
     state, _approvals, notice_ends_at = state_of(session, application_id)
