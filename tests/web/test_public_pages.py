@@ -41,7 +41,7 @@ def test_home_shows_five_tiers_with_bars_in_chinese(new_page):
     rungs = page.locator(".rung")
     expect(rungs).to_have_count(5)
     expect(rungs.first).to_contain_text("科技型中小企业")
-    expect(rungs.first).to_contain_text("5000")
+    expect(rungs.first).to_contain_text("5,000")
     gauges = page.locator("meter.gauge")
     expect(gauges).to_have_count(5)
     for n in range(5):
