@@ -24,6 +24,7 @@ from registry.applications import decisions, operations, queries
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
+from registry.applications.notices import notice_period
 from registry.core import access, clock
 from registry.core.errors import DomainError, ManualChecksUnconfirmed, NotFound
 from registry.core.i18n import current_language
@@ -284,8 +285,12 @@ def withdraw_nomination(application_id: int) -> ResponseReturnValue:
 def _decided_message(application: Application) -> str:
     if application.state == State.IN_NOTICE:
         return _(
-            "Approved. The public notice runs until %(end)s.",
-            end=_local_time(cast(datetime, application.notice_ends_at)),  # set in notice
+            "Approved. Public notice: %(period)s.",
+            # Both set when the notice began.
+            period=notice_period(
+                cast(datetime, application.notice_started_at),
+                cast(datetime, application.notice_ends_at),
+            ),
         )
     if application.state == State.IN_REVIEW:
         return _(

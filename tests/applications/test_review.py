@@ -299,8 +299,9 @@ def test_claim_then_approve_a_tech_sme_promotion_opens_the_notice(session, world
     assert application.state == State.IN_NOTICE
     html = text(client.get(page_of(application)))
     # PRODUCT.md "Dates, times and working days": approved Wed 2026-03-04, N = 10 → ends 2026-03-19
-    # 00:00 Shanghai.
-    assert "2026-03-19 00:00" in html
+    # 00:00 Shanghai: the last day of notice is 2026-03-18, as every page writes it.
+    assert "Public notice: 2026-03-04 to 2026-03-18 (the last day included" in html
+    assert "2026-03-19" not in html
     assert "ok" in html and "Reviewer wang" in html
 
 
