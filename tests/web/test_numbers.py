@@ -36,9 +36,14 @@ def test_home_figures_have_thousands_separators(client, session, make, lang, lab
     assert 'max="5000" value="1"' in html
 
 
-def test_admin_tiers_page_has_thousands_separators(auth):
-    html = auth.signed_in_as_new(Role.ADMIN).get("/admin/tiers?lang=en").get_data(as_text=True)
+def test_admin_tiers_pages_have_thousands_separators(auth):
+    admin = auth.signed_in_as_new(Role.ADMIN)
+    html = admin.get("/admin/tiers?lang=en").get_data(as_text=True)
     assert '<td class="num">5,000' in html and '<td class="num">3,000' in html
+    html = admin.get("/admin/tiers/tech_sme?lang=en").get_data(as_text=True)
+    assert "<dd>5,000</dd>" in html
+    # The quota's form field keeps the plain number people edit.
+    assert 'value="5000"' in html
 
 
 def test_annual_figures_have_separators_and_years_none(session, make, auth):
