@@ -20,15 +20,13 @@ from registry.applications.models import Application, Objection, ObjectionState,
 from registry.core.i18n import current_language
 from registry.core.next_step import flash_next_step
 from registry.extensions import db
+from registry.ladder import dates
 from registry.ladder.models import Tier
 
 
 def _last_day(application: Application) -> str:
-    # Named as the notice page names it: its last day, not the instant it ends. Imported
-    # here because the notice page's module imports this one.
-    from registry.applications.notices import last_notice_day
-
-    return last_notice_day(cast(datetime, application.notice_ends_at)).isoformat()
+    """The notice's last day, as the notice page names it (not the instant it ends)."""
+    return dates.last_day(cast(datetime, application.notice_ends_at)).isoformat()
 
 
 def _tier_list(application: Application) -> tuple[str, str]:

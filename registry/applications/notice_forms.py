@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, TextAreaField
+from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
-from registry.core.web import strip_text
+from registry.core.web import one_of_the_choices, strip_text
 
 _REQUIRED = _l("This field is required.")
 
@@ -26,6 +26,19 @@ def _text(label: LazyString, limit: int, field: type[StringField] = StringField)
             Length(max=limit, message=_l("At most %(max)d characters.")),
         ],
     )
+
+
+class NoticeFilter(Form):
+    """The rung filter of the public notice (GET, so no CSRF token; empty = every rung)."""
+
+    tier = SelectField(
+        _l("Tier"),
+        validate_choice=False,
+        validators=[one_of_the_choices(_l("Unknown tier: choose one from the list."))],
+    )
+
+    def fill_choices(self, tiers: dict[str, str]) -> None:
+        self.tier.choices = [SelectChoice("", _l("All tiers")), *tiers.items()]
 
 
 class ObjectionForm(FlaskForm):

@@ -1,15 +1,16 @@
 """The public notice (公示) with its objection forms, and the reviewers' objections page
 (PRODUCT.md "Public notice", "Web pages").
 
-Dates on the notice list: ``notice_ends_at`` is 00:00 Asia/Shanghai of the day after the
-last notice day, so the list names that last day ("last day of notice: 2026-03-18") and
-says that objections are accepted until the end of it, Beijing time. The full instant is
-in the ``datetime`` attribute of the ``<time>`` element.
+Dates: ``notice_ends_at`` is 00:00 Asia/Shanghai of the day after the last notice day, so
+every page writes a notice as :func:`notice_period` does — the day it was published and
+its last day ("2026-03-04 to 2026-03-18, the last day included"), objections being
+accepted until the end of that day, Beijing time.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
@@ -17,10 +18,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from registry.applications import next_steps, objections, questions
 from registry.applications.models import Application, Objection, ObjectionState, State
-from registry.applications.notice_forms import ObjectionForm, ResolutionForm
+from registry.applications.notice_forms import NoticeFilter, ObjectionForm, ResolutionForm
 from registry.core import access, clock
 from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, Throttled, found
@@ -45,9 +47,15 @@ nav_item("notices.objections", _l("Objections"), {"reviewer", "admin"}, order=33
 OPEN_SHOWN, RESOLVED_SHOWN = 200, 50
 
 
-def last_notice_day(ends_at: datetime) -> date:
-    """The last Asia/Shanghai day of a notice ending at ``ends_at`` (exclusive)."""
-    return dates.shanghai_date(ends_at - timedelta(microseconds=1))
+@bp.app_template_global()
+def notice_period(started_at: datetime, ends_at: datetime) -> str:
+    """A public notice's period as every page and message writes it: from the Beijing day
+    it was published to its last day (``ends_at`` is exclusive: 00:00 of the day after)."""
+    return _(
+        "%(start)s to %(end)s (the last day included, Beijing time)",
+        start=dates.shanghai_date(started_at).isoformat(),
+        end=dates.last_day(ends_at).isoformat(),
+    )
 
 
 def shanghai_minute(at: datetime | None) -> str:
@@ -61,7 +69,6 @@ def _names() -> dict[str, Any]:
         "tier_names": ladder_queries.tier_names(db.session, lang),
         "city_names": {c.code: c.name(lang) for c in listing.cities(db.session)},
         "industry_names": {i.code: i.name(lang) for i in listing.industries(db.session)},
-        "last_notice_day": last_notice_day,
         "shanghai_minute": shanghai_minute,
         "now": clock.now(),
     }
@@ -83,9 +90,22 @@ def _notice_page(
     posted: dict[int, ObjectionForm] | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    filters: Mapping[str, str] | None = None,
 ) -> tuple[str, int, dict[str, str]]:
+    """The notice list from ``after`` or ``start``, filtered by the rung in ``filters``
+    (the query of a GET; a re-rendered post shows every rung)."""
+    names = _names()
+    chooser = NoticeFilter(MultiDict(filters or {}))
+    chooser.fill_choices(names["tier_names"])
+    # A refused rung lists nothing: the filter with its error.
+    refused = not chooser.validate()
+    tier = chooser.tier.data or None
     size = current_app.config["PAGE_SIZE"]
-    rows = objections.notice_rows(db.session, limit=size + 1, after=after, start=start)
+    rows = (
+        []
+        if refused
+        else objections.notice_rows(db.session, limit=size + 1, after=after, start=start, tier=tier)
+    )
     page = page_of(rows, size, lambda row: (row[0].notice_ends_at.isoformat(), row[0].id))
     posted = posted or {}
     forms = {row[0].id: posted.get(row[0].id) or _objection_form(row[0].id) for row in page.items}
@@ -93,13 +113,14 @@ def _notice_page(
         "notices/index.html",
         page=page,
         forms=forms,
-        next_url=url_for(".index", after=page.next_cursor) if page.next_cursor else None,
-        first_url=url_for(".index") if after else None,
+        chooser=chooser,
+        next_url=url_for(".index", after=page.next_cursor, tier=tier) if page.next_cursor else None,
+        first_url=url_for(".index", tier=tier) if after else None,
         # A re-rendered post starts at its application: the way back to the whole list.
         whole_list_url=url_for(".index") if start else None,
-        **_names(),
+        **names,
     )
-    return html, status, headers or {}
+    return html, (422 if refused else status), headers or {}
 
 
 @bp.get("/notices")
@@ -112,7 +133,7 @@ def index() -> ResponseReturnValue:
             after = (clock.parse_instant(ends_text), application_id)
         except (InvalidCursor, ValueError):
             abort(422)
-    return _notice_page(after=after)
+    return _notice_page(after=after, filters=request.args)
 
 
 @bp.post("/notices/<int:application_id>/objections", endpoint="object")

@@ -269,15 +269,19 @@ def notice_rows(
     limit: int,
     after: tuple[datetime, int] | None = None,
     start: tuple[datetime, int] | None = None,
+    tier: str | None = None,
 ) -> list[Row]:
     """Applications in notice in the public order (``notice_ends_at``, then id), each
-    with its enterprise and ``held``; after the key ``after``, or from ``start`` on."""
+    with its enterprise and ``held``; after the key ``after``, or from ``start`` on; for
+    the rung ``tier`` only when given."""
     held = queries.open_objection(Application.id).label("held")
     stmt = (
         select(Application, Enterprise, held)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
         .where(Application.state == State.IN_NOTICE)
     )
+    if tier is not None:
+        stmt = stmt.where(Application.tier == tier)
     key = tuple_(Application.notice_ends_at, Application.id)
     if after is not None:
         stmt = stmt.where(key > tuple_(*after))

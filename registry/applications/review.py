@@ -25,6 +25,7 @@ from registry.applications import decisions, next_steps, operations, queries, qu
 from registry.applications import review_forms as forms
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.models import WITHDRAWABLE, Application, Kind, State
+from registry.applications.notices import notice_period
 from registry.core import access, clock
 from registry.core.audit_labels import ACTION_LABELS
 from registry.core.confirm import Question, confirm_first
@@ -318,8 +319,12 @@ def withdraw_nomination(application_id: int) -> ResponseReturnValue:
 def _decided_message(application: Application) -> str:
     if application.state == State.IN_NOTICE:
         return _(
-            "Approved. The public notice runs until %(end)s.",
-            end=_local_time(cast(datetime, application.notice_ends_at)),  # set in notice
+            "Approved. Public notice: %(period)s.",
+            # Both set when the notice began.
+            period=notice_period(
+                cast(datetime, application.notice_started_at),
+                cast(datetime, application.notice_ends_at),
+            ),
         )
     if application.state == State.IN_REVIEW:
         return _(

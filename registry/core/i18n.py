@@ -9,11 +9,12 @@ Names of tiers, cities and industries are data: they come from the ``name_zh`` /
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from flask import Flask, request, session
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, format_decimal, get_locale, refresh
 
 LANGUAGES = ("zh", "en")
 #: The value of ``<html lang>`` and ``hreflang`` per language.
@@ -73,6 +74,15 @@ def language_url(lang: str) -> str:
     return quote(path, safe="/") + "?" + urlencode(query)
 
 
+def number(value: int | float | Decimal) -> str:
+    """A count or an amount as the page's language writes it: 5000 → "5,000".
+
+    For quantities only: years, USCCs, registration numbers and the cells of downloads
+    are written without separators (people copy them, spreadsheets compute with them).
+    """
+    return str(format_decimal(value))
+
+
 def init_app(app: Flask, babel: Babel) -> None:
     translations = Path(app.root_path).parent / "translations"
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations))
@@ -89,4 +99,5 @@ def init_app(app: Flask, babel: Babel) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         HTML_LANG=HTML_LANG,
     )
+    app.jinja_env.filters["number"] = number
     app.jinja_env.policies["ext.i18n.trimmed"] = True

@@ -97,6 +97,16 @@ class WorkCalendar:
         return [year for year in range(first, last + 1) if year not in self.years]
 
 
+def last_day(end: datetime) -> date:
+    """The last Asia/Shanghai day before the exclusive end ``end``: the day people read.
+
+    A designation of calendar year 2026 ends at 2027-01-01 00:00 Beijing time and is valid
+    until 2026-12-31; a notice ending at 00:00 of 03-19 has 03-18 as its last day.
+    """
+    _require_aware(end, "end")
+    return shanghai_date(end - timedelta(microseconds=1))
+
+
 def notice_days(approved_on: date, n: int, cal: WorkCalendar) -> list[date]:
     """Return the ``n`` working days that follow ``approved_on``, in order."""
     if n < 0:

@@ -1,20 +1,24 @@
 """The published list of a tier (PRODUCT.md "Web pages"): the enterprises holding it, in USCC
 order, one keyset page at a time.
 
-The query walks the ``(tier, uscc)`` index from the cursor and stops after one page,
-so a deep page costs what the first does. City and industry filters are checked on the
-rows of that walk: a tier holds about its quota, while a city or an industry may hold a
-large share of a million records. SQLite's statistics (after ``ANALYZE``) average over
-every enterprise, most of them off the ladder, and can make the city index look the
-better choice; comparing ``column || ''`` keeps the planner off those indexes.
+The query walks the ``(tier, uscc)`` index from the cursor (forwards, or backwards for
+the page before) and stops after one page, so a deep page costs what the first does.
+City, industry and search filters are checked on the rows of that walk: a tier holds
+about its quota, while a city or an industry may hold a large share of a million
+records. SQLite's statistics (after ``ANALYZE``) average over every enterprise, most of
+them off the ladder, and can make the city index look the better choice; comparing
+``column || ''`` keeps the planner off those indexes. For the same reason the number of
+holders matching the filters may be counted: the count reads one tier's rows, at most
+its quota, never the whole register.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Row, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 
 from registry.core.dbsession import DbSession
 from registry.enterprises.models import City, Enterprise, Industry
+from registry.enterprises.queries import uscc_prefix, uscc_starts_with
 
 #: The industry filter value for enterprises outside the plan's industries (null).
 OTHER_INDUSTRY = "none"
@@ -31,31 +35,74 @@ LISTED_COLUMNS = (
 )
 
 
-def published_rows(
-    session: DbSession,
-    tier_code: str,
-    *,
-    limit: int,
-    after: str | None = None,
-    city: str | None = None,
-    industry: str | None = None,
-) -> list[Row]:
-    """Up to ``limit`` holders of ``tier_code`` whose USCC sorts after ``after``.
+def search_condition(q: str) -> ColumnElement[bool]:
+    """SQL: an enterprise found by ``q``: a part of its name (in either language, whatever
+    the case of its letters), or the start of its USCC (typed in any case, with spaces)."""
+    found = [
+        Enterprise.name.icontains(q, autoescape=True),
+        Enterprise.name_en.icontains(q, autoescape=True),
+    ]
+    prefix = uscc_prefix(q)
+    if prefix:
+        found.append(uscc_starts_with(prefix))
+    return or_(*found)
 
-    ``industry`` may be :data:`OTHER_INDUSTRY` for enterprises without one. Rows carry
-    the columns of :data:`LISTED_COLUMNS`; callers ask for one row more than a page to
-    learn whether another page follows.
-    """
-    stmt = select(*LISTED_COLUMNS).where(Enterprise.tier == tier_code)
-    if after is not None:
-        stmt = stmt.where(Enterprise.uscc > after)
+
+def _filtered(
+    stmt: Select, tier_code: str, city: str | None, industry: str | None, q: str | None
+) -> Select:
+    stmt = stmt.where(Enterprise.tier == tier_code)
     if city:
         stmt = stmt.where(Enterprise.city_code.concat("") == city)
     if industry == OTHER_INDUSTRY:
         stmt = stmt.where(Enterprise.industry_code.is_(None))
     elif industry:
         stmt = stmt.where(Enterprise.industry_code.concat("") == industry)
-    return list(session.execute(stmt.order_by(Enterprise.uscc).limit(limit)))
+    if q:
+        stmt = stmt.where(search_condition(q))
+    return stmt
+
+
+def published_rows(
+    session: DbSession,
+    tier_code: str,
+    *,
+    limit: int,
+    after: str | None = None,
+    before: str | None = None,
+    city: str | None = None,
+    industry: str | None = None,
+    q: str | None = None,
+) -> list[Row]:
+    """Up to ``limit`` holders of ``tier_code`` whose USCC sorts after ``after``, in USCC
+    order; or, given ``before``, those whose USCC sorts before it, nearest first (the walk
+    back to the previous page: the caller turns them round).
+
+    ``industry`` may be :data:`OTHER_INDUSTRY` for enterprises without one; ``q`` searches
+    (:func:`search_condition`). Rows carry the columns of :data:`LISTED_COLUMNS`; callers
+    ask for one row more than a page to learn whether another page follows.
+    """
+    stmt = _filtered(select(*LISTED_COLUMNS), tier_code, city, industry, q)
+    if before is not None:
+        stmt = stmt.where(Enterprise.uscc < before).order_by(Enterprise.uscc.desc())
+    else:
+        if after is not None:
+            stmt = stmt.where(Enterprise.uscc > after)
+        stmt = stmt.order_by(Enterprise.uscc)
+    return list(session.execute(stmt.limit(limit)))
+
+
+def published_count(
+    session: DbSession,
+    tier_code: str,
+    *,
+    city: str | None = None,
+    industry: str | None = None,
+    q: str | None = None,
+) -> int:
+    """How many holders of ``tier_code`` the filters of :func:`published_rows` keep."""
+    stmt = _filtered(select(func.count()).select_from(Enterprise), tier_code, city, industry, q)
+    return session.scalar(stmt) or 0
 
 
 def cities(session: DbSession) -> list[City]:

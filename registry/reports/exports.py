@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import Connection, TextClause, select, text
+from sqlalchemy import Connection, Row, TextClause, select, text
 from sqlalchemy.orm import Session
 
 from registry.core.dbsession import DbSession
@@ -178,21 +178,33 @@ def enterprise_rows(connection: Connection, filters: dict[str, str]) -> Iterator
         last = rows[-1][0]
 
 
-def published_rows(
-    connection: Connection, tier: str, city: str | None = None, industry: str | None = None
-) -> Iterator[list]:
-    """A tier's whole published list (the rows of its page and API), by USCC."""
+def published_records(
+    connection: Connection,
+    tier: str,
+    city: str | None = None,
+    industry: str | None = None,
+    q: str | None = None,
+) -> Iterator[Row]:
+    """A tier's whole published list (the rows of its page, :data:`listing.LISTED_COLUMNS`),
+    by USCC, filtered and searched as on its page."""
     with Session(bind=connection) as session:
         after = None
         while True:
             rows = listing.published_rows(
-                session, tier, limit=BATCH, after=after, city=city, industry=industry
+                session, tier, limit=BATCH, after=after, city=city, industry=industry, q=q
             )
-            for row in rows:
-                yield [getattr(row, name) for name in PUBLISHED_COLUMNS]
+            yield from rows
             if len(rows) < BATCH:
                 return
             after = rows[-1].uscc
+
+
+def published_rows(
+    connection: Connection, tier: str, city: str | None = None, industry: str | None = None
+) -> Iterator[list]:
+    """A tier's whole published list as :data:`PUBLISHED_COLUMNS` values (the API's)."""
+    for row in published_records(connection, tier, city, industry):
+        yield [getattr(row, name) for name in PUBLISHED_COLUMNS]
 
 
 ENTERPRISES, PUBLISHED = "enterprises", "list"

@@ -415,8 +415,9 @@ def test_claim_then_approve_a_tech_sme_promotion_opens_the_notice(session, world
     assert application.state == State.IN_NOTICE
     html = text(client.get(page_of(application)))
     # PRODUCT.md "Dates, times and working days": approved Wed 2026-03-04, N = 10 → ends 2026-03-19
-    # 00:00 Shanghai.
-    assert "2026-03-19 00:00" in html
+    # 00:00 Shanghai: the last day of notice is 2026-03-18, as every page writes it.
+    assert "Public notice: 2026-03-04 to 2026-03-18 (the last day included" in html
+    assert "2026-03-19" not in html
     assert "ok" in html and "Reviewer wang" in html
 
 
@@ -597,8 +598,8 @@ def test_the_champion_snapshot_says_each_rule_in_words(session, world):
     assert "Holds Technology-based SME or a higher rung Yes: holds Technology-based SME" in en
     assert "≥ 1 1" not in en  # not ranks against ranks
     assert (
-        "≥ 1,000 × 10,000 yuan, or new equity financing of at least 2,000 × 10,000 yuan in two years"
-        in en
+        "≥ 1,000 × 10,000 yuan, or new equity financing of at least 2,000 × 10,000 yuan"
+        " in two years" in en
     )
     assert "5,000 × 10,000 yuan: met by revenue" in en
     assert "An SRDI score of at least 60 of 100, or a direct route" in en

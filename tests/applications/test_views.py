@@ -388,7 +388,7 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(
         "Add the 2025 audit report.",
         "Submitted again after changes",
         "Approved",
-        "Public notice from 2026-03-04 11:00 until 2026-03-19 00:00",
+        "Notice period: 2026-03-04 to 2026-03-18 (the last day included, Beijing time)",
         "Objection received",
         "The R&amp;D staff count is overstated.",
         "by a reviewer",

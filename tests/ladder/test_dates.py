@@ -10,6 +10,7 @@ from registry.ladder.dates import (
     demoted_expiry,
     expires_at,
     format_validity,
+    last_day,
     notice_days,
     notice_ends_at,
     parse_validity,
@@ -51,6 +52,15 @@ def test_shanghai_date_crosses_utc_midnight():
 def test_shanghai_date_refuses_naive_datetime():
     with pytest.raises(ValueError):
         shanghai_date(datetime(2026, 3, 4, 12, 0))
+
+
+def test_last_day_is_the_day_before_an_exclusive_end():
+    # Calendar year 2026 ends at 2027-01-01 00:00 Beijing time: valid until 2026-12-31.
+    assert last_day(expires_at("calendar_year", date(2026, 3, 5))) == date(2026, 12, 31)
+    assert last_day(shanghai(2026, 3, 19, 0, 0)) == date(2026, 3, 18)
+    assert last_day(shanghai(2026, 3, 19, 0, 0, 1)) == date(2026, 3, 19)
+    with pytest.raises(ValueError):
+        last_day(datetime(2027, 1, 1))
 
 
 def test_shanghai_midnight_is_aware_utc():

@@ -81,7 +81,8 @@ def test_the_champion_revenue_rule_names_its_equity_route(words):
         "alternative": "equity_financing",
     }
     assert words(check, criteria=criteria) == (
-        "≥ 1,000 × 10,000 yuan, or new equity financing of at least 2,000 × 10,000 yuan in two years",
+        "≥ 1,000 × 10,000 yuan, or new equity financing of at least 2,000 × 10,000 yuan"
+        " in two years",
         "800 × 10,000 yuan, below the threshold: the reviewer checks the equity financing",
     )
     assert words(check, "zh", criteria=criteria) == (

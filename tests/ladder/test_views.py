@@ -12,22 +12,8 @@ from sqlalchemy import event
 
 from registry.core.pagination import encode_cursor
 from registry.extensions import db
-from registry.ladder import operations as ops
 from tests.conftest import make_app
-from tests.factories import TEST_ACTOR
-
-USCC_CELL = re.compile(
-    r'<td data-label="[^"]*"><span class="code" translate="no">([0-9A-Z]{18})</span></td>'
-)
-NEXT_LINK = re.compile(r'<a class="pager__link" href="([^"]+)" rel="next">')
-
-
-def grant(session, enterprise, code="tech_sme"):
-    ops.grant_tier(session, enterprise, code, actor=TEST_ACTOR, reason="x")
-
-
-def listed(html: str) -> list[str]:
-    return USCC_CELL.findall(html)
+from tests.ladder.published import NEXT_LINK, grant, listed
 
 
 def text_of(response) -> str:

@@ -41,7 +41,7 @@ def test_home_shows_five_tiers_with_bars_in_chinese(new_page):
     rungs = page.locator(".rung")
     expect(rungs).to_have_count(5)
     expect(rungs.first).to_contain_text("科技型中小企业")
-    expect(rungs.first).to_contain_text("5000")
+    expect(rungs.first).to_contain_text("5,000")
     gauges = page.locator("meter.gauge")
     expect(gauges).to_have_count(5)
     for n in range(5):
@@ -92,11 +92,19 @@ def test_filter_form_works_without_javascript(new_page, session, make):
     page = new_page(javascript=False)
     page.goto("/tiers/tech_sme")
     page.get_by_label("设区市").select_option("360400")
-    page.get_by_role("button", name="筛选").click()
+    page.get_by_role("button", name="查询").click()
     expect(page).to_have_url(re.compile(r"city=360400"))
     rows = page.locator("table.register tbody tr")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("九江企业有限公司")
+    # The search by name is the same GET form.
+    page.goto("/tiers/tech_sme")
+    page.get_by_label("企业名称或统一社会信用代码").fill("南昌")
+    page.get_by_role("button", name="查询").click()
+    expect(page).to_have_url(re.compile(r"q=%E5%8D%97%E6%98%8C"))
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("南昌企业有限公司")
+    expect(page.get_by_text("共 1 家企业符合查询和筛选条件。")).to_be_visible()
 
 
 @pytest.mark.parametrize("path", ["/", "/tiers/tech_sme", "/tiers/tech_sme?city=bad", "/nowhere"])
