@@ -29,6 +29,7 @@ from tests.web.usability import (
     language_faults,
     phone_faults,
     reading_text,
+    unmarked_required,
 )
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
@@ -134,7 +135,8 @@ def _faults(html: str, lang: str, entered: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_page_speaks_its_language_in_words(app, session, matrix_world, auth, lang):
-    """U1 and U4 on every page and form error state of the matrix, for each role."""
+    """U1 and U4 on every page and form error state of the matrix, for each role; U2 on
+    each form sent back: every required field left empty is marked beside it."""
     entered = entered_values(session)
     names = matrix_world["names"]
     failures = []
@@ -148,7 +150,13 @@ def test_every_page_speaks_its_language_in_words(app, session, matrix_world, aut
         for method, path, data in asked:
             response = client.open(in_language(path, lang), method=method, data=data)
             assert response.mimetype == "text/html", (method, path, response.mimetype)
-            for fault in _faults(response.get_data(as_text=True), lang, entered):
+            html = response.get_data(as_text=True)
+            faults = _faults(html, lang, entered)
+            if response.status_code == 422:
+                faults += [
+                    f"U2 {name!r} left empty, not marked" for name in unmarked_required(html, path)
+                ]
+            for fault in faults:
                 failures.append(f"{principal} {method} {path}: {fault}")
     assert not failures, "\n".join(dict.fromkeys(failures))
 

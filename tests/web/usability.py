@@ -199,3 +199,51 @@ POST_FORM = """([path, fields]) => {
     document.body.append(form);
     form.submit();
 }"""
+
+
+class _RequiredFields(HTMLParser):
+    """The required text fields of the form posting to ``action``: (name, empty, marked
+    invalid)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action = action
+        self.inside = False
+        self.fields: list[tuple[str, bool, bool]] = []
+        self._textarea: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "form":
+            self.inside = (values.get("action") or "").split("?")[0] == self.action
+        if not self.inside or "required" not in values:
+            return
+        invalid = values.get("aria-invalid") == "true"
+        name = values.get("name") or ""
+        kind = values.get("type", "text")
+        if tag == "input" and kind not in ("checkbox", "radio", "hidden", "submit", "button"):
+            self.fields.append((name, not values.get("value"), invalid))
+        elif tag == "textarea":
+            self._textarea = [name, "", invalid]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        if tag == "textarea" and self._textarea is not None:
+            name, text, invalid = self._textarea
+            self.fields.append((name, not text.strip(), invalid))
+            self._textarea = None
+
+
+def unmarked_required(html: str, action: str) -> list[str]:
+    """U2 on a form sent back with its errors: the required fields of the form posting
+    to ``action`` left empty and not marked wrong (every wrong field is answered at
+    once, each beside its field)."""
+    parser = _RequiredFields(action)
+    parser.feed(html)
+    parser.close()
+    return [name for name, empty, invalid in parser.fields if empty and not invalid]
