@@ -1,7 +1,9 @@
-"""Phone width (QUALITY.md U3): at 375 px no page scrolls sideways and no table column
-is narrower than 4em, in both languages. The three pages that did (the review queue,
-the self-check and the audit log) are opened with long names, every criterion and
-audit entries with changes; the other pages in each role's navigation come along."""
+"""Phone width (QUALITY.md U3) with long text: at 375 px no page scrolls sideways and no
+table column is narrower than 4em, in both languages (``test_usability`` walks every
+page of the route matrix; this test fills the pages that overflowed with long names).
+The three pages that did (the review queue, the self-check and the audit log) are
+opened with long names, every criterion and audit entries with changes; the other
+pages in each role's navigation come along."""
 
 from __future__ import annotations
 
@@ -10,12 +12,11 @@ import pytest
 from registry.accounts.models import Role
 from tests.factories import PASSWORD
 from tests.fixtures.browser import sign_in
+from tests.web.usability import phone_faults
 
 pytestmark = pytest.mark.browser
 
 WIDTH = 375
-#: The narrowest a column may be, in root ems.
-MIN_COLUMN_EM = 4
 LONG_NAME = "江西省赣江新区智能制造装备与新型电子材料产业技术研究院股份有限公司"
 LONG_NAME_EN = (
     "Jiangxi Ganjiang New Area Intelligent Manufacturing Equipment"
@@ -27,23 +28,6 @@ PAGES = {
     Role.REVIEWER: "/review",
     Role.ADMIN: "/admin/audit",
 }
-#: How far the page scrolls sideways, and every visible table cell narrower than the
-#: limit (a cell in a visually hidden header row is not seen).
-MEASURE = """(minEm) => {
-    const root = parseFloat(getComputedStyle(document.documentElement).fontSize);
-    const narrow = [];
-    for (const cell of document.querySelectorAll("table th, table td")) {
-        const box = cell.getBoundingClientRect();
-        const row = (cell.closest("thead") || cell.closest("tr")).getBoundingClientRect();
-        if (box.width === 0 || box.height === 0 || row.width <= 1 || row.height <= 1) continue;
-        if (box.width >= minEm * root) continue;
-        narrow.push([cell.textContent.trim().slice(0, 30), Math.round(box.width)]);
-    }
-    return {
-        overflow: document.scrollingElement.scrollWidth - window.innerWidth,
-        narrow: narrow,
-    };
-}"""
 NAV = """() => [...document.querySelectorAll(".site-nav a[href^='/']")]
     .map(link => link.getAttribute("href"))"""
 
@@ -78,7 +62,6 @@ def test_pages_fit_a_phone(new_page, session, make, role, lang):
     failures = []
     for path in paths:
         page.goto(path)
-        found = page.evaluate(MEASURE, MIN_COLUMN_EM)
-        if found["overflow"] > 0 or found["narrow"]:
-            failures.append((path, found))
+        if faults := phone_faults(page):
+            failures.append((path, faults))
     assert not failures, failures
