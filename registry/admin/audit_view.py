@@ -30,6 +30,7 @@ from registry.core.i18n import current_language
 from registry.core.models import AuditEntry
 from registry.enterprises.forms import AnnualReportForm, ProfileForm
 from registry.enterprises.models import City, Enterprise, Industry
+from registry.ladder import dates
 from registry.ladder.queries import tier_names
 
 
@@ -146,6 +147,14 @@ def _words(labels: dict) -> Callable[[Any], str]:
     return lambda value: str(labels.get(value, value))
 
 
+def _last_day(value: Any) -> str:
+    """A designation's exclusive end as the last day it is valid, as pages show it."""
+    try:
+        return dates.last_day(datetime.fromisoformat(str(value).replace("Z", "+00:00"))).isoformat()
+    except ValueError:
+        return str(value)
+
+
 def _validity(value: Any) -> str:
     if value == "calendar_year":
         return _("Until the end of the calendar year of the grant")
@@ -173,6 +182,7 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
         "industry_code": _words(names.industries),
         "state": _words(states.get(object_type, {})),
         "validity": _validity,
+        "tier_expires_at": _last_day,
     }
     if field in by_field:
         return by_field[field](value)

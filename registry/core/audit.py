@@ -24,6 +24,10 @@ class Person(Protocol):
     display_name: str
 
 
+#: The name recorded when the registry itself acts.
+SYSTEM_NAME = "system"
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts, and through which door. ``user_id`` None means the system."""
@@ -39,7 +43,7 @@ class Actor:
 
     @classmethod
     def system(cls, via: str = "tick") -> Actor:
-        return cls(None, "system", via)
+        return cls(None, SYSTEM_NAME, via)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.user_id, "name": self.name}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from registry.core.audit import SYSTEM_NAME
+
 ACTION_LABELS = {
     "account_claim.create": _l("Account claim filed"),
     "account_claim.confirm": _l("Account claim confirmed"),
@@ -82,3 +84,32 @@ VIA_LABELS = {
 def action_label(action: str) -> str:
     """The action in words (its code when it has none yet)."""
     return str(ACTION_LABELS.get(action, action))
+
+
+#: The reasons the registry itself writes (the system acting, the seed, the demo),
+#: stored as these codes in the audit log and tier events (and so in the API).
+SYSTEM_REASONS = {
+    "notice ended": _l("The public notice ended"),
+    "renewal approved": _l("The renewal was approved"),
+    "expired": _l("The designation expired"),
+    "demote": _l("Demoted"),
+    "seed": _l("Seed data"),
+    "seed --force": _l("Seed data, rewritten"),
+    "demo data": _l("Demo data"),
+    "status:deregistered": _l("The enterprise was deregistered"),
+    "status:merged": _l("The enterprise was merged into another"),
+    "status:active": _l("The enterprise is active again"),
+}
+
+
+def reason_text(reason: str | None) -> str:
+    """A stored reason as people read it: the registry's own in words, a person's as
+    they wrote it."""
+    if not reason:
+        return ""
+    return str(SYSTEM_REASONS.get(reason, reason))
+
+
+def actor_text(name: str, user_id: int | None) -> str:
+    """Who acted: a person by the name recorded, the registry itself in words."""
+    return name if user_id is not None or name != SYSTEM_NAME else str(_l("The registry"))

@@ -36,6 +36,7 @@ from wtforms import Form
 from wtforms.fields import SelectFieldBase
 from wtforms.validators import ValidationError
 
+from registry.core.audit_labels import actor_text, reason_text
 from registry.core.errors import DomainError
 
 API_PREFIX = "/api/"
@@ -305,6 +306,7 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(reason_text=reason_text, actor_text=actor_text)
     # Block tags leave no blank lines behind in the HTML sent.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

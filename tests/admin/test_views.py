@@ -613,6 +613,27 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
     )
 
 
+def test_what_the_registry_did_itself_is_said_in_words(session, admin_client, make):
+    """The system's own reasons and the end of a designation as the last day it is valid,
+    not "system", "notice ended" nor an instant of the next year."""
+    enterprise = make.enterprise()
+    with clock.pinned(datetime(2026, 3, 5, tzinfo=UTC)):
+        record_audit(
+            session,
+            Actor.system("tick"),
+            "tier.grant",
+            "enterprise",
+            enterprise.uscc,
+            {"tier_expires_at": [None, "2026-12-31T16:00:00Z"]},
+            reason="notice ended",
+        )
+    session.commit()
+    text = " ".join(admin_client.get("/admin/audit?lang=zh").text.split())
+    assert "理由： 公示期满" in text
+    assert "有效期至: <span>— → 2026-12-31</span>" in text
+    assert "notice ended" not in text and ">system<" not in text
+
+
 def test_audit_entries_of_web_requests_carry_request_id_and_address(
     session, admin_client, reviewer
 ):
