@@ -10,8 +10,6 @@ from html import unescape
 import pytest
 
 from registry.core import clock
-from registry.extensions import db
-from tests.conftest import make_app
 from tests.ladder.published import NEXT_LINK, PREVIOUS_LINK, grant, listed
 
 
@@ -19,15 +17,6 @@ def html_of(client, url: str, **query) -> str:
     response = client.get(url, query_string=query) if query else client.get(url)
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def small_pages(app, database_url):
-    """An app serving the same database with three enterprises per page."""
-    paged = make_app(database_url, PAGE_SIZE=3)
-    yield paged
-    with paged.app_context():
-        db.engine.dispose()
 
 
 # --- search -----------------------------------------------------------------------------

@@ -12,21 +12,11 @@ from sqlalchemy import event
 
 from registry.core.pagination import encode_cursor
 from registry.extensions import db
-from tests.conftest import make_app
 from tests.ladder.published import NEXT_LINK, grant, listed
 
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def small_pages(app, database_url):
-    """An app serving the same database with three enterprises per page."""
-    paged = make_app(database_url, PAGE_SIZE=3)
-    yield paged
-    with paged.app_context():
-        db.engine.dispose()
 
 
 # --- home ---------------------------------------------------------------------------
