@@ -1,0 +1,403 @@
+"""The drawing kit of the reports' charts: SVG written on the server, inside the page.
+
+Charts are plain SVG markup built from a few helpers (the document, text, bars, lines
+and a legend here; the scale, round ticks and the figures' wording in
+:mod:`registry.reports.chart_figures`), so that a page shows them with no script, no request
+leaving the server and no inline style: everything is an SVG presentation attribute
+(``fill``, ``stroke``, ``font-size``…), and the size comes from ``static/css``
+(``.chart``). The text font is the page's own, inherited.
+
+Every chart is drawn in a fixed coordinate width (:data:`WIDTH`) and scales to its
+container: the width is chosen so that text stays readable on a 340 px phone column,
+and the stylesheet caps how large it grows on a desktop. Colours are steps of one blue
+of clearly different lightness (greyscale keeps them apart), with outlines, hatching and
+dash styles where two series meet, never hue alone.
+
+Each chart is an ``<svg role="img">`` named by its ``<title>`` and summarised by its
+``<desc>``; the page's table beside it is the accessible text of its figures.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from registry.reports.chart_figures import Scale
+
+#: The coordinate width of every chart (a phone column's width, in CSS px).
+WIDTH = 340
+#: Sizes of the text, in coordinate units (≈ CSS px on a phone).
+TEXT = 13.5
+SMALL = 12
+
+INK = "#1b2733"
+MUTED = "#4f5d6c"
+GRID = "#d6dde5"
+TRACK = "#e8ecf1"
+PAPER = "#ffffff"
+#: Steps of one blue from dark to light: each step is ~15-20 points of lightness apart,
+#: so that the order survives a greyscale print. Bars carry an outline in ``INK`` so
+#: that the lightest step still shows on white.
+STEPS = ("#0f2c4d", "#2b5f9c", "#5f8fc8", "#a3c0e3", "#dde8f5")
+#: Dash patterns: a target (long), a projection (short).
+DASH_TARGET = "7 4"
+DASH_PROJECTION = "3 3"
+#: The sign of a figure withheld or missing.
+GAP = "—"
+
+
+def step_colour(index: int, count: int) -> str:
+    """The fill of series ``index`` of ``count``, spread over :data:`STEPS` (dark first)."""
+    if count <= 1:
+        return STEPS[1]
+    positions = [round(i * (len(STEPS) - 1) / (count - 1)) for i in range(count)]
+    return STEPS[positions[min(index, count - 1)]]
+
+
+def readable_on(fill: str) -> str:
+    """The text colour that contrasts with ``fill``: white on the two dark steps."""
+    return PAPER if fill in STEPS[:2] else INK
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def text_width(text: str, size: float = TEXT) -> float:
+    """An estimate of ``text``'s drawn width: wide (CJK) characters one em, Latin
+    letters and digits about half. Used to lay out, never to clip."""
+    em = 0.0
+    for char in text:
+        if unicodedata.east_asian_width(char) in "WF":
+            em += 1.0
+        elif char in " .,:;'!|()[]-–":
+            em += 0.32
+        elif char.isupper() or char in "%&@#mwMW—":
+            em += 0.7
+        else:
+            em += 0.56
+    return em * size
+
+
+def shorten(text: str, width: float, size: float = TEXT) -> str:
+    """``text``, cut with "…" so that it fits ``width`` (the full text is in the table)."""
+    if text_width(text, size) <= width:
+        return text
+    while text and text_width(text + "…", size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+# --- the document ------------------------------------------------------------------------
+
+
+def _attribute_name(name: str) -> str:
+    # class_ → class; font_size → font-size; aria_hidden → aria-hidden.
+    return name.rstrip("_").replace("_", "-")
+
+
+def _attribute_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def attributes(values: dict[str, object]) -> Markup:
+    """SVG attributes from keyword-style names; ``None`` leaves one out."""
+    return Markup("").join(
+        Markup(' {}="{}"').format(_attribute_name(k), _attribute_value(v))
+        for k, v in values.items()
+        if v is not None
+    )
+
+
+@dataclass
+class Svg:
+    """A chart being drawn: elements appended in order, then :meth:`markup`."""
+
+    chart_id: str
+    title: str
+    desc: str
+    kind: str
+    width: float = WIDTH
+    parts: list[Markup] = field(default_factory=list)
+    defs: list[Markup] = field(default_factory=list)
+
+    def add(self, tag: str, content: str | None = None, /, **attrs: object) -> None:
+        """One element; ``content`` is its text (escaped)."""
+        if content is None:
+            self.parts.append(Markup("<{}{}/>").format(tag, attributes(attrs)))
+        else:
+            self.parts.append(
+                Markup("<{0}{1}>{2}</{0}>").format(tag, attributes(attrs), content)
+            )
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        *,
+        size: float = TEXT,
+        anchor: str = "start",
+        fill: str = INK,
+        bold: bool = False,
+        class_: str | None = None,
+    ) -> None:
+        """A line of text whose baseline is at ``y``."""
+        self.add(
+            "text",
+            content,
+            x=float(x),
+            y=float(y),
+            font_size=size,
+            text_anchor=None if anchor == "start" else anchor,
+            fill=fill,
+            font_weight="bold" if bold else None,
+            class_=class_,
+        )
+
+    def rect(self, x: float, y: float, w: float, h: float, **attrs: object) -> None:
+        self.add(
+            "rect", x=float(x), y=float(y), width=float(max(w, 0)), height=float(max(h, 0)), **attrs
+        )
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, **attrs: object) -> None:
+        self.add("line", x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), **attrs)
+
+    def polyline(self, points: Sequence[tuple[float, float]], **attrs: object) -> None:
+        """A line through ``points`` (no fill)."""
+        path = " ".join(
+            f"{_attribute_value(float(x))},{_attribute_value(float(y))}" for x, y in points
+        )
+        self.add("polyline", points=path, fill="none", **attrs)
+
+    def hatch(self, name: str, colour: str) -> str:
+        """A diagonal hatch in ``colour`` on white, defined once; its ``fill`` value."""
+        pattern_id = f"{self.chart_id}-{name}"
+        if not any(pattern_id in str(d) for d in self.defs):
+            self.defs.append(
+                Markup(
+                    '<pattern id="{0}" width="5" height="5" patternUnits="userSpaceOnUse"'
+                    ' patternTransform="rotate(45)"><rect width="5" height="5" fill="{1}"/>'
+                    '<line x1="0" y1="0" x2="0" y2="5" stroke="{2}" stroke-width="2.2"/>'
+                    "</pattern>"
+                ).format(pattern_id, PAPER, colour)
+            )
+        return f"url(#{pattern_id})"
+
+    def markup(self, height: float) -> Markup:
+        """The finished ``<svg>``, ``height`` units tall."""
+        head = Markup(
+            '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart--{kind}" id="{id}"'
+            ' viewBox="0 0 {w} {h}" width="100%" role="img"'
+            ' aria-labelledby="{id}-title" aria-describedby="{id}-desc">'
+            '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
+        ).format(
+            kind=self.kind,
+            id=self.chart_id,
+            w=_attribute_value(float(self.width)),
+            h=_attribute_value(float(math.ceil(height))),
+            title=self.title,
+            desc=self.desc,
+        )
+        defs = Markup("<defs>{}</defs>").format(Markup("").join(self.defs)) if self.defs else ""
+        return head + defs + Markup("").join(self.parts) + Markup("</svg>")
+
+
+# --- pieces of charts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """One entry of a legend: a swatch (a filled box, or a line with a dash pattern,
+    or a dot) and its words."""
+
+    label: str
+    fill: str | None = None
+    stroke: str = INK
+    dash: str | None = None
+    dot: bool = False
+    tick: bool = False
+
+
+def legend(
+    svg: Svg, keys: Iterable[Key], y: float, x: float = 0, *, stacked: bool = False
+) -> float:
+    """The legend's entries side by side (or one under another: ``stacked``), wrapping
+    to the next line when the width is used up; returns the ``y`` below it."""
+    line_height = TEXT + 8
+    cursor = x
+    for key in keys:
+        need = 18 + text_width(key.label, SMALL) + 14
+        if cursor > x and (stacked or cursor + need > svg.width):
+            cursor = x
+            y += line_height
+        middle = y + line_height / 2 - 2
+        if key.fill is not None:
+            svg.rect(cursor, middle - 6, 14, 12, fill=key.fill, stroke=key.stroke, stroke_width=0.8)
+        elif key.tick:
+            svg.line(
+                cursor + 7, middle - 7, cursor + 7, middle + 7, stroke=key.stroke, stroke_width=2
+            )
+        elif key.dot:
+            svg.add(
+                "circle",
+                cx=float(cursor + 7),
+                cy=float(middle),
+                r=3.5,
+                fill=key.stroke,
+                stroke=PAPER,
+            )
+        else:
+            svg.line(
+                cursor,
+                middle,
+                cursor + 14,
+                middle,
+                stroke=key.stroke,
+                stroke_width=2,
+                stroke_dasharray=key.dash,
+            )
+        svg.text(cursor + 18, middle + SMALL * 0.36, key.label, size=SMALL, fill=INK)
+        cursor += need
+    return y + line_height + 4
+
+
+def note(svg: Svg, y: float, content: str) -> float:
+    """A muted line of text under the chart (wrapped on words); returns the ``y`` below."""
+    for line in wrap(content, svg.width, SMALL):
+        y += SMALL + 4
+        svg.text(0, y, line, size=SMALL, fill=MUTED)
+    return y + 4
+
+
+def wrap(content: str, width: float, size: float) -> list[str]:
+    """``content`` broken into lines no wider than ``width``: at spaces, or anywhere
+    between wide characters (Chinese has no spaces)."""
+    lines: list[str] = []
+    current = ""
+    for token in _tokens(content):
+        candidate = current + token
+        if current and text_width(candidate.rstrip(), size) > width:
+            lines.append(current.rstrip())
+            current = token.lstrip()
+        else:
+            current = candidate
+    if current.strip():
+        lines.append(current.rstrip())
+    return lines
+
+
+def _tokens(content: str) -> list[str]:
+    tokens: list[str] = []
+    word = ""
+    for char in content:
+        if unicodedata.east_asian_width(char) in "WF":
+            if word:
+                tokens.append(word)
+                word = ""
+            tokens.append(char)
+        elif char == " ":
+            tokens.append(word + " ")
+            word = ""
+        else:
+            word += char
+    if word:
+        tokens.append(word)
+    return tokens
+
+
+#: The height of a bar in the bar rows.
+BAR = 12
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a bar: a figure (``None``: none to draw), its fill and its class."""
+
+    value: float | None
+    fill: str
+    class_: str
+
+
+def bar_row(
+    svg: Svg,
+    y: float,
+    scale: Scale,
+    label: str,
+    figure: str,
+    segments: Sequence[Segment],
+    *,
+    track_to: float | None = None,
+    reference: float | None = None,
+    detail: str | None = None,
+) -> float:
+    """A horizontal bar under its label (left) and figure (right), the layout that
+    stays legible on a phone whatever the names' length; returns the ``y`` below it.
+
+    ``segments`` are stacked from zero; ``track_to`` draws the empty track the bar may
+    fill (a quota, a target); ``reference`` a tick across the bar (a plan's figure);
+    ``detail`` a muted line under the bar."""
+    baseline = y + TEXT
+    figure_width = text_width(figure, TEXT) + 8
+    svg.text(0, baseline, shorten(label, svg.width - figure_width), fill=INK)
+    svg.text(svg.width, baseline, figure, anchor="end", bold=True)
+    top = baseline + 5
+    if track_to is not None:
+        svg.rect(scale(0), top, scale(track_to) - scale(0), BAR, fill=TRACK, class_="chart-track")
+    cursor = 0.0
+    for segment in segments:
+        if segment.value is None or segment.value <= 0:
+            continue
+        start, end = scale(cursor), scale(cursor + segment.value)
+        # A small share is still a visible sliver, as on the home page's gauges.
+        svg.rect(
+            start,
+            top,
+            max(end - start, 1.5),
+            BAR,
+            fill=segment.fill,
+            stroke=INK,
+            stroke_width=0.6,
+            class_=segment.class_,
+            data_value=_attribute_value(segment.value),
+        )
+        cursor += segment.value
+    if reference is not None:
+        x = scale(reference)
+        svg.line(
+            x,
+            top - 3,
+            x,
+            top + BAR + 3,
+            stroke=INK,
+            stroke_width=2,
+            class_="chart-reference",
+        )
+    bottom = top + BAR + 10
+    if detail:
+        svg.text(0, bottom + SMALL - 4, detail, size=SMALL, fill=MUTED)
+        bottom += SMALL + 4
+    return bottom
+
+
+def empty_chart(chart_id: str, kind: str, title: str, message: str) -> Markup:
+    """A chart with nothing to draw: its message in the frame where the chart would be."""
+    svg = Svg(chart_id, title, message, kind)
+    svg.rect(1, 1, svg.width - 2, 62, fill=PAPER, stroke=GRID, rx=4)
+    lines = wrap(message, svg.width - 32, TEXT)
+    top = 32 - (len(lines) - 1) * (TEXT + 4) / 2 + TEXT * 0.35
+    for i, line in enumerate(lines):
+        svg.text(
+            svg.width / 2,
+            top + i * (TEXT + 4),
+            line,
+            anchor="middle",
+            fill=MUTED,
+            class_="chart-empty",
+        )
+    return svg.markup(65)
