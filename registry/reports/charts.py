@@ -131,9 +131,7 @@ class Svg:
         if content is None:
             self.parts.append(Markup("<{}{}/>").format(tag, attributes(attrs)))
         else:
-            self.parts.append(
-                Markup("<{0}{1}>{2}</{0}>").format(tag, attributes(attrs), content)
-            )
+            self.parts.append(Markup("<{0}{1}>{2}</{0}>").format(tag, attributes(attrs), content))
 
     def text(
         self,
@@ -381,7 +379,7 @@ def bar_row(
     bottom = top + BAR + 10
     if detail:
         svg.text(0, bottom + SMALL - 4, detail, size=SMALL, fill=MUTED)
-        bottom += SMALL + 4
+        bottom += SMALL + 7
     return bottom
 
 

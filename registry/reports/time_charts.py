@@ -146,7 +146,7 @@ def _moves_panel(svg: Svg, y: float, name: str, rows: list[dict[str, Any]]) -> t
         class_="chart-panel",
     )
     svg.text(svg.width, y + TEXT, net_text, anchor="end")
-    top = y + TEXT + 10
+    top = y + TEXT + 14
     most_on = max((r["moved_on"] or 0 for r in rows), default=0)
     most_off = max((r["moved_off"] or 0 for r in rows), default=0)
     # A side with no move takes no room (a quiet month's zero stays on the axis).
