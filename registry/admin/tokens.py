@@ -34,7 +34,7 @@ from registry.core.audit import Actor
 from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, field_error
 from registry.core.forms import REQUIRED, NumberField
-from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
+from registry.core.web import form_page, nav_item, refuse, refuse_also, see_other, strip_text
 from registry.extensions import db
 
 nav_item("admin.tokens", _l("API tokens"), {"admin"}, order=63)
@@ -101,7 +101,6 @@ def tokens() -> ResponseReturnValue:
             token, secret = _create(form)
         except DomainError as error:
             db.session.rollback()
-            # A refusal naming no field is about the user (a disabled one).
             refuse(form, error, field="email")
         else:
             db.session.commit()
@@ -113,6 +112,8 @@ def tokens() -> ResponseReturnValue:
                 roles=ROLE_LABELS,
             )
             return html, 201
+    elif form.is_submitted():
+        refuse_also(form, lambda: token_user(form.email.data or ""))
     return form_page(
         "admin/tokens.html",
         form,
@@ -121,16 +122,25 @@ def tokens() -> ResponseReturnValue:
     )
 
 
+def token_user(email: str) -> User:
+    """The user a token is to be created for: a refusal of the ``email`` field when the
+    address is not valid, is no user's, or is a disabled user's."""
+    user = db.session.scalars(
+        select(User).where(User.email == normalise_email(email))
+    ).one_or_none()
+    if user is None:
+        raise field_error("email", "not_found", "No user has this email address.")
+    if not user.active:
+        raise field_error("email", "inconsistent", "%(email)s is disabled.", email=user.email)
+    return user
+
+
 def _create(form: TokenForm) -> tuple[ApiToken, str]:
     """The token the form describes, and the token itself (shown once)."""
     # A valid form has every field (each is required).
-    email = normalise_email(cast(str, form.email.data))
-    user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
-    if user is None:
-        raise field_error("email", "not_found", "No user has this email address.")
     return token_ops.create_token(
         db.session,
-        user,
+        token_user(cast(str, form.email.data)),
         cast(list[str], form.scopes.data),
         actor=Actor.of(current_user, "web"),
         expires_days=cast(int, form.expires_days.data),

@@ -48,7 +48,6 @@ from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, Page, decode_cursor, page_of
 from registry.core.web import nav_item, refuse, refuse_also, see_other
 from registry.enterprises.models import Enterprise
-from registry.enterprises.queries import by_uscc
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Tier
@@ -148,29 +147,38 @@ def users() -> ResponseReturnValue:
 @access.admin
 def new_user() -> ResponseReturnValue:
     form = NewUserForm()
+
+    def check() -> Enterprise | None:
+        """The registry's checks of every typed value (saving nothing)."""
+        role = form.role.data if form.role.data in tuple(Role) else None
+        return accounts.check_new_user(
+            db.session,
+            email=form.email.data or "",
+            role=Role(role) if role else None,
+            password=form.password.data or "",
+            uscc=form.uscc.data or "",
+        )
+
     if form.validate_on_submit():
         try:
-            enterprise = None
-            if form.uscc.data:
-                enterprise = by_uscc(db.session, form.uscc.data)
             user = accounts.create_user(
                 db.session,
                 cast(str, form.email.data),  # required
                 role=Role(form.role.data),
                 actor=Actor.of(current_user, "web"),
                 password=form.password.data,
-                enterprise=enterprise,
+                enterprise=check(),
                 name=form.name.data or "",
             )
         except DomainError as error:
             db.session.rollback()
-            # A refusal naming no field is about the enterprise (unknown, or a role
-            # that cannot belong to one).
-            refuse(form, error, field="uscc")
+            refuse(form, error)
         else:
             db.session.commit()
             flash(_("The user %(email)s has been created.", email=user.email))
             return see_other(".user", user_id=user.id)
+    elif form.is_submitted():
+        refuse_also(form, check)
     status = 422 if form.errors else 200
     return render_template("admin/new_user.html", form=form), status
 
@@ -218,6 +226,11 @@ def user(user_id: int) -> ResponseReturnValue:
                 db.session.commit()
                 flash(message)
                 return see_other(".user", user_id=target.id)
+        elif posted == "password":
+            refuse_also(
+                form,
+                lambda: accounts.check_password_rules(form.new_password.data or "", "new_password"),
+            )
     enterprise = db.session.get(Enterprise, target.enterprise_id) if target.enterprise_id else None
     claim = accounts.pending_claim(db.session, target) if enterprise is None else None
     html = render_template(
