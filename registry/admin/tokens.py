@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from registry.accounts import tokens as token_ops
 from registry.accounts.models import SCOPES, ApiToken, User
 from registry.accounts.operations import normalise_email
+from registry.admin import next_steps as admin_next_steps
 from registry.admin import questions
 from registry.admin.forms import ROLE_LABELS
 from registry.admin.views import bp
@@ -104,6 +105,7 @@ def tokens() -> ResponseReturnValue:
             refuse(form, error, field="email")
         else:
             db.session.commit()
+            admin_next_steps.after_new_token(token)
             html = render_template(
                 "admin/token_created.html",
                 token=token,
@@ -160,4 +162,6 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         return asked
     db.session.commit()
     flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))
+    if not was_revoked:
+        admin_next_steps.after_token_revoked()
     return see_other(".tokens")

@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from registry.accounts import operations as accounts
 from registry.accounts import sessions
 from registry.accounts.models import Role, User
+from registry.admin import next_steps as admin_next_steps
 from registry.admin import queries, questions
 from registry.admin.audit_view import audit_lines
 from registry.admin.forms import (
@@ -176,6 +177,7 @@ def new_user() -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("The user %(email)s has been created.", email=user.email))
+            admin_next_steps.after_new_user(user)
             return see_other(".user", user_id=user.id)
     elif form.is_submitted():
         refuse_also(form, check)
@@ -225,6 +227,7 @@ def user(user_id: int) -> ResponseReturnValue:
                     return asked
                 db.session.commit()
                 flash(message)
+                admin_next_steps.after_user_action(target, cast(str, action))
                 return see_other(".user", user_id=target.id)
         elif posted == "password":
             refuse_also(
@@ -312,6 +315,7 @@ def tier(code: str) -> ResponseReturnValue:
                 flash(_("Nothing was changed."))
                 return see_other(".tier", code=tier.code)
             flash(_("The settings of %(tier)s have been saved.", tier=tier.name(lang)))
+            admin_next_steps.after_tier_settings(tier)
             occupancy = ladder_queries.occupancy(db.session, tier)
             if "quota" in changes and occupancy.occupancy >= tier.quota:
                 flash(

@@ -8,7 +8,7 @@ a larger file is refused with 413 before it is read); larger files go through
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, render_template
+from flask import Blueprint, Response, current_app, flash, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,6 +21,7 @@ from sqlalchemy.orm import undefer
 from registry.core import access
 from registry.core.audit import Actor
 from registry.core.errors import found
+from registry.core.next_step import flash_next_step
 from registry.core.web import nav_item, see_other
 from registry.extensions import db
 from registry.imports.models import ImportRun
@@ -63,6 +64,14 @@ def page() -> ResponseReturnValue:
                     count=run.row_count,
                 )
             )
+            flash_next_step(
+                _(
+                    "The records are in the registry now: the API, the change feed and the "
+                    "pages show them, and the audit log names each change."
+                ),
+                url_for("admin.audit"),
+                _("Open the audit log"),
+            )
         else:
             flash(
                 _(
@@ -71,6 +80,14 @@ def page() -> ResponseReturnValue:
                     file=run.filename,
                     count=run.error_count,
                 )
+            )
+            flash_next_step(
+                _(
+                    "Correct the rows the error report names, then import the whole file "
+                    "again: none of its rows was imported."
+                ),
+                url_for(".error_report", run_id=run.id),
+                _("Download the error report (CSV)"),
             )
         return see_other(".page")
     runs = db.session.scalars(
