@@ -199,7 +199,7 @@ test-engines:
 # translations/zh/LC_MESSAGES/messages.po, then run it again to compile them.
 messages: python-packages
 	flags=$$($(BIN)/python -m translations.keywords)
-	$(BIN)/pybabel -q extract -F babel.cfg $$flags -o translations/messages.pot \
+	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg $$flags -o translations/messages.pot \
 		--project "Enterprise Cultivation Registry" --version 0.1.0 \
 		--copyright-holder "Enterprise Cultivation Registry maintainers" .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations \

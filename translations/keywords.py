@@ -18,11 +18,12 @@ from registry.core import errors
 def extract_keywords() -> dict[str, tuple[int, ...] | None]:
     """The calls whose argument is a message to translate, besides Babel's defaults:
     ``_l`` and every domain refusal (its message template is shown on pages in the
-    request's language, see ``core.web.error_text``), ``field_error``'s third argument,
-    ``found``'s second and ``InvalidUSCC``'s third (a USCC's fault, translated the same
-    way). ``make messages`` and the catalogue test use the same list, whatever was
-    imported before: every module of the registry is imported to find every refusal
-    class (some are loaded lazily by the app)."""
+    request's language, see ``core.web.error_text``), ``field_error``'s and ``refusal``'s
+    third argument (a field error's message), a ``Message``'s template, ``found``'s
+    second and ``InvalidUSCC``'s third (a USCC's fault, translated the same way).
+    ``make messages`` and the catalogue test use the same list, whatever was imported
+    before: every module of the registry is imported to find every refusal class (some
+    are loaded lazily by the app)."""
     for module in pkgutil.walk_packages(registry.__path__, "registry."):
         importlib.import_module(module.name)
 
@@ -35,6 +36,8 @@ def extract_keywords() -> dict[str, tuple[int, ...] | None]:
     keywords: dict[str, tuple[int, ...] | None] = {
         "_l": None,
         "field_error": (3,),
+        "refusal": (3,),
+        "Message": (1,),
         "found": (2,),
         "InvalidUSCC": (3,),
     }

@@ -80,6 +80,36 @@ def require_free_email(session: DbSession, email: str) -> None:
         )
 
 
+def enterprise_for(session: DbSession, uscc: str, role: Role | None) -> Enterprise:
+    """The enterprise a new user of ``role`` is to belong to, by its USCC: a refusal of
+    the ``uscc`` field when the code is not valid, names no enterprise, or the role is
+    not an enterprise user's."""
+    if role is not None and role != Role.ENTERPRISE:
+        raise field_error("uscc", "inconsistent", "Only enterprise users belong to an enterprise.")
+    code = valid_uscc(uscc)
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
+    if enterprise is None:
+        raise field_error("uscc", "not_found", "No enterprise with USCC %(uscc)s.", uscc=code)
+    return enterprise
+
+
+def check_new_user(
+    session: DbSession, *, email: str, role: Role | None, password: str, uscc: str
+) -> Enterprise | None:
+    """Every value of a user an admin creates checked, all before any refusal (QUALITY.md
+    U2): the email (its form, then that no account has it), the password's rules and the
+    enterprise (``role`` None: not known, as when the form refused it). Saves nothing;
+    returns the enterprise the user is to belong to, if any."""
+    refusals = Refusals()
+    address = refusals.check(normalise_email, email)
+    if address is not None:
+        refusals.check(require_free_email, session, address)
+    refusals.check(check_password_rules, password)
+    enterprise = refusals.check(enterprise_for, session, uscc, role) if uscc else None
+    refusals.raise_any()
+    return enterprise
+
+
 def create_user(
     session: DbSession,
     email: str,
@@ -273,20 +303,36 @@ def end_web_sessions(session: DbSession, user: User) -> None:
     session.flush()
 
 
-def change_password(session: DbSession, user: User, current: str, new: str) -> None:
-    """The user's own change: the current password is required; the user's other web
-    sessions end (the caller renews the current one)."""
+def check_password_change(session: DbSession, user: User, current: str, new: str) -> None:
+    """Every fault of a password change at once (QUALITY.md U2): the current password and
+    the new one's rules. A wrong current password is counted like a failed login, whatever
+    else is wrong, so that a stolen session cannot guess its way through; the caller
+    commits to keep the count."""
     row = _throttle_row(session, user.email)
     now = clock.now()
     if row.locked_until is not None and row.locked_until > now:
         raise _throttled(row.locked_until, now)
-    if not user.check_password(current):
-        # Counted like a failed login: a stolen session cannot guess its way through.
+    refusals = Refusals()
+    if not current:
+        refusals.add(required("current_password"))  # not a guess: nothing is counted
+    elif not user.check_password(current):
         _count_failure(row, now, ThrottlePolicy())
         session.flush()
-        raise field_error("current_password", "wrong", "The current password is not correct.")
-    if new == current:
-        raise field_error("new_password", "unchanged", "Choose a password you do not use now.")
+        refusals.add(
+            field_error("current_password", "wrong", "The current password is not correct.")
+        )
+    elif new == current:
+        refusals.add(
+            field_error("new_password", "unchanged", "Choose a password you do not use now.")
+        )
+    refusals.check(check_password_rules, new, "new_password")
+    refusals.raise_any()
+
+
+def change_password(session: DbSession, user: User, current: str, new: str) -> None:
+    """The user's own change: the current password is required; the user's other web
+    sessions end (the caller renews the current one)."""
+    check_password_change(session, user, current, new)
     _set_password(user, new, "new_password")
     end_web_sessions(session, user)
     record_audit(session, Actor.of(user, "web"), "user.password", "user", user.id, {})

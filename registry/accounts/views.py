@@ -180,4 +180,15 @@ def change_password() -> ResponseReturnValue:
         sessions.start_session(user)
         flash(_("Your password has been changed. Other sessions have been signed out."))
         return see_other("accounts.account")
+    if form.is_submitted():
+        refuse_also(
+            form,
+            lambda: operations.check_password_change(
+                db.session,
+                current_user._get_current_object(),
+                form.current_password.data or "",
+                form.new_password.data or "",
+            ),
+        )
+        db.session.commit()  # a wrong current password is counted, as above
     return form_page("accounts/password.html", form)

@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from registry.accounts import tokens as token_ops
 from registry.accounts.models import SCOPES, ApiToken, User
 from registry.accounts.operations import normalise_email
+from registry.admin import next_steps as admin_next_steps
 from registry.admin import questions
 from registry.admin.forms import ROLE_LABELS
 from registry.admin.views import bp
@@ -34,7 +35,7 @@ from registry.core.audit import Actor
 from registry.core.confirm import confirm_first
 from registry.core.errors import DomainError, field_error
 from registry.core.forms import REQUIRED, NumberField
-from registry.core.web import form_page, nav_item, refuse, see_other, strip_text
+from registry.core.web import form_page, nav_item, refuse, refuse_also, see_other, strip_text
 from registry.extensions import db
 
 nav_item("admin.tokens", _l("API tokens"), {"admin"}, order=63)
@@ -101,10 +102,10 @@ def tokens() -> ResponseReturnValue:
             token, secret = _create(form)
         except DomainError as error:
             db.session.rollback()
-            # A refusal naming no field is about the user (a disabled one).
             refuse(form, error, field="email")
         else:
             db.session.commit()
+            admin_next_steps.after_new_token(token)
             html = render_template(
                 "admin/token_created.html",
                 token=token,
@@ -113,6 +114,8 @@ def tokens() -> ResponseReturnValue:
                 roles=ROLE_LABELS,
             )
             return html, 201
+    elif form.is_submitted():
+        refuse_also(form, lambda: token_user(form.email.data or ""))
     return form_page(
         "admin/tokens.html",
         form,
@@ -121,16 +124,25 @@ def tokens() -> ResponseReturnValue:
     )
 
 
+def token_user(email: str) -> User:
+    """The user a token is to be created for: a refusal of the ``email`` field when the
+    address is not valid, is no user's, or is a disabled user's."""
+    user = db.session.scalars(
+        select(User).where(User.email == normalise_email(email))
+    ).one_or_none()
+    if user is None:
+        raise field_error("email", "not_found", "No user has this email address.")
+    if not user.active:
+        raise field_error("email", "inconsistent", "%(email)s is disabled.", email=user.email)
+    return user
+
+
 def _create(form: TokenForm) -> tuple[ApiToken, str]:
     """The token the form describes, and the token itself (shown once)."""
     # A valid form has every field (each is required).
-    email = normalise_email(cast(str, form.email.data))
-    user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
-    if user is None:
-        raise field_error("email", "not_found", "No user has this email address.")
     return token_ops.create_token(
         db.session,
-        user,
+        token_user(cast(str, form.email.data)),
         cast(list[str], form.scopes.data),
         actor=Actor.of(current_user, "web"),
         expires_days=cast(int, form.expires_days.data),
@@ -150,4 +162,6 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         return asked
     db.session.commit()
     flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))
+    if not was_revoked:
+        admin_next_steps.after_token_revoked()
     return see_other(".tokens")

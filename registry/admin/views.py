@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from registry.accounts import operations as accounts
 from registry.accounts import sessions
 from registry.accounts.models import Role, User
+from registry.admin import next_steps as admin_next_steps
 from registry.admin import queries, questions
 from registry.admin.audit_view import audit_lines
 from registry.admin.forms import (
@@ -48,7 +49,6 @@ from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, Page, decode_cursor, page_of
 from registry.core.web import nav_item, refuse, refuse_also, see_other
 from registry.enterprises.models import Enterprise
-from registry.enterprises.queries import by_uscc
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Tier
@@ -148,29 +148,39 @@ def users() -> ResponseReturnValue:
 @access.admin
 def new_user() -> ResponseReturnValue:
     form = NewUserForm()
+
+    def check() -> Enterprise | None:
+        """The registry's checks of every typed value (saving nothing)."""
+        role = form.role.data if form.role.data in tuple(Role) else None
+        return accounts.check_new_user(
+            db.session,
+            email=form.email.data or "",
+            role=Role(role) if role else None,
+            password=form.password.data or "",
+            uscc=form.uscc.data or "",
+        )
+
     if form.validate_on_submit():
         try:
-            enterprise = None
-            if form.uscc.data:
-                enterprise = by_uscc(db.session, form.uscc.data)
             user = accounts.create_user(
                 db.session,
                 cast(str, form.email.data),  # required
                 role=Role(form.role.data),
                 actor=Actor.of(current_user, "web"),
                 password=form.password.data,
-                enterprise=enterprise,
+                enterprise=check(),
                 name=form.name.data or "",
             )
         except DomainError as error:
             db.session.rollback()
-            # A refusal naming no field is about the enterprise (unknown, or a role
-            # that cannot belong to one).
-            refuse(form, error, field="uscc")
+            refuse(form, error)
         else:
             db.session.commit()
             flash(_("The user %(email)s has been created.", email=user.email))
+            admin_next_steps.after_new_user(user)
             return see_other(".user", user_id=user.id)
+    elif form.is_submitted():
+        refuse_also(form, check)
     status = 422 if form.errors else 200
     return render_template("admin/new_user.html", form=form), status
 
@@ -217,7 +227,13 @@ def user(user_id: int) -> ResponseReturnValue:
                     return asked
                 db.session.commit()
                 flash(message)
+                admin_next_steps.after_user_action(target, cast(str, action))
                 return see_other(".user", user_id=target.id)
+        elif posted == "password":
+            refuse_also(
+                form,
+                lambda: accounts.check_password_rules(form.new_password.data or "", "new_password"),
+            )
     enterprise = db.session.get(Enterprise, target.enterprise_id) if target.enterprise_id else None
     claim = accounts.pending_claim(db.session, target) if enterprise is None else None
     html = render_template(
@@ -299,6 +315,7 @@ def tier(code: str) -> ResponseReturnValue:
                 flash(_("Nothing was changed."))
                 return see_other(".tier", code=tier.code)
             flash(_("The settings of %(tier)s have been saved.", tier=tier.name(lang)))
+            admin_next_steps.after_tier_settings(tier)
             occupancy = ladder_queries.occupancy(db.session, tier)
             if "quota" in changes and occupancy.occupancy >= tier.quota:
                 flash(

@@ -54,7 +54,7 @@ def _on_file(error: DomainError, code: str) -> DomainError:
     """``error`` as a refusal of the field ``file``. The message is written out in the
     refusal's own call so that the catalogue holds it and a page shows it in its
     reader's language."""
-    error.errors = [refusal("file", code, str(error))]
+    error.errors = [refusal("file", code, error.template, **error.params)]
     return error
 
 

@@ -5,7 +5,9 @@ that the page after its redirect shows it (``registry.core.next_step``).
 The enterprise hears what to do with its draft and that the reviewers take it from
 there once submitted; a reviewer hears what is left to do or who acts next (a second
 reviewer, the public during the notice, the enterprise after a request for changes);
-someone who objected hears how the objection is dealt with and until when.
+someone who objected hears how the objection is dealt with and until when. A reviewer
+who verified, demoted or revoked an enterprise, or decided on an account claim, hears
+what that changed and where to see it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ from typing import cast
 
 from flask import url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from registry.applications.models import Application, Objection, ObjectionState, State
+from registry.accounts.models import AccountClaim, ClaimState, User
+from registry.applications.models import (
+    OPEN_STATES,
+    Application,
+    Objection,
+    ObjectionState,
+    State,
+)
 from registry.core.i18n import current_language
 from registry.core.next_step import flash_next_step
+from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import dates
-from registry.ladder.models import Tier
+from registry.ladder.models import Tier, TierEvent
 
 
 def _last_day(application: Application) -> str:
@@ -31,11 +42,23 @@ def _last_day(application: Application) -> str:
 
 def _tier_list(application: Application) -> tuple[str, str]:
     """The link to the published list of the application's tier, and its label."""
-    tier = db.session.get_one(Tier, application.tier)
+    return _list_of(application.tier)
+
+
+def _list_of(code: str) -> tuple[str, str]:
+    """The link to the published list of the tier ``code``, and its label."""
+    tier = db.session.get_one(Tier, code)
     return (
         url_for("ladder.tier_list", code=tier.code),
         _("The published list of %(tier)s", tier=tier.name(current_language())),
     )
+
+
+def _name(enterprise: Enterprise) -> str:
+    """The enterprise's name as the page's language has it (its English name, if any)."""
+    if current_language() == "en" and enterprise.name_en:
+        return enterprise.name_en
+    return enterprise.name
 
 
 # --- the applicant side -------------------------------------------------------------------------
@@ -201,3 +224,87 @@ def after_resolution(objection: Objection, application: Application) -> None:
             day=_last_day(application),
         )
     flash_next_step(text, url_for("notices.objections"), _("Back to the objections"))
+
+
+# --- the reviewers' enterprise actions -----------------------------------------------------------
+
+
+def after_verification(enterprise: Enterprise) -> None:
+    """A reviewer verified an enterprise: its final approvals are no longer held back."""
+    waiting = db.session.scalars(
+        select(Application).where(
+            Application.enterprise_id == enterprise.id, Application.state.in_(OPEN_STATES)
+        )
+    ).first()
+    if waiting is not None and waiting.state in (State.SUBMITTED, State.IN_REVIEW):
+        flash_next_step(
+            _("Its application in review can now get its final approval."),
+            url_for("review.application", application_id=waiting.id),
+            _("Open its application"),
+        )
+        return
+    flash_next_step(
+        _(
+            "Nothing more is needed: the final approval of its future applications is no "
+            "longer held back."
+        ),
+        url_for("review.queue"),
+        _("Back to the queue"),
+    )
+
+
+def after_demotion(enterprise: Enterprise) -> None:
+    """A reviewer demoted an enterprise: the published lists show it at once."""
+    flash_next_step(
+        _(
+            "The published lists show the change now: %(enterprise)s is listed under "
+            "%(tier)s with the registration number %(number)s.",
+            enterprise=_name(enterprise),
+            tier=db.session.get_one(Tier, enterprise.tier).name(current_language()),
+            number=enterprise.registration_number,
+        ),
+        *_list_of(cast(str, enterprise.tier)),
+    )
+
+
+def after_revocation(enterprise: Enterprise, event: TierEvent) -> None:
+    """A reviewer revoked a designation: off the published lists at once."""
+    if enterprise.ban_until is not None:
+        again = _("It may apply again from %(day)s.", day=enterprise.ban_until.isoformat())
+    else:
+        again = _("It may apply again whenever it is ready.")
+    flash_next_step(
+        _(
+            "%(enterprise)s is off the published lists from now on. %(again)s",
+            enterprise=_name(enterprise),
+            again=again,
+        ),
+        *_list_of(cast(str, event.from_tier)),
+    )
+
+
+def after_claim_decision(claim: AccountClaim) -> None:
+    """A reviewer confirmed or refused an account's claim to an enterprise."""
+    user = db.session.get_one(User, claim.user_id)
+    enterprise = db.session.get_one(Enterprise, claim.enterprise_id)
+    if claim.state == ClaimState.CONFIRMED:
+        flash_next_step(
+            _(
+                "%(email)s now sees %(enterprise)s on the account page and can keep its "
+                "profile and figures and apply for it.",
+                email=user.email,
+                enterprise=_name(enterprise),
+            ),
+            url_for("review.enterprise", uscc=enterprise.uscc),
+            _("Open the enterprise"),
+        )
+        return
+    flash_next_step(
+        _(
+            "%(email)s stays without an enterprise and sees none of the data of %(enterprise)s.",
+            email=user.email,
+            enterprise=_name(enterprise),
+        ),
+        url_for("review.claims", _anchor="pending-title"),
+        _("The claims waiting for a decision"),
+    )

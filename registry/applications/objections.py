@@ -75,7 +75,7 @@ def _required_text(values: dict[str, str | None], limits: dict[str, int]) -> dic
         if not cleaned[name]:
             errors.append(refusal(name, "required", "Required."))
         elif len(cleaned[name]) > limit:
-            errors.append(refusal(name, "too_long", f"At most {limit} characters."))
+            errors.append(refusal(name, "too_long", "At most %(max)s characters.", max=limit))
     if errors:
         raise ValidationFailed("Some fields are missing or too long.", errors=errors)
     return cleaned

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from registry.accounts import operations as account_ops
 from registry.accounts.models import AccountClaim, ClaimState
-from registry.applications import queries, questions
+from registry.applications import next_steps, queries, questions
 from registry.applications import review_forms as forms
 from registry.applications.review import (
     LIST_LIMIT,
@@ -37,6 +37,7 @@ from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import operations as ladder_ops
 from registry.ladder import queries as ladder_queries
+from registry.ladder.models import TierEvent
 
 nav_item("review.enterprises", _l("Enterprises"), REVIEWERS, order=32)
 nav_item("review.claims", _l("Account claims"), REVIEWERS, order=34)
@@ -107,18 +108,20 @@ def enterprise(uscc: str) -> ResponseReturnValue:
 def _ladder_move(
     uscc: str,
     form_name: str,
-    move: Callable[[Enterprise, forms.DemoteForm | forms.RevokeForm], object],
+    move: Callable[[Enterprise, forms.DemoteForm | forms.RevokeForm], TierEvent],
     done: str,
     question: Callable[[Enterprise, forms.DemoteForm | forms.RevokeForm], Question],
+    next_step: Callable[[Enterprise, TierEvent], None],
 ) -> ResponseReturnValue:
     """Demote or revoke: ``move(enterprise, form)`` calls the ladder operation, and
-    ``question(enterprise, form)`` asks it first: neither can be undone."""
+    ``question(enterprise, form)`` asks it first: neither can be undone. ``next_step``
+    says what it changed (QUALITY.md U6)."""
     enterprise = _enterprise_or_404(uscc)
     form = _demote_form(enterprise) if form_name == "demote" else forms.RevokeForm(prefix="revoke")
     if not form.validate_on_submit():
         return _enterprise_page(enterprise, **{form_name: form}, status=422)
     try:
-        move(enterprise, form)
+        event = move(enterprise, form)
     except DomainError as error:
         db.session.rollback()
         refuse(form, error)
@@ -129,6 +132,7 @@ def _ladder_move(
         return asked
     db.session.commit()
     flash(done)
+    next_step(enterprise, event)
     return see_other(".enterprise", uscc=enterprise.uscc)
 
 
@@ -147,6 +151,7 @@ def demote(uscc: str) -> ResponseReturnValue:
         ),
         _("The enterprise is demoted."),
         lambda enterprise, form: questions.demote(enterprise, form.to_tier.data),
+        lambda enterprise, _event: next_steps.after_demotion(enterprise),
     )
 
 
@@ -165,6 +170,7 @@ def revoke(uscc: str) -> ResponseReturnValue:
         ),
         _("The designation is revoked."),
         lambda enterprise, form: questions.revoke(enterprise, form.ban_until.data),
+        next_steps.after_revocation,
     )
 
 
@@ -175,6 +181,7 @@ def verify(uscc: str) -> ResponseReturnValue:
     enterprise_ops.verify_enterprise(db.session, enterprise, actor=Actor.of(current_user, "web"))
     db.session.commit()
     flash(_("The enterprise is marked as verified."))
+    next_steps.after_verification(enterprise)
     return see_other(".enterprise", uscc=enterprise.uscc)
 
 
@@ -243,4 +250,5 @@ def decide_claim(claim_id: int) -> ResponseReturnValue:
         if claim.state == ClaimState.CONFIRMED
         else _("The claim is refused.")
     )
+    next_steps.after_claim_decision(claim)
     return see_other(".claims")

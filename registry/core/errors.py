@@ -41,14 +41,30 @@ class DomainError(Exception):
         super().__init__(message % params if params else message)
 
 
-def refusal(field: str, code: str, message: str) -> dict[str, str]:
-    """One item of a problem's ``errors``: the field, its API.md code and a message."""
-    return {"field": field, "code": code, "message": message}
+class Message(str):
+    """A message with its values filled in (English, as the command line prints it) that
+    keeps its ``template`` and ``params``, so that a page, an API answer or an import's
+    error report says it in its reader's language (``core.field_messages.say``). A value
+    may itself be a message (or anything with a ``template`` and ``params``)."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> Message:
+        message = super().__new__(cls, template % params if params else template)
+        message.template, message.params = template, params
+        return message
+
+
+def refusal(field: str, code: str, message: str, **params: Any) -> dict[str, str]:
+    """One item of a problem's ``errors``: the field, its API.md code and a message (an
+    English template, translated where it is read, with ``params`` filled in)."""
+    return {"field": field, "code": code, "message": Message(message, **params)}
 
 
 def field_error(field: str, code: str, message: str, **params: Any) -> ValidationFailed:
     """A refusal of one field's value: 422 with that field's error (API.md codes)."""
-    return ValidationFailed(message, errors=[refusal(field, code, message % params)], **params)
+    return ValidationFailed(message, errors=[refusal(field, code, message, **params)], **params)
 
 
 def required(field: str) -> ValidationFailed:

@@ -2,7 +2,8 @@
 
 A problem is ``{"type", "title", "status", "detail", "code", "errors", "request_id"}``
 with ``Content-Type: application/problem+json``; ``title`` and ``detail`` follow
-``Accept-Language``, ``code`` never changes, and no traceback, SQL or path leaks.
+``Accept-Language``, and so does each ``message`` of ``errors`` (one language in one
+answer); ``code`` never changes, and no traceback, SQL or path leaks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from registry.core.apidoc import PROBLEM_TYPE
 from registry.core.errors import DomainError
+from registry.core.field_messages import field_code, say
 from registry.core.web import error_text, is_api_path, render_error
 
 #: The code and title of a status when nothing more precise is known.
@@ -36,19 +38,6 @@ STATUS_CODES = {
     500: ("internal_error", _l("Internal error")),
     503: ("unavailable", _l("Service unavailable")),
 }
-#: marshmallow's messages → API.md field-error codes.
-_FIELD_CODES = (
-    ("Unknown field", "unknown_field"),
-    ("Read-only", "read_only"),
-    ("Missing data", "required"),
-    ("Field may not be null", "required"),
-    ("Not a valid", "invalid_type"),
-    ("Must be one of", "invalid_choice"),
-    ("Longer than", "too_long"),
-    ("Length must be", "too_long"),
-    ("Must be greater", "out_of_range"),
-    ("Must be less", "out_of_range"),
-)
 
 
 def problem(
@@ -60,6 +49,8 @@ def problem(
 ) -> Response:
     default_code, title = STATUS_CODES.get(status, ("internal_error", _l("Error")))
     code = code or default_code
+    # Like the title and the detail, each field error's message follows Accept-Language.
+    errors = [{**error, "message": say(error.get("message", ""))} for error in errors or []]
     body = {
         "type": current_app.config.get("PROBLEM_TYPE_BASE", "https://registry.invalid/problems/")
         + code,
@@ -67,7 +58,7 @@ def problem(
         "status": status,
         "detail": detail or str(title),
         "code": code,
-        "errors": errors or [],
+        "errors": errors,
         "request_id": g.get("request_id"),
     }
     response = jsonify(body)
@@ -80,14 +71,9 @@ def problem(
     return response
 
 
-def _field_code(message: str) -> str:
-    return next(
-        (code for start, code in _FIELD_CODES if message.startswith(start)), "invalid_format"
-    )
-
-
 def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """webargs / marshmallow messages (nested dicts, by location) → API.md's list."""
+    """webargs / marshmallow messages (nested dicts, by location) → API.md's list, the
+    messages as marshmallow wrote them (:func:`problem` translates them)."""
     found: list[dict[str, str]] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
@@ -97,14 +83,12 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
                 name = f"{prefix}.{key}" if prefix else str(key)
                 found += field_errors(value, name)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        found += [{"field": prefix, "code": _field_code(m), "message": m} for m in messages]
+        found += [{"field": prefix, "code": field_code(m), "message": m} for m in messages]
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             found += field_errors(value, f"{prefix}.{index}" if prefix else str(index))
     else:
-        found.append(
-            {"field": prefix, "code": _field_code(str(messages)), "message": str(messages)}
-        )
+        found.append({"field": prefix, "code": field_code(str(messages)), "message": str(messages)})
     return found
 
 
@@ -119,7 +103,7 @@ def handle_domain_error(error: DomainError) -> HTTPException | WerkzeugResponse:
         {
             "field": e.get("field", ""),
             "code": e.get("code", "invalid_format"),
-            "message": str(e.get("message", "")),
+            "message": e.get("message", ""),
         }
         for e in error.errors
     ]

@@ -166,17 +166,17 @@ def add_security_headers(response: Response) -> Response:
 
 def error_text(error: DomainError) -> str:
     """A refusal's message in the request's language."""
-    return _translated(error.template, error.params)
+    return translate(error.template, error.params)
 
 
-def _translated(template: str, params: dict[str, Any]) -> str:
+def translate(template: str, params: dict[str, Any]) -> str:
     """``template`` in the request's language with ``params`` filled in. A parameter that
     is itself a message with its own ``template`` and ``params`` (a USCC's fault given as
     the ``reason`` of a refusal) is translated too, so that no sentence mixes languages."""
     if not params:
         return str(gettext(template))  # flask-babel has no type hints
     values = {
-        name: _translated(value.template, value.params)
+        name: translate(value.template, value.params)
         if isinstance(getattr(value, "template", None), str)
         and isinstance(getattr(value, "params", None), dict)
         else value

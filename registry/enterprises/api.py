@@ -135,7 +135,7 @@ def _filter_values(args: dict) -> dict[str, list[str]]:
     for name, values in filters.items():
         known = KNOWN[name]()
         errors += [
-            refusal(name, "invalid_choice", f"Unknown {name} {value!r}.")
+            refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=value)
             for value in values
             if value not in known
         ]

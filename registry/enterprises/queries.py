@@ -19,7 +19,7 @@ def valid_uscc(raw: str) -> str:
         raise ValidationFailed(
             "Invalid USCC %(raw)s: %(reason)s",
             code="invalid_uscc",
-            errors=[refusal("uscc", "invalid_uscc", str(exc))],
+            errors=[refusal("uscc", "invalid_uscc", exc.template, **exc.params)],
             raw=raw,
             reason=exc,  # translated with the template: the page's language throughout
         ) from exc

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import cast
 
 import click
+from flask_babel import force_locale
 
 from registry.core.cli import CLI_ACTOR
 from registry.extensions import db
 from registry.imports.operations import import_file
+from registry.imports.report import report_csv
 
 
 @click.command("import")
@@ -24,7 +26,7 @@ from registry.imports.operations import import_file
 def import_command(file: Path, report: Path | None) -> None:
     """Import enterprises, annual reports or designations from a CSV (UTF-8) or XLSX
     file whose header row names API fields. All rows or none: on any error nothing
-    changes, the error report (row, column, code, message) goes to stderr or --report,
+    changes, the error report (row, column, field, code, message) goes to stderr or --report,
     and the command exits 1."""
     outcome = import_file(db.session, file.name, file.read_bytes(), actor=CLI_ACTOR)
     db.session.commit()
@@ -32,7 +34,8 @@ def import_command(file: Path, report: Path | None) -> None:
     if outcome.applied:
         click.echo(f"imported {run.row_count} {run.kind} rows from {file.name} (run {run.id})")
         return
-    errors = cast(bytes, run.report)  # a refused file always has its report
+    with force_locale("en"):  # the command line speaks English
+        errors = report_csv(cast(bytes, run.report))  # a refused file always has one
     if report is not None:
         report.write_bytes(errors)
     else:

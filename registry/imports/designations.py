@@ -17,9 +17,11 @@ from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.db import in_chunks
 from registry.core.dbsession import DbSession
-from registry.core.errors import DomainError
+from registry.core.errors import DomainError, Message
 from registry.enterprises.models import Enterprise, Status
+from registry.imports.report import Named
 from registry.imports.rows import (
+    REQUIRED_CELL,
     Kind,
     Plan,
     Row,
@@ -43,16 +45,17 @@ Checked = tuple[Row, str, str, date, str | None]
 def _since(row: Row, today: date, errors: list[RowError]) -> date | None:
     raw = text_cell(row.cells.get("tier_since"))
     if raw is None:
-        errors.append(RowError(row.number, "tier_since", "required", "The date is required."))
+        errors.append(RowError(row.number, "tier_since", "required", REQUIRED_CELL))
         return None
     try:
         since = date.fromisoformat(raw)
     except ValueError:
-        message = "Not a valid date (YYYY-MM-DD)."
+        message = Message("Must be a date written YYYY-MM-DD.")
         errors.append(RowError(row.number, "tier_since", "invalid_type", message))
         return None
     if since > today:
-        errors.append(RowError(row.number, "tier_since", "out_of_range", "In the future."))
+        message = Message("In the future.")
+        errors.append(RowError(row.number, "tier_since", "out_of_range", message))
         return None
     return since
 
@@ -69,7 +72,7 @@ def _number(
         errors += domain_errors(row.number, error, "registration_number")
         return None
     if number_taken(session, number):
-        message = f"Registration number {number} is taken."
+        message = Message("Registration number %(number)s is taken.", number=number)
         errors.append(RowError(row.number, "registration_number", "taken", message))
     return number
 
@@ -87,9 +90,11 @@ def _check_rows(
         found: list[RowError] = []
         code = row_uscc(row, found)
         tier = text_cell(row.cells.get("tier"))
-        if tier not in tiers:
-            error = ("invalid_choice", f"Unknown tier {tier}.") if tier else ("required", "")
-            found.append(RowError(row.number, "tier", error[0], error[1] or "Required."))
+        if not tier:
+            found.append(RowError(row.number, "tier", "required", REQUIRED_CELL))
+        elif tier not in tiers:
+            message = Message("Unknown tier %(tier)s.", tier=tier)
+            found.append(RowError(row.number, "tier", "invalid_choice", message))
         since = _since(row, today, found)
         number = None
         if tier in tiers and since is not None:
@@ -105,6 +110,18 @@ def _check_rows(
             checked.append((row, code, tier, since, number))
         errors += found
     return checked, errors
+
+
+#: An enterprise's status in words, as a value of a message.
+_STATUS_WORDS = {
+    Status.ACTIVE: Message("Active"),
+    Status.DEREGISTERED: Message("Deregistered"),
+    Status.MERGED: Message("Merged"),
+}
+
+
+def _name(tier: Tier) -> Named:
+    return Named(tier.name("zh"), tier.name("en"))
 
 
 def _check_ladder(
@@ -125,22 +142,34 @@ def _check_ladder(
     grants = []
     for row, code, tier, since, number in checked:
         enterprise = records.get(code)
-        refusal = None
+        refusal: tuple[str, str, Message] | None = None
         if enterprise is None:
-            refusal = ("uscc", "not_found", f"No enterprise {code}.")
+            refusal = ("uscc", "not_found", Message("No enterprise %(uscc)s.", uscc=code))
         elif enterprise.status != Status.ACTIVE:
-            state = str(enterprise.status)
-            refusal = ("uscc", "invalid_transition", f"{code} is {state}: no tier is granted.")
+            status = _STATUS_WORDS[enterprise.status]
+            message = Message(
+                "%(uscc)s is %(status)s: no tier is granted.", uscc=code, status=status
+            )
+            refusal = ("uscc", "invalid_transition", message)
         elif enterprise.tier is not None and tiers[enterprise.tier].rank >= tiers[tier].rank:
-            held = enterprise.tier
-            refusal = ("tier", "invalid_transition", f"{code} holds {held}, this or a higher tier.")
+            message = Message(
+                "%(uscc)s holds %(tier)s, this or a higher tier.",
+                uscc=code,
+                tier=_name(tiers[enterprise.tier]),
+            )
+            refusal = ("tier", "invalid_transition", message)
         elif enterprise.id in in_notice:
-            refusal = ("uscc", "invalid_transition", f"{code} has a promotion in notice.")
+            message = Message("%(uscc)s has a promotion in notice.", uscc=code)
+            refusal = ("uscc", "invalid_transition", message)
         else:
             wanted[tier] += 1
             if wanted[tier] > room[tier]:
-                left = room[tier]
-                refusal = ("tier", "quota_full", f"The quota of {tier} is full ({left} left).")
+                message = Message(
+                    "The quota of %(tier)s is full (%(left)s places left).",
+                    tier=_name(tiers[tier]),
+                    left=room[tier],
+                )
+                refusal = ("tier", "quota_full", message)
         if refusal:
             errors.append(RowError(row.number, *refusal))
         else:

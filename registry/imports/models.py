@@ -14,8 +14,9 @@ from registry.core.db import Model, UtcDateTime
 class ImportRun(Model):
     """One bulk import of a CSV or XLSX file (PRODUCT.md "Operation"): all rows or none.
 
-    ``status`` is ``applied`` or ``refused``; a refused run keeps its error report (a CSV
-    of row, column, code, message) for download.
+    ``status`` is ``applied`` or ``refused``; a refused run keeps its errors for the error
+    report, written in the reader's language when it is downloaded
+    (``registry.imports.report``).
     """
 
     __tablename__ = "import_runs"

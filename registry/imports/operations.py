@@ -4,12 +4,14 @@ A file holds one kind of record, recognised by its header row of API field names
 (:data:`KINDS`): enterprises, annual reports or
 designations. Every row is checked with the rules of the API and the forms; then all
 rows are written, or none: a file with any error changes nothing and gets an error
-report, a CSV of ``row, column, code, message`` where ``row`` is the row number a
-spreadsheet shows (the header is row 1). Each run is recorded in ``import_runs``.
+report, a CSV of ``row, column, field, code, message`` where ``row`` is the row number
+a spreadsheet shows (the header is row 1). Each run is recorded in ``import_runs``.
 
 Files: CSV in UTF-8 (a BOM is allowed) with commas, or XLSX (the first sheet, read
 with openpyxl's read-only mode). At most :data:`MAX_ROWS` rows besides the header;
-rows with no value at all are skipped.
+rows with no value at all are skipped. Messages are English templates with their
+values (``core.errors.Message``): the report says them in its reader's language
+(``registry.imports.report``).
 """
 
 from __future__ import annotations
@@ -27,20 +29,26 @@ from sqlalchemy.exc import IntegrityError
 
 from registry.core.audit import Actor
 from registry.core.dbsession import DbSession
-from registry.core.errors import DomainError
+from registry.core.errors import DomainError, Message
 from registry.imports.designations import DESIGNATIONS
 from registry.imports.models import ImportRun
+from registry.imports.report import stored
 from registry.imports.rows import ENTERPRISES, REPORTS, Kind, Row, RowError
-from registry.reports.exports import csv_bytes
 
 #: The most data rows a file may have (PRODUCT.md "Operation").
 MAX_ROWS = 100_000
-REPORT_HEADER = ("row", "column", "code", "message")
 APPLIED, REFUSED = "applied", "refused"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the binary .xls of old Excel versions
+_UNREADABLE_XLSX = Message("The XLSX file cannot be read: save it again as XLSX, or as CSV.")
 #: The kinds of file, each recognised by its required columns.
 KINDS: tuple[Kind, ...] = (ENTERPRISES, REPORTS, DESIGNATIONS)
+#: Each kind in words, as a value of a message.
+KIND_WORDS = {
+    ENTERPRISES.name: Message("enterprises"),
+    REPORTS.name: Message("annual reports"),
+    DESIGNATIONS.name: Message("designations"),
+}
 
 
 class FileRefused(Exception):
@@ -51,7 +59,9 @@ class FileRefused(Exception):
         self.error = error
 
 
-def _file_error(code: str, message: str, row: int | None = None, column: str = "") -> FileRefused:
+def _file_error(
+    code: str, message: Message, row: int | None = None, column: str = ""
+) -> FileRefused:
     return FileRefused(RowError(row, column, code, message))
 
 
@@ -88,16 +98,22 @@ def _csv_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     except UnicodeDecodeError as exc:
         raise _file_error(
             "invalid_encoding",
-            f"The file is neither XLSX nor UTF-8 text (byte {exc.start + 1} is not UTF-8).",
+            Message(
+                "The file is neither XLSX nor UTF-8 text (byte %(byte)s is not UTF-8).",
+                byte=exc.start + 1,
+            ),
         ) from None
     if "\x00" in content:
-        raise _file_error("invalid_encoding", "The file contains NUL characters.")
+        raise _file_error("invalid_encoding", Message("The file contains NUL characters."))
+    number = 0
     try:
         # A spreadsheet numbers records, not physical lines (a quoted cell may span lines).
         for number, record in enumerate(csv.reader(io.StringIO(content, newline="")), 1):
             yield number, [_plain(cell) for cell in record]
-    except csv.Error as exc:
-        raise _file_error("invalid_csv", f"The CSV file cannot be read: {exc}.") from None
+    except csv.Error:
+        # Python's words for the fault are English only: the row says where to look.
+        message = Message("The CSV file cannot be read from this row on: save it again as CSV.")
+        raise _file_error("invalid_csv", message, number + 1) from None
 
 
 def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
@@ -107,15 +123,15 @@ def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _file_error("invalid_xlsx", f"The XLSX file cannot be read ({exc}).") from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise _file_error("invalid_xlsx", _UNREADABLE_XLSX) from None
     try:
         sheet = workbook.worksheets[0]
         for number, record in enumerate(sheet.iter_rows(values_only=True), 1):
             yield number, [_plain(cell) for cell in record]
-    except (ParseError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
+    except (ParseError, zipfile.BadZipFile, KeyError, ValueError, TypeError):
         # The sheet's XML is read as the rows are: a damaged part shows only here.
-        raise _file_error("invalid_xlsx", f"The XLSX file cannot be read ({exc}).") from None
+        raise _file_error("invalid_xlsx", _UNREADABLE_XLSX) from None
     finally:
         workbook.close()
 
@@ -123,7 +139,7 @@ def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
 def records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     """(row number, cells) of every row of a CSV or XLSX file, header first."""
     if data.startswith(_OLE_MAGIC):
-        raise _file_error("unsupported_format", "Save the file as XLSX or CSV (UTF-8).")
+        raise _file_error("unsupported_format", Message("Save the file as XLSX or CSV (UTF-8)."))
     return _xlsx_records(data) if data.startswith(_ZIP_MAGIC) else _csv_records(data)
 
 
@@ -134,13 +150,15 @@ def _header(cells: list[Any]) -> list[str]:
     while names and not names[-1]:
         names.pop()
     if not names:
-        raise _file_error("empty_header", "The first row must name the columns.", 1)
+        raise _file_error("empty_header", Message("The first row must name the columns."), 1)
     seen: set[str] = set()
     for position, name in enumerate(names, 1):
         if not name:
-            raise _file_error("empty_column", f"Column {position} has no name.", 1)
+            message = Message("Column %(position)s has no name.", position=position)
+            raise _file_error("empty_column", message, 1)
         if name in seen:
-            raise _file_error("duplicate_column", f"Column {name} appears twice.", 1, name)
+            message = Message("The column %(name)s appears twice.", name=name)
+            raise _file_error("duplicate_column", message, 1, name)
         seen.add(name)
     return names
 
@@ -152,21 +170,24 @@ def recognise(columns: list[str]) -> Kind:
         if set(columns) <= kind.columns:
             return kind
     if not candidates:
-        expected = "; ".join(f"{k.name}: {', '.join(sorted(k.required))}" for k in KINDS)
-        raise _file_error(
-            "unknown_kind",
-            f"The header matches no kind of record. Required columns: {expected}.",
-            1,
+        required = {k.name: ", ".join(c for c in k.order if c in k.required) for k in KINDS}
+        message = Message(
+            "The header matches no kind of record. Required columns: %(enterprises)s for "
+            "enterprises; %(reports)s for annual reports; %(designations)s for designations.",
+            enterprises=required[ENTERPRISES.name],
+            reports=required[REPORTS.name],
+            designations=required[DESIGNATIONS.name],
         )
+        raise _file_error("unknown_kind", message, 1)
     kind = min(candidates, key=lambda k: len(set(columns) - k.columns))
     unknown = [c for c in columns if c not in kind.columns]
-    raise _file_error(
-        "unknown_column",
-        f"Unknown column(s) for {kind.name}: {', '.join(unknown)}. "
-        f"Allowed: {', '.join(c for c in kind.order if c in kind.columns)}.",
-        1,
-        unknown[0],
+    message = Message(
+        "Columns unknown in a file of %(kind)s: %(unknown)s. Allowed: %(allowed)s.",
+        kind=KIND_WORDS[kind.name],
+        unknown=", ".join(unknown),
+        allowed=", ".join(kind.order),
     )
+    raise _file_error("unknown_column", message, 1, unknown[0])
 
 
 def read_rows(data: bytes) -> tuple[Kind, list[Row], list[RowError]]:
@@ -175,7 +196,7 @@ def read_rows(data: bytes) -> tuple[Kind, list[Row], list[RowError]]:
     stream = records(data)
     first = next(stream, None)
     if first is None:
-        raise _file_error("empty_file", "The file is empty.")
+        raise _file_error("empty_file", Message("The file is empty."))
     columns = _header(first[1])
     kind = recognise(columns)
     rows: list[Row] = []
@@ -184,30 +205,20 @@ def read_rows(data: bytes) -> tuple[Kind, list[Row], list[RowError]]:
         if all(cell is None for cell in cells):
             continue
         if len(rows) >= MAX_ROWS:
-            raise _file_error(
-                "too_many_rows",
-                f"A file may hold at most {MAX_ROWS} rows; split it into several files.",
-                number,
+            message = Message(
+                "A file may hold at most %(max)s rows; split it into several files.",
+                max=MAX_ROWS,
             )
+            raise _file_error("too_many_rows", message, number)
         extra = cells[len(columns) :]
         if any(cell is not None for cell in extra):
-            errors.append(
-                RowError(number, "", "extra_value", "The row has more values than columns.")
-            )
+            message = Message("The row has more values than columns.")
+            errors.append(RowError(number, "", "extra_value", message))
         rows.append(Row(number, dict(zip(columns, cells, strict=False))))
     return kind, rows, errors
 
 
 # --- running -------------------------------------------------------------------------------
-
-
-def error_report(errors: list[RowError]) -> bytes:
-    """The error report: a CSV (UTF-8 with BOM) of row, column, code, message."""
-    ordered = sorted(errors, key=lambda e: (e.row or 0, e.column))
-    return csv_bytes(
-        REPORT_HEADER,
-        ([e.row if e.row is not None else "", e.column, e.code, e.message] for e in ordered),
-    )
 
 
 def _record(
@@ -224,7 +235,7 @@ def _record(
         status=REFUSED if errors else APPLIED,
         row_count=rows,
         error_count=len(errors),
-        report=error_report(errors) if errors else None,
+        report=stored(errors) if errors else None,
         created_by=actor.user_id,
         via=actor.via,
     )
@@ -249,9 +260,10 @@ def import_file(session: DbSession, filename: str, data: bytes, *, actor: Actor)
         errors = [refusal.error]
     except DomainError as error:
         # A rule the row checks did not foresee (e.g. a quota taken meanwhile).
-        errors = [RowError(None, "", error.code, str(error))]
+        errors = [RowError(None, "", error.code, Message(error.template, **error.params))]
     except IntegrityError:
-        errors = [RowError(None, "", "conflict", "A record was written meanwhile; try again.")]
+        message = Message("A record was written meanwhile; try again.")
+        errors = [RowError(None, "", "conflict", message)]
     if errors:
         session.rollback()
     return Outcome(_record(session, filename, kind_name, row_count, errors, actor), errors)

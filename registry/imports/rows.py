@@ -29,13 +29,18 @@ from registry.core.audit import Actor
 from registry.core.changes import append_entries
 from registry.core.db import in_chunks
 from registry.core.dbsession import DbSession
-from registry.core.errors import DomainError, refusal
+from registry.core.errors import DomainError, Message, refusal
 from registry.core.problems import field_errors
 from registry.enterprises import batch_operations as bulk
 from registry.enterprises import operations, queries
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.api_schemas import AnnualReportIn, EnterpriseIn, ReadOnly, status_change
-from registry.enterprises.batches import prepare_enterprises, prepare_reports, report_values
+from registry.enterprises.batches import (
+    parts_above_wholes,
+    prepare_enterprises,
+    prepare_reports,
+    report_values,
+)
 from registry.enterprises.models import (
     FIGURE_FIELDS,
     LOCAL_ORIGIN,
@@ -59,12 +64,18 @@ class Row:
 
 @dataclass(frozen=True)
 class RowError:
-    """One line of the error report (``row`` None: about the file as a whole)."""
+    """One line of the error report (``row`` None: about the file as a whole); the
+    message is a :class:`~registry.core.errors.Message` or one of marshmallow's."""
 
     row: int | None
     column: str
     code: str
     message: str
+
+
+#: The message of an empty cell that needs a value, in the words of every form
+#: (``core.forms.REQUIRED``).
+REQUIRED_CELL = Message("This field is required.")
 
 
 @dataclass
@@ -110,27 +121,29 @@ def _schema_errors(number: int, exc: ValidationError) -> list[RowError]:
 
 
 def domain_errors(number: int, error: DomainError, column: str) -> list[RowError]:
-    items = error.errors or [refusal(column, error.code, str(error))]
-    return [RowError(number, i.get("field") or column, i["code"], str(error)) for i in items]
+    items = error.errors or [refusal(column, error.code, error.template, **error.params)]
+    message = Message(error.template, **error.params)
+    return [RowError(number, i.get("field") or column, i["code"], message) for i in items]
 
 
 def row_uscc(row: Row, errors: list[RowError]) -> str | None:
     """The row's USCC, normalised; None (with its error) when missing or invalid."""
     raw = text_cell(row.cells.get("uscc"))
     if raw is None:
-        errors.append(RowError(row.number, "uscc", "required", "The USCC is required."))
+        errors.append(RowError(row.number, "uscc", "required", REQUIRED_CELL))
         return None
     try:
         return uscc_codes.validate(raw).code
     except uscc_codes.InvalidUSCC as exc:
-        errors.append(RowError(row.number, "uscc", "invalid_uscc", f"{raw}: {exc}"))
+        message = Message("%(raw)s: %(reason)s", raw=raw, reason=exc)
+        errors.append(RowError(row.number, "uscc", "invalid_uscc", message))
         return None
 
 
 def first_time(key: Any, row: Row, seen: dict, errors: list[RowError], column: str) -> bool:
     """False (with an error) when ``key`` was on an earlier row of the file."""
     if key in seen:
-        message = f"Also on row {seen[key]}: a record appears once per file."
+        message = Message("Also on row %(row)s: a record appears once per file.", row=seen[key])
         errors.append(RowError(row.number, column, "duplicate", message))
         return False
     seen[key] = row.number
@@ -158,7 +171,9 @@ def _records(session: DbSession, ids: list[int]) -> dict[int, Enterprise]:
 
 
 def _read_only(number: int, code: str, origin: str) -> RowError:
-    message = f"{code} is mirrored from {origin} and is read-only here."
+    message = Message(
+        "%(uscc)s is mirrored from %(origin)s and is read-only here.", uscc=code, origin=origin
+    )
     return RowError(number, "uscc", "read_only_origin", message)
 
 
@@ -269,7 +284,7 @@ def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
         code = row_uscc(row, found)
         year = _number(text_cell(row.cells.get("year")), decimal=False)
         if year is None:
-            found.append(RowError(row.number, "year", "required", "The year is required."))
+            found.append(RowError(row.number, "year", "required", REQUIRED_CELL))
         elif not isinstance(year, int):
             found.append(RowError(row.number, "year", "invalid_type", "Not a valid integer."))
         else:
@@ -285,7 +300,9 @@ def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
         figures: Any = None  # the schema's dict once loaded
         try:
             figures = schema.load(sent)
-            report_values({**figures, "year": year if isinstance(year, int) else 0})
+            found += _parts_above_wholes(row.number, figures)
+            if not found:
+                report_values({**figures, "year": year if isinstance(year, int) else 0})
         except ValidationError as exc:
             found += _schema_errors(row.number, exc)
         except DomainError as error:
@@ -296,7 +313,8 @@ def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
     stored = _stored(session, {c[1] for c in checked})
     for row, code, _year, _figures in checked:
         if code not in stored:
-            errors.append(RowError(row.number, "uscc", "not_found", f"No enterprise {code}."))
+            message = Message("No enterprise %(uscc)s.", uscc=code)
+            errors.append(RowError(row.number, "uscc", "not_found", message))
         elif stored[code][1] != LOCAL_ORIGIN:
             errors.append(_read_only(row.number, code, stored[code][1]))
     if errors:
@@ -324,6 +342,20 @@ def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
         append_entries(session, feed)  # last, as above
 
     return Plan([], write)
+
+
+def _parts_above_wholes(number: int, figures: dict[str, Any]) -> list[RowError]:
+    """A figure above the figure it is part of, on the part's column (the annual report
+    form's rule, which ``report_values`` applies too)."""
+    return [
+        RowError(
+            number,
+            part,
+            "inconsistent",
+            Message("Cannot be more than the column %(column)s.", column=whole),
+        )
+        for part, whole in parts_above_wholes(figures)
+    ]
 
 
 ENTERPRISES = Kind(

@@ -91,7 +91,7 @@ def published_list(args: dict[str, Any], code: str) -> dict[str, Any]:
     known_cities = {c.code for c in listing.cities(db.session)}
     known_industries = {i.code for i in listing.industries(db.session)} | {listing.OTHER_INDUSTRY}
     errors = [
-        refusal(name, "invalid_choice", f"Unknown {name} {args[name]!r}.")
+        refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=args[name])
         for name, known in (("city", known_cities), ("industry", known_industries))
         if args.get(name) is not None and args[name] not in known
     ]

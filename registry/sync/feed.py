@@ -65,11 +65,9 @@ def parse_types(values: Sequence[str] | None) -> tuple[str, ...] | None:
     wanted = {part.strip() for value in values for part in value.split(",") if part.strip()}
     unknown = sorted(wanted - set(FEED_TYPES))
     if unknown or not wanted:
-        raise ValidationFailed(
-            "Unknown change types: %(types)s.",
-            errors=[refusal("types", "invalid_choice", f"One or more of {', '.join(FEED_TYPES)}.")],
-            types=", ".join(unknown),
-        )
+        known, asked = ", ".join(FEED_TYPES), ", ".join(unknown)
+        errors = [refusal("types", "invalid_choice", "One or more of %(types)s.", types=known)]
+        raise ValidationFailed("Unknown change types: %(types)s.", errors=errors, types=asked)
     return tuple(t for t in FEED_TYPES if t in wanted)
 
 

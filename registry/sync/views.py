@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from flask import Blueprint, flash, render_template
+from flask import Blueprint, flash, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,6 +21,7 @@ from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.errors import DomainError
 from registry.core.forms import REQUIRED
+from registry.core.next_step import flash_next_step
 from registry.core.web import form_page, nav_item, refuse, refuse_also, see_other, strip_text
 from registry.extensions import db
 from registry.sync import operations
@@ -69,6 +70,15 @@ def sources() -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("The sync source %(name)s has been added.", name=source.name))
+            flash_next_step(
+                _(
+                    "Its records arrive once a pull of %(name)s runs on the server (the sync "
+                    "pull command); this page then shows its cursor, last run and lag.",
+                    name=source.name,
+                ),
+                url_for(".sources", _anchor="sources-title"),
+                _("See the sources"),
+            )
             return see_other(".sources")
     elif form.is_submitted():
         refuse_also(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.accounts import operations as ops
-from registry.accounts.models import Role, User
+from registry.accounts.models import LoginThrottle, Role, User
 from registry.enterprises import uscc
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
@@ -273,6 +273,36 @@ def test_password_change_errors(client, session):
         data={"current_password": PASSWORD, "new_password": "12345678", "confirm": "12345678"},
     )
     assert weak.status_code == 422 and "too common" in weak.text
+
+
+def test_every_password_change_fault_is_shown_at_once(client, session):
+    """U2: a wrong current password, a common new one and a different repetition in one
+    422, each beside its field; no password is sent back."""
+    client.post("/signup", data=_signup_form())
+    response = client.post(
+        "/account/password?lang=en",
+        data={"current_password": "nope-nope", "new_password": "12345678", "confirm": "1234"},
+    )
+    assert response.status_code == 422
+    page = response.text
+    assert _field_error(page, "current_password") == "The current password is not correct."
+    assert "too common" in _field_error(page, "new_password")
+    assert _field_error(page, "confirm") == "The passwords differ."
+    assert page.count('class="field__error"') == 3
+    assert "nope-nope" not in page and 'value="12345678"' not in page
+    # The wrong guess is counted like a failed login although the form was refused.
+    assert session.get(LoginThrottle, OWNER).failures == 1
+
+
+def test_a_password_change_names_both_passwords_faults(client, session):
+    client.post("/signup", data=_signup_form())
+    response = client.post(
+        "/account/password?lang=zh",
+        data={"current_password": "nope-nope", "new_password": "short", "confirm": "short"},
+    )
+    assert response.status_code == 422
+    assert _field_error(response.text, "current_password") == "当前密码不正确。"
+    assert "至少为 8 个字符" in _field_error(response.text, "new_password")
 
 
 def test_disabling_a_user_ends_its_sessions_at_once(app, session, reviewer, auth):

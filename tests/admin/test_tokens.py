@@ -196,6 +196,23 @@ def test_invalid_values_are_refused_with_field_errors(
     assert token_count(session) == 0
 
 
+def test_every_token_fault_is_shown_at_once(session, admin_client, reviewer):
+    """U2: the user's email, checked by the registry, comes with the form's own faults."""
+    response = create(admin_client, email="Nobody@Example.com", scopes=(), days="0")
+    assert response.status_code == 422
+    page = response.text
+    assert field_error(page, "email") == "No user has this email address."
+    assert field_error(page, "scopes") == "Choose at least one scope."
+    assert field_error(page, "expires_days") == "Enter a whole number from 1 to 365."
+    assert 'value="Nobody@Example.com"' in page
+    accounts.update_user(session, reviewer, actor=TEST_ACTOR, active=False)
+    session.commit()
+    response = create(admin_client, days="ninety")
+    assert "reviewer@example.com is disabled." in field_error(response.text, "email")
+    assert "whole number" in field_error(response.text, "expires_days")
+    assert token_count(session) == 0
+
+
 def test_a_disabled_user_gets_no_token(session, admin_client, reviewer):
     accounts.update_user(session, reviewer, actor=TEST_ACTOR, active=False)
     session.commit()

@@ -284,6 +284,16 @@ def test_password_reset_refusals(
     assert auth.login(reviewer.email, client=app.test_client()).status_code == 303
 
 
+def test_every_reset_password_fault_is_shown_at_once(admin_client, reviewer):
+    """U2: a common password and a different repetition in one 422."""
+    data = {"action": "password", "new_password": "password123", "confirm": "password12"}
+    response = admin_client.post(f"/admin/users/{reviewer.id}?lang=en", data=data)
+    assert response.status_code == 422
+    assert "too common" in field_error(response.text, "new_password")
+    assert field_error(response.text, "confirm") == "The passwords differ."
+    assert "password12" not in response.text
+
+
 def test_a_weak_reset_password_shows_the_field_error(admin_client, reviewer):
     data = {"action": "password", "new_password": "password123", "confirm": "password123"}
     response = admin_client.post(f"/admin/users/{reviewer.id}?lang=en", data=data)
@@ -338,6 +348,53 @@ def test_create_user_refusals(session, make, admin, admin_client, changes, field
     assert response.status_code == 422
     assert message in field_error(response.text, field)
     assert len(audits(session, "user.create")) == created
+
+
+def test_every_new_user_fault_is_shown_at_once(session, admin, admin_client):
+    """U2: the form's own checks and the registry's (email, password, USCC) in one 422,
+    the typed values kept and no password sent back."""
+    form = {
+        "email": "Admin@Example.com",
+        "name": "李娜",
+        "role": "enterprise",
+        "password": "qwertyuiop",
+        "confirm": "something-else",
+        "uscc": "9136010055",
+    }
+    response = admin_client.post("/admin/users/new?lang=en", data=form)
+    assert response.status_code == 422
+    page = response.text
+    assert "admin@example.com exists" in field_error(page, "email")
+    assert "too common" in field_error(page, "password")
+    assert field_error(page, "confirm") == "The passwords differ."
+    assert "has 18 characters; this one has 10." in field_error(page, "uscc")
+    assert page.count('class="field__error"') == 4
+    assert 'value="Admin@Example.com"' in page and 'value="9136010055"' in page
+    assert 'value="李娜"' in page
+    assert "qwertyuiop" not in page and "something-else" not in page
+    assert session.scalars(select(User.email)).all() == ["admin@example.com"]
+
+
+def test_the_registrys_faults_of_a_new_user_come_together(session, admin, admin_client):
+    """A form the form itself accepts: every fault the registry finds, not the first."""
+    from tests.factories import new_uscc
+
+    form = {
+        "email": "admin@example.com",
+        "role": "reviewer",
+        "password": "short",
+        "confirm": "short",
+        "uscc": new_uscc(),
+    }
+    response = admin_client.post("/admin/users/new?lang=zh", data=form)
+    assert response.status_code == 422
+    assert "admin@example.com 的用户已存在" in field_error(response.text, "email")
+    assert "至少为 8 个字符" in field_error(response.text, "password")
+    assert field_error(response.text, "uscc") == "只有企业用户可以关联企业。"
+    form["role"] = "enterprise"
+    response = admin_client.post("/admin/users/new?lang=en", data=form)
+    assert "No enterprise with USCC" in field_error(response.text, "uscc")
+    assert "exists" in field_error(response.text, "email")
 
 
 def test_create_user_with_an_unknown_enterprise(session, admin, admin_client):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import time
 import zipfile
 
 import pytest
+from flask import current_app
+from flask_babel import refresh
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -20,6 +23,7 @@ from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
 from registry.imports.models import ImportRun
 from registry.imports.operations import MAX_ROWS, import_file
+from registry.imports.report import report_csv
 from registry.ladder.models import Tier, TierEvent
 from tests.factories import PASSWORD, new_uscc
 from tests.fixtures.browser import sign_in
@@ -44,8 +48,12 @@ def xlsx_file(rows: list[list]) -> bytes:
     return out.getvalue()
 
 
-def report_rows(run: ImportRun) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(run.report.decode("utf-8-sig"))))
+def report_rows(run: ImportRun, lang: str = "en") -> list[dict]:
+    """The lines of a run's error report as the download in ``lang`` writes them."""
+    with current_app.test_request_context(f"/?lang={lang}"):
+        refresh()  # the language chosen for this request, not one an earlier one kept
+        text = report_csv(run.report).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def counts(session) -> dict:
@@ -74,10 +82,11 @@ def test_a_file_with_one_bad_row_changes_nothing_and_names_it(session, make):
     assert counts(session) == before
     assert report_rows(outcome.run) == [
         {
-            "row": "13",
-            "column": "contact_email",
-            "code": "invalid_type",
-            "message": "Not a valid email address.",
+            "Row": "13",
+            "Column": "contact_email",
+            "Field": "Email",
+            "Code": "invalid_type",
+            "Message": "Enter a valid email address.",
         }
     ]
     stored = session.get(ImportRun, outcome.run.id)
@@ -375,12 +384,12 @@ def test_cli_import_summary_and_refusal(session, runner, tmp_path):
     bad.write_bytes(csv_file([["uscc", "name"], ["nonsense", "A"]]))
     result = runner.invoke(args=["registry", "import", str(bad)])
     assert result.exit_code == 1
-    assert "2,uscc,invalid_uscc" in result.stderr
+    assert "2,uscc,Unified social credit code,invalid_uscc,nonsense:" in result.stderr
     assert "refused bad.csv: 1 error(s)" in result.stderr
     report = tmp_path / "report.csv"
     result = runner.invoke(args=["registry", "import", str(bad), "--report", str(report)])
     assert result.exit_code == 1
-    assert report.read_bytes().startswith("\ufeffrow,column,code,message".encode())
+    assert report.read_bytes().startswith("\ufeffRow,Column,Field,Code,Message".encode())
     runs = session.scalars(select(ImportRun).order_by(ImportRun.id)).all()
     assert [(r.status, r.via) for r in runs] == [
         ("applied", "cli"),
@@ -416,7 +425,9 @@ def test_upload_list_and_report_download(session, auth, make):
     assert report.status_code == 200
     assert report.mimetype == "text/csv"
     assert "attachment" in report.headers["Content-Disposition"]
-    assert "2,uscc,invalid_uscc" in report.get_data(as_text=True)
+    assert "2,uscc,统一社会信用代码,invalid_uscc" in report.get_data(as_text=True)
+    english = client.get(f"{PAGE}/{stored.id}/report?lang=en").get_data(as_text=True)
+    assert "2,uscc,Unified social credit code,invalid_uscc" in english
     good = xlsx_file([["uscc", "name"], [new_uscc(), "A"]])
     answer = client.post(PAGE, data={"file": (io.BytesIO(good), "good.xlsx")})
     assert answer.status_code == 303
@@ -427,7 +438,7 @@ def test_upload_list_and_report_download(session, auth, make):
 
 def test_the_error_report_neutralises_formulas(session):
     outcome = run(session, csv_file([["uscc", "name"], ["=1+2", "A"]]))
-    assert report_rows(outcome.run)[0]["message"].startswith("'=1+2")
+    assert report_rows(outcome.run)[0]["Message"].startswith("'=1+2")
 
 
 # --- in a real browser ---------------------------------------------------------------------
@@ -454,7 +465,7 @@ def test_upload_in_a_browser(app, session, new_page, tmp_path, make):
     with page.expect_download() as download:
         page.locator("a[href$='/report']").first.click()
     report = download.value.path().read_bytes().decode("utf-8-sig")
-    assert "2,uscc,invalid_uscc" in report
+    assert re.search(r"^2,uscc,[^,]+,invalid_uscc,", report, re.M)
     page.set_input_files("#file", str(good))
     page.locator("form.form button[type=submit]").click()
     expect(page.locator(".flash")).to_contain_text("good.csv")

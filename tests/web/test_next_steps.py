@@ -53,10 +53,10 @@ def fixed_clock():
         yield
 
 
-def next_step(response) -> tuple[str, str | None]:
+def next_step(response, status: int = 200) -> tuple[str, str | None]:
     """The page's one next-step block (its text, tags removed) and its link, after
-    following the redirect of ``response``."""
-    assert response.status_code == 200, response.status_code
+    following the redirect of ``response`` (or on a page answering ``status``)."""
+    assert response.status_code == status, response.status_code
     html = response.get_data(as_text=True)
     blocks = re.findall(r"<section class=\"next-step\" data-next-step.*?</section>", html, re.S)
     assert len(blocks) == 1, blocks
