@@ -24,7 +24,7 @@ from pathlib import Path
 from flask_babel import gettext
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.factories import ELIGIBLE_FIGURES, PASSWORD
 from tests.web.focus import FOCUS_LOOK, focus_faults, rings
 from tests.web.usability import HTML_LANG, phone_faults
 
@@ -32,20 +32,6 @@ from tests.web.usability import HTML_LANG, phone_faults
 PHONE = 375
 REPOSITORY = Path(__file__).resolve().parents[2]
 
-#: Last year's figures, as typed into the form (amounts in 万元): every automatic
-#: tech_sme check passes with 100 points (tests.factories' eligible report).
-FIGURES = {
-    "employees": "100",
-    "tech_staff": "30",
-    "rd_staff": "20",
-    "revenue": "5000",
-    "total_income": "5000",
-    "total_assets": "4000",
-    "total_cost": "4000",
-    "rd_expense": "300",
-    "ip_class1": "1",
-    "niche_years": "5",
-}
 #: What the profile needs before the figures (registry.applications.journey).
 PROFILE = {
     "contact_name": "张经理",
@@ -329,7 +315,7 @@ def file_figures(person: Person, year: int) -> None:
     """Follow the next step to the annual report of ``year`` and file its figures."""
     person.press("[data-next-step] a.next-step__link")
     expect(person.page).to_have_url(re.compile(rf"/enterprise/reports/{year}(#\w+)?$"))
-    for field, value in FIGURES.items():
+    for field, value in ELIGIBLE_FIGURES.items():
         person.type_into(f"#{field}", value)
     person.press("form.form button[type=submit]")
     expect(person.page.locator("[data-next-step]")).to_be_visible()

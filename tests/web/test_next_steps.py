@@ -18,25 +18,12 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, State
 from registry.core import clock
 from registry.ladder import operations as ladder
-from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
+from tests.factories import ELIGIBLE_FIGURES, PASSWORD, TEST_ACTOR, new_uscc
+from tests.fixtures.api import PDF
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
 LAST_NOTICE_DAY = "2026-03-18"  # ten working days after NOW
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 TSME_CHECKS = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
-# Figures in 万元 that meet every automatic tech_sme check.
-FIGURES = {
-    "employees": "100",
-    "tech_staff": "30",
-    "rd_staff": "20",
-    "revenue": "5000",
-    "total_income": "5000",
-    "total_assets": "4000",
-    "total_cost": "4000",
-    "rd_expense": "300",
-    "ip_class1": "1",
-    "niche_years": "5",
-}
 PROFILE = {
     "name": "赣江新材料有限公司",
     "city_code": "360100",
@@ -127,7 +114,9 @@ def test_the_steps_from_sign_up_to_an_application(client, session):
     assert steps_of(client.get("/account"))["profile"] == ("/enterprise/profile", True)
 
     # The figures saved: they meet tech_sme's checks, so applying comes next.
-    text, url = next_step(follow(client, client.post("/enterprise/reports/2025", data=FIGURES)))
+    text, url = next_step(
+        follow(client, client.post("/enterprise/reports/2025", data=ELIGIBLE_FIGURES))
+    )
     assert url == "/applications/new"
     steps = steps_of(client.get("/account"))
     assert [done for _url, done in steps.values()] == [True, True, True, False]

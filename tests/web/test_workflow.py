@@ -24,26 +24,13 @@ from registry.applications.models import Application, State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
 from registry.ladder import operations as ladder
-from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
+from tests.factories import ELIGIBLE_FIGURES, PASSWORD, TEST_ACTOR, new_uscc
+from tests.fixtures.api import PDF
 from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
 NAME = "<img src=x onerror=alert(1)>赣江{{7*7}}科技有限公司"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-# Figures in 万元 (money) that pass every automatic tech_sme check with 100 points.
-FIGURES = {
-    "employees": "100",
-    "tech_staff": "30",
-    "rd_staff": "20",
-    "revenue": "5000",
-    "total_income": "5000",
-    "total_assets": "4000",
-    "total_cost": "4000",
-    "rd_expense": "300",
-    "ip_class1": "1",
-    "niche_years": "5",
-}
 
 
 def state_of(session, application_id: int) -> tuple[State, int, object]:
@@ -114,7 +101,7 @@ def test_from_sign_up_to_the_published_list(app, session, new_page, runner, make
     last_year = clock.today().year - 1
     for year in (last_year, last_year - 1):
         firm.goto(f"/enterprise/reports/{year}")
-        for field, value in FIGURES.items():
+        for field, value in ELIGIBLE_FIGURES.items():
             firm.fill(f"#{field}", value)
         firm.locator("form.form button[type=submit]").click()
         expect(firm.locator(".flash")).to_be_visible()
