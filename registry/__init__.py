@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.enterprises.schemas  # noqa: F401
     import registry.imports.models  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
+    import registry.reports.models  # noqa: F401
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
     from registry.core import api as api_core
