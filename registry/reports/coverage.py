@@ -59,9 +59,10 @@ class Cell:
     total: int = 0
     largest: int = 0
 
-    def add(self, contributors: int, total: int | None, largest: int | None) -> None:
+    def add(self, contributors: int, total: Any, largest: int | None) -> None:
         self.contributors += contributors
-        self.total += total or 0
+        # PostgreSQL sums integers as numeric (a Decimal): the sum in 元 is an integer.
+        self.total += int(total or 0)
         self.largest = max(self.largest, largest or 0)
 
     @property
