@@ -5,9 +5,13 @@ admins."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
+from sqlalchemy import event
 
 from registry.core.errors import ValidationFailed
+from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.reports import coverage
 from registry.reports.report import Suppressed
@@ -266,3 +270,78 @@ def test_year_from_text(text, year):
 def test_year_from_text_refuses_what_is_not_a_year(text):
     with pytest.raises(ValidationFailed):
         coverage.year_from_text(text)
+
+
+@pytest.mark.sqlite_only(reason="SQLite's planner")
+@pytest.mark.parametrize("statistics", [False, True])
+def test_each_holders_report_is_found_by_its_key_not_by_reading_every_report(
+    session, holders, database_url, statistics
+):
+    """QUALITY.md P10: the reports read are the holders' (found by the
+    ``(enterprise_id, year)`` key), never all of a year's, with or without the
+    statistics of a million enterprises with a report each."""
+    session.commit()
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "annual_reports" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        coverage.coverage(session, full=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+        session.rollback()  # SQLite: the read's transaction holds the write lock
+    ((statement, parameters),) = statements
+
+    raw = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        raw.execute("BEGIN")
+        if statistics:
+            raw.execute("ANALYZE")
+            raw.execute("DELETE FROM sqlite_stat1")
+            raw.executemany(
+                "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)",
+                [
+                    ("enterprises", "ix_enterprises_tier_uscc", "1000000 200000 1"),
+                    ("enterprises", "ix_enterprises_industry_code_uscc", "1000000 70000 1"),
+                    ("annual_reports", "sqlite_autoindex_annual_reports_1", "1000000 1 1"),
+                ],
+            )
+            raw.execute("ANALYZE sqlite_schema")
+        plan = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+        raw.execute("ROLLBACK")
+    finally:
+        raw.close()
+    details = " | ".join(row[-1] for row in plan)
+    assert "SEARCH annual_reports USING INDEX sqlite_autoindex_annual_reports_1" in details, details
+    assert "ix_enterprises_tier_uscc" in details, details
+    assert "SCAN annual_reports" not in details, details
+    assert "SCAN enterprises" not in details, details
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_holder_probes_for_its_report(session, holders):
+    """QUALITY.md P10 on PostgreSQL: a LATERAL probe per holder (a nested loop over the
+    holders, one report at most each), which its costs cannot turn into a read of
+    every report of the year."""
+    session.commit()
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "annual_reports" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        coverage.coverage(session, full=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    ((statement, parameters),) = statements
+    with db.engine.connect() as connection:
+        plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
+    details = "\n".join(plan)
+    assert "Nested Loop" in details, details
+    assert "Limit" in details, details
+    assert "Hash Join" not in details, details
