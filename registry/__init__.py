@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.enterprises.schemas  # noqa: F401
     import registry.imports.models  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
+    import registry.reports.models  # noqa: F401
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
     from registry.core import api as api_core
@@ -138,12 +139,15 @@ def _register_blueprints(app: Flask) -> None:
     from registry.ladder.views import bp as ladder_bp
     from registry.reports.api import blp as stats_api
     from registry.reports.export_views import bp as exports_bp
+    from registry.reports.reports_api import blp as reports_api
+    from registry.reports.views import bp as reports_bp
     from registry.sync.api import blp as sync_api
     from registry.sync.views import bp as sync_bp
 
     for api_blueprint in (
         ladder_api,
         stats_api,
+        reports_api,
         applications_api,
         attachments_api,
         review_api,
@@ -167,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
         sync_bp,
         docs_bp,
         exports_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
 

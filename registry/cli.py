@@ -36,8 +36,9 @@ from registry.sync import feed
 @with_appcontext
 @transactional
 def seed_command(force: bool) -> None:
-    """Load tiers, quotas, criteria, cities, industries and the working-day calendar
-    from seeds/. Running it again changes nothing; admin edits are kept unless --force."""
+    """Load tiers, quotas, criteria, cities, industries, the working-day calendar and
+    the plan's targets from seeds/. Running it again changes nothing; admin edits are
+    kept unless --force."""
     from registry.seeding import seed
 
     report = seed(db.session, force=force, actor=CLI_ACTOR)

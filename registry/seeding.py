@@ -1,4 +1,5 @@
-"""Loading ``seeds/`` (tiers, criteria, cities, industries, calendar) into the database.
+"""Loading ``seeds/`` (tiers, criteria, cities, industries, calendar, the plan's targets)
+into the database.
 
 Idempotent: a second run changes nothing. Tier settings an admin has edited since
 (``Tier.edited_at``) are left alone unless ``force``; ``force`` also rewrites the
@@ -20,6 +21,7 @@ from registry.core.db import Model
 from registry.core.dbsession import DbSession
 from registry.enterprises.models import City, Industry
 from registry.ladder.models import CalendarDay, CalendarYear, Tier
+from registry.reports.models import PlanTarget
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 TIER_FIELDS = (
@@ -173,6 +175,16 @@ def seed(
     industries = load("industries.json", directory)["industries"]
     rows = [{**row, "position": i} for i, row in enumerate(industries)]
     _upsert_reference(session, Industry, "code", rows, report, "industries")
+    targets = [
+        {
+            "code": row["code"],
+            "industries": row["industries"],
+            "revenue": row.get("revenue"),
+            "rd_intensity": row.get("rd_intensity"),
+        }
+        for row in load("plan_targets.json", directory)["targets"]
+    ]
+    _upsert_reference(session, PlanTarget, "code", targets, report, "plan targets")
     session.flush()
     _seed_tiers(session, report, force=force, actor=actor, directory=directory)
     _seed_calendar(session, report, force=force, directory=directory)

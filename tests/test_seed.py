@@ -12,9 +12,10 @@ from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import City, Industry
 from registry.ladder import operations as ladder
 from registry.ladder.models import CalendarDay, CalendarYear, Tier
+from registry.reports.models import PlanTarget
 from tests.factories import TEST_ACTOR
 
-SEEDED = (City, Industry, Tier, CalendarYear, CalendarDay)
+SEEDED = (City, Industry, Tier, CalendarYear, CalendarDay, PlanTarget)
 
 
 def seed(runner, *args: str):
@@ -41,6 +42,7 @@ def empty_seeded_tables(session) -> None:
     session.execute(delete(CalendarDay))
     session.execute(delete(CalendarYear))
     session.execute(delete(Tier))
+    session.execute(delete(PlanTarget))
     session.execute(delete(Industry))
     session.execute(delete(City))
     session.execute(delete(AuditEntry))
@@ -56,6 +58,7 @@ def test_first_run_loads_everything_and_the_second_changes_nothing(runner, sessi
         "inserted 15 industries",
         "inserted 5 tiers",
         "inserted 6 calendar years",
+        "inserted 7 plan targets",
     ):
         assert line in first.stdout
     after_first = snapshot(session)
@@ -158,3 +161,27 @@ def test_cities_industries_and_calendar(session):
     assert session.get(CalendarDay, date(2025, 1, 26)).kind == "workday"
     assert session.get(CalendarDay, date(2025, 2, 8)).kind == "workday"
     assert session.get(CalendarDay, date(2025, 2, 5)) is None
+
+
+#: DOMAIN.md §1: the plan's 2025 scale targets in 亿元.
+HUNDRED_MILLION = 100_000_000
+
+
+def test_the_plans_scale_targets_in_yuan_and_its_rd_intensity(session):
+    targets = {t.code: t for t in session.scalars(select(PlanTarget))}
+    scale = {code: (t.industries, t.revenue) for code, t in targets.items() if t.revenue}
+    assert scale == {
+        "electronic_info": (["electronic_info"], 12000 * HUNDRED_MILLION),
+        "equipment": (["equipment"], 8000 * HUNDRED_MILLION),
+        "new_materials": (["new_materials"], 6000 * HUNDRED_MILLION),
+        "aviation": (["aviation"], 2600 * HUNDRED_MILLION),
+        "new_energy": (["new_energy"], 2500 * HUNDRED_MILLION),
+        # One target for both: the plan counts them together.
+        "tcm_biomedicine": (["tcm", "biomedicine"], 2000 * HUNDRED_MILLION),
+    }
+    intensity = targets["emerging_industries"]
+    assert (intensity.industries, intensity.revenue, intensity.rd_intensity) == ([], None, 2)
+    # Every industry named is a seeded one, and in one scale target at most.
+    named = [code for industries, _revenue in scale.values() for code in industries]
+    assert len(named) == len(set(named))
+    assert set(named) <= set(session.scalars(select(Industry.code)))

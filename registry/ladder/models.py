@@ -65,7 +65,12 @@ class TierEvent(Model):
     """An append-only ladder move, carrying the enterprise's ladder fields after it."""
 
     __tablename__ = "tier_events"
-    __table_args__ = (Index("ix_tier_events_enterprise_id_id", "enterprise_id", "id"),)
+    __table_args__ = (
+        Index("ix_tier_events_enterprise_id_id", "enterprise_id", "id"),
+        # The reports' moves per month and holders at past month ends read the events of
+        # the last two years from this index alone, however long the ledger grows.
+        Index("ix_tier_events_effective_at", "effective_at", "from_tier", "to_tier"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))

@@ -1,23 +1,25 @@
-"""Read side of the registry's statistics (``GET /api/v1/stats``): quota occupancy per
-tier, holders by city and by industry, the applications under way, and the monthly
-moves on and off each tier.
+"""Read side of the registry's statistics (``GET /api/v1/stats`` and the reports built
+on them): quota occupancy per tier, holders by city and by industry, the applications
+under way, the monthly moves on and off each tier, and the holders at past instants.
 
 Every query stays on an index or on a small table: holders are grouped from the
 ``(tier, uscc)`` index of enterprises (only the few thousand on the ladder, never the
 million), the pipeline from the ``(state, …)`` index of applications, and the monthly
-moves from tier events (one row per ladder move, a small table).
+moves and the holders at past month ends from tier events effective since (the
+``effective_at`` index).
 
-It reads the ladder, enterprises and applications, and nothing reads it: a report
-across domains, outside each of them.
+It reads the ladder, enterprises and applications, and only the reports read it: a
+report across domains, outside each of them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.applications.models import OPEN_STATES, Application
@@ -165,24 +167,9 @@ def monthly(session: DbSession, now: datetime, months: int = MONTHS) -> list[Mon
     """
     firsts = _month_starts(dates.shanghai_date(now), months)
     bounds = [dates.shanghai_midnight(first) for first in firsts]
-    # The index of the month an event falls in, computed by the database so that only
-    # one row per (month, from, to) comes back.
-    month_index = case(
-        *[(TierEvent.effective_at < bound, i) for i, bound in enumerate(bounds[1:-1])],
-        else_=months - 1,
-    )
-    moves = (
-        select(month_index, TierEvent.from_tier, TierEvent.to_tier, func.count())
-        .where(
-            TierEvent.effective_at >= bounds[0],
-            TierEvent.effective_at < bounds[-1],
-            TierEvent.from_tier.is_distinct_from(TierEvent.to_tier),
-        )
-        .group_by(month_index, TierEvent.from_tier, TierEvent.to_tier)
-    )
     grants: Counter[tuple[int, str]] = Counter()
     lapses: Counter[tuple[int, str]] = Counter()
-    for month, from_tier, to_tier, n in session.execute(moves):
+    for (month, from_tier, to_tier), n in _moves_between(session, bounds).items():
         if to_tier is not None:
             grants[month, to_tier] += n
         if from_tier is not None:
@@ -193,6 +180,64 @@ def monthly(session: DbSession, now: datetime, months: int = MONTHS) -> list[Mon
         for i, first in enumerate(firsts[:-1])
         for tier in tiers
     ]
+
+
+def holders_at(session: DbSession, points: Sequence[datetime]) -> list[dict[str, int]]:
+    """Holders of each tier at each of ``points`` (ascending instants): the replay of
+    the tier events effective before the point, by tier code (tiers without any left out).
+
+    The replay of every event is the stored tier (the ladder keeps it so), so the holders
+    at a point are today's minus the moves that took effect since: only the events from
+    the first point on are read (the ``effective_at`` index), however long the ledger.
+    """
+    holders: Counter[str] = Counter(
+        {
+            tier: n
+            for tier, n in session.execute(
+                select(Enterprise.tier, func.count())
+                .where(Enterprise.tier.is_not(None))
+                .group_by(Enterprise.tier)
+            )
+            if tier is not None
+        }
+    )
+    # Net moves per tier in [points[i], points[i + 1]), the last from points[-1] on.
+    later: list[Counter[str]] = [Counter() for _ in points]
+    for (i, from_tier, to_tier), n in _moves_between(session, [*points, None]).items():
+        if to_tier is not None:
+            later[i][to_tier] += n
+        if from_tier is not None:
+            later[i][from_tier] -= n
+    found: list[dict[str, int]] = []
+    for net in reversed(later):
+        holders.subtract(net)
+        found.append({tier: n for tier, n in holders.items() if n})
+    return found[::-1]
+
+
+def _moves_between(
+    session: DbSession, bounds: Sequence[datetime | None]
+) -> Counter[tuple[int, str | None, str | None]]:
+    """The moves (tier events that change the tier: not renewals) effective in each
+    period ``[bounds[i], bounds[i + 1])``, counted by (i, from tier, to tier); a last
+    bound of None leaves the last period open."""
+    *starts, end = bounds
+    # The period an event falls in, computed by the database so that only one row per
+    # (period, from, to) comes back.
+    whens = [(TierEvent.effective_at < bound, i) for i, bound in enumerate(starts[1:])]
+    period = case(*whens, else_=len(starts) - 1) if whens else literal(0)
+    conditions = [
+        TierEvent.effective_at >= starts[0],
+        TierEvent.from_tier.is_distinct_from(TierEvent.to_tier),
+    ]
+    if end is not None:
+        conditions.append(TierEvent.effective_at < end)
+    moves = (
+        select(period, TierEvent.from_tier, TierEvent.to_tier, func.count())
+        .where(*conditions)
+        .group_by(period, TierEvent.from_tier, TierEvent.to_tier)
+    )
+    return Counter({(i, f, t): n for i, f, t, n in session.execute(moves)})
 
 
 def _month_starts(today: date, months: int) -> list[date]:

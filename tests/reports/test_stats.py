@@ -181,3 +181,16 @@ def test_registry_stats_as_of_the_clock(session, make):
     assert found.by_industry == [HolderCount("tech_sme", "electronic_info", 1)]
     assert len(found.pipeline) == 25 and not any(row.count for row in found.pipeline)
     assert found.monthly[-5] == MonthFlow("2026-03", "tech_sme", 1, 0)
+
+
+def test_holders_at_instants_replay_the_events_effective_before_each(session, make):
+    e1, e2 = make.enterprise(), make.enterprise()
+    grant(session, e1, "tech_sme", utc(2026, 1, 10, 2))
+    grant(session, e2, "tech_sme", utc(2026, 2, 10, 2))
+    grant(session, e2, "high_tech", utc(2026, 3, 1, 2))  # a promotion: off one, onto another
+    assert stats.holders_at(session, [utc(2026, 2, 10, 2)]) == [{"tech_sme": 1}]
+    assert stats.holders_at(session, [utc(2026, 1, 1), utc(2026, 2, 11), NOW]) == [
+        {},
+        {"tech_sme": 2},
+        {"tech_sme": 1, "high_tech": 1},
+    ]

@@ -45,6 +45,8 @@ NOT_PAGES = {
     "/api/docs/assets/<path:filename>",
     "/exports/enterprises",
     "/exports/tiers/<code>",
+    "/reports/<name>.csv",
+    "/reports/<name>.xlsx",
     "/attachments/<int:attachment_id>",
     "/logout",
 }
