@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.ladder.api import blp as ladder_api
     from registry.ladder.api_enterprise import blp as enterprise_ladder_api
     from registry.ladder.views import bp as ladder_bp
+    from registry.reports import page_views  # noqa: F401  (routes of reports: the pages)
     from registry.reports.api import blp as stats_api
     from registry.reports.export_views import bp as exports_bp
     from registry.reports.reports_api import blp as reports_api

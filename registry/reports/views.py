@@ -29,20 +29,30 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 SHEET_NAME_FORBIDDEN = str.maketrans(dict.fromkeys("[]:*?/\\", " "))
 
 
-def requested_report(name: str) -> Report:
-    """The report ``name`` as the visitor may see it (``?year=`` for ``coverage``):
-    404 for an unknown name; for a reviewers' report, the login page for an anonymous
-    visitor and 403 for other users; 422 for a bad year."""
+def is_staff() -> bool:
+    """Whether the visitor sees every report in full: a reviewer or an admin."""
+    return bool(current_user.is_authenticated and current_user.is_reviewer)
+
+
+def allowed_entry(name: str) -> catalogue.Entry:
+    """The report ``name`` if the visitor may see it: 404 for an unknown name; for a
+    reviewers' report, the login page for an anonymous visitor and 403 for others."""
     entry = catalogue.find(name)
     if entry is None:
         abort(404)
-    staff = bool(current_user.is_authenticated and current_user.is_reviewer)
-    if not catalogue.visible(entry, staff=staff):
+    if not catalogue.visible(entry, staff=is_staff()):
         if not current_user.is_authenticated:
             abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
         abort(403)
+    return entry
+
+
+def requested_report(name: str) -> Report:
+    """The report ``name`` as the visitor may see it (``?year=`` for ``coverage``):
+    access as :func:`allowed_entry`; 422 for a bad year."""
+    entry = allowed_entry(name)
     year = year_from_text(request.args.get("year"))
-    return catalogue.build(db.session, entry, staff=staff, year=year)
+    return catalogue.build(db.session, entry, staff=is_staff(), year=year)
 
 
 def _filename(report: Report, extension: str) -> str:
