@@ -50,11 +50,25 @@ NOT_PAGES = {
     "/attachments/<int:attachment_id>",
     "/logout",
 }
+#: Every report's page (the matrix names one rule for them), with a rung and a year
+#: chosen.
+REPORT_PAGES = [
+    "/reports/quota",
+    "/reports/tier-by-city",
+    "/reports/tier-by-city?tier={tier}",
+    "/reports/tier-by-industry",
+    "/reports/moves",
+    "/reports/progress",
+    "/reports/coverage",
+    "/reports/coverage?year=2024",
+]
 #: Pages in states the matrix does not reach: an application in its notice period, with
-#: a decision and an objection in its history.
+#: a decision and an objection in its history; and the reports'.
 MORE_PAGES = {
-    REVIEWER: ["/review/applications/{in_notice}"],
-    ADMIN: ["/review/applications/{in_notice}", "/admin/audit?limit=200"],
+    ANONYMOUS: REPORT_PAGES,
+    ENTERPRISE: REPORT_PAGES,
+    REVIEWER: ["/review/applications/{in_notice}", *REPORT_PAGES],
+    ADMIN: ["/review/applications/{in_notice}", "/admin/audit?limit=200", *REPORT_PAGES],
 }
 #: Form posts that show a page of their own beside the matrix's refusals: the
 #: confirmation an action that cannot be undone asks for (U5).
