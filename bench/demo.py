@@ -11,7 +11,8 @@ Steps, all in a fresh temporary directory (removed afterwards unless ``--keep``)
 1. ``flask --app wsgi db upgrade`` and ``flask --app wsgi registry seed`` (not timed);
 2. the timed run: ``flask --app wsgi registry demo --count N --random-seed 1`` as its own
    process, from start to exit (what an operator waits for);
-3. a sanity check of what it wrote (enterprises, reports, feed and audit entries);
+3. a sanity check of what it wrote (N enterprises, at least N reports, a feed and an
+   audit entry for each record);
 4. the reference, measured in the same run on the same disk: inserting N bare rows
    ``(id, uscc, name)`` with ``sqlite3`` ``executemany`` into a file database with the
    registry's settings (WAL, ``synchronous=FULL``), committing every 25 000 rows.
@@ -100,14 +101,18 @@ def main() -> int:
         demo_seconds = time.perf_counter() - started
 
         counts = written(database)
-        holders = counts["tier_events"]
-        expected = {
-            "enterprises": args.count,
+        events = counts["tier_events"]
+        # At least one feed and one audit entry per record written (the applications and
+        # the demo users add a few more; the seed its 5 tier settings).
+        records = counts["enterprises"] + counts["annual_reports"] + events
+        at_least = {
             "annual_reports": args.count,
-            "change_log": 2 * args.count + holders,
-            "audit_log": 2 * args.count + holders + 5,  # + the seed's 5 tier settings
+            "change_log": records,
+            "audit_log": records + 5,
         }
-        wrong = {k: (counts[k], v) for k, v in expected.items() if counts[k] != v}
+        wrong = {k: (counts[k], v) for k, v in at_least.items() if counts[k] < v}
+        if counts["enterprises"] != args.count:
+            wrong["enterprises"] = (counts["enterprises"], args.count)
         size = sum(f.stat().st_size for f in directory.glob("registry.db*"))
 
         reference_seconds = reference(directory / "reference.db", args.count)
@@ -119,7 +124,8 @@ def main() -> int:
 
     print(result.stdout.strip())
     print(f"demo --count {args.count}: {demo_seconds:.1f} s ({args.count / demo_seconds:,.0f}/s),")
-    print(f"  database {size / 1e9:.2f} GB, {holders} on the ladder")
+    reports = counts["annual_reports"]
+    print(f"  database {size / 1e9:.2f} GB, {reports} annual reports, {events} tier events")
     print(
         f"reference, sqlite3 executemany of {args.count} bare rows: {reference_seconds:.2f} s"
         f" ({args.count / reference_seconds:,.0f}/s)"
@@ -129,7 +135,7 @@ def main() -> int:
         verdict = "met" if demo_seconds <= TARGET_SECONDS else "NOT met"
         print(f"P5 target ≤ {TARGET_SECONDS:.0f} s: {verdict}")
     if wrong:
-        print(f"UNEXPECTED counts (found, expected): {wrong}")
+        print(f"UNEXPECTED counts (found, expected at least): {wrong}")
         return 1
     return 0
 

@@ -16,9 +16,9 @@ every changed record its change-log entry:
   ladder (the champion's a tech_sme holder), active, local, in a Jiangxi city, founded
   two years ago or more, never applied before and without users. Each gets an
   enterprise user without a password (it signs in by API token only) and, for the latest
-  completed year, figures that pass the automatic checks of tech_sme, high_tech and
-  champion (the figures the demo generated for that year are replaced through
-  ``save_annual_report``);
+  completed year (the last three for those granted or in notice, as the demo's holders),
+  figures that pass the automatic checks of tech_sme, high_tech and champion (the
+  figures the demo generated for that year are replaced through ``save_annual_report``);
 * the steps happen in the past on one timeline ending now (the clock pinned at each):
   the granted ones were approved about six weeks ago and granted now by
   ``end_notice`` as ``tick`` would; those in notice were approved in the last days.
@@ -42,8 +42,8 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -55,6 +55,7 @@ from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.dbsession import DbSession
 from registry.demo.applicants import passing_figures, pick_applicants
+from registry.demo.figures import HOLDER_REPORT_YEARS
 from registry.demo.plan import TierRoom, tier_ceiling
 from registry.enterprises.models import Enterprise
 from registry.enterprises.operations import save_annual_report
@@ -284,9 +285,13 @@ def _prepare(
             enterprise=enterprise,
             name=enterprise.contact_name or "",
         )
-    year = clock.today().year - 1
+    latest = clock.today().year - 1
     actor = Actor.of(story.applicant, VIA)
-    save_annual_report(session, enterprise, year, passing_figures(rng), actor=actor)
+    # Those about to hold a tier report three years (from their founding), as the demo's
+    # holders do.
+    first = latest - (HOLDER_REPORT_YEARS if story.state in SLOT_STATES else 1) + 1
+    for year in range(max(first, cast(date, enterprise.founded_on).year), latest + 1):
+        save_annual_report(session, enterprise, year, passing_figures(rng), actor=actor)
 
 
 def _advance(

@@ -34,6 +34,8 @@ class DemoRun:
     plan: dict[str, int]
     replaced: int
     applications: applications.Summary
+    reports: int = 0
+    tier_events: int = 0
 
 
 @click.command("demo")
@@ -47,9 +49,11 @@ class DemoRun:
 )
 @with_appcontext
 def demo_command(count: int, random_seed: int | None, workers: int | None) -> None:
-    """Add COUNT demo enterprises with one annual report each, about 10 % of them on the
-    ladder (every tier non-empty and below 80 % of its quota; the rules are in
-    ``registry.demo.plan``). Commits per batch of 25 000, each batch atomic; a
+    """Add COUNT demo enterprises, about 10 % of them on the ladder (every tier non-empty
+    and below 80 % of its quota; the rules are in ``registry.demo.plan``) with a history
+    of tier events over the last 24 months (``registry.demo.history``); the holders with
+    annual reports for the last three completed years, the others with one. Commits
+    per batch of 25 000, each batch atomic; a
     registry that already holds enterprises gets COUNT more. Then applications in every
     state and the demo users (``registry.demo.applications``, one more transaction).
     Prints a summary line, the applications and the demo users' passwords."""
@@ -61,8 +65,9 @@ def demo_command(count: int, random_seed: int | None, workers: int | None) -> No
         run = write_demo(db.session, count, seed, workers, CLI_ACTOR)
     holders = ", ".join(f"{code} {n}" for code, n in run.plan.items())
     click.echo(
-        f"demo: {count} enterprises, {count} annual reports, {sum(run.plan.values())} on the"
-        f" ladder ({holders}), {run.replaced} codes regenerated, seed {run.seed},"
+        f"demo: {count} enterprises, {run.reports} annual reports, {sum(run.plan.values())} on"
+        f" the ladder ({holders}), {run.tier_events} tier events, {run.replaced} codes"
+        f" regenerated, seed {run.seed},"
         f" {time.perf_counter() - started:.1f} s"
     )
     click.echo(applications.describe(run.applications))
@@ -94,7 +99,7 @@ def write_demo(session: DbSession, count: int, seed: int, workers: int, actor: A
         # Codes of one run never collide; only a registry already holding some needs checks.
         check_codes = session.scalar(select(Enterprise.id).limit(1)) is not None
         retries = random.Random(seed)  # nosec B311 # demo data, repeatable from the seed
-        replaced = 0
+        replaced = reports = events = 0
         # The loop allocates millions of rows without cycles: the cyclic garbage collector
         # would only keep rescanning them (~3 % of the run, measured). Back on afterwards.
         gc.freeze()
@@ -109,7 +114,8 @@ def write_demo(session: DbSession, count: int, seed: int, workers: int, actor: A
                             lambda codes: enterprise_ops.taken_usccs(session, codes),
                             retries,
                         )
-                    pipeline.write_batch(session, batch, actor)
+                    events += pipeline.write_batch(session, batch, actor)
+                    reports += len(batch.reports)
                     session.commit()
         finally:
             gc.enable()
@@ -117,7 +123,7 @@ def write_demo(session: DbSession, count: int, seed: int, workers: int, actor: A
     rng = random.Random(seed)  # nosec B311 # demo data, repeatable from the seed
     made = applications.write_applications(session, count, rng)
     session.commit()
-    return DemoRun(seed, plan, replaced, made)
+    return DemoRun(seed, plan, replaced, made, reports, events)
 
 
 #: The commands ``create_app`` adds to the ``flask registry`` group.

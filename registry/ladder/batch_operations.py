@@ -13,19 +13,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 
 from registry.core import clock
-from registry.core.audit import Actor, audit_row, diff, record_audit_rows
-from registry.core.changes import append_entries, changed, entry
+from registry.core.audit import Actor
+from registry.core.changes import changed
 from registry.core.dbsession import DbSession
 from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
-from registry.enterprises.batch_operations import new_ids
 from registry.enterprises.models import Enterprise, Status
 from registry.ladder import dates, queries
+from registry.ladder.batch_moves import Move, record_moves
 from registry.ladder.locks import lock_tier, locked_enterprise
 from registry.ladder.models import (
     EventKind,
@@ -33,11 +32,9 @@ from registry.ladder.models import (
     RegistrationNumber,
     Reservation,
     Tier,
-    TierEvent,
 )
 from registry.ladder.numbers import check_supplied_number, number_taken
 from registry.ladder.operations import require_reason
-from registry.ladder.schemas import tier_event_out
 
 
 @dataclass(frozen=True)
@@ -61,11 +58,14 @@ class Designation:
 @dataclass(frozen=True)
 class DesignationRequest:
     """One designation to issue: the tier, its start date, and a number already issued
-    elsewhere (``None``: take the next one of the tier and year)."""
+    elsewhere (``None``: take the next one of the tier and year). ``held`` False: a
+    designation that has ended already (a past one of a history, e.g. the demo's),
+    which takes its number but no place in the quota now."""
 
     tier: str
     since: date
     number: str | None = None
+    held: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,9 @@ def issue_designations(
     if not requests:
         return []
     today = clock.today()
-    wanted = Counter(r.tier for r in requests)
+    wanted = Counter(r.tier for r in requests if r.held)
     tiers: dict[str, Tier] = {}
-    for code in sorted(wanted):
+    for code in sorted({r.tier for r in requests}):
         tier = lock_tier(session, code)
         occ = queries.occupancy(session, tier)
         if occ.occupancy + wanted[code] > tier.quota:
@@ -192,51 +192,21 @@ def record_grants(
     to collect the feed entries in for the caller to write last (``append_entries``)
     instead of writing them here.
     """
-    reason = require_reason(reason)
-    if not grants:
-        return []
-    now = clock.now()
-    rows = [
-        {
-            "enterprise_id": g.enterprise_id,
-            "kind": EventKind.GRANT,
-            "from_tier": g.from_tier,
-            "to_tier": g.designation.tier,
-            "effective_at": dates.shanghai_midnight(g.designation.tier_since),
-            "recorded_at": now,
-            "tier_since": g.designation.tier_since,
-            "tier_expires_at": g.designation.tier_expires_at,
-            "registration_number": g.designation.registration_number,
-            "ban_until": None,
-            "actor_id": actor.user_id,
-            "actor_name": actor.name,
-            "reason": reason,
-            "application_id": None,
-        }
+    moves = [
+        Move(
+            g.enterprise_id,
+            g.uscc,
+            EventKind.GRANT,
+            g.from_tier,
+            g.designation.tier,
+            dates.shanghai_midnight(g.designation.tier_since),
+            g.designation.tier_since,
+            g.designation.tier_expires_at,
+            g.designation.registration_number,
+        )
         for g in grants
     ]
-    ids = new_ids(session, "tier_events", len(rows))
-    session.execute(
-        insert(cast(Table, TierEvent.__table__)),
-        [{"id": i, **row} for i, row in zip(ids, rows, strict=True)],
-    )
-    entries = []
-    audits = []
-    for event_id, row, g in zip(ids, rows, grants, strict=True):
-        # The real output schema (tier events are few): an object with its attributes.
-        view = SimpleNamespace(id=event_id, enterprise=SimpleNamespace(uscc=g.uscc), **row)
-        entries.append(entry("tier_event", str(event_id), 1, tier_event_out.dump(view), now))
-        after = {**g.designation.fields(), "ban_until": None}
-        before = dict.fromkeys(after)
-        audits.append(
-            audit_row(actor, "tier.grant", "enterprise", g.uscc, diff(before, after), reason)
-        )
-    if feed is None:
-        append_entries(session, entries)
-    else:
-        feed.extend(entries)
-    record_audit_rows(session, audits)
-    return ids
+    return record_moves(session, moves, actor=actor, reason=reason, feed=feed)
 
 
 def bulk_grant(

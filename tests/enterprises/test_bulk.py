@@ -93,10 +93,13 @@ def spec(count: int, seed: int) -> DemoSpec:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_serializers_equal_schemas_on_generated_records(session, seed):
     batch = generate(spec(400, seed), 0)
-    assert len(batch.ladder) == 40
-    write_batch(session, batch, TEST_ACTOR)
+    holders = sum(story.tier is not None for story in batch.ladder.values())
+    steps = sum(len(story.steps) for story in batch.ladder.values())
+    assert holders == 40 and len(batch.reports) == 400 + 2 * holders
+    assert steps > len(batch.ladder) > holders  # renewals, lapses, … and former holders
+    assert write_batch(session, batch, TEST_ACTOR) == steps
     session.commit()
-    assert assert_feed_equals_schemas(session) == 400 + 400 + 40
+    assert assert_feed_equals_schemas(session) == 400 + len(batch.reports) + steps
 
 
 def test_serializers_equal_schemas_on_unusual_values(session):

@@ -4,53 +4,30 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from registry.accounts.models import User
 from registry.applications.models import Application, State
 from registry.core import clock
 from registry.core.models import AuditEntry, ChangeLogEntry
-from registry.demo import applications as demo_applications
 from registry.demo.pipeline import batches, worker_pool
 from registry.demo.plan import DemoSpec, TierRoom, plan_ladder, tier_ceiling
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
-from registry.ladder import dates, queries
+from registry.ladder import queries
 from registry.ladder.checks import Subject, TierRule
 from registry.ladder.eligibility import evaluate
-from registry.ladder.models import (
-    RegistrationCounter,
-    RegistrationNumber,
-    Reservation,
-    Tier,
-    TierEvent,
-)
+from registry.ladder.models import RegistrationNumber, Tier, TierEvent
 from tests.conftest import reset_database
-
-NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
-SEEDED = (
-    TierRoom("tech_sme", 1, 5000, 0, "calendar_year"),
-    TierRoom("high_tech", 2, 3000, 0, 3),
-    TierRoom("champion", 3, 100, 0, 3),
-    TierRoom("navigator", 4, 15, 0, 3),
-    TierRoom("chain_leader", 5, 8, 0, 3),
-)
+from tests.enterprises.demo_runs import NOW, SEEDED, check_occupancy_rule, run_demo
 
 
 @pytest.fixture(autouse=True)
 def fixed_clock():
     with clock.pinned(NOW):
         yield
-
-
-def run_demo(runner, *args: str) -> str:
-    result = runner.invoke(args=["registry", "demo", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def snapshot(session) -> list[tuple]:
@@ -122,18 +99,28 @@ def test_plan_counts_current_holders_and_tiny_runs():
 
 def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     output = run_demo(runner, "--count", "300", "--random-seed", "1")
-    assert re.fullmatch(
-        r"demo: 300 enterprises, 300 annual reports, 30 on the ladder \(.*\),"
-        r" 0 codes regenerated, seed 1, [\d.]+ s",
+    summary = re.fullmatch(
+        r"demo: 300 enterprises, (\d+) annual reports, 30 on the ladder \(.*\),"
+        r" (\d+) tier events, 0 codes regenerated, seed 1, [\d.]+ s",
         output.splitlines()[0],
     )
-    # The applications (tested below) change their applicants: granted ones got a tier.
+    assert summary is not None
+    # The applications (test_demo_applications) change their applicants: granted ones got
+    # a tier, and those granted or in notice reports for three years.
     applications = session.scalars(select(Application)).all()
     granted = {a.enterprise_id for a in applications if a.state == State.GRANTED}
+    in_notice = {a.enterprise_id for a in applications if a.state == State.IN_NOTICE}
+    demo_events = session.scalars(select(TierEvent).where(TierEvent.reason == "demo data")).all()
+    assert int(summary[2]) == len(demo_events)
 
     enterprises = session.scalars(select(Enterprise).order_by(Enterprise.id)).all()
     reports = session.scalars(select(AnnualReport)).all()
-    assert len(enterprises) == 300 and len(reports) == 300
+    # The holders' reports for the years before the latest (test_demo_history).
+    assert len(enterprises) == 300 and int(summary[1]) == 300 + 2 * 30
+    applicants_years = [
+        r for r in reports if r.enterprise_id in granted | in_notice and r.year < NOW.year - 1
+    ]
+    assert len(reports) == 300 + 2 * 30 + len(applicants_years)
     codes = [e.uscc for e in enterprises]
     assert len(set(codes)) == 300
     cities = {"360100", "360200", "360300", "360400", "360500", "360600"} | {
@@ -157,8 +144,9 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
     assert 0.1 * 300 < sum(e.name_en is not None for e in enterprises) < 0.45 * 300
 
     # Reports: one for the latest completed year, within API.md's rules, sizes skewed.
+    assert Counter(r.year for r in reports)[NOW.year - 1] == 300
     for r in reports:
-        assert r.year == NOW.year - 1
+        assert NOW.year - 3 <= r.year <= NOW.year - 1
         assert r.tech_staff <= r.employees and r.rd_staff <= r.employees
         assert r.rd_expense <= r.total_cost and r.rd_domestic_expense <= r.rd_expense
         assert r.hightech_income <= r.total_income and r.revenue <= r.total_income
@@ -178,7 +166,9 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
         assert 1 <= overview[tier.code].holders
         assert overview[tier.code].occupancy < 0.8 * tier.quota
 
-    # Ladder fields = replay of the events; dates and numbers as the ladder issues them.
+    # Ladder fields = replay of the events (each event by the ladder's rules, and the
+    # registration numbers: test_demo_history); the demo's holders are Jiangxi
+    # enterprises, a few of them expired and waiting for tick.
     tiers = {t.code: t for t in session.scalars(select(Tier))}
     today = clock.today()
     expired = 0
@@ -186,42 +176,19 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
         events = queries.tier_events(session, e.id)
         assert queries.ladder_fields(e) == queries.replay(events)
         if e.tier is None or e.id in granted:
-            assert e.tier is not None or events == []
+            assert all(event.reason == "demo data" for event in events) or e.id in granted
             continue
-        (event,) = events
-        assert (event.kind, event.from_tier, event.actor_name, event.reason) == (
-            "grant",
-            None,
-            "system",
-            "demo data",
-        )
-        assert event.effective_at == dates.shanghai_midnight(e.tier_since)
+        assert {(ev.actor_name, ev.reason) for ev in events} == {("system", "demo data")}
         assert e.tier_since <= today and e.city_code is not None
-        assert e.tier_expires_at == dates.expires_at(tiers[e.tier].validity_value, e.tier_since)
         assert e.registration_number.startswith(tiers[e.tier].registration_pattern[:6])
         expired += e.tier_expires_at <= NOW
         if e.tier in ("champion", "navigator", "chain_leader"):
             assert e.industry_code is not None
     assert expired <= 3
 
-    # Registration numbers: per tier and year 1, 2, … without gaps, as recorded.
-    issued = defaultdict(list)
-    for e in holders:
-        issued[(e.tier, e.tier_since.year)].append(e.registration_number)
-    counters = {(c.tier, c.year): c.last_seq for c in session.scalars(select(RegistrationCounter))}
-    assert counters.keys() == issued.keys()
-    for (code, year), numbers in issued.items():
-        pattern = tiers[code].registration_pattern
-        assert sorted(numbers) == [
-            pattern.format(year=year, seq=seq) for seq in range(1, len(numbers) + 1)
-        ]
-        assert counters[(code, year)] == len(numbers)
-    recorded = session.scalars(select(RegistrationNumber.number)).all()
-    assert sorted(recorded) == sorted(e.registration_number for e in holders)
-
     # One feed entry per record, version 1, and one audit entry per state change (the
-    # applications' entries, a later transaction, are tested below).
-    events = session.scalars(select(TierEvent).where(TierEvent.reason == "demo data")).all()
+    # applications' entries, a later transaction, are tested in test_demo_applications).
+    events = demo_events
     feed = Counter(
         (entry.type, entry.key, entry.version)
         for entry in session.scalars(select(ChangeLogEntry)).all()
@@ -251,8 +218,9 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
         + [
             ("annual_report.create", f"{r.enterprise.uscc}/{r.year}", "cli", "system")
             for r in reports
+            if r not in applicants_years  # the applicants' own
         ]
-        + [("tier.grant", e.uscc, "cli", "system") for e in demo_holders]
+        + [(f"tier.{ev.kind}", ev.enterprise.uscc, "cli", "system") for ev in events]
     )
     grant = session.scalars(select(AuditEntry).where(AuditEntry.action == "tier.grant")).first()
     assert grant.changes["tier"][0] is None and grant.reason == "demo data"
@@ -313,17 +281,19 @@ def test_demo_adds_to_a_registry_with_enterprises(runner, session):
     codes = session.scalars(select(Enterprise.uscc)).all()
     assert len(codes) == len(set(codes)) == 500
     assert all(uscc_codes.validate(code).code == code for code in codes)
-    assert session.scalar(select(func.count()).select_from(AnnualReport)) == 500
+    reports = session.scalars(select(AnnualReport)).all()
+    assert Counter(r.year for r in reports)[NOW.year - 1] == 500
     for tier, occ in queries.ladder_overview(session):
         assert 1 <= occ.holders < 0.8 * tier.quota
-    for e in session.scalars(select(Enterprise).where(Enterprise.tier.is_not(None))):
+    for e in session.scalars(select(Enterprise)):
         assert queries.ladder_fields(e) == queries.replay(queries.tier_events(session, e.id))
     numbers = session.scalars(select(RegistrationNumber.number)).all()
     assert len(numbers) == len(set(numbers))
-    reports = session.execute(
+    keys = session.execute(
         select(ChangeLogEntry.key).where(ChangeLogEntry.type == "annual_report")
     ).scalars()
-    assert len(set(reports)) == 500
+    assert len(set(keys)) == len(reports)
+    check_occupancy_rule(session)
 
 
 def test_demo_of_one_leaves_the_connection_as_it_was(runner, session):
@@ -366,141 +336,4 @@ def test_worker_processes_generate_the_same_batches():
     assert len(here) == 4 and here == there
     codes = [code for stored, *_ in here for code in (row[0] for row in stored)]
     assert codes == sorted(codes) and len(set(codes)) == 130
-    assert sum(len(b[4]) for b in here) == 13
-
-
-# --- the applications -----------------------------------------------------------------------
-
-
-def application_audit(session, application) -> list[AuditEntry]:
-    return session.scalars(
-        select(AuditEntry)
-        .where(
-            AuditEntry.object_type == "application",
-            AuditEntry.object_id == str(application.id),
-        )
-        .order_by(AuditEntry.id)
-    ).all()
-
-
-def check_occupancy_rule(session) -> None:
-    """PRODUCT.md "Operation": every tier non-empty and below 80 % of its quota."""
-    for tier, occ in queries.ladder_overview(session):
-        assert occ.holders >= 1, tier.code
-        assert occ.occupancy < 0.8 * tier.quota, tier.code
-
-
-def test_demo_applications_in_every_state_through_the_operations(runner, session):
-    output = run_demo(runner, "--count", "300", "--random-seed", "1")
-    applications = session.scalars(select(Application).order_by(Application.id)).all()
-    promotions = [a for a in applications if a.tier != "champion"]
-    counts = Counter(a.state for a in promotions)
-    line = ", ".join(f"{counts[state]} {state}" for state in demo_applications.PATHS)
-    assert f"demo applications: {line}; 1 champion with 1 of 2 approvals\n" in output
-    assert set(counts) == set(State) and min(counts.values()) >= 2
-    assert {a.tier for a in promotions} == {"tech_sme", "high_tech"}
-
-    reserved = {r.application_id for r in session.scalars(select(Reservation))}
-    feed = Counter(
-        entry.key
-        for entry in session.scalars(
-            select(ChangeLogEntry).where(ChangeLogEntry.type == "application")
-        )
-    )
-    for a in applications:
-        assert feed[str(a.id)] == 1  # one feed entry per application (one transaction)
-        # An audit entry per transition, each starting where the one before ended.
-        audit = application_audit(session, a)
-        assert audit[0].action == "application.create"
-        states = [e.changes["state"] for e in audit if "state" in e.changes]
-        assert states[0] == [None, "draft"] and states[-1][1] == a.state
-        assert all(b[0] == c[1] for c, b in zip(states, states[1:], strict=False))
-        assert {e.via for e in audit} <= {"cli", "tick"}
-        user = session.get(User, a.created_by)
-        assert user.enterprise_id == a.enterprise_id and a.nominated_by is None
-        if a.state != State.DRAFT and not (a.state == State.WITHDRAWN and len(states) == 2):
-            assert a.eligibility["eligible"] is True and a.submitted_by == user.id
-        decisions = [(d.decision, d.reviewer_id) for d in a.decisions]
-        assert all(d.comment for d in a.decisions)
-        enterprise = a.enterprise
-        assert queries.ladder_fields(enterprise) == queries.replay(
-            queries.tier_events(session, enterprise.id)
-        )
-        assert (a.id in reserved) == (a.state == State.IN_NOTICE)
-        if a.state == State.IN_NOTICE:
-            assert a.notice_started_at < NOW < a.notice_ends_at
-        if a.state == State.GRANTED:
-            assert audit[-1].action == "application.grant" and audit[-1].via == "tick"
-            assert a.notice_ends_at <= NOW and enterprise.tier == a.tier
-            assert enterprise.tier_since == dates.shanghai_date(a.notice_ends_at)
-        if a.state == State.REJECTED:
-            assert decisions[-1][0] == "reject" and a.closed_reason == a.decisions[-1].comment
-        if a.state == State.CHANGES_REQUESTED:
-            assert decisions == [("request_changes", a.claimed_by)]
-        if a.state == State.IN_REVIEW:
-            assert a.claimed_by is not None
-        if a.tier == "champion":
-            assert a.state == State.IN_REVIEW and a.approvals_required == 2
-            assert [d.decision for d in a.approvals()] == ["approve"]
-            assert enterprise.tier == "tech_sme"
-
-    # The demo users, and the applications the enterprise users may continue.
-    users = {u.email: u for u in session.scalars(select(User))}
-    for demo in demo_applications.DEMO_USERS:
-        assert users[demo.email].role == demo.role
-        assert f"demo user {demo.email} ({demo.role}), password {demo.password}\n" in output
-    own = {
-        email: {a.state for a in applications if a.enterprise_id == users[email].enterprise_id}
-        for email in ("enterprise1@demo.registry", "enterprise2@demo.registry")
-    }
-    assert own == {
-        "enterprise1@demo.registry": {State.DRAFT},
-        "enterprise2@demo.registry": {State.CHANGES_REQUESTED},
-    }
-    check_occupancy_rule(session)
-
-
-def test_demo_users_sign_in_on_the_web(app, runner, session, auth):
-    run_demo(runner, "--count", "300", "--random-seed", "4")
-    for demo in demo_applications.DEMO_USERS:
-        client = app.test_client()
-        response = auth.login(demo.email, demo.password, client=client)
-        assert response.status_code == 303, demo.email
-        page = client.get("/account?lang=en")
-        user = session.scalars(select(User).where(User.email == demo.email)).one()
-        assert page.status_code == 200 and user.display_name in page.get_data(as_text=True)
-    wrong = auth.login("admin@demo.registry", "Gan-river-2026", client=app.test_client())
-    assert wrong.status_code == 422
-
-
-def test_demo_twice_keeps_the_users_and_adds_applications(runner, session):
-    run_demo(runner, "--count", "300", "--random-seed", "2")
-    first = session.scalar(select(func.count()).select_from(Application))
-    output = run_demo(runner, "--count", "300", "--random-seed", "3")
-    assert "demo users already there, left as they were: " in output
-    assert "password" not in output
-    emails = session.scalars(select(User.email)).all()
-    assert len(emails) == len(set(emails))
-    for demo in demo_applications.DEMO_USERS:
-        assert demo.email in emails
-    # The second run's applicants are new: the enterprise users' own were made once.
-    applications = session.scalars(select(Application)).all()
-    assert first < len(applications) < 2 * first
-    counts = Counter(a.state for a in applications if a.tier != "champion")
-    assert set(counts) == set(State) and min(counts.values()) >= 4
-    check_occupancy_rule(session)
-
-
-def test_keep_room_counts_the_applications_slots():
-    # Three per state: in notice and granted each tech_sme, high_tech, tech_sme.
-    assert demo_applications.per_state(1_000_000) == 3
-    kept = demo_applications.keep_room(SEEDED, 1_000_000)
-    assert [t.occupancy for t in kept] == [4, 2, 0, 0, 0]
-    assert plan_ladder(1_000_000, kept) == {
-        "tech_sme": 3995,
-        "high_tech": 2397,
-        "champion": 79,
-        "navigator": 11,
-        "chain_leader": 6,
-    }
-    assert [demo_applications.per_state(n) for n in (1, 31, 32, 300, 3000)] == [1, 1, 2, 2, 3]
+    assert sum(story.tier is not None for b in here for story in b[4].values()) == 13
