@@ -351,6 +351,8 @@ def test_an_expired_token_gives_the_sign_up_form_back(app, database_url, session
     assert "Bad request" in client.post("/logout?lang=en").text
     with production.app_context():
         assert db.session.scalar(select(User.id)) is None
+    # Disposed once the session above has given its connection back.
+    with production.app_context():
         db.engine.dispose()
 
 

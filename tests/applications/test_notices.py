@@ -208,6 +208,8 @@ def test_an_expired_token_gives_the_objection_back_to_send_again(
     assert again.status_code == 303
     with production.app_context():
         assert db.session.scalars(select(Objection.grounds)).all() == ["该企业研发人员占比不实。"]
+    # Disposed once the session above has given its connection back.
+    with production.app_context():
         db.engine.dispose()
 
 
@@ -234,6 +236,8 @@ def test_a_valid_token_refused_for_its_referrer_is_not_sent_again(
     assert "The form has expired" not in response.text
     with production.app_context():
         assert db.session.scalar(select(Objection.id)) is None
+    # Disposed once the session above has given its connection back.
+    with production.app_context():
         db.engine.dispose()
 
 
