@@ -11,6 +11,7 @@ no report (422), as a published list does with a refused filter.
 
 from __future__ import annotations
 
+import html
 import re
 
 from flask import render_template, request
@@ -102,7 +103,8 @@ def index() -> str:
     panels = []
     for name in OVERVIEW:
         entry = catalogue.find(name)
-        assert entry is not None
+        if entry is None:  # the overview names reports of the catalogue
+            raise LookupError(name)
         report = catalogue.build(db.session, entry, staff=staff)
         panels.append((entry, draw[name](report, names)))
     return render_template(
@@ -153,11 +155,11 @@ def report(name: str) -> ResponseReturnValue:
     )
 
 
-def chart_title(chart: Markup) -> Markup:
-    """The title a chart carries in its ``<title>`` (escaped there already), to head it
-    on the page: which rung a map shows, which of two charts is which."""
+def chart_title(chart: Markup) -> str:
+    """The title a chart carries in its ``<title>``, as text (the page escapes it again),
+    to head it on the page: which rung a map shows, which of two charts is which."""
     found = _CHART_TITLE.search(chart)
-    return Markup(found.group(1)) if found else Markup("")
+    return html.unescape(found.group(1)) if found else ""
 
 
 def _projection(report: Report) -> list[tuple[str, str]]:
