@@ -52,7 +52,7 @@ def seed(make, session) -> None:
 
 
 @pytest.mark.parametrize("role", list(PAGES), ids=str)
-@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("lang", ["zh", pytest.param("en", marks=pytest.mark.slow)])
 def test_pages_fit_a_phone(new_page, session, make, role, lang):
     seed(make, session)
     page = new_page(width=WIDTH)

@@ -177,40 +177,58 @@ def test_every_page_speaks_its_language_in_words(app, session, matrix_world, aut
     assert not failures, "\n".join(dict.fromkeys(failures))
 
 
-def _browser_walks():
-    """(principal, language) pairs; in ``make test`` each principal in one language,
-    the languages taking turns, the others in ``make test-long``."""
+def _browser_walks(kept: set[tuple[str, str]] | None = None):
+    """(principal, language) pairs: in ``make test`` those ``kept`` (by default each
+    principal in one language, the languages taking turns), the others in ``make
+    test-long``."""
     for i, principal in enumerate(PRINCIPALS):
         for j, lang in enumerate(LANGS):
-            marks = [pytest.mark.slow] if (i + j) % 2 else []
+            short = (principal, lang) in kept if kept is not None else (i + j) % 2 == 0
+            marks = [] if short else [pytest.mark.slow]
             yield pytest.param(principal, lang, marks=marks, id=f"{principal}-{lang}")
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize(("principal", "lang"), list(_browser_walks()))
-def test_every_page_fits_a_phone_and_is_accessible(new_page, matrix_world, principal, lang):
-    """U3 and U7 on every page of the matrix and every form in its error state, at
-    375 px."""
+def _signed_in_page(new_page, matrix_world, principal: str, lang: str):
     page = new_page(width=PHONE)
     if principal == ANONYMOUS:
         page.goto(f"/?lang={lang}")
     else:
         sign_in(page, matrix_world["emails"][principal], lang=lang)
-    names = matrix_world["names"]
+    return page
+
+
+def _browser_faults(page, label: str) -> list[str]:
+    """U3 and U7 on the page shown."""
+    return [f"{label}: U3 {fault}" for fault in phone_faults(page)] + [
+        f"{label}: U7 {fault}" for fault in axe_faults(page)
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("principal", "lang"), list(_browser_walks()))
+def test_every_page_fits_a_phone_and_is_accessible(new_page, matrix_world, principal, lang):
+    """U3 and U7 on every page of the matrix, at 375 px."""
+    page = _signed_in_page(new_page, matrix_world, principal, lang)
     failures = []
-
-    def check(label: str) -> None:
-        for fault in phone_faults(page):
-            failures.append(f"{label}: U3 {fault}")
-        for fault in axe_faults(page):
-            failures.append(f"{label}: U7 {fault}")
-
-    for path in pages(principal, names):
+    for path in pages(principal, matrix_world["names"]):
         page.goto(in_language(path, lang))
-        check(f"GET {path}")
-    for path, data in error_states(principal, names):
+        failures += _browser_faults(page, f"GET {path}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("principal", "lang"), list(_browser_walks({(ENTERPRISE, "zh")})))
+def test_every_form_in_its_error_state_fits_and_is_accessible(
+    new_page, matrix_world, principal, lang
+):
+    """U3 and U7 on every form of the matrix sent back with its errors (and on the
+    confirmation pages), at 375 px: the enterprise's in ``make test``, every role's in
+    both languages in ``make test-long``."""
+    page = _signed_in_page(new_page, matrix_world, principal, lang)
+    failures = []
+    for path, data in error_states(principal, matrix_world["names"]):
         page.goto(f"/?lang={lang}")
         with page.expect_navigation():
             page.evaluate(POST_FORM, [path, data or {}])
-        check(f"POST {path}")
+        failures += _browser_faults(page, f"POST {path}")
     assert not failures, "\n".join(failures)

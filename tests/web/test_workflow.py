@@ -67,6 +67,9 @@ def approve(page, application_id):
     decision.locator("button[type=submit]").click()
 
 
+# The journeys (test_journeys.py) walk this path in make test; this longer form runs in
+# make test-long.
+@pytest.mark.slow
 def test_from_sign_up_to_the_published_list(app, session, new_page, runner, make):
     make.user("wang@review.example", Role.REVIEWER, password=PASSWORD, name="Reviewer Wang")
     session.commit()
@@ -216,6 +219,8 @@ def test_a_champion_needs_two_different_reviewers(app, session, make, new_page):
     assert dialogs == []
 
 
+# The usability walk (test_usability.py) holds every page to U3 in make test.
+@pytest.mark.slow
 def test_working_pages_fit_a_phone(app, session, make, new_page):
     """Every page of the three audiences is usable at 375 px: nothing wider than the
     screen (tables scroll inside their panel)."""
