@@ -125,10 +125,11 @@ def check_year(year: int) -> int:
     return year
 
 
-def year_from_text(text: str | None) -> int | None:
-    """A ``?year=`` value as a year (None when not given); 422 on ``year`` when it is
+def year_from_text(text: str | None, *, blank: bool = True) -> int | None:
+    """A ``?year=`` value as a year (None when not given, or left blank where ``blank``:
+    a page's form sends an empty year for "the default"); 422 on ``year`` when it is
     not a whole number or out of range."""
-    if text is None or text == "":
+    if text is None or (blank and text == ""):
         return None
     if not text.isdigit() or len(text) > 4:
         raise field_error("year", "invalid_type", "Give the year as a number, such as 2025.")

@@ -138,7 +138,7 @@ def one_report(name: str) -> dict[str, Any] | Response:
             return problem(401, detail=gettext("A bearer token is required."))
         if not _staff(*PIPELINE_SCOPES):
             raise Forbidden("This report is for reviewers and administrators.")
-    year = year_from_text(request.args.get("year"))
+    year = year_from_text(request.args.get("year"), blank=False)
     report = catalogue.build(db.session, entry, staff=_staff("registry:read"), year=year)
     return _report_out(report)
 

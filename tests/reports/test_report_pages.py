@@ -165,6 +165,8 @@ def test_coverage_year_selector_and_its_downloads(client):
     assert 'href="/reports/coverage.xlsx?year=2024"' in html
     # Without a year, the last completed one, and the links say which.
     assert 'href="/reports/coverage.csv?year=2025"' in page(client, "/reports/coverage")
+    # The selector's form sends a blank year for the default.
+    assert 'href="/reports/coverage.csv?year=2025"' in page(client, "/reports/coverage?year=")
 
 
 @pytest.mark.parametrize(
