@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from registry.accounts import operations as account_ops
 from registry.accounts import tokens
+from registry.accounts.checks import normalise_email
 from registry.accounts.models import Role, User
 from registry.core.cli import CLI_ACTOR, transactional
 from registry.core.errors import NotFound, ValidationFailed
@@ -71,7 +72,7 @@ def token_create_command(email: str, scopes: str, expires_days: int) -> None:
 @transactional
 def _create_token(email: str, scopes: str, expires_days: int) -> str:
     user = db.session.scalars(
-        select(User).where(User.email == account_ops.normalise_email(email))
+        select(User).where(User.email == normalise_email(email))
     ).one_or_none()
     if user is None:
         raise NotFound("No user %(email)s.", email=email)

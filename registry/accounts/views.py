@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from registry.accounts import operations, sessions
+from registry.accounts import checks, operations, sessions
 from registry.accounts.forms import LoginForm, PasswordChangeForm, SignUpForm
 from registry.accounts.models import User
 from registry.applications import journey
@@ -128,7 +128,7 @@ def signup() -> ResponseReturnValue:
     elif form.is_submitted():
         refuse_also(
             form,
-            lambda: operations.check_sign_up(
+            lambda: checks.check_sign_up(
                 db.session,
                 email=form.email.data or "",
                 password=form.password.data or "",

@@ -23,8 +23,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from registry.accounts import tokens as token_ops
+from registry.accounts.checks import normalise_email
 from registry.accounts.models import SCOPES, ApiToken, User
-from registry.accounts.operations import normalise_email
 from registry.admin import next_steps as admin_next_steps
 from registry.admin import questions
 from registry.admin.forms import ROLE_LABELS

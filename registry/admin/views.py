@@ -24,8 +24,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 
+from registry.accounts import checks, sessions
 from registry.accounts import operations as accounts
-from registry.accounts import sessions
 from registry.accounts.models import Role, User
 from registry.admin import next_steps as admin_next_steps
 from registry.admin import queries, questions
@@ -152,7 +152,7 @@ def new_user() -> ResponseReturnValue:
     def check() -> Enterprise | None:
         """The registry's checks of every typed value (saving nothing)."""
         role = form.role.data if form.role.data in tuple(Role) else None
-        return accounts.check_new_user(
+        return checks.check_new_user(
             db.session,
             email=form.email.data or "",
             role=Role(role) if role else None,
@@ -232,7 +232,7 @@ def user(user_id: int) -> ResponseReturnValue:
         elif posted == "password":
             refuse_also(
                 form,
-                lambda: accounts.check_password_rules(form.new_password.data or "", "new_password"),
+                lambda: checks.check_password_rules(form.new_password.data or "", "new_password"),
             )
     enterprise = db.session.get(Enterprise, target.enterprise_id) if target.enterprise_id else None
     claim = accounts.pending_claim(db.session, target) if enterprise is None else None

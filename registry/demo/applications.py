@@ -47,8 +47,9 @@ from typing import Any, cast
 
 from sqlalchemy import select
 
+from registry.accounts.checks import normalise_email
 from registry.accounts.models import Role, User
-from registry.accounts.operations import create_user, normalise_email
+from registry.accounts.operations import create_user
 from registry.applications import decisions, notice_ends, operations
 from registry.applications.models import Application, Kind, State
 from registry.core import clock
