@@ -120,7 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
     from registry.admin import tokens  # noqa: F401  (routes of admin: API tokens)
     from registry.admin.views import bp as admin_bp
-    from registry.applications import review_enterprises  # noqa: F401  (routes of review)
+    from registry.applications import review_applications, review_enterprises  # noqa: F401  (routes of review)
     from registry.applications.api import blp as applications_api
     from registry.applications.api_files import blp as attachments_api
     from registry.applications.api_review import blp as review_api
