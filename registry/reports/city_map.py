@@ -13,21 +13,8 @@ from registry.reports.chart_figures import (
     number,
     ticks,
 )
-from registry.reports.charts import (
-    GRID,
-    INK,
-    PAPER,
-    SMALL,
-    STEPS,
-    TEXT,
-    Key,
-    Svg,
-    empty_chart,
-    legend,
-    note,
-    readable_on,
-    shorten,
-)
+from registry.reports.chart_parts import Key, empty_chart, legend, note
+from registry.reports.charts import GRID, INK, PAPER, SMALL, STEPS, TEXT, Svg, readable_on, shorten
 from registry.reports.names import Names
 from registry.reports.report import Report
 

@@ -23,21 +23,8 @@ from registry.reports.chart_figures import (
     sentences,
     yuan,
 )
-from registry.reports.charts import (
-    GAP,
-    INK,
-    STEPS,
-    TEXT,
-    TRACK,
-    Key,
-    Segment,
-    Svg,
-    bar_row,
-    empty_chart,
-    legend,
-    note,
-    step_colour,
-)
+from registry.reports.chart_parts import Key, Segment, bar_row, empty_chart, legend, note
+from registry.reports.charts import GAP, INK, STEPS, TEXT, TRACK, Svg, step_colour
 from registry.reports.city_map import city_map_chart
 from registry.reports.names import GROUPS, Names
 from registry.reports.report import Report

@@ -23,6 +23,7 @@ from registry.reports.chart_figures import (
     signed,
     ticks,
 )
+from registry.reports.chart_parts import Key, empty_chart, legend, note
 from registry.reports.charts import (
     DASH_PROJECTION,
     DASH_TARGET,
@@ -33,11 +34,7 @@ from registry.reports.charts import (
     SMALL,
     STEPS,
     TEXT,
-    Key,
     Svg,
-    empty_chart,
-    legend,
-    note,
     shorten,
     text_width,
 )
