@@ -9,8 +9,10 @@ them, labels and titles in the request's language.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from registry.applications.models import OPEN_STATES, State
@@ -43,6 +45,26 @@ STATE_LABELS = {
 }
 
 
+def _report(
+    name: str,
+    columns: list[Column],
+    rows: list[dict[str, Any]],
+    *notes: LazyString,
+    as_of: datetime | None = None,
+) -> Report:
+    """Report ``name`` with its title, its table and the table's column totals: as of
+    ``as_of``, or now."""
+    return Report(
+        name=name,
+        title=str(TITLES[name]),
+        as_of=as_of or clock.now(),
+        columns=columns,
+        rows=rows,
+        totals=column_totals(columns, rows),
+        notes=[str(note) for note in notes],
+    )
+
+
 def quota(session: DbSession) -> Report:
     """Per tier, by rank: its quota, holders, slots reserved for promotions in notice,
     occupancy, what remains and the percent of the quota taken (the home page's bars)."""
@@ -67,22 +89,15 @@ def quota(session: DbSession) -> Report:
         }
         for load in stats.tier_loads(session)
     ]
-    return Report(
-        name="quota",
-        title=str(TITLES["quota"]),
-        as_of=clock.now(),
-        columns=columns,
-        rows=rows,
-        totals=column_totals(columns, rows),
-        notes=[
-            str(
-                _l(
-                    "An enterprise counts only on its current rung: these are the "
-                    "registry's counts, not the plan's statistical counts."
-                )
-            ),
-            str(_l("Occupied = holders + places reserved for promotions in their notice.")),
-        ],
+    return _report(
+        "quota",
+        columns,
+        rows,
+        _l(
+            "An enterprise counts only on its current rung: these are the "
+            "registry's counts, not the plan's statistical counts."
+        ),
+        _l("Occupied = holders + places reserved for promotions in their notice."),
     )
 
 
@@ -110,14 +125,11 @@ def tier_by_city(session: DbSession) -> Report:
     rows = _crosstab(
         "city_code", [*cities, UNKNOWN], stats.holders_by(session, Enterprise.city_code), tiers
     )
-    return Report(
-        name="tier-by-city",
-        title=str(TITLES["tier-by-city"]),
-        as_of=clock.now(),
-        columns=columns,
-        rows=rows,
-        totals=column_totals(columns, rows),
-        notes=[str(_l("Unknown: holders who give no city, or a city not in this registry."))],
+    return _report(
+        "tier-by-city",
+        columns,
+        rows,
+        _l("Unknown: holders who give no city, or a city not in this registry."),
     )
 
 
@@ -144,21 +156,14 @@ def tier_by_industry(session: DbSession) -> Report:
         {"industry_code": r["industry_code"], "group": groups.get(r["industry_code"]), **r}
         for r in rows
     ]
-    return Report(
-        name="tier-by-industry",
-        title=str(TITLES["tier-by-industry"]),
-        as_of=clock.now(),
-        columns=columns,
-        rows=rows,
-        totals=column_totals(columns, rows),
-        notes=[
-            str(
-                _l(
-                    "Other: holders outside the plan's industries. Unknown: an industry "
-                    "not in this registry."
-                )
-            )
-        ],
+    return _report(
+        "tier-by-industry",
+        columns,
+        rows,
+        _l(
+            "Other: holders outside the plan's industries. Unknown: an industry "
+            "not in this registry."
+        ),
     )
 
 
@@ -177,14 +182,7 @@ def pipeline(session: DbSession) -> Report:
         row[count.state] = count.count
     for row in rows.values():
         row["total"] = sum(row[s] for s in states)
-    return Report(
-        name="pipeline",
-        title=str(TITLES["pipeline"]),
-        as_of=clock.now(),
-        columns=columns,
-        rows=list(rows.values()),
-        totals=column_totals(columns, rows.values()),
-    )
+    return _report("pipeline", columns, list(rows.values()))
 
 
 def moves(session: DbSession) -> Report:
@@ -208,20 +206,14 @@ def moves(session: DbSession) -> Report:
         }
         for flow in stats.monthly(session, as_of)
     ]
-    return Report(
-        name="moves",
-        title=str(TITLES["moves"]),
+    return _report(
+        "moves",
+        columns,
+        rows,
+        _l(
+            "Moved on: a designation, or a demotion onto the tier. Moved off: an "
+            "expiry, a revocation, a demotion from the tier or a promotion to a "
+            "higher one. A renewal is no move. The current month is not complete."
+        ),
         as_of=as_of,
-        columns=columns,
-        rows=rows,
-        totals=column_totals(columns, rows),
-        notes=[
-            str(
-                _l(
-                    "Moved on: a designation, or a demotion onto the tier. Moved off: an "
-                    "expiry, a revocation, a demotion from the tier or a promotion to a "
-                    "higher one. A renewal is no move. The current month is not complete."
-                )
-            )
-        ],
     )
