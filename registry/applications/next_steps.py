@@ -54,6 +54,24 @@ def _list_of(code: str) -> tuple[str, str]:
     )
 
 
+def _open_queue() -> tuple[str, str]:
+    """The link to the reviewers' queue, for what waits in it."""
+    return url_for("review.queue"), _("Open the queue")
+
+
+def _back_to_queue() -> tuple[str, str]:
+    """The link to the reviewers' queue, for a reviewer done with the page."""
+    return url_for("review.queue"), _("Back to the queue")
+
+
+def _to_submission(application: Application) -> tuple[str, str]:
+    """The link to the submission at the bottom of the applicant's page."""
+    return (
+        url_for("applications.detail", application_id=application.id, _anchor="submit-title"),
+        _("Go to the submission"),
+    )
+
+
 def _name(enterprise: Enterprise) -> str:
     """The enterprise's name as the page's language has it (its English name, if any)."""
     if current_language() == "en" and enterprise.name_en:
@@ -81,8 +99,7 @@ def after_start(application: Application) -> None:
             "The application is a draft. Check the figures and the eligibility on this page, "
             "add the attachments, then submit it at the bottom of the page."
         ),
-        url_for("applications.detail", application_id=application.id, _anchor="submit-title"),
-        _("Go to the submission"),
+        *_to_submission(application),
     )
 
 
@@ -90,8 +107,7 @@ def after_files(application: Application) -> None:
     """An attachment was added or removed."""
     flash_next_step(
         _("Once every attachment is here, submit the application at the bottom of this page."),
-        url_for("applications.detail", application_id=application.id, _anchor="submit-title"),
-        _("Go to the submission"),
+        *_to_submission(application),
     )
 
 
@@ -100,8 +116,7 @@ def after_submit(application: Application) -> None:
     if application.nominated_by is not None:
         flash_next_step(
             _("The nomination waits in the queue until a reviewer claims it and decides on it."),
-            url_for("review.queue"),
-            _("Open the queue"),
+            *_open_queue(),
         )
         return
     flash_next_step(
@@ -119,8 +134,7 @@ def after_withdraw(application: Application) -> None:
     if application.nominated_by is not None:
         flash_next_step(
             _("The nomination is closed. Nothing more is needed."),
-            url_for("review.queue"),
-            _("Back to the queue"),
+            *_back_to_queue(),
         )
         return
     flash_next_step(
@@ -166,8 +180,7 @@ def after_decision(application: Application) -> None:
                 count=len(application.approvals()),
                 required=application.approvals_required or 1,
             ),
-            url_for("review.queue"),
-            _("Open the queue"),
+            *_open_queue(),
         )
     elif application.state == State.GRANTED:
         flash_next_step(
@@ -180,14 +193,12 @@ def after_decision(application: Application) -> None:
                 "The enterprise sees your comment at the top of its application, makes the "
                 "changes and submits again; the application then comes back to the queue."
             ),
-            url_for("review.queue"),
-            _("Back to the queue"),
+            *_back_to_queue(),
         )
     else:
         flash_next_step(
             _("The enterprise sees the decision and your comment. Nothing more is needed."),
-            url_for("review.queue"),
-            _("Back to the queue"),
+            *_back_to_queue(),
         )
 
 
@@ -248,8 +259,7 @@ def after_verification(enterprise: Enterprise) -> None:
             "Nothing more is needed: the final approval of its future applications is no "
             "longer held back."
         ),
-        url_for("review.queue"),
-        _("Back to the queue"),
+        *_back_to_queue(),
     )
 
 
