@@ -35,6 +35,15 @@ def _name(enterprise: Enterprise) -> str:
     return enterprise.name
 
 
+def _facts(application: Application) -> dict[str, object]:
+    """What names an application in a question: its id, its enterprise and its tier."""
+    return {
+        "id": application.id,
+        "enterprise": _name(application.enterprise),
+        "tier": _tier_name(application.tier),
+    }
+
+
 def _comment_seen(comment: str | None) -> list[str]:
     if not comment:
         return []
@@ -43,11 +52,7 @@ def _comment_seen(comment: str | None) -> list[str]:
 
 def withdraw(application: Application, cancel_url: str) -> Question:
     """Withdrawing an application or a nomination (the applicant side)."""
-    facts = {
-        "id": application.id,
-        "enterprise": _name(application.enterprise),
-        "tier": _tier_name(application.tier),
-    }
+    facts = _facts(application)
     if application.nominated_by is None:
         again = _("You can start a new application afterwards; it begins again as a draft.")
     else:
@@ -76,9 +81,7 @@ def reject(application: Application, comment: str | None) -> Question:
             _(
                 "Application %(id)s of %(enterprise)s for %(tier)s ends as rejected and "
                 "will not be granted.",
-                id=application.id,
-                enterprise=_name(application.enterprise),
-                tier=_tier_name(application.tier),
+                **_facts(application),
             ),
             *_comment_seen(comment),
         ],
@@ -100,9 +103,7 @@ def uphold(objection: Objection, comment: str | None) -> Question:
             _(
                 "Application %(id)s of %(enterprise)s for %(tier)s is rejected at once and "
                 "will not be granted.",
-                id=application.id,
-                enterprise=_name(application.enterprise),
-                tier=_tier_name(application.tier),
+                **_facts(application),
             ),
             *_comment_seen(comment),
         ],
