@@ -9,7 +9,7 @@ phone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
@@ -81,6 +81,24 @@ def _month_labels(
         svg.text(x(last + ahead), y, later, size=SMALL, anchor="end", fill=MUTED)
 
 
+#: Draws one tier's panel at ``y``: the ``y`` below it, and whether a figure was missing.
+DrawPanel = Callable[[float, str, list[dict[str, Any]]], tuple[float, bool]]
+
+
+def _with_panels(
+    svg: Svg, y: float, panels: dict[str, list[dict[str, Any]]], draw: DrawPanel
+) -> Markup:
+    """The chart finished with each tier's panel one under another from ``y``, and a note
+    of the sign of a missing figure if one was."""
+    gaps = False
+    for tier, rows in panels.items():
+        y, gapped = draw(y, tier, rows)
+        gaps |= gapped
+    if gaps:
+        y = note(svg, y - 6, _("%(gap)s no figure.", gap="—"))
+    return svg.markup(y)
+
+
 # --- moves -------------------------------------------------------------------------------
 
 
@@ -123,13 +141,9 @@ def moves_chart(
         ],
         0,
     )
-    gaps = False
-    for tier, rows in panels.items():
-        y, gapped = _moves_panel(svg, y, names.tier(tier), rows)
-        gaps |= gapped
-    if gaps:
-        y = note(svg, y - 6, _("%(gap)s no figure.", gap="—"))
-    return svg.markup(y)
+    return _with_panels(
+        svg, y, panels, lambda top, tier, rows: _moves_panel(svg, top, names.tier(tier), rows)
+    )
 
 
 def _moves_panel(svg: Svg, y: float, name: str, rows: list[dict[str, Any]]) -> tuple[float, bool]:
@@ -283,13 +297,14 @@ def progress_chart(
         ],
         0,
     )
-    gaps = False
-    for tier, rows in panels.items():
-        y, gapped = _progress_panel(svg, y, names.tier(tier), rows, projections.get(tier))
-        gaps |= gapped
-    if gaps:
-        y = note(svg, y - 6, _("%(gap)s no figure.", gap="—"))
-    return svg.markup(y)
+    return _with_panels(
+        svg,
+        y,
+        panels,
+        lambda top, tier, rows: _progress_panel(
+            svg, top, names.tier(tier), rows, projections.get(tier)
+        ),
+    )
 
 
 def _figure(value: int | None) -> str:
