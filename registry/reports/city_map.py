@@ -62,7 +62,7 @@ def city_map_chart(
 ) -> Markup:
     """Holders per city for one tier (``column``, a tier code) or all of them (``total``)
     on the tile map; holders whose city is not one of the 11 in a note under it."""
-    scope = _("all rungs") if column == "total" else names.tier(column)
+    scope = names.scope(column)
     title = _("Holders by city: %(scope)s", scope=scope)
     by_city = {row["city_code"]: row[column] for row in report.rows}
     if not report.rows:

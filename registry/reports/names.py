@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from registry.core.dbsession import DbSession
@@ -41,6 +42,11 @@ class Names:
 
     def tier(self, code: str) -> str:
         return self.tiers.get(code, code)
+
+    def scope(self, column: str) -> str:
+        """The rungs a chart of one column shows: a tier's name, or all of them for the
+        ``total`` column."""
+        return _("all rungs") if column == "total" else self.tier(column)
 
     def city(self, code: str | None) -> str:
         name = self.cities.get(code or "")

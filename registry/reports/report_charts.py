@@ -153,7 +153,7 @@ def industry_chart(
 ) -> Markup:
     """Holders per industry for one tier (``column``, a tier code) or all of them
     (``total``), the industries under the plan's three groups, then the rest."""
-    scope = _("all rungs") if column == "total" else names.tier(column)
+    scope = names.scope(column)
     title = _("Holders by industry: %(scope)s", scope=scope)
     if not report.rows:
         return empty_chart(chart_id, "industry", title, _("There are no industries to show."))
