@@ -158,10 +158,11 @@ def _apply(session: DbSession, enterprise: Enterprise) -> Step:
             False,
         )
     url = url_for("applications.detail", application_id=open_one.id)
+    tier = ladder_queries.tier_names(session, current_language()).get(open_one.tier, "")
     if open_one.state in WITH_THE_REVIEWERS:
         return Step(
             "apply",
-            _("Application %(id)s", id=open_one.id),
+            _("Application %(id)s: %(tier)s", id=open_one.id, tier=tier),
             _("Your application is with the reviewers: their decision will show on its page."),
             url,
             True,
@@ -170,4 +171,6 @@ def _apply(session: DbSession, enterprise: Enterprise) -> Step:
         hint = _("The reviewers asked for changes: make them, then submit the application again.")
     else:
         hint = _("Add the attachments and the declaration, then submit the application.")
-    return Step("apply", _("Submit application %(id)s", id=open_one.id), hint, url, False)
+    return Step(
+        "apply", _("Submit application %(id)s: %(tier)s", id=open_one.id, tier=tier), hint, url, False
+    )

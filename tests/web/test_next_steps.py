@@ -126,11 +126,16 @@ def test_the_steps_from_sign_up_to_an_application(client, session):
     started = client.post("/applications/new", data={"target": "promotion:tech_sme"})
     application_url = started.headers["Location"]
     follow(client, started)
-    assert steps_of(client.get("/account"))["apply"] == (application_url, False)
+    account = client.get("/account")
+    assert steps_of(account)["apply"] == (application_url, False)
+    number = application_url.rsplit("/", 1)[1]
+    assert f"Submit application {number}: Technology-based SME" in account.text
     upload = {"file": (io.BytesIO(PDF), "report.pdf")}
     follow(client, client.post(application_url + "/attachments", data=upload))
     follow(client, client.post(application_url + "/submit", data={"declaration": "y"}))
-    assert steps_of(client.get("/account"))["apply"] == (application_url, True)
+    account = client.get("/account")
+    assert steps_of(account)["apply"] == (application_url, True)
+    assert f"Application {number}: Technology-based SME" in account.text
 
 
 def test_the_steps_in_chinese(client, session, make):
