@@ -8,10 +8,16 @@ report, a CSV of ``row, column, field, code, message`` where ``row`` is the row 
 a spreadsheet shows (the header is row 1). Each run is recorded in ``import_runs``.
 
 Files: CSV in UTF-8 (a BOM is allowed) with commas, or XLSX (the first sheet, read
-with openpyxl's read-only mode). At most :data:`MAX_ROWS` rows besides the header;
-rows with no value at all are skipped. Messages are English templates with their
-values (``core.errors.Message``): the report says them in its reader's language
-(``registry.imports.report``).
+with openpyxl's read-only mode). At most :data:`MAX_ROWS` rows besides the header,
+blank ones included; rows with no value at all are then skipped. Messages are English
+templates with their values (``core.errors.Message``): the report says them in its
+reader's language (``registry.imports.report``).
+
+An XLSX file's work is bounded by what it holds, never by what it declares: its parts
+may unpack to :data:`MAX_XLSX_UNPACKED` bytes at most (checked from the zip's directory
+before anything is unpacked; Python's zipfile never unpacks an entry beyond its
+declared size), the sheet's ``<dimension>`` is ignored, and rows are read only as far
+as the header's last column.
 """
 
 from __future__ import annotations
@@ -37,6 +43,11 @@ from registry.imports.rows import ENTERPRISES, REPORTS, Kind, Row, RowError
 
 #: The most data rows a file may have (PRODUCT.md "Operation").
 MAX_ROWS = 100_000
+#: The most an XLSX file's parts may unpack to together, and the most parts it may have:
+#: a file of 100 000 rows of every enterprise column unpacks to about 90 MB (5.6 MB
+#: packed), a zip bomb to thousands of times its size.
+MAX_XLSX_UNPACKED = 256 * 1024 * 1024
+MAX_XLSX_PARTS = 1_000
 APPLIED, REFUSED = "applied", "refused"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the binary .xls of old Excel versions
@@ -116,7 +127,26 @@ def _csv_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise _file_error("invalid_csv", message, number + 1) from None
 
 
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse an XLSX file whose parts would unpack to more than the bound (a zip
+    bomb), from the sizes its zip directory declares."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _file_error("invalid_xlsx", _UNREADABLE_XLSX) from None
+    if len(parts) > MAX_XLSX_PARTS or sum(p.file_size for p in parts) > MAX_XLSX_UNPACKED:
+        message = Message(
+            "The XLSX file unpacks to more than %(max)s MB or holds more than %(parts)s "
+            "parts; split it into several files.",
+            max=MAX_XLSX_UNPACKED // (1024 * 1024),
+            parts=MAX_XLSX_PARTS,
+        )
+        raise _file_error("xlsx_too_large", message)
+
+
 def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    _check_unpacked_size(data)
     # Loaded here, not with the app: a web worker that never reads XLSX saves ~5 MB.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -127,7 +157,20 @@ def _xlsx_records(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise _file_error("invalid_xlsx", _UNREADABLE_XLSX) from None
     try:
         sheet = workbook.worksheets[0]
-        for number, record in enumerate(sheet.iter_rows(values_only=True), 1):
+        # The declared <dimension> is the writer's word, not what the sheet holds
+        # ("A1:XFD1048576" around one cell would make every row 16 384 cells wide):
+        # forgotten, each row is read as far as its own cells, and the data rows only
+        # as far as the header's last column.
+        sheet.reset_dimensions()
+        first = sheet.iter_rows(max_row=1, values_only=True)
+        header = [_plain(cell) for cell in next(first, ())]
+        first.close()
+        yield 1, header
+        width = max((i for i, cell in enumerate(header, 1) if cell is not None), default=0)
+        if not width:
+            return  # no column named: the header is refused (max_col=0 would mean all)
+        rows = sheet.iter_rows(min_row=2, max_col=width, values_only=True)
+        for number, record in enumerate(rows, 2):
             yield number, [_plain(cell) for cell in record]
     except (ParseError, zipfile.BadZipFile, KeyError, ValueError, TypeError):
         # The sheet's XML is read as the rows are: a damaged part shows only here.
@@ -192,7 +235,8 @@ def recognise(columns: list[str]) -> Kind:
 
 def read_rows(data: bytes) -> tuple[Kind, list[Row], list[RowError]]:
     """The file's kind, its data rows (cells by column name) and the errors of rows
-    with more cells than the header has columns."""
+    with more cells than the header has columns (CSV: an XLSX row is read only as far
+    as the header's last column)."""
     stream = records(data)
     first = next(stream, None)
     if first is None:
@@ -202,14 +246,16 @@ def read_rows(data: bytes) -> tuple[Kind, list[Row], list[RowError]]:
     rows: list[Row] = []
     errors: list[RowError] = []
     for number, cells in stream:
-        if all(cell is None for cell in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
+        # Every row counts, blank or not: the work is bounded by the rows read.
+        if number > MAX_ROWS + 1:
             message = Message(
-                "A file may hold at most %(max)s rows; split it into several files.",
+                "A file may hold at most %(max)s rows, blank ones included; split it "
+                "into several files.",
                 max=MAX_ROWS,
             )
             raise _file_error("too_many_rows", message, number)
+        if all(cell is None for cell in cells):
+            continue
         extra = cells[len(columns) :]
         if any(cell is not None for cell in extra):
             message = Message("The row has more values than columns.")
