@@ -19,7 +19,7 @@ from marshmallow import RAISE
 from werkzeug.datastructures import FileStorage
 
 from registry.applications import api_schemas as schemas
-from registry.applications import attachments, queries
+from registry.applications import attachments, file_types, queries
 from registry.applications.api import (
     APPLICANT,
     VIA,
@@ -40,7 +40,7 @@ blp = ApiBlueprint(
 #: API.md: an enterprise's files are part of applying (workflow:apply), and reviewers
 #: download them with workflow:review; registry:read alone does not open them.
 FILE_READERS = ("workflow:apply", "workflow:review")
-FILE_TYPES = (attachments.PDF, attachments.PNG, attachments.JPEG, attachments.XLSX)
+FILE_TYPES = (file_types.PDF, file_types.PNG, file_types.JPEG, file_types.XLSX)
 BINARY = {"type": "string", "format": "binary"}
 
 
@@ -63,7 +63,7 @@ def visible_attachment(attachment_id: int) -> Attachment:
 def upload_attachment(
     files: dict[str, FileStorage], application: Application
 ) -> tuple[Attachment, int, dict[str, str]]:
-    """A PDF, PNG, JPEG or XLSX (by content) in draft or changes_requested."""
+    """A PDF, PNG, JPEG or XLSX (by content, read to its end) in draft or changes_requested."""
     storage = files["file"]
     # One byte more than allowed is enough to know the file is too large.
     content = storage.read(attachments.MAX_SIZE + 1)

@@ -2,8 +2,9 @@
 and review", QUALITY.md S10).
 
 A file's type is what its content is, never what the client called it: PDF, PNG, JPEG
-or XLSX by their leading bytes (an XLSX is a ZIP holding ``[Content_Types].xml`` and
-``xl/workbook.xml``); anything else — an HTML page named ``.pdf``, an SVG — is refused.
+or XLSX, read to its end as that type (:mod:`registry.applications.file_types`);
+anything else — an HTML page named ``.pdf``, an SVG, a PNG with a page appended, a
+damaged file — is refused.
 Files are stored in the database with their size and SHA-256. The client's file name
 is kept, cleaned, as a display label only: downloads are named ``attachment-<id>.<ext>``
 from the detected type.
@@ -21,29 +22,21 @@ those rules live in one place.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
-import zipfile
 
 from flask import Response
 
 from registry.accounts.models import User
-from registry.applications import operations
+from registry.applications import file_types, operations
 from registry.applications.models import Application, Attachment, State
 from registry.core.audit import Actor, record_audit
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed, refusal
 
-MAX_SIZE = 10 * 1024 * 1024
+MAX_SIZE = file_types.MAX_SIZE
 LABEL_LENGTH = 200
 EDITABLE_STATES = (State.DRAFT, State.CHANGES_REQUESTED)
-
-PDF = ("application/pdf", "pdf")
-PNG = ("image/png", "png")
-JPEG = ("image/jpeg", "jpg")
-XLSX = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
-_XLSX_PARTS = frozenset({"[Content_Types].xml", "xl/workbook.xml"})
 
 
 class PayloadTooLarge(DomainError):
@@ -56,28 +49,6 @@ def _on_file(error: DomainError, code: str) -> DomainError:
     reader's language."""
     error.errors = [refusal("file", code, error.template, **error.params)]
     return error
-
-
-def _is_xlsx(content: bytes) -> bool:
-    # Only the central directory is read: nothing is decompressed.
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            return _XLSX_PARTS <= set(archive.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        return False
-
-
-def detect_type(content: bytes) -> tuple[str, str] | None:
-    """``(content type, extension)`` of an accepted file, or None for anything else."""
-    if content.startswith(b"%PDF-"):
-        return PDF
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    if content.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if content.startswith(b"PK\x03\x04") and _is_xlsx(content):
-        return XLSX
-    return None
 
 
 def clean_label(client_filename: str | None, extension: str) -> str:
@@ -98,18 +69,13 @@ def too_large() -> DomainError:
 
 def check_content(content: bytes) -> tuple[str, str]:
     """The detected ``(content type, extension)``; refuses a file too large (413),
-    empty or of a type not accepted (422, on the field ``file``)."""
+    empty, of a type not accepted or not readable as its type (422, on the field
+    ``file``)."""
     if len(content) > MAX_SIZE:
         raise too_large()
     if not content:
         raise _on_file(ValidationFailed("The file is empty."), "empty")
-    detected = detect_type(content)
-    if detected is None:
-        raise _on_file(
-            ValidationFailed("Only PDF, PNG, JPEG and XLSX files are accepted."),
-            "unsupported_type",
-        )
-    return detected
+    return file_types.read_type(content)
 
 
 def _lock_editable(session: DbSession, application: Application) -> Application:

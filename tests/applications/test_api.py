@@ -25,6 +25,7 @@ from tests.fixtures.api import (
     problem_of,
     refused_fields,
 )
+from tests.fixtures.files import PNG
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 
@@ -661,9 +662,7 @@ def test_attachments_list_download_and_delete(client, session, world):
     application = world.draft()
     owner = world.headers["owner"]
     first = upload(client, application.id, owner).json
-    second = upload(
-        client, application.id, owner, b"\x89PNG\r\n\x1a\n" + b"0" * 10, "scan.png"
-    ).json
+    second = upload(client, application.id, owner, PNG, "scan.png").json
     listed = client.get(f"{API}/applications/{application.id}/attachments", headers=owner)
     assert listed.status_code == 200
     assert [(a["id"], a["content_type"]) for a in listed.json["data"]] == [
@@ -696,6 +695,53 @@ def test_attachments_list_download_and_delete(client, session, world):
         403,
         "forbidden",
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "code", "english", "chinese"),
+    [
+        (
+            b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>",
+            "scan.png",
+            "invalid_format",
+            "The file holds an HTML page or a script: it is not accepted.",
+            "文件中含有 HTML 网页或脚本，不予接受。",
+        ),
+        (
+            b"%PDF-1.4\n<html><script>alert(1)</script></html>",
+            "report.pdf",
+            "invalid_format",
+            "The file holds an HTML page or a script: it is not accepted.",
+            "文件中含有 HTML 网页或脚本，不予接受。",
+        ),
+        (
+            b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
+            "report.pdf",
+            "invalid_format",
+            "The PDF cannot be read: its cross-reference table or trailer is missing or damaged.",
+            "PDF 无法读取：其交叉引用表或文件尾缺失或损坏。",
+        ),
+        (
+            PNG[:-20],
+            "scan.png",
+            "invalid_format",
+            "The PNG image cannot be read to its end: the file is damaged or incomplete.",
+            "PNG 图片无法完整读取：文件已损坏或不完整。",
+        ),
+    ],
+)
+def test_a_file_that_does_not_read_as_its_type_is_422_in_the_callers_language(
+    client, session, world, content, name, code, english, chinese
+):
+    application = world.draft()
+    said = {}
+    for lang in ("en", "zh"):
+        headers = {**world.headers["owner"], "Accept-Language": lang}
+        answer = upload(client, application.id, headers, content, name)
+        assert refused_fields(answer) == [("file", code)]
+        said[lang] = answer.json["errors"][0]["message"]
+    assert said == {"en": english, "zh": chinese}
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
 def test_upload_refusals(client, session, world, app):

@@ -4,14 +4,9 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import struct
-import zipfile
-import zlib
 from datetime import UTC, date, datetime
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from registry.accounts.models import Role
@@ -22,46 +17,9 @@ from registry.applications.models import Attachment
 from registry.core import clock
 from registry.core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from registry.core.models import AuditEntry
+from tests.fixtures.files import HTML, JPEG, PDF, PNG, SVG, XLSX, pdf_of_size, zip_of
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-def _xlsx() -> bytes:
-    book = Workbook()
-    book.active["A1"] = "营业收入"
-    book.active["B1"] = 50_000_000
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _zip(*names: str) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name in names:
-            archive.writestr(name, "<x/>")
-    return out.getvalue()
-
-
-PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-PNG = _png()
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
-HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
-SVG = (
-    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +58,7 @@ def _stored(session) -> int:
         (PNG, "licence.png", "image/png", "png"),
         (JPEG, "certificate.jpeg", "image/jpeg", "jpg"),
         (
-            _xlsx(),
+            XLSX,
             "figures.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
@@ -134,8 +92,8 @@ def test_accepted_types_are_told_by_their_content(
         (SVG, "logo.svg"),
         (SVG, "logo.png"),
         (b"GIF89a\x01\x00\x01\x00", "image.gif"),
-        (_zip("word/document.xml", "[Content_Types].xml"), "letter.xlsx"),
-        (_zip("xl/workbook.xml"), "half.xlsx"),
+        (zip_of("word/document.xml", "[Content_Types].xml"), "letter.xlsx"),
+        (zip_of("xl/workbook.xml"), "half.xlsx"),
         (b"PK\x03\x04 not really a zip", "broken.xlsx"),
         (b" %PDF-1.4 leading space", "shifted.pdf"),
     ],
@@ -146,6 +104,26 @@ def test_anything_else_is_refused_on_the_file_field(session, world, content, nam
     assert refused.value.status == 422
     assert refused.value.errors[0]["field"] == "file"
     assert refused.value.errors[0]["code"] == "unsupported_type"
+    assert _stored(session) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>", "scan.png"),
+        (b"%PDF-1.4\n<html><script>alert(1)</script></html>", "report.pdf"),
+        (PNG + b"<html><script>alert(1)</script></html>", "scan.png"),
+        (PNG[:-20], "truncated.png"),
+        (JPEG[:-100], "truncated.jpg"),
+        (b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n", "a.pdf"),
+    ],
+)
+def test_a_file_that_does_not_read_to_its_end_as_its_type_is_refused(session, world, content, name):
+    with pytest.raises(ValidationFailed) as refused:
+        _add(session, world, content, name)
+    assert refused.value.status == 422
+    assert refused.value.errors[0]["field"] == "file"
+    assert refused.value.errors[0]["code"] == "invalid_format"
     assert _stored(session) == 0
 
 
@@ -161,7 +139,7 @@ def test_an_empty_file_is_refused(session, world):
 
 def test_ten_megabytes_are_accepted_one_byte_more_is_413(session, world):
     limit = 10 * 1024 * 1024
-    assert _add(session, world, PDF + b"\0" * (limit - len(PDF)), "big.pdf").size == limit
+    assert _add(session, world, pdf_of_size(limit), "big.pdf").size == limit
     with pytest.raises(PayloadTooLarge) as refused:
         _add(session, world, PDF + b"\0" * (limit + 1 - len(PDF)), "bigger.pdf")
     assert (refused.value.status, refused.value.code) == (413, "payload_too_large")

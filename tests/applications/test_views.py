@@ -17,9 +17,9 @@ from registry.applications.models import Application, Attachment, Objection, Sta
 from registry.core import clock
 from registry.core.models import AuditEntry
 from registry.extensions import db
-from tests.applications.test_attachments import HTML, JPEG, PDF, PNG, SVG
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
+from tests.fixtures.files import HTML, JPEG, PDF, PNG, SVG
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
 TSME_CONFIRMED = {"industry_allowed": True, "clean_record": True}
@@ -469,6 +469,34 @@ def test_an_upload_refusal_is_in_the_pages_language(
     assert response.status_code in (413, 422)
     error = re.search(r'id="file-error"[^>]*>(.*?)</', response.text, re.S).group(1)
     assert chinese in error and english not in response.text
+
+
+@pytest.mark.parametrize(
+    ("content", "chinese", "english"),
+    [
+        (
+            PNG + b"<html><script>alert(1)</script></html>",
+            "文件中含有 HTML 网页或脚本，不予接受。",
+            "The file holds an HTML page or a script: it is not accepted.",
+        ),
+        (
+            JPEG[:-100],
+            "JPEG 图片无法完整读取：文件已损坏或不完整。",
+            "The JPEG image cannot be read to its end: the file is damaged or incomplete.",
+        ),
+    ],
+)
+def test_a_file_that_does_not_read_as_its_type_is_refused_beside_the_field(
+    client, session, world, auth, content, chinese, english
+):
+    application = draft(session, world)
+    assert auth.login("owner@a.example").status_code == 303
+    for lang, expected, other in (("zh", chinese, english), ("en", english, chinese)):
+        response = upload(client, application.id, content, "scan", lang=lang)
+        assert response.status_code == 422
+        error = re.search(r'id="file-error"[^>]*>(.*?)</', response.text, re.S).group(1)
+        assert expected in error and other not in response.text
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
 def test_upload_without_a_file_is_422(client, session, world, auth):
