@@ -172,5 +172,9 @@ def _apply(session: DbSession, enterprise: Enterprise) -> Step:
     else:
         hint = _("Add the attachments and the declaration, then submit the application.")
     return Step(
-        "apply", _("Submit application %(id)s: %(tier)s", id=open_one.id, tier=tier), hint, url, False
+        "apply",
+        _("Submit application %(id)s: %(tier)s", id=open_one.id, tier=tier),
+        hint,
+        url,
+        False,
     )
