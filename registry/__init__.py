@@ -49,25 +49,26 @@ def _init_extensions(app: Flask) -> None:
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
     from registry.core import api as api_core
-    from registry.core import expired_forms, i18n, problems, web
+    from registry.core import busy, expired_forms, i18n, problems, web
     from registry.core.db import configure_engine
     from registry.core.errors import DomainError
     from registry.extensions import api, babel, csrf, db, migrate
 
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})
+        options.setdefault("connect_args", {"timeout": app.config["DATABASE_LOCK_WAIT"]})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
-            configure_engine(engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+            configure_engine(engine, lock_wait=app.config["DATABASE_LOCK_WAIT"])
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     i18n.init_app(app, babel)
     sessions.init_app(app)
     web.init_app(app)
     expired_forms.init_app(app)
+    busy.init_app(app)
     # After the HTML error pages: the API's handler answers problem+json under /api/
     # and hands every other path back to them.
     api.init_app(app)

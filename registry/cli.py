@@ -23,7 +23,7 @@ from flask.cli import with_appcontext
 from registry.accounts import operations as account_ops
 from registry.applications import notice_ends
 from registry.core import clock, idempotency
-from registry.core.cli import CLI_ACTOR, each_in_own_transaction, transactional
+from registry.core.cli import CLI_ACTOR, each_in_own_transaction, refusal_exits, transactional
 from registry.core.ratelimit import api_limiter
 from registry.extensions import db
 from registry.ladder import operations as ladder
@@ -64,7 +64,9 @@ def tick_command(now_text: str | None) -> None:
         at = clock.parse_instant(now_text) if now_text else clock.now()
     except ValueError as exc:
         raise click.ClickException(f"--now must be an ISO-8601 timestamp: {exc}") from exc
-    with clock.pinned(at):
+    # Each item commits on its own: a busy database stops the run at the item that
+    # waited, and the next run goes on from there.
+    with clock.pinned(at), refusal_exits():
         granted = each_in_own_transaction(
             lambda: notice_ends.due_notices(db.session, at),
             lambda application_id: notice_ends.end_notice(db.session, application_id, at),

@@ -24,7 +24,9 @@ class Config:
     PAGE_SIZE = 50
     # Test configurations only: pins the registry's clock (``registry.core.clock``).
     REGISTRY_FAKE_NOW: str | None = None
-    SQLITE_BUSY_TIMEOUT_MS = 30_000
+    # How long a write waits for the database's lock (SQLite's write lock, PostgreSQL's
+    # row and table locks) before it is refused with 503 database_busy (API.md).
+    DATABASE_LOCK_WAIT = 10.0
     # werkzeug's scrypt (N = 2^15, r = 8, p = 1). Test configurations use a cheaper cost.
     PASSWORD_HASH_METHOD = "scrypt"  # nosec B105 # the hash function's name
     # How many reverse proxies stand in front of the application. 0: the client address
@@ -103,11 +105,25 @@ def from_environment(instance_path: str) -> dict:
             "no",
             "off",
         )
+    if os.environ.get("DATABASE_LOCK_WAIT"):
+        settings["DATABASE_LOCK_WAIT"] = lock_wait(os.environ["DATABASE_LOCK_WAIT"])
     if os.environ.get("FEED_RETENTION_DAYS"):
         settings["FEED_RETENTION_DAYS"] = int(os.environ["FEED_RETENTION_DAYS"])
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings
+
+
+def lock_wait(raw: str) -> float:
+    """``DATABASE_LOCK_WAIT``: seconds, more than 0 (0 would refuse every write that
+    meets another one)."""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"DATABASE_LOCK_WAIT: seconds above 0, at most 3600; not {raw!r}")
+    return seconds
 
 
 def normalise_database_url(url: str) -> str:

@@ -15,7 +15,7 @@ from registry.accounts import tokens
 from registry.accounts.models import ApiToken
 from registry.core import clock
 from registry.core.api import API_PREFIX
-from registry.core.db import reset_read_only, set_read_only
+from registry.core.db import write_at_once
 from registry.core.problems import problem
 from registry.extensions import db
 
@@ -46,16 +46,13 @@ def authenticate_bearer() -> Response | None:
 
 
 def _touch(token_id: int, now: datetime) -> None:
-    """``last_used_at``, in a short write transaction of its own: the request itself
-    may be a read (no write lock on SQLite)."""
-    writable = set_read_only(False)
-    try:
-        with db.engine.begin() as connection:
-            connection.execute(
-                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
-            )
-    finally:
-        reset_read_only(writable)
+    """``last_used_at``, in a short write transaction of its own (the request itself may
+    be a read, which takes no write lock on SQLite) — or not at all while another
+    writer holds the lock: no request, a read least of all, waits for this bookkeeping.
+    A later request of the token writes it instead."""
+    write_at_once(
+        db.engine, update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+    )
 
 
 def init_app(app: Flask) -> None:

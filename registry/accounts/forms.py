@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from registry.core.forms import REQUIRED
+from registry.core.forms import REQUIRED, RegistryForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(RegistryForm):
     email = EmailField(_l("Email"), validators=[InputRequired(REQUIRED), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(REQUIRED)])
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(RegistryForm):
     email = EmailField(_l("Email"), validators=[InputRequired(REQUIRED), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(REQUIRED)])
     confirm = PasswordField(
@@ -31,7 +30,7 @@ class SignUpForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(RegistryForm):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(REQUIRED)])
     new_password = PasswordField(_l("New password"), validators=[InputRequired(REQUIRED)])
     confirm = PasswordField(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in types-WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
+from registry.core.forms import RegistryForm
 from registry.core.web import one_of_the_choices, strip_text
 
 _REQUIRED = _l("This field is required.")
@@ -41,7 +41,7 @@ class NoticeFilter(Form):
         self.tier.choices = [SelectChoice("", _l("All tiers")), *tiers.items()]
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(RegistryForm):
     """One per application on the notice page, built with a ``prefix`` naming the
     application so that every field id on the page is unique."""
 
@@ -50,7 +50,7 @@ class ObjectionForm(FlaskForm):
     grounds = _text(_l("Grounds of the objection"), GROUNDS_MAX, TextAreaField)
 
 
-class ResolutionForm(FlaskForm):
+class ResolutionForm(RegistryForm):
     """A reviewer upholds or dismisses one objection (``prefix`` names it)."""
 
     outcome = RadioField(

@@ -15,7 +15,9 @@ status it documents itself):
   query string;
 * on POST, for ``Idempotency-Key``: 409 ``idempotency_key_in_progress`` and 422
   ``idempotency_key_reused`` or a malformed key;
-* 429 (rate limits, with ``Retry-After``) and 500 everywhere.
+* 429 (rate limits, with ``Retry-After``) and 500 everywhere;
+* 503 ``database_busy`` (with ``Retry-After``) on every write: its lock could not be had
+  within ``DATABASE_LOCK_WAIT`` (:mod:`registry.core.busy`; reads never wait for it).
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ def _shared_problems(access: dict[str, Any], method: str, has_query: bool) -> di
         add(422, "validation_failed: the Idempotency-Key is malformed")
     add(429, "rate_limited: try again after Retry-After seconds")
     add(500, "internal_error")
+    if method in ("post", "put", "patch", "delete"):
+        add(503, "database_busy: the database's lock was not free in time; nothing was written")
     return found
 
 

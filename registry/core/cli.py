@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 import click
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from registry.core.audit import Actor
+from registry.core.db import is_lock_timeout
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed
 
@@ -35,12 +37,22 @@ def _session() -> DbSession:
 
 @contextlib.contextmanager
 def refusal_exits() -> Iterator[None]:
-    """On a refusal (a ``DomainError``) roll back and exit 1 with its one line."""
+    """On a refusal (a ``DomainError``) roll back and exit 1 with its one line; so too
+    when the database's lock was not free within ``DATABASE_LOCK_WAIT``."""
     try:
         yield
     except DomainError as exc:
         _session().rollback()
         raise click.ClickException(str(exc)) from exc
+    except OperationalError as exc:
+        if not is_lock_timeout(exc):
+            raise
+        _session().rollback()
+        raise click.ClickException(
+            "The database is busy: its lock was not free within "
+            f"{current_app.config['DATABASE_LOCK_WAIT']:g} seconds, so what waited for it "
+            "was not written. Run the command again."
+        ) from exc
 
 
 def transactional(command: Callable[..., T]) -> Callable[..., T]:

@@ -8,6 +8,12 @@ case a plain deferred ``BEGIN`` gives a consistent snapshot without blocking wri
 A write statement inside a read-only transaction is a programming error and raises, so
 no write can slip through without the lock (which is what keeps change-log ids in
 commit order; see ``registry.core.changes``).
+
+How long a lock is waited for is ``DATABASE_LOCK_WAIT``: SQLite's busy timeout, and
+PostgreSQL's ``lock_timeout`` on every connection. A wait that runs out raises an error
+:func:`is_lock_timeout` recognises (a request answers it with 503 ``database_busy``,
+``registry.core.busy``). Bookkeeping that must never make anyone wait goes through
+:func:`write_at_once`.
 """
 
 from __future__ import annotations
@@ -19,7 +25,18 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, Select, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    Enum,
+    Executable,
+    MetaData,
+    Select,
+    event,
+)
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -99,23 +116,28 @@ def set_read_only(value: bool) -> contextvars.Token[bool]:
     return _read_only.set(value)
 
 
-def reset_read_only(token: contextvars.Token[bool]) -> None:
-    _read_only.reset(token)
-
-
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
-    """Install the per-connection settings and BEGIN discipline described above."""
+def configure_engine(engine: Engine, *, lock_wait: float) -> None:
+    """Install the per-connection settings and BEGIN discipline described above; locks
+    are waited for ``lock_wait`` seconds."""
+    wait_ms = max(1, round(lock_wait * 1000))
     if is_postgres(engine):
+
+        @event.listens_for(engine, "connect")
+        def _on_pg_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, false)", (f"{wait_ms}ms",))
+            dbapi_connection.commit()
+
         return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # the registry issues BEGIN itself
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -142,6 +164,59 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int) -> None:
             and not connection.info.get("write_locked", False)
         ):
             raise RuntimeError("write statement inside a read-only SQLite transaction")
+
+
+#: SQLSTATEs of a PostgreSQL wait that ran out: ``lock_not_available`` (lock_timeout,
+#: NOWAIT) and ``query_canceled`` (statement_timeout).
+_PG_TIMEOUTS = frozenset({"55P03", "57014"})
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether ``error`` says the database's lock could not be had in time: SQLite's
+    ``database is locked`` (SQLITE_BUSY after the busy timeout) or PostgreSQL's lock or
+    statement timeout. Nothing of the transaction was written."""
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.orig
+    if isinstance(cause, sqlite3.OperationalError):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+    return getattr(cause, "sqlstate", None) in _PG_TIMEOUTS
+
+
+def write_at_once(engine: Engine, statement: Executable) -> bool:
+    """Run ``statement`` in a short write transaction of its own if the locks it needs
+    are free at this moment; if they are not, write nothing and return False at once.
+
+    For bookkeeping (a token's ``last_used_at``) that a request, a read above all, must
+    never wait for: it is done on a later request instead."""
+    writable = _read_only.set(False)
+    try:
+        with engine.connect() as connection:
+            if is_postgres(connection):
+                with connection.begin():
+                    # 0 would mean "no limit": a millisecond is as good as not waiting.
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = '1ms'")
+                    connection.execute(statement)
+                return True
+            # SQLite: no busy timeout while BEGIN IMMEDIATE asks for the write lock.
+            raw = connection.connection.driver_connection
+            if raw is None:  # never: the connection was just checked out
+                return False
+            wait_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute("PRAGMA busy_timeout = 0")
+            try:
+                with connection.begin():
+                    connection.execute(statement)
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            return True
+    except OperationalError as error:
+        if is_lock_timeout(error):
+            return False
+        raise
+    finally:
+        _read_only.reset(writable)
 
 
 #: Values per ``IN (…)`` list: far below every engine's bound-parameter limit.

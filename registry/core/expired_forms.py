@@ -7,8 +7,10 @@ fails on the same token (so it acts on nothing), and the page shows the form wit
 values kept, a fresh token in it and "The form has expired. Please submit it again."
 above it (``macros/forms.html``), with status 400. Any other page gets the HTML 400 page.
 
-A view opts in with :func:`keeps_typed_values`; its forms must be ``FlaskForm``\\ s
-validated before it acts (every one checks the token while CSRF is on). The view is run
+A view opts in with :func:`keeps_typed_values`; its forms must be
+``registry.core.forms.RegistryForm``\\ s validated before it acts (every one checks the
+token while CSRF is on, and refuses while a busy database's answer is given:
+``registry.core.busy`` gives the form back the same way, with status 503). The view is run
 again only when no token sent is valid: a refusal for another reason (the referrer
 check over HTTPS) is never retried, because the form's own check would let it through.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, make_response, request
+from flask import Flask, Response, current_app, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
@@ -46,12 +48,24 @@ def _a_sent_token_is_valid() -> bool:
     return False
 
 
+def gives_typed_values_back() -> bool:
+    """Whether the request's page is marked :func:`keeps_typed_values`."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return view is not None and bool(getattr(view, "keeps_typed_values", False))
+
+
+def run_view_again() -> Response:
+    """The request's view run again: its forms' validation must fail this time (the
+    caller sees to that), so it acts on nothing and shows them with what was typed."""
+    view = current_app.view_functions[request.endpoint or ""]
+    return make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
+
+
 def handle_csrf_error(error: CSRFError) -> ResponseReturnValue:
     """The form again for a page marked :func:`keeps_typed_values`, else the 400 page."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    if view is None or not getattr(view, "keeps_typed_values", False) or _a_sent_token_is_valid():
+    if not gives_typed_values_back() or _a_sent_token_is_valid():
         return render_error(error)
-    response = make_response(current_app.ensure_sync(view)(**(request.view_args or {})))
+    response = run_view_again()
     if response.status_code == 422:  # the form refused: the token, perhaps more
         response.status_code = 400
     return response

@@ -1,5 +1,6 @@
-"""What the web forms share: one wording for a required field, and number fields that
-answer any wrong value with one plain message and show back what was typed.
+"""What the web forms share: their base class, one wording for a required field, and
+number fields that answer any wrong value with one plain message and show back what was
+typed.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
+from flask import g
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.form import BaseForm
 from wtforms.validators import StopValidation
@@ -17,6 +20,34 @@ from wtforms.widgets import TextInput
 #: The one message of an empty required field, on every form (``InputRequired`` and
 #: ``DataRequired`` alike) and for the registry's own "required" beside a field.
 REQUIRED = _l("This field is required.")
+
+
+class RegistryForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type hints
+    """A posted form of the registry. After :func:`refuse_forms` it does not validate,
+    with that message above it, so that a view run again to give a refused post back
+    (``registry.core.busy``) acts on nothing and shows what was typed: the forms of every
+    page marked ``keeps_typed_values`` are these."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators=extra_validators))
+        notice = refusing_forms()
+        if notice is None:
+            return valid
+        self.form_errors.append(notice)
+        return False
+
+
+def refuse_forms(notice: str) -> None:
+    """Every :class:`RegistryForm` validated for the rest of the request refuses with
+    ``notice``."""
+    g.forms_refused_with = notice
+
+
+def refusing_forms() -> str | None:
+    """The notice of :func:`refuse_forms` in this request, else None."""
+    notice = g.get("forms_refused_with")
+    return notice if isinstance(notice, str) else None
+
 
 # Thousands separated by commas, as the pages show amounts (1,234.5): accepted as typed.
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\Z")

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -26,7 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from registry.core import clock
-from registry.core.forms import REQUIRED, NumberField
+from registry.core.forms import REQUIRED, NumberField, RegistryForm
 from registry.core.web import strip_text
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS
 from registry.enterprises.money import YUAN_PER_WAN
@@ -52,7 +51,7 @@ def _not_in_the_future(_form: Form, field: Field) -> None:
         raise ValidationError(_l("The founding date cannot be in the future."))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(RegistryForm):
     """What an enterprise keeps current itself (PROFILE_FIELDS). The USCC is not here:
     it is shown, never changed."""
 
@@ -113,7 +112,7 @@ class ProfileForm(FlaskForm):
             select.data = select.data or ""
 
 
-class ReportYearForm(FlaskForm):
+class ReportYearForm(RegistryForm):
     """The year of a new annual report (a GET form: no CSRF token)."""
 
     class Meta:
@@ -167,7 +166,7 @@ def _percent(label: str, help_text: str) -> NumberField:
     )
 
 
-class AnnualReportForm(FlaskForm):
+class AnnualReportForm(RegistryForm):
     """The figures of one completed year (API.md, Annual report). Every figure is
     optional: a missing one leaves the checks that need it *unknown*."""
 

@@ -86,6 +86,8 @@ def test_each_operation_lists_the_problems_the_shared_checks_give(document):
             assert 409 in statuses, where
         if method in ("put", "patch"):
             assert {409, 412, 422, 428} <= statuses, where
+        # Only a write can find the database busy (tests/core/test_busy.py).
+        assert (503 in statuses) == (method != "get"), where
 
 
 def test_public_routes_take_an_optional_token(document):
