@@ -25,6 +25,8 @@ from typing import Any
 from apispec import BasePlugin
 from marshmallow import Schema, fields
 
+from registry.core.jsonbody import MAX_DEPTH
+
 PROBLEM_TYPE = "application/problem+json"
 #: The security scheme of the bearer tokens.
 BEARER = "bearerAuth"
@@ -105,7 +107,11 @@ def _shared_problems(access: dict[str, Any], method: str, has_query: bool) -> di
         if access["accepts"] == "multipart":
             add(400, "bad_request: a NUL character in the form")
         else:
-            add(400, "malformed_json: the body is not JSON")
+            add(
+                400,
+                "malformed_json: the body is not UTF-8 JSON, nests more than"
+                f" {MAX_DEPTH} levels deep, or holds an unpaired surrogate",
+            )
         add(413, "payload_too_large")
         add(415, "unsupported_media_type")
         add(422, "validation_failed: the body is not valid")
