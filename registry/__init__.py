@@ -9,6 +9,7 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import Config, from_environment
+from registry.core.jsonbody import RegistryJSONProvider
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -21,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
+    app.json = RegistryJSONProvider(app)
     app.config.from_object(Config)
     config = dict(config or {})
     if "SQLALCHEMY_DATABASE_URI" not in config or "SECRET_KEY" not in config:

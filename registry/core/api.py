@@ -17,7 +17,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
-from webargs.flaskparser import FlaskParser
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug import Response as WerkzeugResponse
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +33,7 @@ from registry.core.apidoc import (
 from registry.core.audit import Actor
 from registry.core.errors import refusal
 from registry.core.idempotency import idempotent
+from registry.core.jsonbody import MAX_JSON_BYTES
 from registry.core.pagination import InvalidCursor, decode_cursor
 from registry.core.problems import field_errors, problem
 from registry.core.web import is_api_path, render_error
@@ -110,9 +112,6 @@ class RegistryApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hin
         data = getattr(error, "data", None) or {}
         errors = field_errors(data["messages"]) if "messages" in data else data.get("errors")
         status = error.code or 500
-        if status == 400 and "json" in (data.get("messages") or {}):
-            # webargs could not read the body as JSON.
-            return problem(400, "malformed_json", gettext("The body is not valid JSON."))
         detail = data.get("message") or (
             gettext("Some values sent are not valid.") if status == 422 else None
         )
@@ -164,8 +163,6 @@ def link_next(next_cursor: str) -> None:
 
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
-#: Request bodies: JSON ≤ 1 MB; multipart uploads ≤ 10 MB + 64 KB (MAX_CONTENT_LENGTH).
-MAX_JSON_BYTES = 1024 * 1024
 
 
 def body_problem(accepts: str = "json") -> Response | None:
@@ -247,7 +244,8 @@ def check_body() -> None:
 
 class BodyParser(FlaskParser):
     """webargs' parser, checking a request body's size and type (413, 415) just before
-    reading it — after the view's loaders have answered 404 for a missing object."""
+    reading it — after the view's loaders have answered 404 for a missing object — and
+    reading JSON as the request does (:mod:`registry.core.jsonbody`)."""
 
     BODY_LOCATIONS = frozenset({"json", "files", "form", "json_or_form"})
 
@@ -262,6 +260,13 @@ class BodyParser(FlaskParser):
         if (location or self.location) in self.BODY_LOCATIONS:
             check_body()
         return super().parse(argmap, req, location=location, **kwargs)
+
+    def _raw_load_json(self, req: Request) -> Any:
+        """The body's JSON as the request reads it (``core.jsonbody``: a malformed body
+        is 400 ``malformed_json``); none for an empty body or another type."""
+        if not is_json_request(req) or not req.get_data(cache=True):
+            return missing
+        return req.get_json(cache=True)
 
 
 class ApiBlueprint(Blueprint):  # type: ignore[misc]  # flask-smorest ships no type hints

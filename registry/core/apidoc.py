@@ -7,7 +7,7 @@ problem unless it names another schema. What follows from the shared plumbing of
 :mod:`registry.core.api` is added here to every operation (to the description of a
 status it documents itself):
 
-* 400 ``bad_request`` everywhere (a NUL character in the query string);
+* 400 ``bad_request`` everywhere (a NUL character in the path or the query string);
 * 401 everywhere: a token that is sent must be valid, even on a public route; 403
   behind :func:`registry.core.api.requires` (the token or the role lacks the right);
   the operation's ``security`` says whether the bearer token is required or optional;
@@ -26,6 +26,8 @@ from typing import Any
 
 from apispec import BasePlugin
 from marshmallow import Schema, fields
+
+from registry.core.jsonbody import MAX_DEPTH
 
 PROBLEM_TYPE = "application/problem+json"
 #: The security scheme of the bearer tokens.
@@ -102,12 +104,16 @@ def _shared_problems(access: dict[str, Any], method: str, has_query: bool) -> di
         add(403, "forbidden: the token's scopes or the user's role lack the right")
     else:
         add(401, "unauthenticated: a bearer token was sent and is not valid")
-    add(400, "bad_request: a NUL character in the query string")
+    add(400, "bad_request: a NUL character in the path or the query string")
     if method in ("post", "put", "patch"):
         if access["accepts"] == "multipart":
             add(400, "bad_request: a NUL character in the form")
         else:
-            add(400, "malformed_json: the body is not JSON")
+            add(
+                400,
+                "malformed_json: the body is not UTF-8 JSON, nests more than"
+                f" {MAX_DEPTH} levels deep, or holds an unpaired surrogate",
+            )
         add(413, "payload_too_large")
         add(415, "unsupported_media_type")
         add(422, "validation_failed: the body is not valid")

@@ -135,6 +135,10 @@ def found(
     return row
 
 
+class MalformedJson(DomainError):
+    code, status = "malformed_json", 400
+
+
 class ValidationFailed(DomainError):
     code, status = "validation_failed", 422
 

@@ -39,8 +39,10 @@ from registry.core.dbsession import DbSession
 from registry.core.errors import (
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
+    MalformedJson,
     field_error,
 )
+from registry.core.jsonbody import MAX_JSON_BYTES
 from registry.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -69,12 +71,18 @@ def request_digest() -> str:
             upload.seek(0)
         return hashlib.sha256(canonical).hexdigest()
     raw = request.get_data(cache=True)
-    try:
-        canonical = json.dumps(
-            json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
-    except ValueError:
-        canonical = raw
+    canonical = raw
+    # A body too large (413) or malformed (400) is refused later, in API.md's order
+    # (after 404): compared by its bytes until then.
+    if request.is_json and 0 < len(raw) <= MAX_JSON_BYTES:
+        try:
+            document = request.get_json(cache=True)  # parsed once, for the view too
+        except MalformedJson:
+            pass
+        else:
+            canonical = json.dumps(
+                document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
     return hashlib.sha256(canonical).hexdigest()
 
 

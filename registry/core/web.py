@@ -293,9 +293,10 @@ class BoundedIntegerConverter(IntegerConverter):
 
 
 def refuse_nul_characters() -> None:
-    """No text the registry stores may hold U+0000 (PostgreSQL refuses it): a request
-    carrying one in its query or form is refused as a whole, before any view."""
-    values = [*request.args.values(), *request.args.keys()]
+    """No text the registry stores or looks up may hold U+0000 (PostgreSQL refuses it):
+    a request carrying one in its path, query or form is refused as a whole, before any
+    view. (In a JSON body it is refused field by field, ``core.schemas.no_nul``.)"""
+    values = [request.path, *request.args.values(), *request.args.keys()]
     if request.method not in ("GET", "HEAD") and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",

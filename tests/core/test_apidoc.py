@@ -137,8 +137,17 @@ def test_query_text_is_documented_without_nul(document):
     )
 
 
-def test_a_nul_in_the_query_is_a_problem_with_its_request_id(client, admin_headers):
-    response = client.get(f"{API}/enterprises", query_string={"q": "a\x00b"}, headers=admin_headers)
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        (f"{API}/enterprises", {"q": "a\x00b"}),
+        (f"{API}/tiers/a%00b/enterprises", None),  # a path looked up in the database
+    ],
+)
+def test_a_nul_in_the_query_or_path_is_a_problem_with_its_request_id(
+    client, admin_headers, path, query
+):
+    response = client.get(path, query_string=query, headers=admin_headers)
     assert response.status_code == 400 and response.mimetype == PROBLEM_TYPE
     body = response.json
     assert body["code"] == "bad_request"

@@ -44,6 +44,8 @@ def test_huge_numbers_in_a_cursor_are_refused(admin_client, path):
     [
         ("get", "/review/enterprises?q=%00", None),
         ("get", "/admin/users?q=a%00b", None),
+        ("get", "/tiers/a%00b", None),  # a path looked up in the database
+        ("get", "/exports/tiers/%00?format=csv", None),
         ("post", "/signup", {"email": "a@example.com", "enterprise_name": "甲\x00乙"}),
         ("post", "/login", {"email": "a\x00@example.com", "password": "x"}),
     ],
