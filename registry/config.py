@@ -20,6 +20,11 @@ class Config:
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Production sets it (served over HTTPS only). A request that arrives over HTTPS gets a
+    # Secure cookie whatever it says (registry.accounts.sessions); the setting covers TLS
+    # ended by a proxy the registry does not trust (TRUSTED_PROXIES unset). Off by default
+    # so that ``make run`` works over plain HTTP.
+    SESSION_COOKIE_SECURE = False
     # Keyset pages on the public lists.
     PAGE_SIZE = 50
     # Test configurations only: pins the registry's clock (``registry.core.clock``).
@@ -96,18 +101,19 @@ def from_environment(instance_path: str) -> dict:
             settings[name] = os.environ[name]
     if os.environ.get("RATELIMIT_STORAGE_URI"):
         settings["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
-    if os.environ.get("RATELIMIT_ENABLED"):
-        settings["RATELIMIT_ENABLED"] = os.environ["RATELIMIT_ENABLED"].strip().lower() not in (
-            "0",
-            "false",
-            "no",
-            "off",
-        )
+    for name in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE"):
+        if os.environ.get(name):
+            settings[name] = _flag(os.environ[name])
     if os.environ.get("FEED_RETENTION_DAYS"):
         settings["FEED_RETENTION_DAYS"] = int(os.environ["FEED_RETENTION_DAYS"])
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings
+
+
+def _flag(value: str) -> bool:
+    """An on/off variable: ``0``, ``false``, ``no`` and ``off`` are off, anything else on."""
+    return value.strip().lower() not in ("0", "false", "no", "off")
 
 
 def normalise_database_url(url: str) -> str:

@@ -372,6 +372,60 @@ def test_private_pages_carry_the_security_headers(client, session):
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
+def _session_cookie(response) -> str:
+    """The ``Set-Cookie`` line of the session cookie."""
+    (line,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    return line
+
+
+def test_the_session_cookie_is_secure_whenever_the_request_came_over_https(
+    app, database_url, session
+):
+    """S11: a request over TLS gets a ``Secure`` cookie even with SESSION_COOKIE_SECURE
+    off; behind a trusted proxy, its ``X-Forwarded-Proto`` says whether it was TLS."""
+    ops.sign_up(session, email=OWNER, password=PASSWORD, uscc=new_uscc(), enterprise_name="x")
+    session.commit()
+    login = {"email": OWNER, "password": PASSWORD}
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    plain = app.test_client().post("/login", data=login)
+    assert plain.status_code == 303 and "Secure" not in _session_cookie(plain)
+    tls = app.test_client().post("/login", data=login, base_url="https://localhost")
+    cookie = _session_cookie(tls)
+    assert tls.status_code == 303 and "; Secure" in cookie and "HttpOnly" in cookie
+    # The language, the CSRF token and the signed-in user all live in that one cookie.
+    anonymous = app.test_client().get("/login?lang=en", base_url="https://localhost")
+    assert "; Secure" in _session_cookie(anonymous)
+    assert [h for h in anonymous.headers.getlist("Set-Cookie") if "Secure" not in h] == []
+
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
+    behind = make_app(database_url, TRUSTED_PROXIES=1)
+    proxied = behind.test_client().post("/login", data=login, headers=forwarded)
+    assert "; Secure" in _session_cookie(proxied)
+    # Without a trusted proxy, anybody could send the header: it is not believed.
+    spoofed = app.test_client().post("/login", data=login, headers=forwarded)
+    assert "Secure" not in _session_cookie(spoofed)
+    with behind.app_context():
+        db.engine.dispose()
+
+
+def test_the_production_setting_marks_every_session_cookie_secure(
+    database_url, session, monkeypatch, tmp_path
+):
+    """SESSION_COOKIE_SECURE (production sets it) covers requests whose scheme the
+    registry cannot see, such as TLS ended by a proxy it does not trust."""
+    from registry.config import from_environment
+
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    assert from_environment(str(tmp_path))["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
+    assert from_environment(str(tmp_path))["SESSION_COOKIE_SECURE"] is False
+    production = make_app(database_url, SESSION_COOKIE_SECURE=True)
+    response = production.test_client().get("/login?lang=en")
+    assert "; Secure" in _session_cookie(response)
+    with production.app_context():
+        db.engine.dispose()
+
+
 def test_names_are_shown_literally(client, session):
     name = "<img src=x onerror=alert(1)>{{7*7}}"
     client.post("/signup", data=_signup_form(enterprise_name=name))
