@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from registry.accounts import tokens
 from registry.accounts.checks import (
     check_password_rules,
     check_sign_up,
@@ -272,8 +273,8 @@ def update_user(
     active: bool | None = None,
 ) -> User:
     """An admin changes a user's role or enables / disables it. Disabling ends its web
-    sessions at once (and its tokens, which check ``active``). Admins cannot lock
-    themselves out."""
+    sessions and revokes its API tokens at once; enabling gives none of them back
+    (API.md). Admins cannot lock themselves out."""
     before: dict[str, Any] = {"role": str(user.role), "active": user.active}
     after = dict(before)
     if role is not None:
@@ -293,6 +294,9 @@ def update_user(
     user.active = after["active"]
     end_web_sessions(session, user)
     record_audit(session, actor, "user.update", "user", user.id, changes)
+    if not user.active:
+        for token in tokens.tokens_of(session, user.id):
+            tokens.revoke_token(session, token, actor=actor)
     return user
 
 

@@ -167,6 +167,40 @@ def test_disabling_ends_sessions_and_admins_cannot_lock_themselves_out(session, 
         ops.update_user(session, admin, actor=actor, active=False)
 
 
+def test_disabling_revokes_the_users_tokens_and_enabling_gives_none_back(session, make):
+    """API.md: disabling a user revokes its tokens (each revocation audited as an
+    admin's would be); re-enabling gives none back."""
+    from registry.accounts import tokens
+    from registry.accounts.models import ApiToken
+
+    admin = make.user("root@example.com", Role.ADMIN)
+    user = make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
+    actor = Actor(admin.id, "root", "web")
+    with clock.pinned(_at(0)):
+        live, secret = tokens.create_token(session, user, "registry:read", actor=actor)
+        earlier, _ = tokens.create_token(session, user, "changes:read", actor=actor)
+        tokens.revoke_token(session, earlier, actor=actor)
+    others, others_secret = tokens.create_token(session, admin, "registry:read", actor=actor)
+    with clock.pinned(_at(5)):
+        ops.update_user(session, user, actor=actor, active=False)
+    assert (live.revoked_at, earlier.revoked_at, others.revoked_at) == (_at(5), _at(0), None)
+    revocations = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "token.revoke").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.object_id, e.actor_id) for e in revocations] == [
+        (str(earlier.id), admin.id),
+        (str(live.id), admin.id),
+    ]
+    with clock.pinned(_at(10)):
+        ops.update_user(session, user, actor=actor, active=True)
+    session.flush()
+    session.expire_all()
+    assert session.get(ApiToken, live.id).revoked_at == _at(5)
+    with clock.pinned(_at(11)):
+        assert tokens.token_for(session, secret, _at(11)) is None
+        assert tokens.token_for(session, others_secret, _at(11)) is not None
+
+
 def _at(minutes: int) -> datetime:
     return datetime(2026, 3, 2, 2, 0, tzinfo=UTC) + timedelta(minutes=minutes)
 
