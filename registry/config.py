@@ -43,6 +43,10 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     PROBLEM_TYPE_BASE = "https://registry.invalid/problems/"
+    # The registry's public address (scheme, host, port, optional path prefix), for the
+    # links it gives clients to follow (the API's ``Link: rel="next"``). Unset: those
+    # links are relative references; they are never built from the Host header.
+    EXTERNAL_URL: str | None = None
     # API rate limits (API.md; Flask-Limiter syntax). RATELIMIT_STORAGE_URI defaults to
     # ratelimits.db in the instance folder (registry.core.ratelimit).
     RATELIMIT_ENABLED = True
@@ -106,6 +110,8 @@ def from_environment(instance_path: str) -> dict:
             settings[name] = _flag(os.environ[name])
     if os.environ.get("FEED_RETENTION_DAYS"):
         settings["FEED_RETENTION_DAYS"] = int(os.environ["FEED_RETENTION_DAYS"])
+    if os.environ.get("EXTERNAL_URL"):
+        settings["EXTERNAL_URL"] = os.environ["EXTERNAL_URL"].strip()
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings

@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from apispec import BasePlugin
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
@@ -157,7 +157,17 @@ def link_next(next_cursor: str) -> None:
     """``Link: <this request with after=next_cursor>; rel="next"`` on the response."""
     args = request.args.to_dict(flat=False)
     args["after"] = [next_cursor]
-    g.link_next = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
+    g.link_next = f'<{link_to(request.path)}?{urlencode(args, doseq=True)}>; rel="next"'
+
+
+def link_to(path: str) -> str:
+    """``path`` of this registry as a link for clients to follow: under ``EXTERNAL_URL``
+    (its public address, path prefix included) when it is set, else a reference relative
+    to the origin the request came to. Never built from the Host header, which the
+    client chooses."""
+    external = current_app.config.get("EXTERNAL_URL")
+    base = external.rstrip("/") if external else request.script_root
+    return base + quote(path)
 
 
 # --- access by token scope ------------------------------------------------------------------
