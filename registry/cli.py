@@ -20,7 +20,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from registry.accounts import operations as account_ops
+from registry.accounts import throttling
 from registry.applications import notice_ends
 from registry.core import clock, idempotency
 from registry.core.cli import CLI_ACTOR, each_in_own_transaction, refusal_exits, transactional
@@ -79,7 +79,7 @@ def tick_command(now_text: str | None) -> None:
             lambda: ladder_queries.expired_enterprise_ids(db.session, at),
             lambda enterprise_id: ladder.lapse_designation(db.session, enterprise_id, at),
         )
-        account_ops.purge_login_throttles(db.session, at)
+        throttling.purge_login_throttles(db.session, at)
         idempotency.purge(db.session, at)
         feed.purge(db.session, at, current_app.config["FEED_RETENTION_DAYS"])
         db.session.commit()

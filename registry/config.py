@@ -20,6 +20,11 @@ class Config:
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Production sets it (served over HTTPS only). A request that arrives over HTTPS gets a
+    # Secure cookie whatever it says (registry.accounts.sessions); the setting covers TLS
+    # ended by a proxy the registry does not trust (TRUSTED_PROXIES unset). Off by default
+    # so that ``make run`` works over plain HTTP.
+    SESSION_COOKIE_SECURE = False
     # Keyset pages on the public lists.
     PAGE_SIZE = 50
     # Test configurations only: pins the registry's clock (``registry.core.clock``).
@@ -40,6 +45,10 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     PROBLEM_TYPE_BASE = "https://registry.invalid/problems/"
+    # The registry's public address (scheme, host, port, optional path prefix), for the
+    # links it gives clients to follow (the API's ``Link: rel="next"``). Unset: those
+    # links are relative references; they are never built from the Host header.
+    EXTERNAL_URL: str | None = None
     # API rate limits (API.md; Flask-Limiter syntax). RATELIMIT_STORAGE_URI defaults to
     # ratelimits.db in the instance folder (registry.core.ratelimit).
     RATELIMIT_ENABLED = True
@@ -98,17 +107,15 @@ def from_environment(instance_path: str) -> dict:
             settings[name] = os.environ[name]
     if os.environ.get("RATELIMIT_STORAGE_URI"):
         settings["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
-    if os.environ.get("RATELIMIT_ENABLED"):
-        settings["RATELIMIT_ENABLED"] = os.environ["RATELIMIT_ENABLED"].strip().lower() not in (
-            "0",
-            "false",
-            "no",
-            "off",
-        )
+    for name in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE"):
+        if os.environ.get(name):
+            settings[name] = _flag(os.environ[name])
     if os.environ.get("DATABASE_LOCK_WAIT"):
         settings["DATABASE_LOCK_WAIT"] = lock_wait(os.environ["DATABASE_LOCK_WAIT"])
     if os.environ.get("FEED_RETENTION_DAYS"):
         settings["FEED_RETENTION_DAYS"] = int(os.environ["FEED_RETENTION_DAYS"])
+    if os.environ.get("EXTERNAL_URL"):
+        settings["EXTERNAL_URL"] = os.environ["EXTERNAL_URL"].strip()
     if os.environ.get("REGISTRY_FAKE_NOW"):
         settings["REGISTRY_FAKE_NOW"] = os.environ["REGISTRY_FAKE_NOW"]
     return settings
@@ -124,6 +131,11 @@ def lock_wait(raw: str) -> float:
     if not 0 < seconds <= 3600:
         raise ValueError(f"DATABASE_LOCK_WAIT: seconds above 0, at most 3600; not {raw!r}")
     return seconds
+
+
+def _flag(value: str) -> bool:
+    """An on/off variable: ``0``, ``false``, ``no`` and ``off`` are off, anything else on."""
+    return value.strip().lower() not in ("0", "false", "no", "off")
 
 
 def normalise_database_url(url: str) -> str:

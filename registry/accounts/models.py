@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+import secrets
 from datetime import datetime
 
 from flask import current_app
@@ -19,6 +21,24 @@ class Role(enum.StrEnum):
     ENTERPRISE = "enterprise"
     REVIEWER = "reviewer"
     ADMIN = "admin"
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash of a random password at ``method``'s cost, made once per process."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` is the one ``stored_hash`` was made from. Without a hash (an
+    unknown account name, a user who authenticates by token only) a dummy hash of the
+    configured cost is checked all the same, so that every answer costs one hash and
+    the time taken tells no account from another."""
+    if stored_hash:
+        return check_password_hash(stored_hash, password)
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    check_password_hash(_dummy_hash(method), password)
+    return False
 
 
 class User(UserMixin, Model):
@@ -44,7 +64,7 @@ class User(UserMixin, Model):
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash and check_password_hash(self.password_hash, password))
+        return verify_password(self.password_hash, password)
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -69,14 +89,20 @@ class User(UserMixin, Model):
         return self.name or self.email
 
 
+#: ``LoginThrottle.client_address`` of the count of every address together.
+EVERY_ADDRESS = "*"
+
+
 class LoginThrottle(Model):
     """Failed logins per account name (the normalised email, whether or not such a
-    user exists), kept in the database so that every worker process sees the same
-    count (QUALITY.md S8)."""
+    user exists) and client address, and per account name from every address together
+    (``client_address`` = ``EVERY_ADDRESS``), kept in the database so that every worker
+    process and server sees the same counts (QUALITY.md S8)."""
 
     __tablename__ = "login_throttles"
 
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    client_address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     first_failure_at: Mapped[datetime] = mapped_column(UtcDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,43 +1,43 @@
 """Account operations (flush, never commit): users, passwords, sign-up and its claims,
-the web-session version and login throttling. The checks of an account's values, which
-save nothing, are in :mod:`registry.accounts.checks`."""
+the web-session version and signing in. The checks of an account's values, which save
+nothing, are in :mod:`registry.accounts.checks`; the counts of wrong passwords in
+:mod:`registry.accounts.throttling`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import select
 
+from registry.accounts import throttling, tokens
 from registry.accounts.checks import (
     check_password_rules,
     check_sign_up,
     normalise_email,
     require_free_email,
 )
-from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
+from registry.accounts.models import (
+    AccountClaim,
+    ClaimState,
+    Role,
+    User,
+    verify_password,
+)
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
-from registry.core.db import for_update, is_postgres
 from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ConflictOfInterest,
     Forbidden,
     InvalidTransition,
     Refusals,
-    Throttled,
     ValidationFailed,
     field_error,
     required,
 )
 from registry.enterprises import operations as enterprise_ops
 from registry.enterprises.models import Enterprise
-
-# Compared against when no such user exists, so that both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
 
 
 def _set_password(user: User, password: str, field: str = "password") -> None:
@@ -220,20 +220,20 @@ def end_web_sessions(session: DbSession, user: User) -> None:
     session.flush()
 
 
-def check_password_change(session: DbSession, user: User, current: str, new: str) -> None:
+def check_password_change(
+    session: DbSession, user: User, current: str, new: str, *, client_address: str | None
+) -> None:
     """Every fault of a password change at once (QUALITY.md U2): the current password and
-    the new one's rules. A wrong current password is counted like a failed login, whatever
-    else is wrong, so that a stolen session cannot guess its way through; the caller
-    commits to keep the count."""
-    row = _throttle_row(session, user.email)
+    the new one's rules. A wrong current password is counted like a failed login from
+    ``client_address``, whatever else is wrong, so that a stolen session cannot guess its
+    way through; the caller commits to keep the count."""
     now = clock.now()
-    if row.locked_until is not None and row.locked_until > now:
-        raise _throttled(row.locked_until, now)
+    counts = throttling.login_counts(session, user.email, client_address, now)
     refusals = Refusals()
     if not current:
         refusals.add(required("current_password"))  # not a guess: nothing is counted
     elif not user.check_password(current):
-        _count_failure(row, now, ThrottlePolicy())
+        counts.count_failure(now)
         session.flush()
         refusals.add(
             field_error("current_password", "wrong", "The current password is not correct.")
@@ -246,10 +246,12 @@ def check_password_change(session: DbSession, user: User, current: str, new: str
     refusals.raise_any()
 
 
-def change_password(session: DbSession, user: User, current: str, new: str) -> None:
+def change_password(
+    session: DbSession, user: User, current: str, new: str, *, client_address: str | None
+) -> None:
     """The user's own change: the current password is required; the user's other web
     sessions end (the caller renews the current one)."""
-    check_password_change(session, user, current, new)
+    check_password_change(session, user, current, new, client_address=client_address)
     _set_password(user, new, "new_password")
     end_web_sessions(session, user)
     record_audit(session, Actor.of(user, "web"), "user.password", "user", user.id, {})
@@ -272,8 +274,8 @@ def update_user(
     active: bool | None = None,
 ) -> User:
     """An admin changes a user's role or enables / disables it. Disabling ends its web
-    sessions at once (and its tokens, which check ``active``). Admins cannot lock
-    themselves out."""
+    sessions and revokes its API tokens at once; enabling gives none of them back
+    (API.md). Admins cannot lock themselves out."""
     before: dict[str, Any] = {"role": str(user.role), "active": user.active}
     after = dict(before)
     if role is not None:
@@ -293,89 +295,41 @@ def update_user(
     user.active = after["active"]
     end_web_sessions(session, user)
     record_audit(session, actor, "user.update", "user", user.id, changes)
+    if not user.active:
+        for token in tokens.tokens_of(session, user.id):
+            tokens.revoke_token(session, token, actor=actor)
     return user
 
 
-# --- login throttling -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """``max_failures`` wrong passwords within ``window`` lock the account name for
-    ``lock``. Counted per account name, for every worker process alike."""
-
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-    lock: timedelta = timedelta(minutes=15)
-
-
-def _throttle_row(session: DbSession, email: str) -> LoginThrottle:
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    session.execute(
-        insert(LoginThrottle)
-        .values(email=email, failures=0, first_failure_at=clock.now())
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    stmt = select(LoginThrottle).where(LoginThrottle.email == email)
-    return session.scalars(for_update(session, stmt)).one()
+# --- signing in ----------------------------------------------------------------------------
 
 
 def authenticate(
-    session: DbSession, email: str, password: str, policy: ThrottlePolicy = ThrottlePolicy()
+    session: DbSession,
+    email: str,
+    password: str,
+    *,
+    client_address: str | None,
+    policy: throttling.ThrottlePolicy = throttling.POLICY,
 ) -> User | None:
-    """The user whose email and password these are, or None. A locked account name
-    raises ``Throttled`` (with ``retry_after`` seconds) whatever the password. The
+    """The user whose email and password these are, or None. An account name locked for
+    ``client_address``, or for every address, raises ``Throttled`` (with ``retry_after``
+    seconds) whatever the password. Every refusal costs one password hash, as a wrong
+    password of a real user does: the time taken tells no account from another. The
     caller commits in both cases: the failure count must be kept."""
     try:
         email = normalise_email(email)
     except ValidationFailed:
+        verify_password(None, password)
         return None
     now = clock.now()
-    row = _throttle_row(session, email)
-    if row.locked_until is not None and row.locked_until > now:
-        raise _throttled(row.locked_until, now)
+    counts = throttling.login_counts(session, email, client_address, now, policy)
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
-    ok = (
-        user.check_password(password)
-        if user is not None
-        else check_password_hash(_DUMMY_HASH, password) and False
-    )
+    ok = verify_password(user.password_hash if user is not None else None, password)
     if ok and user is not None and user.active:
-        row.failures, row.locked_until = 0, None
+        counts.succeeded()
         session.flush()
         return user
-    _count_failure(row, now, policy)
+    counts.count_failure(now)
     session.flush()
     return None
-
-
-def _count_failure(row: LoginThrottle, now: datetime, policy: ThrottlePolicy) -> None:
-    if row.failures == 0 or now - row.first_failure_at > policy.window:
-        row.failures, row.first_failure_at = 0, now
-    row.failures += 1
-    if row.failures >= policy.max_failures:
-        row.locked_until = now + policy.lock
-        row.failures = 0
-
-
-def purge_login_throttles(
-    session: DbSession, now: datetime, policy: ThrottlePolicy = ThrottlePolicy()
-) -> int:
-    """``tick``: forget the counts that no longer matter (no lock running, the last
-    failure outside the window), so that typed-in names do not pile up."""
-    result = session.execute(
-        delete(LoginThrottle).where(
-            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
-            LoginThrottle.first_failure_at < now - policy.window,
-        )
-    )
-    return cast("CursorResult[Any]", result).rowcount
-
-
-def _throttled(until: datetime, now: datetime) -> Throttled:
-    error = Throttled(
-        "Too many failed logins. Try again in %(minutes)s minutes.",
-        minutes=max(1, int((until - now).total_seconds() + 59) // 60),
-    )
-    error.retry_after = max(1, int((until - now).total_seconds()))
-    return error

@@ -3,7 +3,9 @@
 Sessions are Flask's signed cookies carrying ``"<user id>:<session version>"``
 (``User.get_id``); the loader accepts a cookie only while that version is the user's
 current one and the user is active, so bumping the version ends every web session of
-the user on every server at once (QUALITY.md S6). There is no "remember me" cookie.
+the user on every server at once (QUALITY.md S6). There is no "remember me" cookie,
+and the session cookie is the only one the registry sets (the language and the CSRF
+token live in it): it is ``Secure`` whenever the request came over HTTPS.
 
 Which pages a role may open is ``registry.core.access``.
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from werkzeug import Response as WerkzeugResponse
@@ -42,7 +45,18 @@ def _unauthorized() -> WerkzeugResponse:
     return redirect(url_for("accounts.login", next=target), 303)
 
 
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, marked ``Secure`` for every request that came over
+    HTTPS whatever ``SESSION_COOKIE_SECURE`` says (QUALITY.md S11). ``request.is_secure``
+    believes ``X-Forwarded-Proto`` only behind ``TRUSTED_PROXIES`` (ProxyFix); the
+    setting, on in production, covers TLS that ends at a proxy the registry cannot see."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionCookie()
     login_manager.init_app(app)
     login_manager.session_protection = None  # the session version does this job
     login_manager.user_loader(_load_user)

@@ -58,7 +58,10 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = operations.authenticate(
-                db.session, cast(str, form.email.data), cast(str, form.password.data)
+                db.session,
+                cast(str, form.email.data),
+                cast(str, form.password.data),
+                client_address=request.remote_addr,
             )
         except Throttled as error:
             db.session.commit()
@@ -169,6 +172,7 @@ def change_password() -> ResponseReturnValue:
                 user,
                 cast(str, form.current_password.data),
                 cast(str, form.new_password.data),
+                client_address=request.remote_addr,
             )
         except DomainError as error:
             # A refusal changes nothing but the failure count, which must be kept.
@@ -188,6 +192,7 @@ def change_password() -> ResponseReturnValue:
                 current_user._get_current_object(),
                 form.current_password.data or "",
                 form.new_password.data or "",
+                client_address=request.remote_addr,
             ),
         )
         db.session.commit()  # a wrong current password is counted, as above

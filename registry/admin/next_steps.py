@@ -45,14 +45,15 @@ def after_user_action(user: User, action: str) -> None:
         )
     elif action == "enable":
         text = _(
-            "%(name)s can sign in again with the same password; the user's tokens that have "
-            "not expired or been revoked work again.",
+            "%(name)s can sign in again with the same password. The tokens revoked when the "
+            "user was disabled stay revoked: create new ones if the user needs the API.",
             name=name,
         )
     elif action == "disable":
         text = _(
-            "%(name)s can no longer sign in and the user's tokens are refused. Enable the "
-            "user on this page to give the access back.",
+            "%(name)s can no longer sign in and the user's API tokens have been revoked. "
+            "Enabling the user on this page lets the user sign in again; tokens would have "
+            "to be created anew.",
             name=name,
         )
     elif user.id == current_user.id:

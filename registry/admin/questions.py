@@ -21,7 +21,7 @@ from registry.ladder.models import Tier
 
 
 def disable_user(user: User) -> Question:
-    """Disabling a user: signed out everywhere, tokens refused."""
+    """Disabling a user: signed out everywhere, tokens revoked."""
     return Question(
         title=_("Disable %(name)s (%(email)s)?", name=user.display_name, email=user.email),
         consequences=[
@@ -29,10 +29,11 @@ def disable_user(user: User) -> Question:
                 "%(name)s can no longer sign in, and every session of the user ends at once.",
                 name=user.display_name,
             ),
-            _("The user's API tokens are refused while the account is disabled."),
+            _("The user's API tokens are revoked: every program that uses them is refused."),
         ],
         lasting=_(
-            "The sessions that end cannot be restored, even if the user is enabled again later."
+            "The sessions that end and the tokens revoked cannot be restored, even if the "
+            "user is enabled again later: the user would need new tokens."
         ),
         button=_("Disable the user"),
         cancel_url=url_for("admin.user", user_id=user.id),

@@ -4,7 +4,9 @@ the reviewers' counts, claims and decisions in :mod:`registry.applications.api_r
 Every change goes through the operations the web pages use: there is no second way
 around the state machine.
 
-Rights (API.md's table): reading needs ``registry:read``; the applicant side acts with
+Rights (API.md's table): an enterprise's users read their own applications with
+``registry:read``, reviewers read every application with ``registry:read`` or
+``workflow:review`` (either is enough); the applicant side acts with
 ``workflow:apply`` (an enterprise's users, on its own applications) or
 ``workflow:review`` (reviewers, on their nominations); claims and decisions need
 ``workflow:review``. Another enterprise's application is 404 with nothing of it in the
@@ -22,7 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Container
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import url_for
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
@@ -66,18 +68,38 @@ APPLICANT = ("workflow:apply", "workflow:review")
 OneApplication = tuple[Application, int, dict[str, str]]
 
 
-def requires_any(*scopes: str, accepts: str = "json") -> Callable[[View], View]:
-    """:func:`registry.core.api.requires` for the first of ``scopes`` the caller holds
-    (401 without a token, 403 when it holds none of them)."""
+class Right(NamedTuple):
+    """A scope a route accepts, for the roles given (None: every role the scope gives
+    something to, as :data:`registry.core.api.SCOPE_ROLES` says)."""
+
+    scope: str
+    roles: frozenset[str] | None = None
+
+
+#: Reviewers and admins (admins hold every reviewer right).
+STAFF = frozenset({"reviewer", "admin"})
+#: Reading applications: an enterprise's users with registry:read (their own), reviewers
+#: with registry:read or workflow:review — either is enough (API.md).
+READERS = ("registry:read", "workflow:review")
+
+
+def requires_any(*rights: str | Right, accepts: str = "json") -> Callable[[View], View]:
+    """:func:`registry.core.api.requires` for the first of ``rights`` (scopes, or scopes
+    for some roles only) the caller holds (401 without a token, 403 when it holds none
+    of them)."""
+    wanted = [right if isinstance(right, Right) else Right(right) for right in rights]
 
     def decorate(view: View) -> View:
-        gated = {scope: requires(scope, accepts=accepts)(view) for scope in scopes}
+        gated = [
+            (right, requires(right.scope, accepts=accepts, roles=right.roles)(view))
+            for right in wanted
+        ]
 
         # Wraps a gated view: its documentation says the route needs a token.
-        @functools.wraps(gated[scopes[0]])
+        @functools.wraps(gated[0][1])
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            scope = next((s for s in scopes if has_right(s)), scopes[0])
-            return gated[scope](*args, **kwargs)
+            held = (gate for right, gate in gated if has_right(right.scope, right.roles))
+            return next(held, gated[0][1])(*args, **kwargs)
 
         return wrapped
 
@@ -209,7 +231,7 @@ def _list_conditions(args: dict) -> list:
 
 
 @blp.get("/applications")
-@requires("registry:read")
+@requires_any(*READERS)
 @blp.arguments(schemas.ApplicationListArgs, location="query")
 @blp.response(200, list_schema(schemas.ApplicationResponse, "ApplicationList"))
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
@@ -276,7 +298,7 @@ def create_application(body: dict[str, Any]) -> OneApplication:
 
 
 @blp.get("/applications/<int:application_id>")
-@requires("registry:read")
+@requires_any(*READERS)
 @with_application
 @blp.response(200, schemas.ApplicationResponse)
 @blp.alt_response(404, description="No such application (or another enterprise's)")

@@ -5,9 +5,10 @@ changes_requested (multipart ``file``) → 201, the list, the download (always
 
 The applicant side uploads and deletes (``workflow:apply`` for an enterprise's users,
 ``workflow:review`` for reviewers on their nominations). An application's files are
-read with any of ``registry:read``, ``workflow:apply`` or ``workflow:review`` the
-caller's role holds. Another enterprise's application or file is 404 with nothing of it
-in the body (QUALITY.md S1).
+read by an enterprise's users with ``workflow:apply`` and by reviewers with
+``workflow:review`` or ``registry:read``, either is enough (API.md); an enterprise's
+``registry:read`` does not open them. Another enterprise's application or file is 404
+with nothing of it in the body (QUALITY.md S1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from registry.applications import api_schemas as schemas
 from registry.applications import attachments, file_types, queries
 from registry.applications.api import (
     APPLICANT,
+    STAFF,
     VIA,
+    Right,
     action_errors,
     caller,
     requires_any,
@@ -37,9 +40,10 @@ blp = ApiBlueprint(
     "attachments_api", __name__, url_prefix=API_PREFIX, description="Files of applications."
 )
 
-#: API.md: an enterprise's files are part of applying (workflow:apply), and reviewers
-#: download them with workflow:review; registry:read alone does not open them.
-FILE_READERS = ("workflow:apply", "workflow:review")
+#: API.md: an enterprise's files are part of applying (workflow:apply); reviewers read
+#: them with workflow:review or registry:read. An enterprise's registry:read alone does
+#: not open them.
+FILE_READERS = ("workflow:apply", "workflow:review", Right("registry:read", STAFF))
 FILE_TYPES = (file_types.PDF, file_types.PNG, file_types.JPEG, file_types.XLSX)
 BINARY = {"type": "string", "format": "binary"}
 

@@ -7,12 +7,12 @@ token scope, the caller behind the token and the problems each route documents.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from apispec import BasePlugin
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
@@ -156,7 +156,17 @@ def link_next(next_cursor: str) -> None:
     """``Link: <this request with after=next_cursor>; rel="next"`` on the response."""
     args = request.args.to_dict(flat=False)
     args["after"] = [next_cursor]
-    g.link_next = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
+    g.link_next = f'<{link_to(request.path)}?{urlencode(args, doseq=True)}>; rel="next"'
+
+
+def link_to(path: str) -> str:
+    """``path`` of this registry as a link for clients to follow: under ``EXTERNAL_URL``
+    (its public address, path prefix included) when it is set, else a reference relative
+    to the origin the request came to. Never built from the Host header, which the
+    client chooses."""
+    external = current_app.config.get("EXTERNAL_URL")
+    base = external.rstrip("/") if external else request.script_root
+    return base + quote(path)
 
 
 # --- access by token scope ------------------------------------------------------------------
@@ -182,19 +192,21 @@ def body_problem(accepts: str = "json") -> Response | None:
     return None
 
 
-def requires(scope: str, *, accepts: str = "json") -> Callable[[View], View]:
-    """The caller's token must carry ``scope`` and its user's role must have it:
-    no token → 401, a token without the right → 403. The object's existence (404, the
-    view's loaders) follows, then the body's size and type (413, 415) when the body is
-    parsed (:class:`BodyParser`), then its JSON and fields (400, 422)."""
+def requires(
+    scope: str, *, accepts: str = "json", roles: Collection[str] | None = None
+) -> Callable[[View], View]:
+    """The caller's token must carry ``scope`` and its user's role must have it (one of
+    ``roles`` when given, for a route that gives the scope's right to some of the roles
+    only): no token → 401, a token without the right → 403. The object's existence (404,
+    the view's loaders) follows, then the body's size and type (413, 415) when the body
+    is parsed (:class:`BodyParser`), then its JSON and fields (400, 422)."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            user = g.get("api_user")
-            if user is None:
+            if g.get("api_user") is None:
                 return problem(401, detail=gettext("A bearer token is required."))
-            if scope not in g.api_scopes or str(user.role) not in SCOPE_ROLES[scope]:
+            if not has_right(scope, roles):
                 return problem(403, detail=gettext("This token does not give that right."))
             return _act(view, accepts, args, kwargs)
 
@@ -297,9 +309,14 @@ class ApiBlueprint(Blueprint):  # type: ignore[misc]  # flask-smorest ships no t
         return decorate
 
 
-def has_right(scope: str) -> bool:
+def has_right(scope: str, roles: Collection[str] | None = None) -> bool:
+    """The caller's token carries ``scope`` and its user's role has the scope's right
+    (and is one of ``roles`` when given)."""
     user = g.get("api_user")
-    return user is not None and scope in g.api_scopes and str(user.role) in SCOPE_ROLES[scope]
+    if user is None or scope not in g.api_scopes:
+        return False
+    role = str(user.role)
+    return role in SCOPE_ROLES[scope] and (roles is None or role in roles)
 
 
 def add_link_header(response: Response) -> Response:

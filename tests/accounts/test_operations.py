@@ -1,5 +1,5 @@
 """Accounts at the operations layer: sign-up and claims, passwords, session versions,
-login throttling."""
+login throttling (per account name and address, and per account name)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.accounts import operations as ops
+from registry.accounts import throttling
 from registry.accounts.models import AccountClaim, ClaimState, LoginThrottle, Role, User
 from registry.core import clock
 from registry.core.audit import Actor
@@ -147,9 +148,9 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(session):
     user = _sign_up(session, new_uscc()).user
     version = user.session_version
     with pytest.raises(ValidationFailed) as refused:
-        ops.change_password(session, user, "wrong", "Another-pass-77")
+        ops.change_password(session, user, "wrong", "Another-pass-77", client_address=None)
     assert refused.value.errors[0]["field"] == "current_password"
-    ops.change_password(session, user, PASSWORD, "Another-pass-77")
+    ops.change_password(session, user, PASSWORD, "Another-pass-77", client_address=None)
     assert user.session_version == version + 1
     assert user.check_password("Another-pass-77") and not user.check_password(PASSWORD)
 
@@ -167,45 +168,121 @@ def test_disabling_ends_sessions_and_admins_cannot_lock_themselves_out(session, 
         ops.update_user(session, admin, actor=actor, active=False)
 
 
+def test_disabling_revokes_the_users_tokens_and_enabling_gives_none_back(session, make):
+    """API.md: disabling a user revokes its tokens (each revocation audited as an
+    admin's would be); re-enabling gives none back."""
+    from registry.accounts import tokens
+    from registry.accounts.models import ApiToken
+
+    admin = make.user("root@example.com", Role.ADMIN)
+    user = make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
+    actor = Actor(admin.id, "root", "web")
+    with clock.pinned(_at(0)):
+        live, secret = tokens.create_token(session, user, "registry:read", actor=actor)
+        earlier, _ = tokens.create_token(session, user, "changes:read", actor=actor)
+        tokens.revoke_token(session, earlier, actor=actor)
+    others, others_secret = tokens.create_token(session, admin, "registry:read", actor=actor)
+    with clock.pinned(_at(5)):
+        ops.update_user(session, user, actor=actor, active=False)
+    assert (live.revoked_at, earlier.revoked_at, others.revoked_at) == (_at(5), _at(0), None)
+    revocations = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "token.revoke").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.object_id, e.actor_id) for e in revocations] == [
+        (str(earlier.id), admin.id),
+        (str(live.id), admin.id),
+    ]
+    with clock.pinned(_at(10)):
+        ops.update_user(session, user, actor=actor, active=True)
+    session.flush()
+    session.expire_all()
+    assert session.get(ApiToken, live.id).revoked_at == _at(5)
+    with clock.pinned(_at(11)):
+        assert tokens.token_for(session, secret, _at(11)) is None
+        assert tokens.token_for(session, others_secret, _at(11)) is not None
+
+
 def _at(minutes: int) -> datetime:
     return datetime(2026, 3, 2, 2, 0, tzinfo=UTC) + timedelta(minutes=minutes)
 
 
-def test_five_failures_lock_the_account_name_even_for_the_right_password(session):
+#: The addresses logins come from in these tests: a stranger's and the owner's.
+STRANGER, OWNERS = "198.51.100.7", "203.0.113.20"
+
+
+def _login(session, email, password, address=STRANGER):
+    return ops.authenticate(session, email, password, client_address=address)
+
+
+def test_five_failures_lock_the_account_name_from_that_address_even_for_the_right_password(
+    session,
+):
     _sign_up(session, new_uscc())
     for minute in range(5):
         with clock.pinned(_at(minute)):
-            assert ops.authenticate(session, "owner@example.com", "wrong") is None
+            assert _login(session, "owner@example.com", "wrong") is None
     with clock.pinned(_at(6)), pytest.raises(Throttled) as throttled:
-        ops.authenticate(session, "owner@example.com", PASSWORD)
+        _login(session, "owner@example.com", PASSWORD)
     assert 0 < throttled.value.retry_after <= 15 * 60
     with clock.pinned(_at(20)):
-        assert ops.authenticate(session, "Owner@Example.com", PASSWORD) is not None
-    row = session.get(LoginThrottle, "owner@example.com")
+        assert _login(session, "Owner@Example.com", PASSWORD) is not None
+    row = session.get(LoginThrottle, ("owner@example.com", STRANGER))
     assert row.failures == 0 and row.locked_until is None
+
+
+def test_a_strangers_failures_do_not_lock_the_owner_out_from_another_address(session):
+    """S8: the 15-minute lock holds for the address the guesses came from only."""
+    _sign_up(session, new_uscc())
+    for minute in range(5):
+        with clock.pinned(_at(minute)):
+            assert _login(session, "owner@example.com", "guess") is None
+    with clock.pinned(_at(6)), pytest.raises(Throttled):
+        _login(session, "owner@example.com", "guess")
+    with clock.pinned(_at(6)):
+        assert _login(session, "owner@example.com", PASSWORD, OWNERS) is not None
+
+
+def test_a_hundred_failures_an_hour_from_any_addresses_lock_the_account_for_everyone(session):
+    """Guesses spread over many addresses, under the per-address bound each, still lock the
+    account name once they reach the per-account bound; the owner's own sign-in in
+    between does not wipe that count."""
+    _sign_up(session, new_uscc())
+    addresses = [f"192.0.2.{n}" for n in range(25)]
+    for n in range(99):
+        with clock.pinned(_at(n // 2)):
+            assert _login(session, "owner@example.com", "guess", addresses[n % 25]) is None
+    with clock.pinned(_at(50)):
+        assert _login(session, "owner@example.com", PASSWORD, OWNERS) is not None
+        assert _login(session, "owner@example.com", "guess", addresses[0]) is None  # the 100th
+    for address in (OWNERS, "192.0.2.200"):
+        with clock.pinned(_at(51)), pytest.raises(Throttled) as throttled:
+            _login(session, "owner@example.com", PASSWORD, address)
+        assert 59 * 60 <= throttled.value.retry_after <= 60 * 60
+    with clock.pinned(_at(111)):
+        assert _login(session, "owner@example.com", PASSWORD, OWNERS) is not None
 
 
 def test_failures_outside_the_window_start_a_new_count(session):
     _sign_up(session, new_uscc())
     for minute in (0, 10, 20, 30, 40, 50):
         with clock.pinned(_at(minute)):
-            assert ops.authenticate(session, "owner@example.com", "wrong") is None
+            assert _login(session, "owner@example.com", "wrong") is None
     with clock.pinned(_at(51)):
-        assert ops.authenticate(session, "owner@example.com", PASSWORD) is not None
+        assert _login(session, "owner@example.com", PASSWORD) is not None
 
 
 def test_unknown_accounts_are_throttled_alike(session):
     for minute in range(5):
         with clock.pinned(_at(minute)):
-            assert ops.authenticate(session, "nobody@example.com", "guess") is None
+            assert _login(session, "nobody@example.com", "guess") is None
     with clock.pinned(_at(6)), pytest.raises(Throttled):
-        ops.authenticate(session, "nobody@example.com", "guess")
+        _login(session, "nobody@example.com", "guess")
 
 
 def test_a_disabled_user_cannot_sign_in(session):
     user = _sign_up(session, new_uscc()).user
     user.active = False
-    assert ops.authenticate(session, "owner@example.com", PASSWORD) is None
+    assert _login(session, "owner@example.com", PASSWORD) is None
 
 
 def test_claim_rows_are_audited(session, make):
@@ -238,21 +315,26 @@ def test_wrong_current_passwords_are_throttled_like_logins(session):
     user = _sign_up(session, new_uscc()).user
     for minute in range(5):
         with clock.pinned(_at(minute)), pytest.raises(ValidationFailed):
-            ops.change_password(session, user, "guess", "Another-pass-77")
+            ops.change_password(session, user, "guess", "Another-pass-77", client_address=STRANGER)
     with clock.pinned(_at(6)), pytest.raises(Throttled):
-        ops.change_password(session, user, PASSWORD, "Another-pass-77")
+        ops.change_password(session, user, PASSWORD, "Another-pass-77", client_address=STRANGER)
+    with clock.pinned(_at(6)), pytest.raises(Throttled):
+        _login(session, "owner@example.com", PASSWORD)  # the same count as logins
     assert user.check_password(PASSWORD)
 
 
 def test_tick_forgets_counts_that_no_longer_matter(session):
     with clock.pinned(_at(0)):
-        ops.authenticate(session, "nobody@example.com", "guess")
+        _login(session, "nobody@example.com", "guess")
     for minute in range(5):
         with clock.pinned(_at(minute)):
-            ops.authenticate(session, "locked@example.com", "guess")
-    assert ops.purge_login_throttles(session, _at(10)) == 0  # both within the window
-    assert ops.purge_login_throttles(session, _at(16)) == 1  # nobody@: window over
-    assert ops.purge_login_throttles(session, _at(30)) == 1  # locked@: lock over
+            _login(session, "locked@example.com", "guess")
+    assert throttling.purge_login_throttles(session, _at(10)) == 0  # all within their windows
+    assert throttling.purge_login_throttles(session, _at(16)) == 1  # nobody@ from the address
+    assert throttling.purge_login_throttles(session, _at(30)) == 1  # locked@: the lock is over
+    # The counts of every address together have an hour's window.
+    assert throttling.purge_login_throttles(session, _at(59)) == 0
+    assert throttling.purge_login_throttles(session, _at(61)) == 2
     assert session.scalar(select(func.count()).select_from(LoginThrottle)) == 0
 
 

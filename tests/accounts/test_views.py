@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.accounts import operations as ops
-from registry.accounts.models import LoginThrottle, Role, User
+from registry.accounts.models import EVERY_ADDRESS, LoginThrottle, Role, User
 from registry.enterprises import uscc
 from registry.enterprises.models import Enterprise
 from registry.extensions import db
@@ -181,6 +181,75 @@ def test_a_locked_login_says_when_to_try_again_outside_the_error_summary(
     assert "error-summary" not in locked.text
 
 
+@pytest.mark.parametrize("behind_a_proxy", [False, True], ids=["direct", "behind-a-proxy"])
+def test_a_strangers_wrong_passwords_do_not_lock_the_owner_out(
+    app, database_url, session, behind_a_proxy
+):
+    """S8: five wrong passwords from one address lock the account name for that address
+    only; the owner signs in from another. Behind a trusted proxy the address is the
+    forwarded one."""
+    ops.sign_up(session, email=OWNER, password=PASSWORD, uscc=new_uscc(), enterprise_name="x")
+    session.commit()
+    served = make_app(database_url, TRUSTED_PROXIES=1) if behind_a_proxy else app
+
+    def login(address: str, password: str):
+        if behind_a_proxy:
+            where = {"headers": {"X-Forwarded-For": address}}
+        else:
+            where = {"environ_base": {"REMOTE_ADDR": address}}
+        form = {"email": OWNER, "password": password}
+        return served.test_client().post("/login", data=form, **where)
+
+    for _attempt in range(5):
+        assert login("198.51.100.7", "not-the-password").status_code == 422
+    locked = login("198.51.100.7", PASSWORD)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    owner = login("203.0.113.20", PASSWORD)
+    assert owner.status_code == 303 and owner.headers["Location"] == "/account"
+    if behind_a_proxy:
+        with served.app_context():
+            db.engine.dispose()
+
+
+def test_every_failed_login_costs_one_password_hash_like_a_wrong_password(
+    client, session, make, monkeypatch
+):
+    """The time a refusal takes tells no account from another: an unknown name, a
+    token-only user, a disabled user and a name that is no email each verify one hash
+    of the same cost as a real user's wrong password (counted, not timed)."""
+    from registry.accounts import models
+
+    ops.sign_up(session, email=OWNER, password=PASSWORD, uscc=new_uscc(), enterprise_name="x")
+    make.user("machine@example.com", Role.REVIEWER)  # no password: tokens only
+    gone = make.user("gone@example.com", Role.REVIEWER, password=PASSWORD)
+    gone.active = False
+    session.commit()
+    verified: list[str] = []
+    real_check = models.check_password_hash
+
+    def counting(stored: str, password: str) -> bool:
+        verified.append(stored.partition("$")[0])  # the method and its cost
+        return real_check(stored, password)
+
+    monkeypatch.setattr(models, "check_password_hash", counting)
+    owners_cost = session.scalars(select(User.password_hash).where(User.email == OWNER)).one()
+    cost = owners_cost.partition("$")[0]
+    for email, password in [
+        (OWNER, "not-the-password"),
+        ("nobody@example.com", "not-the-password"),
+        ("machine@example.com", "not-the-password"),
+        ("gone@example.com", PASSWORD),
+        ("not an email", "not-the-password"),
+    ]:
+        verified.clear()
+        response = client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 422, email
+        assert verified == [cost], email
+    verified.clear()
+    assert client.post("/login", data={"email": OWNER, "password": PASSWORD}).status_code == 303
+    assert verified == [cost]
+
+
 def test_a_visitor_sent_to_the_login_page_is_told_why(client):
     response = client.get("/enterprise/profile")
     assert response.status_code == 303 and response.headers["Location"].startswith("/login")
@@ -290,8 +359,10 @@ def test_every_password_change_fault_is_shown_at_once(client, session):
     assert _field_error(page, "confirm") == "The passwords differ."
     assert page.count('class="field__error"') == 3
     assert "nope-nope" not in page and 'value="12345678"' not in page
-    # The wrong guess is counted like a failed login although the form was refused.
-    assert session.get(LoginThrottle, OWNER).failures == 1
+    # The wrong guess is counted like a failed login although the form was refused
+    # (the test client's address is 127.0.0.1).
+    assert session.get(LoginThrottle, (OWNER, "127.0.0.1")).failures == 1
+    assert session.get(LoginThrottle, (OWNER, EVERY_ADDRESS)).failures == 1
 
 
 def test_a_password_change_names_both_passwords_faults(client, session):
@@ -370,6 +441,60 @@ def test_private_pages_carry_the_security_headers(client, session):
     assert client.get("/login").headers["Cache-Control"] == "no-store"
     secure = client.get("/login", base_url="https://localhost")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def _session_cookie(response) -> str:
+    """The ``Set-Cookie`` line of the session cookie."""
+    (line,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    return line
+
+
+def test_the_session_cookie_is_secure_whenever_the_request_came_over_https(
+    app, database_url, session
+):
+    """S11: a request over TLS gets a ``Secure`` cookie even with SESSION_COOKIE_SECURE
+    off; behind a trusted proxy, its ``X-Forwarded-Proto`` says whether it was TLS."""
+    ops.sign_up(session, email=OWNER, password=PASSWORD, uscc=new_uscc(), enterprise_name="x")
+    session.commit()
+    login = {"email": OWNER, "password": PASSWORD}
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    plain = app.test_client().post("/login", data=login)
+    assert plain.status_code == 303 and "Secure" not in _session_cookie(plain)
+    tls = app.test_client().post("/login", data=login, base_url="https://localhost")
+    cookie = _session_cookie(tls)
+    assert tls.status_code == 303 and "; Secure" in cookie and "HttpOnly" in cookie
+    # The language, the CSRF token and the signed-in user all live in that one cookie.
+    anonymous = app.test_client().get("/login?lang=en", base_url="https://localhost")
+    assert "; Secure" in _session_cookie(anonymous)
+    assert [h for h in anonymous.headers.getlist("Set-Cookie") if "Secure" not in h] == []
+
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
+    behind = make_app(database_url, TRUSTED_PROXIES=1)
+    proxied = behind.test_client().post("/login", data=login, headers=forwarded)
+    assert "; Secure" in _session_cookie(proxied)
+    # Without a trusted proxy, anybody could send the header: it is not believed.
+    spoofed = app.test_client().post("/login", data=login, headers=forwarded)
+    assert "Secure" not in _session_cookie(spoofed)
+    with behind.app_context():
+        db.engine.dispose()
+
+
+def test_the_production_setting_marks_every_session_cookie_secure(
+    database_url, session, monkeypatch, tmp_path
+):
+    """SESSION_COOKIE_SECURE (production sets it) covers requests whose scheme the
+    registry cannot see, such as TLS ended by a proxy it does not trust."""
+    from registry.config import from_environment
+
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    assert from_environment(str(tmp_path))["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
+    assert from_environment(str(tmp_path))["SESSION_COOKIE_SECURE"] is False
+    production = make_app(database_url, SESSION_COOKIE_SECURE=True)
+    response = production.test_client().get("/login?lang=en")
+    assert "; Secure" in _session_cookie(response)
+    with production.app_context():
+        db.engine.dispose()
 
 
 def test_names_are_shown_literally(client, session):

@@ -156,10 +156,34 @@ def test_the_list_shows_every_token_and_never_a_secret(session, admin, admin_cli
 
 
 def test_a_disabled_users_token_is_marked(session, admin, admin_client, reviewer):
+    """A token whose user is inactive by other means than the admin's page (the account
+    row changed directly) is refused and marked so."""
     tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
-    accounts.update_user(session, reviewer, actor=TEST_ACTOR, active=False)
+    reviewer.active = False
     session.commit()
     assert "User disabled" in admin_client.get(f"{PAGE}?lang=en").text
+
+
+def test_disabling_a_user_revokes_its_tokens_and_enabling_revives_none(
+    app, session, admin, admin_client, reviewer
+):
+    token, secret = tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
+    session.commit()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    api = app.test_client()
+    assert api.get("/api/v1/tiers", headers=bearer).status_code == 200
+    users = f"/admin/users/{reviewer.id}"
+    assert admin_client.post(users, data={"action": "disable", "confirm": "1"}).status_code == 303
+    assert api.get("/api/v1/tiers", headers=bearer).status_code == 401
+    assert admin_client.post(users, data={"action": "enable"}).status_code == 303
+    session.expire_all()
+    assert db.session.get(ApiToken, token.id).revoked_at is not None
+    refused = api.get("/api/v1/tiers", headers=bearer)
+    assert refused.status_code == 401 and refused.json["code"] == "unauthenticated"
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "token.revoke")).one()
+    assert entry.actor_id == admin.id and entry.object_id == str(token.id)
+    html = admin_client.get(f"{PAGE}?lang=en").text
+    assert "Revoked" in html and f"/admin/tokens/{token.id}/revoke" not in html
 
 
 def test_a_scope_the_role_lacks_is_accepted_and_named(session, admin_client, reviewer):

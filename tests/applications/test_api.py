@@ -744,6 +744,39 @@ def test_a_file_that_does_not_read_as_its_type_is_422_in_the_callers_language(
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
+def test_reviewers_read_applications_and_files_with_either_right(client, session, world):
+    """API.md: reviewers read applications (the list, one, its files) with
+    ``workflow:review`` or ``registry:read`` — either is enough; an enterprise's
+    ``registry:read`` alone opens its applications but not their files."""
+    application = world.draft()
+    file_id = upload(client, application.id, world.headers["owner"]).json["id"]
+    apps.submit(session, application, user=world.owner, via="web", declaration=True)
+    session.commit()
+    paths = (
+        f"{API}/applications",
+        f"{API}/applications/{application.id}",
+        f"{API}/applications/{application.id}/attachments",
+        f"{API}/attachments/{file_id}",
+    )
+    for scopes in ("workflow:review", "registry:read"):
+        headers = bearer(session, world.wang, scopes)
+        for path in paths:
+            assert client.get(path, headers=headers).status_code == 200, (scopes, path)
+        one = client.get(paths[1], headers=headers).json
+        assert one["id"] == application.id and one["state"] == "submitted"
+    reader = bearer(session, world.owner, "registry:read")
+    for path in paths[:2]:
+        assert client.get(path, headers=reader).status_code == 200, path
+    for path in paths[2:]:
+        problem_of(client.get(path, headers=reader), 403, "forbidden")
+    # A reviewer's workflow:apply gives nothing to read with.
+    problem_of(
+        client.get(paths[1], headers=bearer(session, world.wang, "workflow:apply")),
+        403,
+        "forbidden",
+    )
+
+
 def test_upload_refusals(client, session, world, app):
     application = world.draft()
     owner = world.headers["owner"]

@@ -61,3 +61,60 @@ def test_a_problem_has_every_member_and_a_stable_type(app, monkeypatch):
         "errors": [],
         "request_id": None,
     }
+
+
+LIST = "/api/v1/tiers/tech_sme/enterprises"
+
+
+@pytest.fixture
+def holders(session, make) -> list[str]:
+    """Three holders of tech_sme: a published list of two pages at ``limit=2``."""
+    from registry.ladder import operations as ladder
+    from tests.factories import TEST_ACTOR
+
+    codes = []
+    for _ in range(3):
+        enterprise = make.enterprise()
+        ladder.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="x")
+        codes.append(enterprise.uscc)
+    session.commit()
+    return sorted(codes)
+
+
+def _next_link(response) -> str:
+    link = response.headers["Link"]
+    assert link.endswith('>; rel="next"')
+    return link[1 : link.index(">")]
+
+
+def test_next_links_are_relative_and_never_name_the_host_the_client_sent(client, holders):
+    """A ``Link: rel="next"`` built from the Host header would send a client following
+    it to whatever host that header named."""
+    first = client.get(f"{LIST}?limit=2", headers={"Host": "evil.example"})
+    assert first.status_code == 200
+    target = _next_link(first)
+    assert target.startswith(f"{LIST}?") and "evil" not in first.headers["Link"]
+    assert f"after={first.json['next_cursor']}" in target and "limit=2" in target
+    second = client.get(target)
+    assert [row["uscc"] for row in second.json["data"]] == holders[2:]
+
+
+@pytest.mark.parametrize("external", ["https://registry.example.gov.cn", "https://r.example/ecr/"])
+def test_next_links_are_built_on_the_external_url_when_it_is_set(database_url, holders, external):
+    from registry.extensions import db
+    from tests.conftest import make_app
+
+    app = make_app(database_url, EXTERNAL_URL=external)
+    response = app.test_client().get(f"{LIST}?limit=2", headers={"Host": "evil.example"})
+    target = _next_link(response)
+    assert target.startswith(external.rstrip("/") + f"{LIST}?limit=2&after=")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_external_url_comes_from_the_environment(monkeypatch, tmp_path):
+    from registry.config import from_environment
+
+    assert "EXTERNAL_URL" not in from_environment(str(tmp_path))
+    monkeypatch.setenv("EXTERNAL_URL", "https://registry.example.gov.cn")
+    assert from_environment(str(tmp_path))["EXTERNAL_URL"] == "https://registry.example.gov.cn"
