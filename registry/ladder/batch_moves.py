@@ -142,7 +142,8 @@ _COLUMNS = (
 )
 
 _SQLITE_INSERT = (
-    f"INSERT INTO tier_events ({', '.join(_COLUMNS)})"  # nosec B608 # constant column names
+    "INSERT INTO tier_events"  # nosec B608 # constant columns, placeholders
+    f" ({', '.join(_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
 

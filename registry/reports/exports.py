@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import Connection, Row, TextClause, select, text
+from sqlalchemy import Connection, Row, Select, bindparam, column, select, table
 from sqlalchemy.orm import Session
 
 from registry.core.dbsession import DbSession
@@ -139,34 +139,41 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str) 
 # --- rows ----------------------------------------------------------------------------------
 
 
-def _enterprise_query(filters: dict[str, str]) -> tuple[TextClause, dict[str, str]]:
-    conditions = ["uscc > :last"]
-    params: dict[str, str] = {}
-    for name, column in ENTERPRISE_FILTERS.items():
+# Untyped columns: no conversion per value, the feed's serializer takes the driver's values.
+_ENTERPRISES = table(
+    "enterprises",
+    *(column(name) for name in (*ENTERPRISE_FIELDS, "version", "created_at", "updated_at")),
+)
+
+
+def _enterprise_query(filters: dict[str, str]) -> Select:
+    """The next batch after the USCC ``last`` (a bound parameter) matching ``filters``."""
+    query = (
+        select(*_ENTERPRISES.c)
+        .where(_ENTERPRISES.c.uscc > bindparam("last"))
+        .order_by(_ENTERPRISES.c.uscc)
+        .limit(BATCH)
+    )
+    for name, column_name in ENTERPRISE_FILTERS.items():
         value = filters.get(name)
         if value is None:
             continue
+        filtered = _ENTERPRISES.c[column_name]
         if value == NONE and name in ("tier", "industry"):
-            conditions.append(f"{column} IS NULL")
+            query = query.where(filtered.is_(None))
         else:
-            conditions.append(f"{column} = :{name}")
-            params[name] = value
-    sql = text(
-        # Constant columns and conditions; the filter values are bound parameters.
-        f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"  # nosec B608
-        f" FROM enterprises WHERE {' AND '.join(conditions)} ORDER BY uscc LIMIT :n"
-    )
-    return sql, params
+            query = query.where(filtered == value)
+    return query
 
 
 def enterprise_rows(connection: Connection, filters: dict[str, str]) -> Iterator[list]:
     """Every enterprise matching ``filters`` (tier, city, industry, status; ``none``
     for no tier or no industry), by USCC, as :data:`ENTERPRISE_COLUMNS` values: the
     API's representation (the feed's serializer, which equals the output schema)."""
-    sql, params = _enterprise_query(filters)
+    query = _enterprise_query(filters)
     last = ""
     while True:
-        rows = connection.execute(sql, {**params, "last": last, "n": BATCH}).all()
+        rows = connection.execute(query, {"last": last}).all()
         for row in rows:
             data = enterprise_data(
                 row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3]

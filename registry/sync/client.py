@@ -19,12 +19,12 @@ without duplicating anything.
 from __future__ import annotations
 
 import contextlib
-import pickle  # nosec B403 # reads back only its own temporary spool
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry.core import clock
@@ -33,7 +33,7 @@ from registry.core.errors import DomainError
 from registry.sync import operations, sources
 from registry.sync.models import SyncSource
 from registry.sync.peer import CursorExpired, FeedPage, Peer, PeerError
-from registry.sync.schemas import Record
+from registry.sync.spool import read_batch
 
 #: Seconds a following pull long-polls once it has caught up (the contract's maximum).
 FOLLOW_WAIT = 30
@@ -131,7 +131,7 @@ def pull(
                 break
     except Stopped:
         session.rollback()
-    except (DomainError, SQLAlchemyError, OSError, pickle.PickleError) as exc:
+    except (DomainError, SQLAlchemyError, OSError, orjson.JSONDecodeError) as exc:
         session.rollback()
         message = str(exc) if isinstance(exc, DomainError) else type(exc).__name__
         operations.record_failure(session, source_id, message)
@@ -172,9 +172,7 @@ def _load_snapshot(
         for number in range(max(snapshot.batches, 1)):
             if stop.requested:
                 return False
-            # The anonymous temporary file this process has just written.
-            spooled = pickle.load(spool) if snapshot.batches else []  # nosec B301
-            records = [Record.from_plain(plain) for plain in spooled]
+            records = read_batch(spool) if snapshot.batches else []
             source = session.get_one(
                 SyncSource, source_id, with_for_update=True, populate_existing=True
             )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, delete, func, select, text
+from sqlalchemy import Connection, CursorResult, Engine, column, delete, func, select, table
 
 from registry.core.changes import FEED_TYPES, dumps, wait_for_entries
 from registry.core.db import consistent_read
@@ -135,21 +135,26 @@ class FeedPage:
     has_more: bool
 
 
+# Untyped columns: no conversion per value, page_json takes the driver's values.
+_CHANGE_LOG = table(
+    "change_log",
+    *(column(name) for name in ("id", "type", "key", "op", "version", "occurred_at", "data")),
+)
+
+
 def read_page(
     connection: Connection, position: Position, limit: int, types: tuple[str, ...] | None
 ) -> FeedPage:
     """Up to ``limit`` entries after ``position`` (of ``types``), in feed order."""
-    columns = "id, type, key, op, version, occurred_at, data"
-    where = "id > :after"
-    params: dict = {"after": position.after, "n": limit + 1}
+    query = (
+        select(*_CHANGE_LOG.c)
+        .where(_CHANGE_LOG.c.id > position.after)
+        .order_by(_CHANGE_LOG.c.id)
+        .limit(limit + 1)
+    )
     if types:
-        where += " AND type IN (" + ", ".join(f":t{i}" for i in range(len(types))) + ")"
-        params.update({f"t{i}": t for i, t in enumerate(types)})
-    rows = connection.execute(
-        # Constant columns and conditions; the values are bound parameters.
-        text(f"SELECT {columns} FROM change_log WHERE {where} ORDER BY id LIMIT :n"),  # nosec B608
-        params,
-    ).all()
+        query = query.where(_CHANGE_LOG.c["type"].in_(types))
+    rows = connection.execute(query).all()
     last = head(connection)
     if len(rows) > limit:
         rows = rows[:limit]

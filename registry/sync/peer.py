@@ -6,7 +6,6 @@ against the contract (:mod:`registry.sync.schemas`) before anything is applied.
 from __future__ import annotations
 
 import contextlib
-import pickle  # nosec B403 # writes the client's own temporary spool
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from registry.core.errors import DomainError
 from registry.sync import schemas
 from registry.sync.crypto import decrypt_token
 from registry.sync.models import SyncSource
+from registry.sync.spool import write_batch
 
 #: The largest /changes page read (1000 entries are far less).
 MAX_PAGE_BYTES = 64 * 1024 * 1024
@@ -167,9 +167,9 @@ class Peer:
         return FeedPage(records, page["next_cursor"], page["has_more"], last and _instant(last))
 
     def snapshot(self, spool: IO[bytes], batch_size: int | None = None) -> SnapshotFile:
-        """Download /export into ``spool`` as pickled batches of checked records (as
-        :meth:`Record.plain <registry.sync.schemas.Record.plain>` gives them);
-        PeerError unless every line is on the contract and the end line arrived."""
+        """Download /export into ``spool``, checked records in batches
+        (:mod:`registry.sync.spool`); PeerError unless every line is on the contract
+        and the end line arrived."""
         batch_size = batch_size or SNAPSHOT_BATCH
         with self._get("export", {"types": MIRRORED}, 0, "application/x-ndjson") as response:
             lines = _lines(response)
@@ -186,20 +186,19 @@ class Peer:
                     continue
                 if type(line) is not dict or line.keys() != schemas.SNAPSHOT_LINE_MEMBERS:
                     raise PeerError("Snapshot line %(n)s is off the contract.", n=count + 2)
-                record = schemas.check_record(
-                    line["type"], line["key"], line["version"], line["data"]
+                batch.append(
+                    schemas.check_record(line["type"], line["key"], line["version"], line["data"])
                 )
-                batch.append(record.plain())
                 count += 1
                 if len(batch) >= batch_size:
-                    pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
+                    write_batch(spool, batch)
                     batches, batch = batches + 1, []
         if end is None:
             raise PeerError("The snapshot ended without its end line.")
         if end["as_of"] != head["as_of"] or end["count"] != count:
             raise PeerError("The snapshot's end line does not match its lines.")
         if batch:
-            pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
+            write_batch(spool, batch)
             batches += 1
         return SnapshotFile(head["as_of"], count, batches)
 

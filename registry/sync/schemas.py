@@ -69,24 +69,6 @@ class Record(NamedTuple):
     #: An enterprise's ENTERPRISE_VALUES (a tuple in that order), or ReportValues.
     values: tuple[Any, ...]
 
-    # A snapshot spools millions of records: as plain tuples they pickle and load in
-    # about half the time a NamedTuple takes.
-    def plain(self) -> tuple[Any, ...]:
-        """The record as plain tuples, for the snapshot's spool."""
-        values = self.values
-        return (
-            self.type,
-            self.key,
-            self.version,
-            tuple(values) if type(values) is ReportValues else values,
-        )
-
-    @classmethod
-    def from_plain(cls, plain: tuple[Any, ...]) -> Record:
-        """The record :meth:`plain` gave."""
-        type_, key, version, values = plain
-        return cls(type_, key, version, values if type_ == "enterprise" else ReportValues(*values))
-
 
 class OffContract(DomainError):
     """The peer sent something the contract does not allow."""
@@ -221,6 +203,11 @@ REPORT_CHECKS: dict[str, Callable[[Any], Any]] = {
     **{name: _integer(0, MAX_AMOUNT) for name in MONEY_FIELDS},
     **{name: _percent for name in PERCENT_FIELDS},
 }
+
+#: The positions in ENTERPRISE_VALUES that hold a date (or None).
+ENTERPRISE_DATES = tuple(
+    i for i, name in enumerate(ENTERPRISE_VALUES) if ENTERPRISE_CHECKS[name] is _date
+)
 
 
 def _checked(

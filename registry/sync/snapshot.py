@@ -18,7 +18,18 @@ import zlib
 from collections.abc import Generator, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import (
+    DOUBLE_PRECISION,
+    Connection,
+    Engine,
+    bindparam,
+    cast,
+    column,
+    inspect,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from registry.core.changes import FEED_TYPES, dumps, representation
@@ -33,24 +44,46 @@ BATCH = 2000
 #: Lines handed to the server at a time.
 CHUNK_LINES = 500
 
-# Raw columns (no type conversion per value: the serializers take the driver's values).
-# Constant columns; the values are bound parameters.
-_ENTERPRISES = text(
-    f"SELECT {', '.join(ENTERPRISE_FIELDS)}, version, created_at, updated_at"  # nosec B608
-    " FROM enterprises WHERE uscc > :last ORDER BY uscc LIMIT :n"
+# Untyped columns: no conversion per value, the serializers take the driver's values.
+_enterprises_table = table(
+    "enterprises",
+    *(column(name) for name in (*ENTERPRISE_FIELDS, "version", "created_at", "updated_at")),
 )
-_REPORTS = text(
-    "SELECT e.uscc, "  # nosec B608 # constant columns; the values are bound parameters
-    # Percentages as floats on both engines (SQLite may store 12.0 as the integer 12).
-    + ", ".join(
-        f"CAST(r.{name} AS DOUBLE PRECISION)" if name in PERCENT_FIELDS else f"r.{name}"
-        for name in REPORT_FIELDS
+_ENTERPRISES = (
+    select(*_enterprises_table.c)
+    .where(_enterprises_table.c.uscc > bindparam("last"))
+    .order_by(_enterprises_table.c.uscc)
+    .limit(BATCH)
+)
+
+_e = table("enterprises", column("id"), column("uscc")).alias("e")
+_r = table(
+    "annual_reports",
+    *(
+        column(name)
+        for name in ("enterprise_id", *REPORT_FIELDS, "version", "created_at", "updated_at")
+    ),
+).alias("r")
+_REPORTS = (
+    select(
+        _e.c.uscc,
+        # Percentages as floats on both engines (SQLite may store 12.0 as the integer 12).
+        *(
+            cast(_r.c[name], DOUBLE_PRECISION) if name in PERCENT_FIELDS else _r.c[name]
+            for name in REPORT_FIELDS
+        ),
+        _r.c.version,
+        _r.c.created_at,
+        _r.c.updated_at,
     )
-    + ", r.version, r.created_at, r.updated_at"
-    " FROM annual_reports r JOIN enterprises e ON e.id = r.enterprise_id"
+    .join_from(_r, _e, _e.c.id == _r.c.enterprise_id)
     # A range on the USCC index (an OR of the two cases would scan from the start).
-    " WHERE e.uscc >= :uscc AND (e.uscc > :uscc OR r.year > :year)"
-    " ORDER BY e.uscc, r.year LIMIT :n"
+    .where(
+        _e.c.uscc >= bindparam("uscc"),
+        or_(_e.c.uscc > bindparam("uscc"), _r.c.year > bindparam("year")),
+    )
+    .order_by(_e.c.uscc, _r.c.year)
+    .limit(BATCH)
 )
 
 
@@ -61,7 +94,7 @@ def _line(type_: str, key: str, version: int, data: str) -> str:
 def _enterprises(connection: Connection) -> Generator[str, None, None]:
     last = ""
     while True:
-        rows = connection.execute(_ENTERPRISES, {"last": last, "n": BATCH}).all()
+        rows = connection.execute(_ENTERPRISES, {"last": last}).all()
         for row in rows:
             data = enterprise_data(
                 row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3]
@@ -75,7 +108,7 @@ def _enterprises(connection: Connection) -> Generator[str, None, None]:
 def _reports(connection: Connection) -> Generator[str, None, None]:
     uscc, year = "", 0
     while True:
-        rows = connection.execute(_REPORTS, {"uscc": uscc, "year": year, "n": BATCH}).all()
+        rows = connection.execute(_REPORTS, {"uscc": uscc, "year": year}).all()
         for row in rows:
             data = report_json(
                 row[0], row[1:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3]
