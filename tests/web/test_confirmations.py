@@ -73,11 +73,16 @@ class Case:
     data_text: list[str] = field(default_factory=list)
 
 
+def fresh(model, key):
+    """The row as the database has it now, not as the test's session remembers it."""
+    db.session.expire_all()
+    return db.session.get_one(model, key)
+
+
 def state_of(application_id: int) -> State:
     """The application's state now. The read ends its transaction: on SQLite it would
     hold the lock that the next request needs."""
-    db.session.expire_all()
-    state = db.session.get_one(Application, application_id).state
+    state = fresh(Application, application_id).state
     db.session.rollback()
     return state
 
@@ -131,8 +136,7 @@ def uphold(session, make, world) -> Case:
     prefix = f"resolve-{objection.id}-"
 
     def done() -> bool:
-        db.session.expire_all()
-        upheld = db.session.get_one(Objection, objection.id).state == ObjectionState.UPHELD
+        upheld = fresh(Objection, objection.id).state == ObjectionState.UPHELD
         return upheld and state_of(application.id) == State.REJECTED
 
     return Case(
@@ -152,53 +156,44 @@ def holder(session, world) -> Enterprise:
     return enterprise
 
 
-def tier_of(enterprise_id: int) -> str | None:
-    db.session.expire_all()
-    return db.session.get_one(Enterprise, enterprise_id).tier
+def designation(session, world, action: str, data: dict, words: list[str], tier_after):
+    """A reviewer's ``action`` on the designation of the enterprise granted high_tech:
+    the question says ``words`` and the registration number; done when the enterprise
+    holds ``tier_after``."""
+    enterprise = holder(session, world)
+    number = enterprise.registration_number
+    return Case(
+        "reviewer",
+        f"/review/enterprises/{enterprise.uscc}/{action}",
+        data,
+        f"/review/enterprises/{enterprise.uscc}",
+        [*words, number],
+        lambda: fresh(Enterprise, enterprise.id).tier == tier_after,
+        data_text=[number],
+    )
 
 
 def demote(session, make, world) -> Case:
-    enterprise = holder(session, world)
-    number = enterprise.registration_number
-    return Case(
-        "reviewer",
-        f"/review/enterprises/{enterprise.uscc}/demotion",
-        {"demote-to_tier": "tech_sme", "demote-reason": "研发投入下降"},
-        f"/review/enterprises/{enterprise.uscc}",
-        [f"Demote {ENTERPRISE} to Technology-based SME?", number, "cannot be undone"],
-        lambda: tier_of(enterprise.id) == "tech_sme",
-        data_text=[number],
-    )
+    data = {"demote-to_tier": "tech_sme", "demote-reason": "研发投入下降"}
+    words = [f"Demote {ENTERPRISE} to Technology-based SME?", "cannot be undone"]
+    return designation(session, world, "demotion", data, words, "tech_sme")
 
 
 def revoke(session, make, world) -> Case:
-    enterprise = holder(session, world)
-    number = enterprise.registration_number
-    return Case(
-        "reviewer",
-        f"/review/enterprises/{enterprise.uscc}/revocation",
-        {"revoke-reason": "提供虚假材料", "revoke-ban_until": "2027-01-01"},
-        f"/review/enterprises/{enterprise.uscc}",
-        [f"Revoke the designation of {ENTERPRISE}?", number, "until 2027-01-01"],
-        lambda: tier_of(enterprise.id) is None,
-        data_text=[number],
-    )
+    data = {"revoke-reason": "提供虚假材料", "revoke-ban_until": "2027-01-01"}
+    words = [f"Revoke the designation of {ENTERPRISE}?", "until 2027-01-01"]
+    return designation(session, world, "revocation", data, words, None)
 
 
 def disable_user(session, make, world) -> Case:
     target = world["target"]
-
-    def done() -> bool:
-        db.session.expire_all()
-        return not db.session.get_one(User, target.id).active
-
     return Case(
         "admin",
         f"/admin/users/{target.id}",
         {"action": "disable"},
         f"/admin/users/{target.id}",
         ["Disable 赵审核 (zhao@review.example)?", "every session of the user ends"],
-        done,
+        lambda: not fresh(User, target.id).active,
         data_text=[target.email],
     )
 
@@ -208,18 +203,13 @@ def revoke_token(session, make, world) -> Case:
         session, world["target"], "registry:read", actor=TEST_ACTOR
     )
     session.commit()
-
-    def done() -> bool:
-        db.session.expire_all()
-        return db.session.get_one(ApiToken, token.id).revoked_at is not None
-
     return Case(
         "admin",
         f"/admin/tokens/{token.id}/revoke",
         {},
         "/admin/tokens",
         [f"Revoke the token {token.prefix}… of zhao@review.example?", "Read the registry"],
-        done,
+        lambda: fresh(ApiToken, token.id).revoked_at is not None,
         data_text=[token.prefix, world["target"].email],
     )
 
@@ -243,18 +233,13 @@ def lower_quota(session, make, world) -> Case:
     holder(session, world)
     data = tier_form(session, "high_tech", quota="1")
     session.rollback()
-
-    def done() -> bool:
-        db.session.expire_all()
-        return db.session.get_one(Tier, "high_tech").quota == 1
-
     return Case(
         "admin",
         "/admin/tiers/high_tech",
         data,
         "/admin/tiers/high_tech",
         ["Lower the quota of High-tech enterprise from", "to 1?", "Places taken now: 1."],
-        done,
+        lambda: fresh(Tier, "high_tech").quota == 1,
     )
 
 
