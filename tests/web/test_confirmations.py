@@ -25,7 +25,7 @@ from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from tests.applications.test_objections import DURING, in_notice, object_to
-from tests.factories import PASSWORD, TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR, tier_form
 from tests.fixtures.browser import sign_in
 
 ENTERPRISE = "赣江甲科技有限公司"
@@ -212,21 +212,6 @@ def revoke_token(session, make, world) -> Case:
         lambda: fresh(ApiToken, token.id).revoked_at is not None,
         data_text=[token.prefix, world["target"].email],
     )
-
-
-def tier_form(session, code: str, **changes) -> dict:
-    tier = session.get_one(Tier, code)
-    form = {
-        "quota": tier.quota,
-        "validity": tier.validity,
-        "notice_days": tier.notice_days,
-        "approvals_required": tier.approvals_required,
-        "prerequisite": tier.prerequisite or "",
-        "registration_pattern": tier.registration_pattern,
-        "reason": "2026年第7号通知",
-        **({"self_apply": "y"} if tier.self_apply else {}),
-    }
-    return {name: str(value) for name, value in {**form, **changes}.items()}
 
 
 def lower_quota(session, make, world) -> Case:

@@ -16,7 +16,7 @@ from registry.accounts import tokens
 from registry.accounts.models import ApiToken, Role
 from registry.applications import operations as apps
 from registry.ladder import operations as ladder
-from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
+from tests.factories import PASSWORD, TEST_ACTOR, new_uscc, tier_form
 from tests.web.test_next_steps import fixed_clock, follow, next_step, signed_in
 
 __all__ = ["fixed_clock"]  # the clock of those tests, pinned here too (autouse)
@@ -163,8 +163,6 @@ def test_after_each_action_on_a_user(session, make, admin, data, words):
 
 
 def test_after_saving_tier_settings(session, admin):
-    from tests.admin.test_views import tier_form
-
     form = tier_form(session, "navigator", notice_days="7")
     text, url = next_step(follow(admin, admin.post("/admin/tiers/navigator", data=form)))
     assert "Applications submitted from now on follow the new settings" in text
