@@ -241,16 +241,6 @@ CASES = [
 ]
 
 
-def client_of(app, user: User, lang: str):
-    """A client with ``user``'s session, as the login page starts it."""
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = user.get_id()
-        cookie["sid"] = "test"
-        cookie["lang"] = lang
-    return client
-
-
 def everything(session) -> dict[str, list]:
     """Every row of every table; the test's transaction is ended after reading, so that
     the requests that follow may write."""
@@ -273,10 +263,10 @@ def question(response) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)
 def test_the_first_post_asks_and_changes_nothing_the_confirmed_one_acts(
-    app, session, make, world, case
+    auth, session, make, world, case
 ):
     action = case(session, make, world)
-    client = client_of(app, world[action.who], "en")
+    client = auth.client_of(world[action.who])
     before = everything(session)
 
     asked = client.post(action.url, data=action.data)
@@ -301,9 +291,9 @@ def test_the_first_post_asks_and_changes_nothing_the_confirmed_one_acts(
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)
-def test_the_question_is_asked_in_chinese(app, session, make, world, case):
+def test_the_question_is_asked_in_chinese(auth, session, make, world, case):
     action = case(session, make, world)
-    client = client_of(app, world[action.who], "zh")
+    client = auth.client_of(world[action.who], lang="zh")
     asked = client.post(action.url, data=action.data)
     assert asked.status_code == 200 and '<html lang="zh-Hans">' in asked.text
     shown = re.sub(r"<[^>]+>", " ", question(asked))  # what a person reads
@@ -333,7 +323,7 @@ def test_the_question_is_asked_in_chinese(app, session, make, world, case):
     ],
 )
 def test_a_request_that_would_be_refused_is_refused_before_any_question(
-    app, session, make, world, case, data, status
+    auth, session, make, world, case, data, status
 ):
     action = case(session, make, world)
     if data is None:  # the comment left blank
@@ -342,7 +332,7 @@ def test_a_request_that_would_be_refused_is_refused_before_any_question(
         }
     else:
         data = {**action.data, **data}
-    client = client_of(app, world[action.who], "en")
+    client = auth.client_of(world[action.who])
     before = everything(session)
     response = client.post(action.url, data=data)
     assert response.status_code == status
@@ -350,9 +340,9 @@ def test_a_request_that_would_be_refused_is_refused_before_any_question(
     assert everything(session) == before
 
 
-def test_a_closed_application_is_not_asked_about(app, session, make, world):
+def test_a_closed_application_is_not_asked_about(auth, session, make, world):
     action = withdraw(session, make, world)
-    client = client_of(app, world["owner"], "en")
+    client = auth.client_of(world["owner"])
     assert client.post(action.url, data={"confirm": "1"}).status_code == 303
     again = client.post(action.url)
     assert again.status_code == 409 and "data-confirm" not in again.text
@@ -366,16 +356,16 @@ def test_a_closed_application_is_not_asked_about(app, session, make, world):
     ],
     ids=["request-changes", "raise-quota"],
 )
-def test_actions_that_can_be_undone_are_not_asked(app, session, make, world, case, data):
+def test_actions_that_can_be_undone_are_not_asked(auth, session, make, world, case, data):
     action = case(session, make, world)
-    client = client_of(app, world[action.who], "en")
+    client = auth.client_of(world[action.who])
     response = client.post(action.url, data={**action.data, **data})
     assert response.status_code == 303
 
 
-def test_a_revoked_token_is_not_asked_about_again(app, session, make, world):
+def test_a_revoked_token_is_not_asked_about_again(auth, session, make, world):
     action = revoke_token(session, make, world)
-    client = client_of(app, world["admin"], "en")
+    client = auth.client_of(world["admin"])
     assert client.post(action.url, data={"confirm": "1"}).status_code == 303
     assert client.post(action.url).status_code == 303
 

@@ -17,7 +17,7 @@ from registry.accounts.models import ApiToken, Role
 from registry.applications import operations as apps
 from registry.ladder import operations as ladder
 from tests.factories import PASSWORD, TEST_ACTOR, new_uscc, tier_form
-from tests.web.test_next_steps import fixed_clock, follow, next_step, signed_in
+from tests.web.test_next_steps import fixed_clock, follow, next_step
 
 __all__ = ["fixed_clock"]  # the clock of those tests, pinned here too (autouse)
 
@@ -25,17 +25,17 @@ NEW_PASSWORD = "Poyang-lake-2027"
 
 
 @pytest.fixture
-def reviewer(app, session, make):
+def reviewer(auth, session, make):
     wang = make.user("wang@review.example", Role.REVIEWER, name="Reviewer Wang")
     session.commit()
-    return signed_in(app, wang)
+    return auth.client_of(wang)
 
 
 @pytest.fixture
-def admin(app, session, make):
+def admin(auth, session, make):
     ada = make.user("admin@example.com", Role.ADMIN, password=PASSWORD, name="Ada Admin")
     session.commit()
-    return signed_in(app, ada)
+    return auth.client_of(ada)
 
 
 # --- the reviewers' enterprise actions -----------------------------------------------------------
