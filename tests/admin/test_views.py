@@ -19,6 +19,7 @@ from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR, tier_form
+from tests.pages import field_error
 
 NEW_PASSWORD = "Poyang-lake-2027"
 PAGES = [
@@ -52,11 +53,6 @@ def admin_client(auth, admin):
 
 def audits(session, action) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
-
-
-def field_error(html: str, field_id: str) -> str:
-    match = re.search(rf'<p class="field__error" id="{field_id}-error">([^<]*)</p>', html)
-    return match.group(1) if match else ""
 
 
 # --- access ---------------------------------------------------------------------------------
