@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -615,31 +616,16 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
     in words and a user by name, not ``state: open → dismissed`` nor ``claimed_by: — →
     1``."""
     enterprise = make.enterprise(name="赣江科技有限公司")
-    record(
-        session,
-        datetime(2026, 3, 5, tzinfo=UTC),
-        "objection.resolve",
-        "objection",
-        3,
-        state=["open", "dismissed"],
-    )
-    record(
-        session,
-        datetime(2026, 3, 5, tzinfo=UTC),
+    on_the_day = partial(record, session, datetime(2026, 3, 5, tzinfo=UTC))
+    on_the_day("objection.resolve", "objection", 3, state=["open", "dismissed"])
+    on_the_day(
         "application.claim",
         "application",
         4,
         claimed_by=[None, reviewer.id],
         state=["submitted", "in_review"],
     )
-    record(
-        session,
-        datetime(2026, 3, 5, tzinfo=UTC),
-        "enterprise.update",
-        "enterprise",
-        enterprise.uscc,
-        city_code=["360100", "360700"],
-    )
+    on_the_day("enterprise.update", "enterprise", enterprise.uscc, city_code=["360100", "360700"])
     text = " ".join(admin_client.get("/admin/audit?lang=en").text.split())
     assert "State: <span>Open → Dismissed</span>" in text
     assert f"Reviewer: <span>— → {reviewer.display_name}</span>" in text
