@@ -20,7 +20,6 @@ from tests.query_plans import sqlite_plan, statements_sent
 pytestmark = pytest.mark.usefixtures("pinned_clock", "in_request")
 
 YI = 100_000_000  # 1 亿元
-TIERS = ["tech_sme", "high_tech", "champion", "navigator", "chain_leader"]
 ROWS = [
     "aviation",
     "electronic_info",
