@@ -40,6 +40,17 @@ def cells(html: str) -> list[list[str]]:
     return rows
 
 
+def for_staff_only(client, auth, make, *paths: str) -> None:
+    """Each of ``paths`` sends an anonymous visitor to the login page and refuses an
+    enterprise user."""
+    owner = auth.signed_in_as_new(Role.ENTERPRISE, enterprise=make.enterprise())
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["Location"].startswith("/login?next="), path
+        assert owner.get(path).status_code == 403, path
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("name", PUBLIC)
 def test_each_public_report_has_its_charts_table_notes_and_downloads(client, name, lang):
@@ -185,11 +196,7 @@ def test_a_bad_year_gives_the_page_again_with_the_error(client, year, lang, mess
 
 
 def test_pipeline_is_for_reviewers_and_admins(client, auth, make):
-    answer = client.get("/reports/pipeline")
-    assert answer.status_code == 303
-    assert answer.headers["Location"].startswith("/login?next=")
-    owner = auth.signed_in_as_new(Role.ENTERPRISE, enterprise=make.enterprise())
-    assert owner.get("/reports/pipeline").status_code == 403
+    for_staff_only(client, auth, make, "/reports/pipeline")
     for role in (Role.REVIEWER, Role.ADMIN):
         rows = cells(page(auth.signed_in_as_new(role, lang="en"), "/reports/pipeline"))
         assert rows[0][:2] == ["Tier", "Draft"]
