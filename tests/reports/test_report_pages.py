@@ -101,20 +101,6 @@ def test_tier_by_industry_shows_one_rung_on_request(client):
     assert rows["合计"][2:4] == ["5", "1"]
 
 
-@pytest.mark.parametrize(
-    ("query", "lang", "message"),
-    [
-        ("tier=nobody", "en", "Unknown rung: choose one from the list."),
-        ("tier=nobody", "zh", "未知的梯次，请从列表中选择。"),
-    ],
-)
-def test_an_unknown_rung_gives_the_page_again_with_the_error(client, query, lang, message):
-    html = page(client, f"/reports/tier-by-city?{query}&lang={lang}", 422)
-    assert message in html
-    assert 'class="error-summary"' in html
-    assert "<table" not in html  # no report under a refused choice
-
-
 def test_progress_states_the_method_under_the_chart_and_the_projection_in_words(client):
     html = page(client, "/reports/progress?lang=en")
     assert re.search(r"</svg>\s*<figcaption class=\"report-method\">The projection", html)
@@ -181,18 +167,22 @@ def test_coverage_year_selector_and_its_downloads(client):
 
 
 @pytest.mark.parametrize(
-    ("year", "lang", "message"),
+    ("choice", "lang", "message"),
     [
-        ("abc", "en", "Give the year as a number, such as 2025."),
-        ("abc", "zh", "请以数字填写年份，例如 2025。"),
-        ("2031", "en", "Choose a year from 1990 to 2025."),
-        ("1989", "zh", "请选择 1990 年至 2025 年之间的年份。"),
+        ("tier-by-city?tier=nobody", "en", "Unknown rung: choose one from the list."),
+        ("tier-by-city?tier=nobody", "zh", "未知的梯次，请从列表中选择。"),
+        ("coverage?year=abc", "en", "Give the year as a number, such as 2025."),
+        ("coverage?year=abc", "zh", "请以数字填写年份，例如 2025。"),
+        ("coverage?year=2031", "en", "Choose a year from 1990 to 2025."),
+        ("coverage?year=1989", "zh", "请选择 1990 年至 2025 年之间的年份。"),
     ],
 )
-def test_a_bad_year_gives_the_page_again_with_the_error(client, year, lang, message):
-    html = page(client, f"/reports/coverage?year={year}&lang={lang}", 422)
+def test_a_refused_choice_gives_the_page_again_with_the_error(client, choice, lang, message):
+    """An unknown rung or a year that is not one the report has."""
+    html = page(client, f"/reports/{choice}&lang={lang}", 422)
     assert message in html
-    assert "<table" not in html
+    assert 'class="error-summary"' in html
+    assert "<table" not in html  # no report under a refused choice
 
 
 def test_pipeline_is_for_reviewers_and_admins(client, auth, make):
