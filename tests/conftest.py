@@ -299,6 +299,17 @@ class AuthActions:
         assert response.status_code == 303, response.get_data(as_text=True)
         return client
 
+    def client_of(self, user, *, lang: str = "en", client=None) -> FlaskClient:
+        """A new client (or ``client``, of another app) holding ``user``'s session as
+        the login page starts it, in ``lang``, without the login: no password hash to
+        check (the login itself is tested in tests/accounts)."""
+        client = self._app.test_client() if client is None else client
+        with client.session_transaction() as cookie:
+            cookie["_user_id"] = user.get_id()
+            cookie["sid"] = "test"
+            cookie["lang"] = lang
+        return client
+
     def signed_in_as_new(self, role, *, email=None, lang=None, **fields) -> FlaskClient:
         """A new client signed in as a new user with ``role`` (``make.user``), committed
         first as the login request needs."""
@@ -310,5 +321,6 @@ class AuthActions:
 @pytest.fixture
 def auth(app, client, make) -> AuthActions:
     """``auth.login(email)``, ``auth.logout()``, ``auth.signed_in(email)`` for a user
-    committed with ``PASSWORD``, or ``auth.signed_in_as_new(role)``."""
+    committed with ``PASSWORD``, ``auth.signed_in_as_new(role)``, or
+    ``auth.client_of(user)`` with the user's session and no login."""
     return AuthActions(app, client, make)

@@ -12,6 +12,7 @@ from registry.applications.models import Application
 from registry.core.audit import Actor
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
+from registry.ladder.models import Tier
 
 _serial = itertools.count(1)
 TEST_ACTOR = Actor(None, "test", "cli")
@@ -39,6 +40,23 @@ ELIGIBLE_FIGURES = {
     "ip_class1": "1",
     "niche_years": "5",
 }
+
+
+def tier_form(session, code: str, **changes) -> dict[str, str]:
+    """The tier settings form of ``code`` as its page fills it in, with a reason, and
+    ``changes`` typed over it."""
+    tier = session.get_one(Tier, code)
+    form = {
+        "quota": tier.quota,
+        "validity": tier.validity,
+        "notice_days": tier.notice_days,
+        "approvals_required": tier.approvals_required,
+        "prerequisite": tier.prerequisite or "",
+        "registration_pattern": tier.registration_pattern,
+        "reason": "2026年第7号通知",
+        **({"self_apply": "y"} if tier.self_apply else {}),
+    }
+    return {name: str(value) for name, value in {**form, **changes}.items()}
 
 
 class Factories:

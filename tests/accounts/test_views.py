@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 
@@ -16,6 +15,7 @@ from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from tests.conftest import make_app
 from tests.factories import PASSWORD, new_uscc
+from tests.pages import field_error, value_of
 
 OWNER = "owner@example.com"  # who signs up with the form below
 
@@ -71,20 +71,9 @@ def test_sign_up_errors_answer_422_on_the_field(client, session, lang, changes, 
     response = client.post(f"/signup?lang={lang}", data=_signup_form(**changes))
     assert response.status_code == 422
     assert f'id="{field}-error"' in response.text
-    error = re.search(rf'id="{field}-error">([^<]*)<', response.text).group(1)
-    assert message in error
+    assert message in field_error(response.text, field)
     assert session.scalar(select(User.id)) is None
     assert session.scalar(select(Enterprise.id)) is None
-
-
-def _field_error(page: str, field: str) -> str | None:
-    match = re.search(rf'id="{field}-error">([^<]*)<', page)
-    return html.unescape(match.group(1)) if match else None
-
-
-def _value_of(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*\bvalue="([^"]*)"', page)
-    return html.unescape(match.group(1)) if match else None
 
 
 def test_every_sign_up_fault_is_shown_at_once_with_the_values_kept(client, session):
@@ -99,16 +88,16 @@ def test_every_sign_up_fault_is_shown_at_once_with_the_values_kept(client, sessi
     response = client.post("/signup?lang=en", data=form)
     assert response.status_code == 422
     page = response.text
-    assert "valid email" in _field_error(page, "email")
-    assert "too common" in _field_error(page, "password")
-    assert _field_error(page, "confirm") == "The passwords differ."
-    assert "has 18 characters; this one has 10." in _field_error(page, "uscc")
-    assert _field_error(page, "enterprise_name") == "This field is required."
+    assert "valid email" in field_error(page, "email")
+    assert "too common" in field_error(page, "password")
+    assert field_error(page, "confirm") == "The passwords differ."
+    assert "has 18 characters; this one has 10." in field_error(page, "uscc")
+    assert field_error(page, "enterprise_name") == "This field is required."
     # One message per field, each also listed in the summary at the top.
     assert page.count('class="field__error"') == 5
     assert page.count('<li><a href="#') == 5
-    assert _value_of(page, "email") == "not an email"
-    assert _value_of(page, "uscc") == "9136010055"
+    assert value_of(page, "email") == "not an email"
+    assert value_of(page, "uscc") == "9136010055"
     assert "something-else" not in page and 'value="password"' not in page
     assert session.scalar(select(User.id)) is None
 
@@ -120,9 +109,9 @@ def test_a_taken_email_is_shown_with_the_other_faults(client, session, make):
         "/signup?lang=zh", data=_signup_form(email="Owner@Example.com", password="short")
     )
     assert response.status_code == 422
-    assert "owner@example.com 的用户已存在" in _field_error(response.text, "email")
-    assert "至少为 8 个字符" in _field_error(response.text, "password")
-    assert _value_of(response.text, "email") == "Owner@Example.com"
+    assert "owner@example.com 的用户已存在" in field_error(response.text, "email")
+    assert "至少为 8 个字符" in field_error(response.text, "password")
+    assert value_of(response.text, "email") == "Owner@Example.com"
 
 
 #: Three English words in a row: what a Chinese page must not show (QUALITY.md U1).
@@ -140,11 +129,11 @@ ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[\s,;:.()'-]+[A-Za-z]+){2,}")
 def test_a_uscc_fault_is_shown_in_the_pages_language(client, session, code, zh, en):
     chinese = client.post("/signup?lang=zh", data=_signup_form(uscc=code))
     assert chinese.status_code == 422
-    error = re.search(r'id="uscc-error">([^<]*)<', chinese.text).group(1)
+    error = field_error(chinese.text, "uscc")
     assert zh in error
     assert not ENGLISH_RUN.search(error), error
     english = client.post("/signup?lang=en", data=_signup_form(uscc=code))
-    error = html.unescape(re.search(r'id="uscc-error">([^<]*)<', english.text).group(1))
+    error = field_error(english.text, "uscc")
     assert en in error
     assert not re.search(r"[\u4e00-\u9fff]", error), error
 
@@ -354,9 +343,9 @@ def test_every_password_change_fault_is_shown_at_once(client, session):
     )
     assert response.status_code == 422
     page = response.text
-    assert _field_error(page, "current_password") == "The current password is not correct."
-    assert "too common" in _field_error(page, "new_password")
-    assert _field_error(page, "confirm") == "The passwords differ."
+    assert field_error(page, "current_password") == "The current password is not correct."
+    assert "too common" in field_error(page, "new_password")
+    assert field_error(page, "confirm") == "The passwords differ."
     assert page.count('class="field__error"') == 3
     assert "nope-nope" not in page and 'value="12345678"' not in page
     # The wrong guess is counted like a failed login although the form was refused
@@ -372,8 +361,8 @@ def test_a_password_change_names_both_passwords_faults(client, session):
         data={"current_password": "nope-nope", "new_password": "short", "confirm": "short"},
     )
     assert response.status_code == 422
-    assert _field_error(response.text, "current_password") == "当前密码不正确。"
-    assert "至少为 8 个字符" in _field_error(response.text, "new_password")
+    assert field_error(response.text, "current_password") == "当前密码不正确。"
+    assert "至少为 8 个字符" in field_error(response.text, "new_password")
 
 
 def test_disabling_a_user_ends_its_sessions_at_once(app, session, reviewer, auth):

@@ -17,17 +17,13 @@ from registry.core.models import AuditEntry
 from registry.extensions import db
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
+from tests.pages import field_error
 
 PAGE = "/admin/tokens"
 
 
 def secret_on(html: str) -> str:
     return re.search(r'id="token" value="(ecr_[^"]+)"', html).group(1)
-
-
-def field_error(html: str, field_id: str) -> str:
-    match = re.search(rf'<p class="field__error" id="{field_id}-error">([^<]*)</p>', html)
-    return match.group(1) if match else ""
 
 
 def token_count(session) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +19,8 @@ from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from tests.conftest import make_app
-from tests.factories import PASSWORD, TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR, tier_form
+from tests.pages import field_error
 
 NEW_PASSWORD = "Poyang-lake-2027"
 PAGES = [
@@ -52,11 +54,6 @@ def admin_client(auth, admin):
 
 def audits(session, action) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
-
-
-def field_error(html: str, field_id: str) -> str:
-    match = re.search(rf'<p class="field__error" id="{field_id}-error">([^<]*)</p>', html)
-    return match.group(1) if match else ""
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -416,23 +413,6 @@ def test_create_user_with_an_unknown_enterprise(session, admin, admin_client):
 # --- tiers ----------------------------------------------------------------------------------
 
 
-def tier_form(session, code="chain_leader", **changes) -> dict:
-    tier = session.get(Tier, code)
-    form = {
-        "quota": tier.quota,
-        "validity": tier.validity,
-        "notice_days": tier.notice_days,
-        "approvals_required": tier.approvals_required,
-        "prerequisite": tier.prerequisite or "",
-        "registration_pattern": tier.registration_pattern,
-        "reason": "Provincial notice 2026-7",
-    }
-    if tier.self_apply:
-        form["self_apply"] = "y"
-    form.update(changes)
-    return form
-
-
 def test_tier_list_shows_quota_occupancy_and_settings(session, make, admin_client):
     ladder.grant_tier(session, make.enterprise(), "chain_leader", actor=TEST_ACTOR, reason="g")
     session.commit()
@@ -445,7 +425,7 @@ def test_tier_list_shows_quota_occupancy_and_settings(session, make, admin_clien
 
 
 def test_tier_settings_change_is_audited_with_old_and_new_values(session, admin_client):
-    form = tier_form(session, notice_days="7", approvals_required="3", quota="10")
+    form = tier_form(session, "chain_leader", notice_days="7", approvals_required="3", quota="10")
     response = admin_client.post("/admin/tiers/chain_leader", data=form)
     assert response.status_code == 303 and response.headers["Location"] == "/admin/tiers"
     [entry] = audits(session, "tier_settings.update")
@@ -454,10 +434,10 @@ def test_tier_settings_change_is_audited_with_old_and_new_values(session, admin_
         "notice_days": [5, 7],
         "quota": [8, 10],
     }
-    assert entry.reason == "Provincial notice 2026-7" and entry.actor_name == "Ada Admin"
+    assert entry.reason == "2026年第7号通知" and entry.actor_name == "Ada Admin"
     assert session.get(Tier, "chain_leader").edited_at is not None
 
-    again = admin_client.post("/admin/tiers/chain_leader", data=tier_form(session))
+    again = admin_client.post("/admin/tiers/chain_leader", data=tier_form(session, "chain_leader"))
     assert again.status_code == 303
     assert len(audits(session, "tier_settings.update")) == 1  # nothing changed, nothing written
 
@@ -468,7 +448,8 @@ def test_quota_below_occupancy_is_allowed_then_grants_are_refused(session, make,
         ladder.grant_tier(session, enterprise, "chain_leader", actor=TEST_ACTOR, reason="g")
     session.commit()
     response = admin_client.post(
-        "/admin/tiers/chain_leader?lang=en", data={**tier_form(session, quota="1"), "confirm": "1"}
+        "/admin/tiers/chain_leader?lang=en",
+        data={**tier_form(session, "chain_leader", quota="1"), "confirm": "1"},
     )
     assert response.status_code == 303
     [entry] = audits(session, "tier_settings.update")
@@ -635,31 +616,16 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
     in words and a user by name, not ``state: open → dismissed`` nor ``claimed_by: — →
     1``."""
     enterprise = make.enterprise(name="赣江科技有限公司")
-    record(
-        session,
-        datetime(2026, 3, 5, tzinfo=UTC),
-        "objection.resolve",
-        "objection",
-        3,
-        state=["open", "dismissed"],
-    )
-    record(
-        session,
-        datetime(2026, 3, 5, tzinfo=UTC),
+    on_the_day = partial(record, session, datetime(2026, 3, 5, tzinfo=UTC))
+    on_the_day("objection.resolve", "objection", 3, state=["open", "dismissed"])
+    on_the_day(
         "application.claim",
         "application",
         4,
         claimed_by=[None, reviewer.id],
         state=["submitted", "in_review"],
     )
-    record(
-        session,
-        datetime(2026, 3, 5, tzinfo=UTC),
-        "enterprise.update",
-        "enterprise",
-        enterprise.uscc,
-        city_code=["360100", "360700"],
-    )
+    on_the_day("enterprise.update", "enterprise", enterprise.uscc, city_code=["360100", "360700"])
     text = " ".join(admin_client.get("/admin/audit?lang=en").text.split())
     assert "State: <span>Open → Dismissed</span>" in text
     assert f"Reviewer: <span>— → {reviewer.display_name}</span>" in text

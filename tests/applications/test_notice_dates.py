@@ -12,7 +12,7 @@ import pytest
 from registry.accounts.models import Role
 from registry.core import clock
 from registry.ladder import operations as ladder
-from tests.applications.test_objections import DURING, in_notice, object_to
+from tests.applications.test_objections import DURING, in_notice, object_to, two_in_notice
 from tests.factories import TEST_ACTOR
 
 # Approved Wed 2026-03-04 (Beijing), ten working days: stored end 2026-03-19 00:00 Beijing.
@@ -69,21 +69,14 @@ def test_the_notice_list_filters_by_rung(app, client, session, world, make):
     assert refused.status_code == 422 and "层级无效" in refused.get_data(as_text=True)
 
 
-def test_the_rung_rides_along_the_notice_pages(app, client, session, world, make):
-    first = in_notice(session, world)
-    other = make.enterprise(name="第二企业有限公司")
-    make.eligible_report(other, 2025)
-    owner = make.user("o2@example.com", enterprise=other)
-    second = in_notice(session, {**world, "enterprise": other, "owner": owner})
-    app.config["PAGE_SIZE"] = 1
-    try:
-        with clock.pinned(DURING):
-            html = client.get("/notices?tier=tech_sme&lang=en").get_data(as_text=True)
-            link = re.search(r'href="(/notices\?[^"]+)" rel="next"', html).group(1)
-            assert "tier=tech_sme" in link
-            page_two = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
-    finally:
-        app.config["PAGE_SIZE"] = 50
+def test_the_rung_rides_along_the_notice_pages(app, client, session, world, make, monkeypatch):
+    first, second = two_in_notice(session, make, world)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 1)
+    with clock.pinned(DURING):
+        html = client.get("/notices?tier=tech_sme&lang=en").get_data(as_text=True)
+        link = re.search(r'href="(/notices\?[^"]+)" rel="next"', html).group(1)
+        assert "tier=tech_sme" in link
+        page_two = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
     assert f'id="application-{first.id}"' in html
     assert f'id="application-{second.id}"' in page_two
     assert 'href="/notices?tier=tech_sme">' in page_two  # the first page, same rung

@@ -19,6 +19,7 @@ from tests.applications.test_objections import (
     ENDS,
     in_notice,
     object_to,
+    two_in_notice,
 )
 from tests.conftest import make_app
 from tests.factories import PASSWORD
@@ -69,21 +70,14 @@ def test_notice_page_lists_applications_in_notice(client, session, world, lang, 
     assert page.headers.get("Cache-Control") != "no-store"  # public: the same for everyone
 
 
-def test_notice_pages_follow_the_notice_order(app, client, session, make, world):
-    first = in_notice(session, world)
-    other = make.enterprise(name="第二企业有限公司")
-    make.eligible_report(other, 2025)
-    owner = make.user("o2@example.com", enterprise=other)
-    second = in_notice(session, {**world, "enterprise": other, "owner": owner})
-    app.config["PAGE_SIZE"] = 1
-    try:
-        with clock.pinned(DURING):
-            page_one = client.get("/notices?lang=en")
-            cursor = re.search(r'href="/notices\?after=([^"]+)" rel="next"', page_one.text)
-            page_two = client.get(f"/notices?after={cursor.group(1)}&lang=en")
-            damaged = client.get("/notices?after=not-a-cursor")
-    finally:
-        app.config["PAGE_SIZE"] = 50
+def test_notice_pages_follow_the_notice_order(app, client, session, make, world, monkeypatch):
+    first, second = two_in_notice(session, make, world)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 1)
+    with clock.pinned(DURING):
+        page_one = client.get("/notices?lang=en")
+        cursor = re.search(r'href="/notices\?after=([^"]+)" rel="next"', page_one.text)
+        page_two = client.get(f"/notices?after={cursor.group(1)}&lang=en")
+        damaged = client.get("/notices?after=not-a-cursor")
     assert f'id="application-{first.id}"' in page_one.text
     assert f'id="application-{second.id}"' not in page_one.text
     assert f'id="application-{second.id}"' in page_two.text and "First page" in page_two.text

@@ -48,6 +48,15 @@ def in_notice(session, world) -> Application:
     return application
 
 
+def two_in_notice(session, make, world) -> tuple[Application, Application]:
+    """The world's application in notice, then a second enterprise's, approved alike."""
+    first = in_notice(session, world)
+    other = make.enterprise(name="第二企业有限公司")
+    make.eligible_report(other, 2025)
+    owner = make.user("o2@example.com", enterprise=other)
+    return first, in_notice(session, {**world, "enterprise": other, "owner": owner})
+
+
 def object_to(session, application, at=DURING, address=ADDRESS, name="张三") -> Objection:
     with clock.pinned(at):
         objection = objections.file_objection(

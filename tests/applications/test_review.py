@@ -33,23 +33,12 @@ def fixed_clock():
         yield
 
 
-def signed_in(app, user):
-    """A client of its own with ``user``'s session, as the login page starts it (the
-    login itself is tested in tests/accounts; skipping it spares two slow hashes)."""
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = user.get_id()
-        cookie["sid"] = "test"
-        cookie["lang"] = "en"  # the pages' English texts are asserted; zh is asked for by ?lang=zh
-    return client
-
-
 def text(response) -> str:
     return unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture
-def world(app, session, make):
+def world(auth, session, make):
     """An enterprise eligible for tech_sme (unverified, signed up on the web) with its
     user, and three reviewers, each with a signed-in client."""
     a = make.enterprise(name="赣江甲科技有限公司", founded_on=date(2015, 1, 1), verified=False)
@@ -65,8 +54,9 @@ def world(app, session, make):
         "a": a,
         "owner": owner,
         **people,
-        "clients": {name: signed_in(app, user) for name, user in people.items()},
-        "owner_client": signed_in(app, owner),
+        # English: the pages' English texts are asserted; zh is asked for by ?lang=zh.
+        "clients": {name: auth.client_of(user) for name, user in people.items()},
+        "owner_client": auth.client_of(owner),
     }
 
 
@@ -343,7 +333,7 @@ def test_invalid_queue_filter_is_422_with_the_error(world, query):
     assert "data-table queue" not in html
 
 
-def test_queue_pages_with_a_keyset(app, database_url, session, make, world):
+def test_queue_pages_with_a_keyset(auth, database_url, session, make, world):
     owners = []
     for n in range(5):
         e = make.enterprise(founded_on=date(2015, 1, 1))
@@ -357,7 +347,7 @@ def test_queue_pages_with_a_keyset(app, database_url, session, make, world):
     session.commit()
     small = make_app(database_url, PAGE_SIZE=2)
     try:
-        client = signed_in(small, world["wang"])
+        client = auth.client_of(world["wang"], client=small.test_client())
         seen, url = [], "/review?assignee=none"
         while url:
             response = client.get(url)
@@ -684,7 +674,7 @@ def test_deciding_on_a_draft_is_an_invalid_transition(session, world, decision):
 # --- nominations ----------------------------------------------------------------------------
 
 
-def test_nominate_submit_and_the_nominator_cannot_approve(app, session, make, world):
+def test_nominate_submit_and_the_nominator_cannot_approve(auth, session, make, world):
     enterprise = make.enterprise(name="提名企业", founded_on=date(2015, 1, 1))
     for year in (2024, 2025):
         make.eligible_report(enterprise, year)
@@ -714,7 +704,7 @@ def test_nominate_submit_and_the_nominator_cannot_approve(app, session, make, wo
         assert "You created or submitted this application." in text(response)
     zhao = make.user("zhao@review.example", Role.REVIEWER, name="Reviewer zhao")
     session.commit()
-    response = decide(signed_in(app, zhao), application, decision="approve", **TSME_CHECKS)
+    response = decide(auth.client_of(zhao), application, decision="approve", **TSME_CHECKS)
     assert response.status_code == 303
     session.expire_all()
     assert application.state == State.IN_NOTICE
@@ -911,7 +901,7 @@ def claims(app, session, make):
     return {"enterprise": enterprise, **made}
 
 
-def test_confirm_a_claim_links_the_user_and_refuse_does_not(app, session, world, claims):
+def test_confirm_a_claim_links_the_user_and_refuse_does_not(auth, session, world, claims):
     client = world["clients"]["wang"]
     html = text(client.get("/review/account-claims"))
     assert "right@claim.example" in html and "已在册企业 (right)" in html
@@ -944,8 +934,8 @@ def test_confirm_a_claim_links_the_user_and_refuse_does_not(app, session, world,
     )
     assert response.status_code == 409
     # The confirmed account sees its enterprise; the refused one does not.
-    assert "已在册企业" in text(signed_in(app, right.user).get("/account"))
-    assert claims["enterprise"].uscc not in text(signed_in(app, wrong.user).get("/account"))
+    assert "已在册企业" in text(auth.client_of(right.user).get("/account"))
+    assert claims["enterprise"].uscc not in text(auth.client_of(wrong.user).get("/account"))
     assert client.post("/review/account-claims/999/decision").status_code == 404
     assert session.get(AccountClaim, wrong.id).comment == "not them"
 

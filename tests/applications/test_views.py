@@ -70,6 +70,26 @@ def draft(session, world) -> Application:
     return application
 
 
+def approve(session, world, application, who="reviewer", **fields) -> None:
+    """``who`` approves, tech_sme's manual checks confirmed."""
+    decisions.decide(
+        session,
+        application,
+        "approve",
+        user=world[who],
+        via="web",
+        manual_checks=TSME_CONFIRMED,
+        **fields,
+    )
+
+
+def request_changes(session, world, application, comment: str) -> None:
+    """The first reviewer asks for changes."""
+    decisions.decide(
+        session, application, "request_changes", user=world["reviewer"], via="web", comment=comment
+    )
+
+
 def upload(client, application_id, content, name="report.pdf", lang="en"):
     # The body is built here: the test client would spool a large one to a temporary
     # file that it never closes.
@@ -301,15 +321,7 @@ def test_the_disabled_start_button_looks_disabled_and_says_why(client, session, 
 
 def _granted(session, world) -> Application:
     application = claimed(session, world)
-    decisions.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=TSME_CONFIRMED,
-        comment="Figures verified.",
-    )
+    approve(session, world, application, comment="Figures verified.")
     notice_ends.end_notice(session, application.id, datetime(2026, 4, 1, tzinfo=UTC))
     session.commit()
     return application
@@ -328,14 +340,7 @@ def test_withdrawing_a_granted_application_changes_nothing(client, session, worl
 
 def test_the_reason_for_changes_comes_first_on_the_application(client, session, world, auth):
     application = claimed(session, world)
-    decisions.decide(
-        session,
-        application,
-        "request_changes",
-        user=world["reviewer"],
-        via="web",
-        comment="请补充 2025 年审计报告。",
-    )
+    request_changes(session, world, application, "请补充 2025 年审计报告。")
     session.commit()
     assert auth.login("owner@a.example").status_code == 303
     html = client.get(f"/applications/{application.id}").text
@@ -351,23 +356,9 @@ def test_the_timeline_hides_reviewers_and_objectors_from_the_enterprise(
     client, session, world, auth
 ):
     application = claimed(session, world)
-    decisions.decide(
-        session,
-        application,
-        "request_changes",
-        user=world["reviewer"],
-        via="web",
-        comment="Add the 2025 audit report.",
-    )
+    request_changes(session, world, application, "Add the 2025 audit report.")
     apps.submit(session, application, user=world["owner"], via="web", declaration=True)
-    decisions.decide(
-        session,
-        application,
-        "approve",
-        user=world["second"],
-        via="web",
-        manual_checks=TSME_CONFIRMED,
-    )
+    approve(session, world, application, "second")
     session.add(
         Objection(
             application_id=application.id,
@@ -720,14 +711,7 @@ def test_an_upheld_objection_has_its_line_on_the_timeline(client, session, world
     from registry.applications import objections
 
     application = claimed(session, world)
-    decisions.decide(
-        session,
-        application,
-        "approve",
-        user=world["reviewer"],
-        via="web",
-        manual_checks=TSME_CONFIRMED,
-    )
+    approve(session, world, application)
     objection = objections.file_objection(
         session,
         application,

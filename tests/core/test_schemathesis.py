@@ -41,6 +41,7 @@ from registry.core import clock
 from registry.ladder import operations as ladder_ops
 from tests.factories import TEST_ACTOR
 from tests.fixtures.api import NOW, PDF, World
+from tests.fixtures.route_matrix import SCOPES
 
 #: Hypothesis warns when a generated case is too large to print (long query strings);
 #: the suite's warnings-as-errors would make that a failed case.
@@ -48,16 +49,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
 )
 DOCUMENT = "/api/v1/openapi.json"
-EVERY_SCOPE = ",".join(
-    (
-        "registry:read",
-        "registry:write",
-        "changes:read",
-        "workflow:apply",
-        "workflow:review",
-        "admin",
-    )
-)
+EVERY_SCOPE = ",".join(SCOPES)
 #: A well-formed request: schemathesis' defaults and the business-rule refusals
 #: (409 state, 412 stale precondition, 422 a rule such as not_eligible, 428 none sent).
 POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "429", "412", "422", "428"]

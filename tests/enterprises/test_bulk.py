@@ -18,7 +18,7 @@ from registry.core.errors import InvalidTransition, QuotaFull, ValidationFailed
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.demo.enterprises import generate
 from registry.demo.pipeline import write_batch
-from registry.demo.plan import DemoSpec, TierRoom, plan_ladder
+from registry.demo.plan import DemoSpec, plan_ladder
 from registry.enterprises import batch_operations as ops
 from registry.enterprises import batches
 from registry.enterprises.models import AnnualReport, Enterprise
@@ -28,6 +28,7 @@ from registry.ladder import operations as ladder_ops
 from registry.ladder import queries
 from registry.ladder.models import RegistrationCounter, TierEvent
 from registry.ladder.schemas import tier_event_out
+from tests.enterprises.demo_runs import SEEDED
 from tests.factories import TEST_ACTOR, new_uscc
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
@@ -66,13 +67,6 @@ def assert_feed_equals_schemas(session) -> int:
 
 
 def spec(count: int, seed: int) -> DemoSpec:
-    tiers = (
-        TierRoom("tech_sme", 1, 5000, 0, "calendar_year"),
-        TierRoom("high_tech", 2, 3000, 0, 3),
-        TierRoom("champion", 3, 100, 0, 3),
-        TierRoom("navigator", 4, 15, 0, 3),
-        TierRoom("chain_leader", 5, 8, 0, 3),
-    )
     cities = frozenset(f"36{n:02d}00" for n in range(1, 12))
     return DemoSpec(
         seed=seed,
@@ -82,8 +76,8 @@ def spec(count: int, seed: int) -> DemoSpec:
         report_year=2025,
         known_cities=cities,
         industries=("aviation", "electronic_info", "quantum", "tcm", "new_energy"),
-        tiers=tiers,
-        plan=tuple(plan_ladder(count, tiers).items()),
+        tiers=SEEDED,
+        plan=tuple(plan_ladder(count, SEEDED).items()),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from registry.extensions import db
 from registry.ladder import operations as ladder
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
+from tests.pages import field_error, value_of
 
 NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
 LAST = 2025  # the latest completed year at NOW
@@ -43,15 +43,6 @@ def owner(session, make):
 def signed_in(client, auth, owner):
     assert auth.login("a@example.com").status_code == 303
     return client
-
-
-def value_of(html: str, name: str) -> str:
-    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*\bvalue="([^"]*)"', html)
-    return unescape(match.group(1))
-
-
-def error_of(html: str, field: str) -> str:
-    return re.search(rf'id="{field}-error">([^<]*)<', html).group(1)
 
 
 def profile_form(**changes) -> dict:
@@ -272,7 +263,7 @@ def test_profile_errors_answer_422_on_the_field(
 ):
     response = signed_in.post(f"/enterprise/profile?lang={lang}", data=profile_form(**changes))
     assert response.status_code == 422
-    assert message in error_of(response.text, field)
+    assert message in field_error(response.text, field)
     assert (
         "请更正以下问题" in response.text if lang == "zh" else "There is a problem" in response.text
     )
@@ -374,7 +365,7 @@ def test_a_figure_left_empty_is_cleared(signed_in, owner, session, make):
             "en",
             {"employees": "5", "rd_staff": "6"},
             "rd_staff",
-            "R&amp;D staff cannot be more than Employees.",
+            "R&D staff cannot be more than Employees.",
         ),
         (
             "en",
@@ -387,7 +378,7 @@ def test_a_figure_left_empty_is_cleared(signed_in, owner, session, make):
 def test_report_errors_answer_422_on_the_field(signed_in, session, lang, figures, field, message):
     response = signed_in.post(f"/enterprise/reports/{LAST}?lang={lang}", data=figures)
     assert response.status_code == 422
-    assert message in error_of(response.text, field)
+    assert message in field_error(response.text, field)
     assert 'aria-invalid="true"' in response.text
     assert session.scalar(select(func.count()).select_from(AnnualReport)) == 0
 
@@ -405,12 +396,12 @@ def test_cross_field_checks_come_with_the_field_errors(signed_in, session):
     response = signed_in.post(f"/enterprise/reports/{LAST}?lang=en", data=figures)
     assert response.status_code == 422
     page = response.text
-    assert error_of(page, "rd_staff") == "R&amp;D staff cannot be more than Employees."
-    assert error_of(page, "hightech_income") == (
+    assert field_error(page, "rd_staff") == "R&D staff cannot be more than Employees."
+    assert field_error(page, "hightech_income") == (
         "High-tech product income cannot be more than Total income."
     )
-    assert error_of(page, "revenue").startswith("Enter an amount of 0 or more")
-    assert error_of(page, "debt_ratio").startswith("Enter a percentage from 0 to 100")
+    assert field_error(page, "revenue").startswith("Enter an amount of 0 or more")
+    assert field_error(page, "debt_ratio").startswith("Enter a percentage from 0 to 100")
     assert page.count('class="field__error"') == 4
     for name, typed in figures.items():
         assert value_of(page, name) == typed
@@ -432,7 +423,7 @@ def test_a_wrong_number_gets_one_plain_message_and_is_shown_back(
 ):
     response = signed_in.post(f"/enterprise/reports/{LAST}?lang={lang}", data={"revenue": typed})
     assert response.status_code == 422
-    assert error_of(response.text, "revenue") == message
+    assert field_error(response.text, "revenue") == message
     assert response.text.count('class="field__error"') == 1
     # A text input, so that the browser shows what was typed, whatever it is.
     control = re.search(r'<input[^>]*\bname="revenue"[^>]*>', response.text).group(0)

@@ -31,6 +31,21 @@ def fixed_clock():
         yield
 
 
+def grant(enterprise, tier: str, since: date, expires: date, number: str) -> Move:
+    """A grant onto ``tier`` taking effect at the start of ``since`` in Beijing."""
+    return Move(
+        enterprise.id,
+        enterprise.uscc,
+        EventKind.GRANT,
+        None,
+        tier,
+        dates.shanghai_midnight(since),
+        since,
+        expires,
+        number,
+    )
+
+
 def test_ended_designations_take_numbers_but_no_place_in_the_quota(session):
     ladder_ops.set_quota(session, "chain_leader", 2, actor=TEST_ACTOR, reason="test")
     held = ladder.DesignationRequest("chain_leader", date(2025, 1, 5))
@@ -59,17 +74,7 @@ def test_a_history_in_one_go_events_audit_and_feed(session, make):
     ids = record_moves(
         session,
         [
-            Move(
-                e.id,
-                e.uscc,
-                EventKind.GRANT,
-                None,
-                "high_tech",
-                dates.shanghai_midnight(since),
-                since,
-                first,
-                "JX-HT-2023-00001",
-            ),
+            grant(e, "high_tech", since, first, "JX-HT-2023-00001"),
             Move(
                 e.id,
                 e.uscc,
@@ -151,19 +156,7 @@ def test_the_feed_json_equals_the_schema_on_unusual_values(session, make):
     since = date(2024, 2, 29)
     [event_id] = record_moves(
         session,
-        [
-            Move(
-                e.id,
-                e.uscc,
-                EventKind.GRANT,
-                None,
-                "champion",
-                dates.shanghai_midnight(since),
-                since,
-                dates.expires_at(3, since),
-                "JX-CH-2024-00001",
-            )
-        ],
+        [grant(e, "champion", since, dates.expires_at(3, since), "JX-CH-2024-00001")],
         actor=Actor.of(user, "web"),
         reason=reason,
     )

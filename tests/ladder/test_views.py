@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import re
-import sqlite3
 from html import unescape
 
 import pytest
-from sqlalchemy import event
 
 from registry.core.pagination import encode_cursor
-from registry.extensions import db
 from tests.ladder.published import NEXT_LINK, grant, listed
+from tests.query_plans import sqlite_plan, statements_sent
 
 
 def text_of(response) -> str:
@@ -238,39 +236,18 @@ def test_published_list_walks_the_tier_index(client, session, make, database_url
     enterprises are off the ladder), the list reads the (tier, uscc) index."""
     grant(session, make.enterprise())
     session.commit()
-    statements = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "FROM enterprises" in statement and "ORDER BY enterprises.uscc" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        after = encode_cursor("9", 2)
+    after = encode_cursor("9", 2)
+    with statements_sent(
+        lambda sql: "FROM enterprises" in sql and "ORDER BY enterprises.uscc" in sql
+    ) as sent:
         client.get(f"/tiers/tech_sme?city=360100&industry=aviation&after={after}")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    (statement, parameters), *_ = statements
-
-    raw = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    try:
-        raw.execute("BEGIN")
-        raw.execute("ANALYZE")
-        raw.execute("DELETE FROM sqlite_stat1")
-        raw.executemany(
-            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('enterprises', ?, ?)",
-            [
-                ("ix_enterprises_tier_uscc", "1000000 200000 1"),
-                ("ix_enterprises_city_code_uscc", "1000000 90000 1"),
-                ("ix_enterprises_industry_code_uscc", "1000000 70000 1"),
-            ],
-        )
-        raw.execute("ANALYZE sqlite_schema")
-        plan = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
-        raw.execute("ROLLBACK")
-    finally:
-        raw.close()
-    details = " ".join(row[-1] for row in plan)
+    (statement, parameters), *_ = sent
+    statistics = [
+        ("enterprises", "ix_enterprises_tier_uscc", "1000000 200000 1"),
+        ("enterprises", "ix_enterprises_city_code_uscc", "1000000 90000 1"),
+        ("enterprises", "ix_enterprises_industry_code_uscc", "1000000 70000 1"),
+    ]
+    details = sqlite_plan(database_url, statement, parameters, statistics)
     assert "ix_enterprises_tier_uscc" in details, details
     assert "TEMP B-TREE" not in details, details
 

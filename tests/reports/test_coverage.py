@@ -5,10 +5,9 @@ admins."""
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from registry.core.errors import ValidationFailed
 from registry.extensions import db
@@ -16,11 +15,11 @@ from registry.ladder import operations as ladder
 from registry.reports import coverage
 from registry.reports.report import Suppressed
 from tests.factories import TEST_ACTOR
+from tests.query_plans import sqlite_plan, statements_sent
 
 pytestmark = pytest.mark.usefixtures("pinned_clock", "in_request")
 
 YI = 100_000_000  # 1 亿元
-TIERS = ["tech_sme", "high_tech", "champion", "navigator", "chain_leader"]
 ROWS = [
     "aviation",
     "electronic_info",
@@ -272,6 +271,20 @@ def test_year_from_text_refuses_what_is_not_a_year(text):
         coverage.year_from_text(text)
 
 
+def read_of_the_reports(session) -> tuple[str, Any]:
+    """The one statement, with its parameters, that the full report sends to read the
+    annual reports; the read's transaction ended after (on SQLite it holds the write
+    lock)."""
+    session.commit()
+    try:
+        with statements_sent(lambda statement: "annual_reports" in statement) as sent:
+            coverage.coverage(session, full=True)
+    finally:
+        session.rollback()
+    ((statement, parameters),) = sent
+    return statement, parameters
+
+
 @pytest.mark.sqlite_only(reason="SQLite's planner")
 @pytest.mark.parametrize("statistics", [False, True])
 def test_each_holders_report_is_found_by_its_key_not_by_reading_every_report(
@@ -280,41 +293,13 @@ def test_each_holders_report_is_found_by_its_key_not_by_reading_every_report(
     """QUALITY.md P10: the reports read are the holders' (found by the
     ``(enterprise_id, year)`` key), never all of a year's, with or without the
     statistics of a million enterprises with a report each."""
-    session.commit()
-    statements = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "annual_reports" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        coverage.coverage(session, full=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-        session.rollback()  # SQLite: the read's transaction holds the write lock
-    ((statement, parameters),) = statements
-
-    raw = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    try:
-        raw.execute("BEGIN")
-        if statistics:
-            raw.execute("ANALYZE")
-            raw.execute("DELETE FROM sqlite_stat1")
-            raw.executemany(
-                "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)",
-                [
-                    ("enterprises", "ix_enterprises_tier_uscc", "1000000 200000 1"),
-                    ("enterprises", "ix_enterprises_industry_code_uscc", "1000000 70000 1"),
-                    ("annual_reports", "sqlite_autoindex_annual_reports_1", "1000000 1 1"),
-                ],
-            )
-            raw.execute("ANALYZE sqlite_schema")
-        plan = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
-        raw.execute("ROLLBACK")
-    finally:
-        raw.close()
-    details = " | ".join(row[-1] for row in plan)
+    statement, parameters = read_of_the_reports(session)
+    million = [
+        ("enterprises", "ix_enterprises_tier_uscc", "1000000 200000 1"),
+        ("enterprises", "ix_enterprises_industry_code_uscc", "1000000 70000 1"),
+        ("annual_reports", "sqlite_autoindex_annual_reports_1", "1000000 1 1"),
+    ]
+    details = sqlite_plan(database_url, statement, parameters, million if statistics else None)
     assert "SEARCH annual_reports USING INDEX sqlite_autoindex_annual_reports_1" in details, details
     assert "ix_enterprises_tier_uscc" in details, details
     assert "SCAN annual_reports" not in details, details
@@ -326,19 +311,7 @@ def test_on_postgresql_each_holder_probes_for_its_report(session, holders):
     """QUALITY.md P10 on PostgreSQL: a LATERAL probe per holder (a nested loop over the
     holders, one report at most each), which its costs cannot turn into a read of
     every report of the year."""
-    session.commit()
-    statements = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "annual_reports" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        coverage.coverage(session, full=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    ((statement, parameters),) = statements
+    statement, parameters = read_of_the_reports(session)
     with db.engine.connect() as connection:
         plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
     details = "\n".join(plan)

@@ -4,20 +4,17 @@ against figures counted by hand, with API.md's keys, row order and totals."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from registry.applications.models import Application, State
-from registry.core import clock
+from registry.applications.models import State
 from registry.ladder import operations as ladder
 from registry.reports import catalogue, ladder_reports
 from tests.factories import TEST_ACTOR
 from tests.fixtures.api import NOW
+from tests.reports.ladder_history import TIERS, applications, demote, grant, renew, revoke, utc
 
 pytestmark = pytest.mark.usefixtures("pinned_clock", "in_request")
 
-TIERS = ["tech_sme", "high_tech", "champion", "navigator", "chain_leader"]
 CITIES = [f"36{n:02d}00" for n in range(1, 12)]
 INDUSTRIES = [
     ("aviation", "advantage"),
@@ -36,16 +33,6 @@ INDUSTRIES = [
     ("micro_nano_optics", "future"),
     ("quantum", "future"),
 ]
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def grant(session, enterprise, tier, at: datetime = NOW):
-    """A grant taking effect at ``at``, recorded with the clock at that instant."""
-    with clock.pinned(at):
-        return ladder.grant_tier(session, enterprise, tier, actor=TEST_ACTOR, reason="x")
 
 
 def keys(report) -> list[str]:
@@ -232,7 +219,7 @@ def test_tier_by_industry_in_group_order_then_other_and_unknown(session, make):
 
 
 def test_pipeline_counts_open_applications_per_tier_and_state_with_totals(session, make):
-    for tier, state in (
+    states = (
         ("tech_sme", State.DRAFT),
         ("tech_sme", State.DRAFT),
         ("tech_sme", State.IN_NOTICE),
@@ -241,13 +228,8 @@ def test_pipeline_counts_open_applications_per_tier_and_state_with_totals(sessio
         ("champion", State.CHANGES_REQUESTED),
         ("tech_sme", State.GRANTED),  # closed: history
         ("high_tech", State.WITHDRAWN),
-    ):
-        session.add(
-            Application(
-                enterprise_id=make.enterprise().id, tier=tier, kind="promotion", state=state
-            )
-        )
-    session.flush()
+    )
+    applications(session, make, states)
 
     report = ladder_reports.pipeline(session)
 
@@ -284,14 +266,11 @@ def test_moves_per_beijing_month_and_tier(session, make):
     grant(session, e3, "tech_sme", utc(2025, 6, 1, 2))
     grant(session, e3, "high_tech", utc(2025, 9, 15, 2))
     # Demoted in November: off high_tech and onto tech_sme; renewed in December: no move.
-    with clock.pinned(utc(2025, 11, 20, 2)):
-        ladder.demote(session, e3, "tech_sme", actor=TEST_ACTOR, reason="x")
-    with clock.pinned(utc(2025, 12, 10, 2)):
-        ladder.renew_tier(session, e3, actor=TEST_ACTOR, reason="x")
+    demote(session, e3, "tech_sme", utc(2025, 11, 20, 2))
+    renew(session, e3, utc(2025, 12, 10, 2))
     # Revoked on 1 March 01:00 in Beijing (28 February 17:00 UTC): March.
     grant(session, e4, "high_tech", utc(2025, 6, 1, 2))
-    with clock.pinned(utc(2026, 2, 28, 17)):
-        ladder.revoke(session, e4, actor=TEST_ACTOR, reason="x")
+    revoke(session, e4, utc(2026, 2, 28, 17))
 
     report = ladder_reports.moves(session)
 

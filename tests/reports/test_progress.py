@@ -5,29 +5,16 @@ months."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from registry.core import clock
 from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from registry.reports import progress
 from tests.factories import TEST_ACTOR
 from tests.fixtures.api import NOW
+from tests.reports.ladder_history import TIERS, demote, grant, revoke, utc
 
 pytestmark = pytest.mark.usefixtures("pinned_clock", "in_request")
-
-TIERS = ["tech_sme", "high_tech", "champion", "navigator", "chain_leader"]
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def grant(session, enterprise, tier, at: datetime):
-    with clock.pinned(at):
-        return ladder.grant_tier(session, enterprise, tier, actor=TEST_ACTOR, reason="x")
 
 
 def holders(report, tier: str) -> dict[str, int]:
@@ -43,8 +30,7 @@ def test_holders_at_each_month_end_in_beijing_time_and_now(session, make):
     grant(session, e3, "tech_sme", utc(2026, 1, 31, 16))
     # On high_tech from June, demoted to tech_sme on 20 November.
     grant(session, e4, "high_tech", utc(2025, 6, 1, 2))
-    with clock.pinned(utc(2025, 11, 20, 2)):
-        ladder.demote(session, e4, "tech_sme", actor=TEST_ACTOR, reason="x")
+    demote(session, e4, "tech_sme", utc(2025, 11, 20, 2))
     # Granted this month: a holder now only.
     grant(session, e5, "tech_sme", utc(2026, 3, 2, 2))
     # Calendar-year validity: valid until 31 December, lapsed at 1 January 00:00 in
@@ -99,8 +85,7 @@ def test_projection_at_the_mean_net_change_of_the_last_six_complete_months(sessi
     # chain_leader: one on in July, off in December: −1 over the six months.
     leader = make.enterprise()
     grant(session, leader, "chain_leader", utc(2025, 7, 1, 2))
-    with clock.pinned(utc(2025, 12, 1, 2)):
-        ladder.revoke(session, leader, actor=TEST_ACTOR, reason="x")
+    revoke(session, leader, utc(2025, 12, 1, 2))
     # high_tech: nothing moves (a mean of 0); tech_sme: one holder, and one more in the
     # window: 4998 to go at 1/6 a month.
     on("tech_sme", utc(2024, 2, 1, 2), utc(2025, 9, 1, 2))

@@ -15,6 +15,7 @@ from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from tests.factories import TEST_ACTOR
 from tests.reports.test_exports import download, read_csv
+from tests.reports.test_report_pages import for_staff_only
 
 pytestmark = pytest.mark.usefixtures("pinned_clock")
 
@@ -126,12 +127,7 @@ def test_every_public_report_downloads_for_an_anonymous_visitor(client, holders)
 
 
 def test_pipeline_downloads_for_reviewers_and_admins_only(client, auth, make):
-    answer = client.get("/reports/pipeline.csv")
-    assert answer.status_code == 303
-    assert answer.headers["Location"].startswith("/login?next=")
-    owner = auth.signed_in_as_new(Role.ENTERPRISE, enterprise=make.enterprise())
-    assert owner.get("/reports/pipeline.csv").status_code == 403
-    assert owner.get("/reports/pipeline.xlsx").status_code == 403
+    for_staff_only(client, auth, make, "/reports/pipeline.csv", "/reports/pipeline.xlsx")
     for role in (Role.REVIEWER, Role.ADMIN):
         reviewer = auth.signed_in_as_new(role, lang="en")
         rows = read_csv(reviewer.get("/reports/pipeline.csv").data)

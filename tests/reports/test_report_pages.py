@@ -40,6 +40,17 @@ def cells(html: str) -> list[list[str]]:
     return rows
 
 
+def for_staff_only(client, auth, make, *paths: str) -> None:
+    """Each of ``paths`` sends an anonymous visitor to the login page and refuses an
+    enterprise user."""
+    owner = auth.signed_in_as_new(Role.ENTERPRISE, enterprise=make.enterprise())
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["Location"].startswith("/login?next="), path
+        assert owner.get(path).status_code == 403, path
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("name", PUBLIC)
 def test_each_public_report_has_its_charts_table_notes_and_downloads(client, name, lang):
@@ -88,20 +99,6 @@ def test_tier_by_industry_shows_one_rung_on_request(client):
     assert rows["电子信息"][1:4] == ["优势型产业", "3", "0"]
     assert rows["其他产业"][1:4] == ["", "0", "1"]
     assert rows["合计"][2:4] == ["5", "1"]
-
-
-@pytest.mark.parametrize(
-    ("query", "lang", "message"),
-    [
-        ("tier=nobody", "en", "Unknown rung: choose one from the list."),
-        ("tier=nobody", "zh", "未知的梯次，请从列表中选择。"),
-    ],
-)
-def test_an_unknown_rung_gives_the_page_again_with_the_error(client, query, lang, message):
-    html = page(client, f"/reports/tier-by-city?{query}&lang={lang}", 422)
-    assert message in html
-    assert 'class="error-summary"' in html
-    assert "<table" not in html  # no report under a refused choice
 
 
 def test_progress_states_the_method_under_the_chart_and_the_projection_in_words(client):
@@ -170,26 +167,26 @@ def test_coverage_year_selector_and_its_downloads(client):
 
 
 @pytest.mark.parametrize(
-    ("year", "lang", "message"),
+    ("choice", "lang", "message"),
     [
-        ("abc", "en", "Give the year as a number, such as 2025."),
-        ("abc", "zh", "请以数字填写年份，例如 2025。"),
-        ("2031", "en", "Choose a year from 1990 to 2025."),
-        ("1989", "zh", "请选择 1990 年至 2025 年之间的年份。"),
+        ("tier-by-city?tier=nobody", "en", "Unknown rung: choose one from the list."),
+        ("tier-by-city?tier=nobody", "zh", "未知的梯次，请从列表中选择。"),
+        ("coverage?year=abc", "en", "Give the year as a number, such as 2025."),
+        ("coverage?year=abc", "zh", "请以数字填写年份，例如 2025。"),
+        ("coverage?year=2031", "en", "Choose a year from 1990 to 2025."),
+        ("coverage?year=1989", "zh", "请选择 1990 年至 2025 年之间的年份。"),
     ],
 )
-def test_a_bad_year_gives_the_page_again_with_the_error(client, year, lang, message):
-    html = page(client, f"/reports/coverage?year={year}&lang={lang}", 422)
+def test_a_refused_choice_gives_the_page_again_with_the_error(client, choice, lang, message):
+    """An unknown rung or a year that is not one the report has."""
+    html = page(client, f"/reports/{choice}&lang={lang}", 422)
     assert message in html
-    assert "<table" not in html
+    assert 'class="error-summary"' in html
+    assert "<table" not in html  # no report under a refused choice
 
 
 def test_pipeline_is_for_reviewers_and_admins(client, auth, make):
-    answer = client.get("/reports/pipeline")
-    assert answer.status_code == 303
-    assert answer.headers["Location"].startswith("/login?next=")
-    owner = auth.signed_in_as_new(Role.ENTERPRISE, enterprise=make.enterprise())
-    assert owner.get("/reports/pipeline").status_code == 403
+    for_staff_only(client, auth, make, "/reports/pipeline")
     for role in (Role.REVIEWER, Role.ADMIN):
         rows = cells(page(auth.signed_in_as_new(role, lang="en"), "/reports/pipeline"))
         assert rows[0][:2] == ["Tier", "Draft"]

@@ -4,9 +4,7 @@ off each tier by Asia/Shanghai civil month."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from registry.applications.models import Application, State
+from registry.applications.models import State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
 from registry.ladder import operations as ladder
@@ -14,19 +12,9 @@ from registry.reports import stats
 from registry.reports.stats import HolderCount, MonthFlow, PipelineCount, TierLoad
 from tests.factories import TEST_ACTOR
 from tests.fixtures.api import NOW, World
+from tests.reports.ladder_history import TIERS, applications, demote, grant, renew, revoke, utc
 
-TIERS = ["tech_sme", "high_tech", "champion", "navigator", "chain_leader"]
 OPEN = ["draft", "submitted", "in_review", "changes_requested", "in_notice"]
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def grant(session, enterprise, tier, at: datetime):
-    """A grant taking effect at ``at``, recorded with the clock at that instant."""
-    with clock.pinned(at):
-        return ladder.grant_tier(session, enterprise, tier, actor=TEST_ACTOR, reason="x")
 
 
 def test_tiers_count_holders_and_slots_reserved_for_promotions_in_notice(session, make):
@@ -96,13 +84,7 @@ def test_pipeline_counts_open_applications_per_tier_and_state(session, make):
         ("tech_sme", State.REJECTED),
         ("high_tech", State.WITHDRAWN),
     ]
-    for tier, state in states:
-        session.add(
-            Application(
-                enterprise_id=make.enterprise().id, tier=tier, kind="promotion", state=state
-            )
-        )
-    session.flush()
+    applications(session, make, states)
     found = stats.pipeline(session)
     assert [(row.tier, row.state) for row in found] == [(t, s) for t in TIERS for s in OPEN]
     assert {(row.tier, row.state): row.count for row in found if row.count} == {
@@ -126,12 +108,9 @@ def test_monthly_moves_by_shanghai_month_over_the_last_24_months(session, make):
     # Promoted, demoted back, renewed (no move), then revoked.
     grant(session, e4, "tech_sme", utc(2025, 6, 1, 2))
     grant(session, e4, "high_tech", utc(2025, 9, 15, 2))
-    with clock.pinned(utc(2025, 11, 20, 2)):
-        ladder.demote(session, e4, "tech_sme", actor=TEST_ACTOR, reason="x")
-    with clock.pinned(utc(2025, 12, 10, 2)):
-        ladder.renew_tier(session, e4, actor=TEST_ACTOR, reason="x")
-    with clock.pinned(utc(2026, 3, 3, 17)):  # 4 March 01:00 in Shanghai
-        ladder.revoke(session, e4, actor=TEST_ACTOR, reason="x")
+    demote(session, e4, "tech_sme", utc(2025, 11, 20, 2))
+    renew(session, e4, utc(2025, 12, 10, 2))
+    revoke(session, e4, utc(2026, 3, 3, 17))  # 4 March 01:00 in Shanghai
     # Either side of 1 February 00:00 in Shanghai (31 January 16:00 UTC).
     grant(session, e2, "tech_sme", utc(2026, 1, 31, 15, 59, 59))
     grant(session, e1, "tech_sme", utc(2026, 1, 31, 16))

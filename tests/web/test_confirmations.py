@@ -25,7 +25,7 @@ from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.ladder.models import Tier
 from tests.applications.test_objections import DURING, in_notice, object_to
-from tests.factories import PASSWORD, TEST_ACTOR
+from tests.factories import PASSWORD, TEST_ACTOR, tier_form
 from tests.fixtures.browser import sign_in
 
 ENTERPRISE = "赣江甲科技有限公司"
@@ -73,11 +73,16 @@ class Case:
     data_text: list[str] = field(default_factory=list)
 
 
+def fresh(model, key):
+    """The row as the database has it now, not as the test's session remembers it."""
+    db.session.expire_all()
+    return db.session.get_one(model, key)
+
+
 def state_of(application_id: int) -> State:
     """The application's state now. The read ends its transaction: on SQLite it would
     hold the lock that the next request needs."""
-    db.session.expire_all()
-    state = db.session.get_one(Application, application_id).state
+    state = fresh(Application, application_id).state
     db.session.rollback()
     return state
 
@@ -131,8 +136,7 @@ def uphold(session, make, world) -> Case:
     prefix = f"resolve-{objection.id}-"
 
     def done() -> bool:
-        db.session.expire_all()
-        upheld = db.session.get_one(Objection, objection.id).state == ObjectionState.UPHELD
+        upheld = fresh(Objection, objection.id).state == ObjectionState.UPHELD
         return upheld and state_of(application.id) == State.REJECTED
 
     return Case(
@@ -152,53 +156,44 @@ def holder(session, world) -> Enterprise:
     return enterprise
 
 
-def tier_of(enterprise_id: int) -> str | None:
-    db.session.expire_all()
-    return db.session.get_one(Enterprise, enterprise_id).tier
+def designation(session, world, action: str, data: dict, words: list[str], tier_after):
+    """A reviewer's ``action`` on the designation of the enterprise granted high_tech:
+    the question says ``words`` and the registration number; done when the enterprise
+    holds ``tier_after``."""
+    enterprise = holder(session, world)
+    number = enterprise.registration_number
+    return Case(
+        "reviewer",
+        f"/review/enterprises/{enterprise.uscc}/{action}",
+        data,
+        f"/review/enterprises/{enterprise.uscc}",
+        [*words, number],
+        lambda: fresh(Enterprise, enterprise.id).tier == tier_after,
+        data_text=[number],
+    )
 
 
 def demote(session, make, world) -> Case:
-    enterprise = holder(session, world)
-    number = enterprise.registration_number
-    return Case(
-        "reviewer",
-        f"/review/enterprises/{enterprise.uscc}/demotion",
-        {"demote-to_tier": "tech_sme", "demote-reason": "研发投入下降"},
-        f"/review/enterprises/{enterprise.uscc}",
-        [f"Demote {ENTERPRISE} to Technology-based SME?", number, "cannot be undone"],
-        lambda: tier_of(enterprise.id) == "tech_sme",
-        data_text=[number],
-    )
+    data = {"demote-to_tier": "tech_sme", "demote-reason": "研发投入下降"}
+    words = [f"Demote {ENTERPRISE} to Technology-based SME?", "cannot be undone"]
+    return designation(session, world, "demotion", data, words, "tech_sme")
 
 
 def revoke(session, make, world) -> Case:
-    enterprise = holder(session, world)
-    number = enterprise.registration_number
-    return Case(
-        "reviewer",
-        f"/review/enterprises/{enterprise.uscc}/revocation",
-        {"revoke-reason": "提供虚假材料", "revoke-ban_until": "2027-01-01"},
-        f"/review/enterprises/{enterprise.uscc}",
-        [f"Revoke the designation of {ENTERPRISE}?", number, "until 2027-01-01"],
-        lambda: tier_of(enterprise.id) is None,
-        data_text=[number],
-    )
+    data = {"revoke-reason": "提供虚假材料", "revoke-ban_until": "2027-01-01"}
+    words = [f"Revoke the designation of {ENTERPRISE}?", "until 2027-01-01"]
+    return designation(session, world, "revocation", data, words, None)
 
 
 def disable_user(session, make, world) -> Case:
     target = world["target"]
-
-    def done() -> bool:
-        db.session.expire_all()
-        return not db.session.get_one(User, target.id).active
-
     return Case(
         "admin",
         f"/admin/users/{target.id}",
         {"action": "disable"},
         f"/admin/users/{target.id}",
         ["Disable 赵审核 (zhao@review.example)?", "every session of the user ends"],
-        done,
+        lambda: not fresh(User, target.id).active,
         data_text=[target.email],
     )
 
@@ -208,53 +203,28 @@ def revoke_token(session, make, world) -> Case:
         session, world["target"], "registry:read", actor=TEST_ACTOR
     )
     session.commit()
-
-    def done() -> bool:
-        db.session.expire_all()
-        return db.session.get_one(ApiToken, token.id).revoked_at is not None
-
     return Case(
         "admin",
         f"/admin/tokens/{token.id}/revoke",
         {},
         "/admin/tokens",
         [f"Revoke the token {token.prefix}… of zhao@review.example?", "Read the registry"],
-        done,
+        lambda: fresh(ApiToken, token.id).revoked_at is not None,
         data_text=[token.prefix, world["target"].email],
     )
-
-
-def tier_form(session, code: str, **changes) -> dict:
-    tier = session.get_one(Tier, code)
-    form = {
-        "quota": tier.quota,
-        "validity": tier.validity,
-        "notice_days": tier.notice_days,
-        "approvals_required": tier.approvals_required,
-        "prerequisite": tier.prerequisite or "",
-        "registration_pattern": tier.registration_pattern,
-        "reason": "2026年第7号通知",
-        **({"self_apply": "y"} if tier.self_apply else {}),
-    }
-    return {name: str(value) for name, value in {**form, **changes}.items()}
 
 
 def lower_quota(session, make, world) -> Case:
     holder(session, world)
     data = tier_form(session, "high_tech", quota="1")
     session.rollback()
-
-    def done() -> bool:
-        db.session.expire_all()
-        return db.session.get_one(Tier, "high_tech").quota == 1
-
     return Case(
         "admin",
         "/admin/tiers/high_tech",
         data,
         "/admin/tiers/high_tech",
         ["Lower the quota of High-tech enterprise from", "to 1?", "Places taken now: 1."],
-        done,
+        lambda: fresh(Tier, "high_tech").quota == 1,
     )
 
 
@@ -269,16 +239,6 @@ CASES = [
     revoke_token,
     lower_quota,
 ]
-
-
-def client_of(app, user: User, lang: str):
-    """A client with ``user``'s session, as the login page starts it."""
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = user.get_id()
-        cookie["sid"] = "test"
-        cookie["lang"] = lang
-    return client
 
 
 def everything(session) -> dict[str, list]:
@@ -303,10 +263,10 @@ def question(response) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)
 def test_the_first_post_asks_and_changes_nothing_the_confirmed_one_acts(
-    app, session, make, world, case
+    auth, session, make, world, case
 ):
     action = case(session, make, world)
-    client = client_of(app, world[action.who], "en")
+    client = auth.client_of(world[action.who])
     before = everything(session)
 
     asked = client.post(action.url, data=action.data)
@@ -331,9 +291,9 @@ def test_the_first_post_asks_and_changes_nothing_the_confirmed_one_acts(
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__)
-def test_the_question_is_asked_in_chinese(app, session, make, world, case):
+def test_the_question_is_asked_in_chinese(auth, session, make, world, case):
     action = case(session, make, world)
-    client = client_of(app, world[action.who], "zh")
+    client = auth.client_of(world[action.who], lang="zh")
     asked = client.post(action.url, data=action.data)
     assert asked.status_code == 200 and '<html lang="zh-Hans">' in asked.text
     shown = re.sub(r"<[^>]+>", " ", question(asked))  # what a person reads
@@ -363,7 +323,7 @@ def test_the_question_is_asked_in_chinese(app, session, make, world, case):
     ],
 )
 def test_a_request_that_would_be_refused_is_refused_before_any_question(
-    app, session, make, world, case, data, status
+    auth, session, make, world, case, data, status
 ):
     action = case(session, make, world)
     if data is None:  # the comment left blank
@@ -372,7 +332,7 @@ def test_a_request_that_would_be_refused_is_refused_before_any_question(
         }
     else:
         data = {**action.data, **data}
-    client = client_of(app, world[action.who], "en")
+    client = auth.client_of(world[action.who])
     before = everything(session)
     response = client.post(action.url, data=data)
     assert response.status_code == status
@@ -380,9 +340,9 @@ def test_a_request_that_would_be_refused_is_refused_before_any_question(
     assert everything(session) == before
 
 
-def test_a_closed_application_is_not_asked_about(app, session, make, world):
+def test_a_closed_application_is_not_asked_about(auth, session, make, world):
     action = withdraw(session, make, world)
-    client = client_of(app, world["owner"], "en")
+    client = auth.client_of(world["owner"])
     assert client.post(action.url, data={"confirm": "1"}).status_code == 303
     again = client.post(action.url)
     assert again.status_code == 409 and "data-confirm" not in again.text
@@ -396,16 +356,16 @@ def test_a_closed_application_is_not_asked_about(app, session, make, world):
     ],
     ids=["request-changes", "raise-quota"],
 )
-def test_actions_that_can_be_undone_are_not_asked(app, session, make, world, case, data):
+def test_actions_that_can_be_undone_are_not_asked(auth, session, make, world, case, data):
     action = case(session, make, world)
-    client = client_of(app, world[action.who], "en")
+    client = auth.client_of(world[action.who])
     response = client.post(action.url, data={**action.data, **data})
     assert response.status_code == 303
 
 
-def test_a_revoked_token_is_not_asked_about_again(app, session, make, world):
+def test_a_revoked_token_is_not_asked_about_again(auth, session, make, world):
     action = revoke_token(session, make, world)
-    client = client_of(app, world["admin"], "en")
+    client = auth.client_of(world["admin"])
     assert client.post(action.url, data={"confirm": "1"}).status_code == 303
     assert client.post(action.url).status_code == 303
 

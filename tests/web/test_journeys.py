@@ -74,6 +74,14 @@ def opened(new_page, width: int, **kwargs) -> Person:
     return Person(new_page(width=width), **kwargs)
 
 
+def signed_in(new_page, width: int, email: str, lang: str) -> Person:
+    """A person at a browser window ``width`` px wide, signed in as ``email`` in
+    ``lang``."""
+    person = opened(new_page, width)
+    sign_in(person, email, lang)
+    return person
+
+
 def an_applicant(make, session, *, verified: bool):
     """An enterprise with its profile and last year's eligible figures, whose user has
     submitted a tech_sme application; returns (enterprise, application)."""
@@ -148,11 +156,10 @@ def test_a_reviewer_verifies_claims_and_approves(app, session, make, new_page, l
     application_id, uscc = application.id, enterprise.uscc
     session.rollback()
     album = Album("reviewers", lang, width)
-    desk = opened(new_page, width)
-    page = desk.page
     in_the_queue = f"a[href='/review/applications/{application_id}']"
 
-    sign_in(desk, REVIEWER, lang)
+    desk = signed_in(new_page, width, REVIEWER, lang)
+    page = desk.page
     expect(page).to_have_url(f"{page.url.split('/review')[0]}/review")
     row = page.locator("tr", has=page.locator(in_the_queue))
     expect(row.locator(".badge--unverified")).to_be_visible()
@@ -236,9 +243,8 @@ def test_the_public_objects_and_the_admin_looks_on(app, session, make, new_page,
     album.shoot(page, "objection-filed")
 
     # A reviewer upholds it: a page of its own asks first.
-    desk = opened(new_page, width)
+    desk = signed_in(new_page, width, REVIEWER, lang)
     page = desk.page
-    sign_in(desk, REVIEWER, lang)
     desk.press("nav a[href='/review/objections']")
     objection = page.locator("section[id^='objection-']", has_text=uscc)
     expect(objection).to_contain_text("lisi@example.com")
@@ -262,9 +268,8 @@ def test_the_public_objects_and_the_admin_looks_on(app, session, make, new_page,
     album.shoot(page, "rejected")
 
     # The admin looks at the users, a tier and the audit log.
-    admin = opened(new_page, width)
+    admin = signed_in(new_page, width, ADMIN, lang)
     page = admin.page
-    sign_in(admin, ADMIN, lang)
     admin.press("nav a[href='/admin/users']")
     expect(page.locator("main table")).to_contain_text("owner@ganjiang.example")
     album.shoot(page, "users")

@@ -64,17 +64,6 @@ def steps_of(response) -> dict[str, tuple[str, bool]]:
     return {key: (unescape(url), done == "true") for key, done, url in items}
 
 
-def signed_in(app, user, lang="en"):
-    """A client with ``user``'s session, as the login page starts it (the login itself
-    is tested in tests/accounts)."""
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = user.get_id()
-        cookie["sid"] = "test"
-        cookie["lang"] = lang
-    return client
-
-
 def follow(client, response):
     """The page a 303 leads to."""
     assert response.status_code == 303, response.get_data(as_text=True)
@@ -138,12 +127,12 @@ def test_the_steps_from_sign_up_to_an_application(client, session):
     assert f"Application {number}: Technology-based SME" in account.text
 
 
-def test_the_steps_in_chinese(client, session, make):
+def test_the_steps_in_chinese(auth, session, make):
     enterprise = make.enterprise(name="赣江甲科技有限公司", founded_on=date(2015, 1, 1))
     make.eligible_report(enterprise, 2025)
     user = make.user("owner@a.example", enterprise=enterprise)
     session.commit()
-    page = signed_in(client.application, user, lang="zh").get("/account")
+    page = auth.client_of(user, lang="zh").get("/account")
     html = page.get_data(as_text=True)
     assert "办理步骤" in html and "填报 2025 年度报告" in html and "已完成" in html
     block = re.search(r"<section class=\"next-step\".*?</section>", html, re.S).group(0)
@@ -169,7 +158,7 @@ def test_a_claim_waiting_for_a_reviewer_says_so(client, session, make):
 
 
 @pytest.fixture
-def world(app, session, make):
+def world(auth, session, make):
     """An enterprise eligible for tech_sme with its signed-in user, and two reviewers
     with theirs."""
     a = make.enterprise(name="赣江甲科技有限公司", founded_on=date(2015, 1, 1))
@@ -184,9 +173,9 @@ def world(app, session, make):
         "owner": owner,
         "wang": wang,
         "li": li,
-        "owner_client": signed_in(app, owner),
-        "wang_client": signed_in(app, wang),
-        "li_client": signed_in(app, li),
+        "owner_client": auth.client_of(owner),
+        "wang_client": auth.client_of(wang),
+        "li_client": auth.client_of(li),
     }
 
 

@@ -16,8 +16,8 @@ from registry.accounts import tokens
 from registry.accounts.models import ApiToken, Role
 from registry.applications import operations as apps
 from registry.ladder import operations as ladder
-from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
-from tests.web.test_next_steps import fixed_clock, follow, next_step, signed_in
+from tests.factories import PASSWORD, TEST_ACTOR, new_uscc, tier_form
+from tests.web.test_next_steps import fixed_clock, follow, next_step
 
 __all__ = ["fixed_clock"]  # the clock of those tests, pinned here too (autouse)
 
@@ -25,17 +25,17 @@ NEW_PASSWORD = "Poyang-lake-2027"
 
 
 @pytest.fixture
-def reviewer(app, session, make):
+def reviewer(auth, session, make):
     wang = make.user("wang@review.example", Role.REVIEWER, name="Reviewer Wang")
     session.commit()
-    return signed_in(app, wang)
+    return auth.client_of(wang)
 
 
 @pytest.fixture
-def admin(app, session, make):
+def admin(auth, session, make):
     ada = make.user("admin@example.com", Role.ADMIN, password=PASSWORD, name="Ada Admin")
     session.commit()
-    return signed_in(app, ada)
+    return auth.client_of(ada)
 
 
 # --- the reviewers' enterprise actions -----------------------------------------------------------
@@ -63,15 +63,23 @@ def test_after_verifying_an_enterprise_without_an_application(session, make, rev
     assert "终审" in text and url == "/review"
 
 
-def test_after_a_demotion_the_published_list_shows_it(session, make, reviewer):
-    enterprise = make.enterprise(name="赣江甲科技有限公司")
+def confirmed_on_a_holder(session, make, reviewer, action: str, data: dict, **fields):
+    """The reviewer's confirmed ``action`` on a new high_tech holder: the enterprise,
+    and the next step shown after it (its text and link)."""
+    enterprise = make.enterprise(**fields)
     ladder.grant_tier(session, enterprise, "high_tech", actor=TEST_ACTOR, reason="granted")
     session.commit()
-    demoted = reviewer.post(
-        f"/review/enterprises/{enterprise.uscc}/demotion",
-        data={"demote-to_tier": "tech_sme", "demote-reason": "R&D fell", "confirm": "1"},
+    done = reviewer.post(
+        f"/review/enterprises/{enterprise.uscc}/{action}", data={**data, "confirm": "1"}
     )
-    text, url = next_step(follow(reviewer, demoted))
+    return enterprise, next_step(follow(reviewer, done))
+
+
+def test_after_a_demotion_the_published_list_shows_it(session, make, reviewer):
+    data = {"demote-to_tier": "tech_sme", "demote-reason": "R&D fell"}
+    enterprise, (text, url) = confirmed_on_a_holder(
+        session, make, reviewer, "demotion", data, name="赣江甲科技有限公司"
+    )
     session.refresh(enterprise)
     assert "The published lists show the change now" in text
     assert "赣江甲科技有限公司" in text and enterprise.registration_number in text
@@ -79,14 +87,9 @@ def test_after_a_demotion_the_published_list_shows_it(session, make, reviewer):
 
 
 def test_after_a_revocation_it_is_off_the_lists_until_the_ban_ends(session, make, reviewer):
-    enterprise = make.enterprise(name="赣江甲科技有限公司", name_en="Ganjiang A Tech")
-    ladder.grant_tier(session, enterprise, "high_tech", actor=TEST_ACTOR, reason="granted")
-    session.commit()
-    revoked = reviewer.post(
-        f"/review/enterprises/{enterprise.uscc}/revocation",
-        data={"revoke-reason": "fraud", "revoke-ban_until": "2027-01-01", "confirm": "1"},
-    )
-    text, url = next_step(follow(reviewer, revoked))
+    data = {"revoke-reason": "fraud", "revoke-ban_until": "2027-01-01"}
+    names = {"name": "赣江甲科技有限公司", "name_en": "Ganjiang A Tech"}
+    _, (text, url) = confirmed_on_a_holder(session, make, reviewer, "revocation", data, **names)
     assert "Ganjiang A Tech is off the published lists from now on." in text
     assert "It may apply again from 2027-01-01." in text
     assert url == "/tiers/high_tech"
@@ -163,8 +166,6 @@ def test_after_each_action_on_a_user(session, make, admin, data, words):
 
 
 def test_after_saving_tier_settings(session, admin):
-    from tests.admin.test_views import tier_form
-
     form = tier_form(session, "navigator", notice_days="7")
     text, url = next_step(follow(admin, admin.post("/admin/tiers/navigator", data=form)))
     assert "Applications submitted from now on follow the new settings" in text
