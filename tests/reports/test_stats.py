@@ -4,11 +4,12 @@ off each tier by Asia/Shanghai civil month."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from registry.applications.models import Application, State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
+from registry.ladder import dates
 from registry.ladder import operations as ladder
 from registry.reports import stats
 from registry.reports.stats import HolderCount, MonthFlow, PipelineCount, TierLoad
@@ -194,3 +195,20 @@ def test_holders_at_instants_replay_the_events_effective_before_each(session, ma
         {"tech_sme": 2},
         {"tech_sme": 1, "high_tech": 1},
     ]
+
+
+def test_moves_fall_in_their_month_at_every_bound_of_the_window(session, make):
+    """Each month of the window from its first instant (Shanghai midnight) to the last:
+    a grant at the start of every month and one a second before it count in their own
+    months, whichever bounds the search for the month compares them with first."""
+    window = stats._month_starts(dates.shanghai_date(NOW), stats.MONTHS)
+    starts = [dates.shanghai_midnight(first) for first in window[:-1]]
+    for start in starts:
+        grant(session, make.enterprise(), "tech_sme", start)
+        grant(session, make.enterprise(), "tech_sme", start - timedelta(seconds=1))
+    flows = [f for f in stats.monthly(session, NOW) if f.tier == "tech_sme"]
+    # The second before the first month is before the window; the window's last month
+    # has no next month's start in it.
+    assert [f.grants for f in flows] == [2] * (stats.MONTHS - 1) + [1]
+    assert [f.month for f in flows] == [f"{first:%Y-%m}" for first in window[:-1]]
+    assert stats.holders_at(session, starts[1:3]) == [{"tech_sme": 3}, {"tech_sme": 5}]
