@@ -3,10 +3,10 @@ on them): quota occupancy per tier, holders by city and by industry, the applica
 under way, the monthly moves on and off each tier, and the holders at past instants.
 
 Every query stays on an index or on a small table: holders are grouped from the
-``(tier, uscc)`` index of enterprises (only the few thousand on the ladder, never the
-million), the pipeline from the ``(state, …)`` index of applications, and the monthly
-moves and the holders at past month ends from tier events effective since (the
-``effective_at`` index).
+holders' own index of enterprises (partial: only the few thousand on the ladder, never
+the million, with their city and industry), the pipeline from the ``(state, …)`` index
+of applications, and the monthly moves and the holders at past month ends from tier
+events effective since (the ``effective_at`` index).
 
 It reads the ladder, enterprises and applications, and only the reports read it: a
 report across domains, outside each of them.

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import event
+
 from registry.applications.models import Application, State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
+from registry.extensions import db
 from registry.ladder import dates
 from registry.ladder import operations as ladder
 from registry.reports import stats
@@ -212,3 +216,29 @@ def test_moves_fall_in_their_month_at_every_bound_of_the_window(session, make):
     assert [f.grants for f in flows] == [2] * (stats.MONTHS - 1) + [1]
     assert [f.month for f in flows] == [f"{first:%Y-%m}" for first in window[:-1]]
     assert stats.holders_at(session, starts[1:3]) == [{"tech_sme": 3}, {"tech_sme": 5}]
+
+
+@pytest.mark.sqlite_only(reason="SQLite's planner")
+def test_holders_are_grouped_from_their_own_index_not_from_the_rows(session, make):
+    """QUALITY.md P7: the holders by tier, by city and by industry are counted from the
+    partial index of the holders alone (a few thousand entries among a million
+    enterprises, with their city and industry), without reading an enterprise's row."""
+    grant(session, make.enterprise(), "tech_sme", NOW)
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "FROM enterprises" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        stats.registry_stats(session)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 3  # per tier, per tier and city, per tier and industry
+    for statement, parameters in statements:
+        explain = "EXPLAIN QUERY PLAN " + statement
+        plan = session.connection().exec_driver_sql(explain, parameters).all()
+        details = " | ".join(row[-1] for row in plan)
+        index = "USING COVERING INDEX ix_enterprises_tier_city_code_industry_code_id"
+        assert index in details, details
