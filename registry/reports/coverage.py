@@ -219,11 +219,12 @@ def _figures(session: DbSession, year: int) -> list[Any]:
     """Per (industry code, tier) of the holders with a report for ``year``: how many
     report, and for revenue and R&D expense how many give it, its sum and its largest.
 
-    The holders come from the ``(tier, uscc)`` index and each one's report is then found
-    by its ``(enterprise_id, year)`` key: a few thousand probes however many reports
-    there are. Left to themselves the planners read every report of the year instead
-    (SQLite without statistics, PostgreSQL by its costs), so the query says how: the
-    holders' ids as a list to probe with on SQLite, a LATERAL probe on PostgreSQL.
+    The holders come from their own index (the partial one on ``tier``, ``city_code``,
+    ``industry_code``, ``id``) and each one's report is then found by its
+    ``(enterprise_id, year)`` key: a few thousand probes however many reports there are.
+    Left to themselves the planners read every report of the year instead (SQLite
+    without statistics, PostgreSQL by its costs), so the query says how: the holders'
+    ids as a list to probe with on SQLite, a LATERAL probe on PostgreSQL.
     """
     if session.get_bind().dialect.name == "postgresql":
         probe = (

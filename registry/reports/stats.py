@@ -3,10 +3,10 @@ on them): quota occupancy per tier, holders by city and by industry, the applica
 under way, the monthly moves on and off each tier, and the holders at past instants.
 
 Every query stays on an index or on a small table: holders are grouped from the
-``(tier, uscc)`` index of enterprises (only the few thousand on the ladder, never the
-million), the pipeline from the ``(state, …)`` index of applications, and the monthly
-moves and the holders at past month ends from tier events effective since (the
-``effective_at`` index).
+holders' own index of enterprises (partial: only the few thousand on the ladder, never
+the million, with their city and industry), the pipeline from the ``(state, …)`` index
+of applications, and the monthly moves and the holders at past month ends from tier
+events effective since (the ``effective_at`` index).
 
 It reads the ladder, enterprises and applications, and only the reports read it: a
 report across domains, outside each of them.
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.applications.models import OPEN_STATES, Application
@@ -222,22 +222,35 @@ def _moves_between(
     period ``[bounds[i], bounds[i + 1])``, counted by (i, from tier, to tier); a last
     bound of None leaves the last period open."""
     *starts, end = bounds
-    # The period an event falls in, computed by the database so that only one row per
-    # (period, from, to) comes back.
-    whens = [(TierEvent.effective_at < bound, i) for i, bound in enumerate(starts[1:])]
-    period = case(*whens, else_=len(starts) - 1) if whens else literal(0)
     conditions = [
         TierEvent.effective_at >= starts[0],
         TierEvent.from_tier.is_distinct_from(TierEvent.to_tier),
     ]
     if end is not None:
         conditions.append(TierEvent.effective_at < end)
+    # The period an event falls in, computed by the database so that only one row per
+    # (period, from, to) comes back.
+    period = _period(starts, 0, len(starts) - 1)
     moves = (
         select(period, TierEvent.from_tier, TierEvent.to_tier, func.count())
         .where(*conditions)
         .group_by(period, TierEvent.from_tier, TierEvent.to_tier)
     )
     return Counter({(i, f, t): n for i, f, t, n in session.execute(moves)})
+
+
+def _period(starts: Sequence[datetime | None], first: int, last: int) -> ColumnElement[int]:
+    """The index of the period ``[starts[i], starts[i + 1])`` an event effective at or
+    after ``starts[first]`` falls in, among ``first`` … ``last`` (the last one open).
+    Halving the range at each step, it compares an event with about log2(n) bounds
+    instead of up to n (24 months: 5, not 23 in a CASE that tries them in turn)."""
+    if first == last:
+        return literal(first)
+    middle = (first + last + 1) // 2
+    return case(
+        (TierEvent.effective_at < starts[middle], _period(starts, first, middle - 1)),
+        else_=_period(starts, middle, last),
+    )
 
 
 def _month_starts(today: date, months: int) -> list[date]:

@@ -13,7 +13,7 @@ from flask_babel import refresh
 
 from registry.reports import city_map, report_charts, time_charts
 from registry.reports.chart_figures import nice_ceiling, ticks
-from registry.reports.charts import WIDTH
+from registry.reports.charts import WIDTH, Svg
 from registry.reports.names import chart_names
 from tests.reports import chart_reports as reports
 from tests.web.usability import code_faults, language_faults, reading_text
@@ -505,3 +505,16 @@ def test_charts_fit_a_phone_and_a_desktop_in_both_languages(app, new_page):
             for name in CHARTS:
                 section = page.locator("section.panel", has=page.locator("h2", has_text=name))
                 section.first.screenshot(path=SCREENSHOTS / f"charts-{name}-{lang}-{width}.png")
+
+
+def test_an_element_escapes_its_attribute_values_and_its_text():
+    svg = Svg("chart-x", "Title", "Description", "x")
+    svg.add("text", "50 % <b>&\"'", x=1.5, y=2.0, data_note='"><script>', class_=None)
+    svg.add("rect", width=100.0, fill="url(#chart-x-hatch)")
+    svg.add("text", "%s", class_="chart-label")
+    assert [str(part) for part in svg.parts] == [
+        '<text x="1.5" y="2" data-note="&#34;&gt;&lt;script&gt;">'
+        "50 % &lt;b&gt;&amp;&#34;&#39;</text>",
+        '<rect width="100" fill="url(#chart-x-hatch)"/>',
+        '<text class="chart-label">%s</text>',
+    ]

@@ -296,12 +296,14 @@ def test_each_holders_report_is_found_by_its_key_not_by_reading_every_report(
     statement, parameters = read_of_the_reports(session)
     million = [
         ("enterprises", "ix_enterprises_tier_uscc", "1000000 200000 1"),
+        ("enterprises", "ix_enterprises_tier_city_code_industry_code_id", "6500 1300 120 10 1"),
         ("enterprises", "ix_enterprises_industry_code_uscc", "1000000 70000 1"),
         ("annual_reports", "sqlite_autoindex_annual_reports_1", "1000000 1 1"),
     ]
     details = sqlite_plan(database_url, statement, parameters, million if statistics else None)
     assert "SEARCH annual_reports USING INDEX sqlite_autoindex_annual_reports_1" in details, details
-    assert "ix_enterprises_tier_uscc" in details, details
+    # The holders from their own small index (the partial one of the holders).
+    assert "ix_enterprises_tier_city_code_industry_code_id" in details, details
     assert "SCAN annual_reports" not in details, details
     assert "SCAN enterprises" not in details, details
 

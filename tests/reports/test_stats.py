@@ -4,14 +4,20 @@ off each tier by Asia/Shanghai civil month."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from registry.applications.models import State
 from registry.core import clock
 from registry.enterprises.models import Enterprise
+from registry.ladder import dates
 from registry.ladder import operations as ladder
 from registry.reports import stats
 from registry.reports.stats import HolderCount, MonthFlow, PipelineCount, TierLoad
 from tests.factories import TEST_ACTOR
 from tests.fixtures.api import NOW, World
+from tests.query_plans import statements_sent
 from tests.reports.ladder_history import TIERS, applications, demote, grant, renew, revoke, utc
 
 OPEN = ["draft", "submitted", "in_review", "changes_requested", "in_notice"]
@@ -173,3 +179,37 @@ def test_holders_at_instants_replay_the_events_effective_before_each(session, ma
         {"tech_sme": 2},
         {"tech_sme": 1, "high_tech": 1},
     ]
+
+
+def test_moves_fall_in_their_month_at_every_bound_of_the_window(session, make):
+    """Each month of the window from its first instant (Shanghai midnight) to the last:
+    a grant at the start of every month and one a second before it count in their own
+    months, whichever bounds the search for the month compares them with first."""
+    window = stats._month_starts(dates.shanghai_date(NOW), stats.MONTHS)
+    starts = [dates.shanghai_midnight(first) for first in window[:-1]]
+    for start in starts:
+        grant(session, make.enterprise(), "tech_sme", start)
+        grant(session, make.enterprise(), "tech_sme", start - timedelta(seconds=1))
+    flows = [f for f in stats.monthly(session, NOW) if f.tier == "tech_sme"]
+    # The second before the first month is before the window; the window's last month
+    # has no next month's start in it.
+    assert [f.grants for f in flows] == [2] * (stats.MONTHS - 1) + [1]
+    assert [f.month for f in flows] == [f"{first:%Y-%m}" for first in window[:-1]]
+    assert stats.holders_at(session, starts[1:3]) == [{"tech_sme": 3}, {"tech_sme": 5}]
+
+
+@pytest.mark.sqlite_only(reason="SQLite's planner")
+def test_holders_are_grouped_from_their_own_index_not_from_the_rows(session, make):
+    """QUALITY.md P7: the holders by tier, by city and by industry are counted from the
+    partial index of the holders alone (a few thousand entries among a million
+    enterprises, with their city and industry), without reading an enterprise's row."""
+    grant(session, make.enterprise(), "tech_sme", NOW)
+    with statements_sent(lambda statement: "FROM enterprises" in statement) as statements:
+        stats.registry_stats(session)
+    assert len(statements) == 3  # per tier, per tier and city, per tier and industry
+    for statement, parameters in statements:
+        explain = "EXPLAIN QUERY PLAN " + statement
+        plan = session.connection().exec_driver_sql(explain, parameters).all()
+        details = " | ".join(row[-1] for row in plan)
+        index = "USING COVERING INDEX ix_enterprises_tier_city_code_industry_code_id"
+        assert index in details, details

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+from babel import numbers
+from flask_babel import get_locale
 
 from registry.accounts.models import Role
+from registry.core import i18n
 from registry.ladder import operations as ladder
 from tests.factories import PASSWORD, TEST_ACTOR
 
@@ -60,3 +64,16 @@ def test_annual_figures_have_separators_and_years_none(session, make, auth):
     html = reviewer.get(f"/review/enterprises/{enterprise.uscc}").get_data(as_text=True)
     assert ">12,345<" in html
     assert enterprise.uscc in html
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_figure_is_written_as_babel_writes_it_in_the_page_language(app, lang):
+    """``number`` keeps each figure it has written once per language: the same text as
+    Babel's, whatever the type of the value (5, 5.0 and 5.50 alike or not)."""
+    values = [0, 7, 5000, 1234567, -3, 5.0, 12.5, 0.125, Decimal("5.50"), Decimal("1234.5678")]
+    with app.test_request_context(f"/?lang={lang}"):
+        assert str(get_locale()) == lang
+        for _ in range(2):  # the second time from what was kept
+            assert [i18n.number(v) for v in values] == [
+                numbers.format_decimal(v, locale=lang) for v in values
+            ]
