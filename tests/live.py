@@ -31,6 +31,14 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 class LiveServer:
     url: str
     access_log: Path
+    #: The master's pid, which is also its process group's (the workers are in it).
+    pid: int
+
+    def kill(self) -> None:
+        """SIGKILL to the master and every worker at once: the server dies mid-request,
+        as in a crash (QUALITY.md R4); nothing of it runs after this returns."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
 
     def worker_pids(self) -> set[str]:
         """The pids of the workers that have answered a request so far."""
@@ -71,11 +79,24 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator[LiveServer]:
+def gunicorn(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    workers: int = 2,
+    threads: int = 1,
+    environ: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """The server, up and each of its ``workers`` answering. ``threads`` above 1 runs
+    them as the production configuration does (gthread workers, ``threads`` each);
+    otherwise sync workers, one request at a time each. ``environ``: more of the
+    server's environment (settings the registry reads from it)."""
     port = _free_port()
+    worker_class = ["gthread", "--threads", str(threads)] if threads > 1 else ["sync"]
     log = tmp_path / "access.log"
     env = {
         **os.environ,
+        **(environ or {}),
         "DATABASE_URL": database_url,
         "SECRET_KEY": "live-test-secret-" + str(port),
         # The workers' shared rate-limit counters: a file of this server's own.
@@ -91,7 +112,7 @@ def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            *worker_class,
             "--access-logfile",
             str(log),
             "--access-logformat",
@@ -122,7 +143,7 @@ def gunicorn(database_url: str, tmp_path: Path, *, workers: int = 2) -> Iterator
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])
             time.sleep(0.1)
-        server = LiveServer(url, log)
+        server = LiveServer(url, log, process.pid)
         server.await_workers(workers)
         yield server
     finally:
