@@ -120,6 +120,17 @@ def enterprise_data(
     timestamps typed, or as SQLite stores them (ISO text); ``created``/``updated`` in
     RFC 3339; ``warnings`` those of the USCC when known.
     """
+    return enterprise_data_head(values, created, version, warnings) + f'{updated}"}}'
+
+
+def enterprise_data_head(
+    values: Sequence[Any],
+    created: str,
+    version: int = 1,
+    warnings: tuple[str, ...] | None = None,
+) -> str:
+    """:func:`enterprise_data` but for its last value, ``updated_at`` (and the closing
+    ``"}``): rendered before the time of the write is known (an import's replacements)."""
     (
         code,
         name,
@@ -163,14 +174,14 @@ def enterprise_data(
         f'"tier_since":{"null" if tier_since is None else _quote(iso_date(tier_since))},'
         f'"tier_expires_at":{expires},'
         f'"registration_number":{_s(number)},"version":{int(version)},'
-        f'"created_at":"{created}","updated_at":"{updated}"}}'
+        f'"created_at":"{created}","updated_at":"'
     )
 
 
 # %s renders an int or a float exactly as json.dumps does (str is repr for floats);
 # report_values has made every figure an int, a finite float or None.
-_REPORT_HEAD = '{"enterprise_uscc":%s,"year":%d,"version":%d,"created_at":"%s","updated_at":"%s",'
-_REPORT_FIGURES = ",".join(f'"{name}":%s' for name in FIGURE_FIELDS) + "}"
+_REPORT_HEAD = '{"enterprise_uscc":%s,"year":%d,"version":%d,"created_at":"%s","updated_at":"'
+_REPORT_FIGURES = '",' + ",".join(f'"{name}":%s' for name in FIGURE_FIELDS) + "}"
 
 
 def report_data(
@@ -180,8 +191,19 @@ def report_data(
 
     ``values`` come from :func:`report_values` (REPORT_FIELDS order).
     """
-    head = _REPORT_HEAD % (_quote(uscc), values[0], version, created, updated)
-    return head + _REPORT_FIGURES % tuple(["null" if v is None else v for v in values[1:]])
+    before, after = report_data_around(uscc, values, created, version)
+    return before + updated + after
+
+
+def report_data_around(
+    uscc: str, values: Sequence[Any], created: str, version: int = 1
+) -> tuple[str, str]:
+    """:func:`report_data` as the text before and after its ``updated_at`` value:
+    rendered before the time of the write is known (an import's replacements)."""
+    return (
+        _REPORT_HEAD % (_quote(uscc), values[0], version, created),
+        _REPORT_FIGURES % tuple(["null" if v is None else v for v in values[1:]]),
+    )
 
 
 # --- prepared batches -------------------------------------------------------------------------

@@ -56,7 +56,8 @@ def _profile(enterprise: Enterprise) -> dict[str, Any]:
     return {name: getattr(enterprise, name) for name in PROFILE_FIELDS}
 
 
-def _clean_profile(values: Mapping[str, Any]) -> dict[str, Any]:
+def clean_profile(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Profile values as stored: text stripped (empty → None); a name is required."""
     unknown = set(values) - set(PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"not profile fields: {', '.join(sorted(unknown))}")
@@ -84,7 +85,7 @@ def create_enterprise(
     code = valid_uscc(uscc)
     if session.scalar(select(Enterprise.id).where(Enterprise.uscc == code)):
         raise InvalidTransition("An enterprise with USCC %(uscc)s exists.", uscc=code)
-    values = _clean_profile({"name": name, **profile})
+    values = clean_profile({"name": name, **profile})
     if not values.get("city_code"):
         values["city_code"] = uscc_codes.city_code(code, set(session.scalars(select(City.code))))
     enterprise = Enterprise(uscc=code, verified=verified, **values)
@@ -108,7 +109,7 @@ def update_profile(
     """Change profile fields (only those given). A change to nothing writes nothing."""
     require_local(enterprise)
     before = _profile(enterprise)
-    after = {**before, **_clean_profile(values)}
+    after = {**before, **clean_profile(values)}
     changes = diff(before, after)
     if not changes:
         return enterprise

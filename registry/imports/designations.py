@@ -124,14 +124,19 @@ def _name(tier: Tier) -> Named:
     return Named(tier.name("zh"), tier.name("en"))
 
 
+def _enterprises(session: DbSession, codes: list[str]) -> dict[str, Enterprise]:
+    records: dict[str, Enterprise] = {}
+    for chunk in in_chunks(codes):
+        stmt = select(Enterprise).where(Enterprise.uscc.in_(chunk))
+        records.update((e.uscc, e) for e in session.scalars(stmt))
+    return records
+
+
 def _check_ladder(
     session: DbSession, checked: list[Checked], tiers: dict[str, Tier]
-) -> tuple[list, list[RowError]]:
-    """The enterprises' state and the quotas: the grants to make, or errors."""
-    records: dict[str, Enterprise] = {}
-    for chunk in in_chunks([c[1] for c in checked]):
-        found = session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))
-        records.update((e.uscc, e) for e in found)
+) -> tuple[list[tuple[str, ladder_bulk.DesignationRequest]], list[RowError]]:
+    """The enterprises' state and the quotas: the grants to make (by USCC), or errors."""
+    records = _enterprises(session, [c[1] for c in checked])
     in_notice: set[int] = set()
     for ids in in_chunks([e.id for e in records.values()]):
         stmt = select(Reservation.enterprise_id).where(Reservation.enterprise_id.in_(ids))
@@ -139,7 +144,7 @@ def _check_ladder(
     room = {code: ladder_queries.occupancy(session, tier).remaining for code, tier in tiers.items()}
     wanted: Counter[str] = Counter()
     errors: list[RowError] = []
-    grants = []
+    grants: list[tuple[str, ladder_bulk.DesignationRequest]] = []
     for row, code, tier, since, number in checked:
         enterprise = records.get(code)
         refusal: tuple[str, str, Message] | None = None
@@ -173,7 +178,7 @@ def _check_ladder(
         if refusal:
             errors.append(RowError(row.number, *refusal))
         else:
-            grants.append((enterprise, ladder_bulk.DesignationRequest(tier, since, number)))
+            grants.append((code, ladder_bulk.DesignationRequest(tier, since, number)))
     return grants, errors
 
 
@@ -187,8 +192,16 @@ def check_designations(session: DbSession, rows: list[Row]) -> Plan:
         return Plan(errors)
 
     def write(session: DbSession, actor: Actor, source: str) -> None:
+        # The enterprises as they are now: bulk_grant checks every rule again under the
+        # tier locks, and refuses the file if a change since makes a grant fail.
+        records = _enterprises(session, [code for code, _request in grants])
         reason = f"Imported from {source}"[:2000]
-        ladder_bulk.bulk_grant(session, grants, actor=actor, reason=reason)
+        ladder_bulk.bulk_grant(
+            session,
+            [(records[code], request) for code, request in grants],
+            actor=actor,
+            reason=reason,
+        )
 
     return Plan([], write)
 

@@ -2,8 +2,9 @@
 
 A file holds one kind of record, recognised by its header row of API field names
 (:data:`KINDS`): enterprises, annual reports or
-designations. Every row is checked with the rules of the API and the forms; then all
-rows are written, or none: a file with any error changes nothing and gets an error
+designations. Every row is checked with the rules of the API and the forms (without a
+lock, see :func:`import_file`); then all rows are written in one short transaction, or
+none: a file with any error changes nothing and gets an error
 report, a CSV of ``row, column, field, code, message`` where ``row`` is the row number
 a spreadsheet shows (the header is row 1). Each run is recorded in ``import_runs``.
 
@@ -34,12 +35,14 @@ from xml.etree.ElementTree import ParseError  # nosec B405 # only to catch openp
 from sqlalchemy.exc import IntegrityError
 
 from registry.core.audit import Actor
+from registry.core.db import read_only
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, Message
+from registry.imports.annual_reports import REPORTS
 from registry.imports.designations import DESIGNATIONS
 from registry.imports.models import ImportRun
 from registry.imports.report import stored
-from registry.imports.rows import ENTERPRISES, REPORTS, Kind, Row, RowError
+from registry.imports.rows import ENTERPRISES, Kind, Row, RowError, RowsRefused
 
 #: The most data rows a file may have (PRODUCT.md "Operation").
 MAX_ROWS = 100_000
@@ -293,17 +296,47 @@ def _record(
 def import_file(session: DbSession, filename: str, data: bytes, *, actor: Actor) -> Outcome:
     """Import one file: every row written, or none. Flushes, for the caller to commit:
     the records with their run, or — when anything is refused — only the run with its
-    error report (the refused rows' writes are rolled back first)."""
+    error report. Call it where a transaction may write (a POST, a command) with
+    nothing uncommitted: it ends the session's transaction first.
+
+    Checking holds no lock: the file is read and every row checked in a read-only
+    transaction (no write lock on SQLite), which plans the writes; then one write
+    transaction re-checks, under the lock, what the plan rests on and writes it all.
+
+    The rule for what changed in between: the outcome is the one importing the file
+    just after that change would give, never a write planned from a stale read.
+
+    * A record the file replaces that has another version now, or a USCC the file
+      creates that exists now, is planned again from the record as it is (the change
+      stays in the audit log, before the import's replacement).
+    * A row that the change makes fail a check (a USCC mirrored by a sync pull
+      meanwhile) refuses the file with that row's error.
+    * Annual reports are replaced or created by what exists at the write; designations
+      are checked again, quotas and all, by ``bulk_grant`` under the tier locks, which
+      refuses the file if one fails.
+
+    (A row replaces a whole profile, as a PUT without a precondition does: a change made
+    in between is overwritten just as one made before the check would be; refusing it
+    would only refuse files by chance of timing.)
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("import_file ends the session's transaction: commit first")
+    session.rollback()
     kind_name, row_count = None, 0
     try:
         kind, rows, errors = read_rows(data)
         kind_name, row_count = kind.name, len(rows)
-        plan = kind.check(session, rows)
+        with read_only():
+            plan = kind.check(session, rows)
+        session.rollback()  # the read-only transaction: nothing was written
+        del rows  # the plan keeps what it writes: the file's rows are freed before the lock
         errors += plan.errors
         if not errors:
             plan.write(session, actor, filename)
     except FileRefused as refusal:
         errors = [refusal.error]
+    except RowsRefused as refusal:
+        errors = refusal.errors
     except DomainError as error:
         # A rule the row checks did not foresee (e.g. a quota taken meanwhile).
         errors = [RowError(None, "", error.code, Message(error.template, **error.params))]

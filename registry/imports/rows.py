@@ -1,12 +1,15 @@
-"""The kinds of record a bulk import knows, how their rows are checked and written.
+"""The kinds of record a bulk import knows, the checks their rows share, and
+enterprises (annual reports: ``annual_reports.py``; designations: ``designations.py``).
 
 Rows are checked with the API's own rules: the marshmallow input schemas
 (``registry.enterprises.api_schemas``), the API's checks of choices that live in the
 database and of status changes, ``report_values`` (the consistency rules) and the
-ladder's rules of ``bulk_grant``. Each check gives :class:`RowError` items; a file
-without any is written by the batch operations ``registry demo`` uses (new records)
-and the operations the API uses (records that exist, updated like a PUT), all of which
-write change-log and audit entries.
+ladder's rules of ``bulk_grant``. Each check gives :class:`RowError` items and plans
+the writes from the records it read; a file without any is written by the batch
+operations ``registry demo`` uses (new records), the bulk replacements of
+``registry.enterprises.batch_replace`` (records that exist, updated like a PUT) and,
+for a status change, the operation the API uses — all of which write change-log and
+audit entries.
 
 Records that exist: a local enterprise or annual report is replaced as a PUT replaces
 it (a column left out, or an empty cell, clears that field; an empty or missing
@@ -22,30 +25,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from registry.core import clock
 from registry.core.audit import Actor
 from registry.core.changes import append_entries
-from registry.core.db import in_chunks
+from registry.core.db import for_update, in_chunks
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, Message, refusal
 from registry.core.problems import field_errors
 from registry.enterprises import batch_operations as bulk
-from registry.enterprises import operations, queries
+from registry.enterprises import batch_replace, operations, queries
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.api_schemas import AnnualReportIn, EnterpriseIn, ReadOnly, status_change
+from registry.enterprises.api_schemas import EnterpriseIn, ReadOnly, status_change
 from registry.enterprises.batches import (
-    parts_above_wholes,
     prepare_enterprises,
-    prepare_reports,
-    report_values,
 )
 from registry.enterprises.models import (
-    FIGURE_FIELDS,
     LOCAL_ORIGIN,
-    PERCENT_FIELDS,
-    AnnualReport,
     Enterprise,
     Status,
 )
@@ -78,6 +75,15 @@ class RowError:
 REQUIRED_CELL = Message("This field is required.")
 
 
+class RowsRefused(Exception):
+    """Rows refused while the file is written: a record they depend on changed, since
+    they were checked, into one the checks refuse (e.g. mirrored meanwhile)."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} rows refused")
+        self.errors = errors
+
+
 @dataclass
 class Plan:
     """The outcome of checking a file's rows: errors, or what to write."""
@@ -106,7 +112,7 @@ def text_cell(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else str(value)
 
 
-def _number(value: Any, decimal: bool) -> Any:
+def number_cell(value: Any, decimal: bool) -> Any:
     """A figure's cell: numeric text as a number; anything else is left for the
     schema to refuse."""
     if isinstance(value, str) and (_DECIMAL if decimal else _INTEGER).match(value):
@@ -114,7 +120,7 @@ def _number(value: Any, decimal: bool) -> Any:
     return value
 
 
-def _schema_errors(number: int, exc: ValidationError) -> list[RowError]:
+def schema_errors(number: int, exc: ValidationError) -> list[RowError]:
     return [
         RowError(number, e["field"], e["code"], e["message"]) for e in field_errors(exc.messages)
     ]
@@ -150,7 +156,7 @@ def first_time(key: Any, row: Row, seen: dict, errors: list[RowError], column: s
     return True
 
 
-def _stored(session: DbSession, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+def stored_origins(session: DbSession, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
     """``{uscc: (id, origin)}`` of those of ``codes`` that are in the registry."""
     found: dict[str, tuple[int, str]] = {}
     for chunk in in_chunks(list(codes)):
@@ -162,15 +168,15 @@ def _stored(session: DbSession, codes: Iterable[str]) -> dict[str, tuple[int, st
 
 
 def _records(session: DbSession, ids: list[int]) -> dict[int, Enterprise]:
+    """The enterprises of ``ids`` (sorted), locked for the write transaction's rest."""
     found: dict[int, Enterprise] = {}
     for chunk in in_chunks(ids):
-        found.update(
-            (e.id, e) for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(chunk)))
-        )
+        stmt = select(Enterprise).where(Enterprise.id.in_(chunk)).order_by(Enterprise.id)
+        found.update((e.id, e) for e in session.scalars(for_update(session, stmt)))
     return found
 
 
-def _read_only(number: int, code: str, origin: str) -> RowError:
+def read_only_error(number: int, code: str, origin: str) -> RowError:
     message = Message(
         "%(uscc)s is mirrored from %(origin)s and is read-only here.", uscc=code, origin=origin
     )
@@ -194,6 +200,49 @@ ENTERPRISE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class _EnterpriseRow:
+    """A checked enterprise row: its USCC and what it sets."""
+
+    number: int
+    code: str
+    doc: dict[str, Any]
+    status: Status | None
+    merged_into: str | None
+
+    def moves(self, stored: batch_replace.StoredEnterprise) -> bool:
+        """Whether it changes the stored status (``change_status``, with its listeners)."""
+        return self.status is not None and (str(self.status), self.merged_into) != stored.status
+
+
+@dataclass
+class _EnterpriseWrites:
+    """What the checked rows write, given the records they replace as read: new
+    records, profile replacements (in bulk) and replacements that change a status (one
+    by one, through the operation), each by USCC; or the errors of rows whose record
+    cannot be replaced."""
+
+    new: dict[str, _EnterpriseRow] = field(default_factory=dict)
+    profiles: dict[str, batch_replace.Replacement] = field(default_factory=dict)
+    moves: dict[str, tuple[_EnterpriseRow, int]] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+    def plan(self, row: _EnterpriseRow, stored: batch_replace.StoredEnterprise | None) -> None:
+        """Plan ``row`` (again) against its record as read."""
+        for planned in (self.new, self.profiles, self.moves):
+            planned.pop(row.code, None)
+        if stored is None:
+            self.new[row.code] = row
+        elif stored.origin != LOCAL_ORIGIN:
+            self.errors.append(read_only_error(row.number, row.code, stored.origin))
+        elif row.moves(stored):
+            self.moves[row.code] = (row, stored.id)
+        else:
+            replacement = batch_replace.plan_profile(stored, row.doc)
+            if replacement is not None:
+                self.profiles[row.code] = replacement
+
+
 def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
     schema = EnterpriseRow()
     cities = {c.code for c in queries.cities(session)}
@@ -201,7 +250,7 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
     today = clock.today()
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    checked: list[tuple[Row, str, dict, Status | None, str | None]] = []
+    checked: list[_EnterpriseRow] = []
     for row in rows:
         found: list[RowError] = []
         status = merged_into = None
@@ -212,7 +261,7 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
         try:
             doc = schema.load(sent)
         except ValidationError as exc:
-            found += _schema_errors(row.number, exc)
+            found += schema_errors(row.number, exc)
             doc = None
         if doc is not None:
             problems: list[dict] = []
@@ -225,43 +274,53 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
             status, merged_into = status_change(code or "", doc, doc, problems)
             found += [RowError(row.number, p["field"], p["code"], p["message"]) for p in problems]
         if code is not None and first_time(code, row, seen, found, "uscc") and not found:
-            checked.append((row, code, doc, status, merged_into))
+            checked.append(_EnterpriseRow(row.number, code, doc, status, merged_into))
         errors += found
-    stored = _stored(session, [c[1] for c in checked])
-    for row, code, _doc, _status, _merged in checked:
-        if code in stored and stored[code][1] != LOCAL_ORIGIN:
-            errors.append(_read_only(row.number, code, stored[code][1]))
+    stored = batch_replace.stored_enterprises(session, [c.code for c in checked])
+    writes = _EnterpriseWrites()
+    for check in checked:
+        writes.plan(check, stored.get(check.code))
+    errors += writes.errors
     if errors:
         return Plan(errors)
 
     def write(session: DbSession, actor: Actor, _source: str) -> None:
-        new = [c for c in checked if c[1] not in stored]
+        # What the plan rests on, again under the write lock: the rows whose record
+        # changed since (another version, or created meanwhile) are planned again from
+        # the record as it is now, as if the file were imported after that change.
+        fresh = batch_replace.changed_enterprises(session, stored, [c.code for c in checked])
+        by_code = {c.code: c for c in checked}
+        for code, record in fresh.items():
+            writes.plan(by_code[code], record)
+        if writes.errors:
+            raise RowsRefused(writes.errors)
         batch = prepare_enterprises(
             (
                 {
-                    **{name: doc.get(name) for name in operations.PROFILE_FIELDS},
-                    "uscc": code,
-                    "city_code": doc.get("city_code") or uscc_codes.city_code(code, cities),
-                    "status": str(status or Status.ACTIVE),
-                    "merged_into": merged_into,
+                    **{name: c.doc.get(name) for name in operations.PROFILE_FIELDS},
+                    "uscc": c.code,
+                    "city_code": c.doc.get("city_code") or uscc_codes.city_code(c.code, cities),
+                    "status": str(c.status or Status.ACTIVE),
+                    "merged_into": c.merged_into,
                 }
-                for _row, code, doc, status, merged_into in new
+                for c in writes.new.values()
             ),
             clock.now(),
         )
         feed: list[dict] = []
         bulk.bulk_create_enterprises(session, batch, actor=actor, feed=feed)
-        records = _records(session, [stored[c[1]][0] for c in checked if c[1] in stored])
-        for _row, code, doc, status, merged_into in checked:
-            if code in stored:
-                operations.replace_enterprise(
-                    session,
-                    records[stored[code][0]],
-                    doc,
-                    actor=actor,
-                    status=status,
-                    merged_into=merged_into,
-                )
+        profiles = list(writes.profiles.values())
+        batch_replace.bulk_replace(session, Enterprise, profiles, actor=actor, feed=feed)
+        records = _records(session, sorted(i for _c, i in writes.moves.values()))
+        for c, enterprise_id in writes.moves.values():
+            operations.replace_enterprise(
+                session,
+                records[enterprise_id],
+                c.doc,
+                actor=actor,
+                status=c.status,
+                merged_into=c.merged_into,
+            )
         # The bulk rows' entries last: on PostgreSQL the feed counter is then locked only
         # for the COMMIT (API.md "How the order is kept").
         append_entries(session, feed)
@@ -269,96 +328,6 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
     return Plan([], write)
 
 
-# --- annual reports ------------------------------------------------------------------------
-
-REPORT_COLUMNS = ("uscc", "year", *FIGURE_FIELDS)
-
-
-def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
-    schema = AnnualReportIn()
-    errors: list[RowError] = []
-    seen: dict[tuple[str, int], int] = {}
-    checked: list[tuple[Row, str, int, dict]] = []
-    for row in rows:
-        found: list[RowError] = []
-        code = row_uscc(row, found)
-        year = _number(text_cell(row.cells.get("year")), decimal=False)
-        if year is None:
-            found.append(RowError(row.number, "year", "required", REQUIRED_CELL))
-        elif not isinstance(year, int):
-            found.append(RowError(row.number, "year", "invalid_type", "Not a valid integer."))
-        else:
-            try:
-                operations.check_report_year(year)
-            except DomainError as error:
-                found += domain_errors(row.number, error, "year")
-        sent = {
-            name: _number(text_cell(value), decimal=name in PERCENT_FIELDS)
-            for name, value in row.cells.items()
-            if name not in ("uscc", "year")
-        }
-        figures: Any = None  # the schema's dict once loaded
-        try:
-            figures = schema.load(sent)
-            found += _parts_above_wholes(row.number, figures)
-            if not found:
-                report_values({**figures, "year": year if isinstance(year, int) else 0})
-        except ValidationError as exc:
-            found += _schema_errors(row.number, exc)
-        except DomainError as error:
-            found += domain_errors(row.number, error, "")
-        if code is not None and not found and first_time((code, year), row, seen, found, "year"):
-            checked.append((row, code, year, figures))
-        errors += found
-    stored = _stored(session, {c[1] for c in checked})
-    for row, code, _year, _figures in checked:
-        if code not in stored:
-            message = Message("No enterprise %(uscc)s.", uscc=code)
-            errors.append(RowError(row.number, "uscc", "not_found", message))
-        elif stored[code][1] != LOCAL_ORIGIN:
-            errors.append(_read_only(row.number, code, stored[code][1]))
-    if errors:
-        return Plan(errors)
-    ids = {code: stored[code][0] for _row, code, _year, _figures in checked}
-    existing: set[tuple[int, int]] = set()
-    for chunk in in_chunks([(ids[c[1]], c[2]) for c in checked]):
-        stmt = select(AnnualReport.enterprise_id, AnnualReport.year).where(
-            tuple_(AnnualReport.enterprise_id, AnnualReport.year).in_(chunk)
-        )
-        existing.update((enterprise_id, year) for enterprise_id, year in session.execute(stmt))
-
-    def write(session: DbSession, actor: Actor, _source: str) -> None:
-        new = [c for c in checked if (ids[c[1]], c[2]) not in existing]
-        batch = prepare_reports(
-            ({**figures, "enterprise_uscc": code, "year": year} for _r, code, year, figures in new),
-            clock.now(),
-        )
-        feed: list[dict] = []
-        bulk.bulk_create_reports(session, batch, actor=actor, ids=ids, feed=feed)
-        replaced = [c for c in checked if (ids[c[1]], c[2]) in existing]
-        records = _records(session, sorted({ids[c[1]] for c in replaced}))
-        for _row, code, year, figures in replaced:
-            operations.save_annual_report(session, records[ids[code]], year, figures, actor=actor)
-        append_entries(session, feed)  # last, as above
-
-    return Plan([], write)
-
-
-def _parts_above_wholes(number: int, figures: dict[str, Any]) -> list[RowError]:
-    """A figure above the figure it is part of, on the part's column (the annual report
-    form's rule, which ``report_values`` applies too)."""
-    return [
-        RowError(
-            number,
-            part,
-            "inconsistent",
-            Message("Cannot be more than the column %(column)s.", column=whole),
-        )
-        for part, whole in parts_above_wholes(figures)
-    ]
-
-
 ENTERPRISES = Kind(
     "enterprises", ENTERPRISE_COLUMNS, frozenset({"uscc", "name"}), _check_enterprises
 )
-REPORTS = Kind("annual_reports", REPORT_COLUMNS, frozenset({"uscc", "year"}), _check_reports)
