@@ -76,7 +76,7 @@ from registry.ladder.models import Reservation, Tier, TierEvent
 from registry.sync import feed, snapshot
 from registry.sync.api import SMALL_TYPES
 from tests.conftest import reset_database
-from tests.factories import TEST_ACTOR, Factories, new_uscc
+from tests.factories import ELIGIBLE_REPORT, TEST_ACTOR, Factories, new_uscc
 
 SHORT = {"max_examples": 8, "stateful_step_count": 30}
 #: An example here is a run of up to 60 steps: a quarter of ``HYPOTHESIS_EXAMPLES``.
@@ -100,19 +100,6 @@ NONE, DRAFT, SUBMITTED, CLAIMED, NOTICE, OBJECTED = range(6)
 STEPS_TO = {DRAFT: 0, SUBMITTED: 1, CLAIMED: 2, NOTICE: 4, OBJECTED: 5}
 #: Every manual check of these tiers' criteria, confirmed with each approval.
 CONFIRMED = {"industry_allowed": True, "clean_record": True, "srdi_score": True}
-#: Figures that pass every automatic check of tech_sme and champion (``eligible_report``).
-FIGURES = {
-    "employees": 100,
-    "tech_staff": 30,
-    "rd_staff": 20,
-    "revenue": 50_000_000,
-    "total_income": 50_000_000,
-    "total_assets": 40_000_000,
-    "total_cost": 40_000_000,
-    "rd_expense": 3_000_000,
-    "ip_class1": 1,
-    "niche_years": 5,
-}
 #: The days that pass after each step.
 WAIT = st.integers(0, 6)
 #: How often an actor takes each step it may take: the workflow mostly goes forward.
@@ -282,7 +269,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             )
             for year in (2024, 2025):
                 enterprise_ops.save_annual_report(
-                    session, enterprise, year, FIGURES, actor=TEST_ACTOR
+                    session, enterprise, year, ELIGIBLE_REPORT, actor=TEST_ACTOR
                 )
             return enterprise, Factories(session).user(enterprise=enterprise)
 

@@ -14,23 +14,11 @@ from registry.core.models import ChangeLogEntry
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.sync import operations, sources
 from registry.sync.schemas import check_record
-from tests.factories import PASSWORD, TEST_ACTOR, new_uscc
+from tests.factories import ELIGIBLE_REPORT, PASSWORD, TEST_ACTOR, new_uscc
 from tests.fixtures.api import bearer
 from tests.sync.fake_peer import enterprise_data, report_data
 
 pytestmark = pytest.mark.usefixtures("sync_app")
-ELIGIBLE = {
-    "employees": 100,
-    "tech_staff": 30,
-    "rd_staff": 20,
-    "revenue": 50_000_000,
-    "total_income": 50_000_000,
-    "total_assets": 40_000_000,
-    "total_cost": 40_000_000,
-    "rd_expense": 3_000_000,
-    "ip_class1": 1,
-    "niche_years": 5,
-}
 
 
 @pytest.fixture
@@ -40,7 +28,9 @@ def mirrored(session):
     code, year = new_uscc(), clock.today().year - 1
     records = [
         check_record("enterprise", code, 3, enterprise_data(code, 3, founded_on="2010-01-01")),
-        check_record("annual_report", f"{code}/{year}", 2, report_data(code, year, 2, **ELIGIBLE)),
+        check_record(
+            "annual_report", f"{code}/{year}", 2, report_data(code, year, 2, **ELIGIBLE_REPORT)
+        ),
     ]
     operations.apply_records(session, source, records, newer_only=False)
     session.commit()
