@@ -533,3 +533,15 @@ def test_login_throttling_holds_across_worker_processes(app, session, database_u
             timeout=30,
         )
         assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [("zh", "电子邮箱：此项为必填项。"), ("en", "Email: This field is required.")],
+)
+def test_the_error_summary_writes_label_and_message_as_the_language_does(client, lang, line):
+    """Each problem is "label: message", with Chinese's full-width colon on a Chinese page."""
+    page = client.post(f"/signup?lang={lang}", data=_signup_form(email=""))
+    assert page.status_code == 422
+    summary = page.text.split('class="error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert line in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", summary))
