@@ -38,11 +38,10 @@ from registry.enterprises.batch_operations import enterprise_ids
 from registry.enterprises.batches import (
     ENTERPRISE_FIELDS,
     REPORT_FIELDS,
-    enterprise_data_head,
-    report_data_around,
     report_values,
     sqlite_time,
 )
+from registry.enterprises.feed_json import enterprise_data_head, report_data_around
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
 from registry.enterprises.operations import PROFILE_FIELDS, clean_profile
 

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from registry.core.dbsession import DbSession
 from registry.core.schemas import rfc3339, stored_rfc3339
-from registry.enterprises.batches import ENTERPRISE_FIELDS, enterprise_data
+from registry.enterprises.batches import ENTERPRISE_FIELDS
+from registry.enterprises.feed_json import enterprise_data
 from registry.enterprises.models import Status
 from registry.enterprises.schemas import EnterpriseOut
 from registry.ladder import listing

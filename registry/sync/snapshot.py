@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session, selectinload
 from registry.core.changes import FEED_TYPES, dumps, representation
 from registry.core.db import consistent_read
 from registry.core.schemas import stored_rfc3339
-from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS, enterprise_data, quote
-from registry.enterprises.batches import report_data as report_json
+from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS
+from registry.enterprises.feed_json import enterprise_data, quote
+from registry.enterprises.feed_json import report_data as report_json
 from registry.enterprises.models import PERCENT_FIELDS
 from registry.sync import feed
 
