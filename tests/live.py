@@ -9,17 +9,18 @@ worker that served each request, so a test can show that more than one did.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import requests
 
@@ -103,34 +104,34 @@ def gunicorn(
         "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.db'}",
     }
     env.pop("REGISTRY_FAKE_NOW", None)
-    errors = open(tmp_path / "gunicorn.err", "wb")  # noqa: SIM115  (closed below)
-    process = subprocess.Popen(
-        [
-            str(GUNICORN),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            *worker_class,
-            "--access-logfile",
-            str(log),
-            "--access-logformat",
-            "pid=%(p)s %(m)s %(U)s %(s)s",
-            "--no-control-socket",
-            # The master loads the app once and forks the workers: each is up at once
-            # instead of importing it again (seconds each on two busy cores). create_app
-            # opens no connection and the rate-limit store opens at first use, so every
-            # worker still has its own connections and state.
-            "--preload",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=errors,
-        start_new_session=True,  # a process group of its own, ended as one
+    argv = [
+        str(GUNICORN),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        *worker_class,
+        "--access-logfile",
+        str(log),
+        "--access-logformat",
+        "pid=%(p)s %(m)s %(U)s %(s)s",
+        "--no-control-socket",
+        # The master loads the app once and forks the workers: each is up at once
+        # instead of importing it again (seconds each on two busy cores). create_app
+        # opens no connection and the rate-limit store opens at first use, so every
+        # worker still has its own connections and state.
+        "--preload",
+        "wsgi:app",
+    ]
+    # Started from the fork server, which has imported the registry already
+    # (tests/conftest.py): the master only creates the app (a second of CPU less
+    # than a new process importing it all).
+    process = multiprocessing.get_context("forkserver").Process(
+        target=_serve, args=(argv, env, str(tmp_path / "gunicorn.err")), daemon=True
     )
+    process.start()
+    pid = cast(int, process.pid)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -140,10 +141,10 @@ def gunicorn(
                     break
             except requests.RequestException:
                 pass
-            if process.poll() is not None or time.monotonic() > deadline:
+            if process.exitcode is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])
             time.sleep(0.1)
-        server = LiveServer(url, log, process.pid)
+        server = LiveServer(url, log, pid)
         server.await_workers(workers)
         yield server
     finally:
@@ -151,6 +152,22 @@ def gunicorn(
         # graceful or even a quick stop takes a second or more, for nothing to finish).
         # (None left when the master failed to start.)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        errors.close()
+            os.killpg(pid, signal.SIGKILL)
+        process.join()
+
+
+def _serve(argv: list[str], env: dict[str, str], errors: str) -> None:
+    """gunicorn's command, run in this process as ``gunicorn`` would run it: in a
+    session (and process group) of its own, in the checkout, with ``env`` as its whole
+    environment and its standard error into the file ``errors``."""
+    os.setsid()
+    os.chdir(ROOT)
+    os.environ.clear()
+    os.environ.update(env)
+    with open(os.devnull, "wb") as null, open(errors, "ab") as log:
+        os.dup2(null.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    sys.argv = argv
+    from gunicorn.app.wsgiapp import run
+
+    run()

@@ -7,13 +7,13 @@ is not made here: it goes through ``operations.change_status``, whose listeners 
 designation.
 
 Planned in one transaction, written in another: a caller reads the records with
-:func:`stored_enterprises` or :func:`stored_reports` while it checks its rows (a
+``stored_records.stored_enterprises`` or ``stored_reports`` while it checks its rows (a
 read-only transaction, no lock) and plans each replacement from what it read
 (:func:`plan_profile`, :func:`plan_figures`: the diff, the audit entry's JSON and the
 feed JSON but for its ``updated_at`` are made then). In its write transaction it asks
-:func:`changed_enterprises` or :func:`changed_reports` which records are no longer as
-read — another version, or created meanwhile — plans those again from their state now,
-and writes with :func:`bulk_replace`. Every UPDATE also requires the version it was
+``stored_records.changed_enterprises`` or ``changed_reports`` which records are no
+longer as read — another version, or created meanwhile — plans those again from their
+state now, and writes with :func:`bulk_replace`. Every UPDATE also requires the version it was
 planned from, so nothing planned from a stale read is written. Flushes nothing, never
 commits.
 """
@@ -21,206 +21,43 @@ commits.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, select, tuple_, update
+from sqlalchemy import Table, bindparam, update
 
 from registry.core import clock
 from registry.core.audit import Actor, audit_row, diff, record_audit_rows
-from registry.core.db import for_update, in_chunks, is_postgres
+from registry.core.db import is_postgres
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError
 from registry.core.schemas import rfc3339
-from registry.enterprises.batch_operations import enterprise_ids
 from registry.enterprises.batches import (
-    ENTERPRISE_FIELDS,
     REPORT_FIELDS,
     report_values,
     sqlite_time,
 )
 from registry.enterprises.feed_json import enterprise_data_head, report_data_around
-from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
+from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.operations import PROFILE_FIELDS, clean_profile
-
-K = TypeVar("K")
-S = TypeVar("S", "StoredEnterprise", "StoredReport")
-
-_ENTERPRISES = cast(Table, Enterprise.__table__)
-_REPORTS = cast(Table, AnnualReport.__table__)
-# The profile is ENTERPRISE_FIELDS[1:13]: a row's values are patched in place.
-_PROFILE = slice(1, 1 + len(PROFILE_FIELDS))
-if ENTERPRISE_FIELDS[_PROFILE] != PROFILE_FIELDS:
-    raise RuntimeError("ENTERPRISE_FIELDS must hold PROFILE_FIELDS after the USCC")
-_STATUS, _MERGED_INTO, _ORIGIN = (
-    ENTERPRISE_FIELDS.index(name) for name in ("status", "merged_into", "origin")
+from registry.enterprises.stored_records import (
+    ENTERPRISES,
+    PROFILE,
+    REPORTS,
+    StoredEnterprise,
+    StoredReport,
 )
 
 
+# The profile is ENTERPRISE_FIELDS[1:13]: a row's values are patched in place.
 class RecordsChanged(DomainError):
     """A record was written between the re-check and the write (cannot happen under
     the locks taken; a refusal rather than a lost update if it ever does)."""
 
     status = 409
     code = "conflict"
-
-
-# --- what was read ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEnterprise:
-    """An enterprise as read: its id, version, creation time and every column of
-    ENTERPRISE_FIELDS (typed; the status as its text)."""
-
-    id: int
-    version: int
-    created_at: datetime
-    values: tuple[Any, ...]
-
-    @property
-    def uscc(self) -> str:
-        return cast(str, self.values[0])
-
-    @property
-    def origin(self) -> str:
-        return cast(str, self.values[_ORIGIN])
-
-    @property
-    def status(self) -> tuple[str, str | None]:
-        """(status, merged_into) as stored."""
-        return self.values[_STATUS], self.values[_MERGED_INTO]
-
-    def profile(self) -> dict[str, Any]:
-        return dict(zip(PROFILE_FIELDS, self.values[_PROFILE], strict=True))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReport:
-    """An annual report as read: its id, version, creation time, its enterprise's id
-    and USCC, and its figures (FIGURE_FIELDS)."""
-
-    id: int
-    version: int
-    created_at: datetime
-    enterprise_id: int
-    uscc: str
-    year: int
-    figures: dict[str, Any]
-
-
-_ENTERPRISE_COLUMNS = (
-    _ENTERPRISES.c.id,
-    _ENTERPRISES.c.version,
-    _ENTERPRISES.c.created_at,
-    *(_ENTERPRISES.c[name] for name in ENTERPRISE_FIELDS),
-)
-
-
-def stored_enterprises(
-    session: DbSession, codes: Iterable[str], *, lock: bool = False
-) -> dict[str, StoredEnterprise]:
-    """``{uscc: StoredEnterprise}`` of those of ``codes`` in the registry; ``lock``: in
-    a write transaction, their rows locked until it ends (PostgreSQL; SQLite's write
-    transaction holds the database), taken in id order."""
-    found: dict[str, StoredEnterprise] = {}
-    for chunk in in_chunks(sorted(set(codes))):
-        stmt = select(*_ENTERPRISE_COLUMNS).where(_ENTERPRISES.c.uscc.in_(chunk))
-        for row in session.execute(
-            for_update(session, stmt.order_by(_ENTERPRISES.c.id), lock=lock)
-        ):
-            id_, version, created_at, *values = row
-            values[_STATUS] = str(values[_STATUS])
-            found[values[0]] = StoredEnterprise(id_, version, created_at, tuple(values))
-    return found
-
-
-def stored_reports(
-    session: DbSession, places: Mapping[tuple[int, int], str], *, lock: bool = False
-) -> dict[tuple[int, int], StoredReport]:
-    """``{(enterprise id, year): StoredReport}`` of those of ``places`` (each with its
-    enterprise's USCC) that hold a report; ``lock`` as for :func:`stored_enterprises`."""
-    columns = [_REPORTS.c[name] for name in FIGURE_FIELDS]
-    place = tuple_(_REPORTS.c.enterprise_id, _REPORTS.c.year)
-    found: dict[tuple[int, int], StoredReport] = {}
-    for chunk in in_chunks(sorted(places)):
-        stmt = (
-            select(
-                _REPORTS.c.id,
-                _REPORTS.c.version,
-                _REPORTS.c.created_at,
-                _REPORTS.c.enterprise_id,
-                _REPORTS.c.year,
-                *columns,
-            )
-            .where(place.in_(chunk))
-            .order_by(_REPORTS.c.id)
-        )
-        for id_, version, created_at, owner, year, *figures in session.execute(
-            for_update(session, stmt, lock=lock)
-        ):
-            found[(owner, year)] = StoredReport(
-                id_,
-                version,
-                created_at,
-                owner,
-                places[(owner, year)],
-                year,
-                dict(zip(FIGURE_FIELDS, figures, strict=True)),
-            )
-    return found
-
-
-def _stale_ids(session: DbSession, table: Table, versions: Mapping[int, int]) -> set[int]:
-    """Those of the rows ``{id: version}`` whose version is another now; locked first,
-    in id order (PostgreSQL), so that none changes before the transaction ends."""
-    now: dict[int, int] = {}
-    for chunk in in_chunks(sorted(versions)):
-        stmt: Select[Any] = (
-            select(table.c.id, table.c.version).where(table.c.id.in_(chunk)).order_by(table.c.id)
-        )
-        now.update(session.execute(for_update(session, stmt)).all())
-    return {id_ for id_, version in versions.items() if now.get(id_) != version}
-
-
-def _changed(
-    stored: Mapping[K, S],
-    stale: set[int],
-    keys: Iterable[K],
-    exists: Callable[[list[K]], Iterable[K]],
-) -> list[K]:
-    """The keys to read again: those of stored records of ``stale`` ids, and those not
-    stored that ``exists`` finds now."""
-    missing = [key for key in keys if key not in stored]
-    return [key for key, s in stored.items() if s.id in stale] + list(exists(missing))
-
-
-def changed_enterprises(
-    session: DbSession, stored: Mapping[str, StoredEnterprise], codes: Iterable[str]
-) -> dict[str, StoredEnterprise]:
-    """In the write transaction: those of ``codes`` whose enterprise is no longer as
-    ``stored`` holds it — another version, or created since (absent from ``stored``) —
-    each as it is now (locked)."""
-    stale = _stale_ids(session, _ENTERPRISES, {s.id: s.version for s in stored.values()})
-    again = _changed(stored, stale, codes, lambda missing: enterprise_ids(session, missing))
-    return stored_enterprises(session, again, lock=True)
-
-
-def changed_reports(
-    session: DbSession,
-    stored: Mapping[tuple[int, int], StoredReport],
-    places: Mapping[tuple[int, int], str],
-) -> dict[tuple[int, int], StoredReport]:
-    """As :func:`changed_enterprises`, for the annual reports of ``places``."""
-    stale = _stale_ids(session, _REPORTS, {s.id: s.version for s in stored.values()})
-
-    def exists(missing: list[tuple[int, int]]) -> Iterable[tuple[int, int]]:
-        return stored_reports(session, {key: places[key] for key in missing}).keys()
-
-    again = _changed(stored, stale, places, exists)
-    return stored_reports(session, {key: places[key] for key in again}, lock=True)
 
 
 # --- what is written -------------------------------------------------------------------------
@@ -286,7 +123,7 @@ def plan_profile(stored: StoredEnterprise, profile: Mapping[str, Any]) -> Replac
     ``replace_enterprise``)."""
     after = clean_profile({name: profile.get(name) for name in PROFILE_FIELDS})
     values = list(stored.values)
-    values[_PROFILE] = [after[name] for name in PROFILE_FIELDS]
+    values[PROFILE] = [after[name] for name in PROFILE_FIELDS]
     created = rfc3339(stored.created_at)
 
     def around(version: int) -> tuple[str, str]:
@@ -324,9 +161,7 @@ def bulk_replace(
     to write last (``append_entries``)."""
     if not replacements:
         return
-    table, kind = (
-        (_ENTERPRISES, "enterprise") if model is Enterprise else (_REPORTS, "annual_report")
-    )
+    table, kind = (ENTERPRISES, "enterprise") if model is Enterprise else (REPORTS, "annual_report")
     at = clock.now()
     by_columns: dict[tuple[str, ...], list[Replacement]] = {}
     for r in sorted(replacements, key=lambda r: r.id):  # the table's order on disk

@@ -16,7 +16,7 @@ from registry.core.changes import append_entries
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, Message
 from registry.enterprises import batch_operations as bulk
-from registry.enterprises import batch_replace, operations
+from registry.enterprises import batch_replace, operations, stored_records
 from registry.enterprises.api_schemas import AnnualReportIn
 from registry.enterprises.batches import parts_above_wholes, prepare_reports, report_values
 from registry.enterprises.models import FIGURE_FIELDS, LOCAL_ORIGIN, PERCENT_FIELDS, AnnualReport
@@ -87,10 +87,10 @@ def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
     # A local enterprise stays local and is never deleted: what was read of it holds.
     places = {(stored[c[1]][0], c[2]): c[1] for c in checked}
     figures_at = {(stored[c[1]][0], c[2]): c[3] for c in checked}
-    reports = batch_replace.stored_reports(session, places)
+    reports = stored_records.stored_reports(session, places)
     replacements: dict[tuple[int, int], batch_replace.Replacement] = {}
 
-    def plan(place: tuple[int, int], report: batch_replace.StoredReport) -> None:
+    def plan(place: tuple[int, int], report: stored_records.StoredReport) -> None:
         replacements.pop(place, None)
         replacement = batch_replace.plan_figures(report, figures_at[place])
         if replacement is not None:
@@ -102,7 +102,7 @@ def _check_reports(session: DbSession, rows: list[Row]) -> Plan:
     def write(session: DbSession, actor: Actor, _source: str) -> None:
         # Reports changed or created since the rows were checked are planned again
         # from what they hold now, as if the file were imported just after.
-        for place, report in batch_replace.changed_reports(session, reports, places).items():
+        for place, report in stored_records.changed_reports(session, reports, places).items():
             reports[place] = report
             plan(place, report)
         new = [place for place in places if place not in reports]

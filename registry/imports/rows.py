@@ -35,7 +35,7 @@ from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, Message, refusal
 from registry.core.problems import field_errors
 from registry.enterprises import batch_operations as bulk
-from registry.enterprises import batch_replace, operations, queries
+from registry.enterprises import batch_replace, operations, queries, stored_records
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.api_schemas import EnterpriseIn, ReadOnly, status_change
 from registry.enterprises.batches import (
@@ -210,7 +210,7 @@ class _EnterpriseRow:
     status: Status | None
     merged_into: str | None
 
-    def moves(self, stored: batch_replace.StoredEnterprise) -> bool:
+    def moves(self, stored: stored_records.StoredEnterprise) -> bool:
         """Whether it changes the stored status (``change_status``, with its listeners)."""
         return self.status is not None and (str(self.status), self.merged_into) != stored.status
 
@@ -227,7 +227,7 @@ class _EnterpriseWrites:
     moves: dict[str, tuple[_EnterpriseRow, int]] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
 
-    def plan(self, row: _EnterpriseRow, stored: batch_replace.StoredEnterprise | None) -> None:
+    def plan(self, row: _EnterpriseRow, stored: stored_records.StoredEnterprise | None) -> None:
         """Plan ``row`` (again) against its record as read."""
         for planned in (self.new, self.profiles, self.moves):
             planned.pop(row.code, None)
@@ -276,7 +276,7 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
         if code is not None and first_time(code, row, seen, found, "uscc") and not found:
             checked.append(_EnterpriseRow(row.number, code, doc, status, merged_into))
         errors += found
-    stored = batch_replace.stored_enterprises(session, [c.code for c in checked])
+    stored = stored_records.stored_enterprises(session, [c.code for c in checked])
     writes = _EnterpriseWrites()
     for check in checked:
         writes.plan(check, stored.get(check.code))
@@ -288,7 +288,7 @@ def _check_enterprises(session: DbSession, rows: list[Row]) -> Plan:
         # What the plan rests on, again under the write lock: the rows whose record
         # changed since (another version, or created meanwhile) are planned again from
         # the record as it is now, as if the file were imported after that change.
-        fresh = batch_replace.changed_enterprises(session, stored, [c.code for c in checked])
+        fresh = stored_records.changed_enterprises(session, stored, [c.code for c in checked])
         by_code = {c.code: c for c in checked}
         for code, record in fresh.items():
             writes.plan(by_code[code], record)

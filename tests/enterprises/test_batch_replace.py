@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from registry.core.changes import append_entries, dumps
 from registry.core.models import AuditEntry, ChangeLogEntry
-from registry.enterprises import batch_replace, operations
+from registry.enterprises import batch_replace, operations, stored_records
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
 from registry.enterprises.schemas import annual_report_out, enterprise_out
 from tests.factories import TEST_ACTOR
@@ -45,7 +45,7 @@ def test_a_bulk_replacement_writes_what_the_operation_writes(session, make):
     in_bulk = make.enterprise(**old)
     session.commit()
     operations.replace_enterprise(session, by_operation, PROFILE, actor=TEST_ACTOR)
-    stored = batch_replace.stored_enterprises(session, [in_bulk.uscc])
+    stored = stored_records.stored_enterprises(session, [in_bulk.uscc])
     replacement = batch_replace.plan_profile(stored[in_bulk.uscc], PROFILE)
     assert replacement is not None
     # The fields that change, and only those (city_code keeps its value).
@@ -83,7 +83,7 @@ def test_bulk_replaced_figures_are_written_as_the_operation_writes_them(session,
     session.commit()
     figures = {"employees": 12, "tech_staff": 2, "total_income": 900, "debt_ratio": 12.25}
     operations.save_annual_report(session, by_operation, 2023, figures, actor=TEST_ACTOR)
-    stored = batch_replace.stored_reports(session, {(in_bulk.id, 2023): in_bulk.uscc})
+    stored = stored_records.stored_reports(session, {(in_bulk.id, 2023): in_bulk.uscc})
     replacement = batch_replace.plan_figures(stored[(in_bulk.id, 2023)], figures)
     assert replacement is not None
     assert replacement.columns == ("employees", "revenue", "total_income", "debt_ratio")
@@ -105,21 +105,21 @@ def test_bulk_replaced_figures_are_written_as_the_operation_writes_them(session,
 def test_an_equal_profile_plans_nothing(session, make):
     firm = make.enterprise(**PROFILE)
     session.commit()
-    stored = batch_replace.stored_enterprises(session, [firm.uscc])[firm.uscc]
+    stored = stored_records.stored_enterprises(session, [firm.uscc])[firm.uscc]
     assert batch_replace.plan_profile(stored, PROFILE | {"county": " 红谷滩区 "}) is None
 
 
 def test_a_replacement_planned_from_a_stale_version_writes_nothing(session, make):
     firm = make.enterprise(contact_name="Old")
     session.commit()
-    stored = batch_replace.stored_enterprises(session, [firm.uscc])
+    stored = stored_records.stored_enterprises(session, [firm.uscc])
     replacement = batch_replace.plan_profile(stored[firm.uscc], PROFILE)
     assert replacement is not None
     # Another writer's change since the read (the caller failed to plan it again).
     session.execute(
         update(Enterprise).where(Enterprise.id == firm.id).values(version=Enterprise.version + 1)
     )
-    assert batch_replace.changed_enterprises(session, stored, [firm.uscc]).keys() == {firm.uscc}
+    assert stored_records.changed_enterprises(session, stored, [firm.uscc]).keys() == {firm.uscc}
     with pytest.raises(batch_replace.RecordsChanged):
         batch_replace.bulk_replace(session, Enterprise, [replacement], actor=TEST_ACTOR, feed=[])
     session.rollback()

@@ -7,7 +7,6 @@ Runs against the suite's file database (SQLite) or PostgreSQL (TEST_DATABASE_URL
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -94,11 +93,10 @@ def test_concurrent_grants_in_threads(app, session, contenders):
 
 
 def test_concurrent_grants_in_processes(app, session, contenders, database_url):
-    # Each worker a fresh process with connections of its own, forked from a server
-    # process that has imported the registry once (spawning six processes that each
-    # import it took longer than the race).
+    # Each worker a fresh process with connections of its own, forked from the fork
+    # server that has imported the registry once (tests/conftest.py: spawning six
+    # processes that each import it took longer than the race).
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(sorted(m for m in sys.modules if m.startswith("registry")))
     start, results = ctx.Event(), ctx.Queue()
     chunks = [contenders[i::6] for i in range(6)]
     workers = [

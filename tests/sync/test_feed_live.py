@@ -127,10 +127,11 @@ def test_reader_sees_every_commit_once_in_commit_order(app, session, database_ur
             args=(server.url, headers, start["next_cursor"], stop, seen, errors),
         )
         reader.start()
-        spawn = multiprocessing.get_context("spawn")
-        results = spawn.Queue()
+        # Forked from the fork server, which has imported the registry (tests/conftest.py).
+        forkserver = multiprocessing.get_context("forkserver")
+        results = forkserver.Queue()
         processes = [
-            spawn.Process(target=_process_writer, args=(database_url, codes[i], i, results))
+            forkserver.Process(target=_process_writer, args=(database_url, codes[i], i, results))
             for i in range(PROCESSES)
         ]
         for p in processes:
