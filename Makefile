@@ -151,28 +151,32 @@ test-long: install lint
 	HYPOTHESIS_EXAMPLES=300 $(MAKE) --no-print-directory test-engines \
 		SQLITE_MARK="slow or not slow" POSTGRES_MARK="not browser"
 
-# Both engines run at the same time, one pytest each (a run uses about one core of two),
-# and each runs to its end even when the other fails; the target fails if either did.
-# The SQLite run prints as it goes; the PostgreSQL run's output is printed after it. The
+# Three pytest runs at the same time, each to its end even when another fails; the target
+# fails if any did: SQLite without the browser tests, which prints as it goes; the
+# browser tests (on SQLite, with Chromium's processes beside them); PostgreSQL. The last
+# two print their output after it. Together they keep both cores busy to the end. The
 # PostgreSQL cluster is stopped (and its directory removed) whatever happens.
 test-engines:
 	@# pytest exits 5 when a marker selects no test: not a failure for one sub-run.
 	selected_none() {  # $$1: pytest's exit status, $$2: its marker expression
 		[ "$$1" -eq 5 ] && echo "(no test selected by -m \"$$2\")"
 	}
-	# A cluster and a log of this run's own, even if another run shares the checkout.
+	# A cluster and logs of this run's own, even if another run shares the checkout.
 	export PG_SERVER_STATE="$(CURDIR)/tmp/pg_server.$$$$.env"
 	postgres_log="$(CURDIR)/tmp/pytest-postgresql.$$$$.log"
-	postgres_pid="" interrupted=""
+	browser_log="$(CURDIR)/tmp/pytest-browser.$$$$.log"
+	sqlite_mark="($(SQLITE_MARK)) and not browser"
+	browser_mark="($(SQLITE_MARK)) and browser"
+	postgres_pid="" browser_pid="" interrupted=""
 	finish() {
 		trap - EXIT
-		if [ -n "$$postgres_pid" ]; then
-			# Stopped early: the PostgreSQL run ends as on Ctrl-C (its teardown stops its
-			# live servers). Ctrl-C in a terminal has already reached it.
-			[ -n "$$interrupted" ] || kill -INT "$$postgres_pid" 2>/dev/null || true
-			wait "$$postgres_pid" 2>/dev/null || true
-		fi
-		rm -f "$$postgres_log"
+		for pid in $$postgres_pid $$browser_pid; do
+			# Stopped early: the run ends as on Ctrl-C (its teardown stops its live
+			# servers). Ctrl-C in a terminal has already reached it.
+			[ -n "$$interrupted" ] || kill -INT "$$pid" 2>/dev/null || true
+			wait "$$pid" 2>/dev/null || true
+		done
+		rm -f "$$postgres_log" "$$browser_log"
 		bash tests/pg_server.sh stop
 	}
 	trap finish EXIT
@@ -184,18 +188,26 @@ test-engines:
 	TEST_DATABASE_URL="$$url" env --default-signal=INT \
 		"$(BIN)/python" -m pytest -m "$(POSTGRES_MARK)" >"$$postgres_log" 2>&1 &
 	postgres_pid=$$!
-	sqlite=0 postgres=0
-	echo "== pytest on SQLite (-m \"$(SQLITE_MARK)\"), PostgreSQL's run beside it"
-	(unset TEST_DATABASE_URL DATABASE_URL; "$(BIN)/python" -m pytest -m "$(SQLITE_MARK)") \
+	(unset TEST_DATABASE_URL DATABASE_URL; exec env --default-signal=INT \
+		"$(BIN)/python" -m pytest -m "$$browser_mark") >"$$browser_log" 2>&1 &
+	browser_pid=$$!
+	sqlite=0 browser=0 postgres=0
+	echo "== pytest on SQLite (-m \"$$sqlite_mark\"), the browser tests and PostgreSQL's run beside it"
+	(unset TEST_DATABASE_URL DATABASE_URL; "$(BIN)/python" -m pytest -m "$$sqlite_mark") \
 		|| sqlite=$$?
-	selected_none "$$sqlite" "$(SQLITE_MARK)" && sqlite=0
+	selected_none "$$sqlite" "$$sqlite_mark" && sqlite=0
+	wait "$$browser_pid" || browser=$$?
+	browser_pid=""
+	echo "== pytest on SQLite, the browser tests (-m \"$$browser_mark\")"
+	cat "$$browser_log"
+	selected_none "$$browser" "$$browser_mark" && browser=0
 	wait "$$postgres_pid" || postgres=$$?
 	postgres_pid=""
 	echo "== pytest on PostgreSQL (-m \"$(POSTGRES_MARK)\")"
 	cat "$$postgres_log"
 	selected_none "$$postgres" "$(POSTGRES_MARK)" && postgres=0
-	echo "== exit status: SQLite $$sqlite, PostgreSQL $$postgres"
-	[ "$$sqlite" -eq 0 ] && [ "$$postgres" -eq 0 ]
+	echo "== exit status: SQLite $$sqlite, browser tests $$browser, PostgreSQL $$postgres"
+	[ "$$sqlite" -eq 0 ] && [ "$$browser" -eq 0 ] && [ "$$postgres" -eq 0 ]
 
 # Translations (babel.cfg): extract every message, merge new ones into the 简体中文
 # catalogue and compile it. Translate the entries left empty in

@@ -65,8 +65,24 @@ def pytest_report_header(config):
 
 def pytest_collection_modifyitems(config, items):
     """Skip the tests of the other engine: ``postgres`` ones on SQLite, ``sqlite_only``
-    ones on PostgreSQL. A marker's ``reason`` says why the test needs its engine."""
+    ones on PostgreSQL. A marker's ``reason`` says why the test needs its engine.
+
+    On PostgreSQL, the tests that use no database (no ``database_url`` fixture, directly
+    or through another, and no ``postgres`` marker: USCC checks, dates, eligibility
+    rules, file types…) are deselected: their answer does not depend on the engine, and
+    the SQLite run has them. A test that reads ``TEST_DATABASE_URL`` itself is marked
+    ``postgres``."""
     if ENGINE_URL:
+        engine_free = [
+            item
+            for item in items
+            if "database_url" not in getattr(item, "fixturenames", ())
+            and item.get_closest_marker("postgres") is None
+        ]
+        if engine_free:
+            config.hook.pytest_deselected(items=engine_free)
+            dropped = set(engine_free)
+            items[:] = [item for item in items if item not in dropped]
         other, label = "sqlite_only", "SQLite only"
     else:
         other, label = "postgres", "PostgreSQL only (TEST_DATABASE_URL is not set)"
