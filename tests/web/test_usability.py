@@ -14,6 +14,8 @@ test-long`` walks every page in both.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pytest
 from sqlalchemy import select
 
@@ -114,9 +116,9 @@ def in_language(path: str, lang: str) -> str:
     return f"{path}{'&' if '?' in path else '?'}lang={lang}"
 
 
-def pages(principal: str, names: dict) -> list[str]:
+def pages(principal: str, names: dict, leaving_out: Collection[str] = ()) -> list[str]:
     """The pages ``principal`` reads: the matrix's GET pages it gets (200), then
-    :data:`MORE_PAGES`."""
+    :data:`MORE_PAGES` but those ``leaving_out``."""
     found = [
         entry.path.format(**names)
         for (method, rule), entry in MATRIX.items()
@@ -125,7 +127,8 @@ def pages(principal: str, names: dict) -> list[str]:
         and rule not in NOT_PAGES
         and getattr(entry, principal) == 200
     ]
-    return found + [path.format(**names) for path in MORE_PAGES.get(principal, [])]
+    more = [path for path in MORE_PAGES.get(principal, []) if path not in leaving_out]
+    return found + [path.format(**names) for path in more]
 
 
 def error_states(principal: str, names: dict) -> list[tuple[str, dict]]:
@@ -206,11 +209,18 @@ def _browser_faults(page, label: str) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize(("principal", "lang"), list(_browser_walks()))
-def test_every_page_fits_a_phone_and_is_accessible(new_page, matrix_world, principal, lang):
-    """U3 and U7 on every page of the matrix, at 375 px."""
+def test_every_page_fits_a_phone_and_is_accessible(
+    request, new_page, matrix_world, principal, lang
+):
+    """U3 and U7 on every page of the matrix, at 375 px. The report pages, alike for
+    every role but for the header, are walked by the public's and the enterprise's
+    walks of ``make test`` (one in each language) and by every walk of ``make
+    test-long``; the reviewer's and the admin's short walks leave them out."""
     page = _signed_in_page(new_page, matrix_world, principal, lang)
     failures = []
-    for path in pages(principal, matrix_world["names"]):
+    short = request.node.get_closest_marker("slow") is None
+    skipped = set(REPORT_PAGES) if short and principal in (REVIEWER, ADMIN) else set()
+    for path in pages(principal, matrix_world["names"], leaving_out=skipped):
         page.goto(in_language(path, lang))
         failures += _browser_faults(page, f"GET {path}")
     assert not failures, "\n".join(failures)
