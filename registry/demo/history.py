@@ -118,8 +118,7 @@ class _Slot:
 
 def window_start(today: date) -> date:
     """The first day of the oldest of the MONTHS Beijing months ending with today's."""
-    month = today.year * 12 + today.month - 1 - (MONTHS - 1)
-    return date(month // 12, month % 12 + 1, 1)
+    return dates.month_first_day(dates.month_index(today) - (MONTHS - 1))
 
 
 def stories(spec: DemoSpec, holders: dict[str, int], rng: random.Random) -> list[Story]:

@@ -34,6 +34,30 @@ def shanghai_midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=SHANGHAI).astimezone(UTC)
 
 
+# Months as integers (months since year 0), so that they add and subtract as numbers.
+
+
+def month_index(day: date) -> int:
+    """The month of ``day`` as months since year 0."""
+    return day.year * 12 + day.month - 1
+
+
+def month_first_day(index: int) -> date:
+    """The first day of month ``index``."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_text(index: int) -> str:
+    """Month ``index`` as ``YYYY-MM``."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_of_text(text: str) -> int:
+    """The month ``YYYY-MM`` names, as months since year 0."""
+    year, month = text.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     """Working-day calendar: seeded holidays and make-up working days (调休上班).

@@ -33,9 +33,10 @@ from registry.reports.city_map import city_map_chart
 from registry.reports.coverage import FIRST_YEAR, default_year, year_from_text
 from registry.reports.names import chart_names
 from registry.reports.page_tables import page_table
+from registry.reports.progress_chart import progress_method
 from registry.reports.report import Report
 from registry.reports.report_charts import charts_for, quota_chart
-from registry.reports.time_charts import moves_chart, progress_method
+from registry.reports.time_charts import moves_chart
 from registry.reports.views import allowed_entry, bp, is_staff
 
 nav_item("reports.index", _l("Reports"), {"anonymous", "enterprise", "reviewer", "admin"}, order=6)

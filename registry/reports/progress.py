@@ -6,7 +6,6 @@ is reached at the pace of the last 6 complete months.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -43,13 +42,14 @@ def progress(session: DbSession) -> Report:
     (labelled with the current month), with the tier's quota as its ``target``. Holders
     at a point are the replay of the tier events effective before it."""
     as_of = clock.now()
-    current = _month_index(dates.shanghai_date(as_of))
+    current = dates.month_index(dates.shanghai_date(as_of))
     # A month ends when the next begins: the ends of months current-23 … current-1.
     ends = [
-        dates.shanghai_midnight(_first_day(i)) for i in range(current - POINTS + 2, current + 1)
+        dates.shanghai_midnight(dates.month_first_day(i))
+        for i in range(current - POINTS + 2, current + 1)
     ]
     holders = stats.holders_at(session, [*ends, as_of])
-    months = [_month_text(i) for i in range(current - POINTS + 1, current + 1)]
+    months = [dates.month_text(i) for i in range(current - POINTS + 1, current + 1)]
     tiers = queries.tiers(session)
     rows = [
         {
@@ -98,7 +98,7 @@ METHOD = _l(
 
 def project(tier: Tier, holders: list[int], current: int) -> Projection:
     """``tier``'s projection from its holders at the :data:`POINTS` points (the last is
-    now) in month ``current`` (:func:`_month_index`): ``reached`` when holders ≥ target
+    now) in month ``current`` (``dates.month_index``): ``reached`` when holders ≥ target
     now; else, with the mean net change of the :data:`PACE` complete months before the
     current one, ``not_at_this_pace`` when it is ≤ 0, or ``projected`` with the first
     month ``current + k`` where holders + mean × k ≥ target."""
@@ -112,22 +112,8 @@ def project(tier: Tier, holders: list[int], current: int) -> Projection:
         return Projection(tier.code, NOT_AT_THIS_PACE, None)
     # k = ⌈(target − now) ÷ (change ÷ PACE)⌉, in integers (no rounding of the mean).
     months = -(-(target - now) * PACE // change)
-    return Projection(tier.code, PROJECTED, _month_text(current + months))
+    return Projection(tier.code, PROJECTED, dates.month_text(current + months))
 
 
 def _projection_out(projection: Projection) -> dict[str, Any]:
     return {"tier": projection.tier, "status": projection.status, "month": projection.month}
-
-
-def _month_index(day: date) -> int:
-    """Months since year 0 of ``day``'s month (so months add as integers)."""
-    return day.year * 12 + day.month - 1
-
-
-def _first_day(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _month_text(index: int) -> str:
-    """``YYYY-MM`` of month ``index``."""
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -27,8 +27,9 @@ from registry.reports.chart_parts import Key, Segment, bar_row, empty_chart, leg
 from registry.reports.charts import GAP, INK, STEPS, TEXT, TRACK, Svg, step_colour
 from registry.reports.city_map import city_map_chart
 from registry.reports.names import GROUPS, Names
+from registry.reports.progress_chart import progress_chart
 from registry.reports.report import Report
-from registry.reports.time_charts import moves_chart, progress_chart
+from registry.reports.time_charts import moves_chart
 
 #: The keys of the per-tier and per-state columns that are not counts.
 _LABEL_KEYS = {"tier", "city_code", "industry_code", "group", "total"}

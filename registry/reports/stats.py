@@ -256,5 +256,5 @@ def _period(starts: Sequence[datetime | None], first: int, last: int) -> ColumnE
 def _month_starts(today: date, months: int) -> list[date]:
     """The first days of the ``months`` months ending with ``today``'s, oldest first,
     followed by the first day of the next month (the end of the last one)."""
-    index = today.year * 12 + today.month - 1  # months since year 0, today's
-    return [date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 2)]
+    index = dates.month_index(today)
+    return [dates.month_first_day(i) for i in range(index - months + 1, index + 2)]

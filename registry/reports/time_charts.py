@@ -1,5 +1,5 @@
-"""The charts over the last 24 months: the monthly moves on and off each tier, and the
-holders at each month's end beside the target with the projection.
+"""The charts over the last 24 months: the monthly moves on and off each tier here, and
+the parts the progress chart (:mod:`registry.reports.progress_chart`) shares.
 
 Each tier gets a panel of its own, one under another, with its own vertical scale: a
 rung of 5 000 places and one of 8 share no useful scale. Only a few months are named on
@@ -15,18 +15,16 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from registry.ladder import dates
 from registry.reports.chart_figures import (
     Scale,
     nice_ceiling,
     number,
     sentences,
     signed,
-    ticks,
 )
 from registry.reports.chart_parts import Key, empty_chart, legend, note
 from registry.reports.charts import (
-    DASH_PROJECTION,
-    DASH_TARGET,
     GRID,
     INK,
     MUTED,
@@ -45,11 +43,9 @@ from registry.reports.report import Report
 AXIS = 40
 #: The height of a panel's plot area.
 PLOT = 80
-#: How far ahead the progress chart draws the projection, in months.
-AHEAD = 12
 
 
-def _by_tier(report: Report, tiers: Sequence[str] | None) -> dict[str, list[dict[str, Any]]]:
+def by_tier(report: Report, tiers: Sequence[str] | None) -> dict[str, list[dict[str, Any]]]:
     """The report's rows per tier (in the rows' order), keeping only ``tiers`` if given."""
     panels: dict[str, list[dict[str, Any]]] = {}
     for row in report.rows:
@@ -58,18 +54,7 @@ def _by_tier(report: Report, tiers: Sequence[str] | None) -> dict[str, list[dict
     return panels
 
 
-def _month_number(month: str) -> int:
-    year, number_ = month.split("-")
-    return int(year) * 12 + int(number_) - 1
-
-
-def _month_text(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def _month_labels(
-    svg: Svg, y: float, x: Scale, months: list[str], ahead: int | None = None
-) -> None:
+def month_labels(svg: Svg, y: float, x: Scale, months: list[str], ahead: int | None = None) -> None:
     """The first, the middle and the last month under a panel (and the month ``ahead``
     months on, for a projection): enough to read the time, and legible on a phone."""
     last = len(months) - 1
@@ -77,7 +62,7 @@ def _month_labels(
     svg.text(x(last // 2), y, months[last // 2], size=SMALL, anchor="middle", fill=MUTED)
     svg.text(x(last), y, months[last], size=SMALL, anchor="middle" if ahead else "end", fill=MUTED)
     if ahead is not None:
-        later = _month_text(_month_number(months[last]) + ahead)
+        later = dates.month_text(dates.month_of_text(months[last]) + ahead)
         svg.text(x(last + ahead), y, later, size=SMALL, anchor="end", fill=MUTED)
 
 
@@ -85,7 +70,7 @@ def _month_labels(
 DrawPanel = Callable[[float, str, list[dict[str, Any]]], tuple[float, bool]]
 
 
-def _with_panels(
+def with_panels(
     svg: Svg, y: float, panels: dict[str, list[dict[str, Any]]], draw: DrawPanel
 ) -> Markup:
     """The chart finished with each tier's panel one under another from ``y``, and a note
@@ -111,7 +96,7 @@ def moves_chart(
 ) -> Markup:
     """Per tier and month, the moves on (up) and off (down) and the net (a dot)."""
     title = _("Monthly moves on and off each rung")
-    panels = _by_tier(report, tiers)
+    panels = by_tier(report, tiers)
     if not panels:
         return empty_chart(chart_id, "moves", title, _("There are no months to show."))
     months = [row["month"] for row in next(iter(panels.values()))]
@@ -141,7 +126,7 @@ def moves_chart(
         ],
         0,
     )
-    return _with_panels(
+    return with_panels(
         svg, y, panels, lambda top, tier, rows: _moves_panel(svg, top, names.tier(tier), rows)
     )
 
@@ -220,189 +205,5 @@ def _moves_panel(svg: Svg, y: float, name: str, rows: list[dict[str, Any]]) -> t
             data_value=change,
         )
     svg.line(AXIS, zero, svg.width, zero, stroke=INK, stroke_width=1)
-    _month_labels(svg, top + PLOT + SMALL + 5, x, [r["month"] for r in rows])
+    month_labels(svg, top + PLOT + SMALL + 5, x, [r["month"] for r in rows])
     return top + PLOT + SMALL + 20, gaps
-
-
-# --- progress ----------------------------------------------------------------------------
-
-
-def progress_method() -> str:
-    """How the projection is made, to be shown under the progress chart."""
-    return _(
-        "The projection (dotted line) continues each rung's holders at the mean net "
-        "monthly change of the last 6 complete months, up to the month they reach the "
-        "target; when that mean is zero or less, the target is not reached at this pace. "
-        "The target (dashed line) is the rung's quota."
-    )
-
-
-def _status_text(projection: dict[str, Any] | None) -> str:
-    """A tier's projection in a few words, under its name."""
-    projection = projection or {}
-    status = projection.get("status")
-    if status == "reached":
-        return _("Target reached")
-    if status == "projected":
-        return _("At this pace, target reached in %(month)s", month=projection["month"])
-    if status == "not_at_this_pace":
-        return _("Target not reached at this pace")
-    return ""
-
-
-def _status_sentence(projection: dict[str, Any] | None) -> str:
-    """The same as a sentence of the chart's description."""
-    text = _status_text(projection)
-    return _("%(status)s.", status=text) if text else ""
-
-
-def progress_chart(
-    report: Report,
-    names: Names,
-    tiers: Sequence[str] | None = None,
-    *,
-    chart_id: str = "chart-progress",
-) -> Markup:
-    """Per tier, holders at the last 24 month ends (a line), the target (long dashes)
-    and the projection at the recent pace (short dashes)."""
-    title = _("Holders over 24 months against the target")
-    panels = _by_tier(report, tiers)
-    if not panels:
-        return empty_chart(chart_id, "progress", title, _("There are no months to show."))
-    projections = {p["tier"]: p for p in report.extra.get("projection", [])}
-    desc = sentences(
-        sentence
-        for tier, rows in panels.items()
-        for sentence in (
-            _(
-                "%(tier)s: %(first)s holders at the end of %(start)s, %(last)s now, "
-                "target %(target)s.",
-                tier=names.tier(tier),
-                first=_figure(rows[0]["holders"]),
-                start=rows[0]["month"],
-                last=_figure(rows[-1]["holders"]),
-                target=_figure(rows[-1]["target"]),
-            ),
-            _status_sentence(projections.get(tier)),
-        )
-        if sentence
-    )
-    svg = Svg(chart_id, title, desc, "progress")
-    y = legend(
-        svg,
-        [
-            Key(report.column("holders").label, stroke=INK),
-            Key(report.column("target").label, stroke=MUTED, dash=DASH_TARGET),
-            Key(_("Projection"), stroke=INK, dash=DASH_PROJECTION),
-        ],
-        0,
-    )
-    return _with_panels(
-        svg,
-        y,
-        panels,
-        lambda top, tier, rows: _progress_panel(
-            svg, top, names.tier(tier), rows, projections.get(tier)
-        ),
-    )
-
-
-def _figure(value: int | None) -> str:
-    return "—" if value is None else number(value)
-
-
-def _progress_panel(
-    svg: Svg, y: float, name: str, rows: list[dict[str, Any]], projection: dict[str, Any] | None
-) -> tuple[float, bool]:
-    svg.text(0, y + TEXT, shorten(name, svg.width), bold=True, class_="chart-panel")
-    svg.text(
-        0,
-        y + TEXT + SMALL + 5,
-        _status_text(projection),
-        size=SMALL,
-        fill=MUTED,
-        class_="chart-status",
-    )
-    top = y + TEXT + SMALL + 16
-    last = len(rows) - 1
-    target = rows[-1]["target"] or 0
-    held = [r["holders"] for r in rows]
-    marks = ticks(max([target, *(h or 0 for h in held)]), 3)
-    value_y = Scale(0, marks[-1], top + PLOT, top)
-    x = Scale(0, last + AHEAD, AXIS + 4, svg.width - 4)
-    svg.rect(x(last), top, x(last + AHEAD) - x(last), PLOT, fill="#f3f5f8", class_="chart-ahead")
-    for mark in marks:
-        svg.line(AXIS, value_y(mark), svg.width, value_y(mark), stroke=GRID, stroke_width=0.8)
-        svg.text(
-            AXIS - 5,
-            value_y(mark) + SMALL * 0.36,
-            number(mark),
-            size=SMALL,
-            anchor="end",
-            fill=MUTED,
-        )
-    svg.line(
-        AXIS,
-        value_y(target),
-        svg.width,
-        value_y(target),
-        stroke=MUTED,
-        stroke_width=1.6,
-        stroke_dasharray=DASH_TARGET,
-        class_="chart-target",
-        data_value=target,
-    )
-    # The holders' line, broken where a figure is missing.
-    runs: list[list[tuple[float, float]]] = [[]]
-    for i, value in enumerate(held):
-        if value is None:
-            runs.append([])
-        else:
-            runs[-1].append((x(i), value_y(value)))
-    for run in runs:
-        if len(run) > 1:
-            svg.polyline(run, stroke=INK, stroke_width=2, class_="chart-line")
-    for i, value in enumerate(held):
-        if value is not None:
-            svg.add(
-                "circle",
-                cx=x(i),
-                cy=value_y(value),
-                r=2.2,
-                fill=INK,
-                class_="chart-point",
-                data_value=value,
-            )
-    now = held[-1]
-    if (
-        projection
-        and projection.get("status") == "projected"
-        and projection.get("month")
-        and now is not None
-    ):
-        ahead = _month_number(projection["month"]) - _month_number(rows[-1]["month"])
-        if ahead > 0:
-            shown = min(ahead, AHEAD)
-            end = now + (target - now) * shown / ahead
-            svg.line(
-                x(last),
-                value_y(now),
-                x(last + shown),
-                value_y(end),
-                stroke=INK,
-                stroke_width=2,
-                stroke_dasharray=DASH_PROJECTION,
-                class_="chart-projection",
-            )
-            if shown == ahead:
-                svg.add(
-                    "circle",
-                    cx=x(last + shown),
-                    cy=value_y(end),
-                    r=3.2,
-                    fill=PAPER,
-                    stroke=INK,
-                    stroke_width=1.6,
-                )
-    _month_labels(svg, top + PLOT + SMALL + 5, x, [r["month"] for r in rows], AHEAD)
-    return top + PLOT + SMALL + 20, None in held

@@ -11,6 +11,10 @@ from registry.ladder.dates import (
     expires_at,
     format_validity,
     last_day,
+    month_first_day,
+    month_index,
+    month_of_text,
+    month_text,
     notice_days,
     notice_ends_at,
     parse_validity,
@@ -288,3 +292,20 @@ def test_calendar_seed_2025_spring_festival(seed: dict):
 def test_official_years_are_not_provisional(seed: dict):
     for year in range(2022, 2027):
         assert not seed["years"][str(year)].get("provisional", False), year
+
+
+@pytest.mark.parametrize(
+    ("day", "text", "next_text"),
+    [
+        (date(2026, 12, 7), "2026-12", "2027-01"),
+        (date(2025, 1, 31), "2025-01", "2025-02"),
+        (date(999, 6, 1), "0999-06", "0999-07"),
+    ],
+)
+def test_months_count_as_integers_across_years(day, text, next_text):
+    index = month_index(day)
+    assert month_text(index) == text
+    assert month_of_text(text) == index
+    assert month_text(index + 1) == next_text
+    assert month_first_day(index) == day.replace(day=1)
+    assert month_index(month_first_day(index + 1)) == index + 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask_babel import refresh
 
-from registry.reports import city_map, report_charts, time_charts
+from registry.reports import city_map, progress_chart, report_charts, time_charts
 from registry.reports.chart_figures import nice_ceiling, ticks
 from registry.reports.charts import WIDTH, Svg
 from registry.reports.names import chart_names
@@ -26,7 +26,7 @@ CHARTS = {
     "quota": (reports.quota, report_charts.quota_chart),
     "pipeline": (reports.pipeline, report_charts.pipeline_chart),
     "moves": (reports.moves, time_charts.moves_chart),
-    "progress": (reports.progress, time_charts.progress_chart),
+    "progress": (reports.progress, progress_chart.progress_chart),
     "tier-by-city": (reports.tier_by_city, city_map.city_map_chart),
     "tier-by-industry": (reports.tier_by_industry, report_charts.industry_chart),
     "coverage-revenue": (reports.coverage, report_charts.coverage_revenue_chart),
@@ -249,10 +249,10 @@ def test_progress_draws_24_month_ends_the_target_and_the_projection(in_language)
 
 def test_progress_method_is_said_in_the_page_language(in_language):
     in_language("en")
-    english = time_charts.progress_method()
+    english = progress_chart.progress_method()
     assert "mean net monthly change of the last 6 complete months" in english
     in_language("zh")
-    chinese = time_charts.progress_method()
+    chinese = progress_chart.progress_method()
     assert "近 6 个完整月" in chinese
     assert language_faults([chinese], "zh") == []
 
@@ -466,7 +466,9 @@ def chart_page(app, lang: str, css: str) -> str:
         for name, (build, chart) in CHARTS.items():
             drawn = str(chart(build(lang), names))
             method = (
-                f"<p class='note'>{time_charts.progress_method()}</p>" if name == "progress" else ""
+                f"<p class='note'>{progress_chart.progress_method()}</p>"
+                if name == "progress"
+                else ""
             )
             sections.append(f"<section class='panel'><h2>{name}</h2>{drawn}{method}</section>")
     html_lang = "zh-Hans" if lang == "zh" else "en"
