@@ -51,8 +51,8 @@ def pytest_sessionstart(session):
     ``create_app`` imports) and these fixtures: the processes started through it (the
     bounded parsers' children, the writers of the concurrency tests, the live gunicorn
     servers of ``tests/live.py``) then begin with all of it in memory instead of
-    importing it, about 1.5 s of CPU each. The registry's
-    own ``run_bounded`` asks for a smaller preload, read only when the server starts."""
+    importing it, about 1.5 s of CPU each. The registry's own ``run_bounded`` asks for
+    a smaller preload, which is read only when the server starts: not here."""
     make_app("sqlite://")
     preload = sorted(m for m in sys.modules if m.startswith("registry"))
     multiprocessing.set_forkserver_preload(["__main__", *preload, __name__])
