@@ -138,7 +138,7 @@ fmt: python-packages
 	$(BIN)/ruff check --fix .
 
 # The short forms: `make test` on a 2-core machine stays within 5 minutes.
-test: install lint
+test: install
 	$(MAKE) --no-print-directory test-engines \
 		SQLITE_MARK="not slow" POSTGRES_MARK="not slow and not browser"
 
@@ -147,67 +147,97 @@ check: install lint
 	env -u TEST_DATABASE_URL -u DATABASE_URL "$(BIN)/python" -m pytest -m "not slow"
 
 # The long forms: every test on SQLite, every test but the browser ones on PostgreSQL.
-test-long: install lint
+test-long: install
 	HYPOTHESIS_EXAMPLES=300 $(MAKE) --no-print-directory test-engines \
 		SQLITE_MARK="slow or not slow" POSTGRES_MARK="not browser"
 
-# Three pytest runs at the same time, each to its end even when another fails; the target
-# fails if any did: SQLite without the browser tests, which prints as it goes; the
-# browser tests (on SQLite, with Chromium's processes beside them); PostgreSQL. The last
-# two print their output after it. Together they keep both cores busy to the end. The
-# PostgreSQL cluster is stopped (and its directory removed) whatever happens.
+# The tests `make test` runs in a second pytest process per engine, beside the first:
+# about half of each engine's CPU time, with the tests that wait on live servers and
+# programs (Locust, gunicorn, pull clients, a killed server). The first runs the rest
+# (--ignore). Files and directories under tests/.
+OTHER_HALF := tests/applications tests/sync tests/test_load.py tests/test_crash_durability.py
+
+# The linters and five pytest runs at the same time, each to its end even when another
+# fails; the target fails if any did. On SQLite: the tests but the browser ones and
+# OTHER_HALF, printed as they go; OTHER_HALF; the browser tests (with Chromium's
+# processes beside them). On PostgreSQL, each on a database of its own: the tests but
+# OTHER_HALF; OTHER_HALF. The others print their output after the first. Each is a
+# single process that at times waits on a live server or a program: together they keep
+# both cores busy to the end. The PostgreSQL cluster is stopped (and its directory
+# removed) whatever happens.
 test-engines:
-	@# pytest exits 5 when a marker selects no test: not a failure for one sub-run.
-	selected_none() {  # $$1: pytest's exit status, $$2: its marker expression
-		[ "$$1" -eq 5 ] && echo "(no test selected by -m \"$$2\")"
-	}
-	# A cluster and logs of this run's own, even if another run shares the checkout.
+	@# A cluster and logs of this run's own, even if another run shares the checkout.
 	export PG_SERVER_STATE="$(CURDIR)/tmp/pg_server.$$$$.env"
-	postgres_log="$(CURDIR)/tmp/pytest-postgresql.$$$$.log"
-	browser_log="$(CURDIR)/tmp/pytest-browser.$$$$.log"
-	sqlite_mark="($(SQLITE_MARK)) and not browser"
-	browser_mark="($(SQLITE_MARK)) and browser"
-	postgres_pid="" browser_pid="" interrupted=""
+	names=(lint sqlite-other browser postgres postgres-other)
+	declare -A mark paths url log pid status
+	first_half="$(addprefix --ignore=,$(OTHER_HALF))"
+	mark[sqlite]="($(SQLITE_MARK)) and not browser" paths[sqlite]=$$first_half
+	mark[sqlite-other]="($(SQLITE_MARK)) and not browser" paths[sqlite-other]="$(OTHER_HALF)"
+	mark[browser]="($(SQLITE_MARK)) and browser" paths[browser]=""
+	mark[postgres]="$(POSTGRES_MARK)" paths[postgres]=$$first_half
+	mark[postgres-other]="$(POSTGRES_MARK)" paths[postgres-other]="$(OTHER_HALF)"
+	for name in "$${names[@]}"; do log[$$name]="$(CURDIR)/tmp/test-$$name.$$$$.log"; done
+	interrupted=""
 	finish() {
 		trap - EXIT
-		for pid in $$postgres_pid $$browser_pid; do
+		for name in "$${!pid[@]}"; do
 			# Stopped early: the run ends as on Ctrl-C (its teardown stops its live
 			# servers). Ctrl-C in a terminal has already reached it.
-			[ -n "$$interrupted" ] || kill -INT "$$pid" 2>/dev/null || true
-			wait "$$pid" 2>/dev/null || true
+			[ -n "$$interrupted" ] || kill -INT "$${pid[$$name]}" 2>/dev/null || true
+			wait "$${pid[$$name]}" 2>/dev/null || true
 		done
-		rm -f "$$postgres_log" "$$browser_log"
+		for name in "$${names[@]}"; do rm -f "$${log[$$name]}"; done
 		bash tests/pg_server.sh stop
 	}
 	trap finish EXIT
 	# Ctrl-C ends the whole run (pytest exits 2 on it, which would not stop the shell).
 	trap 'interrupted=yes; exit 130' INT
 	trap 'exit 143' TERM
-	url=$$(bash tests/pg_server.sh start)
-	# A background job starts with SIGINT ignored; pytest needs it to stop cleanly.
-	TEST_DATABASE_URL="$$url" env --default-signal=INT \
-		"$(BIN)/python" -m pytest -m "$(POSTGRES_MARK)" >"$$postgres_log" 2>&1 &
-	postgres_pid=$$!
-	(unset TEST_DATABASE_URL DATABASE_URL; exec env --default-signal=INT \
-		"$(BIN)/python" -m pytest -m "$$browser_mark") >"$$browser_log" 2>&1 &
-	browser_pid=$$!
-	sqlite=0 browser=0 postgres=0
-	echo "== pytest on SQLite (-m \"$$sqlite_mark\"), the browser tests and PostgreSQL's run beside it"
-	(unset TEST_DATABASE_URL DATABASE_URL; "$(BIN)/python" -m pytest -m "$$sqlite_mark") \
-		|| sqlite=$$?
-	selected_none "$$sqlite" "$$sqlite_mark" && sqlite=0
-	wait "$$browser_pid" || browser=$$?
-	browser_pid=""
-	echo "== pytest on SQLite, the browser tests (-m \"$$browser_mark\")"
-	cat "$$browser_log"
-	selected_none "$$browser" "$$browser_mark" && browser=0
-	wait "$$postgres_pid" || postgres=$$?
-	postgres_pid=""
-	echo "== pytest on PostgreSQL (-m \"$(POSTGRES_MARK)\")"
-	cat "$$postgres_log"
-	selected_none "$$postgres" "$(POSTGRES_MARK)" && postgres=0
-	echo "== exit status: SQLite $$sqlite, browser tests $$browser, PostgreSQL $$postgres"
-	[ "$$sqlite" -eq 0 ] && [ "$$browser" -eq 0 ] && [ "$$postgres" -eq 0 ]
+	url[postgres]=$$(bash tests/pg_server.sh start)
+	url[postgres-other]=$$(bash tests/pg_server.sh database registry_test_other)
+	run() {  # $$1: a run's name. Its command, replacing the (sub)shell.
+		[ "$$1" = lint ] && exec $(MAKE) --no-print-directory lint
+		unset TEST_DATABASE_URL DATABASE_URL
+		[ -z "$${url[$$1]:-}" ] || export TEST_DATABASE_URL="$${url[$$1]}"
+		# A background job starts with SIGINT ignored; pytest needs it to stop cleanly.
+		exec env --default-signal=INT "$(BIN)/python" -m pytest -m "$${mark[$$1]}" $${paths[$$1]}
+	}
+	describe() {  # $$1: a run's name
+		[ "$$1" = lint ] && echo "== make lint" && return
+		echo "== pytest: $$1 (-m \"$${mark[$$1]}\" $${paths[$$1]})"
+	}
+	ended() {  # $$1: a run's name, $$2: its exit status. pytest exits 5 when a marker
+		# selects no test: not a failure for one run.
+		status[$$1]=$$2
+		if [ "$$1" != lint ] && [ "$$2" -eq 5 ]; then
+			echo "(no test selected)"
+			status[$$1]=0
+		fi
+	}
+	for name in "$${names[@]}"; do
+		(run "$$name") >"$${log[$$name]}" 2>&1 &
+		pid[$$name]=$$!
+	done
+	describe sqlite
+	echo "(and beside it: $${names[*]})"
+	code=0
+	(run sqlite) || code=$$?
+	ended sqlite "$$code"
+	for name in "$${names[@]}"; do
+		code=0
+		wait "$${pid[$$name]}" || code=$$?
+		unset "pid[$$name]"
+		describe "$$name"
+		cat "$${log[$$name]}"
+		ended "$$name" "$$code"
+	done
+	summary="" failed=0
+	for name in sqlite "$${names[@]}"; do
+		summary="$$summary $$name $${status[$$name]}"
+		[ "$${status[$$name]}" -eq 0 ] || failed=1
+	done
+	echo "== exit status:$$summary"
+	[ "$$failed" -eq 0 ]
 
 # Translations (babel.cfg): extract every message, merge new ones into the 简体中文
 # catalogue and compile it. Translate the entries left empty in

@@ -3,6 +3,7 @@
 #
 #   bash tests/pg_server.sh start   # initdb + start on 127.0.0.1, prints the URL
 #   bash tests/pg_server.sh url     # prints the URL of the running cluster
+#   bash tests/pg_server.sh database NAME  # creates database NAME in it, prints its URL
 #   bash tests/pg_server.sh stop    # stops the cluster and removes its directory
 #   bash tests/pg_server.sh crash   # SIGKILLs every process of the cluster (no shutdown)
 #   bash tests/pg_server.sh recover # starts it again in place (crash recovery), same URL
@@ -216,16 +217,27 @@ cmd_url() {
     echo "$PGURL"
 }
 
+# Another empty database on the running cluster: one for each pytest run beside another.
+cmd_database() {
+    local name=${1:-}
+    [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || die "database: a name of a-z, 0-9 and _ expected"
+    running || die "no cluster running (bash tests/pg_server.sh start)"
+    "$BIN/createdb" -h 127.0.0.1 -p "$PGPORT_USED" -U "$SUPERUSER" "$name" ||
+        die "createdb $name failed"
+    echo "${PGURL%/*}/$name"
+}
+
 BIN="$(pg_bin)"
 case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     url) cmd_url ;;
+    database) cmd_database "${2:-}" ;;
     crash) cmd_crash ;;
     recover) cmd_recover ;;
     bindir) echo "$BIN" ;;
     *)
-        echo "usage: bash tests/pg_server.sh start|stop|url|crash|recover|bindir" >&2
+        echo "usage: bash tests/pg_server.sh start|stop|url|database NAME|crash|recover|bindir" >&2
         exit 2
         ;;
 esac
