@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,13 +161,76 @@ def _serve(argv: list[str], env: dict[str, str], errors: str) -> None:
     session (and process group) of its own, in the checkout, with ``env`` as its whole
     environment and its standard error into the file ``errors``."""
     os.setsid()
-    os.chdir(ROOT)
-    os.environ.clear()
-    os.environ.update(env)
-    with open(os.devnull, "wb") as null, open(errors, "ab") as log:
-        os.dup2(null.fileno(), 1)
-        os.dup2(log.fileno(), 2)
+    _as_program(env, os.devnull, errors)
     sys.argv = argv
     from gunicorn.app.wsgiapp import run
 
     run()
+
+
+def _as_program(env: dict[str, str], output: str, errors: str) -> None:
+    """This process as a program started from the checkout: ``env`` its whole
+    environment, its standard output and error into the files named."""
+    os.chdir(ROOT)
+    os.environ.clear()
+    os.environ.update(env)
+    for fd, name in ((1, output), (2, errors)):
+        with open(name, "ab") as file:
+            os.dup2(file.fileno(), fd)
+
+
+@dataclass
+class Command:
+    """A ``flask --app wsgi`` command of the registry running in a child of the fork
+    server (:func:`flask_command`)."""
+
+    process: multiprocessing.process.BaseProcess
+    output: Path
+
+    def poll(self) -> int | None:
+        """Its exit status, or None while it runs."""
+        return self.process.exitcode
+
+    def signal(self, number: int) -> None:
+        os.kill(cast(int, self.process.pid), number)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; returns once it has ended."""
+        self.process.kill()
+        self.process.join()
+
+    def finished(self, timeout: float = 120) -> tuple[int, str]:
+        """(exit status, standard output and error) once it has ended; killed after
+        ``timeout`` seconds."""
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            self.kill()
+            raise TimeoutError(f"still running after {timeout} s: {self.output.read_text()}")
+        return self.process.exitcode, self.output.read_text()
+
+
+def flask_command(
+    args: list[str], env: dict[str, str], output: Path, prepare: Callable[[], None] | None = None
+) -> Command:
+    """``flask --app wsgi *args`` run from the checkout with ``env`` as its whole
+    environment, its output into the file ``output``. Started from the fork server,
+    which has imported the registry (tests/conftest.py): about a second of CPU less than
+    a new process. ``prepare`` (picklable: a module's function, or a partial of one) runs
+    in it first."""
+    process = multiprocessing.get_context("forkserver").Process(
+        target=_flask, args=(args, env, str(output), prepare), daemon=True
+    )
+    process.start()
+    return Command(process, output)
+
+
+def _flask(
+    args: list[str], env: dict[str, str], output: str, prepare: Callable[[], None] | None
+) -> None:
+    _as_program(env, output, output)
+    if prepare is not None:
+        prepare()
+    sys.argv = ["flask", "--app", "wsgi", *args]
+    from flask.cli import main
+
+    main()

@@ -84,7 +84,14 @@ def check_move(event: TierEvent, before: TierEvent | None, tiers: dict[str, Tier
         assert event.effective_at == before.tier_expires_at
 
 
-def test_every_event_follows_the_ladder_rules(demo, session):
+def test_the_history_follows_the_rules_moves_each_month_and_keeps_the_cap(demo, session):
+    """One demo (seconds to write), looked at three ways."""
+    every_event_follows_the_ladder_rules(demo, session)
+    moves_are_spread_over_24_months_with_gains_and_losses(demo, session)
+    no_tier_passes_the_demo_cap_at_any_moment(demo, session)
+
+
+def every_event_follows_the_ladder_rules(demo, session):
     tiers = {t.code: t for t in session.scalars(select(Tier))}
     by_enterprise = defaultdict(list)
     for event in demo:
@@ -129,7 +136,7 @@ def test_every_event_follows_the_ladder_rules(demo, session):
     assert sorted(recorded) == sorted(n for numbers in issued.values() for n in numbers)
 
 
-def test_moves_are_spread_over_24_months_with_gains_and_losses(demo, session):
+def moves_are_spread_over_24_months_with_gains_and_losses(demo, session):
     moved_on, moved_off = Counter(), Counter()
     for event in demo:
         if event.from_tier != event.to_tier:  # a renewal is not a move (API.md, Report)
@@ -149,7 +156,7 @@ def test_moves_are_spread_over_24_months_with_gains_and_losses(demo, session):
     assert holders_then < 0.7 * len(holders_now)
 
 
-def test_no_tier_passes_the_demo_cap_at_any_moment(demo, session):
+def no_tier_passes_the_demo_cap_at_any_moment(demo, session):
     """Replaying every event in time order, no tier ever has more holders than now, and
     so never 80 % of its quota (the plan's cap, registry.demo.plan)."""
     quotas = dict(session.execute(select(Tier.code, Tier.quota)).all())

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask_babel import refresh
@@ -481,8 +483,9 @@ def chart_page(app, lang: str, css: str) -> str:
     )
 
 
-@pytest.mark.browser
-def test_charts_fit_a_phone_and_a_desktop_in_both_languages(app, new_page):
+def chart_pages(app, new_page) -> Iterator[tuple[str, int, Any, list[str]]]:
+    """(language, width, page, its console errors): the page of every chart, in each
+    language at each width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for lang in ("zh", "en"):
         html = chart_page(app, lang, "/static/css/registry.css")
@@ -494,19 +497,34 @@ def test_charts_fit_a_phone_and_a_desktop_in_both_languages(app, new_page):
             # its Content-Security-Policy header.
             page.goto("/")
             page.set_content(html, wait_until="load")
-            found = page.evaluate(MEASURE, WIDTH)
-            assert found["overflow"] <= 0, f"{lang} {width}px scrolls sideways"
-            assert len(found["charts"]) == len(CHARTS)
-            for chart in found["charts"]:
-                assert chart["outside"] == [], f"{chart['id']} {lang} {width}px"
-                # Legible on a phone (its small text ≥ 10 px), no larger than the page's
-                # text allows on a desktop.
-                assert 0.85 <= chart["scale"] <= 1.4, f"{chart['id']} {lang} {width}px"
-            assert errors == []
-            page.screenshot(path=SCREENSHOTS / f"charts-{lang}-{width}.png", full_page=True)
-            for name in CHARTS:
-                section = page.locator("section.panel", has=page.locator("h2", has_text=name))
-                section.first.screenshot(path=SCREENSHOTS / f"charts-{name}-{lang}-{width}.png")
+            yield lang, width, page, errors
+
+
+@pytest.mark.browser
+def test_charts_fit_a_phone_and_a_desktop_in_both_languages(app, new_page):
+    """Each page kept as ``charts-<lang>-<width>.png``."""
+    for lang, width, page, errors in chart_pages(app, new_page):
+        found = page.evaluate(MEASURE, WIDTH)
+        assert found["overflow"] <= 0, f"{lang} {width}px scrolls sideways"
+        assert len(found["charts"]) == len(CHARTS)
+        for chart in found["charts"]:
+            assert chart["outside"] == [], f"{chart['id']} {lang} {width}px"
+            # Legible on a phone (its small text ≥ 10 px), no larger than the page's
+            # text allows on a desktop.
+            assert 0.85 <= chart["scale"] <= 1.4, f"{chart['id']} {lang} {width}px"
+        assert errors == []
+        page.screenshot(path=SCREENSHOTS / f"charts-{lang}-{width}.png", full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_each_chart_is_kept_as_a_screenshot_of_its_own(app, new_page):
+    """``charts-<name>-<lang>-<width>.png`` (``make test-long``: the screenshots cost
+    CPU, and ``make test`` keeps the whole pages)."""
+    for lang, width, page, _errors in chart_pages(app, new_page):
+        for name in CHARTS:
+            section = page.locator("section.panel", has=page.locator("h2", has_text=name))
+            section.first.screenshot(path=SCREENSHOTS / f"charts-{name}-{lang}-{width}.png")
 
 
 def test_an_element_escapes_its_attribute_values_and_its_text():

@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from registry.accounts.models import Role
 from registry.reports import catalogue
 from tests.factories import PASSWORD
-from tests.fixtures.browser import sign_in
 from tests.reports.page_world import report_world  # noqa: F401  (a fixture)
 from tests.web.journeys import screenshots_dir
 from tests.web.usability import HTML_LANG, phone_faults
@@ -62,14 +61,14 @@ def watch(page) -> list[str]:
 
 @pytest.mark.parametrize(("name", "lang", "width"), list(_walks()))
 def test_report_page_draws_its_charts_and_fits_the_screen(
-    new_page, session, make, name, lang, width
+    new_page, signed_in, session, make, name, lang, width
 ):
     page = new_page(width=width)
     problems = watch(page)
     if name == "pipeline":
         make.user(REVIEWER, Role.REVIEWER, password=PASSWORD)
         session.commit()  # and no read after it: on SQLite a read would hold the lock
-        sign_in(page, REVIEWER, lang=lang)
+        signed_in(page, REVIEWER, lang=lang)
     path = "/reports" if name == "overview" else f"/reports/{name}"
     answer = page.goto(f"{path}?lang={lang}")
     assert answer is not None and answer.status == 200

@@ -12,10 +12,10 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -34,7 +34,7 @@ from registry.seeding import seed
 from registry.sync import sources
 from tests.conftest import ENGINE_URL, make_app
 from tests.factories import new_uscc
-from tests.live import ROOT, gunicorn
+from tests.live import Command, flask_command, gunicorn
 from tests.sync.pull_world import SYNC_KEY
 
 pytestmark = pytest.mark.usefixtures("sync_app")
@@ -89,19 +89,11 @@ def registry_a(tmp_path, count: int):
 
 
 def pull_process(
-    database_url: str, batch: int | None = None, follow: bool = False
-) -> subprocess.Popen:
-    """``flask --app wsgi registry sync pull peer-a`` on B. With ``batch``: snapshot
-    batches of that size, each held 20 ms before its COMMIT, so that a kill lands
-    between two commits however fast the machine."""
-    setup = (
-        "import time, registry.sync.peer as c, registry.sync.operations as o; "
-        f"c.SNAPSHOT_BATCH = {batch}; f = o.checkpoint; "
-        "o.checkpoint = lambda *a, **k: (time.sleep(0.02), f(*a, **k))[1]; "
-        if batch
-        else ""
-    )
-    code = setup + "from flask.cli import main; main()"
+    database_url: str, tmp_path: Path, batch: int | None = None, follow: bool = False
+) -> Command:
+    """``flask --app wsgi registry sync pull peer-a`` on B, a process of its own. With
+    ``batch``: snapshot batches of that size, each held 20 ms before its COMMIT, so that
+    a kill lands between two commits however fast the machine."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -109,16 +101,29 @@ def pull_process(
         "SYNC_SECRET_KEY": SYNC_KEY,
     }
     env.pop("REGISTRY_FAKE_NOW", None)
-    argv = [sys.executable, "-c", code, "--app", "wsgi", "registry", "sync", "pull", "peer-a"]
-    argv += ["--follow"] if follow else []
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    args = ["registry", "sync", "pull", "peer-a", *(["--follow"] if follow else [])]
+    output = tmp_path / f"pull-{secrets.token_hex(4)}.log"
+    return flask_command(args, env, output, partial(_held_batches, batch) if batch else None)
 
 
-def finished(process: subprocess.Popen) -> str:
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 0, output
+def _held_batches(batch: int) -> None:
+    """In the pull's process: snapshot batches of ``batch``, each held 20 ms."""
+    import registry.sync.operations as operations
+    import registry.sync.peer as peer
+
+    peer.SNAPSHOT_BATCH = batch
+    checkpoint = operations.checkpoint
+
+    def held(*args, **kwargs):
+        time.sleep(0.02)
+        return checkpoint(*args, **kwargs)
+
+    operations.checkpoint = held
+
+
+def finished(process: Command) -> str:
+    code, output = process.finished(timeout=120)
+    assert code == 0, output
     return output
 
 
@@ -167,7 +172,7 @@ def add_peer(session, url: str, token: str) -> None:
 def test_creates_updates_reports_and_status_changes_arrive(session, database_url, tmp_path):
     with registry_a(tmp_path, 150) as (app_a, url, token):
         add_peer(session, url, token)
-        output = finished(pull_process(database_url))
+        output = finished(pull_process(database_url, tmp_path))
         assert "1 snapshot(s) loaded" in output
         assert state_of_b(session) == state_of_a(app_a)
 
@@ -189,7 +194,7 @@ def test_creates_updates_reports_and_status_changes_arrive(session, database_url
             changed = {first.uscc, second.uscc, third.uscc, created.uscc}
             db.session.remove()
 
-        output = finished(pull_process(database_url))
+        output = finished(pull_process(database_url, tmp_path))
         assert "snapshot" not in output and "6 records applied" in output, output
         assert state_of_b(session) == state_of_a(app_a)
         merged = session.scalars(select(Enterprise).where(Enterprise.uscc.in_(changed))).all()
@@ -204,7 +209,7 @@ def _killed_mid_run_then_resumed(session, database_url, tmp_path, count: int) ->
     with registry_a(tmp_path, count) as (app_a, url, token):
         add_peer(session, url, token)
         expected = state_of_a(app_a)
-        process = pull_process(database_url, batch=50)
+        process = pull_process(database_url, tmp_path, batch=50)
         engine = create_engine(database_url)
         try:
             deadline = time.monotonic() + 120
@@ -215,16 +220,15 @@ def _killed_mid_run_then_resumed(session, database_url, tmp_path, count: int) ->
                         text("SELECT count(*) FROM enterprises WHERE origin = 'peer-a'")
                     )
                 time.sleep(0.005)
-            process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=30)
+            process.kill()
         finally:
             engine.dispose()
         partial = state_of_b(session)
         assert 0 < len(partial) < len(expected), "the kill did not land mid-run"
-        finished(pull_process(database_url))
+        finished(pull_process(database_url, tmp_path))
         assert state_of_b(session) == expected
         # And a run with nothing new changes nothing.
-        assert "0 records applied" in finished(pull_process(database_url))
+        assert "0 records applied" in finished(pull_process(database_url, tmp_path))
         assert state_of_b(session) == expected
 
 
@@ -240,22 +244,21 @@ def test_a_pull_killed_mid_run_resumes_to_an_exact_copy_at_size(session, databas
 
 
 @pytest.mark.timeout(120)
-def test_follow_long_polls_and_stops_cleanly_on_term(session, database_url, peer):
+def test_follow_long_polls_and_stops_cleanly_on_term(session, database_url, peer, tmp_path):
     add_peer(session, peer.url, peer.token)
-    process = pull_process(database_url, follow=True)
+    process = pull_process(database_url, tmp_path, follow=True)
     try:
         wait_for(lambda: peer.requests.count("changes") >= 1)
         code = new_uscc()
         peer.enterprise(code, name="跟随而来")
         wait_for(lambda: held_name(session, code) == "跟随而来")
         time.sleep(0.2)  # back in its long-poll
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
+        process.signal(signal.SIGTERM)
+        code, output = process.finished(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
-    assert process.returncode == 0, output
+    assert code == 0, output
     assert output.strip().splitlines()[-1].endswith("(stopped)")
     assert "wait=30" in " ".join(peer.queries)
     session.rollback()

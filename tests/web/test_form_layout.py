@@ -8,7 +8,6 @@ import pytest
 
 from registry.accounts.models import Role
 from tests.factories import PASSWORD
-from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +28,16 @@ PAGES = {
 
 @pytest.mark.parametrize("role", list(PAGES), ids=lambda role: str(role or "anonymous"))
 @pytest.mark.parametrize("width", [375, 1280])
-def test_narrow_form_fields_are_as_tall_as_their_content(new_page, session, make, role, width):
+def test_narrow_form_fields_are_as_tall_as_their_content(
+    new_page, signed_in, session, make, role, width
+):
     user = make.user("someone@example.com", Role.ENTERPRISE, password=PASSWORD)
     if role is not None:
         make.user(f"{role}@example.com", role, password=PASSWORD)
     session.commit()
     page = new_page(width=width)
     if role is not None:
-        sign_in(page, f"{role}@example.com")
+        signed_in(page, f"{role}@example.com")
     for path in PAGES[role]:
         page.goto(path.format(user=user.id))
         fields = page.evaluate(MEASURE)

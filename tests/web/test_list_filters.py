@@ -14,7 +14,6 @@ from playwright.sync_api import expect
 
 from registry.accounts.models import Role
 from tests.factories import PASSWORD
-from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,18 +40,18 @@ def clear_link(page):
     return page.locator("form[role=search] a.button--secondary")
 
 
-def open_list(new_page, role, width):
+def open_list(new_page, signed_in, role, width):
     page = new_page(width=width)
     if role:
-        sign_in(page, USERS[role])
+        signed_in(page, USERS[role])
     return page
 
 
 @pytest.mark.parametrize(("path", "chosen", "role"), LISTS, ids=[p for p, _, _ in LISTS])
 def test_clear_shows_only_while_a_filter_is_set_and_keeps_the_language(
-    new_page, users, path, chosen, role
+    new_page, signed_in, users, path, chosen, role
 ):
-    page = open_list(new_page, role, 1280)
+    page = open_list(new_page, signed_in, role, 1280)
     # Unfiltered, in another language, or submitted with every filter at its default:
     # nothing to clear.
     page.goto(path)
@@ -78,10 +77,10 @@ def test_clear_shows_only_while_a_filter_is_set_and_keeps_the_language(
 
 
 @pytest.mark.parametrize(("path", "chosen", "role"), LISTS[:2], ids=[p for p, _, _ in LISTS[:2]])
-def test_clear_on_a_phone_in_chinese(new_page, users, path, chosen, role):
+def test_clear_on_a_phone_in_chinese(new_page, signed_in, users, path, chosen, role):
     """At 375 px the link sits under the submit button and keeps its Chinese label; the
     language remembered in the session survives it."""
-    page = open_list(new_page, role, 375)
+    page = open_list(new_page, signed_in, role, 375)
     page.goto(f"{path}?{chosen}")
     expect(clear_link(page)).to_have_text("清除筛选")
     link = clear_link(page).bounding_box()

@@ -11,7 +11,6 @@ import pytest
 
 from registry.accounts.models import Role
 from tests.factories import PASSWORD
-from tests.fixtures.browser import sign_in
 from tests.web.usability import phone_faults
 
 pytestmark = pytest.mark.browser
@@ -53,10 +52,10 @@ def seed(make, session) -> None:
 
 @pytest.mark.parametrize("role", list(PAGES), ids=str)
 @pytest.mark.parametrize("lang", ["zh", pytest.param("en", marks=pytest.mark.slow)])
-def test_pages_fit_a_phone(new_page, session, make, role, lang):
+def test_pages_fit_a_phone(new_page, signed_in, session, make, role, lang):
     seed(make, session)
     page = new_page(width=WIDTH)
-    sign_in(page, f"{role}@example.com", lang=lang)
+    signed_in(page, f"{role}@example.com", lang=lang)
     page.goto(f"{PAGES[role]}?lang={lang}")
     paths = [PAGES[role], *(p for p in page.evaluate(NAV) if p != PAGES[role])]
     failures = []

@@ -22,7 +22,6 @@ from sqlalchemy import select
 from registry.accounts.models import AccountClaim, ApiToken, User
 from registry.applications.models import Application, Attachment, Decision, Objection
 from registry.enterprises.models import Enterprise
-from tests.fixtures.browser import sign_in
 from tests.fixtures.route_matrix import ADMIN, ANONYMOUS, ENTERPRISE, MATRIX, REVIEWER, Page
 from tests.web.usability import (
     POST_FORM,
@@ -191,12 +190,10 @@ def _browser_walks(kept: set[tuple[str, str]] | None = None):
             yield pytest.param(principal, lang, marks=marks, id=f"{principal}-{lang}")
 
 
-def _signed_in_page(new_page, matrix_world, principal: str, lang: str):
+def _signed_in_page(new_page, signed_in, matrix_world, principal: str, lang: str):
     page = new_page(width=PHONE)
-    if principal == ANONYMOUS:
-        page.goto(f"/?lang={lang}")
-    else:
-        sign_in(page, matrix_world["emails"][principal], lang=lang)
+    if principal != ANONYMOUS:
+        signed_in(page, matrix_world["emails"][principal], lang=lang)
     return page
 
 
@@ -210,16 +207,16 @@ def _browser_faults(page, label: str) -> list[str]:
 @pytest.mark.browser
 @pytest.mark.parametrize(("principal", "lang"), list(_browser_walks()))
 def test_every_page_fits_a_phone_and_is_accessible(
-    request, new_page, matrix_world, principal, lang
+    request, new_page, signed_in, matrix_world, principal, lang
 ):
     """U3 and U7 on every page of the matrix, at 375 px. The report pages, alike for
-    every role but for the header, are walked by the public's and the enterprise's
-    walks of ``make test`` (one in each language) and by every walk of ``make
-    test-long``; the reviewer's and the admin's short walks leave them out."""
-    page = _signed_in_page(new_page, matrix_world, principal, lang)
+    every role but for the header, are walked by the public's walk of ``make test`` and
+    by every walk of ``make test-long``; the other short walks leave them out (the
+    report pages' own browser test sees them in both languages)."""
+    page = _signed_in_page(new_page, signed_in, matrix_world, principal, lang)
     failures = []
     short = request.node.get_closest_marker("slow") is None
-    skipped = set(REPORT_PAGES) if short and principal in (REVIEWER, ADMIN) else set()
+    skipped = set(REPORT_PAGES) if short and principal != ANONYMOUS else set()
     for path in pages(principal, matrix_world["names"], leaving_out=skipped):
         page.goto(in_language(path, lang))
         failures += _browser_faults(page, f"GET {path}")
@@ -229,12 +226,12 @@ def test_every_page_fits_a_phone_and_is_accessible(
 @pytest.mark.browser
 @pytest.mark.parametrize(("principal", "lang"), list(_browser_walks({(ENTERPRISE, "zh")})))
 def test_every_form_in_its_error_state_fits_and_is_accessible(
-    new_page, matrix_world, principal, lang
+    new_page, signed_in, matrix_world, principal, lang
 ):
     """U3 and U7 on every form of the matrix sent back with its errors (and on the
     confirmation pages), at 375 px: the enterprise's in ``make test``, every role's in
     both languages in ``make test-long``."""
-    page = _signed_in_page(new_page, matrix_world, principal, lang)
+    page = _signed_in_page(new_page, signed_in, matrix_world, principal, lang)
     failures = []
     for path, data in error_states(principal, matrix_world["names"]):
         page.goto(f"/?lang={lang}")
