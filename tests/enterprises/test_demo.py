@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import Counter
@@ -14,7 +15,9 @@ from registry.core import clock
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.demo.pipeline import batches, worker_pool
 from registry.demo.plan import DemoSpec, TierRoom, plan_ladder, tier_ceiling
+from registry.enterprises import batch_operations
 from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.batch_operations import BULK_CACHE_KIB
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
 from registry.ladder import queries
 from registry.ladder.checks import Subject, TierRule
@@ -305,6 +308,36 @@ def test_demo_of_one_leaves_the_connection_as_it_was(runner, session):
     assert session.scalar(select(func.count()).select_from(AnnualReport)) == 1
     if sqlite:  # a bulk load's page cache is not left on a pooled connection
         assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == cache
+
+
+@pytest.mark.sqlite_only(reason="SQLite's page cache")
+def test_a_bulk_load_leaves_no_pooled_connection_with_its_page_cache(session):
+    """Each commit of a bulk load may return one connection and take another: every
+    connection it took has its own page cache size back once the load has ended."""
+
+    def cache_size(connection) -> int:
+        return connection.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    engine = session.get_bind()
+    with contextlib.ExitStack() as stack:  # three connections in the pool, in turn
+        default = cache_size(stack.enter_context(engine.connect()))
+        for _ in range(2):
+            stack.enter_context(contextlib.closing(engine.raw_connection()))
+    with batch_operations.sqlite_bulk_load(session):
+        for _ in range(3):
+            assert cache_size(session.connection()) == -BULK_CACHE_KIB
+            session.commit()
+        with engine.connect() as other:  # another taken meanwhile
+            assert cache_size(other) == -BULK_CACHE_KIB
+    # Every connection of the pool at once (outside a transaction: the registry's
+    # SQLite transactions take the write lock).
+    with contextlib.ExitStack() as stack:
+        pooled = [
+            stack.enter_context(contextlib.closing(engine.raw_connection()))
+            for _ in range(engine.pool.size())
+        ]
+        sizes = [c.cursor().execute("PRAGMA cache_size").fetchone()[0] for c in pooled]
+        assert sizes == [default] * len(pooled)
 
 
 def test_worker_processes_generate_the_same_batches():
