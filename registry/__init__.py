@@ -189,11 +189,13 @@ def _register_commands(app: Flask) -> None:
     from registry.demo import cli as demo_cli
     from registry.imports import cli as imports_cli
     from registry.ladder import cli as ladder_cli
+    from registry.maintenance import cli as maintenance_cli
     from registry.reports import cli as reports_cli
     from registry.sync.cli import sync_cli
 
     group = AppGroup("registry", help="Run the enterprise cultivation registry.")
-    for module in (cli, accounts_cli, ladder_cli, imports_cli, reports_cli, demo_cli):
+    modules = (cli, accounts_cli, ladder_cli, imports_cli, reports_cli, demo_cli, maintenance_cli)
+    for module in modules:
         for command in module.COMMANDS:
             group.add_command(command)
     group.add_command(sync_cli)

@@ -275,7 +275,8 @@ def _apply_user_action(target: User, action: str, form: Any) -> str:
 def tiers() -> str:
     overview = ladder_queries.ladder_overview(db.session)
     names = {tier.code: tier.name(current_language()) for tier, _occupancy in overview}
-    return render_template("admin/tiers.html", overview=overview, names=names)
+    calendar = ladder_queries.calendar_years(db.session)
+    return render_template("admin/tiers.html", overview=overview, names=names, calendar=calendar)
 
 
 @bp.route("/tiers/<code>", methods=["GET", "POST"])

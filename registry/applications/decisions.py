@@ -6,6 +6,7 @@ or renews the designation. Flushes, never commits.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 from registry.accounts.models import User
@@ -21,6 +22,7 @@ from registry.core.audit import Actor, history, record_audit
 from registry.core.changes import changed
 from registry.core.dbsession import DbSession
 from registry.core.errors import (
+    CalendarNotCovered,
     ConflictOfInterest,
     EnterpriseUnverified,
     FourEyes,
@@ -258,11 +260,26 @@ def _final_approval(session: DbSession, application: Application, actor: Actor) 
         )
         return transition(session, application, State.GRANTED, actor, "approve")
     check_climb(session, enterprise, application.tier, application.kind, step="approve")
-    holds.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
     now = clock.now()
-    application.notice_started_at = now
     notice_days = cast(int, application.notice_days)  # copied from the tier at submission
-    application.notice_ends_at = dates.notice_ends_at(
-        now, notice_days, ladder_queries.work_calendar(session)
+    calendar = ladder_queries.work_calendar(session)
+    _check_calendar_covers(
+        calendar, dates.notice_days(dates.shanghai_date(now), notice_days, calendar)
     )
+    holds.reserve_slot(session, enterprise, application.tier, application.id, actor=actor)
+    application.notice_started_at = now
+    application.notice_ends_at = dates.notice_ends_at(now, notice_days, calendar)
     return transition(session, application, State.IN_NOTICE, actor, "approve")
+
+
+def _check_calendar_covers(calendar: dates.WorkCalendar, days: list[date]) -> None:
+    """A notice is counted in working days of the seeded calendar only (PRODUCT.md §3a):
+    one that would reach a year the seed does not cover is refused, never counted
+    Monday to Friday."""
+    if missing := calendar.missing_years(days[0].year, days[-1].year):
+        raise CalendarNotCovered(
+            "The working-day calendar does not cover %(years)s, which this notice would"
+            " reach: an administrator adds that year's schedule (seeds/calendar.json,"
+            " then seed) before the approval.",
+            years=", ".join(str(year) for year in missing),
+        )

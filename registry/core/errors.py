@@ -207,6 +207,10 @@ class NoticeClosed(DomainError):
     code, status = "notice_closed", 409
 
 
+class CalendarNotCovered(DomainError):
+    code, status = "calendar_not_covered", 409
+
+
 class PreconditionFailed(DomainError):
     code, status = "precondition_failed", 412
 

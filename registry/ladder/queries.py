@@ -92,6 +92,12 @@ def ladder_overview(session: DbSession) -> list[tuple[Tier, Occupancy]]:
     ]
 
 
+def calendar_years(session: DbSession) -> list[CalendarYear]:
+    """The years the seeded working-day calendar covers, in order (provisional ones
+    flagged): notices are counted on these years only."""
+    return list(session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
+
+
 def work_calendar(session: DbSession) -> WorkCalendar:
     holidays: set[date] = set()
     workdays: set[date] = set()

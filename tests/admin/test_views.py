@@ -424,6 +424,20 @@ def test_tier_list_shows_quota_occupancy_and_settings(session, make, admin_clien
     assert html.count('href="/admin/tiers/') == 5
 
 
+@pytest.mark.parametrize(
+    ("lang", "published", "provisional"),
+    [("en", "Published", "Provisional"), ("zh", "已发布", "暂定")],
+)
+def test_tier_list_shows_the_years_the_calendar_covers(admin_client, lang, published, provisional):
+    html = admin_client.get(f"/admin/tiers?lang={lang}").text
+    section = html[html.index('id="calendar-title"') :]
+    rows = re.findall(r'<th scope="row">(\d{4})</th>\s*<td>(.*?)</td>', section, re.S)
+    shown = {int(year): re.sub(r"<[^>]+>", "", status).strip() for year, status in rows}
+    # seeds/calendar.json: 2022–2026 from the State Council's notices, 2027 estimated.
+    assert shown == {**dict.fromkeys(range(2022, 2027), published), 2027: provisional}
+    assert "国办发明电〔2025〕7号" in section
+
+
 def test_tier_settings_change_is_audited_with_old_and_new_values(session, admin_client):
     form = tier_form(session, "chain_leader", notice_days="7", approvals_required="3", quota="10")
     response = admin_client.post("/admin/tiers/chain_leader", data=form)

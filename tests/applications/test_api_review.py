@@ -15,7 +15,7 @@ from registry.applications import decisions
 from registry.applications import operations as apps
 from registry.applications.models import Application, Decision, Objection, State
 from registry.core import clock
-from registry.ladder.models import Tier
+from registry.ladder.models import CalendarYear, Tier
 from tests.fixtures.api import (
     API,
     NOW,
@@ -191,6 +191,18 @@ def test_quota_full(client, session, world):
         client, application.id, world.headers["li"], decision="approve", manual_checks=TSME_CHECKS
     )
     problem_of(refused, 409, "quota_full")
+    assert state_of(session, application.id) == State.IN_REVIEW
+
+
+def test_a_notice_the_calendar_does_not_cover_is_refused(client, session, world):
+    application = world.in_review()
+    session.delete(session.get(CalendarYear, clock.today().year))
+    session.commit()
+    refused = decide(
+        client, application.id, world.headers["li"], decision="approve", manual_checks=TSME_CHECKS
+    )
+    problem_of(refused, 409, "calendar_not_covered")
+    assert str(clock.today().year) in refused.get_json()["detail"]
     assert state_of(session, application.id) == State.IN_REVIEW
 
 

@@ -15,6 +15,7 @@ from registry.applications.models import Application, State
 from registry.core import clock
 from registry.core.errors import (
     ApplicationOpen,
+    CalendarNotCovered,
     ConflictOfInterest,
     EnterpriseUnverified,
     Forbidden,
@@ -31,7 +32,7 @@ from registry.core.errors import (
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.ladder import operations as ladder
 from registry.ladder import queries
-from registry.ladder.models import Tier
+from registry.ladder.models import CalendarYear, Tier
 from tests.factories import TEST_ACTOR
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
@@ -257,6 +258,38 @@ def test_final_approval_refused_when_quota_full(session, make, world):
     apps.claim(session, application, user=world["reviewer"], via="web")
     with pytest.raises(QuotaFull):
         approve(session, application, world["reviewer"], TSME_CONFIRMED)
+
+
+@pytest.mark.parametrize(
+    ("approved_at", "years"),
+    [
+        (NOW, [2026]),  # the whole notice in a year the seed lacks
+        # Approved on Thu 2026-12-24: ten working days reach into 2027.
+        (datetime(2026, 12, 24, 3, 0, tzinfo=UTC), [2027]),
+    ],
+)
+def test_final_approval_refused_when_the_calendar_does_not_cover_the_notice(
+    session, world, approved_at, years
+):
+    """Never counted Monday to Friday: nothing changes, and the approval goes through
+    once the year is seeded."""
+    application = submitted(session, world)
+    apps.claim(session, application, user=world["reviewer"], via="web")
+    session.commit()
+    removed = [session.get(CalendarYear, year) for year in years]
+    for year in removed:
+        session.delete(year)
+    session.flush()
+    with clock.pinned(approved_at), pytest.raises(CalendarNotCovered) as refused:
+        approve(session, application, world["reviewer"], TSME_CONFIRMED)
+    assert refused.value.status == 409 and refused.value.code == "calendar_not_covered"
+    assert str(years[0]) in str(refused.value)
+    session.rollback()
+    assert application.state == State.IN_REVIEW and application.notice_ends_at is None
+    assert queries.occupancy(session, session.get(Tier, "tech_sme")).reserved == 0
+    with clock.pinned(approved_at):
+        approve(session, application, world["reviewer"], TSME_CONFIRMED)
+    assert application.state == State.IN_NOTICE
 
 
 def test_revoke_rejects_open_applications_and_releases_the_slot(session, make, world):

@@ -20,6 +20,7 @@ from registry.core import clock
 from registry.core.models import AuditEntry
 from registry.extensions import db
 from registry.ladder import operations as ladder
+from registry.ladder.models import CalendarYear
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
 
@@ -523,6 +524,34 @@ def test_the_final_approval_of_an_unverified_enterprise_links_to_its_verificatio
     assert decide(client, application, decision="approve", **TSME_CHECKS).status_code == 303
     session.expire_all()
     assert application.state == State.IN_NOTICE
+
+
+@pytest.mark.parametrize(
+    ("lang", "refusal"),
+    [
+        ("zh", "工作日日历尚未包含 2026 年"),
+        ("en", "The working-day calendar does not cover 2026"),
+    ],
+)
+def test_a_notice_the_calendar_does_not_cover_is_refused_in_the_pages_language(
+    session, world, lang, refusal
+):
+    application = submitted(session, world)
+    verify(world)
+    session.delete(session.get(CalendarYear, 2026))
+    session.commit()
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = client.post(
+        page_of(application) + f"/decision?lang={lang}",
+        data={"decision": "approve", **TSME_CHECKS},
+    )
+    assert response.status_code == 409
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text(response)))
+    assert refusal in shown and "calendar_not_covered" not in shown
+    session.expire_all()
+    assert application.state == State.IN_REVIEW
+    assert transitions(session, application, "approve") == 0
 
 
 def test_the_lead_reviewer_is_not_offered_to_take_the_review_over(session, world):
