@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -315,6 +315,23 @@ def app(_migrated_app: Flask) -> Iterator[Flask]:
     with _migrated_app.app_context():
         yield _migrated_app
         db.session.remove()
+
+
+@pytest.fixture
+def other_app(database_url) -> Iterator[Callable[..., Flask]]:
+    """``other_app(**settings)``: an app on the test's database with other settings
+    (``make_app``), its pooled connections closed when the test ends (left to the
+    garbage collector, an open connection warns in whatever test runs then)."""
+    made: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        made.append(make_app(database_url, **overrides))
+        return made[-1]
+
+    yield build
+    for built in made:
+        with built.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

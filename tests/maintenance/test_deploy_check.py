@@ -19,7 +19,7 @@ from registry.core import clock
 from registry.demo.applications import DEMO_USERS
 from registry.enterprises.models import City
 from registry.maintenance.deploy_check import check_deploy
-from tests.conftest import ENGINE_URL, make_app
+from tests.conftest import ENGINE_URL
 
 #: A day the seeded calendar covers a year ahead of, with no provisional year in it.
 COVERED = date(2025, 6, 1)
@@ -170,10 +170,10 @@ def test_the_command_prints_each_line_and_exits_1_on_an_error(runner):
     assert "error: TESTING is on: it is for the test suite only; remove it." in printed
 
 
-def test_the_command_passes_a_production_configuration(app, database_url, monkeypatch):
+def test_the_command_passes_a_production_configuration(app, database_url, other_app, monkeypatch):
     for name, value in keys().items():
         monkeypatch.setenv(name, value)
-    served = make_app(database_url, **production(database_url))
+    served = other_app(**production(database_url))
     at = datetime(2025, 6, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
     with served.app_context(), clock.pinned(at):
         result = served.test_cli_runner().invoke(args=["registry", "check-deploy"])

@@ -65,12 +65,10 @@ def test_a_name_search_ending_before_the_surrogates(admin_client):
     assert response.status_code in (200, 422)
 
 
-def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app, database_url):
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app, other_app):
     from flask import request
 
-    from tests.conftest import make_app
-
-    behind = make_app(database_url, TRUSTED_PROXIES=1)
+    behind = other_app(TRUSTED_PROXIES=1)
 
     @behind.get("/_address")
     def address():
@@ -78,6 +76,6 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app, dat
 
     headers = {"X-Forwarded-For": "198.51.100.9, 203.0.113.5", "X-Forwarded-Proto": "https"}
     assert behind.test_client().get("/_address", headers=headers).text == "203.0.113.5 https"
-    direct = make_app(database_url)
+    direct = other_app()
     direct.get("/_address")(address)
     assert direct.test_client().get("/_address", headers=headers).text == "127.0.0.1 http"
