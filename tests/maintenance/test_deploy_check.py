@@ -1,7 +1,8 @@
 """``flask registry check-deploy`` (PRODUCT.md §9, QUALITY.md S12): every error and
 warning on the setting or the database state that causes it, one line each starting
 ``error:`` or ``warning:``; exit status 1 on any error, 0 with warnings only; a correct
-production configuration passes."""
+production configuration passes, and so does ``deploy/registry.env`` once its
+placeholders are replaced."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import delete
 
+from registry import create_app
 from registry.accounts.models import Role
 from registry.core import clock
 from registry.demo.applications import DEMO_USERS
 from registry.enterprises.models import City
+from registry.extensions import db
 from registry.maintenance.deploy_check import check_deploy
 from tests.conftest import ENGINE_URL
+from tests.live import ROOT
 
 #: A day the seeded calendar covers a year ahead of, with no provisional year in it.
 COVERED = date(2025, 6, 1)
@@ -178,3 +182,43 @@ def test_the_command_passes_a_production_configuration(app, database_url, other_
     with served.app_context(), clock.pinned(at):
         result = served.test_cli_runner().invoke(args=["registry", "check-deploy"])
     assert (result.exit_code, result.output) == (0, "No problem found.\n")
+
+
+def example_environment() -> dict[str, str]:
+    """``deploy/registry.env``'s variables."""
+    lines = (ROOT / "deploy" / "registry.env").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {name: value for name, value in pairs}
+
+
+@pytest.mark.parametrize("keys_replaced", [True, False])
+def test_the_example_environment_passes_once_its_placeholders_are_replaced(
+    app, database_url, monkeypatch, keys_replaced
+):
+    """The servers' app built from ``deploy/registry.env`` alone (its database and
+    counters here the test's): as shipped, its placeholder keys are errors; with random
+    keys it passes."""
+    environ = {**example_environment(), "DATABASE_URL": database_url}
+    environ["RATELIMIT_STORAGE_URI"] = database_url
+    assert {"SECRET_KEY", "SYNC_SECRET_KEY", "EXTERNAL_URL", "TRUSTED_PROXIES"} <= set(environ)
+    if keys_replaced:
+        environ.update(keys())
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    served = create_app()
+    at = datetime(2025, 6, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    try:
+        with served.app_context(), clock.pinned(at):
+            result = served.test_cli_runner().invoke(args=["registry", "check-deploy"])
+    finally:
+        with served.app_context():
+            db.engine.dispose()
+    if keys_replaced:
+        assert (result.exit_code, result.output) == (0, "No problem found.\n")
+    else:
+        assert result.exit_code == 1
+        assert result.output.splitlines() == [
+            f"error: {name} is the example placeholder: set a random value of at least 32"
+            " characters (python -c 'import secrets; print(secrets.token_hex(32))')."
+            for name in ("SECRET_KEY", "SYNC_SECRET_KEY")
+        ]
