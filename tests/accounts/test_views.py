@@ -376,8 +376,8 @@ def test_disabling_a_user_ends_its_sessions_at_once(app, session, reviewer, auth
     assert auth.login("reviewer@example.com", client=client).status_code == 422
 
 
-def test_csrf_with_the_production_configuration(app, database_url, session):
-    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+def test_csrf_with_the_production_configuration(app, session, other_app):
+    production = other_app(WTF_CSRF_ENABLED=True, TESTING=False)
     client, other = production.test_client(), production.test_client()
     missing = client.post("/signup", data=_signup_form())
     assert missing.status_code == 400
@@ -391,12 +391,10 @@ def test_csrf_with_the_production_configuration(app, database_url, session):
     own = re.search(r'value="([^"]+)"', client.get("/signup").text.split('name="csrf_token"')[1])
     assert client.post("/signup", data=_signup_form(csrf_token=own.group(1))).status_code == 303
     assert client.post("/logout").status_code == 400  # logout is a form post like any other
-    with production.app_context():
-        db.engine.dispose()
 
 
-def test_an_expired_token_gives_the_sign_up_form_back(app, database_url, session):
-    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+def test_an_expired_token_gives_the_sign_up_form_back(app, session, other_app):
+    production = other_app(WTF_CSRF_ENABLED=True, TESTING=False)
     client = production.test_client()
     typed = _signup_form()
     response = client.post("/signup?lang=en", data={**typed, "csrf_token": "expired"})
@@ -411,9 +409,6 @@ def test_an_expired_token_gives_the_sign_up_form_back(app, database_url, session
     assert "Bad request" in client.post("/logout?lang=en").text
     with production.app_context():
         assert db.session.scalar(select(User.id)) is None
-    # Disposed once the session above has given its connection back.
-    with production.app_context():
-        db.engine.dispose()
 
 
 def test_private_pages_carry_the_security_headers(client, session):
@@ -438,9 +433,7 @@ def _session_cookie(response) -> str:
     return line
 
 
-def test_the_session_cookie_is_secure_whenever_the_request_came_over_https(
-    app, database_url, session
-):
+def test_the_session_cookie_is_secure_whenever_the_request_came_over_https(app, session, other_app):
     """S11: a request over TLS gets a ``Secure`` cookie even with SESSION_COOKIE_SECURE
     off; behind a trusted proxy, its ``X-Forwarded-Proto`` says whether it was TLS."""
     ops.sign_up(session, email=OWNER, password=PASSWORD, uscc=new_uscc(), enterprise_name="x")
@@ -458,18 +451,16 @@ def test_the_session_cookie_is_secure_whenever_the_request_came_over_https(
     assert [h for h in anonymous.headers.getlist("Set-Cookie") if "Secure" not in h] == []
 
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
-    behind = make_app(database_url, TRUSTED_PROXIES=1)
+    behind = other_app(TRUSTED_PROXIES=1)
     proxied = behind.test_client().post("/login", data=login, headers=forwarded)
     assert "; Secure" in _session_cookie(proxied)
     # Without a trusted proxy, anybody could send the header: it is not believed.
     spoofed = app.test_client().post("/login", data=login, headers=forwarded)
     assert "Secure" not in _session_cookie(spoofed)
-    with behind.app_context():
-        db.engine.dispose()
 
 
 def test_the_production_setting_marks_every_session_cookie_secure(
-    database_url, session, monkeypatch, tmp_path
+    session, monkeypatch, tmp_path, other_app
 ):
     """SESSION_COOKIE_SECURE (production sets it) covers requests whose scheme the
     registry cannot see, such as TLS ended by a proxy it does not trust."""
@@ -479,11 +470,9 @@ def test_the_production_setting_marks_every_session_cookie_secure(
     assert from_environment(str(tmp_path))["SESSION_COOKIE_SECURE"] is True
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
     assert from_environment(str(tmp_path))["SESSION_COOKIE_SECURE"] is False
-    production = make_app(database_url, SESSION_COOKIE_SECURE=True)
+    production = other_app(SESSION_COOKIE_SECURE=True)
     response = production.test_client().get("/login?lang=en")
     assert "; Secure" in _session_cookie(response)
-    with production.app_context():
-        db.engine.dispose()
 
 
 def test_names_are_shown_literally(client, session):

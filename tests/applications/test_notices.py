@@ -154,12 +154,12 @@ def test_no_objection_to_an_application_not_in_notice(client, session, world):
     assert post_objection(client, application).status_code == 404
 
 
-def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
+def test_objection_form_carries_a_csrf_token(app, session, world, other_app):
     application = in_notice(session, world)
     path, data = f"/notices/{application.id}/objections", objection_form(application)
     token_field = f"objection-{application.id}-csrf_token"
     session.close()  # the other app below writes to the same database
-    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    production = other_app(WTF_CSRF_ENABLED=True, TESTING=False)
     client = production.test_client()
     with clock.pinned(DURING):
         page = client.get("/notices")
@@ -167,8 +167,6 @@ def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
         assert client.post(path, data=data).status_code == 400
         response = client.post(path, data={**data, token_field: token.group(1)})
     assert response.status_code == 303
-    with production.app_context():
-        db.engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -176,14 +174,14 @@ def test_objection_form_carries_a_csrf_token(app, database_url, session, world):
     [("zh", "表单已过期，请重新提交。"), ("en", "The form has expired. Please submit it again.")],
 )
 def test_an_expired_token_gives_the_objection_back_to_send_again(
-    app, database_url, session, world, lang, message
+    app, session, world, lang, message, other_app
 ):
     application = in_notice(session, world)
     path = f"/notices/{application.id}/objections?lang={lang}"
     data = objection_form(application, name="钱七", grounds="该企业研发人员占比不实。")
     token_field = f"objection-{application.id}-csrf_token"
     session.close()  # the other app below writes to the same database
-    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    production = other_app(WTF_CSRF_ENABLED=True, TESTING=False)
     # A session that ended while the objection was written: no token that holds.
     client = production.test_client()
     with clock.pinned(DURING):
@@ -202,9 +200,6 @@ def test_an_expired_token_gives_the_objection_back_to_send_again(
     assert again.status_code == 303
     with production.app_context():
         assert db.session.scalars(select(Objection.grounds)).all() == ["该企业研发人员占比不实。"]
-    # Disposed once the session above has given its connection back.
-    with production.app_context():
-        db.engine.dispose()
 
 
 def test_a_valid_token_refused_for_its_referrer_is_not_sent_again(

@@ -16,8 +16,6 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, Objection, State
 from registry.core import clock
 from registry.core.models import AuditEntry
-from registry.extensions import db
-from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
 from tests.fixtures.files import HTML, JPEG, PDF, PNG, SVG
 
@@ -541,12 +539,10 @@ def test_a_request_over_the_limit_comes_back_to_the_application(
     assert 'aria-describedby="file-help file-error"' in response.text
 
 
-def test_a_request_over_the_limit_with_the_production_configuration(
-    app, database_url, session, world
-):
+def test_a_request_over_the_limit_with_the_production_configuration(app, session, world, other_app):
     application_id = draft(session, world).id
     session.close()  # the other app below writes to the same database
-    production = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    production = other_app(WTF_CSRF_ENABLED=True, TESTING=False)
     client = production.test_client()
     login = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login.text).group(1)
@@ -560,8 +556,6 @@ def test_a_request_over_the_limit_with_the_production_configuration(
     # Elsewhere a body over the limit still gets the plain 413 page.
     response = client.post("/enterprise/profile?lang=en", data={"name": "x" * (11 * 1024 * 1024)})
     assert response.status_code == 413 and "Request too large" in response.text
-    with production.app_context():
-        db.engine.dispose()
 
 
 def test_download_headers_and_a_name_of_our_making(client, session, world, auth):

@@ -100,16 +100,11 @@ def test_next_links_are_relative_and_never_name_the_host_the_client_sent(client,
 
 
 @pytest.mark.parametrize("external", ["https://registry.example.gov.cn", "https://r.example/ecr/"])
-def test_next_links_are_built_on_the_external_url_when_it_is_set(database_url, holders, external):
-    from registry.extensions import db
-    from tests.conftest import make_app
-
-    app = make_app(database_url, EXTERNAL_URL=external)
+def test_next_links_are_built_on_the_external_url_when_it_is_set(holders, external, other_app):
+    app = other_app(EXTERNAL_URL=external)
     response = app.test_client().get(f"{LIST}?limit=2", headers={"Host": "evil.example"})
     target = _next_link(response)
     assert target.startswith(external.rstrip("/") + f"{LIST}?limit=2&after=")
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_the_external_url_comes_from_the_environment(monkeypatch, tmp_path):
