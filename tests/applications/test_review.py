@@ -86,6 +86,16 @@ def decide(client, application, **data):
     return client.post(page_of(application) + "/decision?lang=en", data=data)
 
 
+def claim_and_approve(client, application, lang: str):
+    """The reviewer of ``client`` leads the review of ``application`` and approves it
+    (tech_sme's manual checks confirmed) on its page in ``lang``; the answer."""
+    client.post(page_of(application) + "/claim")
+    return client.post(
+        page_of(application) + f"/decision?lang={lang}",
+        data={"decision": "approve", **TSME_CHECKS},
+    )
+
+
 def transitions(session, application, action) -> int:
     return session.scalar(
         select(func.count()).where(
@@ -502,11 +512,7 @@ def test_the_final_approval_of_an_unverified_enterprise_links_to_its_verificatio
     application = submitted(session, world)
     uscc = world["a"].uscc
     client = world["clients"]["wang"]
-    client.post(page_of(application) + "/claim")
-    response = client.post(
-        page_of(application) + f"/decision?lang={lang}",
-        data={"decision": "approve", **TSME_CHECKS},
-    )
+    response = claim_and_approve(client, application, lang)
     assert response.status_code == 409
     html = text(response)
     shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
@@ -540,12 +546,7 @@ def test_a_notice_the_calendar_does_not_cover_is_refused_in_the_pages_language(
     verify(world)
     session.delete(session.get(CalendarYear, 2026))
     session.commit()
-    client = world["clients"]["wang"]
-    client.post(page_of(application) + "/claim")
-    response = client.post(
-        page_of(application) + f"/decision?lang={lang}",
-        data={"decision": "approve", **TSME_CHECKS},
-    )
+    response = claim_and_approve(world["clients"]["wang"], application, lang)
     assert response.status_code == 409
     shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text(response)))
     assert refusal in shown and "calendar_not_covered" not in shown
