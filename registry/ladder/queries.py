@@ -103,8 +103,9 @@ def work_calendar(session: DbSession) -> WorkCalendar:
     workdays: set[date] = set()
     for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
         (holidays if kind == "holiday" else workdays).add(day)
-    years = frozenset(session.scalars(select(CalendarYear.year)))
-    return WorkCalendar(frozenset(holidays), frozenset(workdays), years)
+    years = dict(session.execute(select(CalendarYear.year, CalendarYear.provisional)).all())
+    provisional = frozenset(year for year, estimated in years.items() if estimated)
+    return WorkCalendar(frozenset(holidays), frozenset(workdays), frozenset(years), provisional)
 
 
 def expired_enterprise_ids(session: DbSession, now: datetime, limit: int = 1000) -> list[int]:

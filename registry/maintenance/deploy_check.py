@@ -33,10 +33,16 @@ from registry.core.db import is_postgres
 from registry.core.dbsession import DbSession
 from registry.demo.applications import DEMO_USERS
 from registry.enterprises.models import City, Industry
-from registry.ladder.models import CalendarYear, Tier
+from registry.ladder import queries as ladder_queries
+from registry.ladder.models import Tier
 
 #: The shortest key accepted: 32 characters (``secrets.token_hex(16)`` and up).
 MIN_KEY_LENGTH = 32
+#: How to make a key, as the findings say it.
+NEW_KEY = (
+    "a random value of at least 32 characters"
+    " (python -c 'import secrets; print(secrets.token_hex(32))')"
+)
 #: What an example environment file holds where a key goes: to be replaced.
 PLACEHOLDER = "replace-with"
 #: The calendar must cover this many days ahead (the notices about to be approved)…
@@ -86,15 +92,11 @@ def _settings(config: Mapping[str, Any], environ: Mapping[str, str]) -> Iterator
         if not key:
             yield error(
                 f"{name} is not set: the key generated in instance/ is for one development"
-                " machine. Put a random value of at least 32 characters (python -c 'import"
-                f" secrets; print(secrets.token_hex(32))') in every server's environment."
+                f" machine. Put {NEW_KEY} in every server's environment."
             )
         elif PLACEHOLDER in key or len(key) < MIN_KEY_LENGTH:
-            yield error(
-                f"{name} is {'the example placeholder' if PLACEHOLDER in key else 'too short'}:"
-                " set a random value of at least 32 characters (python -c 'import secrets;"
-                " print(secrets.token_hex(32))')."
-            )
+            what = "the example placeholder" if PLACEHOLDER in key else "too short"
+            yield error(f"{name} is {what}: set {NEW_KEY}.")
     if config.get("DEBUG"):
         yield error("debug is on (FLASK_DEBUG): remove it; debug pages run code sent to them.")
     if config.get("TESTING"):
@@ -114,7 +116,7 @@ def _settings(config: Mapping[str, Any], environ: Mapping[str, str]) -> Iterator
             "EXTERNAL_URL is not set: set it to the registry's public https address (e.g."
             " https://registry.example.gov.cn)."
         )
-    elif urlsplit(external).scheme != "https" or not urlsplit(external).netloc:
+    elif (address := urlsplit(external)).scheme != "https" or not address.netloc:
         yield error(f"EXTERNAL_URL {external!r} is not an https address: give its https form.")
     if not config.get("TRUSTED_PROXIES"):
         yield warning(
@@ -178,11 +180,10 @@ def _database(session: DbSession, script: ScriptDirectory, today: date) -> Itera
 
 
 def _calendar(session: DbSession, today: date) -> Iterator[Finding]:
-    years = dict(session.execute(select(CalendarYear.year, CalendarYear.provisional)).all())
+    calendar = ladder_queries.work_calendar(session)
 
     def missing(days: int) -> list[int]:
-        last = today + timedelta(days=days)
-        return [year for year in range(today.year, last.year + 1) if year not in years]
+        return calendar.missing_years(today.year, (today + timedelta(days=days)).year)
 
     if needed := missing(NEEDED_DAYS):
         yield error(
@@ -195,8 +196,8 @@ def _calendar(session: DbSession, today: date) -> Iterator[Finding]:
             f"the working-day calendar does not cover {_years(wanted)}, within the next"
             f" {WANTED_DAYS} days: add it to seeds/calendar.json once published, then seed."
         )
-    soon = today + timedelta(days=WANTED_DAYS)
-    if provisional := [y for y, p in sorted(years.items()) if p and today.year <= y <= soon.year]:
+    soon = (today + timedelta(days=WANTED_DAYS)).year
+    if provisional := sorted(y for y in calendar.provisional if today.year <= y <= soon):
         yield warning(
             f"the working-day calendar of {_years(provisional)} is provisional: replace it"
             " with the State Council's published schedule in seeds/calendar.json, then seed."
