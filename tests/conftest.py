@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.fixtures.enterprises_api",
     "tests.fixtures.browser",
     "tests.fixtures.route_matrix",
+    "tests.fixtures.databases",
 ]
 
 ENGINE_URL = os.environ.get("TEST_DATABASE_URL")

@@ -4,8 +4,6 @@ on the PostgreSQL test server (skipped when ``TEST_DATABASE_URL`` is unset)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -14,38 +12,17 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from registry.extensions import db
-from tests.conftest import make_app
-
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+from tests.fixtures.databases import ENGINES
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_app(request, tmp_path) -> Iterator[Flask]:
+@pytest.fixture(params=ENGINES)
+def empty_app(request, empty_database) -> Iterator[Flask]:
     """An app bound to a new, empty database of the given engine."""
-    if request.param == "sqlite":
-        app = make_app(f"sqlite:///{tmp_path / 'migrations.db'}")
-        with app.app_context():
-            yield app
-            db.engine.dispose()
-        return
-
-    name = f"registry_migrations_{secrets.token_hex(4)}"
-    server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        app = make_app(make_url(POSTGRES_URL).set(database=name).render_as_string(False))
-        with app.app_context():
-            yield app
-            db.engine.dispose()
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with empty_database(request.param) as app:
+        yield app
 
 
 def script_directory() -> ScriptDirectory:

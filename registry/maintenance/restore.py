@@ -1,0 +1,316 @@
+"""``flask registry restore FILE``: a backup loaded into an empty database of either engine.
+
+"Empty" is a database migrated (``flask db upgrade``) but not seeded: it holds only the
+rows the migrations write (``backup_format.MIGRATION_ROWS``), which the backup's replace.
+Everything happens in one transaction, committed only once every line has been read,
+each table's row count and digest match the trailer and the database holds exactly
+those counts; anything else (a wrong schema revision, a partial or altered file, a
+target that is not empty) raises :class:`BackupRefused` with one line, and nothing is
+written. Killed midway, the transaction is rolled back by the engine and the database
+stays empty.
+
+After the rows: sequences (PostgreSQL) and AUTOINCREMENT counters (SQLite) are set past
+the restored ids, the feed's next position past every position the source handed out,
+and the database gets a new feed epoch, so a follower's old cursor gets 410
+``cursor_expired`` and it reloads from a snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import secrets
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, select, text, update
+
+from registry.core.db import is_postgres
+from registry.core.models import FeedCounter, RegistryMeta
+from registry.maintenance import backup_format as fmt
+from registry.sync import feed
+
+#: Called now and then with (table, rows of that table so far, rows in all so far).
+Progress = Callable[[str, int, int], None]
+
+BATCH = 2000
+PROGRESS_EVERY = 20_000
+SQLITE_RESTORE_CACHE_KIB = 64 * 1024
+
+
+@dataclass
+class Restored:
+    """What a restore loaded, and what the operator should know."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    feed_epoch: str = ""
+
+
+def restore_backup(
+    engine: Engine,
+    metadata: MetaData,
+    source: Path,
+    *,
+    sync_key: str | None,
+    progress: Progress | None = None,
+) -> Restored:
+    """Load the backup ``source`` into the empty database behind ``engine``."""
+    tables = {str(table.name): table for table in fmt.backed_up_tables(metadata)}
+    with engine.connect() as connection, _sqlite_cache(connection):
+        with connection.begin():
+            lines = _lines(Path(source))
+            header = _header(next(lines, None))
+            _check_target(connection, header, tables)
+            restored = Restored()
+            if header.get("sync_key_fingerprint") != fmt.sync_key_fingerprint(sync_key):
+                restored.warnings.append(
+                    "the backup was made with another SYNC_SECRET_KEY: stored sync tokens "
+                    "cannot be read here; copy that key into this installation's "
+                    "environment, or give each source its token again with "
+                    "`flask registry sync set-token`"
+                )
+            for name in MIGRATION_TABLES:
+                connection.execute(delete(tables[name]))
+            sums = _load(connection, lines, header, tables, progress)
+            _check_counts(connection, sums, tables)
+            restored.rows = {name: total.rows for name, total in sums.items()}
+            _advance_counters(connection, tables)
+            restored.feed_epoch = secrets.token_hex(8)
+            connection.execute(
+                update(RegistryMeta)
+                .where(RegistryMeta.key == feed.EPOCH_KEY)
+                .values(value=restored.feed_epoch)
+            )
+    return restored
+
+
+MIGRATION_TABLES = tuple(fmt.MIGRATION_ROWS)
+
+
+def _lines(source: Path) -> Iterator[bytes]:
+    """The file's lines, each with its newline (which JSON reads as white space). A
+    truncated or corrupt file raises BackupRefused where it stops making sense."""
+    try:
+        with gzip.open(source, "rb") as file:
+            yield from file
+    except FileNotFoundError:
+        raise fmt.BackupRefused(f"{source}: no such file") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+        raise fmt.BackupRefused(
+            f"{source} is not a whole backup (it is cut short or damaged: {error})"
+        ) from None
+
+
+def _header(line: bytes | None) -> dict[str, Any]:
+    try:
+        header = orjson.loads(line) if line else None
+    except orjson.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get(fmt.FORMAT_KEY) is None:
+        raise fmt.BackupRefused("the file is not a registry backup (its first line is no header)")
+    if header[fmt.FORMAT_KEY] != fmt.FORMAT_VERSION:
+        raise fmt.BackupRefused(
+            f"the backup's format is version {header[fmt.FORMAT_KEY]}; "
+            f"this registry reads version {fmt.FORMAT_VERSION}"
+        )
+    return header
+
+
+def _check_target(connection: Connection, header: dict[str, Any], tables: dict[str, Table]) -> None:
+    revision = fmt.schema_revision(connection)
+    wanted = header.get("schema_revision")
+    if revision != wanted:
+        raise fmt.BackupRefused(
+            f"the backup is of schema revision {wanted} and this database is at "
+            f"{revision or 'none'}: run `flask db upgrade {wanted}` on an empty database, "
+            "restore, then `flask db upgrade`"
+        )
+    if sorted(header.get("tables") or ()) != sorted(tables):
+        raise fmt.BackupRefused(
+            "the backup's tables are not this schema's, although its revision is the same"
+        )
+    for name, table in tables.items():
+        count = connection.scalar(select(func.count()).select_from(table)) or 0
+        if count > fmt.MIGRATION_ROWS.get(name, 0):
+            raise fmt.BackupRefused(
+                f"the database is not empty ({name} has {count} rows): restore only into "
+                "a newly migrated database (`flask db upgrade`, without `seed`)"
+            )
+
+
+def _load(
+    connection: Connection,
+    lines: Iterator[bytes],
+    header: dict[str, Any],
+    tables: dict[str, Table],
+    progress: Progress | None,
+) -> dict[str, fmt.TableSum]:
+    sums: dict[str, fmt.TableSum] = {}
+    reader: fmt.RowReader | None = None
+    batch: list[dict[str, Any]] = []
+    written = 0
+
+    def flush(*, table_done: bool) -> None:
+        if not batch or reader is None:
+            return
+        if reader.table.name in SELF_REFERENCING:
+            if not table_done:
+                return  # a small table: loaded whole, parents first
+            batch[:] = _parents_first(batch, *SELF_REFERENCING[reader.table.name])
+        connection.execute(reader.table.insert(), batch)
+        batch.clear()
+
+    for line in lines:
+        if line.startswith(b"["):
+            if reader is None:
+                raise fmt.BackupRefused("the backup has a row before any table")
+            total = sums[reader.table.name]
+            try:
+                batch.append(reader.values(line))
+            except (ValueError, TypeError) as error:
+                raise fmt.BackupRefused(
+                    f"row {total.rows + 1} of {reader.table.name} cannot be read ({error})"
+                ) from None
+            total.add(line)
+            written += 1
+            if len(batch) >= BATCH:
+                flush(table_done=False)
+            if progress is not None and written % PROGRESS_EVERY == 0:
+                progress(reader.table.name, total.rows, written)
+            continue
+        flush(table_done=True)
+        try:
+            control = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise fmt.BackupRefused("the backup has a line that is not JSON") from None
+        if isinstance(control, dict) and "trailer" in control:
+            _check_trailer(control["trailer"], sums, header)
+            if next(lines, None) is not None:
+                raise fmt.BackupRefused("the backup has lines after its trailer")
+            return sums
+        reader = _start_table(control, tables, sums)
+        if progress is not None:
+            progress(reader.table.name, 0, written)
+    raise fmt.BackupRefused("the backup ends before its trailer: the file is incomplete")
+
+
+#: Tables whose rows refer to rows of the same table: (referring column, referred column).
+#: PostgreSQL checks a foreign key row by row, so a parent goes in before its children.
+SELF_REFERENCING = {"tiers": ("prerequisite", "code")}
+
+
+def _parents_first(rows: list[dict[str, Any]], child: str, parent: str) -> list[dict[str, Any]]:
+    ordered: list[dict[str, Any]] = []
+    present: set[Any] = set()
+    waiting = list(rows)
+    while waiting:
+        ready = [row for row in waiting if row[child] is None or row[child] in present]
+        if not ready:
+            raise fmt.BackupRefused(f"rows of the backup refer to rows it does not hold ({child})")
+        ordered += ready
+        present.update(row[parent] for row in ready)
+        waiting = [row for row in waiting if row not in ready]
+    return ordered
+
+
+def _start_table(
+    control: Any, tables: dict[str, Table], sums: dict[str, fmt.TableSum]
+) -> fmt.RowReader:
+    name = control.get("table") if isinstance(control, dict) else None
+    if name not in tables or name in sums:
+        raise fmt.BackupRefused(f"the backup names a table this schema lacks or repeats: {name}")
+    columns = control.get("columns")
+    table = tables[name]
+    if not isinstance(columns, list) or sorted(columns) != sorted(table.columns.keys()):
+        raise fmt.BackupRefused(f"the backup's columns of {name} are not this schema's")
+    sums[name] = fmt.TableSum()
+    return fmt.RowReader.for_table(table, columns)
+
+
+def _check_trailer(trailer: Any, sums: dict[str, fmt.TableSum], header: dict[str, Any]) -> None:
+    expected = trailer.get("tables") if isinstance(trailer, dict) else None
+    if not isinstance(expected, dict) or sorted(expected) != sorted(header["tables"]):
+        raise fmt.BackupRefused("the backup's trailer does not list its tables")
+    for name, wanted in expected.items():
+        got = sums.get(name, fmt.TableSum()).as_json()
+        if got != wanted:
+            raise fmt.BackupRefused(
+                f"{name} in the file does not match the trailer ({got['rows']} rows read, "
+                f"{wanted.get('rows') if isinstance(wanted, dict) else '?'} recorded): "
+                "the file was altered or damaged"
+            )
+
+
+def _check_counts(
+    connection: Connection, sums: dict[str, fmt.TableSum], tables: dict[str, Table]
+) -> None:
+    for name, total in sums.items():
+        count = connection.scalar(select(func.count()).select_from(tables[name]))
+        if count != total.rows:
+            raise fmt.BackupRefused(
+                f"{name} holds {count} rows after loading {total.rows}: nothing was restored"
+            )
+
+
+def _advance_counters(connection: Connection, tables: dict[str, Table]) -> None:
+    """Ids handed out after the restore come after the restored ones; the feed's next
+    position after every position the source handed out (its retention floor included)."""
+    positions = [
+        connection.scalar(select(func.max(tables["change_log"].c.id))) or 0,
+        connection.scalar(select(func.max(FeedCounter.value))) or 0,
+        int(
+            connection.scalar(select(RegistryMeta.value).where(RegistryMeta.key == feed.FLOOR_KEY))
+            or 0
+        ),
+    ]
+    last_position = max(positions)
+    if is_postgres(connection):
+        connection.execute(update(FeedCounter).values(value=last_position))
+        for table in tables.values():
+            for column in table.primary_key.columns:
+                sequence = connection.scalar(
+                    text("SELECT pg_get_serial_sequence(:table, :column)"),
+                    {"table": table.name, "column": column.name},
+                )
+                if sequence:
+                    highest = connection.scalar(select(func.max(column)))
+                    connection.execute(
+                        text("SELECT setval(:sequence, :value, :called)"),
+                        {"sequence": sequence, "value": highest or 1, "called": bool(highest)},
+                    )
+        return
+    # SQLite: AUTOINCREMENT tables keep their counter in sqlite_sequence, which INSERTs
+    # with explicit ids have already raised to the highest id; the feed's goes further.
+    connection.execute(
+        text("UPDATE sqlite_sequence SET seq = MAX(seq, :last) WHERE name = 'change_log'"),
+        {"last": last_position},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'change_log', :last "
+            "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'change_log')"
+        ),
+        {"last": last_position},
+    )
+
+
+@contextlib.contextmanager
+def _sqlite_cache(connection: Connection) -> Iterator[None]:
+    """A larger page cache on the restoring SQLite connection, its size put back after
+    (set on the driver's connection: a statement through SQLAlchemy would begin the
+    transaction)."""
+    if is_postgres(connection):
+        yield
+        return
+    raw: Any = connection.connection.dbapi_connection
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = -{SQLITE_RESTORE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(before)}")

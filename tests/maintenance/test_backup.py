@@ -1,0 +1,427 @@
+"""``flask registry backup`` and ``restore`` (PRODUCT.md §9 "Backup, restore"): every
+table but a named few, one consistent read while writers commit (R8), an exact copy in
+the other engine (R12), and refusals that write nothing."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import orjson
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import func, inspect, select
+
+from registry.accounts.models import Role
+from registry.applications import attachments, objections
+from registry.applications.models import Application, State
+from registry.core import clock
+from registry.core.models import AuditEntry, ChangeLogEntry
+from registry.enterprises.models import Enterprise
+from registry.enterprises.operations import create_enterprise
+from registry.extensions import db
+from registry.ladder import operations as ladder
+from registry.ladder import queries
+from registry.maintenance import backup_format as fmt
+from registry.maintenance.backup import write_backup
+from registry.maintenance.restore import restore_backup
+from registry.sync import feed, sources
+from tests.conftest import ENGINE_URL
+from tests.enterprises.demo_runs import run_demo
+from tests.factories import TEST_ACTOR, Factories, new_uscc
+from tests.fixtures import files
+from tests.fixtures.api import ApiClient, bearer
+from tests.live import flask_command
+
+NOW = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
+RUN_ENGINE = "postgresql" if ENGINE_URL else "sqlite"
+#: Rows a restore writes afresh: the feed epoch, and PostgreSQL's feed counter.
+NOT_COPIED = {"registry_meta", "feed_counter"}
+#: One installation's key, carried to the other by its operator.
+SYNC_KEY = "sync-key-of-the-province-" + "k" * 32
+
+
+def backup(app: Flask, path: Path) -> fmt.Trailer:
+    return write_backup(db.engine, db.metadata, path, sync_key=app.config.get("SYNC_SECRET_KEY"))
+
+
+def restore(app: Flask, path: Path) -> object:
+    return restore_backup(db.engine, db.metadata, path, sync_key=app.config.get("SYNC_SECRET_KEY"))
+
+
+def digests() -> dict[str, dict]:
+    with db.engine.connect() as connection:
+        return {
+            str(table.name): fmt.table_digest(connection, table)
+            for table in fmt.backed_up_tables(db.metadata)
+        }
+
+
+def row_counts() -> dict[str, int]:
+    with db.engine.connect() as connection:
+        return {
+            str(table.name): connection.scalar(select(func.count()).select_from(table))
+            for table in fmt.backed_up_tables(db.metadata)
+        }
+
+
+# --- what a backup holds ---------------------------------------------------------------
+
+
+def test_every_table_is_backed_up_or_named_as_left_out(app):
+    """A table added later is backed up unless it is added to the named list."""
+    in_database = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+    backed_up = {str(table.name) for table in fmt.backed_up_tables(db.metadata)}
+    assert in_database - backed_up <= fmt.EXCLUDED_TABLES
+    assert not backed_up & fmt.EXCLUDED_TABLES
+    assert backed_up >= {"users", "api_tokens", "attachments", "audit_log", "change_log"}
+    assert in_database >= backed_up
+
+
+# --- R12: the other engine holds the same registry -------------------------------------
+
+
+def populate(app: Flask) -> dict[str, str]:
+    """Demo data with its workflow history, and the rows a demo does not write: a file's
+    bytes, an objection, a sync source's encrypted token, an API token. The headers of
+    that token's requests."""
+    upgrade()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["registry", "seed"]).exit_code == 0
+    run_demo(runner, "--count", "300", "--random-seed", "5")
+    session = db.session
+    make = Factories(session)
+    enterprise = make.enterprise()
+    user = make.user(role=Role.ENTERPRISE, enterprise=enterprise)
+    application = make.application(enterprise, user)
+    attachments.add_attachment(
+        session, application, files.PDF, "营业执照.pdf", user=user, via="web"
+    )
+    in_notice = session.scalars(
+        select(Application).where(Application.state == State.IN_NOTICE).limit(1)
+    ).one()
+    objections.file_objection(
+        session,
+        in_notice,
+        name="张三",
+        contact="13800000000",
+        grounds="数据不实",
+        client_address="192.0.2.7",
+    )
+    sources.add_source(
+        session, "peer", "https://peer.example.org", "peer-token-" + "x" * 32, actor=TEST_ACTOR
+    )
+    admin = make.user(role=Role.ADMIN)
+    session.commit()
+    return bearer(session, admin, "registry:read,workflow:review,admin,changes:read")
+
+
+ANSWERED = (
+    "/api/v1/enterprises?limit=50",
+    "/api/v1/enterprises?limit=20&city=360700",
+    "/api/v1/tiers",
+    "/api/v1/tiers/tech_sme/enterprises?limit=50",
+    "/api/v1/applications/counts",
+    "/api/v1/objections",
+    "/api/v1/attachments/1",
+    "/api/v1/reports",
+    "/api/v1/applications?limit=50",
+    "/api/v1/notices",
+    "/api/v1/stats",
+    "/api/v1/reports/progress",
+    "/tiers/tech_sme",
+    "/notices",
+)
+
+
+def answers(app: Flask, headers: dict[str, str]) -> dict[str, tuple]:
+    client = ApiClient.of(app, db.session)
+    found = {}
+    for path in ANSWERED:
+        response = client.get(path, headers=headers)
+        found[path] = (response.status_code, response.headers.get("ETag"), response.data)
+    return found
+
+
+def first_feed_cursor(app: Flask, headers: dict[str, str]) -> str:
+    response = ApiClient.of(app, db.session).get("/api/v1/changes?limit=5", headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json["next_cursor"]
+
+
+@pytest.mark.postgres(reason="a copy between the two engines")
+@pytest.mark.parametrize(("source", "target"), [("sqlite", "postgresql"), ("postgresql", "sqlite")])
+def test_restore_into_the_other_engine_is_exact_and_back(empty_database, tmp_path, source, target):
+    file, back = tmp_path / "registry.backup", tmp_path / "back.backup"
+    with clock.pinned(NOW):
+        with empty_database(source, SYNC_SECRET_KEY=SYNC_KEY) as app:
+            headers = populate(app)
+            backup(app, file)
+            before, expected = digests(), answers(app, headers)
+            cursor = first_feed_cursor(app, headers)
+            epoch = feed.epoch(db.session.connection())
+            db.session.rollback()
+        with empty_database(target, SYNC_SECRET_KEY=SYNC_KEY) as app:
+            upgrade()
+            restored = restore(app, file)
+            assert restored.warnings == []
+            after = digests()
+            assert {k: v for k, v in after.items() if k not in NOT_COPIED} == {
+                k: v for k, v in before.items() if k not in NOT_COPIED
+            }
+            assert answers(app, headers) == expected
+            assert restored.feed_epoch != epoch
+            gone = ApiClient.of(app, db.session).get(
+                f"/api/v1/changes?after={cursor}", headers=headers
+            )
+            assert gone.status_code == 410
+            assert gone.json["code"] == "cursor_expired"
+            backup(app, back)
+            sent_back = digests()  # the requests above marked the token as used
+        with empty_database(source, SYNC_SECRET_KEY=SYNC_KEY) as app:
+            upgrade()
+            restore(app, back)
+            again = digests()
+            assert {k: v for k, v in again.items() if k not in NOT_COPIED} == {
+                k: v for k, v in sent_back.items() if k not in NOT_COPIED
+            }
+
+
+# --- R8: a backup taken while writers commit -------------------------------------------
+
+
+class Writer(threading.Thread):
+    """Commits new enterprises, every third granted tech_sme, until stopped."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(daemon=True)
+        self.app, self.commits, self.error = app, 0, None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with self.app.app_context():
+                session = db.session
+                while not self.stop.is_set():
+                    enterprise = create_enterprise(
+                        session, new_uscc(), f"写入企业{self.commits}", actor=TEST_ACTOR
+                    )
+                    if self.commits % 3 == 0:
+                        ladder.grant_tier(
+                            session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="r8"
+                        )
+                    session.commit()
+                    self.commits += 1
+                session.remove()
+        except Exception as error:  # pragma: no cover - reported by the test
+            self.error = error
+
+
+def test_a_backup_taken_while_writers_commit_restores_consistent(
+    app, session, make, empty_database, tmp_path
+):
+    file = tmp_path / "live.backup"
+    for _ in range(20):
+        make.enterprise()
+    session.commit()
+    writer = Writer(app)
+    writer.start()
+    try:
+        while writer.commits < 5 and writer.error is None:
+            threading.Event().wait(0.01)
+        at_start = writer.commits
+        trailer = backup(app, file)
+        while writer.commits < at_start + 5 and writer.error is None:
+            threading.Event().wait(0.01)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+    assert writer.error is None
+    live_enterprises = session.scalar(select(func.count()).select_from(Enterprise))
+    session.rollback()
+
+    with empty_database(RUN_ENGINE) as other:
+        upgrade()
+        restored = restore(other, file)
+        counts = row_counts()
+        assert {name: total.rows for name, total in trailer.tables.items()} == counts
+        assert counts == restored.rows
+        written = db.session
+        # One consistent read: each writer's commit is there whole or not at all.
+        assert counts["enterprises"] < live_enterprises
+        created = written.scalar(
+            select(func.count()).where(AuditEntry.action == "enterprise.create")
+        )
+        in_feed = written.scalar(
+            select(func.count(ChangeLogEntry.key.distinct())).where(
+                ChangeLogEntry.type == "enterprise"
+            )
+        )
+        grants = written.scalar(select(func.count()).where(AuditEntry.action == "tier.grant"))
+        assert created == in_feed == counts["enterprises"] - 20 > 0
+        assert grants == counts["tier_events"] > 0
+        for enterprise in written.scalars(select(Enterprise)):
+            events = queries.tier_events(written, enterprise.id)
+            assert queries.replay(events) == queries.ladder_fields(enterprise)
+        for tier, occupancy in queries.ladder_overview(written):
+            assert occupancy.occupancy <= tier.quota
+        # The restored feed continues, in its new epoch.
+        last = written.scalar(select(func.max(ChangeLogEntry.id)))
+        headers = bearer(written, Factories(written).user(role=Role.ADMIN), "changes:read")
+        new = create_enterprise(written, new_uscc(), "恢复后的企业", actor=TEST_ACTOR)
+        written.commit()
+        page = ApiClient.of(other, written).get(
+            f"/api/v1/changes?after={feed.cursor(restored.feed_epoch, last)}", headers=headers
+        )
+        assert page.status_code == 200
+        assert [entry["key"] for entry in page.json["data"]] == [new.uscc]
+
+
+# --- refusals: one line, nothing written ------------------------------------------------
+
+
+@pytest.fixture
+def small_backup(app, make, session, tmp_path) -> Path:
+    enterprise = make.enterprise()
+    ladder.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="r")
+    session.commit()
+    file = tmp_path / "small.backup"
+    backup(app, file)
+    session.rollback()
+    return file
+
+
+def rewrite(source: Path, target: Path, change) -> Path:
+    with gzip.open(source, "rb") as file:
+        lines = file.read().splitlines()
+    with gzip.open(target, "wb") as file:
+        file.write(b"\n".join(change(lines)) + b"\n")
+    return target
+
+
+def refused(app_factory, file: Path) -> str:
+    with app_factory(RUN_ENGINE) as other:
+        upgrade()
+        before = row_counts()
+        with pytest.raises(fmt.BackupRefused) as refusal:
+            restore(other, file)
+        assert row_counts() == before
+        return str(refusal.value)
+
+
+def test_a_cut_short_file_is_refused(empty_database, small_backup, tmp_path):
+    data = small_backup.read_bytes()
+    cut = tmp_path / "cut.backup"
+    cut.write_bytes(data[: len(data) // 2])
+    assert "not a whole backup" in refused(empty_database, cut)
+    no_trailer = rewrite(small_backup, tmp_path / "t.backup", lambda lines: lines[:-1])
+    assert "ends before its trailer" in refused(empty_database, no_trailer)
+
+
+def test_an_altered_row_is_refused(empty_database, small_backup, tmp_path):
+    def alter(lines):
+        index = next(i for i, line in enumerate(lines) if b"\xe6\xb5\x8b\xe8\xaf\x95" in line)
+        lines[index] = lines[index].replace("测试".encode(), "伪造".encode())
+        return lines
+
+    altered = rewrite(small_backup, tmp_path / "altered.backup", alter)
+    assert "does not match the trailer" in refused(empty_database, altered)
+
+
+def test_another_schema_revision_is_refused(empty_database, small_backup, tmp_path):
+    def older(lines):
+        header = orjson.loads(lines[0])
+        header["schema_revision"] = "0010"
+        return [orjson.dumps(header), *lines[1:]]
+
+    message = refused(empty_database, rewrite(small_backup, tmp_path / "old.backup", older))
+    assert "schema revision 0010" in message
+    assert "flask db upgrade 0010" in message
+
+
+def test_a_database_that_is_not_empty_is_refused(app, small_backup):
+    """The run's own database is seeded: restoring over it would mix two registries."""
+    before = row_counts()
+    with pytest.raises(fmt.BackupRefused, match="not empty"):
+        restore(app, small_backup)
+    assert row_counts() == before
+
+
+def _stalled_restore(marker: str) -> None:
+    """In the restore's process: batches of 10 rows, and a stop after the 30th row, its
+    rows inserted and not committed, with ``marker`` written for the test to see."""
+    from registry.maintenance import restore as restoring
+
+    restoring.BATCH = 10
+    real = restoring.fmt.RowReader.values
+    seen = [0]
+
+    def values(self, line):
+        seen[0] += 1
+        if seen[0] == 30:
+            Path(marker).write_text("stalled")
+            time.sleep(60)
+        return real(self, line)
+
+    restoring.fmt.RowReader.values = values
+
+
+def test_a_restore_killed_midway_leaves_the_database_empty(empty_database, small_backup, tmp_path):
+    """SIGKILL while rows are being inserted: nothing was committed, and a second restore
+    of the same file succeeds."""
+    with empty_database(RUN_ENGINE) as other:
+        upgrade()
+        empty = row_counts()
+        marker = tmp_path / "stalled"
+        env = {**os.environ, "DATABASE_URL": str(db.engine.url.render_as_string(False))}
+        env.pop("REGISTRY_FAKE_NOW", None)
+        command = flask_command(
+            ["registry", "restore", str(small_backup)],
+            env,
+            tmp_path / "restore.log",
+            partial(_stalled_restore, str(marker)),
+        )
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert command.poll() is None, command.output.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        command.kill()
+        db.engine.dispose()
+        assert row_counts() == empty
+        assert restore(other, small_backup).rows["enterprises"] >= 1
+
+
+def test_another_sync_key_is_a_warning(empty_database, small_backup):
+    with empty_database(RUN_ENGINE, SYNC_SECRET_KEY="another-" + "k" * 40) as other:
+        upgrade()
+        restored = restore(other, small_backup)
+    assert len(restored.warnings) == 1
+    assert "sync set-token" in restored.warnings[0]
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def test_backup_and_restore_commands(app, runner, empty_database, tmp_path):
+    file = tmp_path / "cli.backup"
+    made = runner.invoke(args=["registry", "backup", "--out", str(file)])
+    assert made.exit_code == 0, made.output
+    assert "Backed up" in made.output
+    assert file.stat().st_mode & 0o077 == 0  # password hashes inside: owner only
+    with empty_database(RUN_ENGINE) as other:
+        upgrade()
+        cli = other.test_cli_runner()
+        loaded = cli.invoke(args=["registry", "restore", str(file)])
+        assert loaded.exit_code == 0, loaded.output
+        assert "Restored" in loaded.output
+        again = cli.invoke(args=["registry", "restore", str(file)])
+        assert again.exit_code == 1
+        assert again.output.startswith("error: restore refused, nothing written: ")
+        assert len(again.output.strip().splitlines()) == 1
