@@ -1,6 +1,7 @@
 # Enterprise Cultivation Registry: install, run and test.
 #
 #   make run        serve the registry on http://127.0.0.1:5000 with demo data (SQLite)
+#   make run-cluster  PostgreSQL, two servers and nginx on http://127.0.0.1:8080, demo data
 #   make test       lint, then the short test suite on SQLite and on PostgreSQL
 #   make test-long  the same with the long forms (tests marked slow)
 #   make check      lint, then the short test suite on SQLite only: the quick loop
@@ -22,6 +23,7 @@ RUN_STAMP := $(VENV)/.requirements-installed
 DEV_STAMP := $(VENV)/.requirements-dev-installed
 PG_BIN ?= /usr/lib/postgresql/15/bin
 CHROMIUM ?= /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 HOST ?= 127.0.0.1
@@ -37,6 +39,7 @@ COUNT_ENTERPRISES := 'from sqlalchemy import func, select; \
 	print(db.session.scalar(select(func.count()).select_from(Enterprise)))'
 
 .PHONY: messages help install system-packages python-packages run-packages run test test-long \
+	run-cluster cluster-packages \
 	check lint fmt test-engines apt-install clean
 
 help:
@@ -65,22 +68,35 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(RUN_STAMP) $@
 
-# PostgreSQL 15 (the test cluster), Chromium (browser tests) and a CJK font (the pages
-# are in Chinese), when missing.
-system-packages:
+# PostgreSQL 15 (the test cluster), nginx (in front of several servers), Chromium
+# (browser tests) and a CJK font (the pages are in Chinese), when missing.
+system-packages: cluster-packages
 	@missing=""
-	[ -x "$(PG_BIN)/initdb" ] || missing="$$missing postgresql-15"
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"
 	[ -e "$(CJK_FONT)" ] || missing="$$missing fonts-noto-cjk"
 	if [ -n "$$missing" ]; then
 		$(MAKE) --no-print-directory APT_PACKAGES="$$missing" apt-install
 	fi
 
+# What `make run-cluster` needs beyond `make run`: PostgreSQL 15 and nginx.
+cluster-packages:
+	@missing=""
+	[ -x "$(PG_BIN)/initdb" ] || missing="$$missing postgresql-15"
+	[ -x "$(NGINX)" ] || missing="$$missing nginx"
+	if [ -n "$$missing" ]; then
+		$(MAKE) --no-print-directory APT_PACKAGES="$$missing" apt-install
+	fi
+
+# PostgreSQL, two app servers (deploy/gunicorn.conf.py) and nginx in front, with the demo
+# data, in the foreground until Ctrl-C (deploy/run-cluster.sh).
+run-cluster: run-packages cluster-packages
+	@bash deploy/run-cluster.sh
+
 apt-install:
 	@if [ "$$(id -u)" -ne 0 ]; then
 		echo "Missing Debian packages: $(APT_PACKAGES)" >&2
 		echo "Install them as root: apt-get install $(APT_PACKAGES)" >&2
-		echo "(make test needs postgresql-15 for its PostgreSQL run, chromium for browser tests)" >&2
+		echo "(make test needs postgresql-15 for its PostgreSQL run, nginx in front of two servers, chromium for browser tests)" >&2
 		exit 0
 	fi
 	echo "Installing Debian packages: $(APT_PACKAGES)"

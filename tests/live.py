@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import subprocess  # nosec B404 - nginx, started by the tests
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ class LiveServer:
     access_log: Path
     #: The master's pid, which is also its process group's (the workers are in it).
     pid: int
+    port: int = 0
 
     def kill(self) -> None:
         """SIGKILL to the master and every worker at once: the server dies mid-request,
@@ -87,31 +89,41 @@ def gunicorn(
     workers: int = 2,
     threads: int = 1,
     environ: dict[str, str] | None = None,
+    deployed: bool = False,
 ) -> Iterator[LiveServer]:
     """The server, up and each of its ``workers`` answering. ``threads`` above 1 runs
     them as the production configuration does (gthread workers, ``threads`` each);
     otherwise sync workers, one request at a time each. ``environ``: more of the
-    server's environment (settings the registry reads from it)."""
+    server's environment (settings the registry reads from it, and the secret key and
+    rate-limit store, which are otherwise this server's own). ``deployed``: with
+    ``deploy/gunicorn.conf.py``, the configuration the project ships."""
     port = _free_port()
-    worker_class = ["gthread", "--threads", str(threads)] if threads > 1 else ["sync"]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if deployed:
+        worker_class = ["--config", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    elif threads > 1:
+        worker_class = ["--worker-class", "gthread", "--threads", str(threads)]
+    else:
+        worker_class = ["--worker-class", "sync"]
     log = tmp_path / "access.log"
     env = {
         **os.environ,
-        **(environ or {}),
-        "DATABASE_URL": database_url,
         "SECRET_KEY": "live-test-secret-" + str(port),
         # The workers' shared rate-limit counters: a file of this server's own.
         "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.db'}",
+        "REGISTRY_WORKERS": str(workers),
+        "REGISTRY_THREADS": str(threads),
+        **(environ or {}),
+        "DATABASE_URL": database_url,
     }
     env.pop("REGISTRY_FAKE_NOW", None)
     argv = [
         str(GUNICORN),
+        *worker_class,
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "--worker-class",
-        *worker_class,
         "--access-logfile",
         str(log),
         "--access-logformat",
@@ -144,7 +156,7 @@ def gunicorn(
             if process.exitcode is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])
             time.sleep(0.1)
-        server = LiveServer(url, log, pid)
+        server = LiveServer(url, log, pid, port)
         server.await_workers(workers)
         yield server
     finally:
@@ -154,6 +166,59 @@ def gunicorn(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         process.join()
+
+
+NGINX = Path("/usr/sbin/nginx")
+
+
+def nginx_config(prefix: Path, listen: str, servers: list[str]) -> str:
+    """``deploy/nginx/local-cluster.conf.in`` filled in (as ``make run-cluster`` does)."""
+    template = (ROOT / "deploy" / "nginx" / "local-cluster.conf.in").read_text()
+    values = {
+        "@USER@": "user root;" if os.geteuid() == 0 else "",
+        "@PREFIX@": str(prefix),
+        "@LISTEN@": listen,
+        "@SERVER_A@": servers[0],
+        "@SERVER_B@": servers[1],
+        "@PROXY_CONF@": str(ROOT / "deploy" / "nginx" / "registry-proxy.conf"),
+    }
+    for name, value in values.items():
+        template = template.replace(name, value)
+    return template
+
+
+@contextlib.contextmanager
+def nginx(servers: list[LiveServer], tmp_path: Path) -> Iterator[str]:
+    """nginx (Debian's package) in front of ``servers``, with the project's proxy
+    configuration; its URL. Stopped at the end."""
+    prefix = tmp_path / "nginx"
+    prefix.mkdir(parents=True)
+    port = _free_port()
+    config = prefix / "nginx.conf"
+    config.write_text(
+        nginx_config(prefix, f"127.0.0.1:{port}", [f"127.0.0.1:{s.port}" for s in servers])
+    )
+    process = subprocess.Popen(  # noqa: S603 - a fixed program and arguments
+        [str(NGINX), "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(url + "/healthz", timeout=5).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((prefix / "error.log").read_text()[-2000:])
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def _serve(argv: list[str], env: dict[str, str], errors: str) -> None:
