@@ -198,13 +198,14 @@ def test_an_idempotency_key_counts_across_servers(cluster, world, session):
 # --- R1 and R3 through nginx ----------------------------------------------------------------
 
 
-def test_the_quota_holds_with_approvals_spread_over_both_servers(cluster, session, make):
+@pytest.mark.parametrize("quota", [3, pytest.param(20, marks=pytest.mark.slow)])
+def test_the_quota_holds_with_approvals_spread_over_both_servers(cluster, session, make, quota):
     with clock.pinned(datetime.now(UTC)):
         contest = Contest(session, make)
-        contenders = contest.prepare(3)
+        contenders = contest.prepare(quota)
     front = LiveServer(cluster.url, cluster.servers[0].access_log, 0)
-    check_round(session, contenders, race(front, contenders), winners=3)
-    assert contest.occupancy().occupancy == 3
+    check_round(session, contenders, race(front, contenders), winners=quota)
+    assert contest.occupancy().occupancy == quota
     for server in cluster.servers:
         assert "Traceback" not in (server.access_log.parent / "gunicorn.err").read_text()
 
@@ -244,8 +245,11 @@ def _writer(cluster: Cluster, uscc: str, headers: dict, moves: int, out: list, e
         errors.append(repr(error))
 
 
-def test_the_feed_keeps_commit_order_with_writes_spread_over_both_servers(cluster, session, make):
-    writers, moves = 6, 5
+@pytest.mark.parametrize("writers", [6, pytest.param(16, marks=pytest.mark.slow)])
+def test_the_feed_keeps_commit_order_with_writes_spread_over_both_servers(
+    cluster, session, make, writers
+):
+    moves = 5
     with clock.pinned(datetime.now(UTC)):
         reader = sync_headers(session)
         editors = [
