@@ -145,6 +145,7 @@ def answers(app: Flask, headers: dict[str, str]) -> dict[str, tuple]:
     found = {}
     for path in ANSWERED:
         response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
         found[path] = (response.status_code, response.headers.get("ETag"), response.data)
     return found
 
