@@ -191,44 +191,54 @@ def table_digest(connection: Connection, table: Table) -> dict[str, Any]:
 # --- reading lines back ---------------------------------------------------------------
 
 
-def _decoder(column: Any) -> Callable[[Any], Any] | None:
+def _decoder(column: Any, *, as_text: bool) -> Callable[[Any], Any] | None:
+    """What turns a value of the file back into one to load: for SQLAlchemy's INSERT
+    (the Python values its column types bind), or ``as_text`` for PostgreSQL's COPY,
+    which parses the canonical text of times, dates and numbers itself."""
     kind = column.type
+    if isinstance(kind, LargeBinary):
+        return base64.b64decode
+    if isinstance(kind, JSON):
+        return _json_text if as_text else None
+    if as_text:
+        return None
     if isinstance(kind, UtcDateTime):
         return datetime.fromisoformat
     if isinstance(kind, Date):
         return date.fromisoformat
     if isinstance(kind, Numeric):
         return Decimal if kind.asdecimal else float
-    if isinstance(kind, LargeBinary):
-        return base64.b64decode
-    if isinstance(kind, JSON):
-        return None
     return None
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 @dataclass(frozen=True)
 class RowReader:
-    """Turns a table's lines back into the values its INSERT binds."""
+    """Turns a table's lines back into the values that load it."""
 
     table: Table
     columns: tuple[str, ...]
     decoders: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     @classmethod
-    def for_table(cls, table: Table, columns: Iterable[str]) -> RowReader:
+    def for_table(cls, table: Table, columns: Iterable[str], *, as_text: bool) -> RowReader:
         names = tuple(columns)
         decoders = tuple(
             (index, decoder)
             for index, name in enumerate(names)
-            if (decoder := _decoder(table.columns[name])) is not None
+            if (decoder := _decoder(table.columns[name], as_text=as_text)) is not None
         )
         return cls(table, names, decoders)
 
-    def values(self, line: bytes) -> dict[str, Any]:
+    def row(self, line: bytes) -> list[Any]:
+        """The row's values in the file's column order."""
         row = orjson.loads(line)
         if not isinstance(row, list) or len(row) != len(self.columns):
             raise ValueError(f"a row of {self.table.name} does not have its table's columns")
         for index, decode in self.decoders:
             if row[index] is not None:
                 row[index] = decode(row[index])
-        return dict(zip(self.columns, row, strict=True))
+        return row

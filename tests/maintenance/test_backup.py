@@ -335,6 +335,30 @@ def test_an_altered_row_is_refused(empty_database, small_backup, tmp_path):
     assert "does not match the trailer" in refused(empty_database, altered)
 
 
+def test_a_value_the_database_refuses_is_refused(empty_database, small_backup, tmp_path):
+    """A file altered with its trailer made to match (by hand or by a faulty copy): a
+    value that is no time is refused before anything is committed."""
+
+    def impossible_time(lines):
+        start = lines.index(next(line for line in lines if b'"table":"enterprises"' in line))
+        row = orjson.loads(lines[start + 1])
+        row[-1] = "the day after tomorrow"
+        lines[start + 1] = orjson.dumps(row)
+        total = fmt.TableSum()
+        for line in lines[start + 1 :]:
+            if not line.startswith(b"["):
+                break
+            total.add(line + b"\n")
+        trailer = orjson.loads(lines[-1])
+        trailer["trailer"]["tables"]["enterprises"] = total.as_json()
+        lines[-1] = orjson.dumps(trailer)
+        return lines
+
+    message = refused(empty_database, rewrite(small_backup, tmp_path / "t.backup", impossible_time))
+    assert "enterprises" in message
+    assert "the day after tomorrow" in message or "cannot be read" in message
+
+
 def test_another_schema_revision_is_refused(empty_database, small_backup, tmp_path):
     def older(lines):
         header = orjson.loads(lines[0])
@@ -360,17 +384,17 @@ def _stalled_restore(marker: str) -> None:
     from registry.maintenance import restore as restoring
 
     restoring.BATCH = 10
-    real = restoring.fmt.RowReader.values
+    real = restoring.fmt.RowReader.row
     seen = [0]
 
-    def values(self, line):
+    def row(self, line):
         seen[0] += 1
         if seen[0] == 30:
             Path(marker).write_text("stalled")
             time.sleep(60)
         return real(self, line)
 
-    restoring.fmt.RowReader.values = values
+    restoring.fmt.RowReader.row = row
 
 
 def test_a_restore_killed_midway_leaves_the_database_empty(empty_database, small_backup, tmp_path):
