@@ -191,23 +191,24 @@ def table_digest(connection: Connection, table: Table) -> dict[str, Any]:
 # --- reading lines back ---------------------------------------------------------------
 
 
-def _decoder(column: Any, *, as_text: bool) -> Callable[[Any], Any] | None:
-    """What turns a value of the file back into one to load: for SQLAlchemy's INSERT
-    (the Python values its column types bind), or ``as_text`` for PostgreSQL's COPY,
-    which parses the canonical text of times, dates and numbers itself."""
+def _decoder(column: Any, engine: str) -> Callable[[Any], Any] | None:
+    """What turns a value of the file into what the engine's driver loads: PostgreSQL's
+    COPY parses the canonical text of times, dates and numbers itself; SQLite is given
+    the text SQLAlchemy would store (``2026-03-01 08:00:00.123456``), each value
+    checked first. Bytes from base64, JSON as its text."""
     kind = column.type
     if isinstance(kind, LargeBinary):
         return base64.b64decode
     if isinstance(kind, JSON):
-        return _json_text if as_text else None
-    if as_text:
+        return _json_text
+    if engine == "postgresql":
         return None
     if isinstance(kind, UtcDateTime):
-        return datetime.fromisoformat
+        return _sqlite_time
     if isinstance(kind, Date):
-        return date.fromisoformat
+        return _sqlite_date
     if isinstance(kind, Numeric):
-        return Decimal if kind.asdecimal else float
+        return float  # as SQLAlchemy binds a Numeric on SQLite
     return None
 
 
@@ -215,21 +216,33 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _sqlite_time(value: str) -> str:
+    """``2026-03-01T08:00:00[.ffffff]+00:00`` → ``2026-03-01 08:00:00.ffffff``."""
+    moment = datetime.fromisoformat(value)
+    if moment.utcoffset():
+        raise ValueError(f"{value} is not in UTC")
+    return f"{value[:10]} {value[11:19]}.{moment.microsecond:06d}"
+
+
+def _sqlite_date(value: str) -> str:
+    return date.fromisoformat(value).isoformat()
+
+
 @dataclass(frozen=True)
 class RowReader:
-    """Turns a table's lines back into the values that load it."""
+    """Turns a table's lines back into the values the engine's driver loads."""
 
     table: Table
     columns: tuple[str, ...]
     decoders: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     @classmethod
-    def for_table(cls, table: Table, columns: Iterable[str], *, as_text: bool) -> RowReader:
+    def for_table(cls, table: Table, columns: Iterable[str], engine: str) -> RowReader:
         names = tuple(columns)
         decoders = tuple(
             (index, decoder)
             for index, name in enumerate(names)
-            if (decoder := _decoder(table.columns[name], as_text=as_text)) is not None
+            if (decoder := _decoder(table.columns[name], engine)) is not None
         )
         return cls(table, names, decoders)
 
