@@ -146,16 +146,7 @@ def gunicorn(
     pid = cast(int, process.pid)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if process.exitcode is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "gunicorn.err").read_text()[-2000:])
-            time.sleep(0.1)
+        _await_up(url, lambda: process.exitcode is None, tmp_path / "gunicorn.err", 30)
         server = LiveServer(url, log, pid, port)
         server.await_workers(workers)
         yield server
@@ -166,6 +157,21 @@ def gunicorn(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         process.join()
+
+
+def _await_up(url: str, alive: Callable[[], bool], errors: Path, timeout: float) -> None:
+    """Until ``url`` answers ``/healthz``; its log's end raised if it stops first or
+    ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url + "/healthz", timeout=5).ok:
+                return
+        except requests.RequestException:
+            pass
+        if not alive() or time.monotonic() > deadline:
+            raise RuntimeError(errors.read_text()[-2000:] if errors.exists() else "no log")
+        time.sleep(0.05)
 
 
 NGINX = Path("/usr/sbin/nginx")
@@ -205,16 +211,7 @@ def nginx(servers: list[LiveServer], tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((prefix / "error.log").read_text()[-2000:])
-            time.sleep(0.05)
+        _await_up(url, lambda: process.poll() is None, prefix / "error.log", 20)
         yield url
     finally:
         process.terminate()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from alembic.script import ScriptDirectory
@@ -40,6 +42,9 @@ def check_deploy_command() -> None:
         raise click.exceptions.Exit(1)
 
 
+T = TypeVar("T")
+
+
 class _ProgressLine:
     """One line on a terminal, rewritten at most twice a second; nothing elsewhere."""
 
@@ -65,6 +70,23 @@ class _ProgressLine:
             click.echo("\r\033[K", err=True, nl=False)
 
 
+def _run(verb: str, operation: Callable[..., T], path: Path) -> tuple[T, float]:
+    """``operation`` on this registry's database and ``path``, with a progress line on
+    a terminal: its result and the seconds it took."""
+    progress = _ProgressLine(verb)
+    try:
+        result = operation(
+            db.engine,
+            db.metadata,
+            path,
+            sync_key=current_app.config.get("SYNC_SECRET_KEY"),
+            progress=progress,
+        )
+    finally:
+        progress.done()
+    return result, time.monotonic() - progress.started
+
+
 @click.command("backup")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -73,20 +95,10 @@ def backup_command(out: Path) -> None:
     idempotency keys excepted) to FILE, read in one consistent transaction while the
     registry keeps serving. The file is gzip'd JSON lines that restore into either
     engine; it holds password hashes and token digests: keep it as safe as the database."""
-    progress = _ProgressLine("backup")
-    started = time.monotonic()
-    trailer = write_backup(
-        db.engine,
-        db.metadata,
-        out,
-        sync_key=current_app.config.get("SYNC_SECRET_KEY"),
-        progress=progress,
-    )
-    progress.done()
+    trailer, seconds = _run("backup", write_backup, out)
     rows = sum(total.rows for total in trailer.tables.values())
     click.echo(
-        f"Backed up {rows:,} rows of {len(trailer.tables)} tables to {out} "
-        f"in {time.monotonic() - started:.1f} s."
+        f"Backed up {rows:,} rows of {len(trailer.tables)} tables to {out} in {seconds:.1f} s."
     )
 
 
@@ -97,27 +109,17 @@ def restore_command(source: Path) -> None:
     """Load the backup FILE into this empty database (migrated with `flask db upgrade`,
     not seeded). Checked whole before anything is committed; the database gets a new
     feed epoch, so followers reload from a snapshot."""
-    progress = _ProgressLine("restore")
-    started = time.monotonic()
     try:
-        restored = restore_backup(
-            db.engine,
-            db.metadata,
-            source,
-            sync_key=current_app.config.get("SYNC_SECRET_KEY"),
-            progress=progress,
-        )
+        restored, seconds = _run("restore", restore_backup, source)
     except BackupRefused as refusal:
-        progress.done()
         click.echo(f"error: restore refused, nothing written: {refusal}", err=True)
         raise click.exceptions.Exit(1) from None
-    progress.done()
     for text in restored.warnings:
         click.echo(f"warning: {text}", err=True)
     rows = sum(restored.rows.values())
     click.echo(
         f"Restored {rows:,} rows of {len(restored.rows)} tables from {source} "
-        f"in {time.monotonic() - started:.1f} s; new feed epoch {restored.feed_epoch}."
+        f"in {seconds:.1f} s; new feed epoch {restored.feed_epoch}."
     )
 
 

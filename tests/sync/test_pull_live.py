@@ -13,14 +13,12 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from registry.accounts import operations as accounts
 from registry.accounts import tokens
@@ -34,6 +32,7 @@ from registry.seeding import seed
 from registry.sync import sources
 from tests.conftest import ENGINE_URL, make_app
 from tests.factories import new_uscc
+from tests.fixtures.databases import new_database
 from tests.live import Command, flask_command, gunicorn
 from tests.sync.pull_world import SYNC_KEY
 
@@ -41,22 +40,9 @@ pytestmark = pytest.mark.usefixtures("sync_app")
 ACTOR_A = Actor(None, "writer on A", "cli")
 
 
-@contextlib.contextmanager
-def peer_database(tmp_path) -> Iterator[str]:
+def peer_database(tmp_path):
     """A's database: a new SQLite file, or a new database on the PostgreSQL cluster."""
-    if not ENGINE_URL:
-        yield f"sqlite:///{tmp_path / 'peer.db'}"
-        return
-    name = f"registry_peer_{secrets.token_hex(4)}"
-    server = create_engine(ENGINE_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(ENGINE_URL).set(database=name).render_as_string(False)
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    return new_database("postgresql" if ENGINE_URL else "sqlite", tmp_path)
 
 
 @contextlib.contextmanager
