@@ -450,3 +450,17 @@ def test_backup_and_restore_commands(app, runner, empty_database, tmp_path):
         assert again.exit_code == 1
         assert again.output.startswith("error: restore refused, nothing written: ")
         assert len(again.output.strip().splitlines()) == 1
+
+
+def test_a_terminal_sees_one_progress_line(monkeypatch, capsys):
+    from registry.maintenance import cli
+
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    progress = cli._ProgressLine("backup")
+    progress("audit_log", 20_000, 45_000)
+    progress("audit_log", 40_000, 65_000)  # within half a second: not shown again
+    progress.done()
+    shown = capsys.readouterr().err
+    assert shown.startswith("\rbackup: audit_log 20,000 rows, 45,000 in all, 0 s")
+    assert "40,000" not in shown
+    assert shown.endswith("\r\033[K")
