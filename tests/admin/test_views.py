@@ -650,6 +650,70 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
     )
 
 
+@pytest.mark.parametrize(
+    ("lang", "shown", "hidden"),
+    [
+        (
+            "en",
+            [
+                "No application until: <span>— → 2027-03-01</span>",
+                "User: <span>— → e@example.com</span>",
+                "Token prefix: <span>— → ecr_ab12</span>",
+                "Enterprise: <span>— → 赣江科技有限公司</span>",
+                "Merged into: <span>— → 赣江科技有限公司</span>",
+            ],
+            ["> ban_until:", "> prefix:", "> merged_into:", "> user:"],
+        ),
+        (
+            "zh",
+            [
+                "在此日期前不得申报: <span>— → 2027-03-01</span>",
+                "用户: <span>— → e@example.com</span>",
+                "令牌前缀: <span>— → ecr_ab12</span>",
+                "企业: <span>— → 赣江科技有限公司</span>",
+            ],
+            ["> ban_until:", "> prefix:", "Token prefix", "企业名称"],
+        ),
+    ],
+)
+def test_audit_rows_label_the_fields_of_revocations_tokens_and_links(
+    session, admin_client, make, lang, shown, hidden
+):
+    """A revocation's ban, a token's owner and prefix and a user's enterprise (stored as
+    its id) by their labels and names, in both languages."""
+    enterprise = make.enterprise(name="赣江科技有限公司")
+    other = make.enterprise()
+    on_the_day = partial(record, session, datetime(2026, 3, 5, tzinfo=UTC))
+    on_the_day("tier.revoke", "enterprise", other.uscc, ban_until=[None, "2027-03-01"])
+    on_the_day(
+        "token.create",
+        "token",
+        5,
+        user=[None, "e@example.com"],
+        scopes=[None, ["registry:read"]],
+        prefix=[None, "ecr_ab12"],
+    )
+    on_the_day("user.link", "user", 9, enterprise=[None, enterprise.id])
+    on_the_day("enterprise.status", "enterprise", other.uscc, merged_into=[None, enterprise.uscc])
+    text = " ".join(admin_client.get(f"/admin/audit?lang={lang}").text.split())
+    for words in shown:
+        assert words in text
+    for words in hidden:
+        assert words not in text
+
+
+def test_an_enterprise_is_called_one_not_its_name_in_chinese(session, admin_client, auth, make):
+    """The kind of object "enterprise" reads 企业 in the audit filter and heads the
+    account page's section: 企业名称 is the label of the enterprise's name."""
+    html = admin_client.get("/admin/audit?lang=zh").text
+    assert '<option value="enterprise">企业</option>' in html
+    assert "企业名称" not in html
+    make.user("e@example.com", Role.ENTERPRISE, password=PASSWORD, enterprise=make.enterprise())
+    session.commit()
+    account = auth.signed_in("e@example.com").get("/account?lang=zh").text
+    assert '<h2 id="enterprise-title">企业</h2>' in account
+
+
 def test_what_the_registry_did_itself_is_said_in_words(session, admin_client, make):
     """The system's own reasons and the end of a designation as the last day it is valid,
     not "system", "notice ended" nor an instant of the next year."""
