@@ -63,7 +63,7 @@ class TokenForm(FlaskForm):
         choices=[SelectChoice(scope, SCOPE_LABELS.get(scope, scope)) for scope in SCOPES],
         default=["registry:read"],
         validate_choice=False,
-        validators=[InputRequired(_l("Choose at least one scope."))],
+        validators=[InputRequired(REQUIRED)],
     )
     expires_days = NumberField(
         _l("Expires in (days)"),

@@ -192,7 +192,7 @@ def status_change(code: str, doc: dict, sent: dict, errors: list) -> tuple:
         return status, None
     merged_into = normalised_uscc(doc.get("merged_into") or "")
     if not doc.get("merged_into"):
-        errors.append(refusal("merged_into", "required", "Required when merged."))
+        errors.append(refusal("merged_into", "required", "This field is required."))
     elif merged_into is None:
         errors.append(refusal("merged_into", "invalid_uscc", "Not a valid USCC."))
     elif merged_into == code:

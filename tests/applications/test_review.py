@@ -23,6 +23,7 @@ from registry.ladder import operations as ladder
 from registry.ladder.models import CalendarYear
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
+from tests.pages import field_error
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
 TSME_CHECKS = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
@@ -457,6 +458,38 @@ def test_the_manual_checks_refusal_names_them_in_the_pages_language(session, wor
     assert "clean_record" not in shown
 
 
+@pytest.mark.parametrize(
+    ("lang", "required", "other_words"),
+    [
+        ("zh", "此项为必填项。", ["请填写意见。", "请填写拒绝理由。"]),
+        ("en", "This field is required.", ["A comment is required.", "Give the reason"]),
+    ],
+)
+def test_a_comment_the_decision_needs_is_required_in_the_forms_words(
+    session, world, claims, lang, required, other_words
+):
+    """One wording for a missing value (QUALITY.md U1, issue 12): the comment that only
+    rejecting, asking for changes or refusing a claim needs is "required" as every
+    form's required field says it, beside the field."""
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = client.post(
+        page_of(application) + f"/decision?lang={lang}", data={"decision": "reject"}
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "comment") == required
+    wrong = claims["wrong"]
+    response = client.post(
+        f"/review/account-claims/{wrong.id}/decision?lang={lang}",
+        data={f"claim-{wrong.id}-decision": "refuse"},
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, f"claim-{wrong.id}-comment") == required
+    for words in other_words:
+        assert words not in response.text
+
+
 def test_reject_and_request_changes_need_a_comment(session, world):
     application = submitted(session, world)
     client = world["clients"]["wang"]
@@ -465,8 +498,7 @@ def test_reject_and_request_changes_need_a_comment(session, world):
         for comment in ("", "  "):
             response = decide(client, application, decision=decision, comment=comment)
             assert response.status_code == 422
-            assert "A comment is required." in text(response)
-            assert 'id="comment-error"' in response.get_data(as_text=True)
+            assert "This field is required." in field_error(response.text, "comment")
     assert decide(client, application).status_code == 422  # no decision chosen
     response = decide(
         client, application, decision="reject", comment="Figures not credible", confirm="1"
@@ -947,7 +979,7 @@ def test_confirm_a_claim_links_the_user_and_refuse_does_not(auth, session, world
         f"/review/account-claims/{wrong.id}/decision", data={f"claim-{wrong.id}-decision": "refuse"}
     )
     assert response.status_code == 422
-    assert "Give the reason for refusing." in text(response)
+    assert "This field is required." in field_error(response.text, f"claim-{wrong.id}-comment")
     response = client.post(
         f"/review/account-claims/{wrong.id}/decision",
         data={f"claim-{wrong.id}-decision": "refuse", f"claim-{wrong.id}-comment": "not them"},
