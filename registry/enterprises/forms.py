@@ -128,6 +128,7 @@ def _count(label: str, help_text: str, *, least: int = 0) -> NumberField:
         message=_l("Enter a whole number of %(min)s or more.", min=least),
         minimum=least,
         maximum=MAX_COUNT,
+        too_large=_l("Enter a whole number of at most %(max)s.", max=f"{MAX_COUNT:,}"),
     )
 
 
@@ -143,6 +144,7 @@ def _money(label: str, help_text: str) -> NumberField:
         minimum=0,
         maximum=MAX_WAN,
         places=MONEY_DECIMALS,
+        too_large=_l("Enter an amount of at most %(max)s in 10,000 yuan.", max=f"{MAX_WAN:,}"),
     )
 
 
