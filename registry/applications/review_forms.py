@@ -51,6 +51,15 @@ def choices(labels: dict) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
 
 
+def required_choices(labels: dict) -> list[SelectChoice]:
+    """The choices of a required select, after an empty "Choose…" one that it starts on
+    and that "required" refuses: no value is chosen for the user without their knowing
+    (none at all when ``labels`` is empty)."""
+    if not labels:
+        return []
+    return [SelectChoice("", _l("Choose…")), *choices(labels)]
+
+
 class QueueFilterForm(Form):
     """The queue's filters (GET, so no CSRF token; empty = all)."""
 

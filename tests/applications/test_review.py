@@ -797,6 +797,51 @@ def test_nominate_submit_and_the_nominator_cannot_approve(auth, session, make, w
     assert transitions(session, application, "approve") == 1
 
 
+def _options(html: str, name: str) -> list[tuple[str, str]]:
+    """(attributes, text) of each option of the select named ``name``."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, name
+    return re.findall(r"<option([^>]*)>([^<]*)</option>", select.group(1))
+
+
+@pytest.mark.parametrize(
+    ("lang", "choose", "required"),
+    [("zh", "请选择", "此项为必填项。"), ("en", "Choose…", "This field is required.")],
+)
+def test_required_tier_selects_start_on_choose_and_refuse_it(
+    session, make, world, lang, choose, required
+):
+    """The nominate form's tier and the demotion's lower tier start on an explicit
+    "Choose…", not on the first tier (科技型中小企业) chosen for the reviewer, and leaving
+    it is refused as required."""
+    enterprise = make.enterprise(founded_on=date(2015, 1, 1))
+    ladder.grant_tier(session, enterprise, "high_tech", actor=TEST_ACTOR, reason="granted")
+    session.commit()
+    wang = world["clients"]["wang"]
+    for page, name in (
+        ("/review/nominate", "tier"),
+        (f"/review/enterprises/{enterprise.uscc}", "demote-to_tier"),
+    ):
+        options = _options(wang.get(f"{page}?lang={lang}").text, name)
+        assert options[0] == (' value=""', choose)
+        assert not any("selected" in attributes for attributes, _text in options)
+        assert len(options) > 1
+    response = wang.post(
+        f"/review/nominate?lang={lang}", data={"uscc": enterprise.uscc, "tier": ""}
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "tier") == required
+    response = wang.post(
+        f"/review/enterprises/{enterprise.uscc}/demotion?lang={lang}",
+        data={"demote-to_tier": "", "demote-reason": "R&D fell"},
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "demote-to_tier") == required
+    session.expire_all()
+    assert enterprise.tier == "high_tech"
+    assert session.scalar(select(func.count()).select_from(Application)) == 0
+
+
 def test_a_reviewer_linked_to_the_enterprise_decides_nothing(app, session, world):
     application = submitted(session, world)
     world["clients"]["wang"].post(page_of(application) + "/claim")
