@@ -17,7 +17,8 @@ from registry.core.errors import QuotaFull
 from registry.core.models import AuditEntry
 from registry.extensions import db
 from registry.ladder import operations as ladder
-from registry.ladder.models import Tier
+from registry.ladder.models import CalendarYear, Tier
+from registry.seeding import seed
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR, tier_form
 from tests.pages import field_error
@@ -436,6 +437,30 @@ def test_tier_list_shows_the_years_the_calendar_covers(admin_client, lang, publi
     # seeds/calendar.json: 2022–2026 from the State Council's notices, 2027 estimated.
     assert shown == {**dict.fromkeys(range(2022, 2027), published), 2027: provisional}
     assert "国办发明电〔2025〕7号" in section
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_calendar_years_speak_the_pages_language_after_seed(session, admin_client, lang):
+    """A database loaded when the seed's 2027 source carried an English note shows none
+    after ``seed``: the document's name is data (marked as Chinese), whether a year is
+    provisional is a label in the page's language."""
+    session.get_one(
+        CalendarYear, 2027
+    ).source = "《全国年节及纪念日放假办法》 (estimate; the 2027 notice is not yet published)"
+    session.commit()
+    seed(session)
+    session.commit()
+    html = admin_client.get(f"/admin/tiers?lang={lang}").text
+    section = html[html.index('id="calendar-title"') :]
+    rows = section[section.index("<tbody") : section.index("</tbody>")]
+    assert "estimate" not in rows
+    row_2027 = re.search(r'<th scope="row">2027</th>(.*?)</tr>', rows, re.S).group(1)
+    assert '<span lang="zh-Hans">《全国年节及纪念日放假办法》</span>' in row_2027
+    assert ("暂定" if lang == "zh" else "Provisional") in row_2027
+    if lang == "zh":
+        # Nothing in English but what is marked as another language.
+        unmarked = re.sub(r'<span lang="zh-Hans">[^<]*</span>|<[^>]+>', " ", rows)
+        assert not re.search(r"[A-Za-z]{3,}", unmarked), unmarked
 
 
 def test_tier_settings_change_is_audited_with_old_and_new_values(session, admin_client):
