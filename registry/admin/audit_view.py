@@ -20,7 +20,7 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
 from registry.accounts.models import User
-from registry.admin.forms import ROLE_LABELS, NewUserForm, TierSettingsForm
+from registry.admin.forms import ROLE_LABELS, SCOPE_LABELS, NewUserForm, TierSettingsForm
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.review_forms import CLAIM_STATE_LABELS
 from registry.core.audit_labels import OBJECT_LABELS, VIA_LABELS, action_label
@@ -68,7 +68,8 @@ _WORKFLOW_FIELDS = {
     "verified": _l("Verified"),
     "source_version": _l("Version at the source"),
     "year": _l("Year"),
-    "active": _l("Active"),
+    # A user's: whether the account may sign in ("Active" is an enterprise's status).
+    "active": _l("Account enabled"),
     "role": _l("Role"),
     "email": _l("Email"),
     "user": _l("User"),
@@ -93,6 +94,13 @@ def field_label(name: str) -> str:
     labels = _form_labels(ProfileForm, AnnualReportForm, TierSettingsForm, NewUserForm)
     return str(_WORKFLOW_FIELDS.get(name) or labels.get(name) or name)
 
+
+#: An enterprise's status in words, as the review pages write it.
+_ENTERPRISE_STATUS = {
+    "active": _l("Active"),
+    "deregistered": _l("Deregistered"),
+    "merged": _l("Merged"),
+}
 
 #: Fields whose values are written in one language whatever the page's.
 _VALUE_LANG = {"name_zh": "zh-Hans", "name_en": "en"}
@@ -186,6 +194,12 @@ def _kilobytes(value: Any) -> str:
     return _("%(size)s KB", size=f"{value / 1024:.1f}")
 
 
+def _scopes(value: Any) -> str:
+    """A token's scopes (stored as one text, separated by spaces) in words."""
+    scopes = value.split() if isinstance(value, str) else list(value)
+    return "; ".join(str(SCOPE_LABELS.get(scope, scope)) for scope in scopes)
+
+
 def _validity(value: Any) -> str:
     if value == "calendar_year":
         return _("Until the end of the calendar year of the grant")
@@ -217,6 +231,8 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
         "city_code": _words(names.cities),
         "industry_code": _words(names.industries),
         "state": _words(states.get(object_type, {})),
+        "status": _words(_ENTERPRISE_STATUS if object_type == "enterprise" else {}),
+        "scopes": _scopes,
         "validity": _validity,
         "tier_expires_at": _last_day,
     }

@@ -686,8 +686,11 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
                 "Token prefix: <span>— → ecr_ab12</span>",
                 "Enterprise: <span>— → 赣江科技有限公司</span>",
                 "Merged into: <span>— → 赣江科技有限公司</span>",
+                "Status: <span>Active → Merged</span>",
+                "Scopes: <span>— → Read the registry (enterprise users: public data",
+                "Account enabled: <span>Yes → No</span>",
             ],
-            ["> ban_until:", "> prefix:", "> merged_into:", "> user:"],
+            ["> ban_until:", "> prefix:", "> merged_into:", "> user:", "registry:read"],
         ),
         (
             "zh",
@@ -696,8 +699,10 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
                 "用户: <span>— → e@example.com</span>",
                 "令牌前缀: <span>— → ecr_ab12</span>",
                 "企业: <span>— → 赣江科技有限公司</span>",
+                "状态: <span>存续 → 已合并</span>",
+                "账号已启用: <span>是 → 否</span>",
             ],
-            ["> ban_until:", "> prefix:", "Token prefix", "企业名称"],
+            ["> ban_until:", "> prefix:", "Token prefix", "企业名称", "registry:read", "存续: <"],
         ),
     ],
 )
@@ -715,11 +720,18 @@ def test_audit_rows_label_the_fields_of_revocations_tokens_and_links(
         "token",
         5,
         user=[None, "e@example.com"],
-        scopes=[None, ["registry:read"]],
+        scopes=[None, "registry:read"],
         prefix=[None, "ecr_ab12"],
     )
     on_the_day("user.link", "user", 9, enterprise=[None, enterprise.id])
-    on_the_day("enterprise.status", "enterprise", other.uscc, merged_into=[None, enterprise.uscc])
+    on_the_day(
+        "enterprise.status",
+        "enterprise",
+        other.uscc,
+        status=["active", "merged"],
+        merged_into=[None, enterprise.uscc],
+    )
+    on_the_day("user.update", "user", 9, active=[True, False])
     text = " ".join(admin_client.get(f"/admin/audit?lang={lang}").text.split())
     for words in shown:
         assert words in text
