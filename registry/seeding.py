@@ -3,7 +3,8 @@ into the database.
 
 Idempotent: a second run changes nothing. Tier settings an admin has edited since
 (``Tier.edited_at``) are left alone unless ``force``; ``force`` also rewrites the
-calendar years already loaded. Every settings change is audited.
+calendar years already loaded, whose description alone (source, provisional) follows the
+seed without it. Every settings change is audited.
 """
 
 from __future__ import annotations
@@ -121,26 +122,44 @@ def _seed_tiers(
         report.count("updated", "tiers")
 
 
-def _calendar_rows(years: dict) -> tuple[dict[date, str], dict[int, tuple[str | None, bool]]]:
-    days: dict[date, str] = {}
-    for spec in years.values():
-        for kind, listed in (
+def _calendar_rows(
+    years: dict,
+) -> tuple[dict[int, dict[date, str]], dict[int, tuple[str | None, bool]]]:
+    """The days each seeded year lists (a block may start in the previous year: 2023's
+    New Year holds 2022-12-31) and each year's (source, provisional)."""
+    listed: dict[int, dict[date, str]] = {}
+    for year, spec in years.items():
+        days = listed.setdefault(int(year), {})
+        for kind, dates in (
             ("holiday", spec.get("holidays", [])),
             ("workday", spec.get("workdays", [])),
         ):
-            # A block may start in the previous year (2023's New Year: 2022-12-31).
-            days.update({date.fromisoformat(d): kind for d in listed})
+            days.update({date.fromisoformat(d): kind for d in dates})
     meta = {
         int(y): (spec.get("source"), bool(spec.get("provisional", False)))
         for y, spec in years.items()
     }
-    return days, meta
+    return listed, meta
+
+
+def _as_seeded(
+    year: int, listed: dict[date, str], days: dict[date, str], stored: dict[date, str]
+) -> bool:
+    """Whether the stored days of ``year`` are the ones the seed gives it: each day it
+    lists, and no other special day within the year."""
+    return all(stored.get(day) == kind for day, kind in listed.items()) and all(
+        day in days for day in stored if day.year == year
+    )
 
 
 def _seed_calendar(session: DbSession, report: SeedReport, *, force: bool, directory: Path) -> None:
     """Add the seeded years not loaded yet; with ``force``, make the stored calendar
-    exactly the seed's (rewritten only when it differs)."""
-    days, meta = _calendar_rows(load("calendar.json", directory)["years"])
+    exactly the seed's (rewritten only when it differs). Without it, a loaded year whose
+    days are the seed's takes the seed's source and provisional flag (a description
+    corrected in the seed, such as a note once written into a source, reaches the
+    databases loaded before); a year whose days differ keeps them all."""
+    listed, meta = _calendar_rows(load("calendar.json", directory)["years"])
+    days = {day: kind for year_days in listed.values() for day, kind in year_days.items()}
     stored_days = dict(session.execute(select(CalendarDay.day, CalendarDay.kind)).all())
     stored_years = {
         y.year: (y.source, y.provisional) for y in session.scalars(select(CalendarYear))
@@ -153,6 +172,13 @@ def _seed_calendar(session: DbSession, report: SeedReport, *, force: bool, direc
         report.count("updated", "calendars")
     else:
         known = set(stored_years)
+        for year in sorted(known & set(meta)):
+            if stored_years[year] != meta[year] and _as_seeded(
+                year, listed[year], days, stored_days
+            ):
+                described = session.get_one(CalendarYear, year)
+                described.source, described.provisional = meta[year]
+                report.count("updated", "calendar years")
     new_years = sorted(set(meta) - known)
     for day, kind in days.items():
         if day not in stored_days and (day.year in new_years or day.year + 1 in new_years):

@@ -287,7 +287,11 @@ REFUSALS = [
      "is not below the current tier"),
     ("grant-lower", ["grant", "{on}", "tech_sme", "--reason", "r"], "use demote"),
     ("grant-held", ["grant", "{on}", "champion", "--reason", "r"], "already holds"),
-    ("blank-reason", ["grant", "{off}", "high_tech", "--reason", "  "], "reason is required"),
+    (
+        "blank-reason",
+        ["grant", "{off}", "high_tech", "--reason", "  "],
+        "reason: This field is required.",
+    ),
     ("number-pattern", ["grant", "{off}", "high_tech", "--reason", "r", "--since", "2025-06-01",
                         "--number", "JX-TS-2025-00001"], "does not match"),
     ("number-taken", ["grant", "{off}", "champion", "--reason", "r", "--since", "2025-06-01",

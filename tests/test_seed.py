@@ -185,3 +185,37 @@ def test_the_plans_scale_targets_in_yuan_and_its_rd_intensity(session):
     named = [code for industries, _revenue in scale.values() for code in industries]
     assert len(named) == len(set(named))
     assert set(named) <= set(session.scalars(select(Industry.code)))
+
+
+#: The 2027 source as the seed once wrote it, a note in English inside it, which the
+#: admin's tiers page showed on Chinese pages (issue 12).
+OLD_2027_SOURCE = "《全国年节及纪念日放假办法》 (estimate; the 2027 notice is not yet published)"
+
+
+def test_a_loaded_years_description_follows_the_seed_when_its_days_do(runner, session):
+    """A database loaded before the seed's source was corrected takes the correction on
+    the next plain ``seed``; the year stays provisional for check-deploy."""
+    session.get_one(CalendarYear, 2027).source = OLD_2027_SOURCE
+    session.get_one(CalendarYear, 2026).provisional = True
+    session.commit()
+    assert "updated 2 calendar years" in seed(runner).stdout
+    session.expire_all()
+    assert session.get_one(CalendarYear, 2027).source == "《全国年节及纪念日放假办法》"
+    assert session.get_one(CalendarYear, 2027).provisional is True
+    assert session.get_one(CalendarYear, 2026).provisional is False
+    assert "nothing changed" in seed(runner).stdout
+
+
+def test_a_year_whose_days_differ_keeps_its_description_unless_forced(runner, session):
+    """Days changed since (an operator's own calendar) keep the year as it is, source
+    and flag with them: only ``--force`` makes it the seed's."""
+    session.get_one(CalendarYear, 2027).source = OLD_2027_SOURCE
+    session.add(CalendarDay(day=date(2027, 3, 1), kind="holiday"))
+    session.commit()
+    assert "nothing changed" in seed(runner).stdout
+    session.expire_all()
+    assert session.get_one(CalendarYear, 2027).source == OLD_2027_SOURCE
+    assert "updated 1 calendars" in seed(runner, "--force").stdout
+    session.expire_all()
+    assert session.get_one(CalendarYear, 2027).source == "《全国年节及纪念日放假办法》"
+    assert session.get(CalendarDay, date(2027, 3, 1)) is None

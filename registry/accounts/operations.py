@@ -176,7 +176,7 @@ def decide_claim(
         raise field_error("decision", "invalid_choice", "Choose confirm or refuse.")
     comment = (comment or "").strip() or None
     if decision == "refuse" and comment is None:
-        raise field_error("comment", "required", "Give the reason for refusing.")
+        raise required("comment")
     if claim.state != ClaimState.PENDING:
         raise InvalidTransition("This claim has already been decided.")
     user = session.get_one(User, claim.user_id)

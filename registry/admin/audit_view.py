@@ -20,7 +20,7 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
 from registry.accounts.models import User
-from registry.admin.forms import ROLE_LABELS, NewUserForm, TierSettingsForm
+from registry.admin.forms import ROLE_LABELS, SCOPE_LABELS, NewUserForm, TierSettingsForm
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.review_forms import CLAIM_STATE_LABELS
 from registry.core.audit_labels import OBJECT_LABELS, VIA_LABELS, action_label
@@ -46,7 +46,9 @@ def _form_labels(*forms: type) -> dict[str, Any]:
     return labels
 
 
-#: Fields no form edits: the workflow's and the ladder's.
+#: Fields no form edits: the workflow's, the ladder's, the records' own and those of
+#: users, tokens, files and sync sources. Every field an audit entry can record has a
+#: label here or on a form (tests/admin/test_audit_fields.py reads them from the code).
 _WORKFLOW_FIELDS = {
     "state": _l("State"),
     "tier": _l("Tier"),
@@ -56,20 +58,33 @@ _WORKFLOW_FIELDS = {
     "application_id": _l("Application"),
     "enterprise": _l("Enterprise"),
     "enterprise_id": _l("Enterprise"),
+    "uscc": _l("Unified social credit code"),
     "registration_number": _l("Registration number"),
     "tier_since": _l("Tier held since"),
     "tier_expires_at": _l("Tier valid until"),
+    "ban_until": _l("No application until"),
     "status": _l("Status"),
+    "merged_into": _l("Merged into"),
     "verified": _l("Verified"),
-    "active": _l("Active"),
+    "source_version": _l("Version at the source"),
+    "year": _l("Year"),
+    # A user's: whether the account may sign in ("Active" is an enterprise's status).
+    "active": _l("Account enabled"),
     "role": _l("Role"),
     "email": _l("Email"),
+    "user": _l("User"),
     "name": _l("Name"),
     "name_zh": _l("Name in Chinese"),
     "name_en": _l("Name in English"),
     "rank": _l("Rank on the ladder"),
+    "criteria": _l("Criteria"),
     "scopes": _l("Scopes"),
+    "prefix": _l("Token prefix"),
+    "revoked": _l("Revoked"),
+    "attachment": _l("File"),
     "label": _l("File name"),
+    "size": _l("Size"),
+    "sha256": _l("SHA-256 digest"),
     "base_url": _l("Address"),
 }
 
@@ -79,6 +94,13 @@ def field_label(name: str) -> str:
     labels = _form_labels(ProfileForm, AnnualReportForm, TierSettingsForm, NewUserForm)
     return str(_WORKFLOW_FIELDS.get(name) or labels.get(name) or name)
 
+
+#: An enterprise's status in words, as the review pages write it.
+_ENTERPRISE_STATUS = {
+    "active": _l("Active"),
+    "deregistered": _l("Deregistered"),
+    "merged": _l("Merged"),
+}
 
 #: Fields whose values are written in one language whatever the page's.
 _VALUE_LANG = {"name_zh": "zh-Hans", "name_en": "en"}
@@ -115,11 +137,16 @@ class _Names:
         self.tiers = tier_names(session, lang)
         user_ids = {e.actor_id for e in entries if e.actor_id is not None}
         usccs: set[str] = set()
+        enterprise_ids: set[int] = set()
         for e in entries:
             for name, change in (e.changes or {}).items():
                 values = change if isinstance(change, list) else [change]
                 if name in ("claimed_by", "user_id", "decided_by"):
                     user_ids.update(v for v in values if isinstance(v, int))
+                if name in ("enterprise", "enterprise_id", "merged_into"):
+                    # A USCC, or (linking a user) the enterprise's id.
+                    usccs.update(v for v in values if isinstance(v, str))
+                    enterprise_ids.update(v for v in values if isinstance(v, int))
             if e.object_type == "user" and e.object_id.isdigit():
                 user_ids.add(int(e.object_id))
             if e.object_type in ("enterprise", "annual_report"):
@@ -130,17 +157,22 @@ class _Names:
                 select(User.id, User.name, User.email).where(User.id.in_(user_ids))
             )
         }
-        self.enterprises = {
-            uscc: name
-            for uscc, name in session.execute(
-                select(Enterprise.uscc, Enterprise.name).where(Enterprise.uscc.in_(usccs))
+        self.enterprises: dict[str | int, str] = {}
+        for enterprise_id, uscc, name in session.execute(
+            select(Enterprise.id, Enterprise.uscc, Enterprise.name).where(
+                Enterprise.uscc.in_(usccs) | Enterprise.id.in_(enterprise_ids)
             )
-        }
+        ):
+            self.enterprises[uscc] = self.enterprises[enterprise_id] = name
         self.cities = {c.code: c.name(lang) for c in session.scalars(select(City))}
         self.industries = {i.code: i.name(lang) for i in session.scalars(select(Industry))}
 
     def user(self, user_id: int) -> str:
         return self.users.get(user_id) or f"#{user_id}"
+
+    def enterprise(self, key: str | int) -> str:
+        """An enterprise by its name (its USCC or id when it is not stored here)."""
+        return self.enterprises.get(key) or (f"#{key}" if isinstance(key, int) else str(key))
 
 
 def _words(labels: dict) -> Callable[[Any], str]:
@@ -153,6 +185,19 @@ def _last_day(value: Any) -> str:
         return dates.last_day(datetime.fromisoformat(str(value).replace("Z", "+00:00"))).isoformat()
     except ValueError:
         return str(value)
+
+
+def _kilobytes(value: Any) -> str:
+    """A file's size as the application's page shows it."""
+    if not isinstance(value, int):
+        return str(value)
+    return _("%(size)s KB", size=f"{value / 1024:.1f}")
+
+
+def _scopes(value: Any) -> str:
+    """A token's scopes (stored as one text, separated by spaces) in words."""
+    scopes = value.split() if isinstance(value, str) else list(value)
+    return "; ".join(str(SCOPE_LABELS.get(scope, scope)) for scope in scopes)
 
 
 def _validity(value: Any) -> str:
@@ -176,11 +221,18 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
         "tier": _words(names.tiers),
         "prerequisite": _words(names.tiers),
         "claimed_by": lambda v: names.user(v) if isinstance(v, int) else str(v),
+        "enterprise": names.enterprise,
+        "enterprise_id": names.enterprise,
+        "merged_into": names.enterprise,
+        "attachment": lambda v: f"#{v}",
+        "size": _kilobytes,
         "role": _words(ROLE_LABELS),
         "kind": _words(KIND_LABELS),
         "city_code": _words(names.cities),
         "industry_code": _words(names.industries),
         "state": _words(states.get(object_type, {})),
+        "status": _words(_ENTERPRISE_STATUS if object_type == "enterprise" else {}),
+        "scopes": _scopes,
         "validity": _validity,
         "tier_expires_at": _last_day,
     }
@@ -200,10 +252,10 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
 def _object_name(names: _Names, entry: AuditEntry) -> str:
     kind, ident = entry.object_type, entry.object_id
     if kind == "enterprise":
-        return names.enterprises.get(ident, ident)
+        return names.enterprise(ident)
     if kind == "annual_report":
         uscc, _sep, year = ident.partition("/")
-        return f"{names.enterprises.get(uscc, uscc)} · {year}"
+        return f"{names.enterprise(uscc)} · {year}"
     if kind == "tier":
         return names.tiers.get(ident, ident)
     if kind == "user" and ident.isdigit():

@@ -46,6 +46,17 @@ class _DateField(DateField):
             raise ValueError(_l("Enter a date as YYYY-MM-DD.")) from None
 
 
+#: What each scope is for, in a line (API.md's table has the detail).
+SCOPE_LABELS = {
+    "registry:read": _l("Read the registry (enterprise users: public data and their own)"),
+    "registry:write": _l("Change enterprise records and annual reports"),
+    "changes:read": _l("Read the change feed and the export (reviewers)"),
+    "workflow:apply": _l("Applications of the user's own enterprise (enterprise users)"),
+    "workflow:review": _l("Review: claims, decisions, demotions, objections (reviewers)"),
+    "admin": _l("Administration: users, tokens, tiers, sync sources, imports, audit log"),
+}
+
+
 ROLE_LABELS = {
     Role.ENTERPRISE: _l("Enterprise user"),
     Role.REVIEWER: _l("Reviewer"),

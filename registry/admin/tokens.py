@@ -27,7 +27,7 @@ from registry.accounts.checks import normalise_email
 from registry.accounts.models import SCOPES, ApiToken, User
 from registry.admin import next_steps as admin_next_steps
 from registry.admin import questions
-from registry.admin.forms import ROLE_LABELS
+from registry.admin.forms import ROLE_LABELS, SCOPE_LABELS
 from registry.admin.views import bp
 from registry.core import access, clock
 from registry.core.api import SCOPE_ROLES
@@ -39,16 +39,6 @@ from registry.core.web import form_page, nav_item, refuse, refuse_also, see_othe
 from registry.extensions import db
 
 nav_item("admin.tokens", _l("API tokens"), {"admin"}, order=63)
-
-#: What each scope is for, in a line (API.md's table has the detail).
-SCOPE_LABELS = {
-    "registry:read": _l("Read the registry (enterprise users: public data and their own)"),
-    "registry:write": _l("Change enterprise records and annual reports"),
-    "changes:read": _l("Read the change feed and the export (reviewers)"),
-    "workflow:apply": _l("Applications of the user's own enterprise (enterprise users)"),
-    "workflow:review": _l("Review: claims, decisions, demotions, objections (reviewers)"),
-    "admin": _l("Administration: users, tokens, tiers, sync sources, imports, audit log"),
-}
 
 
 class TokenForm(FlaskForm):
@@ -63,7 +53,7 @@ class TokenForm(FlaskForm):
         choices=[SelectChoice(scope, SCOPE_LABELS.get(scope, scope)) for scope in SCOPES],
         default=["registry:read"],
         validate_choice=False,
-        validators=[InputRequired(_l("Choose at least one scope."))],
+        validators=[InputRequired(REQUIRED)],
     )
     expires_days = NumberField(
         _l("Expires in (days)"),

@@ -44,7 +44,7 @@ from registry.core.api import (
     loads,
     requires,
 )
-from registry.core.errors import NotFound, field_error, found
+from registry.core.errors import NotFound, field_error, found, required
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.preconditions import check_write, reject_malformed_json
 from registry.enterprises import uscc as uscc_codes
@@ -265,7 +265,7 @@ def _target_enterprise(uscc: str | None) -> Enterprise:
     user = caller()
     if uscc is None:
         if user.is_reviewer:
-            raise field_error("enterprise_uscc", "required", "Name the enterprise.")
+            raise required("enterprise_uscc")
         if user.enterprise_id is None:
             raise NotFound("No such enterprise.")
         return db.session.get_one(Enterprise, user.enterprise_id)

@@ -29,6 +29,7 @@ from registry.core.errors import (
     ManualChecksUnconfirmed,
     ValidationFailed,
     refusal,
+    required,
 )
 from registry.core.models import AuditEntry
 from registry.ladder import dates, holds
@@ -53,10 +54,7 @@ def _comment(comment: str | None) -> str | None:
 def _required_comment(comment: str | None) -> str:
     comment = _comment(comment)
     if comment is None:
-        raise ValidationFailed(
-            "A comment is required.",
-            errors=[refusal("comment", "required", "A comment is required.")],
-        )
+        raise required("comment")
     return comment
 
 
@@ -239,7 +237,10 @@ def _check_manual_confirmations(
         raise ManualChecksUnconfirmed(
             "Confirm the manual checks: %(codes)s.",
             codes=", ".join(missing),
-            errors=[refusal(f"manual_checks.{c}", "required", c) for c in missing],
+            errors=[
+                refusal(f"manual_checks.{c}", "required", "Confirm this check to approve.")
+                for c in missing
+            ],
         )
     if application.tier == "high_tech" and (innovation_score is None or innovation_score <= 70):
         raise ValidationFailed(

@@ -9,7 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField
 from wtforms.validators import InputRequired
 
-_REQUIRED = _l("This field is required.")
+from registry.core.forms import REQUIRED
 
 
 class NewApplicationForm(FlaskForm):
@@ -19,7 +19,7 @@ class NewApplicationForm(FlaskForm):
     target = RadioField(
         _l("What do you apply for?"),
         choices=[],
-        validators=[InputRequired(_l("Choose what you apply for."))],
+        validators=[InputRequired(REQUIRED)],
     )
 
     def chosen(self) -> tuple[str, str]:
@@ -29,7 +29,7 @@ class NewApplicationForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("File"), validators=[FileRequired(_REQUIRED)])
+    file = FileField(_l("File"), validators=[FileRequired(REQUIRED)])
 
 
 class SubmitForm(FlaskForm):

@@ -10,10 +10,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.applications.objections import COMMENT_MAX, CONTACT_MAX, GROUNDS_MAX, NAME_MAX
-from registry.core.forms import RegistryForm
+from registry.core.forms import REQUIRED, RegistryForm
 from registry.core.web import one_of_the_choices, strip_text
-
-_REQUIRED = _l("This field is required.")
 
 
 def _text(label: LazyString, limit: int, field: type[StringField] = StringField) -> StringField:
@@ -22,7 +20,7 @@ def _text(label: LazyString, limit: int, field: type[StringField] = StringField)
         label,
         filters=[strip_text],
         validators=[
-            DataRequired(_REQUIRED),
+            DataRequired(REQUIRED),
             Length(max=limit, message=_l("At most %(max)d characters.")),
         ],
     )
@@ -59,6 +57,6 @@ class ResolutionForm(RegistryForm):
             SelectChoice("upheld", _l("Uphold: the application is rejected at once")),
             SelectChoice("dismissed", _l("Dismiss: the application may be granted")),
         ],
-        validators=[InputRequired(_l("Choose to uphold or to dismiss the objection."))],
+        validators=[InputRequired(REQUIRED)],
     )
     comment = _text(_l("Comment"), COMMENT_MAX, TextAreaField)

@@ -73,7 +73,7 @@ def _required_text(values: dict[str, str | None], limits: dict[str, int]) -> dic
     errors = []
     for name, limit in limits.items():
         if not cleaned[name]:
-            errors.append(refusal(name, "required", "Required."))
+            errors.append(refusal(name, "required", "This field is required."))
         elif len(cleaned[name]) > limit:
             errors.append(refusal(name, "too_long", "At most %(max)s characters.", max=limit))
     if errors:

@@ -169,7 +169,7 @@ def queue() -> ResponseReturnValue:
 @access.reviewer
 def nominate() -> ResponseReturnValue:
     form = forms.NominateForm()
-    form.tier.choices = forms.choices(tier_labels())
+    form.tier.choices = forms.required_choices(tier_labels())
     if form.validate_on_submit():
         try:
             enterprise = enterprise_queries.by_uscc(db.session, cast(str, form.uscc.data))

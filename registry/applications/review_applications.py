@@ -216,6 +216,21 @@ def _shown(error: DomainError) -> str:
     )
 
 
+def _mark_unconfirmed(form: forms.DecisionForm, error: DomainError) -> list[str]:
+    """Each manual check the refusal names, marked on its checkbox with a message that
+    names it too: the error summary lists the messages of checkboxes alone (a
+    checkbox's label is often a whole sentence), so each entry must say which check it
+    is. Returns the checks marked."""
+    marked = []
+    for item in error.errors:
+        name = forms.confirm_field(item.get("field", "").removeprefix("manual_checks."))
+        if name in form:
+            field = form[name]
+            field.errors = [_("Confirm this check to approve: %(check)s.", check=field.label.text)]
+            marked.append(name)
+    return marked
+
+
 @bp.post("/applications/<int:application_id>/decision")
 @access.reviewer
 def decide(application_id: int) -> ResponseReturnValue:
@@ -237,16 +252,14 @@ def decide(application_id: int) -> ResponseReturnValue:
         )
     except DomainError as error:
         db.session.rollback()
-        for item in error.errors:
-            code = item.get("field", "").removeprefix("manual_checks.")
-            if forms.confirm_field(code) in form:
-                form[forms.confirm_field(code)].errors = [_("Confirm this check to approve.")]
+        unconfirmed = _mark_unconfirmed(form, error)
         application = db.get_or_404(Application, application_id)
         if application.state != State.IN_REVIEW:
             # No decision form on the page (a stale tab): the refusal goes above it.
             return _application_page(application, problem=_shown(error), status=error.status)
         if isinstance(error, ManualChecksUnconfirmed):
-            form.form_errors.append(_shown(error))
+            if len(unconfirmed) < len(error.errors):
+                form.form_errors.append(_shown(error))  # a check the form does not show
         else:
             refuse(form, error)
         return _application_page(application, decision=form, status=error.status)

@@ -72,7 +72,9 @@ def _demote_form(enterprise: Enterprise, **kwargs: Any) -> forms.DemoteForm:
     names = tier_labels()
     ranks = ladder_queries.tier_ranks(db.session)
     current = ranks.get(enterprise.tier, 0) if enterprise.tier else 0
-    form.to_tier.choices = forms.choices({c: n for c, n in names.items() if ranks[c] < current})
+    form.to_tier.choices = forms.required_choices(
+        {c: n for c, n in names.items() if ranks[c] < current}
+    )
     return form
 
 

@@ -23,10 +23,8 @@ from wtforms.validators import InputRequired, Length, Optional
 from registry.accounts.models import User
 from registry.applications.models import State
 from registry.applications.queries import APPROVALS, ASSIGNEES, NEEDS_REVIEWER, QueueFilter
-from registry.core.forms import NumberField
+from registry.core.forms import REQUIRED, NumberField
 from registry.core.web import one_of_the_choices
-
-_REQUIRED = _l("This field is required.")
 
 DECISION_LABELS = {
     "approve": _l("Approve"),
@@ -51,6 +49,15 @@ ALL_STATES = "all"
 def choices(labels: dict) -> list[SelectChoice]:
     """``{value: label}`` as a select's choices."""
     return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def required_choices(labels: dict) -> list[SelectChoice]:
+    """The choices of a required select, after an empty "Choose…" one that it starts on
+    and that "required" refuses: no value is chosen for the user without their knowing
+    (none at all when ``labels`` is empty)."""
+    if not labels:
+        return []
+    return [SelectChoice("", _l("Choose…")), *choices(labels)]
 
 
 class QueueFilterForm(Form):
@@ -132,7 +139,7 @@ class DecisionForm(FlaskForm):
         choices=choices(DECISION_LABELS),
         validate_choice=False,
         validators=[
-            InputRequired(_l("Choose a decision.")),
+            InputRequired(REQUIRED),
             one_of_the_choices(_l("Choose a decision.")),
         ],
     )
@@ -170,13 +177,13 @@ def decision_form(manual_checks: list[tuple[str, str]], **kwargs: Any) -> Decisi
 class NominateForm(FlaskForm):
     uscc = StringField(
         _l("Unified social credit code"),
-        validators=[InputRequired(_REQUIRED), Length(max=64)],
+        validators=[InputRequired(REQUIRED), Length(max=64)],
     )
     tier = SelectField(
         _l("Tier"),
         validate_choice=False,
         validators=[
-            InputRequired(_REQUIRED),
+            InputRequired(REQUIRED),
             one_of_the_choices(_l("Unknown tier: choose one from the list.")),
         ],
     )
@@ -186,13 +193,13 @@ class DemoteForm(FlaskForm):
     """``to_tier`` lists the tiers below the current one; the operation checks it."""
 
     to_tier = SelectField(
-        _l("Demote to"), validate_choice=False, validators=[InputRequired(_REQUIRED)]
+        _l("Demote to"), validate_choice=False, validators=[InputRequired(REQUIRED)]
     )
-    reason = TextAreaField(_l("Reason"), validators=[InputRequired(_REQUIRED), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(REQUIRED), Length(max=2000)])
 
 
 class RevokeForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[InputRequired(_REQUIRED), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(REQUIRED), Length(max=2000)])
     ban_until = DateField(_l("No application until"), validators=[Optional()])
 
 
@@ -204,7 +211,7 @@ class ClaimDecisionForm(FlaskForm):
         choices=choices({"confirm": _l("Confirm"), "refuse": _l("Refuse")}),
         validate_choice=False,
         validators=[
-            InputRequired(_l("Choose confirm or refuse.")),
+            InputRequired(REQUIRED),
             one_of_the_choices(_l("Choose confirm or refuse.")),
         ],
     )

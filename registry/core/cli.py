@@ -43,7 +43,7 @@ def refusal_exits() -> Iterator[None]:
         yield
     except DomainError as exc:
         _session().rollback()
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(_one_line(exc)) from exc
     except OperationalError as exc:
         if not is_lock_timeout(exc):
             raise
@@ -53,6 +53,16 @@ def refusal_exits() -> Iterator[None]:
             f"{current_app.config['DATABASE_LOCK_WAIT']:g} seconds, so what waited for it "
             "was not written. Run the command again."
         ) from exc
+
+
+def _one_line(error: DomainError) -> str:
+    """A refusal as the command line says it. A field's refusal in the words a form
+    shows beside the field ("This field is required.") is led by the field's name, which
+    a page shows as its label."""
+    fields = [item.get("field") for item in error.errors]
+    if len(fields) == 1 and fields[0] and str(error.errors[0].get("message")) == str(error):
+        return f"{fields[0]}: {error}"
+    return str(error)
 
 
 def transactional(command: Callable[..., T]) -> Callable[..., T]:

@@ -83,7 +83,9 @@ class NumberField(Field):
     Typed into a text input with a numeric keyboard: a ``type="number"`` input would show
     a wrong value as empty. Whatever was typed is shown back, and any wrong value — not a
     number, out of range, too many decimals — gets the one ``message``, which says what
-    is accepted. An empty field is None, for ``InputRequired`` or ``Optional`` to judge.
+    is accepted; a number above ``maximum`` gets ``too_large`` instead when given (the
+    bound a ``message`` such as "0 or more" does not name). An empty field is None, for
+    ``InputRequired`` or ``Optional`` to judge.
     """
 
     widget = TextInput()
@@ -97,32 +99,37 @@ class NumberField(Field):
         minimum: int,
         maximum: int,
         places: int = 0,
+        too_large: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("render_kw", {"inputmode": "decimal" if places else "numeric"})
         super().__init__(label, validators, **kwargs)
         self.message = message
+        self.too_large = too_large or message
         self.minimum, self.maximum, self.places = minimum, maximum, places
-        self.wrong = False
+        #: The message of a wrong value, else None.
+        self.wrong: str | None = None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data, self.wrong = None, False
+        self.data, self.wrong = None, None
         if not valuelist or not str(valuelist[0]).strip():
             return
         value = parse_number(str(valuelist[0]))
-        if (
+        if value is not None and value > self.maximum:
+            self.wrong = self.too_large
+        elif (
             value is None
             or decimal_places(value) > self.places
             or not self.minimum <= value <= self.maximum
         ):
-            self.wrong = True
+            self.wrong = self.message
         else:
             self.data = value if self.places else int(value)
 
     def pre_validate(self, form: BaseForm) -> None:
-        if self.wrong:
+        if self.wrong is not None:
             # The one message, and no other check of a value that is not one.
-            raise StopValidation(self.message)
+            raise StopValidation(self.wrong)
 
     def _value(self) -> str:
         if self.raw_data:

@@ -24,7 +24,8 @@ from registry.core.errors import refusal
 from registry.core.forms import decimal_places
 from registry.core.schemas import code_field, no_nul, text_field
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.forms import MAX_COUNT, PERCENT_DECIMALS
+from registry.enterprises.checks import MAX_COUNT, PHONE_FAULT, PHONE_PATTERN, least_count
+from registry.enterprises.forms import PERCENT_DECIMALS
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS, Status
 
 STATUSES = [str(s) for s in Status]
@@ -70,8 +71,10 @@ class Percentage(fields.Float):
         return number
 
 
-def _whole(maximum: int) -> fields.Integer:
-    return fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=maximum))
+def _whole(maximum: int, least: int = 0) -> fields.Integer:
+    return fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=least, max=maximum)
+    )
 
 
 # --- enterprises ---------------------------------------------------------------------------
@@ -92,7 +95,18 @@ class EnterpriseIn(Schema):
     founded_on = fields.Date(allow_none=True)
     legal_representative = _text(100)
     contact_name = _text(100)
-    contact_phone = _text(40)
+    contact_phone = fields.String(
+        allow_none=True,
+        validate=[
+            validate.Length(max=40),
+            no_nul,
+            validate.Regexp(PHONE_PATTERN, error=PHONE_FAULT),
+        ],
+        metadata={
+            "description": "Digits (at least five), an optional leading +, and spaces, "
+            "hyphens or brackets between them"
+        },
+    )
     contact_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     address = _text(300)
     main_products = _text(2000)
@@ -163,7 +177,7 @@ class AnnualReportIn(Schema):
 
 
 for _name in COUNT_FIELDS:
-    AnnualReportIn._declared_fields[_name] = _whole(MAX_COUNT)
+    AnnualReportIn._declared_fields[_name] = _whole(MAX_COUNT, least_count(_name))
 for _name in MONEY_FIELDS:
     AnnualReportIn._declared_fields[_name] = _whole(MAX_AMOUNT)
 for _name in PERCENT_FIELDS:
@@ -192,7 +206,7 @@ def status_change(code: str, doc: dict, sent: dict, errors: list) -> tuple:
         return status, None
     merged_into = normalised_uscc(doc.get("merged_into") or "")
     if not doc.get("merged_into"):
-        errors.append(refusal("merged_into", "required", "Required when merged."))
+        errors.append(refusal("merged_into", "required", "This field is required."))
     elif merged_into is None:
         errors.append(refusal("merged_into", "invalid_uscc", "Not a valid USCC."))
     elif merged_into == code:

@@ -27,18 +27,16 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 from registry.core import clock
 from registry.core.forms import REQUIRED, NumberField, RegistryForm
 from registry.core.web import strip_text
+from registry.enterprises.checks import MAX_COUNT, PHONE_FAULT, PHONE_PATTERN, least_count
 from registry.enterprises.models import COUNT_FIELDS, MONEY_FIELDS, PERCENT_FIELDS
 from registry.enterprises.money import YUAN_PER_WAN
 
 #: 元 in one 万元.
 MONEY_DECIMALS = 4
 PERCENT_DECIMALS = 2
-# The largest amount a BIGINT column holds, in whole 万元; counts fit an INTEGER column.
+# The largest amount a BIGINT column holds, in whole 万元; counts fit an INTEGER column
+# (checks.MAX_COUNT).
 MAX_WAN = 900_000_000_000_000
-MAX_COUNT = 2_147_483_647
-#: A phone number as people write one: digits (at least five), an optional leading +,
-#: and spaces, hyphens or brackets between them ("0791-88888888", "+86 138 0000 0000").
-PHONE_PATTERN = r"^\+?(?=(?:\D*\d){5})[\d() -]+$"
 
 
 def _code(value: Any) -> str:
@@ -81,10 +79,7 @@ class ProfileForm(RegistryForm):
         validators=[
             Optional(),
             Length(max=40),
-            Regexp(
-                PHONE_PATTERN,
-                message=_l("Enter a phone number: digits, with + - ( ) or spaces between them."),
-            ),
+            Regexp(PHONE_PATTERN, message=_l(PHONE_FAULT)),
         ],
     )
     contact_email = EmailField(
@@ -133,6 +128,7 @@ def _count(label: str, help_text: str, *, least: int = 0) -> NumberField:
         message=_l("Enter a whole number of %(min)s or more.", min=least),
         minimum=least,
         maximum=MAX_COUNT,
+        too_large=_l("Enter a whole number of at most %(max)s.", max=f"{MAX_COUNT:,}"),
     )
 
 
@@ -148,6 +144,7 @@ def _money(label: str, help_text: str) -> NumberField:
         minimum=0,
         maximum=MAX_WAN,
         places=MONEY_DECIMALS,
+        too_large=_l("Enter an amount of at most %(max)s in 10,000 yuan.", max=f"{MAX_WAN:,}"),
     )
 
 
@@ -263,7 +260,7 @@ class AnnualReportForm(RegistryForm):
     global_market_rank = _count(
         _l("Global market rank of the main product"),
         _l("The main product's rank by global market share (1 = first). Empty if not known."),
-        least=1,
+        least=least_count("global_market_rank"),
     )
 
     GROUPS = (

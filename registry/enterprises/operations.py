@@ -14,7 +14,13 @@ from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
 from registry.core.dbsession import DbSession
-from registry.core.errors import InvalidTransition, ReadOnlyOrigin, ValidationFailed, refusal
+from registry.core.errors import (
+    InvalidTransition,
+    ReadOnlyOrigin,
+    ValidationFailed,
+    refusal,
+    required,
+)
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.batches import REPORT_FIELDS, report_values
 from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, City, Enterprise, Status
@@ -63,10 +69,7 @@ def clean_profile(values: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"not profile fields: {', '.join(sorted(unknown))}")
     cleaned = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
     if "name" in cleaned and not cleaned["name"]:
-        raise ValidationFailed(
-            "The enterprise name is required.",
-            errors=[refusal("name", "required", "Required.")],
-        )
+        raise required("name")
     return cleaned
 
 
@@ -255,10 +258,7 @@ def change_status(
     status = Status(status)
     if status == Status.MERGED:
         if not merged_into:
-            raise ValidationFailed(
-                "merged_into is required when the status is merged.",
-                errors=[refusal("merged_into", "required", "Required when the status is merged.")],
-            )
+            raise required("merged_into")
         merged_into = valid_uscc(merged_into)
         if merged_into == enterprise.uscc:
             raise ValidationFailed("An enterprise cannot merge into itself.")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import undefer
 from registry.core import access
 from registry.core.audit import Actor
 from registry.core.errors import found
+from registry.core.forms import REQUIRED
 from registry.core.next_step import flash_next_step
 from registry.core.web import nav_item, see_other
 from registry.extensions import db
@@ -44,9 +45,7 @@ SHOWN_ERRORS = 20
 
 
 class ImportForm(FlaskForm):
-    file = FileField(
-        _l("File (CSV or XLSX)"), validators=[FileRequired(_l("Choose a file to import."))]
-    )
+    file = FileField(_l("File (CSV or XLSX)"), validators=[FileRequired(REQUIRED)])
 
 
 @bp.route("/imports", methods=["GET", "POST"])

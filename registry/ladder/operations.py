@@ -18,7 +18,7 @@ from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
 from registry.core.dbsession import DbSession
-from registry.core.errors import InvalidTransition, ValidationFailed, refusal
+from registry.core.errors import InvalidTransition, ValidationFailed, required
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
 from registry.ladder import dates, queries
@@ -106,10 +106,7 @@ def _event(
 def require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(
-            "A reason is required.",
-            errors=[refusal("reason", "required", "A reason is required.")],
-        )
+        raise required("reason")
     return reason
 
 

@@ -27,7 +27,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from registry.core.errors import DomainError, ValidationFailed
 from registry.enterprises.api_schemas import MAX_AMOUNT
 from registry.enterprises.batches import report_values, uscc_warnings
-from registry.enterprises.forms import MAX_COUNT
+from registry.enterprises.checks import MAX_COUNT
 from registry.enterprises.models import (
     COUNT_FIELDS,
     FIGURE_FIELDS,

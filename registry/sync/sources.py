@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.dbsession import DbSession
-from registry.core.errors import NotFound, Refusals, field_error
+from registry.core.errors import NotFound, Refusals, field_error, required
 from registry.enterprises.models import LOCAL_ORIGIN
 from registry.sync.crypto import encrypt_token
 from registry.sync.models import SyncSource
@@ -27,6 +27,8 @@ def check_name(session: DbSession, name: str) -> str:
     """A new source's name: a slug of 1–64 characters (lowercase letters, digits, ``-``,
     ``_``), not ``local`` and not taken. It becomes its records' ``origin``."""
     name = (name or "").strip().lower()
+    if not name:
+        raise required("name")
     if not NAME_PATTERN.match(name):
         raise field_error(
             "name",
@@ -51,7 +53,9 @@ def check_base_url(url: str) -> str:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
         parts, port_ok = None, False
-    if not url or len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
+    if not url:
+        raise required("base_url")
+    if len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
         problem = "Give a URL of at most 500 characters, without spaces."
     elif parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         problem = "Give an http:// or https:// URL with a host."
@@ -72,7 +76,9 @@ def check_token(token: str) -> str:
     """The bearer token the peer issued: printable, without spaces, at most 1000
     characters."""
     token = (token or "").strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable() or " " in token:
+    if not token:
+        raise required("token")
+    if len(token) > MAX_TOKEN_LENGTH or not token.isprintable() or " " in token:
         raise field_error("token", "invalid_format", "Give the bearer token the peer issued.")
     return token
 

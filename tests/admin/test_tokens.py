@@ -195,7 +195,7 @@ def test_a_scope_the_role_lacks_is_accepted_and_named(session, admin_client, rev
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"scopes": ()}, "scopes", "Choose at least one scope."),
+        ({"scopes": ()}, "scopes", "This field is required."),
         ({"scopes": ("registry:read", "root")}, "scopes", "Choose among the listed scopes."),
         ({"days": "0"}, "expires_days", "Enter a whole number from 1 to 365."),
         ({"days": "366"}, "expires_days", "Enter a whole number from 1 to 365."),
@@ -222,7 +222,7 @@ def test_every_token_fault_is_shown_at_once(session, admin_client, reviewer):
     assert response.status_code == 422
     page = response.text
     assert field_error(page, "email") == "No user has this email address."
-    assert field_error(page, "scopes") == "Choose at least one scope."
+    assert field_error(page, "scopes") == "This field is required."
     assert field_error(page, "expires_days") == "Enter a whole number from 1 to 365."
     assert 'value="Nobody@Example.com"' in page
     accounts.update_user(session, reviewer, actor=TEST_ACTOR, active=False)

@@ -17,7 +17,8 @@ from registry.core.errors import QuotaFull
 from registry.core.models import AuditEntry
 from registry.extensions import db
 from registry.ladder import operations as ladder
-from registry.ladder.models import Tier
+from registry.ladder.models import CalendarYear, Tier
+from registry.seeding import seed
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR, tier_form
 from tests.pages import field_error
@@ -438,6 +439,30 @@ def test_tier_list_shows_the_years_the_calendar_covers(admin_client, lang, publi
     assert "国办发明电〔2025〕7号" in section
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_calendar_years_speak_the_pages_language_after_seed(session, admin_client, lang):
+    """A database loaded when the seed's 2027 source carried an English note shows none
+    after ``seed``: the document's name is data (marked as Chinese), whether a year is
+    provisional is a label in the page's language."""
+    session.get_one(
+        CalendarYear, 2027
+    ).source = "《全国年节及纪念日放假办法》 (estimate; the 2027 notice is not yet published)"
+    session.commit()
+    seed(session)
+    session.commit()
+    html = admin_client.get(f"/admin/tiers?lang={lang}").text
+    section = html[html.index('id="calendar-title"') :]
+    rows = section[section.index("<tbody") : section.index("</tbody>")]
+    assert "estimate" not in rows
+    row_2027 = re.search(r'<th scope="row">2027</th>(.*?)</tr>', rows, re.S).group(1)
+    assert '<span lang="zh-Hans">《全国年节及纪念日放假办法》</span>' in row_2027
+    assert ("暂定" if lang == "zh" else "Provisional") in row_2027
+    if lang == "zh":
+        # Nothing in English but what is marked as another language.
+        unmarked = re.sub(r'<span lang="zh-Hans">[^<]*</span>|<[^>]+>', " ", rows)
+        assert not re.search(r"[A-Za-z]{3,}", unmarked), unmarked
+
+
 def test_tier_settings_change_is_audited_with_old_and_new_values(session, admin_client):
     form = tier_form(session, "chain_leader", notice_days="7", approvals_required="3", quota="10")
     response = admin_client.post("/admin/tiers/chain_leader", data=form)
@@ -648,6 +673,82 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
     assert "状态: <span>待处理 → 不成立</span>" in " ".join(
         admin_client.get("/admin/audit?lang=zh").text.split()
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "hidden"),
+    [
+        (
+            "en",
+            [
+                "No application until: <span>— → 2027-03-01</span>",
+                "User: <span>— → e@example.com</span>",
+                "Token prefix: <span>— → ecr_ab12</span>",
+                "Enterprise: <span>— → 赣江科技有限公司</span>",
+                "Merged into: <span>— → 赣江科技有限公司</span>",
+                "Status: <span>Active → Merged</span>",
+                "Scopes: <span>— → Read the registry (enterprise users: public data",
+                "Account enabled: <span>Yes → No</span>",
+            ],
+            ["> ban_until:", "> prefix:", "> merged_into:", "> user:", "registry:read"],
+        ),
+        (
+            "zh",
+            [
+                "在此日期前不得申报: <span>— → 2027-03-01</span>",
+                "用户: <span>— → e@example.com</span>",
+                "令牌前缀: <span>— → ecr_ab12</span>",
+                "企业: <span>— → 赣江科技有限公司</span>",
+                "状态: <span>存续 → 已合并</span>",
+                "账号已启用: <span>是 → 否</span>",
+            ],
+            ["> ban_until:", "> prefix:", "Token prefix", "企业名称", "registry:read", "存续: <"],
+        ),
+    ],
+)
+def test_audit_rows_label_the_fields_of_revocations_tokens_and_links(
+    session, admin_client, make, lang, shown, hidden
+):
+    """A revocation's ban, a token's owner and prefix and a user's enterprise (stored as
+    its id) by their labels and names, in both languages."""
+    enterprise = make.enterprise(name="赣江科技有限公司")
+    other = make.enterprise()
+    on_the_day = partial(record, session, datetime(2026, 3, 5, tzinfo=UTC))
+    on_the_day("tier.revoke", "enterprise", other.uscc, ban_until=[None, "2027-03-01"])
+    on_the_day(
+        "token.create",
+        "token",
+        5,
+        user=[None, "e@example.com"],
+        scopes=[None, "registry:read"],
+        prefix=[None, "ecr_ab12"],
+    )
+    on_the_day("user.link", "user", 9, enterprise=[None, enterprise.id])
+    on_the_day(
+        "enterprise.status",
+        "enterprise",
+        other.uscc,
+        status=["active", "merged"],
+        merged_into=[None, enterprise.uscc],
+    )
+    on_the_day("user.update", "user", 9, active=[True, False])
+    text = " ".join(admin_client.get(f"/admin/audit?lang={lang}").text.split())
+    for words in shown:
+        assert words in text
+    for words in hidden:
+        assert words not in text
+
+
+def test_an_enterprise_is_called_one_not_its_name_in_chinese(session, admin_client, auth, make):
+    """The kind of object "enterprise" reads 企业 in the audit filter and heads the
+    account page's section: 企业名称 is the label of the enterprise's name."""
+    html = admin_client.get("/admin/audit?lang=zh").text
+    assert '<option value="enterprise">企业</option>' in html
+    assert "企业名称" not in html
+    make.user("e@example.com", Role.ENTERPRISE, password=PASSWORD, enterprise=make.enterprise())
+    session.commit()
+    account = auth.signed_in("e@example.com").get("/account?lang=zh").text
+    assert '<h2 id="enterprise-title">企业</h2>' in account
 
 
 def test_what_the_registry_did_itself_is_said_in_words(session, admin_client, make):

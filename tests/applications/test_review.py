@@ -23,6 +23,7 @@ from registry.ladder import operations as ladder
 from registry.ladder.models import CalendarYear
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR
+from tests.pages import field_error
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wed 2026-03-04 in Shanghai
 TSME_CHECKS = {"confirm_industry_allowed": "y", "confirm_clean_record": "y"}
@@ -427,10 +428,11 @@ def test_manual_checks_must_be_confirmed(session, world):
     client = world["clients"]["wang"]
     client.post(page_of(application) + "/claim")
     response = decide(client, application, decision="approve", confirm_industry_allowed="y")
-    html = text(response)
     assert response.status_code == 422
-    assert "Confirm this check to approve." in html
-    assert "clean_record" in html
+    assert field_error(response.text, "confirm_clean_record") == (
+        "Confirm this check to approve: Clean record this year and last."
+    )
+    assert field_error(response.text, "confirm_industry_allowed") == ""
     session.expire_all()
     assert application.state == State.IN_REVIEW
     assert transitions(session, application, "approve") == 0
@@ -439,22 +441,77 @@ def test_manual_checks_must_be_confirmed(session, world):
 @pytest.mark.parametrize(
     ("lang", "listed"),
     [
-        ("zh", "请确认人工核查项：本年及上年无不良记录。"),
-        ("en", "Confirm the manual checks: Clean record this year and last."),
+        (
+            "zh",
+            [
+                "审核通过前须确认此项：不属于禁止、限制类行业。",
+                "审核通过前须确认此项：本年及上年无不良记录。",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Confirm this check to approve: Not in a prohibited or restricted industry.",
+                "Confirm this check to approve: Clean record this year and last.",
+            ],
+        ),
     ],
 )
 def test_the_manual_checks_refusal_names_them_in_the_pages_language(session, world, lang, listed):
+    """Each entry of the error summary names its check, in the page's language, and
+    links to its checkbox; no entry says "confirm this" without saying what."""
     application = submitted(session, world)
     client = world["clients"]["wang"]
     client.post(page_of(application) + "/claim")
     response = client.post(
-        page_of(application) + f"/decision?lang={lang}",
-        data={"decision": "approve", "confirm_industry_allowed": "y"},
+        page_of(application) + f"/decision?lang={lang}", data={"decision": "approve"}
     )
     assert response.status_code == 422
+    summary = response.text[response.text.index('class="error-summary"') :]
+    summary = summary[: summary.index("</div>")]
+    entries = [
+        (href, " ".join(unescape(re.sub(r"<[^>]+>", "", entry)).split()))
+        for href, entry in re.findall(r'<li><a href="#([^"]+)">(.*?)</a></li>', summary, re.S)
+    ]
+    assert entries == [
+        ("confirm_industry_allowed", listed[0]),
+        ("confirm_clean_record", listed[1]),
+    ]
+    assert len(re.findall(r"<li>", summary)) == 2  # nothing else, no repeat
     shown = re.sub(r"<[^>]+>", " ", text(response))  # what a person reads, not field names
-    assert listed in shown
     assert "clean_record" not in shown
+
+
+@pytest.mark.parametrize(
+    ("lang", "required", "other_words"),
+    [
+        ("zh", "此项为必填项。", ["请填写意见。", "请填写拒绝理由。"]),
+        ("en", "This field is required.", ["A comment is required.", "Give the reason"]),
+    ],
+)
+def test_a_comment_the_decision_needs_is_required_in_the_forms_words(
+    session, world, claims, lang, required, other_words
+):
+    """One wording for a missing value (QUALITY.md U1, issue 12): the comment that only
+    rejecting, asking for changes or refusing a claim needs is "required" as every
+    form's required field says it, beside the field."""
+    application = submitted(session, world)
+    client = world["clients"]["wang"]
+    client.post(page_of(application) + "/claim")
+    response = client.post(
+        page_of(application) + f"/decision?lang={lang}", data={"decision": "reject"}
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "comment") == required
+    wrong = claims["wrong"]
+    response = client.post(
+        f"/review/account-claims/{wrong.id}/decision?lang={lang}",
+        data={f"claim-{wrong.id}-decision": "refuse"},
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, f"claim-{wrong.id}-comment") == required
+    for words in other_words:
+        assert words not in response.text
 
 
 def test_reject_and_request_changes_need_a_comment(session, world):
@@ -465,8 +522,7 @@ def test_reject_and_request_changes_need_a_comment(session, world):
         for comment in ("", "  "):
             response = decide(client, application, decision=decision, comment=comment)
             assert response.status_code == 422
-            assert "A comment is required." in text(response)
-            assert 'id="comment-error"' in response.get_data(as_text=True)
+            assert "This field is required." in field_error(response.text, "comment")
     assert decide(client, application).status_code == 422  # no decision chosen
     response = decide(
         client, application, decision="reject", comment="Figures not credible", confirm="1"
@@ -741,6 +797,51 @@ def test_nominate_submit_and_the_nominator_cannot_approve(auth, session, make, w
     assert transitions(session, application, "approve") == 1
 
 
+def _options(html: str, name: str) -> list[tuple[str, str]]:
+    """(attributes, text) of each option of the select named ``name``."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, name
+    return re.findall(r"<option([^>]*)>([^<]*)</option>", select.group(1))
+
+
+@pytest.mark.parametrize(
+    ("lang", "choose", "required"),
+    [("zh", "请选择", "此项为必填项。"), ("en", "Choose…", "This field is required.")],
+)
+def test_required_tier_selects_start_on_choose_and_refuse_it(
+    session, make, world, lang, choose, required
+):
+    """The nominate form's tier and the demotion's lower tier start on an explicit
+    "Choose…", not on the first tier (科技型中小企业) chosen for the reviewer, and leaving
+    it is refused as required."""
+    enterprise = make.enterprise(founded_on=date(2015, 1, 1))
+    ladder.grant_tier(session, enterprise, "high_tech", actor=TEST_ACTOR, reason="granted")
+    session.commit()
+    wang = world["clients"]["wang"]
+    for page, name in (
+        ("/review/nominate", "tier"),
+        (f"/review/enterprises/{enterprise.uscc}", "demote-to_tier"),
+    ):
+        options = _options(wang.get(f"{page}?lang={lang}").text, name)
+        assert options[0] == (' value=""', choose)
+        assert not any("selected" in attributes for attributes, _text in options)
+        assert len(options) > 1
+    response = wang.post(
+        f"/review/nominate?lang={lang}", data={"uscc": enterprise.uscc, "tier": ""}
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "tier") == required
+    response = wang.post(
+        f"/review/enterprises/{enterprise.uscc}/demotion?lang={lang}",
+        data={"demote-to_tier": "", "demote-reason": "R&D fell"},
+    )
+    assert response.status_code == 422
+    assert field_error(response.text, "demote-to_tier") == required
+    session.expire_all()
+    assert enterprise.tier == "high_tech"
+    assert session.scalar(select(func.count()).select_from(Application)) == 0
+
+
 def test_a_reviewer_linked_to_the_enterprise_decides_nothing(app, session, world):
     application = submitted(session, world)
     world["clients"]["wang"].post(page_of(application) + "/claim")
@@ -947,7 +1048,7 @@ def test_confirm_a_claim_links_the_user_and_refuse_does_not(auth, session, world
         f"/review/account-claims/{wrong.id}/decision", data={f"claim-{wrong.id}-decision": "refuse"}
     )
     assert response.status_code == 422
-    assert "Give the reason for refusing." in text(response)
+    assert "This field is required." in field_error(response.text, f"claim-{wrong.id}-comment")
     response = client.post(
         f"/review/account-claims/{wrong.id}/decision",
         data={f"claim-{wrong.id}-decision": "refuse", f"claim-{wrong.id}-comment": "not them"},

@@ -55,6 +55,33 @@ def test_a_number_field_has_one_message_and_shows_what_was_typed(count, share, d
         assert f'inputmode="{"decimal" if field.places else "numeric"}"' in html
 
 
+class BoundedForm(Form):
+    count = NumberField(
+        "Count", [Optional()], message="0 or more", minimum=0, maximum=10, too_large="at most 10"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "errors"),
+    [
+        ("10", []),
+        ("11", ["at most 10"]),
+        ("99999999999", ["at most 10"]),
+        ("1e999999", ["at most 10"]),
+        ("10.5", ["at most 10"]),
+        ("-1", ["0 or more"]),
+        ("1.5", ["0 or more"]),
+        ("abc", ["0 or more"]),
+    ],
+)
+def test_a_number_too_large_is_told_the_upper_bound(typed, errors):
+    """A number above the maximum is told the bound, which "0 or more" hides; still one
+    message per field."""
+    form = BoundedForm(MultiDict({"count": typed}))
+    form.validate()
+    assert form.count.errors == errors
+
+
 def test_a_number_field_shows_a_stored_value_plainly():
     form = FiguresForm(data={"count": 3, "share": Decimal("5E+1")})
     assert (form.count._value(), form.share._value()) == ("3", "50")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from registry.core import clock, preconditions
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.core.pagination import encode_cursor
+from registry.enterprises.checks import PHONE_PATTERN
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.schemas import enterprise_out
 from registry.ladder import operations as ladder_ops
@@ -402,6 +403,43 @@ def test_body_values_are_checked(client, world):
     assert refused_fields(bad) == [("merged_into", "invalid_uscc")]
     alone = client.put(path, json={"name": "x", "merged_into": world.b.uscc}, headers=headers)
     assert refused_fields(alone) == [("merged_into", "inconsistent")]
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("zh", "请输入电话号码：数字，其间可有 + - ( ) 或空格。"),
+        ("en", "Enter a phone number: digits, with + - ( ) or spaces between them."),
+    ],
+)
+def test_a_phone_is_checked_as_the_profile_form_checks_it(
+    client, session, world, language, message
+):
+    """A phone of letters is refused by PUT and PATCH as by the web form (one rule,
+    ``enterprises.checks``), with the form's words in the caller's language."""
+    path = f"{API}/enterprises/{world.a.uscc}"
+    headers = with_tag(world.headers["owner"], **{"If-Match": '"1"', "Accept-Language": language})
+    for response in (
+        client.patch(path, json={"contact_phone": "abcdefg"}, headers=headers),
+        client.put(path, json={**PROFILE, "contact_phone": "abcdefg"}, headers=headers),
+        client.put(path, json={**PROFILE, "contact_phone": "12-34"}, headers=headers),
+    ):
+        assert refused_fields(response) == [("contact_phone", "invalid_format")]
+        assert [e["message"] for e in response.json["errors"]] == [message]
+    assert reload(session, world.a).version == 1
+    for phone, stored in (("+86 (791) 8888-8888", "+86 (791) 8888-8888"), ("  ", None)):
+        response = client.patch(path, json={"contact_phone": phone}, headers=headers)
+        assert response.status_code == 200, response.json
+        assert reload(session, world.a).contact_phone == stored
+        headers["If-Match"] = response.headers["ETag"]
+
+
+def test_the_openapi_document_gives_the_phone_rule(client):
+    schemas = client.get(f"{API}/openapi.json").json["components"]["schemas"]
+    for name in ("EnterpriseIn", "EnterprisePatch"):
+        phone = schemas[name]["properties"]["contact_phone"]
+        assert phone["pattern"] == PHONE_PATTERN and phone["maxLength"] == 40
+    assert re.fullmatch(PHONE_PATTERN, PROFILE["contact_phone"])
 
 
 def test_the_order_of_the_checks(client, world):

@@ -138,6 +138,8 @@ def test_an_unchanged_report_put_changes_nothing(client, session, world):
         (2024, {"revenue": 2, "total_income": 1}, [("revenue", "inconsistent")]),
         (2024, {"net_assets": 2, "total_assets": 1}, [("net_assets", "inconsistent")]),
         (2024, {"employees": -1}, [("employees", "out_of_range")]),
+        (2024, {"global_market_rank": 0}, [("global_market_rank", "out_of_range")]),
+        (2024, {"global_market_rank": -3}, [("global_market_rank", "out_of_range")]),
         (2024, {"debt_ratio": 100.5}, [("debt_ratio", "out_of_range")]),
         (2024, {"debt_ratio": 12.345}, [("debt_ratio", "invalid_format")]),
         (2024, {"debt_ratio": "12.5"}, [("debt_ratio", "invalid_type")]),
@@ -161,6 +163,35 @@ def test_figures_are_checked(client, session, world, year, body, refused):
     )
     assert refused_fields(response) == refused
     assert stored_report(session, world.a, year) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "message"), [("zh", "须在 1 至 2147483647 之间。"), ("en", "Must be from 1 to")]
+)
+def test_a_global_market_rank_starts_at_one_as_on_the_form(
+    client, session, world, language, message
+):
+    """Rank 0 is refused by the API as by the annual report form (one rule,
+    ``enterprises.checks``), in the caller's language; the document says so."""
+    response = client.put(
+        report_path(world.a, 2024),
+        json={**FIGURES, "global_market_rank": 0},
+        headers=with_tag(
+            world.headers["owner"], **{"If-None-Match": "*", "Accept-Language": language}
+        ),
+    )
+    assert refused_fields(response) == [("global_market_rank", "out_of_range")]
+    assert response.json["errors"][0]["message"].startswith(message)
+    assert stored_report(session, world.a, 2024) is None
+    first = client.put(
+        report_path(world.a, 2024),
+        json={**FIGURES, "global_market_rank": 1},
+        headers=with_tag(world.headers["owner"], **{"If-None-Match": "*"}),
+    )
+    assert first.status_code == 201, first.json
+    schema = client.get(f"{API}/openapi.json").json["components"]["schemas"]["AnnualReportIn"]
+    assert schema["properties"]["global_market_rank"]["minimum"] == 1
+    assert schema["properties"]["employees"]["minimum"] == 0
 
 
 def test_a_report_put_to_another_or_an_invalid_enterprise(client, world):

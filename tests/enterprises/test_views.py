@@ -358,6 +358,14 @@ def test_a_figure_left_empty_is_cleared(signed_in, owner, session, make):
         ("en", {"revenue": "-1"}, "revenue", "Enter an amount of 0 or more in 10,000 yuan"),
         ("zh", {"employees": "1.5"}, "employees", "请输入 0 及以上的整数。"),
         ("en", {"employees": "-1"}, "employees", "Enter a whole number of 0 or more."),
+        (
+            "en",
+            {"employees": "99999999999"},
+            "employees",
+            "Enter a whole number of at most 2,147,483,647.",
+        ),
+        ("zh", {"employees": "99999999999"}, "employees", "请输入不超过 2,147,483,647 的整数。"),
+        ("zh", {"global_market_rank": "99999999999"}, "global_market_rank", "不超过 2,147,483,647"),
         ("en", {"debt_ratio": "100.01"}, "debt_ratio", "Enter a percentage from 0 to 100"),
         ("zh", {"debt_ratio": "12.345"}, "debt_ratio", "0 至 100 之间的百分比，最多 2 位小数。"),
         ("en", {"global_market_rank": "0"}, "global_market_rank", "a whole number of 1 or more"),
@@ -415,7 +423,8 @@ def test_cross_field_checks_come_with_the_field_errors(signed_in, session):
         ("zh", "一百", "请输入 0 及以上的金额，单位万元，最多 4 位小数。"),
         ("en", "1.23456", "Enter an amount of 0 or more in 10,000 yuan, with at most 4 decimals."),
         ("en", "NaN", "Enter an amount of 0 or more in 10,000 yuan, with at most 4 decimals."),
-        ("en", "1e999999", "Enter an amount of 0 or more in 10,000 yuan, with at most 4 decimals."),
+        ("en", "1e999999", "Enter an amount of at most 900,000,000,000,000 in 10,000 yuan."),
+        ("zh", "99999999999999999", "请输入不超过 900,000,000,000,000 的金额，单位万元。"),
     ],
 )
 def test_a_wrong_number_gets_one_plain_message_and_is_shown_back(
