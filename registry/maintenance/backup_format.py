@@ -160,7 +160,7 @@ def _canonical_query(table: Table, on_postgres: bool) -> tuple[Select[Any], list
 
 
 def row_chunks(
-    connection: Connection, table: Table, batch: int = 2000
+    connection: Connection, table: Table, batch: int = 1000
 ) -> Iterator[tuple[bytes, int]]:
     """Every row of ``table`` as its canonical line, in primary-key order: chunks of
     lines (each with its newline) and how many. Streamed (a server-side cursor on
