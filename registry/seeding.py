@@ -1,8 +1,8 @@
-"""Loading ``seeds/`` (tiers, criteria, cities, industries, calendar, the plan's targets)
-into the database.
+"""Loading ``seeds/`` (tiers, criteria, cities, industries, calendar, the plan's targets
+and period) into the database.
 
-Idempotent: a second run changes nothing. Tier settings an admin has edited since
-(``Tier.edited_at``) are left alone unless ``force``; ``force`` also rewrites the
+Idempotent: a second run changes nothing. Tier settings and the plan's period an admin
+has edited since (``edited_at``) are left alone unless ``force``; ``force`` also rewrites the
 calendar years already loaded, whose description alone (source, provisional) follows the
 seed without it. Every settings change is audited.
 """
@@ -21,7 +21,7 @@ from registry.core.audit import Actor, diff, record_audit
 from registry.core.db import Model
 from registry.core.dbsession import DbSession
 from registry.enterprises.models import City, Industry
-from registry.ladder.models import CalendarDay, CalendarYear, Tier
+from registry.ladder.models import CalendarDay, CalendarYear, PlanSettings, Tier
 from registry.reports.models import PlanTarget
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -191,6 +191,28 @@ def _seed_calendar(session: DbSession, report: SeedReport, *, force: bool, direc
     session.flush()
 
 
+def _seed_plan_settings(
+    session: DbSession, report: SeedReport, *, force: bool, actor: Actor, directory: Path
+) -> None:
+    end = date.fromisoformat(load("plan_targets.json", directory)["plan_period_end"])
+    settings = session.get(PlanSettings, 1)
+    if settings is None:
+        session.add(PlanSettings(id=1, plan_period_end=end))
+        report.count("inserted", "plan settings")
+        return
+    if settings.plan_period_end == end:
+        return
+    if settings.edited_at is not None and not force:
+        report.kept.append("plan")
+        return
+    changes = diff({"plan_period_end": settings.plan_period_end}, {"plan_period_end": end})
+    settings.plan_period_end, settings.edited_at = end, None
+    session.flush()
+    reason = "seed --force" if force else "seed"
+    record_audit(session, actor, "plan.update", "plan", 1, changes, reason=reason)
+    report.count("updated", "plan settings")
+
+
 def seed(
     session: DbSession, *, force: bool = False, actor: Actor | None = None, directory: Path = SEEDS
 ) -> SeedReport:
@@ -211,6 +233,7 @@ def seed(
         for row in load("plan_targets.json", directory)["targets"]
     ]
     _upsert_reference(session, PlanTarget, "code", targets, report, "plan targets")
+    _seed_plan_settings(session, report, force=force, actor=actor, directory=directory)
     session.flush()
     _seed_tiers(session, report, force=force, actor=actor, directory=directory)
     _seed_calendar(session, report, force=force, directory=directory)

@@ -11,11 +11,12 @@ from sqlalchemy import delete, func, select
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import City, Industry
 from registry.ladder import operations as ladder
-from registry.ladder.models import CalendarDay, CalendarYear, Tier
+from registry.ladder.models import CalendarDay, CalendarYear, PlanSettings, Tier
+from registry.ladder.settings import set_plan_period_end
 from registry.reports.models import PlanTarget
 from tests.factories import TEST_ACTOR
 
-SEEDED = (City, Industry, Tier, CalendarYear, CalendarDay, PlanTarget)
+SEEDED = (City, Industry, Tier, CalendarYear, CalendarDay, PlanTarget, PlanSettings)
 
 
 def seed(runner, *args: str):
@@ -43,6 +44,7 @@ def empty_seeded_tables(session) -> None:
     session.execute(delete(CalendarYear))
     session.execute(delete(Tier))
     session.execute(delete(PlanTarget))
+    session.execute(delete(PlanSettings))
     session.execute(delete(Industry))
     session.execute(delete(City))
     session.execute(delete(AuditEntry))
@@ -59,6 +61,7 @@ def test_first_run_loads_everything_and_the_second_changes_nothing(runner, sessi
         "inserted 5 tiers",
         "inserted 6 calendar years",
         "inserted 7 plan targets",
+        "inserted 1 plan settings",
     ):
         assert line in first.stdout
     after_first = snapshot(session)
@@ -103,6 +106,31 @@ def test_admin_quota_edit_is_kept_by_seed_and_overwritten_by_force(runner, sessi
     others = {k: v for k, v in snapshot(session)["tiers"].items() if k != "champion"}
     assert others == {k: v for k, v in edited["tiers"].items() if k != "champion"}
 
+    assert "nothing changed" in seed(runner).stdout
+
+
+def test_the_plans_period_ends_with_2025_and_an_admins_day_is_kept_unless_forced(runner, session):
+    assert session.get_one(PlanSettings, 1).plan_period_end == date(2025, 12, 31)
+    set_plan_period_end(session, "2026-06-30", actor=TEST_ACTOR, reason="extended")
+    session.commit()
+
+    kept = seed(runner)
+    assert "kept admin-edited settings of plan (use --force to overwrite)" in kept.stdout
+    session.expire_all()
+    assert session.get_one(PlanSettings, 1).plan_period_end == date(2026, 6, 30)
+
+    forced = seed(runner, "--force")
+    assert "updated 1 plan settings" in forced.stdout
+    session.expire_all()
+    settings = session.get_one(PlanSettings, 1)
+    assert (settings.plan_period_end, settings.edited_at) == (date(2025, 12, 31), None)
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "plan.update").order_by(AuditEntry.id)
+    ).all()[-1]
+    assert (entry.changes, entry.reason) == (
+        {"plan_period_end": ["2026-06-30", "2025-12-31"]},
+        "seed --force",
+    )
     assert "nothing changed" in seed(runner).stdout
 
 

@@ -20,7 +20,13 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
 from registry.accounts.models import User
-from registry.admin.forms import ROLE_LABELS, SCOPE_LABELS, NewUserForm, TierSettingsForm
+from registry.admin.forms import (
+    ROLE_LABELS,
+    SCOPE_LABELS,
+    NewUserForm,
+    PlanSettingsForm,
+    TierSettingsForm,
+)
 from registry.applications.labels import KIND_LABELS, OBJECTION_LABELS, STATE_LABELS
 from registry.applications.review_forms import CLAIM_STATE_LABELS
 from registry.core.audit_labels import OBJECT_LABELS, VIA_LABELS, action_label
@@ -91,7 +97,9 @@ _WORKFLOW_FIELDS = {
 
 def field_label(name: str) -> str:
     """A changed field's label (its name when no form or list knows it)."""
-    labels = _form_labels(ProfileForm, AnnualReportForm, TierSettingsForm, NewUserForm)
+    labels = _form_labels(
+        ProfileForm, AnnualReportForm, TierSettingsForm, PlanSettingsForm, NewUserForm
+    )
     return str(_WORKFLOW_FIELDS.get(name) or labels.get(name) or name)
 
 

@@ -186,6 +186,17 @@ class TierSettingsForm(FlaskForm):
         }
 
 
+class PlanSettingsForm(FlaskForm):
+    """The last day of the plan's period (checked by ``set_plan_period_end``)."""
+
+    plan_period_end = _DateField(
+        _l("Last day of the plan's period"), validators=[InputRequired(REQUIRED)]
+    )
+    reason = TextAreaField(
+        _l("Reason for the change"), validators=[InputRequired(REQUIRED), Length(max=2000)]
+    )
+
+
 # --- audit log ----------------------------------------------------------------------------
 
 

@@ -102,3 +102,15 @@ def after_token_revoked() -> None:
         url_for("admin.tokens", _anchor="create-title"),
         _("Create a token"),
     )
+
+
+def after_plan_period() -> None:
+    """An admin saved the last day of the plan's period."""
+    flash_next_step(
+        _(
+            "The home page and the reports name the new period from now on; the quotas "
+            "have not changed."
+        ),
+        url_for("ladder.home"),
+        _("The home page"),
+    )

@@ -35,12 +35,13 @@ from registry.admin.forms import (
     AuditFilterForm,
     NewUserForm,
     PasswordResetForm,
+    PlanSettingsForm,
     RoleForm,
     StatusForm,
     TierSettingsForm,
     UserSearchForm,
 )
-from registry.core import access
+from registry.core import access, clock
 from registry.core.audit import Actor
 from registry.core.clock import SHANGHAI
 from registry.core.confirm import confirm_first
@@ -52,7 +53,12 @@ from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Tier
-from registry.ladder.settings import check_tier_settings, update_tier_settings
+from registry.ladder.settings import (
+    check_plan_period_end,
+    check_tier_settings,
+    set_plan_period_end,
+    update_tier_settings,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -276,7 +282,41 @@ def tiers() -> str:
     overview = ladder_queries.ladder_overview(db.session)
     names = {tier.code: tier.name(current_language()) for tier, _occupancy in overview}
     calendar = ladder_queries.calendar_years(db.session)
-    return render_template("admin/tiers.html", overview=overview, names=names, calendar=calendar)
+    period = ladder_queries.plan_period(db.session, clock.today())
+    return render_template(
+        "admin/tiers.html", overview=overview, names=names, calendar=calendar, period=period
+    )
+
+
+@bp.route("/plan", methods=["GET", "POST"])
+@access.admin
+def plan() -> ResponseReturnValue:
+    """The last day of the plan's period (shown with the quotas on the tiers page)."""
+    period = ladder_queries.plan_period(db.session, clock.today())
+    form = PlanSettingsForm(data={"plan_period_end": period.end})
+    if form.validate_on_submit():
+        try:
+            changes = set_plan_period_end(
+                db.session,
+                form.plan_period_end.data,
+                actor=Actor.of(current_user, "web"),
+                reason=cast(str, form.reason.data),  # required
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+        else:
+            db.session.commit()
+            if changes:
+                flash(_("The plan's period has been saved."))
+                admin_next_steps.after_plan_period()
+            else:
+                flash(_("Nothing was changed."))
+            return see_other(".tiers")
+    elif form.is_submitted() and form.plan_period_end.data is not None:
+        refuse_also(form, lambda: check_plan_period_end(form.plan_period_end.data))
+    html = render_template("admin/plan.html", form=form, period=period)
+    return html, (422 if form.errors else 200)
 
 
 @bp.route("/tiers/<code>", methods=["GET", "POST"])

@@ -103,7 +103,8 @@ class TierRule:
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the checklist; ``required`` and ``actual`` are display values."""
+    """One line of the checklist; ``required`` and ``actual`` are display values
+    (``actual`` as the rule reads it: :func:`as_read`)."""
 
     code: str
     label: str
@@ -209,6 +210,30 @@ def shown(value: Fraction | int | None) -> Shown:
     return hundredths // 100 if hundredths % 100 == 0 else hundredths / 100
 
 
+def as_read(value: Fraction | int | None, op: str | None) -> Shown:
+    """A figure as a rule reads it: to 2 decimals, rounded toward the side where the rule
+    fails (DOMAIN.md "Tier criteria"), so that a figure just short of a threshold never
+    shows as reaching it: against "≥ 3 %" 2.99999997 % shows 2.99, against "≤ 50 %"
+    50.004 % shows 50.01. Whole numbers stay integers; without a comparison the figure
+    rounds half up (:func:`shown`). For display only: the verdict is the exact comparison.
+    """
+    if value is None or op not in _FAILING_SIDE:
+        return shown(value)
+    value = Fraction(value)
+    if value.denominator == 1:
+        return int(value)
+    hundredths = _FAILING_SIDE[op](value * 100)
+    return hundredths // 100 if hundredths % 100 == 0 else hundredths / 100
+
+
+# A "≥"/">" rule fails below its bound, so figures round down; a "≤" rule fails above.
+_FAILING_SIDE: dict[str, Callable[[Fraction], int]] = {
+    ">=": math.floor,
+    ">": math.floor,
+    "<=": math.ceil,
+}
+
+
 def band_points(value: Fraction | None, bands: Bands) -> int | None:
     """Points of the best band whose lower bound ``value`` reaches (bound included)."""
     if value is None:
@@ -217,10 +242,11 @@ def band_points(value: Fraction | None, bands: Bands) -> int | None:
 
 
 def below_points(value: Fraction | None, bands: Bands) -> int | None:
-    """Points of the best band whose upper bound ``value`` stays under (bound excluded)."""
+    """Points of the best band whose upper bound ``value`` does not exceed (bound
+    included: "50 %以下" includes 50 %)."""
     if value is None:
         return None
-    return max((points for bound, points in bands if value < exact(bound)), default=0)
+    return max((points for bound, points in bands if value <= exact(bound)), default=0)
 
 
 def band_max(bands: Bands) -> int:
@@ -261,7 +287,8 @@ def compared(
         status: Status = "unknown"
     else:
         status = "pass" if _COMPARE[op](actual, required) else "fail"
-    return Check(code, facts.label(code), status, op, shown(required), shown(actual), unit)
+    shown_actual = as_read(actual, op)
+    return Check(code, facts.label(code), status, op, shown(required), shown_actual, unit)
 
 
 def at_least(facts: Facts, code: str, actual: Fraction | None, key: str, unit: Unit) -> Check:

@@ -139,6 +139,19 @@ class RegistrationCounter(Model):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PlanSettings(Model):
+    """Settings of the plan whose targets are the quotas (one row, ``id`` 1; seeded,
+    admins edit it, audited): the last day of the plan's period. After it the targets
+    stand as quotas until the province sets new ones."""
+
+    __tablename__ = "plan_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    plan_period_end: Mapped[date] = mapped_column(Date)
+    # Set when an admin edits it; `seed` then leaves it alone unless --force.
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class CalendarDay(Model):
     """A seeded exception to Monday–Friday: a holiday, or a make-up working day."""
 

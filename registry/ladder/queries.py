@@ -15,6 +15,7 @@ from registry.ladder.models import (
     CalendarDay,
     CalendarYear,
     EventKind,
+    PlanSettings,
     RenewalHold,
     Reservation,
     Tier,
@@ -39,6 +40,30 @@ class Occupancy:
     @property
     def percent(self) -> float:
         return round(100 * self.occupancy / self.quota, 2) if self.quota else 0.0
+
+
+#: The plan's first year (赣府厅字〔2022〕69号 covers 2022–2025; DOMAIN.md §1).
+PLAN_FIRST_YEAR = 2022
+#: Its last day ("到2025年底") until the seed or an admin says otherwise.
+DEFAULT_PLAN_PERIOD_END = date(2025, 12, 31)
+
+
+@dataclass(frozen=True)
+class PlanPeriod:
+    """The plan's period as of ``today``: once it has ended, its targets (the quotas)
+    stand until the province sets new ones."""
+
+    first_year: int
+    end: date
+    ended: bool
+    edited_at: datetime | None = None
+
+
+def plan_period(session: DbSession, today: date) -> PlanPeriod:
+    settings = session.get(PlanSettings, 1)
+    end = settings.plan_period_end if settings else DEFAULT_PLAN_PERIOD_END
+    edited = settings.edited_at if settings else None
+    return PlanPeriod(PLAN_FIRST_YEAR, end, today > end, edited)
 
 
 def tiers(session: DbSession) -> list[Tier]:

@@ -1,5 +1,6 @@
 """Tier settings an admin edits (PRODUCT.md "The ladder"): quota, validity, notice length,
-approvals required, self-application, prerequisite and registration pattern.
+approvals required, self-application, prerequisite and registration pattern; and the
+last day of the plan's period (:func:`set_plan_period_end`).
 
 One operation, :func:`update_tier_settings`: it checks every value, writes the changed
 ones and one ``tier_settings.update`` audit entry with the old and new value of each,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -23,9 +25,10 @@ from registry.core.dbsession import DbSession
 from registry.core.errors import Refusals, field_error
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.locks import lock_tier
-from registry.ladder.models import Tier
+from registry.ladder.models import PlanSettings, Tier
 from registry.ladder.numbers import pattern_regex
 from registry.ladder.operations import require_reason
+from registry.ladder.queries import DEFAULT_PLAN_PERIOD_END, PLAN_FIRST_YEAR
 
 EDITABLE = (
     "quota",
@@ -204,5 +207,56 @@ def update_tier_settings(
         setattr(tier, field, wanted[field])
     tier.edited_at = clock.now()
     record_audit(session, actor, "tier_settings.update", "tier", tier.code, changed, reason=reason)
+    session.flush()
+    return changed
+
+
+#: The days the plan's period may end on: within its first year or later, within reason.
+PLAN_PERIOD_END_RANGE = (date(PLAN_FIRST_YEAR, 1, 1), date(2099, 12, 31))
+
+
+def check_plan_period_end(value: Any) -> date:
+    """The last day of the plan's period: a date (or its ISO text) within
+    ``PLAN_PERIOD_END_RANGE``. Saves nothing."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise field_error(
+                "plan_period_end", "invalid_date", "Enter a date as YYYY-MM-DD."
+            ) from None
+    if not isinstance(value, date):
+        raise field_error("plan_period_end", "invalid_date", "Enter a date as YYYY-MM-DD.")
+    first, last = PLAN_PERIOD_END_RANGE
+    if not first <= value <= last:
+        raise field_error(
+            "plan_period_end",
+            "out_of_range",
+            "The plan's period ends on a day from %(min)s to %(max)s.",
+            min=first.isoformat(),
+            max=last.isoformat(),
+        )
+    return value
+
+
+def set_plan_period_end(
+    session: DbSession, value: Any, *, actor: Actor, reason: str
+) -> dict[str, list[Any]]:
+    """Set the last day of the plan's period. Returns ``{"plan_period_end": [old, new]}``,
+    or nothing when it did not change (then nothing is written and no reason is needed).
+    Audited with the reason; ``seed`` keeps the edit unless ``--force``. Flushes, never
+    commits. Only the words of the home and report pages follow it: the quotas stay."""
+    end = check_plan_period_end(value)
+    settings = session.get(PlanSettings, 1)
+    if settings is None:
+        settings = PlanSettings(id=1, plan_period_end=DEFAULT_PLAN_PERIOD_END)
+        session.add(settings)
+    changed = diff({"plan_period_end": settings.plan_period_end}, {"plan_period_end": end})
+    if not changed:
+        return {}
+    reason = require_reason(reason)
+    settings.plan_period_end = end
+    settings.edited_at = clock.now()
+    record_audit(session, actor, "plan.update", "plan", 1, changed, reason=reason)
     session.flush()
     return changed

@@ -55,7 +55,11 @@ def tier_name(code: str) -> str:
 @bp.get("/")
 @public
 def home() -> str:
-    return render_template("ladder/home.html", overview=queries.ladder_overview(db.session))
+    return render_template(
+        "ladder/home.html",
+        overview=queries.ladder_overview(db.session),
+        period=queries.plan_period(db.session, clock.today()),
+    )
 
 
 class TierListFilter(Form):

@@ -23,6 +23,7 @@ from wtforms import Form, SelectField
 from wtforms.validators import ValidationError
 
 from registry.applications.notices import shanghai_minute
+from registry.core import clock
 from registry.core.errors import DomainError
 from registry.core.i18n import current_language
 from registry.core.web import error_text, nav_item, one_of_the_choices, public
@@ -113,6 +114,7 @@ def index() -> str:
         entries=[e for e in catalogue.REPORTS if catalogue.visible(e, staff=staff)],
         descriptions=DESCRIPTIONS,
         panels=panels,
+        period=ladder_queries.plan_period(db.session, clock.today()),
     )
 
 
@@ -130,7 +132,11 @@ def report(name: str) -> ResponseReturnValue:
         form = TierChoice(request.args)
         form.fill_choices(ladder_queries.tier_names(db.session, lang))
     if form is not None and not form.validate():
-        return render_template("reports/report.html", entry=entry, form=form, report=None), 422
+        period = ladder_queries.plan_period(db.session, clock.today())
+        html = render_template(
+            "reports/report.html", entry=entry, form=form, report=None, period=period
+        )
+        return html, 422
 
     year = year_from_text(request.args.get("year")) if name == "coverage" else None
     built = catalogue.build(db.session, entry, staff=is_staff(), year=year)
@@ -153,6 +159,7 @@ def report(name: str) -> ResponseReturnValue:
         notes=[n for n in built.notes if method is None or n != str(progress.METHOD)],
         as_of=shanghai_minute(built.as_of),
         year=built.extra.get("year"),
+        period=ladder_queries.plan_period(db.session, clock.today()),
     )
 
 

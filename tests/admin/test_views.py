@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 
 import pytest
@@ -17,7 +17,7 @@ from registry.core.errors import QuotaFull
 from registry.core.models import AuditEntry
 from registry.extensions import db
 from registry.ladder import operations as ladder
-from registry.ladder.models import CalendarYear, Tier
+from registry.ladder.models import CalendarYear, PlanSettings, Tier
 from registry.seeding import seed
 from tests.conftest import make_app
 from tests.factories import PASSWORD, TEST_ACTOR, tier_form
@@ -30,6 +30,7 @@ PAGES = [
     "/admin/users/{admin_id}",
     "/admin/tiers",
     "/admin/tiers/champion",
+    "/admin/plan",
     "/admin/audit",
 ]
 
@@ -857,3 +858,74 @@ def test_the_forms_carry_a_working_csrf_token(database_url, session, admin, revi
     finally:
         with protected.app_context():
             db.engine.dispose()
+
+
+# --- the plan's period ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "The plan's period, 2022–2025, ended on 2025-12-31."),
+        ("zh", "规划期为2022—2025年，已于2025-12-31结束。"),
+    ],
+)
+def test_the_tiers_page_shows_the_plans_period_with_the_quotas(admin_client, lang, words):
+    html = admin_client.get(f"/admin/tiers?lang={lang}").text
+    section = html[html.index('id="plan-title"') : html.index('id="calendar-title"')]
+    assert words in section and "2025-12-31" in section
+    assert 'href="/admin/plan"' in section
+
+
+def test_the_plans_period_end_is_changed_and_audited(session, admin_client):
+    form = {"plan_period_end": "2027-12-31", "reason": "The province extended the plan"}
+    response = admin_client.post("/admin/plan?lang=en", data=form)
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/tiers"
+    session.expire_all()
+    settings = session.get_one(PlanSettings, 1)
+    assert settings.plan_period_end == date(2027, 12, 31) and settings.edited_at is not None
+    [entry] = audits(session, "plan.update")
+    assert (entry.object_type, entry.object_id) == ("plan", "1")
+    assert entry.changes == {"plan_period_end": ["2025-12-31", "2027-12-31"]}
+    assert entry.reason == "The province extended the plan"
+    html = admin_client.get("/admin/tiers?lang=en").text
+    assert "The plan's period is 2022–2027, to 2027-12-31" in html
+    log = admin_client.get("/admin/audit?lang=en&object_type=plan").text
+    assert "Plan period changed" in log and "Last day of the plan&#39;s period" in log
+
+    again = admin_client.post("/admin/plan?lang=en", data=form, follow_redirects=True)
+    assert "Nothing was changed." in again.text  # the same day again: no second entry
+    assert len(audits(session, "plan.update")) == 1
+    # Seeding again keeps the admin's day.
+    seed(session)
+    session.commit()
+    assert session.get_one(PlanSettings, 1).plan_period_end == date(2027, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("lang", "value", "message"),
+    [
+        ("en", "2021-12-31", "The plan's period ends on a day from 2022-01-01 to 2099-12-31."),
+        ("zh", "2021-12-31", "规划期截止日须在 2022-01-01 至 2099-12-31 之间。"),
+        ("en", "end of 2025", "Enter a date as YYYY-MM-DD."),
+        ("zh", "end of 2025", "请按 YYYY-MM-DD 格式输入日期。"),
+        ("zh", "", "此项为必填项。"),
+    ],
+)
+def test_a_wrong_plan_period_end_is_refused_in_the_pages_language(
+    session, admin_client, lang, value, message
+):
+    form = {"plan_period_end": value, "reason": "test"}
+    response = admin_client.post(f"/admin/plan?lang={lang}", data=form)
+    assert response.status_code == 422
+    assert field_error(response.text, "plan_period_end") == message
+    assert audits(session, "plan.update") == []
+    assert session.get_one(PlanSettings, 1).plan_period_end == date(2025, 12, 31)
+
+
+def test_a_changed_plan_period_end_needs_a_reason(session, admin_client):
+    response = admin_client.post(
+        "/admin/plan?lang=en", data={"plan_period_end": "2026-12-31", "reason": ""}
+    )
+    assert response.status_code == 422 and field_error(response.text, "reason")
+    assert audits(session, "plan.update") == []

@@ -688,6 +688,24 @@ def test_the_champion_snapshot_says_each_rule_in_words(session, world):
     assert re.findall(r"[A-Za-z]{2,}", zh) == []  # no English word on the Chinese page
 
 
+def test_the_snapshot_shows_ratios_as_the_rules_read_them(session, world):
+    ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="held")
+    latest = max(world["a"].reports, key=lambda r: r.year)
+    # R&D / revenue = 6.666… % against "≥ 3 %" shows 6.66 %, rounded down; a debt ratio
+    # of exactly 50 % is in the "50 %以下" band: 5 + 2 + 5 + 6 + 5 = 23 of 30 points.
+    latest.rd_expense, latest.revenue = 2_000_000, 30_000_000
+    latest.main_business_share, latest.debt_ratio = 85, 50
+    session.commit()
+    application = submitted(session, world, tier="champion")
+    client = world["clients"]["wang"]
+    en = eligibility_section(client, application, "en")
+    assert "R&D expense to revenue Met ≥ 3% 6.66%" in en
+    assert "the recorded figures give 23 of the 30 points they can decide" in en
+    zh = eligibility_section(client, application, "zh")
+    assert "研发费用占营业收入比例 符合 ≥ 3% 6.66%" in zh
+    assert "已填报数据可计算的评分项得 23 分（这些项满分 30 分）" in zh
+
+
 def test_the_tech_sme_snapshot_says_the_score_met_the_rule(session, world):
     application = submitted(session, world)
     en = eligibility_section(world["clients"]["wang"], application, "en")

@@ -562,6 +562,22 @@ def test_self_check_says_the_champion_rules_in_words(signed_in, owner, session, 
     assert "5,000 万元：按营业收入达到" in zh
 
 
+@pytest.mark.parametrize(
+    ("lang", "row"),
+    [("en", "R&amp;D expense to revenue"), ("zh", "研发费用占营业收入比例")],
+)
+def test_self_check_shows_a_ratio_as_the_rule_reads_it(signed_in, owner, session, make, lang, row):
+    # 2.99999997 % is short of "≥ 3 %": it shows 2.99 %, never 3 %, beside "Not met".
+    report = make.eligible_report(owner, LAST)
+    report.rd_expense, report.revenue = 299_999_997, 10_000_000_000
+    session.commit()
+    html = signed_in.get(f"/enterprise/eligibility?lang={lang}").text
+    champion = html[html.index('id="tier-champion"') :]
+    line = champion[champion.index(row) : champion.index("</tr>", champion.index(row))]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", line)]
+    assert cells == ["Not met" if lang == "en" else "不符合", "≥ 3%", "2.99%"]
+
+
 def test_self_check_without_reports_is_unknown(signed_in):
     html = signed_in.get("/enterprise/eligibility?lang=en").text
     assert "badge--unknown" in html and "Figures missing" in html

@@ -5,10 +5,12 @@ import json
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from registry.ladder.checks import Facts, as_read, compared
 from registry.ladder.eligibility import (
     LABELS,
     Check,
@@ -697,7 +699,16 @@ def test_champion_score_is_the_part_computable_from_figures():
 
 @pytest.mark.parametrize(
     ("debt_ratio", "expected"),
-    [(Decimal("49.99"), 5), (50, 3), (59.99, 3), (Decimal("60.00"), 1), (69, 1), (70, 0)],
+    [
+        (Decimal("49.99"), 5),
+        (50, 5),  # "50 %以下" includes 50 %
+        (Decimal("50.01"), 3),
+        (59.99, 3),
+        (Decimal("60.00"), 3),
+        (60.01, 1),
+        (70, 1),
+        (Decimal("70.01"), 0),
+    ],
 )
 def test_champion_score_debt_ratio_bands_from_decimal_and_float(debt_ratio, expected):
     evaluation = run("champion", report(**CHAMPION_OK | {"debt_ratio": debt_ratio}))
@@ -824,7 +835,7 @@ def test_to_dict_has_the_api_shape():
     assert json.loads(json.dumps(data)) == data
 
 
-def test_to_dict_rounds_ratios_for_display_only():
+def test_to_dict_rounds_ratios_toward_the_failing_side_for_display_only():
     figures = HIGH_TECH_OK | {
         "tech_staff": 1,
         "employees": 3,
@@ -834,13 +845,64 @@ def test_to_dict_rounds_ratios_for_display_only():
     data = run("high_tech", report(**figures)).to_dict()
     by_code = {c["code"]: c for c in data["checks"]}
     assert by_code["tech_staff_ratio"]["actual"] == 33.33
-    assert by_code["hightech_income_ratio"]["actual"] == 66.67
+    assert by_code["hightech_income_ratio"]["actual"] == 66.66  # 66.666… against ≥ 60 %
     assert by_code["rd_revenue_ratio"]["actual"] == 4
     assert data["score"] is None
-    # 59.999… rounds to 60.0 for display but still fails.
+    # 59.999999 % is short of 60 % and shows so; the verdict is the exact comparison.
     figures = HIGH_TECH_OK | {"hightech_income": 59_999_999, "total_income": 100_000_000}
     shown = check(run("high_tech", report(**figures)), "hightech_income_ratio")
-    assert (shown.status, shown.actual) == ("fail", 60)
+    assert (shown.status, shown.actual) == ("fail", 59.99)
+    figures = HIGH_TECH_OK | {"hightech_income": 60_000_000, "total_income": 100_000_000}
+    shown = check(run("high_tech", report(**figures)), "hightech_income_ratio")
+    assert (shown.status, shown.actual) == ("pass", 60)
+
+
+@pytest.mark.parametrize(
+    ("value", "op", "expected"),
+    [
+        # "≥ X": round down, so a figure short of X never shows as X.
+        (Fraction(299_999_997, 100_000_000), ">=", 2.99),
+        (Fraction(3), ">=", 3),
+        (Fraction(300_001, 100_000), ">=", 3),
+        (Fraction(2, 3) * 100, ">=", 66.66),
+        (Fraction(-1, 1000), ">=", -0.01),
+        # "≤ X": round up, so a figure over X never shows as X.
+        (Fraction(50_004, 1000), "<=", 50.01),
+        (Fraction(50), "<=", 50),
+        (Fraction(49_999, 1000), "<=", 50),
+        (Fraction(1, 3) * 100, "<=", 33.34),
+        # No comparison: half up, as before.
+        (Fraction(2, 3) * 100, None, 66.67),
+        (None, ">=", None),
+    ],
+)
+def test_as_read_rounds_toward_the_failing_side(value, op, expected):
+    shown = as_read(value, op)
+    assert shown == expected
+    assert type(shown) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("op", "actual", "status", "shown"),
+    [
+        (">=", Fraction(299_999_997, 100_000_000), "fail", 2.99),
+        (">=", Fraction(3), "pass", 3),
+        ("<=", Fraction(50_004, 1000), "fail", 50.01),
+        ("<=", Fraction(50), "pass", 50),
+    ],
+)
+def test_a_check_at_its_bound_shows_the_side_it_falls_on(op, actual, status, shown):
+    facts = Facts(
+        tier=tier("champion"),
+        subject=SUBJECT,
+        latest=None,
+        window=(),
+        today=NOW.date(),
+        label=lambda code: code,
+    )
+    bound = Fraction(3) if op == ">=" else Fraction(50)
+    result = compared(facts, "rd_revenue_ratio", op, actual, bound, "percent")
+    assert (result.status, result.actual, result.required) == (status, shown, int(bound))
 
 
 def test_reference_must_be_aware_and_tier_known():

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
 
+from registry.core import clock
 from registry.core.pagination import encode_cursor
 from tests.ladder.published import NEXT_LINK, grant, listed
 from tests.query_plans import sqlite_plan, statements_sent
@@ -61,6 +63,36 @@ def test_lang_parameter_switches_to_english_and_sticks_in_the_session(client):
 )
 def test_home_follows_accept_language(client, header, expected):
     assert expected in text_of(client.get("/", headers={"Accept-Language": header}))
+
+
+@pytest.mark.parametrize(
+    ("lang", "during", "after"),
+    [
+        (
+            "en",
+            "The plan's period is 2022–2025, to 2025-12-31; the quotas are its targets.",
+            "The plan's period, 2022–2025, ended on 2025-12-31. Its targets now act as "
+            "standing quotas: they remain the caps until the province sets new ones.",
+        ),
+        (
+            "zh",
+            "规划期为2022—2025年，至2025-12-31止；各梯次名额即规划目标。",
+            "规划期为2022—2025年，已于2025-12-31结束。规划目标现作为常设名额继续执行："
+            "在省里设定新目标之前，仍是各梯次的名额上限。",
+        ),
+    ],
+)
+def test_home_names_the_plans_period_and_its_end(client, lang, during, after):
+    def said() -> str:
+        html = text_of(client.get(f"/?lang={lang}"))
+        head = html[html.index('<div class="page-head">') : html.index('<ol class="ladder">')]
+        return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", head)))
+
+    # Its last day still belongs to the plan (Beijing time).
+    with clock.pinned(datetime(2025, 12, 31, 15, 59, tzinfo=UTC)):
+        assert during in said() and after not in said()
+    with clock.pinned(datetime(2025, 12, 31, 16, 0, tzinfo=UTC)):
+        assert after in said() and during not in said()
 
 
 def test_home_shows_occupancy_of_each_tier(client, session, make):

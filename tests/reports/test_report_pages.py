@@ -67,6 +67,21 @@ def test_each_public_report_has_its_charts_table_notes_and_downloads(client, nam
         assert not any(code in piece for piece in pieces), code
 
 
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "The plan's period, 2022–2025, ended on 2025-12-31. Its targets now act as"),
+        ("zh", "规划期为2022—2025年，已于2025-12-31结束。规划目标现作为常设名额继续执行"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/reports", "/reports/quota", "/reports/progress"])
+def test_the_reports_name_the_plans_period_and_its_end(client, path, lang, words):
+    html = page(client, f"{path}?lang={lang}")
+    head = html[html.index('<div class="page-head">') :]
+    head = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", head[: head.index("</div>")]))
+    assert words in head
+
+
 def test_quota_table_gives_names_and_figures_with_separators(client):
     rows = cells(page(client, "/reports/quota"))
     assert rows[0][:3] == ["层级", "名额", "在册"]
