@@ -152,6 +152,16 @@ PHONE_MEASURE = """(minEm) => {
 MIN_COLUMN_EM = 4
 
 
+#: True once no element of the page says it is still being drawn (``aria-busy``): the
+#: API's documentation, drawn by Swagger UI after the page has loaded.
+DRAWN = "() => !document.querySelector('[aria-busy=true]')"
+
+
+def settle(page) -> None:
+    """Wait until the page shown has drawn what its script draws after loading."""
+    page.wait_for_function(DRAWN)
+
+
 def phone_faults(page) -> list[str]:
     """U3 on the page shown: sideways scrolling and columns narrower than 4em."""
     found = page.evaluate(PHONE_MEASURE, MIN_COLUMN_EM)
