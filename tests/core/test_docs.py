@@ -26,9 +26,11 @@ def test_the_docs_page_is_public_and_loads_only_local_files(client):
         ' src="/api/docs/assets/swagger-ui-bundle.js" defer',
         ' src="/static/js/api-docs.js" defer',
     ]
+    # The registry's corrections to Swagger UI's colours and phone layout come after it.
     assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', html) == [
         "/static/css/registry.css",
         "/api/docs/assets/swagger-ui.css",
+        "/static/css/api-docs.css",
     ]
     assert "http://" not in html and "https://" not in html
     csp = response.headers["Content-Security-Policy"]

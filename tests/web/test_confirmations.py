@@ -39,7 +39,12 @@ def during_a_notice():
 
 @pytest.fixture
 def world(session, make) -> dict:
-    """An enterprise eligible for tech_sme with its user, two reviewers and an admin."""
+    return people(session, make)
+
+
+def people(session, make) -> dict:
+    """An enterprise eligible for tech_sme with its user, two reviewers and an admin, and
+    a reviewer to act on (``target``); committed."""
     enterprise = make.enterprise(name=ENTERPRISE, founded_on=date(2015, 1, 1))
     for year in (2023, 2024, 2025):
         make.eligible_report(enterprise, year)

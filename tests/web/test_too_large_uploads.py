@@ -1,0 +1,207 @@
+"""A file too large for the registry, sent through nginx as production runs it
+(deploy/nginx/): the person lands on a page of the registry that names the 10 MB limit
+and leads back, never on nginx's bare 413.
+
+nginx passes bodies well over the registry's own limit (``MAX_CONTENT_LENGTH``) on to
+it, so that the registry answers with its page (an upload's application comes back with
+the limit beside the file field); a body larger still nginx refuses unread, with the
+registry's page for that (``error_page 413``), a static page in both languages that
+nginx serves from the checkout. The configuration's test runs everywhere; the live one
+where nginx is installed (Debian's package), in front of the tests' live server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from registry.accounts.models import Role
+from registry.config import Config
+from tests.factories import PASSWORD
+from tests.fixtures.api import PDF
+from tests.web.usability import axe_faults, phone_faults
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "deploy" / "nginx" / "registry.conf"
+PROXY = ROOT / "deploy" / "nginx" / "registry-proxy.conf"
+#: Where the production configuration expects the checkout and the included file.
+CHECKOUT = "/srv/registry"
+INCLUDED = "/etc/nginx/registry-proxy.conf"
+MB = 1024 * 1024
+LIMIT_MB = Config.MAX_CONTENT_LENGTH // MB
+#: Debian's nginx is in /usr/sbin, which a user's PATH may lack.
+NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
+
+
+def _size(value: str) -> int:
+    units = {"k": 1024, "m": MB, "g": 1024 * MB}
+    return int(value[:-1]) * units[value[-1].lower()] if value[-1].isalpha() else int(value)
+
+
+def _tls_server() -> str:
+    """The body of registry.conf's second server block (the one that serves)."""
+    text = SITE.read_text()
+    start = text.index("{", [m.start() for m in re.finditer(r"^server \{", text, re.M)][1])
+    depth, end = 0, start
+    for end, char in enumerate(text[start:], start):  # noqa: B007 # the block's end
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return text[start + 1 : end]
+    raise AssertionError(f"unbalanced braces in {SITE.name}")
+
+
+def _directive(body: str, name: str) -> list[str]:
+    found = re.search(rf"^\s*{name}\s+([^;]+);", body, re.M)
+    assert found, f"no {name} in {SITE.name}"
+    return found.group(1).split()
+
+
+def _page_for_413() -> tuple[str, Path]:
+    """The URI nginx shows for its 413 and the file it serves there."""
+    body = _tls_server()
+    code, uri = _directive(body, "error_page")
+    assert code == "413"
+    location = re.search(rf"location = {re.escape(uri)} \{{([^}}]*)\}}", body)
+    assert location, f"no location serves {uri}"
+    (root,) = _directive(location.group(1), "root")
+    assert root == CHECKOUT
+    return uri, ROOT / uri.lstrip("/")
+
+
+def test_nginx_passes_what_the_registry_refuses_itself_and_shows_its_page_beyond(client):
+    """The configuration: nginx's limit well above the registry's (what lies between
+    gets the registry's own answer), and its 413 shown as the registry's page, which
+    the registry serves at the same address, in both languages with the limit and the
+    way back."""
+    body = _tls_server()
+    (limit,) = _directive(body, "client_max_body_size")
+    assert _size(limit) >= 2 * Config.MAX_CONTENT_LENGTH
+    uri, file = _page_for_413()
+    assert file.is_file()
+    served = client.get(uri)
+    assert served.status_code == 200 and served.get_data() == file.read_bytes()
+    html = file.read_text()
+    chinese, english = html.split('lang="en" aria-labelledby', 1)
+    assert f"不能超过 {LIMIT_MB} MB" in chinese and "后退" in chinese
+    assert f"at most {LIMIT_MB} MB" in english and "Back button" in english
+    for part in (chinese, english):
+        assert 'href="/applications"' in part and 'href="/"' in part
+
+
+@pytest.fixture
+def nginx(live_server, tmp_path):
+    """nginx on a free loopback port in front of the live server, with the site's
+    directives (registry.conf's serving block but its TLS) and registry-proxy.conf as
+    production has them, the checkout where /srv/registry stands."""
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    upstream = live_server.removeprefix("http://")
+    kept = [
+        line
+        for line in _tls_server().splitlines()
+        if not re.match(r"\s*(listen|ssl_\w+|server_name)\b", line)
+    ]
+    site = "\n".join(kept).replace(CHECKOUT, str(ROOT)).replace(INCLUDED, str(PROXY))
+    temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    conf = tmp_path / "nginx.conf"
+    # As root nginx's workers would run as nobody, who cannot write in the test's folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(
+        f"""daemon off;
+{user}
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {temp["body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    types {{ text/html html; text/css css; image/svg+xml svg; }}
+    upstream registry {{ server {upstream}; }}
+    server {{
+        listen 127.0.0.1:{port};
+        {site}
+    }}
+}}
+"""
+    )
+    argv = [NGINX, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(conf)]
+    check = subprocess.run([*argv, "-t"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    server = subprocess.Popen(argv)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "error.log").read_text()
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _upload(page, folder: Path, size: int):
+    """Choose a PDF of ``size`` bytes (from a file: a path is not copied through the
+    driver) and send it; the response to the form's post."""
+    file = folder / f"年报-{size}.pdf"
+    with file.open("wb") as out:
+        out.write(PDF)
+        out.truncate(size)
+    page.set_input_files("#file", str(file))
+    form = page.locator("form[enctype='multipart/form-data']")
+    with page.expect_response(lambda r: r.request.method == "POST", timeout=30_000) as answer:
+        form.locator("button[type=submit]").click(timeout=30_000)
+    return answer.value
+
+
+@pytest.mark.browser
+def test_a_file_too_large_through_nginx_gets_a_page_of_the_registry(
+    nginx, new_page, signed_in, session, make, tmp_path
+):
+    enterprise = make.enterprise()
+    owner = make.user(
+        "owner@large.example", Role.ENTERPRISE, password=PASSWORD, enterprise=enterprise
+    )
+    here = f"{nginx}/applications/{make.application(enterprise, owner).id}"
+    session.commit()
+    page = new_page()
+    signed_in(page, "owner@large.example", lang="zh")
+
+    # Over the registry's limit, within nginx's: the application again, the limit named
+    # beside the file field, in the page's language.
+    page.goto(here)
+    answer = _upload(page, tmp_path, 12 * MB)
+    assert answer.status == 413 and answer.url.startswith(nginx)
+    expect(page.locator("#file-error")).to_contain_text(f"文件超过 {LIMIT_MB} MB")
+
+    # Over nginx's limit too: the registry's page for it, both languages, the way back.
+    page.goto(here)
+    (limit,) = _directive(_tls_server(), "client_max_body_size")
+    answer = _upload(page, tmp_path, _size(limit) + MB)
+    assert answer.status == 413
+    expect(page.locator("h1")).to_have_text("文件过大")
+    expect(page.locator("main")).to_contain_text(f"上传的文件不能超过 {LIMIT_MB} MB")
+    expect(page.locator("main [lang=en]")).to_contain_text(f"A file may be at most {LIMIT_MB} MB")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgba(0, 0, 0, 0)"
+    page.set_viewport_size({"width": 375, "height": 900})
+    assert phone_faults(page) == [] and axe_faults(page) == []
+    page.locator("main a.button").first.click()
+    expect(page).to_have_url(f"{nginx}/applications")
