@@ -53,12 +53,8 @@ for port in 8001 8002; do
     children+=("$!")
 done
 
-user=""
-[ "$(id -u)" -eq 0 ] && user="user root;"
-sed -e "s|@USER@|$user|" -e "s|@PREFIX@|$STATE/nginx|g" -e "s|@LISTEN@|127.0.0.1:$PORT|" \
-    -e "s|@SERVER_A@|127.0.0.1:8001|" -e "s|@SERVER_B@|127.0.0.1:8002|" \
-    -e "s|@PROXY_CONF@|$ROOT/deploy/nginx/registry-proxy.conf|" \
-    deploy/nginx/local-cluster.conf.in >"$STATE/nginx/nginx.conf"
+python deploy/local_nginx.py "$STATE/nginx" "127.0.0.1:$PORT" 127.0.0.1:8001 127.0.0.1:8002 \
+    >"$STATE/nginx/nginx.conf"
 setsid "$NGINX" -p "$STATE/nginx" -c "$STATE/nginx/nginx.conf" -e "$STATE/nginx/error.log" &
 nginx_pid=$!
 children+=("$nginx_pid")

@@ -9,6 +9,7 @@ worker that served each request, so a test can show that more than one did.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import multiprocessing
 import os
 import re
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import requests
 
@@ -177,32 +178,32 @@ def _await_up(url: str, alive: Callable[[], bool], errors: Path, timeout: float)
 NGINX = Path("/usr/sbin/nginx")
 
 
-def nginx_config(prefix: Path, listen: str, servers: list[str]) -> str:
-    """``deploy/nginx/local-cluster.conf.in`` filled in (as ``make run-cluster`` does)."""
-    template = (ROOT / "deploy" / "nginx" / "local-cluster.conf.in").read_text()
-    values = {
-        "@USER@": "user root;" if os.geteuid() == 0 else "",
-        "@PREFIX@": str(prefix),
-        "@LISTEN@": listen,
-        "@SERVER_A@": servers[0],
-        "@SERVER_B@": servers[1],
-        "@PROXY_CONF@": str(ROOT / "deploy" / "nginx" / "registry-proxy.conf"),
-    }
-    for name, value in values.items():
-        template = template.replace(name, value)
-    return template
+def _local_nginx() -> Any:
+    """deploy/local_nginx.py, the nginx configuration ``make run-cluster`` runs."""
+    spec = importlib.util.spec_from_file_location("local_nginx", ROOT / "deploy" / "local_nginx.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+local_nginx = _local_nginx()
 
 
 @contextlib.contextmanager
-def nginx(servers: list[LiveServer], tmp_path: Path) -> Iterator[str]:
-    """nginx (Debian's package) in front of ``servers``, with the project's proxy
-    configuration; its URL. Stopped at the end."""
+def nginx(servers: list[LiveServer] | list[str], tmp_path: Path) -> Iterator[str]:
+    """nginx (Debian's package) in front of ``servers`` (live servers, or host:port)
+    as production has it (deploy/local_nginx.py); its URL. Stopped at the end."""
     prefix = tmp_path / "nginx"
     prefix.mkdir(parents=True)
     port = _free_port()
     config = prefix / "nginx.conf"
     config.write_text(
-        nginx_config(prefix, f"127.0.0.1:{port}", [f"127.0.0.1:{s.port}" for s in servers])
+        local_nginx.config(
+            prefix,
+            f"127.0.0.1:{port}",
+            [s if isinstance(s, str) else f"127.0.0.1:{s.port}" for s in servers],
+        )
     )
     process = subprocess.Popen(  # noqa: S603 - a fixed program and arguments
         [str(NGINX), "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")],

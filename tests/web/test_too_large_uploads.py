@@ -12,12 +12,7 @@ where nginx is installed (Debian's package), in front of the tests' live server.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -25,37 +20,20 @@ from playwright.sync_api import expect
 
 from registry.accounts.models import Role
 from registry.config import Config
+from tests import live
 from tests.factories import PASSWORD
 from tests.fixtures.api import PDF
+from tests.live import NGINX, ROOT, local_nginx
 from tests.web.usability import axe_faults, phone_faults
 
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "deploy" / "nginx" / "registry.conf"
-PROXY = ROOT / "deploy" / "nginx" / "registry-proxy.conf"
-#: Where the production configuration expects the checkout and the included file.
-CHECKOUT = "/srv/registry"
-INCLUDED = "/etc/nginx/registry-proxy.conf"
+SITE, CHECKOUT = local_nginx.SITE, local_nginx.CHECKOUT
 MB = 1024 * 1024
 LIMIT_MB = Config.MAX_CONTENT_LENGTH // MB
-#: Debian's nginx is in /usr/sbin, which a user's PATH may lack.
-NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
 
 
 def _size(value: str) -> int:
     units = {"k": 1024, "m": MB, "g": 1024 * MB}
     return int(value[:-1]) * units[value[-1].lower()] if value[-1].isalpha() else int(value)
-
-
-def _tls_server() -> str:
-    """The body of registry.conf's second server block (the one that serves)."""
-    text = SITE.read_text()
-    start = text.index("{", [m.start() for m in re.finditer(r"^server \{", text, re.M)][1])
-    depth, end = 0, start
-    for end, char in enumerate(text[start:], start):  # noqa: B007 # the block's end
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0:
-            return text[start + 1 : end]
-    raise AssertionError(f"unbalanced braces in {SITE.name}")
 
 
 def _directive(body: str, name: str) -> list[str]:
@@ -66,7 +44,7 @@ def _directive(body: str, name: str) -> list[str]:
 
 def _page_for_413() -> tuple[str, Path]:
     """The URI nginx shows for its 413 and the file it serves there."""
-    body = _tls_server()
+    body = local_nginx.serving_block()
     code, uri = _directive(body, "error_page")
     assert code == "413"
     location = re.search(rf"location = {re.escape(uri)} \{{([^}}]*)\}}", body)
@@ -81,7 +59,7 @@ def test_nginx_passes_what_the_registry_refuses_itself_and_shows_its_page_beyond
     gets the registry's own answer), and its 413 shown as the registry's page, which
     the registry serves at the same address, in both languages with the limit and the
     way back."""
-    body = _tls_server()
+    body = local_nginx.serving_block()
     (limit,) = _directive(body, "client_max_body_size")
     assert _size(limit) >= 2 * Config.MAX_CONTENT_LENGTH
     uri, file = _page_for_413()
@@ -98,64 +76,13 @@ def test_nginx_passes_what_the_registry_refuses_itself_and_shows_its_page_beyond
 
 @pytest.fixture
 def nginx(live_server, tmp_path):
-    """nginx on a free loopback port in front of the live server, with the site's
-    directives (registry.conf's serving block but its TLS) and registry-proxy.conf as
-    production has them, the checkout where /srv/registry stands."""
-    if NGINX is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    upstream = live_server.removeprefix("http://")
-    kept = [
-        line
-        for line in _tls_server().splitlines()
-        if not re.match(r"\s*(listen|ssl_\w+|server_name)\b", line)
-    ]
-    site = "\n".join(kept).replace(CHECKOUT, str(ROOT)).replace(INCLUDED, str(PROXY))
-    temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    conf = tmp_path / "nginx.conf"
-    # As root nginx's workers would run as nobody, who cannot write in the test's folder.
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf.write_text(
-        f"""daemon off;
-{user}
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/error.log;
-events {{}}
-http {{
-    access_log off;
-    client_body_temp_path {temp["body"]};
-    proxy_temp_path {temp["proxy"]};
-    fastcgi_temp_path {temp["fastcgi"]};
-    uwsgi_temp_path {temp["uwsgi"]};
-    scgi_temp_path {temp["scgi"]};
-    types {{ text/html html; text/css css; image/svg+xml svg; }}
-    upstream registry {{ server {upstream}; }}
-    server {{
-        listen 127.0.0.1:{port};
-        {site}
-    }}
-}}
-"""
-    )
-    argv = [NGINX, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(conf)]
-    check = subprocess.run([*argv, "-t"], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    server = subprocess.Popen(argv)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "error.log").read_text()
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    """nginx on a free loopback port in front of the live server, as production has it
+    (registry.conf's serving block but its TLS, registry-proxy.conf, the checkout where
+    /srv/registry stands: deploy/local_nginx.py)."""
+    if not NGINX.exists():
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    with live.nginx([live_server.removeprefix("http://")], tmp_path) as url:
+        yield url
 
 
 def _upload(page, folder: Path, size: int):
@@ -194,7 +121,7 @@ def test_a_file_too_large_through_nginx_gets_a_page_of_the_registry(
 
     # Over nginx's limit too: the registry's page for it, both languages, the way back.
     page.goto(here)
-    (limit,) = _directive(_tls_server(), "client_max_body_size")
+    (limit,) = _directive(local_nginx.serving_block(), "client_max_body_size")
     answer = _upload(page, tmp_path, _size(limit) + MB)
     assert answer.status == 413
     expect(page.locator("h1")).to_have_text("文件过大")
