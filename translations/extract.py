@@ -16,7 +16,8 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import IO, Any
 
 
-def _name(call: ast.Call) -> str | None:
+def call_name(call: ast.Call) -> str | None:
+    """The name a call calls: `f(…)` and `x.f(…)` both give "f"."""
     if isinstance(call.func, ast.Name):
         return call.func.id
     if isinstance(call.func, ast.Attribute):
@@ -40,7 +41,7 @@ def extract_python_calls(
     calls = [
         node
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call) and _name(node) in keywords
+        if isinstance(node, ast.Call) and call_name(node) in keywords
     ]
     for call in sorted(calls, key=lambda node: (node.lineno, node.col_offset)):
         messages = tuple(_text(arg) for arg in call.args)
@@ -48,4 +49,4 @@ def extract_python_calls(
             continue
         # Babel's line: the first argument's.
         line = min(arg.lineno for arg in [*call.args, *call.keywords])
-        yield line, str(_name(call)), messages if len(messages) > 1 else messages[0], []
+        yield line, str(call_name(call)), messages if len(messages) > 1 else messages[0], []

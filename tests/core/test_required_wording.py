@@ -25,6 +25,7 @@ from registry.enterprises.models import Status
 from registry.ladder import operations as ladder
 from registry.sync import sources
 from tests.factories import TEST_ACTOR
+from translations.extract import call_name
 
 PACKAGE = Path(__file__).resolve().parents[2] / "registry"
 WORDS = "This field is required."
@@ -39,14 +40,6 @@ ACTS = {
 VALIDATORS = {"InputRequired", "DataRequired", "FileRequired"}
 #: The refusal builders and the position of their (code, message) arguments.
 BUILDERS = {"refusal": (1, 2), "field_error": (1, 2), "RowError": (2, 3)}
-
-
-def _name(call: ast.Call) -> str | None:
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    return None
 
 
 def _words_of(node: ast.expr) -> str:
@@ -65,7 +58,7 @@ def required_wordings() -> dict[str, str]:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
-            name = _name(node)
+            name = call_name(node)
             where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
             if name in VALIDATORS:
                 found[where] = _words_of(node.args[0]) if node.args else "(default)"
