@@ -222,6 +222,11 @@ def tier_settings(c: Context) -> Post:
     return Post(c.client("admin"), "/admin/tiers/navigator", data)
 
 
+def plan_period(c: Context) -> Post:
+    data = {"plan_period_end": "2026-12-31", "reason": "规划延长一年"}
+    return Post(c.client("admin"), "/admin/plan", data)
+
+
 def new_token(c: Context) -> Post:
     data = {"email": c.world["target"].email, "scopes": ["registry:read"], "expires_days": "30"}
     # The token is shown on the page that answers, once: no redirect.
@@ -261,6 +266,7 @@ NEXT_STEPS: dict[str, Callable[[Context], Post]] = {
     "/admin/users/new": new_user,
     "/admin/users/<int:user_id>": change_role,
     "/admin/tiers/<code>": tier_settings,
+    "/admin/plan": plan_period,
     "/admin/tokens": new_token,
     "/admin/imports": import_records,
     "/admin/sync": add_sync_source,
