@@ -171,7 +171,8 @@ test-long: install
 # about half of each engine's CPU time, with the tests that wait on live servers and
 # programs (Locust, gunicorn, pull clients, a killed server). The first runs the rest
 # (--ignore). Files and directories under tests/.
-OTHER_HALF := tests/applications tests/sync tests/test_load.py tests/test_crash_durability.py
+OTHER_HALF := tests/applications tests/sync tests/test_load.py tests/test_crash_durability.py \
+	tests/maintenance tests/test_several_servers.py
 
 # The linters and five pytest runs at the same time, each to its end even when another
 # fails; the target fails if any did. On SQLite: the tests but the browser ones and
