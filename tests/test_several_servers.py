@@ -35,8 +35,11 @@ from tests.fixtures.api import API, World, bearer
 from tests.live import LiveServer, flask_command, gunicorn, nginx
 from tests.sync.feed_world import enterprise, sync_headers
 
+# In `make test-long` only (the budget: two servers, nginx and their workers
+# cost `make test` about fifteen seconds of CPU it does not have).
 pytestmark = [
     pytest.mark.postgres(reason="several servers share one PostgreSQL"),
+    pytest.mark.slow,
     pytest.mark.timeout(300),
 ]
 
@@ -198,7 +201,7 @@ def test_an_idempotency_key_counts_across_servers(cluster, world, session):
 # --- R1 and R3 through nginx ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("quota", [3, pytest.param(20, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("quota", [3, 20])
 def test_the_quota_holds_with_approvals_spread_over_both_servers(cluster, session, make, quota):
     with clock.pinned(datetime.now(UTC)):
         contest = Contest(session, make)
@@ -245,7 +248,7 @@ def _writer(cluster: Cluster, uscc: str, headers: dict, moves: int, out: list, e
         errors.append(repr(error))
 
 
-@pytest.mark.parametrize("writers", [6, pytest.param(16, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("writers", [6, 16])
 def test_the_feed_keeps_commit_order_with_writes_spread_over_both_servers(
     cluster, session, make, writers
 ):
