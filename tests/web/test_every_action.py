@@ -43,6 +43,9 @@ EXEMPT = {
     "/account/password": "one's own password: the change is the end of it",
 }
 
+#: Which page follows an action does not depend on the engine.
+pytestmark = pytest.mark.sqlite_only(reason="the pages that follow do not depend on the engine")
+
 
 @dataclass
 class Context:

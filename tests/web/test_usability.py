@@ -163,6 +163,7 @@ def _faults(html: str, lang: str, entered: list[str]) -> list[str]:
     ]
 
 
+@pytest.mark.sqlite_only(reason="a page's words do not depend on the engine")
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_page_speaks_its_language_in_words(app, session, matrix_world, auth, lang):
     """U1 and U4 on every page and form error state of the matrix, for each role; U2 on
