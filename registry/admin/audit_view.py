@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
@@ -257,6 +258,21 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
     return str(value)
 
 
+def _both_sets(change: list[Any]) -> bool:
+    """A change between two sets of settings (or from none to one)."""
+    return any(isinstance(side, dict) for side in change) and all(
+        side is None or isinstance(side, dict) for side in change
+    )
+
+
+def _settings_changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    before, after = before or {}, after or {}
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    return ngettext(
+        "%(num)d threshold or note changed", "%(num)d thresholds or notes changed", len(changed)
+    )
+
+
 def _object_name(names: _Names, entry: AuditEntry) -> str:
     kind, ident = entry.object_type, entry.object_id
     if kind == "enterprise":
@@ -283,7 +299,11 @@ def audit_lines(session: DbSession, entries: Iterable[AuditEntry]) -> list[Audit
             def text(value: Any, field: str = field, kind: str = entry.object_type) -> str:
                 return _value_text(names, kind, field, value)
 
-            if isinstance(change, list) and len(change) == 2:
+            if isinstance(change, list) and len(change) == 2 and _both_sets(change):
+                # A tier's criteria: which of its thresholds and notes changed, in words
+                # (their values are on the tier's page and in the API).
+                before, after = None, _settings_changed(*change)
+            elif isinstance(change, list) and len(change) == 2:
                 before, after = text(change[0]), text(change[1])
             else:
                 before, after = None, text(change)

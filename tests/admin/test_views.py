@@ -677,6 +677,27 @@ def test_audit_rows_speak_in_words_not_codes(session, admin_client, make, review
 
 
 @pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        ("en", "Criteria: <span>2 thresholds or notes changed</span>"),
+        ("zh", "认定条件: <span>2 项阈值或说明已更改</span>"),
+    ],
+)
+def test_a_change_of_criteria_says_how_many_thresholds_changed(session, admin_client, lang, shown):
+    """A tier's criteria (written by ``seed``) are a set of thresholds and notes: the log
+    says how many changed, not the two sets as the registry stores them."""
+    before = {"_basis": "63号", "revenue_min": 10_000_000, "rd_revenue_ratio_min": 3}
+    after = {**before, "revenue_min": 20_000_000, "_debt_ratio_below": "50 % 以下含 50 %"}
+    record(
+        session, datetime(2026, 3, 5, tzinfo=UTC), "tier_settings.update", "tier", "champion",
+        criteria=[before, after],
+    )  # fmt: skip
+    text = " ".join(admin_client.get(f"/admin/audit?lang={lang}").text.split())
+    assert shown in text
+    assert "revenue_min" not in text and "_basis" not in text and "{'" not in text
+
+
+@pytest.mark.parametrize(
     ("lang", "shown", "hidden"),
     [
         (
