@@ -103,7 +103,11 @@ def gunicorn(
     if deployed:
         worker_class = ["--config", str(ROOT / "deploy" / "gunicorn.conf.py")]
     elif threads > 1:
+        # Idle connections kept 75 s, as deploy/gunicorn.conf.py keeps them: with
+        # gunicorn's 2 s a client that waits about that long between requests (a load
+        # test's user on a busy machine) may send on a connection the server is closing.
         worker_class = ["--worker-class", "gthread", "--threads", str(threads)]
+        worker_class += ["--keep-alive", "75"]
     else:
         worker_class = ["--worker-class", "sync"]
     log = tmp_path / "access.log"
