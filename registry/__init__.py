@@ -121,7 +121,7 @@ def _init_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
-    from registry.admin import tokens  # noqa: F401  (routes of admin: API tokens)
+    from registry.admin import tier_views, tokens  # noqa: F401  (routes of admin)
     from registry.admin.views import bp as admin_bp
     from registry.applications import review_applications, review_enterprises  # noqa: F401  (routes of review)
     from registry.applications.api import blp as applications_api

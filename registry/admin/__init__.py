@@ -1,1 +1,2 @@
-"""Admin pages that span domains: users and roles, tier settings, the audit log."""
+"""Admin pages that span domains: users and roles (views.py), tier settings and the
+plan's period (tier_views.py), API tokens (tokens.py), the audit log (views.py)."""
