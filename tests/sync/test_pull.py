@@ -119,8 +119,9 @@ def test_a_bad_feed_page_changes_nothing(session, runner, peer, answer, expected
     _refused(session, runner, expected)
 
 
-def test_a_hanging_peer_times_out_and_changes_nothing(session, runner, peer):
+def test_a_hanging_peer_times_out_and_changes_nothing(app, session, runner, peer, monkeypatch):
     _followed_once(session, runner, peer)
+    monkeypatch.setitem(app.config, "SYNC_READ_TIMEOUT_SECONDS", 0.5)  # a hang fails fast
     peer.misbehave["changes"] = hang(peer)
     _refused(session, runner, "did not answer in time")
 

@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from registry.enterprises import operations as enterprises
 from registry.enterprises.models import AnnualReport, Enterprise, Status
 from registry.extensions import db
 from registry.ladder.models import TierEvent
+from registry.sync import snapshot as snapshot_module
 from tests.factories import TEST_ACTOR, new_uscc
 from tests.sync.feed_world import (
     enterprise,
@@ -125,10 +127,34 @@ def _writer(app, uscc_list: list[str], seed: int, stop: threading.Event, count: 
             db.session.remove()
 
 
-def test_snapshot_then_feed_from_as_of_is_the_final_state(app, client, session, headers):
+def _held_open_once(counts: list, more: int):
+    """snapshot.lines whose first call, once its transaction has read the feed head,
+    waits for ``more`` writes to commit before reading the records: writes land
+    mid-snapshot however a busy machine schedules the writers."""
+    lines, calls = snapshot_module.lines, []
+
+    def held(*args, **kwargs):
+        produced = lines(*args, **kwargs)
+        calls.append(1)
+        try:
+            yield next(produced)  # the as_of line: the read transaction has begun
+            wanted, deadline = len(counts) + more, time.monotonic() + 60
+            while len(calls) == 1 and len(counts) < wanted and time.monotonic() < deadline:
+                time.sleep(0.01)
+            yield from produced
+        finally:
+            produced.close()
+
+    return held
+
+
+def test_snapshot_then_feed_from_as_of_is_the_final_state(
+    app, client, session, headers, monkeypatch
+):
     codes = [enterprise(session, name=f"企业{i}").uscc for i in range(300)]
     session.commit()
     stop, counts = threading.Event(), []
+    monkeypatch.setattr(snapshot_module, "lines", _held_open_once(counts, 20))
     writers = [
         threading.Thread(target=_writer, args=(app, codes, n, stop, counts)) for n in range(4)
     ]
@@ -144,7 +170,7 @@ def test_snapshot_then_feed_from_as_of_is_the_final_state(app, client, session, 
         stop.set()
         for w in writers:
             w.join()
-    assert during > 0, "no write committed while the snapshot was read"
+    assert during >= 20, f"only {during} writes committed while the snapshot was read"
     later, _cursor = entries(client, headers, as_of)
     copy = replay(held, later)
     _now, final, _end = snapshot(client, headers)
