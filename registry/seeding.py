@@ -1,5 +1,5 @@
-"""Loading ``seeds/`` (tiers, criteria, cities, industries, calendar, the plan's targets
-and period) into the database.
+"""Loading ``seeds/`` (tiers, criteria versions, cities, industries, calendar, the plan's
+targets and period) into the database.
 
 Idempotent: a second run changes nothing. Tier settings and the plan's period an admin
 has edited since (``edited_at``) are left alone unless ``force``; ``force`` also rewrites the
@@ -21,7 +21,8 @@ from registry.core.audit import Actor, diff, record_audit
 from registry.core.db import Model
 from registry.core.dbsession import DbSession
 from registry.enterprises.models import City, Industry
-from registry.ladder.models import CalendarDay, CalendarYear, PlanSettings, Tier
+from registry.ladder import criteria_versions
+from registry.ladder.models import CalendarDay, CalendarYear, CriteriaVersion, PlanSettings, Tier
 from registry.reports.models import PlanTarget
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -36,7 +37,6 @@ TIER_FIELDS = (
     "self_apply",
     "prerequisite",
     "registration_pattern",
-    "criteria",
 )
 
 
@@ -81,11 +81,9 @@ def _upsert_reference(
 def _seed_tiers(
     session: DbSession, report: SeedReport, *, force: bool, actor: Actor, directory: Path
 ) -> None:
-    criteria = load("criteria.json", directory)
     for row in sorted(load("tiers.json", directory)["tiers"], key=lambda r: r["rank"]):
-        wanted = {k: row[k] for k in TIER_FIELDS if k != "criteria"}
+        wanted = {k: row[k] for k in TIER_FIELDS}
         wanted["validity"] = str(wanted["validity"])
-        wanted["criteria"] = criteria.get(row["code"], {})
         tier = session.get(Tier, row["code"])
         if tier is None:
             session.add(Tier(code=row["code"], **wanted))
@@ -96,7 +94,7 @@ def _seed_tiers(
                 "tier_settings.create",
                 "tier",
                 row["code"],
-                diff({}, {k: v for k, v in wanted.items() if k != "criteria"}),
+                diff({}, wanted),
             )
             report.count("inserted", "tiers")
             continue
@@ -120,6 +118,42 @@ def _seed_tiers(
             reason="seed --force" if force else "seed",
         )
         report.count("updated", "tiers")
+
+
+def _seed_criteria(
+    session: DbSession, report: SeedReport, *, actor: Actor, directory: Path
+) -> None:
+    """Each tier's seeded criteria versions: a new one is added, a seeded one whose
+    thresholds or basis changed is updated (audited, the changed thresholds named); a
+    version an admin made (``edited_at``) is never touched, even at the same date."""
+    for code, entry in load("criteria.json", directory).items():
+        if code.startswith("_"):
+            continue
+        for effective_from, criteria, basis in criteria_versions.seeded_versions(entry):
+            version = session.scalars(
+                select(CriteriaVersion).where(
+                    CriteriaVersion.tier == code, CriteriaVersion.effective_from == effective_from
+                )
+            ).first()
+            when = effective_from.isoformat()
+            if version is None:
+                session.add(
+                    CriteriaVersion(
+                        tier=code, effective_from=effective_from, criteria=criteria, basis=basis
+                    )
+                )
+                created = {"effective_from": [None, when]}
+                record_audit(session, actor, "criteria.create", "tier", code, created)
+                report.count("inserted", "criteria versions")
+                continue
+            if version.edited_at is not None:
+                continue
+            if version.criteria == criteria and version.basis == basis:
+                continue
+            updated = {"effective_from": [when, when], "criteria": [version.criteria, criteria]}
+            version.criteria, version.basis = criteria, basis
+            record_audit(session, actor, "criteria.update", "tier", code, updated, reason="seed")
+            report.count("updated", "criteria versions")
 
 
 def _calendar_rows(
@@ -236,6 +270,8 @@ def seed(
     _seed_plan_settings(session, report, force=force, actor=actor, directory=directory)
     session.flush()
     _seed_tiers(session, report, force=force, actor=actor, directory=directory)
+    session.flush()
+    _seed_criteria(session, report, actor=actor, directory=directory)
     _seed_calendar(session, report, force=force, directory=directory)
     session.flush()
     return report

@@ -9,9 +9,12 @@ from registry.accounts import operations as accounts
 from registry.accounts.models import Role, User
 from registry.applications import operations as apps
 from registry.applications.models import Application
+from registry.core import clock
 from registry.core.audit import Actor
 from registry.enterprises.models import AnnualReport, Enterprise
 from registry.enterprises.uscc import make_uscc
+from registry.ladder import criteria_versions
+from registry.ladder.labels import THRESHOLD_LABELS
 from registry.ladder.models import Tier
 
 _serial = itertools.count(1)
@@ -55,6 +58,17 @@ ELIGIBLE_FIGURES = {
     "ip_class1": "1",
     "niche_years": "5",
 }
+
+
+def thresholds_form(session, code: str, **changes) -> dict[str, str]:
+    """The thresholds form of ``code`` as its page fills it in (money in 万元), with a
+    reason, and ``changes`` (by threshold path) typed over it."""
+    current = criteria_versions.in_force(session, code, clock.today())
+    form: dict[str, object] = {}
+    for path, value in criteria_versions.editable_thresholds(current.criteria).items():
+        form[path] = value // 10_000 if THRESHOLD_LABELS[path][1] == "CNY" else value
+    form["reason"] = "省工信厅2026年第3号通知"
+    return {name: str(value) for name, value in {**form, **changes}.items()}
 
 
 def tier_form(session, code: str, **changes) -> dict[str, str]:

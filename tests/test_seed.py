@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from registry.core.models import AuditEntry, ChangeLogEntry
 from registry.enterprises.models import City, Industry
 from registry.ladder import operations as ladder
-from registry.ladder.models import CalendarDay, CalendarYear, PlanSettings, Tier
+from registry.ladder.models import CalendarDay, CalendarYear, CriteriaVersion, PlanSettings, Tier
 from registry.ladder.settings import set_plan_period_end
 from registry.reports.models import PlanTarget
 from tests.factories import TEST_ACTOR
@@ -42,6 +42,7 @@ def snapshot(session) -> dict:
 def empty_seeded_tables(session) -> None:
     session.execute(delete(CalendarDay))
     session.execute(delete(CalendarYear))
+    session.execute(delete(CriteriaVersion))
     session.execute(delete(Tier))
     session.execute(delete(PlanTarget))
     session.execute(delete(PlanSettings))
@@ -65,7 +66,8 @@ def test_first_run_loads_everything_and_the_second_changes_nothing(runner, sessi
     ):
         assert line in first.stdout
     after_first = snapshot(session)
-    assert after_first["counts"]["audit_log"] == 5  # one tier_settings.create per tier
+    # One tier_settings.create per tier, one criteria.create per criteria version.
+    assert after_first["counts"]["audit_log"] == 5 + 6
 
     second = seed(runner)
     assert second.stdout.strip() == "Seed data already loaded; nothing changed."

@@ -38,6 +38,7 @@ from registry.core.models import AuditEntry
 from registry.enterprises.forms import AnnualReportForm, ProfileForm
 from registry.enterprises.models import City, Enterprise, Industry
 from registry.ladder import dates
+from registry.ladder.labels import ROUTE_LABELS
 from registry.ladder.queries import tier_names
 
 
@@ -85,6 +86,8 @@ _WORKFLOW_FIELDS = {
     "name_en": _l("Name in English"),
     "rank": _l("Rank on the ladder"),
     "criteria": _l("Criteria"),
+    "effective_from": _l("In force from"),
+    "route": _l("Route"),
     "scopes": _l("Scopes"),
     "prefix": _l("Token prefix"),
     "revoked": _l("Revoked"),
@@ -237,6 +240,7 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
         "size": _kilobytes,
         "role": _words(ROLE_LABELS),
         "kind": _words(KIND_LABELS),
+        "route": _words(ROUTE_LABELS),
         "city_code": _words(names.cities),
         "industry_code": _words(names.industries),
         "state": _words(states.get(object_type, {})),

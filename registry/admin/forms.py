@@ -197,6 +197,59 @@ class PlanSettingsForm(FlaskForm):
     )
 
 
+#: Bounds of a threshold on the web form by its unit (money in 万元).
+THRESHOLD_BOUNDS = {"CNY": 100_000_000, "percent": 100}
+THRESHOLD_MAX = 1_000_000
+
+
+class ThresholdsForm(FlaskForm):
+    """A tier's whole-number thresholds (:func:`thresholds_form` adds one field per
+    threshold, named by its path) and the reason for the new version."""
+
+    reason = TextAreaField(
+        _l("Reason for the change"), validators=[InputRequired(REQUIRED), Length(max=2000)]
+    )
+    paths: tuple[str, ...] = ()
+    money: frozenset[str] = frozenset()
+
+    def thresholds(self) -> dict[str, Any]:
+        """``{path: value}`` as ``edit_thresholds`` takes them (money back in 元)."""
+        values = {path: self[path].data for path in self.paths}
+        return {
+            path: value * 10_000 if path in self.money and isinstance(value, int) else value
+            for path, value in values.items()
+        }
+
+
+def thresholds_form(
+    labels: dict[str, tuple[Any, str]], values: dict[str, int], **kwargs: Any
+) -> ThresholdsForm:
+    """A :class:`ThresholdsForm` for ``values`` (``{path: value in 元 or its unit}``),
+    each field labelled and bounded by its unit (``labels``: path → (label, unit))."""
+    money = frozenset(path for path in values if labels[path][1] == "CNY")
+
+    class TierThresholdsForm(ThresholdsForm):
+        paths = tuple(values)
+
+    TierThresholdsForm.money = money
+    for path in values:
+        label, unit = labels[path]
+        high = THRESHOLD_BOUNDS.get(unit, THRESHOLD_MAX)
+        setattr(
+            TierThresholdsForm,
+            path,
+            NumberField(
+                label,
+                validators=[InputRequired(REQUIRED)],
+                message=_l("Enter a whole number from %(min)s to %(max)s.", min=0, max=high),
+                minimum=0,
+                maximum=high,
+            ),
+        )
+    data = {path: value // 10_000 if path in money else value for path, value in values.items()}
+    return TierThresholdsForm(data=data, **kwargs)
+
+
 # --- audit log ----------------------------------------------------------------------------
 
 

@@ -79,6 +79,18 @@ def after_tier_settings(tier: Tier) -> None:
     )
 
 
+def after_thresholds(tier: Tier) -> None:
+    """An admin saved a tier's thresholds: a criteria version effective today."""
+    flash_next_step(
+        _(
+            "Self-checks and submissions from today are judged by the new version; "
+            "applications already submitted keep the version they were judged by."
+        ),
+        url_for("admin.tier", code=tier.code),
+        _("The versions of %(tier)s", tier=tier.name(current_language())),
+    )
+
+
 def after_new_token(token: ApiToken) -> None:
     """An admin created an API token (shown once, on the page that answers)."""
     flash_next_step(

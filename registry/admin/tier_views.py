@@ -1,5 +1,6 @@
 """Admin pages of the ladder's settings: the tiers with their quotas and the calendar,
-one tier's settings, and the plan's period. Routes of the ``admin`` blueprint."""
+one tier's settings with its criteria versions, its thresholds, and the plan's period.
+Routes of the ``admin`` blueprint."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from registry.admin import next_steps as admin_next_steps
 from registry.admin import questions
-from registry.admin.forms import PlanSettingsForm, TierSettingsForm
+from registry.admin.forms import PlanSettingsForm, TierSettingsForm, thresholds_form
 from registry.admin.views import bp
 from registry.core import access, clock
 from registry.core.audit import Actor
@@ -23,11 +24,14 @@ from registry.core.errors import DomainError
 from registry.core.i18n import current_language
 from registry.core.web import nav_item, refuse, refuse_also, see_other
 from registry.extensions import db
+from registry.ladder import criteria_versions
 from registry.ladder import queries as ladder_queries
+from registry.ladder.labels import THRESHOLD_LABELS
 from registry.ladder.models import Tier
 from registry.ladder.settings import (
     check_plan_period_end,
     check_tier_settings,
+    edit_thresholds,
     set_plan_period_end,
     update_tier_settings,
 )
@@ -138,5 +142,43 @@ def tier(code: str) -> ResponseReturnValue:
         form=form,
         tier=tier,
         occupancy=ladder_queries.occupancy(db.session, tier),
+        versions=criteria_versions.versions(db.session, tier.code),
+        in_force=criteria_versions.in_force(db.session, tier.code, clock.today()),
+    )
+    return html, (422 if form.errors else 200)
+
+
+@bp.route("/tiers/<code>/criteria", methods=["GET", "POST"])
+@access.admin
+def thresholds(code: str) -> ResponseReturnValue:
+    """The whole-number thresholds of the version in force: saved as a new version
+    effective today (bands, tables and decimal percentages are edited in the seed)."""
+    tier = db.get_or_404(Tier, code)
+    current = criteria_versions.in_force(db.session, tier.code, clock.today())
+    values = criteria_versions.editable_thresholds(current.criteria)
+    form = thresholds_form(THRESHOLD_LABELS, values)
+    if form.validate_on_submit():
+        try:
+            changes = edit_thresholds(
+                db.session,
+                tier.code,
+                form.thresholds(),
+                actor=Actor.of(current_user, "web"),
+                reason=cast(str, form.reason.data),  # required
+            )
+        except DomainError as error:
+            db.session.rollback()
+            refuse(form, error)
+        else:
+            db.session.commit()
+            if not changes:
+                flash(_("Nothing was changed."))
+                return see_other(".tier", code=tier.code)
+            name = tier.name(current_language())
+            flash(_("The thresholds of %(tier)s have been saved.", tier=name))
+            admin_next_steps.after_thresholds(tier)
+            return see_other(".tier", code=tier.code)
+    html = render_template(
+        "admin/thresholds.html", form=form, tier=tier, current=current, labels=THRESHOLD_LABELS
     )
     return html, (422 if form.errors else 200)

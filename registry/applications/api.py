@@ -290,7 +290,7 @@ def create_application(body: dict[str, Any]) -> OneApplication:
     enterprise = _target_enterprise(body.get("enterprise_uscc"))
     tier = known("tier", body["tier"], ladder_queries.tier_ranks(db.session))
     application = operations.create(
-        db.session, enterprise, tier, body["kind"], user=caller(), via=VIA
+        db.session, enterprise, tier, body["kind"], user=caller(), via=VIA, route=body.get("route")
     )
     db.session.commit()
     location = url_for(".get_application", application_id=application.id)
@@ -320,11 +320,17 @@ def get_application(application: Application) -> OneApplication:
 @blp.alt_response(428, description="If-Match is missing")
 @blp.doc(parameters=[IF_MATCH])
 def edit_application(changes: dict[str, Any], application: Application) -> OneApplication:
-    """Change a draft's ``tier`` or ``kind`` (``If-Match`` required)."""
+    """Change a draft's ``tier``, ``kind`` or ``route`` (``If-Match`` required)."""
     tier = changes.get("tier", application.tier)
     known("tier", tier, ladder_queries.tier_ranks(db.session))
     application = operations.edit(
-        db.session, application, tier, changes.get("kind", application.kind), user=caller(), via=VIA
+        db.session,
+        application,
+        tier,
+        changes.get("kind", application.kind),
+        user=caller(),
+        via=VIA,
+        route=changes.get("route"),
     )
     db.session.commit()
     return one(application)

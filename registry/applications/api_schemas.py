@@ -88,13 +88,19 @@ class ApplicationCreate(Schema):
     )
     tier = code_field(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    route = code_field(
+        metadata={
+            "description": "champion: srdi (default) or single_champion; ignored for other tiers"
+        }
+    )
 
 
 class ApplicationPatch(Schema):
-    """What the applicant side may change: tier and kind, in draft only."""
+    """What the applicant side may change: tier, kind and route, in draft only."""
 
     tier = code_field()
     kind = fields.String(validate=validate.OneOf(KINDS))
+    route = code_field(metadata={"description": "champion: srdi or single_champion"})
 
 
 class Submission(Schema):

@@ -227,6 +227,11 @@ def decide(
     )
 
 
+#: The reviewer's confirmation, beside the manual checks, that an enterprise on the SRDI
+#: route is a 专精特新"小巨人" enterprise (DOMAIN.md: such enterprises meet that route).
+LITTLE_GIANT = "little_giant"
+
+
 def _check_manual_confirmations(
     application: Application, confirmed: dict[str, Any] | None, innovation_score: int | None
 ) -> None:
@@ -259,6 +264,7 @@ def _final_approval(session: DbSession, application: Application, actor: Actor) 
             reason="renewal approved",
             application_id=application.id,
         )
+        record_route(application)
         return transition(session, application, State.GRANTED, actor, "approve")
     check_climb(session, enterprise, application.tier, application.kind, step="approve")
     now = clock.now()
@@ -271,6 +277,19 @@ def _final_approval(session: DbSession, application: Application, actor: Actor) 
     application.notice_started_at = now
     application.notice_ends_at = dates.notice_ends_at(now, notice_days, calendar)
     return transition(session, application, State.IN_NOTICE, actor, "approve")
+
+
+def record_route(application: Application) -> None:
+    """On the grant or renewal an application brings: the enterprise records its route
+    and, for the SRDI route, whether every approving reviewer confirmed it a
+    专精特新"小巨人" enterprise (``manual_checks.little_giant``)."""
+    approvals = application.approvals()
+    little_giant = (
+        application.route == "srdi"
+        and bool(approvals)
+        and all((d.manual_checks or {}).get(LITTLE_GIANT) is True for d in approvals)
+    )
+    ladder.record_route(application.enterprise, application.route, little_giant=little_giant)
 
 
 def _check_calendar_covers(calendar: dates.WorkCalendar, days: list[date]) -> None:

@@ -13,8 +13,9 @@ from registry.core.forms import REQUIRED
 
 
 class NewApplicationForm(FlaskForm):
-    """Wizard step 1. Each choice is ``"<kind>:<tier code>"``; the view fills the
-    choices with what the enterprise may start, so anything else is refused."""
+    """Wizard step 1. Each choice is ``"<kind>:<tier code>"``, or for the champion rung
+    ``"<kind>:champion:<route>"``; the view fills the choices with what the enterprise
+    may start, so anything else is refused."""
 
     target = RadioField(
         _l("What do you apply for?"),
@@ -22,10 +23,11 @@ class NewApplicationForm(FlaskForm):
         validators=[InputRequired(REQUIRED)],
     )
 
-    def chosen(self) -> tuple[str, str]:
-        """``(kind, tier code)`` of the validated choice."""
-        kind, _sep, tier = self.target.data.partition(":")
-        return kind, tier
+    def chosen(self) -> tuple[str, str, str | None]:
+        """``(kind, tier code, route or None)`` of the validated choice."""
+        kind, _sep, rest = self.target.data.partition(":")
+        tier, _sep, route = rest.partition(":")
+        return kind, tier, route or None
 
 
 class UploadForm(FlaskForm):

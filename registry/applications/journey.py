@@ -29,6 +29,7 @@ from registry.core.dbsession import DbSession
 from registry.core.i18n import current_language
 from registry.core.next_step import flash_next_step
 from registry.enterprises.models import Enterprise
+from registry.ladder import criteria_versions
 from registry.ladder import queries as ladder_queries
 
 #: The profile fields the steps need, with their labels on the profile form: where and
@@ -127,9 +128,12 @@ def _self_check(session: DbSession, enterprise: Enterprise) -> Step:
     met = [
         tier.name(lang)
         for tier, _renewal in ladder_queries.applicable_tiers(session, enterprise)
-        if ladder_queries.evaluate_enterprise(
-            session, enterprise, tier.code, reference=now, lang=lang
-        ).eligible
+        if any(  # the champion rung by either of its routes
+            ladder_queries.evaluate_enterprise(
+                session, enterprise, tier.code, reference=now, lang=lang, route=route
+            ).eligible
+            for route in criteria_versions.routes(tier.code)
+        )
     ]
     return Step(
         "self_check",

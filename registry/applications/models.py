@@ -76,6 +76,8 @@ class Application(Model):
     approvals_required: Mapped[int | None] = mapped_column(Integer)
     notice_days: Mapped[int | None] = mapped_column(Integer)
     eligibility: Mapped[dict | None] = mapped_column(JSON)
+    # The champion rung's route ("srdi" or "single_champion"); null for other tiers.
+    route: Mapped[str | None] = mapped_column(String(20))
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     notice_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     notice_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

@@ -12,6 +12,7 @@ from typing import cast
 
 from sqlalchemy import ColumnElement, select
 
+from registry.applications.decisions import record_route
 from registry.applications.models import Application, State
 from registry.applications.operations import lock_application, require_state, transition
 from registry.applications.queries import is_held, open_objection
@@ -42,6 +43,7 @@ def _grant_promotion(
     ladder.consume_slot(
         session, application.id, actor=actor, reason=reason, effective_at=effective_at
     )
+    record_route(application)
     return transition(session, application, State.GRANTED, actor, "grant")
 
 

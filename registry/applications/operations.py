@@ -28,7 +28,7 @@ from registry.applications.models import (
 )
 from registry.applications.schemas import application_out  # noqa: F401  (feed type)
 from registry.core import clock
-from registry.core.audit import Actor, record_audit
+from registry.core.audit import Actor, diff, record_audit
 from registry.core.changes import changed
 from registry.core.db import for_update
 from registry.core.dbsession import DbSession
@@ -44,7 +44,7 @@ from registry.core.errors import (
 )
 from registry.enterprises.models import Enterprise, Status
 from registry.enterprises.signals import status_changed
-from registry.ladder import holds, locks
+from registry.ladder import criteria_versions, holds, locks
 from registry.ladder import queries as ladder_queries
 from registry.ladder.climb import check_climb
 from registry.ladder.signals import designation_withdrawn
@@ -126,12 +126,15 @@ def create(
     *,
     user: User,
     via: str,
+    route: str | None = None,
 ) -> Application:
-    """A draft: an enterprise's own application, or a reviewer's nomination."""
+    """A draft: an enterprise's own application, or a reviewer's nomination. ``route``
+    is the champion rung's (default ``srdi``); other tiers have none."""
     kind = Kind(kind)
     nomination = user.is_reviewer
     if not nomination and user.enterprise_id != enterprise.id:
         raise NotFound("No such enterprise.")
+    route = criteria_versions.route_of(tier_code, route)
     tier = check_climb(session, enterprise, tier_code, kind, step="target", nomination=nomination)
     if enterprise.status != Status.ACTIVE:
         raise InvalidTransition("%(uscc)s is not active.", uscc=enterprise.uscc)
@@ -147,6 +150,7 @@ def create(
         enterprise=enterprise,
         tier=tier.code,
         kind=kind,
+        route=route,
         state=State.DRAFT,
         created_by=user.id,
         nominated_by=user.id if nomination else None,
@@ -160,7 +164,12 @@ def create(
         "application.create",
         "application",
         application.id,
-        {"state": [None, "draft"], "tier": [None, tier.code], "kind": [None, str(kind)]},
+        {
+            "state": [None, "draft"],
+            "tier": [None, tier.code],
+            "kind": [None, str(kind)],
+            **({"route": [None, route]} if route else {}),
+        },
     )
     return application
 
@@ -173,16 +182,20 @@ def edit(
     *,
     user: User,
     via: str,
+    route: str | None = None,
 ) -> Application:
-    """The applicant side edits an application in draft or changes_requested. Tier and
-    kind change in draft only, under the rules of :func:`create`: from the first
+    """The applicant side edits an application in draft or changes_requested. Tier, kind
+    and route change in draft only, under the rules of :func:`create`: from the first
     submission on they are fixed (approvals and notice days were copied from the tier,
-    a renewal holds its rung). Nothing is written when both stay as they are."""
+    a renewal holds its rung, the snapshot was judged by the route). ``route`` None
+    keeps the current one where the tier has routes. Nothing is written when all stay
+    as they are."""
     require_applicant_side(application, user)
     application = lock_application(session, application)
     require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
     kind = Kind(kind)
-    if (application.tier, application.kind) == (tier_code, kind):
+    route = criteria_versions.route_of(tier_code, route or application.route)
+    if (application.tier, application.kind, application.route) == (tier_code, kind, route):
         return application
     require_state(application, State.DRAFT)
     check_climb(
@@ -193,8 +206,11 @@ def edit(
         step="target",
         nomination=user.is_reviewer,
     )
-    changes = {"tier": [application.tier, tier_code], "kind": [str(application.kind), str(kind)]}
-    application.tier, application.kind = tier_code, kind
+    changes = diff(
+        {"tier": application.tier, "kind": str(application.kind), "route": application.route},
+        {"tier": tier_code, "kind": str(kind), "route": route},
+    )
+    application.tier, application.kind, application.route = tier_code, kind, route
     changed(session, application)
     record_audit(
         session, Actor.of(user, via), "application.edit", "application", application.id, changes
@@ -220,7 +236,9 @@ def submit(
     # not_eligible: the contract names prerequisite_not_met for this refusal.
     tier = check_climb(session, enterprise, application.tier, application.kind, step="submit")
     now = clock.now()
-    evaluation = ladder_queries.evaluate_enterprise(session, enterprise, tier.code, reference=now)
+    evaluation = ladder_queries.evaluate_enterprise(
+        session, enterprise, tier.code, reference=now, route=application.route
+    )
     if not evaluation.eligible:
         codes = [c.code for c in evaluation.checks if c.status in ("fail", "unknown")]
         raise NotEligible(

@@ -27,9 +27,9 @@ from registry.core.errors import DomainError, ManualChecksUnconfirmed
 from registry.core.i18n import current_language
 from registry.core.web import error_text, refuse, see_other
 from registry.extensions import db
-from registry.ladder import eligibility
+from registry.ladder import criteria_versions, eligibility
 from registry.ladder import queries as ladder_queries
-from registry.ladder.labels import check_words
+from registry.ladder.labels import ROUTE_LABELS, check_words
 
 
 def _checks(application: Application) -> list[dict]:
@@ -39,7 +39,7 @@ def _checks(application: Application) -> list[dict]:
     snapshot = application.eligibility or {}
     tiers = ladder_queries.tiers(db.session)
     rank_names = {t.rank: t.name(lang) for t in tiers}
-    criteria = next((t.criteria for t in tiers if t.code == application.tier), None)
+    criteria = criteria_versions.of_snapshot(db.session, application).criteria
     return [
         {
             **c,
@@ -60,6 +60,10 @@ def _checks(application: Application) -> list[dict]:
 
 def _decision_form(application: Application, **kwargs: Any) -> forms.DecisionForm:
     manual = [(c["code"], c["label"]) for c in _checks(application) if c["status"] == "manual"]
+    if application.route == "srdi":
+        # Not a check: each approving reviewer may confirm it (decisions.record_route).
+        lang = current_language()
+        manual.append((decisions.LITTLE_GIANT, eligibility.label(decisions.LITTLE_GIANT, lang)))
     return forms.decision_form(manual, **kwargs)
 
 
@@ -82,6 +86,7 @@ def _application_page(
         enterprise=application.enterprise,
         **queries.place_names(session, application.enterprise, current_language()),
         tier_names=tier_labels(),
+        route_labels=ROUTE_LABELS,
         checks=_checks(application),
         score=snapshot.get("score"),
         evaluated_at=clock.parse_instant(snapshot["evaluated_at"]) if snapshot else None,

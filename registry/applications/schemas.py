@@ -51,6 +51,7 @@ class ApplicationOut(OutputSchema):
     enterprise_uscc = fields.Function(lambda a: a.enterprise.uscc)
     tier = fields.String()
     kind = fields.Function(lambda a: str(a.kind))
+    route = fields.String(allow_none=True)
     state = fields.Function(lambda a: str(a.state))
     nominated_by = fields.Function(lambda a: user_ref(a.nominated_by, _session_of(a)))
     claimed_by = fields.Function(lambda a: user_ref(a.claimed_by, _session_of(a)))

@@ -42,9 +42,9 @@ from registry.core.web import error_text, form_page, nav_item, refuse, render_er
 from registry.enterprises.models import Enterprise
 from registry.enterprises.views import own_enterprise
 from registry.extensions import db
-from registry.ladder import eligibility, holds
+from registry.ladder import criteria_versions, eligibility, holds
 from registry.ladder import queries as ladder_queries
-from registry.ladder.labels import STATUS_TEXT
+from registry.ladder.labels import ROUTE_LABELS, STATUS_TEXT
 
 bp = Blueprint("applications", __name__)
 
@@ -108,11 +108,8 @@ def _start_options(enterprise: Enterprise) -> tuple[list[tuple[str, str]], list[
         except RenewalWindowClosed as closed:
             notes.append(error_text(closed))
         else:
-            options.append(
-                (
-                    f"renewal:{enterprise.tier}",
-                    _("Renewal of %(tier)s", tier=names[own.code]),
-                )
+            options += _by_route(
+                f"renewal:{enterprise.tier}", _("Renewal of %(tier)s", tier=names[own.code])
             )
     for tier in tiers:
         if tier.rank <= current:
@@ -127,8 +124,21 @@ def _start_options(enterprise: Enterprise) -> tuple[list[tuple[str, str]], list[
                 label=label,
                 prerequisite=names[tier.prerequisite],
             )
-        options.append((f"promotion:{tier.code}", label))
+        options += _by_route(f"promotion:{tier.code}", label)
     return options, notes
+
+
+def _by_route(value: str, label: str) -> list[tuple[str, str]]:
+    """One choice, or one per route for the champion rung (DOMAIN.md: either route)."""
+    if not value.endswith(":" + criteria_versions.ROUTED_TIER):
+        return [(value, label)]
+    return [
+        (
+            f"{value}:{route}",
+            _("%(label)s, route: %(route)s", label=label, route=ROUTE_LABELS[route]),
+        )
+        for route in criteria_versions.ROUTES
+    ]
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])
@@ -140,10 +150,10 @@ def new() -> ResponseReturnValue:
     form.target.choices = options
     status = None
     if form.validate_on_submit():
-        kind, tier = form.chosen()
+        kind, tier, route = form.chosen()
         try:
             application = operations.create(
-                db.session, enterprise, tier, kind, user=_user(), via="web"
+                db.session, enterprise, tier, kind, user=_user(), via="web", route=route
             )
         except DomainError as error:
             db.session.rollback()
@@ -175,6 +185,7 @@ def _detail_page(
             application.tier,
             reference=clock.now(),
             lang=current_language(),
+            route=application.route,
         )
     context = {
         "upload_form": UploadForm(formdata=None),
@@ -187,6 +198,7 @@ def _detail_page(
         "applications/detail.html",
         application=application,
         tier_names=ladder_queries.tier_names(db.session, current_language()),
+        route_labels=ROUTE_LABELS,
         may_act=may_act,
         editable=editable,
         withdrawable=may_act and application.state in WITHDRAWABLE,

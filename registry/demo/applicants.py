@@ -73,6 +73,7 @@ def passing_figures(rng: random.Random) -> dict[str, int | float | None]:
         "ip_transfers": rng.randint(0, 2),
         "niche_years": rng.randint(3, 10),
         "global_market_rank": None,
+        "years_in_field": None,
         "revenue": revenue,
         "total_income": total_income,
         "total_assets": total_assets,
@@ -84,4 +85,5 @@ def passing_figures(rng: random.Random) -> dict[str, int | float | None]:
         "main_business_share": float(rng.randint(80, 98)),
         "debt_ratio": round((total_assets - net_assets) * 100 / total_assets, 2),
         "national_market_share": None,
+        "product_revenue_share": None,
     }

@@ -59,6 +59,7 @@ _COUNTS = (1, 2, 3)  # employees, tech_staff, rd_staff
 _NICHE = 7
 _MONEY = range(9, 17)  # revenue … hightech_income
 _TOTAL_ASSETS, _NET_ASSETS, _DEBT_RATIO = 11, 12, 18
+_YEARS_IN_FIELD = 20
 
 
 def figures(rng: random.Random, year: int, p: Profile, population: int, age: int) -> tuple:
@@ -118,6 +119,9 @@ def figures(rng: random.Random, year: int, p: Profile, population: int, age: int
         share,
         _debt_ratio(total_assets, net_assets),
         national,
+        # The single-champion route's figures: years in the field beside a world rank.
+        None if rank is None else max(3, age - int(R() * 3)),
+        None if rank is None else round(70 + 25 * R(), 2),
     )
 
 
@@ -125,7 +129,8 @@ def earlier_years(rng: random.Random, latest: tuple, n: int) -> list[tuple]:
     """The ``n`` years before ``latest`` (figures in REPORT_FIELDS order), newest first:
     each year the one after shrunk by that year's growth. Sizes and money scale by one
     factor, so every part stays within its whole and every ratio (R&D, staff, high-tech
-    income) stays where it was; rights and shares are kept, the niche is a year shorter."""
+    income) stays where it was; rights and shares are kept, the niche and the years in
+    the field are a year shorter."""
     years = []
     values = list(latest)
     for _ in range(n):
@@ -135,6 +140,8 @@ def earlier_years(rng: random.Random, latest: tuple, n: int) -> list[tuple]:
             values[i] = int(values[i] * factor)
         values[1] = max(1, values[1])
         values[_NICHE] = max(0, values[_NICHE] - 1)
+        if values[_YEARS_IN_FIELD] is not None:
+            values[_YEARS_IN_FIELD] = max(0, values[_YEARS_IN_FIELD] - 1)
         for i in _MONEY:
             values[i] = int(values[i] * factor)
         values[_TOTAL_ASSETS] = max(1, values[_TOTAL_ASSETS])

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any, cast
 
+from sqlalchemy import func, update
+
 from registry.core.audit import Actor
 from registry.core.changes import append_entries
 from registry.core.dbsession import DbSession
@@ -23,6 +25,7 @@ from registry.demo.enterprises import DemoBatch, generate
 from registry.demo.plan import DemoSpec
 from registry.enterprises import batch_operations as enterprise_ops
 from registry.enterprises import uscc as uscc_codes
+from registry.enterprises.models import Enterprise
 from registry.ladder import batch_moves
 from registry.ladder import batch_operations as ladder
 from registry.ladder.models import EventKind
@@ -115,6 +118,13 @@ def write_batch(session: DbSession, batch: DemoBatch, actor: Actor) -> int:
         batch.enterprises.replace(row, **fields)
     feed: list[dict] = []
     ids = enterprise_ops.bulk_create_enterprises(session, batch.enterprises, actor=actor, feed=feed)
+    # The demo's champion holders came by the SRDI route; about one in eight was confirmed
+    # a "little giant" (by a character of its code, so the same seed gives the same).
+    session.execute(
+        update(Enterprise)
+        .where(Enterprise.uscc.in_(codes), Enterprise.tier == "champion")
+        .values(tier_route="srdi", little_giant=func.substr(Enterprise.uscc, 17, 1) < "4")
+    )
     enterprise_ops.bulk_create_reports(
         session, batch.reports, actor=actor, ids=dict(zip(codes, ids, strict=True)), feed=feed
     )

@@ -237,6 +237,13 @@ class AnnualReportForm(RegistryForm):
         _l("National market share"),
         _l("Share of the main product in the national market, in percent, 0 to 100."),
     )
+    product_revenue_share = _percent(
+        _l("Main product's share of main-business revenue"),
+        _l(
+            "Sales of the product a single-champion application is for, in percent of "
+            "main-business revenue, 0 to 100."
+        ),
+    )
     # Intellectual property and market
     ip_class1 = _count(
         _l("Class I intellectual property"),
@@ -261,6 +268,10 @@ class AnnualReportForm(RegistryForm):
         _l("Global market rank of the main product"),
         _l("The main product's rank by global market share (1 = first). Empty if not known."),
         least=least_count("global_market_rank"),
+    )
+    years_in_field = _count(
+        _l("Years in the main product's field"),
+        _l("Whole years the enterprise has worked in the field of its main product."),
     )
 
     GROUPS = (

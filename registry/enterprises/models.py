@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -121,6 +122,10 @@ class Enterprise(Model):
     tier_since: Mapped[date | None] = mapped_column(Date)
     tier_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     registration_number: Mapped[str | None] = mapped_column(String(40))
+    # The route of a champion holder's grant ("srdi" / "single_champion"), null otherwise;
+    # and whether reviewers confirmed it a 专精特新"小巨人" enterprise at that grant.
+    tier_route: Mapped[str | None] = mapped_column(String(20))
+    little_giant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ban_until: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
@@ -154,9 +159,24 @@ COUNT_FIELDS = (
     "ip_transfers",
     "niche_years",
     "global_market_rank",
+    "years_in_field",
 )
-PERCENT_FIELDS = ("main_business_share", "debt_ratio", "national_market_share")
-FIGURE_FIELDS = COUNT_FIELDS + MONEY_FIELDS + PERCENT_FIELDS
+PERCENT_FIELDS = (
+    "main_business_share",
+    "debt_ratio",
+    "national_market_share",
+    "product_revenue_share",
+)
+#: The single-champion route's figures (DOMAIN.md "Tier criteria"), a count and a share.
+CHAMPION_FIELDS = ("years_in_field", "product_revenue_share")
+#: Every figure, in the order of the API, the feed, imports and exports: the figures
+#: added for the single-champion route come last, so earlier positions keep their places.
+FIGURE_FIELDS = (
+    tuple(
+        name for name in COUNT_FIELDS + MONEY_FIELDS + PERCENT_FIELDS if name not in CHAMPION_FIELDS
+    )
+    + CHAMPION_FIELDS
+)
 
 
 class AnnualReport(Model):
@@ -176,6 +196,8 @@ class AnnualReport(Model):
     ip_transfers: Mapped[int | None] = mapped_column(Integer)
     niche_years: Mapped[int | None] = mapped_column(Integer)
     global_market_rank: Mapped[int | None] = mapped_column(Integer)
+    # Years the main product's field has been worked (制造业单项冠军: ≥ 10, a new product less).
+    years_in_field: Mapped[int | None] = mapped_column(Integer)
     revenue: Mapped[int | None] = mapped_column(BigInteger)
     total_income: Mapped[int | None] = mapped_column(BigInteger)
     total_assets: Mapped[int | None] = mapped_column(BigInteger)
@@ -187,6 +209,8 @@ class AnnualReport(Model):
     main_business_share: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
     debt_ratio: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
     national_market_share: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    # The main product's sales in percent of main-business revenue (制造业单项冠军, 2016: ≥ 70).
+    product_revenue_share: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
     # The peer's version of a report mirrored by a sync pull, else null.
     source_version: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)

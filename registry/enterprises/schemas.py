@@ -7,7 +7,7 @@ from marshmallow import fields
 from registry.core import changes
 from registry.core.schemas import OutputSchema, Timestamp
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.models import FIGURE_FIELDS, AnnualReport, Enterprise
+from registry.enterprises.models import FIGURE_FIELDS, PERCENT_FIELDS, AnnualReport, Enterprise
 
 
 class EnterpriseOut(OutputSchema):
@@ -49,7 +49,7 @@ class AnnualReportOut(OutputSchema):
 for _name in FIGURE_FIELDS:
     AnnualReportOut._declared_fields[_name] = (
         fields.Float(allow_none=True)
-        if _name in ("main_business_share", "debt_ratio", "national_market_share")
+        if _name in PERCENT_FIELDS
         else fields.Integer(allow_none=True)
     )
 

@@ -44,6 +44,15 @@ class PublishedOut(Schema):
     tier_since = fields.Date(allow_none=True)
     tier_expires_at = Timestamp(allow_none=True)
     registration_number = fields.String(allow_none=True)
+    route = fields.String(
+        allow_none=True,
+        metadata={"description": "champion: the route of the grant (srdi, single_champion)"},
+    )
+    little_giant = fields.Boolean(
+        metadata={
+            "description": 'Reviewers confirmed a 专精特新"小巨人" enterprise (champion, srdi)'
+        }
+    )
 
 
 class PublishedArgs(PageArgs):

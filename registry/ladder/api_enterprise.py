@@ -62,7 +62,7 @@ class TierEventResponse(schemas.TierEventOut):
 @documented(blp, NOT_VISIBLE, (422, "Unknown tier"))
 def eligibility(args: dict[str, Any], enterprise: Enterprise) -> dict[str, Any]:
     """The enterprise's eligibility for ``tier`` (PRODUCT.md "Eligibility"), from the latest
-    report or the reports up to ``year``."""
+    report or the reports up to ``year``; for champion, by ``route`` (default srdi)."""
     evaluation = queries.evaluate_enterprise(
         db.session,
         enterprise,
@@ -70,6 +70,7 @@ def eligibility(args: dict[str, Any], enterprise: Enterprise) -> dict[str, Any]:
         reference=clock.now(),
         lang=current_language(),
         year=args.get("year"),
+        route=args.get("route"),
     )
     return evaluation.to_dict()
 

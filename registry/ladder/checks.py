@@ -79,6 +79,10 @@ class Report(Protocol):
     def debt_ratio(self) -> Number | None: ...
     @property
     def national_market_share(self) -> Number | None: ...
+    @property
+    def years_in_field(self) -> int | None: ...
+    @property
+    def product_revenue_share(self) -> Number | None: ...
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,17 @@ class Subject:
 
 @dataclass(frozen=True)
 class TierRule:
-    """A tier as the rules see it; ``criteria`` is its entry in ``seeds/criteria.json``."""
+    """A tier as the rules see it: ``criteria`` is the version of its thresholds in force
+    (``seeds/criteria.json``), effective from ``criteria_version``; ``route`` is the
+    champion rung's route (``srdi`` / ``single_champion``), None for the other tiers."""
 
     code: str
     rank: int
     prerequisite_code: str | None
     prerequisite_rank: int | None
     criteria: Mapping[str, Any]
+    criteria_version: date | None = None
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +305,14 @@ def at_least(facts: Facts, code: str, actual: Fraction | None, key: str, unit: U
 
 def at_most(facts: Facts, code: str, actual: Fraction | None, key: str, unit: Unit) -> Check:
     return compared(facts, code, "<=", actual, facts.threshold(key), unit)
+
+
+def confirmed(check: Check, alternative: str | None = None) -> Check:
+    """A figure check that passes but whose figure a reviewer must confirm (a recorded
+    rank, a declared number of years): ``manual`` instead of ``pass``."""
+    if check.status != "pass":
+        return check
+    return replace(check, status="manual", alternative=alternative)
 
 
 def manual(

@@ -9,8 +9,11 @@ point. :mod:`registry.ladder.eligibility` runs these rules and is the public ent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 from registry.ladder.checks import (
     Check,
@@ -26,6 +29,7 @@ from registry.ladder.checks import (
     below_points,
     best_of,
     compared,
+    confirmed,
     exact,
     manual,
     or_alternative,
@@ -153,6 +157,11 @@ def _three_year_rd_revenue(facts: Facts) -> Check:
 
 
 def champion(facts: Facts) -> Outcome:
+    """The third rung by its route: 专精特新 (``srdi``, the default) or 制造业单项冠军
+    (``single_champion``). ``global_market_rank`` is shown to reviewers on both."""
+    rank = None if facts.latest is None else facts.latest.global_market_rank
+    if facts.tier.route == "single_champion":
+        return Outcome(_single_champion(facts), None, {"global_market_rank": rank})
     c, fig = facts.criteria, facts.figure
     revenue = at_least(facts, "revenue_min", fig("revenue"), "revenue_min", "CNY")
     checks = (
@@ -164,8 +173,74 @@ def champion(facts: Facts) -> Outcome:
         manual(facts, "srdi_score", ">=", c["srdi_pass_mark"], "points", "direct_route"),
     )
     score = None if facts.latest is None else _srdi_from_figures(facts)
-    rank = None if facts.latest is None else facts.latest.global_market_rank
     return Outcome(checks, score, {"global_market_rank": rank})
+
+
+def _single_champion(facts: Facts) -> tuple[Check, ...]:
+    """Route ``single_champion``, thresholds under ``criteria["single_champion"]``: the
+    recorded rank and years pass to the reviewer to confirm; a new product's shorter
+    field years are an alternative the reviewer judges; the product's revenue share and
+    the average main-business revenue are checked where the version sets them."""
+    c, fig = facts.criteria["single_champion"], facts.figure
+    rank = compared(
+        facts,
+        "global_market_rank",
+        "<=",
+        fig("global_market_rank"),
+        exact(c["global_rank_max"]),
+        "count",
+    )
+    checks = [
+        prerequisite(facts),
+        manual(facts, "manufacturing"),
+        confirmed(rank),
+        _years_in_field(facts, c),
+    ]
+    if c.get("product_revenue_share_min") is not None:
+        share = fig("product_revenue_share")
+        required = exact(c["product_revenue_share_min"])
+        checks.append(compared(facts, "product_revenue_share", ">=", share, required, "percent"))
+    if c.get("main_revenue_avg_min") is not None:
+        checks.append(_main_revenue_average(facts, c))
+    return tuple(checks)
+
+
+def _years_in_field(facts: Facts, c: Mapping[str, Any]) -> Check:
+    years = facts.figure("years_in_field")
+    check = compared(facts, "years_in_field", ">=", years, exact(c["years_in_field_min"]), "years")
+    if check.status == "fail" and years is not None and years >= exact(c["new_product_years_min"]):
+        return replace(check, status="manual", alternative="new_product")
+    return confirmed(check)
+
+
+def _main_revenue_average(facts: Facts, c: Mapping[str, Any]) -> Check:
+    """Main-business revenue (revenue × main-business share) averaged over the years
+    latest−2 … latest on file; from the lower bar for a 专精特新 enterprise up to the
+    full bar, that alternative goes to the reviewer."""
+    per_year = [
+        None
+        if r.revenue is None or r.main_business_share is None
+        else exact(r.revenue) * exact(r.main_business_share) / 100
+        for r in facts.window
+    ]
+    known = [v for v in per_year if v is not None]
+    average = (
+        sum(known, Fraction(0)) / len(known) if known and len(known) == len(per_year) else None
+    )
+    check = compared(
+        facts, "main_revenue_avg", ">=", average, exact(c["main_revenue_avg_min"]), "CNY"
+    )
+    if average is not None:  # shown in whole 元, rounded toward failing (as_read's side)
+        check = replace(check, actual=math.floor(average))
+    lower = c.get("main_revenue_avg_srdi_min")
+    if (
+        check.status == "fail"
+        and lower is not None
+        and average is not None
+        and average >= exact(lower)
+    ):
+        return replace(check, status="manual", alternative="srdi_enterprise")
+    return check
 
 
 def _srdi_from_figures(facts: Facts) -> Score:

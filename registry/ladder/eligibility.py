@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,6 +85,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "rd_investment": ("研发费用投入", "R&D expense"),
     "rd_staff_ratio": ("研发人员占比", "R&D staff share of employees"),
     "global_market_rank": ("主导产品全球市场占有率排名", "Global market rank of main product"),
+    # champion, route single_champion
+    "manufacturing": ("属于制造业企业", "A manufacturing enterprise"),
+    "years_in_field": ("从事相关领域年限", "Years in the product's field"),
+    "new_product": ("新产品年限条件", "The new-product condition"),
+    "product_revenue_share": (
+        "申请产品销售收入占主营业务收入比重",
+        "The product's share of main-business revenue",
+    ),
+    "main_revenue_avg": ("近三年平均主营业务收入", "Average main-business revenue, last 3 years"),
+    "little_giant": (
+        "经确认为专精特新“小巨人”企业",
+        "Confirmed a little giant (national specialised and innovative SME)",
+    ),
+    "srdi_enterprise": (
+        "省级以上专精特新中小企业条件",
+        "The condition for a provincial or national SRDI enterprise",
+    ),
     # navigator, chain_leader
     "chain_leadership": ("产业链引领地位", "Leadership of its industrial chain"),
     "chain_chief_endorsement": ("链长推荐", "Chain chief's endorsement"),
@@ -112,6 +129,8 @@ class Evaluation:
     checks: tuple[Check, ...]
     score: Score | None
     info: dict[str, Any] = field(default_factory=dict)
+    route: str | None = None  # the champion rung's route; None for the other tiers
+    criteria_version: date | None = None  # effective_from of the criteria applied
 
     def to_dict(self) -> dict[str, Any]:
         """The API's Eligibility JSON shape (``info`` only when there is some)."""
@@ -134,6 +153,10 @@ class Evaluation:
                 for check in self.checks
             ],
             "score": None,
+            "route": self.route,
+            "criteria_version": (
+                None if self.criteria_version is None else self.criteria_version.isoformat()
+            ),
         }
         if self.score is not None:
             data["score"] = {
@@ -194,4 +217,6 @@ def evaluate(
         checks=outcome.checks,
         score=outcome.score,
         info=outcome.info,
+        route=tier.route,
+        criteria_version=tier.criteria_version,
     )

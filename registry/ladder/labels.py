@@ -19,6 +19,61 @@ STATUS_TEXT = {
     "unknown": _l("Figures missing"),
     "manual": _l("Reviewer decides"),
 }
+#: The champion rung's routes (DOMAIN.md "Tier criteria").
+ROUTE_LABELS = {
+    "srdi": _l("Specialised and innovative SME"),
+    "single_champion": _l("Manufacturing single champion"),
+}
+#: The thresholds an admin edits on the web (``criteria_versions.editable_thresholds``
+#: paths): what each one is, and its unit (money in 万元 on the page, 元 when stored).
+THRESHOLD_LABELS: dict[str, tuple[Any, str]] = {
+    "employees_max": (_l("Most employees"), "person"),
+    "revenue_max": (_l("Highest annual revenue"), "CNY"),
+    "total_assets_max": (_l("Highest total assets"), "CNY"),
+    "pass_mark": (_l("Pass mark of the evaluation score"), "points"),
+    "ip_class1_points": (_l("Points for class I intellectual property"), "points"),
+    "registered_days": (_l("Fewest days since registration"), "days"),
+    "tech_staff_ratio_min": (_l("Lowest technical staff share of employees"), "percent"),
+    "rd_domestic_ratio_min": (_l("Lowest domestic share of R&D expense"), "percent"),
+    "hightech_income_ratio_min": (_l("Lowest high-tech income share of total income"), "percent"),
+    "innovation_score_min_exclusive": (_l("Innovation score to exceed"), "points"),
+    "niche_years_min": (_l("Fewest years in the niche market"), "years"),
+    "rd_expense_min": (_l("Lowest R&D expense"), "CNY"),
+    "rd_revenue_ratio_min": (_l("Lowest R&D expense to revenue"), "percent"),
+    "revenue_min": (_l("Lowest revenue"), "CNY"),
+    "equity_financing_alternative": (
+        _l("Lowest new equity financing in two years, instead of revenue"),
+        "CNY",
+    ),
+    "srdi_pass_mark": (_l("Pass mark of the SRDI score"), "points"),
+    "single_champion.years_in_field_min": (
+        _l("Single champion: fewest years in the product's field"),
+        "years",
+    ),
+    "single_champion.new_product_years_min": (
+        _l("Single champion: fewest years for a new product"),
+        "years",
+    ),
+    "single_champion.global_rank_max": (
+        _l("Single champion: the world market rank to reach (top N)"),
+        "count",
+    ),
+    "single_champion.product_revenue_share_min": (
+        _l("Single champion: lowest product share of main-business revenue"),
+        "percent",
+    ),
+    "single_champion.main_revenue_avg_min": (
+        _l("Single champion: lowest average main-business revenue"),
+        "CNY",
+    ),
+    "single_champion.main_revenue_avg_srdi_min": (
+        _l("Single champion: lowest average main-business revenue of an SRDI enterprise"),
+        "CNY",
+    ),
+    "revenue_min_by_group.advantage": (_l("Lowest revenue, advantage industries"), "CNY"),
+    "revenue_min_by_group.growth": (_l("Lowest revenue, growth industries"), "CNY"),
+    "revenue_min_by_group.future": (_l("Lowest revenue, future industries"), "CNY"),
+}
 OPERATORS = {">=": "≥", "<=": "≤", ">": ">"}
 UNITS = {
     "person": _l("persons"),
@@ -78,6 +133,13 @@ def check_words(
         return _srdi_score_words(check, score)
     if code == "revenue_min" and tier == "champion":
         return _champion_revenue_words(check, criteria)
+    route = (criteria or {}).get("single_champion") or {}
+    if code == "global_market_rank":
+        return _rank_words(check)
+    if code == "years_in_field":
+        return _years_in_field_words(check, route)
+    if code == "main_revenue_avg":
+        return _main_revenue_words(check, route)
     shown_actual = status != "manual" or check.get("actual") is not None
     actual = figure_text(check.get("actual"), check.get("unit")) if shown_actual else ""
     return CheckWords(_threshold(check), actual)
@@ -116,6 +178,52 @@ def _champion_revenue_words(
             ),
         )
     return CheckWords(required, figure)
+
+
+def _rank_words(check: Mapping[str, Any]) -> CheckWords:
+    # 制造业单项冠军: the product's world market rank; the reviewer confirms a rank that meets it.
+    required = _("Among the top %(rank)s in the world", rank=check.get("required"))
+    rank = check.get("actual")
+    if rank is None:
+        return CheckWords(required, "")
+    if check["status"] == "manual":
+        return CheckWords(required, _("Rank %(rank)s: the reviewer confirms it", rank=rank))
+    return CheckWords(required, _("Rank %(rank)s", rank=rank))
+
+
+def _years_in_field_words(check: Mapping[str, Any], route: Mapping[str, Any]) -> CheckWords:
+    # At least the years for any product, or fewer (from a lower bound) for a new product.
+    required = _(
+        "At least %(years)s years, or %(new)s years for a new product",
+        years=check.get("required"),
+        new=route.get("new_product_years_min", "—"),
+    )
+    figure = figure_text(check.get("actual"), "years")
+    if check["status"] == "manual" and check.get("alternative") == "new_product":
+        return CheckWords(
+            required, _("%(figure)s: the reviewer checks it is a new product", figure=figure)
+        )
+    if check["status"] == "manual":
+        return CheckWords(required, _("%(figure)s: the reviewer confirms it", figure=figure))
+    return CheckWords(required, "" if check.get("actual") is None else figure)
+
+
+def _main_revenue_words(check: Mapping[str, Any], route: Mapping[str, Any]) -> CheckWords:
+    # The full bar, or the lower one for a provincial or national SRDI enterprise.
+    lower = route.get("main_revenue_avg_srdi_min")
+    required = _threshold(check)
+    if lower is not None:
+        required = _(
+            "%(amount)s, or %(lower)s for a provincial or national SRDI enterprise",
+            amount=required,
+            lower=figure_text(lower, "CNY"),
+        )
+    figure = figure_text(check.get("actual"), "CNY")
+    if check["status"] == "manual":
+        return CheckWords(
+            required, _("%(figure)s: the reviewer checks the SRDI recognition", figure=figure)
+        )
+    return CheckWords(required, "" if check.get("actual") is None else figure)
 
 
 def _prerequisite_words(check: Mapping[str, Any], rank_names: Mapping[int, str]) -> CheckWords:

@@ -32,6 +32,10 @@ LISTED_COLUMNS = (
     Enterprise.tier_since,
     Enterprise.tier_expires_at,
     Enterprise.registration_number,
+    # The champion rung's route and the reviewer-confirmed "little giant" flag (null and
+    # false on the other rungs).
+    Enterprise.tier_route.label("route"),
+    Enterprise.little_giant,
 )
 
 

@@ -1,5 +1,5 @@
-"""The ladder: tiers and their settings, tier events, quota reservations,
-registration numbers and the working-day calendar."""
+"""The ladder: tiers and their settings, their criteria versions, tier events, quota
+reservations, registration numbers and the working-day calendar."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,8 +41,6 @@ class Tier(Model):
     self_apply: Mapped[bool] = mapped_column(Boolean)
     prerequisite: Mapped[str | None] = mapped_column(ForeignKey("tiers.code"))
     registration_pattern: Mapped[str] = mapped_column(String(60))
-    # Eligibility thresholds (seeds/criteria.json), data not code.
-    criteria: Mapped[dict] = mapped_column(JSON, default=dict)
     # Set when an admin edits the settings; `seed` then leaves them alone unless --force.
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -51,6 +50,29 @@ class Tier(Model):
     @property
     def validity_value(self) -> str | int:
         return self.validity if self.validity == "calendar_year" else int(self.validity)
+
+
+class CriteriaVersion(Model):
+    """One version of a tier's eligibility thresholds (``seeds/criteria.json``, data not
+    code), in force from ``effective_from`` (a Beijing date) until the next version's.
+
+    ``seed`` adds and updates the seeded versions; an admin's edit of a threshold adds a
+    version effective that day (``edited`` set), which ``seed`` leaves alone. For the
+    champion tier, ``criteria["single_champion"]`` holds that route's thresholds.
+    """
+
+    __tablename__ = "criteria_versions"
+    __table_args__ = (UniqueConstraint("tier", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier: Mapped[str] = mapped_column(ForeignKey("tiers.code"))
+    effective_from: Mapped[date] = mapped_column(Date)
+    criteria: Mapped[dict] = mapped_column(JSON)
+    # The rule text it follows (the seed's _basis), or an admin's reason.
+    basis: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    # Set for a version an admin made (an edited threshold); seeded versions have none.
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class EventKind(enum.StrEnum):

@@ -169,6 +169,7 @@ def grant_tier(
     enterprise.tier_since = since
     enterprise.tier_expires_at = dates.expires_at(tier.validity_value, since)
     enterprise.registration_number = number
+    _clear_route(enterprise)  # an application's grant records its route after
     if reservation is not None:
         session.delete(reservation)
     event = _event(
@@ -226,6 +227,7 @@ def demote(
         enterprise.tier_expires_at, tier.validity_value, today
     )
     enterprise.registration_number = issue_registration_number(session, tier, today.year)
+    _clear_route(enterprise)
     release_reservation_of(session, enterprise, actor)
     event = _event(enterprise, EventKind.DEMOTE, from_tier, actor, reason, clock.now())
     _record_move(session, enterprise, before, event, actor, "tier.demote")
@@ -265,6 +267,22 @@ def _clear_ladder_fields(enterprise: Enterprise) -> None:
     enterprise.tier_since = None
     enterprise.tier_expires_at = None
     enterprise.registration_number = None
+    _clear_route(enterprise)
+
+
+def _clear_route(enterprise: Enterprise) -> None:
+    """A new rung (or none) drops the route and the "little giant" flag of the last
+    grant: :func:`record_route` sets them for a grant that came by an application."""
+    enterprise.tier_route = None
+    enterprise.little_giant = False
+
+
+def record_route(enterprise: Enterprise, route: str | None, *, little_giant: bool) -> None:
+    """The route of the application that granted or renewed the enterprise's rung, and
+    whether its approving reviewers confirmed it a 专精特新"小巨人" enterprise: shown on
+    the published list. Not a tier event field: the application holds both."""
+    enterprise.tier_route = route
+    enterprise.little_giant = little_giant
 
 
 def lapse_designation(session: DbSession, enterprise_id: int, now: datetime) -> TierEvent | None:

@@ -9,6 +9,7 @@ from sqlalchemy import exists, func, select
 
 from registry.core.dbsession import DbSession
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
+from registry.ladder import criteria_versions, dates
 from registry.ladder.dates import WorkCalendar
 from registry.ladder.eligibility import Evaluation, Subject, TierRule, evaluate
 from registry.ladder.models import (
@@ -195,9 +196,11 @@ def evaluate_enterprise(
     reference: datetime,
     lang: str = "zh",
     year: int | None = None,
+    route: str | None = None,
 ) -> Evaluation:
-    """The eligibility of ``enterprise`` for ``tier_code`` (PRODUCT.md "Eligibility"), with the
-    tier's thresholds as stored (seeded, admin-editable)."""
+    """The eligibility of ``enterprise`` for ``tier_code`` (PRODUCT.md "Eligibility") by
+    ``route`` (the champion rung's; default ``srdi``, an unknown one refused), with the
+    tier's criteria version in force on ``reference``'s Beijing date."""
     tier = session.get_one(Tier, tier_code)
     ranks = tier_ranks(session)
     industry = session.get(Industry, enterprise.industry_code) if enterprise.industry_code else None
@@ -206,12 +209,15 @@ def evaluate_enterprise(
         industry_group=industry.group if industry else None,
         current_rank=ranks.get(enterprise.tier) if enterprise.tier else None,
     )
+    version = criteria_versions.in_force(session, tier.code, dates.shanghai_date(reference))
     rule = TierRule(
         code=tier.code,
         rank=tier.rank,
         prerequisite_code=tier.prerequisite,
         prerequisite_rank=ranks.get(tier.prerequisite) if tier.prerequisite else None,
-        criteria=tier.criteria,
+        criteria=version.criteria,
+        criteria_version=version.effective_from,
+        route=criteria_versions.route_of(tier.code, route),
     )
     reports = session.scalars(
         select(AnnualReport).where(AnnualReport.enterprise_id == enterprise.id)

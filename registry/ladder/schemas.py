@@ -41,6 +41,12 @@ class EligibilityArgs(Schema):
         validate=validate.Range(min=1990, max=9999),
         metadata={"description": "Reports up to this year (default: the latest)"},
     )
+    route = code_field(
+        metadata={
+            "description": "The champion rung's route: srdi (default) or single_champion; "
+            "an unknown route is refused, other tiers ignore it"
+        }
+    )
 
 
 class DemotionIn(Schema):
@@ -94,3 +100,11 @@ class EligibilityOut(Schema):
     checks = fields.List(fields.Nested(CheckOut))
     score = fields.Nested(ScoreOut, allow_none=True)
     info = fields.Dict(metadata={"description": "Figures shown beside the checks, if any"})
+    route = fields.String(
+        allow_none=True,
+        metadata={"description": "champion: srdi or single_champion; null for other tiers"},
+    )
+    criteria_version = fields.String(
+        allow_none=True,
+        metadata={"description": "effective_from (YYYY-MM-DD) of the criteria applied"},
+    )

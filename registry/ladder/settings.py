@@ -1,6 +1,7 @@
 """Tier settings an admin edits (PRODUCT.md "The ladder"): quota, validity, notice length,
 approvals required, self-application, prerequisite and registration pattern; and the
-last day of the plan's period (:func:`set_plan_period_end`).
+last day of the plan's period (:func:`set_plan_period_end`); an edit of a tier's
+thresholds, which adds a criteria version effective that day (:func:`edit_thresholds`).
 
 One operation, :func:`update_tier_settings`: it checks every value, writes the changed
 ones and one ``tier_settings.update`` audit entry with the old and new value of each,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -23,9 +25,10 @@ from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.dbsession import DbSession
 from registry.core.errors import Refusals, field_error
+from registry.ladder import criteria_versions
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.locks import lock_tier
-from registry.ladder.models import PlanSettings, Tier
+from registry.ladder.models import CriteriaVersion, PlanSettings, Tier
 from registry.ladder.numbers import pattern_regex
 from registry.ladder.operations import require_reason
 from registry.ladder.queries import DEFAULT_PLAN_PERIOD_END, PLAN_FIRST_YEAR
@@ -258,5 +261,82 @@ def set_plan_period_end(
     settings.plan_period_end = end
     settings.edited_at = clock.now()
     record_audit(session, actor, "plan.update", "plan", 1, changed, reason=reason)
+    session.flush()
+    return changed
+
+
+# --- an admin's edit of thresholds: a new criteria version ----------------------------
+
+
+#: The largest threshold an admin may set (10¹² 元, a thousand billion).
+MAX_THRESHOLD = 10**12
+
+
+def _threshold(path: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_THRESHOLD:
+        raise field_error(
+            path,
+            "out_of_range",
+            "Enter a whole number from %(min)s to %(max)s.",
+            min=0,
+            max=MAX_THRESHOLD,
+        )
+    return value
+
+
+def edit_thresholds(
+    session: DbSession,
+    tier_code: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: Actor,
+    reason: str,
+) -> dict[str, list[Any]]:
+    """An admin's edit of thresholds of ``tier_code``: a new version effective today
+    (Beijing), made from the version in force with ``changes`` (``{path: value}`` of
+    :func:`editable_thresholds`) laid over it; a second edit the same day amends that
+    day's version. Audited (``criteria.edit``, with both versions' thresholds). Returns
+    ``{path: [old, new]}`` of what changed (empty: nothing written, no reason needed)."""
+    lock_tier(session, tier_code)  # edits of one tier are ordered
+    today = clock.today()
+    current = criteria_versions.in_force(session, tier_code, today)
+    before = criteria_versions.editable_thresholds(current.criteria)
+    refusals = Refusals()
+    wanted: dict[str, Any] = {}
+    for path, value in changes.items():
+        if path not in before:
+            raise field_error(path, "not_editable", "%(name)s is not a threshold.", name=path)
+        wanted[path] = refusals.check(_threshold, path, value)
+    refusals.raise_any()
+    changed = diff({p: before[p] for p in wanted}, wanted)
+    if not changed:
+        return {}
+    reason = require_reason(reason)
+    criteria = current_criteria = current.criteria
+    for path in changed:
+        *parents, key = path.split(".")
+        overlay: dict[str, Any] = {key: wanted[path]}
+        for parent in reversed(parents):
+            overlay = {parent: overlay}
+        criteria = criteria_versions.merged(criteria, overlay)
+    if current.effective_from == today:
+        current.criteria = criteria
+        current.basis = reason
+        current.edited_at = clock.now()
+    else:
+        session.add(
+            CriteriaVersion(
+                tier=tier_code,
+                effective_from=today,
+                criteria=criteria,
+                basis=reason,
+                edited_at=clock.now(),
+            )
+        )
+    audited = {
+        "effective_from": [current.effective_from.isoformat(), today.isoformat()],
+        "criteria": [current_criteria, criteria],
+    }
+    record_audit(session, actor, "criteria.edit", "tier", tier_code, audited, reason=reason)
     session.flush()
     return changed

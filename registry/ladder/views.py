@@ -22,9 +22,9 @@ from registry.core.web import nav_item, one_of_the_choices, public, strip_text
 from registry.enterprises.models import Enterprise
 from registry.enterprises.views import with_enterprise
 from registry.extensions import db
-from registry.ladder import dates, listing, queries
+from registry.ladder import criteria_versions, dates, listing, queries
 from registry.ladder.eligibility import label
-from registry.ladder.labels import STATUS_TEXT, check_words
+from registry.ladder.labels import ROUTE_LABELS, STATUS_TEXT, check_words
 from registry.ladder.models import Tier
 
 bp = Blueprint("ladder", __name__)
@@ -193,6 +193,7 @@ def tier_list(code: str) -> ResponseReturnValue:
         cursor_ok=cursor_ok,
         city_names=cities,
         industry_names=industries,
+        route_labels=ROUTE_LABELS,
         first_url=url_for(".tier_list", code=tier.code, **filters),
     )
     # A refused filter or cursor: the form with its errors, and no list.
@@ -211,21 +212,23 @@ def self_check(enterprise: Enterprise) -> ResponseReturnValue:
     rank_names = {t.rank: t.name(lang) for t in queries.tiers(db.session)}
     evaluations = []
     for tier, renewal in queries.applicable_tiers(db.session, enterprise):
-        evaluation = queries.evaluate_enterprise(
-            db.session, enterprise, tier.code, reference=now, lang=lang
-        )
-        shape = evaluation.to_dict()
-        words = {
-            check["code"]: check_words(
-                check,
-                tier=tier.code,
-                score=shape["score"],
-                rank_names=rank_names,
-                criteria=tier.criteria,
+        criteria = criteria_versions.in_force(db.session, tier.code, clock.today()).criteria
+        for route in criteria_versions.routes(tier.code):  # the champion rung's: both
+            evaluation = queries.evaluate_enterprise(
+                db.session, enterprise, tier.code, reference=now, lang=lang, route=route
             )
-            for check in shape["checks"]
-        }
-        evaluations.append((tier, renewal, evaluation, words))
+            shape = evaluation.to_dict()
+            words = {
+                check["code"]: check_words(
+                    check,
+                    tier=tier.code,
+                    score=shape["score"],
+                    rank_names=rank_names,
+                    criteria=criteria,
+                )
+                for check in shape["checks"]
+            }
+            evaluations.append((tier, renewal, evaluation, words))
     banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
     return render_template(
         "ladder/self_check.html",
@@ -235,4 +238,5 @@ def self_check(enterprise: Enterprise) -> ResponseReturnValue:
         lang=lang,
         label=label,
         status_text=STATUS_TEXT,
+        route_labels=ROUTE_LABELS,
     )

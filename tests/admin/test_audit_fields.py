@@ -42,6 +42,8 @@ BY_HAND = {
     # Profiles as ``clean_profile`` returns them: profile fields only.
     ("registry/enterprises/operations.py", "create_enterprise"): set(PROFILE_FIELDS),
     ("registry/enterprises/operations.py", "update_profile"): set(PROFILE_FIELDS),
+    # A new application: its route only when its tier has routes.
+    ("registry/applications/operations.py", "create"): {"state", "tier", "kind", "route"},
 }
 
 

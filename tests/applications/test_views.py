@@ -16,6 +16,7 @@ from registry.applications import operations as apps
 from registry.applications.models import Application, Attachment, Objection, State
 from registry.core import clock
 from registry.core.models import AuditEntry
+from registry.ladder import operations as ladder
 from tests.factories import PASSWORD, TEST_ACTOR
 from tests.fixtures.files import HTML, JPEG, PDF, PNG, SVG
 
@@ -152,6 +153,30 @@ def test_reviewers_cannot_use_the_enterprise_wizard(client, world, auth):
 
 
 # --- the wizard ----------------------------------------------------------------------------
+
+
+def test_wizard_offers_the_champion_rung_by_either_route(client, session, world, auth):
+    ladder.grant_tier(session, world["a"], "tech_sme", actor=TEST_ACTOR, reason="x")
+    session.commit()
+    assert auth.login("owner@a.example").status_code == 303
+    step1 = client.get("/applications/new?lang=en").text
+    assert 'value="promotion:champion:srdi"' in step1
+    assert 'value="promotion:champion:single_champion"' in step1
+    assert "route: Manufacturing single champion" in step1
+    zh = client.get("/applications/new?lang=zh").text
+    assert "认定途径：制造业单项冠军" in zh
+    for refused in ("promotion:champion:gold", "promotion:champion:"):
+        response = client.post("/applications/new?lang=en", data={"target": refused})
+        assert response.status_code == 422 and 'id="target-error"' in response.text
+    created = client.post(
+        "/applications/new", data={"target": "promotion:champion:single_champion"}
+    )
+    assert created.status_code == 303
+    application = session.scalars(select(Application)).one()
+    assert (application.tier, application.route) == ("champion", "single_champion")
+    detail = client.get(f"/applications/{application.id}?lang=en").text
+    assert "Manufacturing single champion" in detail
+    assert "Years in the product&#39;s field" in detail  # judged by its own route's rules
 
 
 def test_wizard_create_upload_submit(client, session, world, auth):

@@ -19,7 +19,7 @@ from registry.enterprises import batch_operations
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.batch_operations import BULK_CACHE_KIB
 from registry.enterprises.models import AnnualReport, Enterprise, Industry
-from registry.ladder import queries
+from registry.ladder import criteria_versions, queries
 from registry.ladder.checks import Subject, TierRule
 from registry.ladder.eligibility import evaluate
 from registry.ladder.models import RegistrationNumber, Tier, TierEvent
@@ -210,7 +210,9 @@ def test_demo_writes_consistent_enterprises_reports_and_ladder(runner, session):
         (a.action, a.object_id, a.via, a.actor_name)
         for a in session.scalars(
             select(AuditEntry).where(
-                AuditEntry.action.not_in(("tier_settings.create", "user.create")),
+                AuditEntry.action.not_in(
+                    ("tier_settings.create", "criteria.create", "user.create")
+                ),
                 AuditEntry.actor_name == "system",
                 AuditEntry.via == "cli",
             )
@@ -250,12 +252,13 @@ def test_holders_figures_fit_their_tier(runner, session):
     for e in session.scalars(select(Enterprise).where(Enterprise.tier.is_not(None))):
         tier = tiers[e.tier]
         prerequisite = tiers.get(tier.prerequisite)
+        version = criteria_versions.in_force(session, tier.code, NOW.date())
         rule = TierRule(
             tier.code,
             tier.rank,
             tier.prerequisite,
             prerequisite.rank if prerequisite else None,
-            tier.criteria,
+            version.criteria,
         )
         subject = Subject(e.founded_on, groups.get(e.industry_code), tier.rank)
         evaluation = evaluate(rule, subject, e.reports, reference=NOW)

@@ -519,8 +519,8 @@ def test_self_check_of_an_eligible_enterprise(signed_in, owner, session, make):
     html = response.text
     assert response.status_code == 200
     # The self-apply rungs above none: tech_sme, high_tech, champion (not the nominated ones).
-    sections = re.findall(r'<section class="panel" aria-labelledby="tier-(\w+)">', html)
-    assert sections == ["tech_sme", "high_tech", "champion"]
+    sections = re.findall(r'<section class="panel" aria-labelledby="tier-([\w-]+)">', html)
+    assert sections == ["tech_sme", "high_tech", "champion-srdi", "champion-single_champion"]
     tech_sme = html[html.index('id="tier-tech_sme"') : html.index('id="tier-high_tech"')]
     assert "Eligible" in tech_sme and 'href="/applications/new"' in tech_sme
     # Revenue in 万元, which English names as 10,000 yuan.
@@ -531,9 +531,14 @@ def test_self_check_of_an_eligible_enterprise(signed_in, owner, session, make):
     assert "Evaluation score (100 points)" in tech_sme and "Pass mark" in tech_sme
     assert re.search(r"Technical staff</th>\s*<td class=\"num\">20</td>", tech_sme)
     assert re.search(r"Total</th>\s*<td class=\"num\">100</td>", tech_sme)
-    champion = html[html.index('id="tier-champion"') :]
+    champion = html[html.index('id="tier-champion-srdi"') :]
     assert "Not eligible yet" in champion and "/applications/new" not in champion
     assert "off the ladder" in champion  # its prerequisite rung is not held
+    # Both routes of the rung, each with the criteria version it is judged by.
+    assert "route: Specialised and innovative SME" in champion
+    assert "route: Manufacturing single champion" in champion
+    assert "Criteria in force from 2023-09-14." in champion
+    assert "Criteria in force from 2016-01-01." in html  # high_tech
     zh = signed_in.get("/enterprise/eligibility?lang=zh").text
     assert "科技型中小企业评价得分" in zh and "职工总数" in zh
 
@@ -545,7 +550,7 @@ def test_self_check_says_the_champion_rules_in_words(signed_in, owner, session, 
 
     def champion(lang):
         html = signed_in.get(f"/enterprise/eligibility?lang={lang}").text
-        panel = html[html.index('id="tier-champion"') :]
+        panel = html[html.index('id="tier-champion-srdi"') :]
         return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", panel))
 
     off = champion("en")
@@ -572,7 +577,7 @@ def test_self_check_shows_a_ratio_as_the_rule_reads_it(signed_in, owner, session
     report.rd_expense, report.revenue = 299_999_997, 10_000_000_000
     session.commit()
     html = signed_in.get(f"/enterprise/eligibility?lang={lang}").text
-    champion = html[html.index('id="tier-champion"') :]
+    champion = html[html.index('id="tier-champion-srdi"') :]
     line = champion[champion.index(row) : champion.index("</tr>", champion.index(row))]
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", line)]
     assert cells == ["Not met" if lang == "en" else "不符合", "≥ 3%", "2.99%"]
@@ -589,6 +594,6 @@ def test_self_check_of_a_holder_offers_renewal_and_the_rungs_above(signed_in, ow
     ladder.grant_tier(session, owner, "high_tech", actor=TEST_ACTOR, reason="test")
     session.commit()
     html = signed_in.get("/enterprise/eligibility?lang=en").text
-    sections = re.findall(r'<section class="panel" aria-labelledby="tier-(\w+)">', html)
-    assert sections == ["high_tech", "champion"]
+    sections = re.findall(r'<section class="panel" aria-labelledby="tier-([\w-]+)">', html)
+    assert sections == ["high_tech", "champion-srdi", "champion-single_champion"]
     assert "Renewal of High-tech enterprise" in html

@@ -73,7 +73,10 @@ def test_published_list_pages_by_cursor_with_a_link_header(client, session, make
         "tier_since",
         "tier_expires_at",
         "registration_number",
+        "route",
+        "little_giant",
     }
+    assert (row["route"], row["little_giant"]) == (None, False)  # the champion rung's only
     assert row["tier_expires_at"].endswith("Z")
     assert client.get("/api/v1/tiers/tech_sme/enterprises?city=360400").json["data"]
     assert client.get("/api/v1/tiers/tech_sme/enterprises?city=360100").json["data"] == []

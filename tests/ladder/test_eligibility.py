@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from registry.ladder.checks import Facts, as_read, compared
+from registry.ladder.criteria_versions import seeded_versions
 from registry.ladder.eligibility import (
     LABELS,
     Check,
@@ -22,7 +23,11 @@ from registry.ladder.eligibility import (
 )
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "criteria.json"
-CRITERIA = json.loads(SEED.read_text(encoding="utf-8"))
+SEEDED = json.loads(SEED.read_text(encoding="utf-8"))
+#: Each tier's thresholds in force at NOW (its last seeded version, whole).
+CRITERIA = {
+    code: seeded_versions(entry)[-1][1] for code, entry in SEEDED.items() if code != "_comment"
+}
 RANKS = {"tech_sme": 1, "high_tech": 2, "champion": 3, "navigator": 4, "chain_leader": 5}
 PREREQUISITES = {"champion": "tech_sme", "navigator": "champion", "chain_leader": "champion"}
 TIERS = tuple(RANKS)
@@ -56,6 +61,8 @@ class Figures:
     main_business_share: Decimal | float | int | None = None
     debt_ratio: Decimal | float | int | None = None
     national_market_share: Decimal | float | int | None = None
+    years_in_field: int | None = None
+    product_revenue_share: Decimal | float | int | None = None
 
 
 def report(year: int = 2024, **figures) -> Figures:
@@ -126,8 +133,11 @@ CHAMPION_OK = {
 
 
 def test_seed_has_every_tier_and_documents_its_units():
-    assert set(CRITERIA) == {"_comment", *TIERS}
-    assert "元" in " ".join(CRITERIA["_comment"])
+    assert set(SEEDED) == {"_comment", *TIERS}
+    assert "元" in " ".join(SEEDED["_comment"])
+    for code in TIERS:
+        dates = [version["effective_from"] for version in SEEDED[code]["versions"]]
+        assert dates == sorted(dates) and all(v.get("_basis") for v in SEEDED[code]["versions"])
     assert CRITERIA["tech_sme"]["pass_mark"] == 60
     assert CRITERIA["high_tech"]["rd_revenue_tiers"][-1][0] is None
 
@@ -805,7 +815,16 @@ def test_to_dict_has_the_api_shape():
     reference = datetime(2025, 6, 1, 12, 0, 5, 987_654, tzinfo=timezone(timedelta(hours=8)))
     figures = TSME_OK | {"tech_staff": 1, "employees": 3, "rd_expense": 2, "revenue": 3}
     data = run("tech_sme", report(**figures), reference=reference).to_dict()
-    assert list(data) == ["tier", "year", "evaluated_at", "eligible", "checks", "score"]
+    assert list(data) == [
+        "tier",
+        "year",
+        "evaluated_at",
+        "eligible",
+        "checks",
+        "score",
+        "route",
+        "criteria_version",
+    ]
     assert (data["tier"], data["year"], data["evaluated_at"]) == (
         "tech_sme",
         2024,
@@ -914,4 +933,4 @@ def test_reference_must_be_aware_and_tier_known():
 
 def test_report_factory_covers_every_api_figure():
     names = {f.name for f in fields(Figures)} - {"year"}
-    assert len(names) == 19
+    assert len(names) == 21

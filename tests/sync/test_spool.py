@@ -92,13 +92,16 @@ def test_checked_records_read_back_exactly():
             main_business_share=12.5,
             debt_ratio=100,
             national_market_share=0,
+            years_in_field=12,
+            product_revenue_share=70.5,
         ),
         report(main_business_share=33.333333333333336, debt_ratio=1e-7, total_income=0),
         report(year=1990, employees=None),
     ]
     assert type(records[0].values[ENTERPRISE_DATES[0]]) is date
     assert type(records[3].values) is ReportValues
-    assert [type(v) for v in records[3].values.figures[-3:]] == [float, float, float]
+    percents = records[3].values.figures[-5:-2] + records[3].values.figures[-1:]
+    assert [type(v) for v in percents] == [float, float, float, float]
     [back] = round_trip(records)
     assert_exact(back, records)
 

@@ -26,7 +26,7 @@ from registry.applications import operations as apps
 from registry.core import clock
 from registry.core.web import is_api_path
 from tests.applications.test_objections import DURING, in_notice, object_to
-from tests.factories import ELIGIBLE_FIGURES, PASSWORD, new_uscc, tier_form
+from tests.factories import ELIGIBLE_FIGURES, PASSWORD, new_uscc, thresholds_form, tier_form
 from tests.fixtures.api import PDF
 from tests.web import test_confirmations as confirmations
 from tests.web.test_next_steps import PROFILE, TSME_CHECKS, follow, next_step
@@ -225,6 +225,12 @@ def tier_settings(c: Context) -> Post:
     return Post(c.client("admin"), "/admin/tiers/navigator", data)
 
 
+def thresholds(c: Context) -> Post:
+    data = thresholds_form(c.session, "navigator", revenue_min="120000")
+    c.session.rollback()
+    return Post(c.client("admin"), "/admin/tiers/navigator/criteria", data)
+
+
 def plan_period(c: Context) -> Post:
     data = {"plan_period_end": "2026-12-31", "reason": "规划延长一年"}
     return Post(c.client("admin"), "/admin/plan", data)
@@ -269,6 +275,7 @@ NEXT_STEPS: dict[str, Callable[[Context], Post]] = {
     "/admin/users/new": new_user,
     "/admin/users/<int:user_id>": change_role,
     "/admin/tiers/<code>": tier_settings,
+    "/admin/tiers/<code>/criteria": thresholds,
     "/admin/plan": plan_period,
     "/admin/tokens": new_token,
     "/admin/imports": import_records,
