@@ -36,8 +36,9 @@ from registry.enterprises.forms import AnnualReportForm
 from registry.enterprises.models import MONEY_FIELDS, PERCENT_FIELDS
 from registry.enterprises.money import to_wan
 from registry.extensions import db
+from registry.ladder import criteria_versions
 from registry.ladder import queries as ladder_queries
-from registry.ladder.labels import OPERATORS, STATUS_TEXT, figure_text
+from registry.ladder.labels import OPERATORS, ROUTE_LABELS, STATUS_TEXT, figure_text
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -165,18 +166,33 @@ def queue() -> ResponseReturnValue:
 # --- nominations -------------------------------------------------------------------------
 
 
+def _nomination_targets() -> dict[str, str]:
+    """The tiers a nomination may name, the champion rung once per route
+    (``"champion:<route>"``)."""
+    targets: dict[str, str] = {}
+    for code, name in tier_labels().items():
+        for route in criteria_versions.routes(code):
+            if route is None:
+                targets[code] = name
+            else:
+                label = _("%(tier)s, route: %(route)s", tier=name, route=ROUTE_LABELS[route])
+                targets[f"{code}:{route}"] = label
+    return targets
+
+
 @bp.route("/nominate", methods=["GET", "POST"])
 @access.reviewer
 def nominate() -> ResponseReturnValue:
     form = forms.NominateForm()
-    form.tier.choices = forms.required_choices(tier_labels())
+    form.tier.choices = forms.required_choices(_nomination_targets())
     if form.validate_on_submit():
+        tier, _sep, route = cast(str, form.tier.data).partition(":")
         try:
             enterprise = enterprise_queries.by_uscc(db.session, cast(str, form.uscc.data))
             # Applying for the rung already held can only be its renewal.
-            kind = Kind.RENEWAL if enterprise.tier == form.tier.data else Kind.PROMOTION
+            kind = Kind.RENEWAL if enterprise.tier == tier else Kind.PROMOTION
             application = operations.create(
-                db.session, enterprise, form.tier.data, kind, user=me(), via="web"
+                db.session, enterprise, tier, kind, user=me(), via="web", route=route or None
             )
         except DomainError as error:
             db.session.rollback()

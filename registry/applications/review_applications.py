@@ -63,7 +63,8 @@ def _decision_form(application: Application, **kwargs: Any) -> forms.DecisionFor
     if application.route == "srdi":
         # Not a check: each approving reviewer may confirm it (decisions.record_route).
         lang = current_language()
-        manual.append((decisions.LITTLE_GIANT, eligibility.label(decisions.LITTLE_GIANT, lang)))
+        little_giant = eligibility.label(decisions.LITTLE_GIANT, lang)
+        manual.append((decisions.LITTLE_GIANT, _("%(label)s (optional)", label=little_giant)))
     return forms.decision_form(manual, **kwargs)
 
 
