@@ -113,7 +113,7 @@ def tier_list(code: str) -> Response:
     if len(q) > MAX_SEARCH:
         abort(422)
     # Headers and names in the request's language, read before the rows are streamed.
-    header = public_list.header()
+    header = public_list.header(code)
     names = public_list.area_names(db.session, current_language())
     return _download(
         lambda connection: (

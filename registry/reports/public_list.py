@@ -19,7 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Connection
 
 from registry.core.dbsession import DbSession
-from registry.ladder import dates, listing
+from registry.ladder import criteria_versions, dates, listing
+from registry.ladder.labels import ROUTE_LABELS
 from registry.reports import exports
 
 #: The columns of the download, with their headers.
@@ -35,33 +36,45 @@ COLUMNS = (
     ("valid_until", _l("Valid until")),
     ("registration_number", _l("Registration no.")),
 )
+#: The champion rung's list adds the route of each grant and the little-giant flag.
+ROUTE_COLUMNS = (("route", _l("Route")), ("little_giant", _l("Little giant")))
 
 
-def header() -> list[str]:
-    """The column headers in the current language."""
-    return [str(label) for _name, label in COLUMNS]
+def header(tier: str) -> list[str]:
+    """The column headers of ``tier``'s list in the current language."""
+    extra = ROUTE_COLUMNS if tier == criteria_versions.ROUTED_TIER else ()
+    return [str(label) for _name, label in (*COLUMNS, *extra)]
 
 
-def area_names(session: DbSession, lang: str) -> tuple[dict[str, str], dict[str | None, str]]:
-    """City and industry names in ``lang`` by code; enterprises outside the plan's
-    industries (no code) are "other industries", as on the page."""
+Names = tuple[dict[str, str], dict[str | None, str], dict[str, str]]
+
+
+def area_names(session: DbSession, lang: str) -> Names:
+    """City and industry names in ``lang`` by code (enterprises outside the plan's
+    industries, no code, are "other industries", as on the page), and the words of the
+    routes and of a little giant: read before the rows are streamed."""
     cities = {c.code: c.name(lang) for c in listing.cities(session)}
     industries: dict[str | None, str] = {i.code: i.name(lang) for i in listing.industries(session)}
     industries[None] = _("Other industries")
-    return cities, industries
+    words = {code: str(label) for code, label in ROUTE_LABELS.items()}
+    words["little_giant"] = _("Yes")
+    return cities, industries, words
 
 
 def rows(
     connection: Connection,
     tier: str,
     filters: dict[str, str | None],
-    names: tuple[dict[str, str], dict[str | None, str]],
+    names: Names,
 ) -> Iterator[list[Any]]:
     """The list's rows, filtered and searched as on the page (``city``, ``industry``,
-    ``q``), each cell in the order of :data:`COLUMNS`. A code the seed does not know
+    ``q``), each cell in the order of :data:`COLUMNS` (and :data:`ROUTE_COLUMNS` for the
+    champion rung). A code the seed does not know
     (a mirrored record) keeps its code with an empty name."""
-    cities, industries = names
+    cities, industries, words = names
+    routed = tier == criteria_versions.ROUTED_TIER
     for row in exports.published_records(connection, tier, **filters):
+        extra = [words.get(row.route or "", ""), words["little_giant"] if row.little_giant else ""]
         yield [
             row.name,
             row.name_en,
@@ -73,4 +86,5 @@ def rows(
             row.tier_since,
             dates.last_day(row.tier_expires_at) if row.tier_expires_at else None,
             row.registration_number,
+            *(extra if routed else []),
         ]

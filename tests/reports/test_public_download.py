@@ -122,3 +122,23 @@ def test_the_page_links_to_the_filtered_download(client, holders):
     link = "/exports/tiers/tech_sme?format=csv&amp;q=%E5%85%89%E7%94%B5&amp;city=360100"
     assert link in html
     assert "下载完整名单" in client.get("/tiers/tech_sme").get_data(as_text=True)
+
+
+def test_the_champion_list_gives_the_route_and_the_little_giant(client, session, make):
+    giant = make.enterprise(name="江西小巨人精密制造有限公司")
+    single = make.enterprise(name="江西单项冠军材料有限公司")
+    for enterprise, route, flag in ((giant, "srdi", True), (single, "single_champion", False)):
+        ladder.grant_tier(session, enterprise, "champion", actor=TEST_ACTOR, reason="x")
+        ladder.record_route(enterprise, route, little_giant=flag)
+    session.commit()
+    rows = {r["统一社会信用代码"]: r for r in read_csv(client.get("/exports/tiers/champion").data)}
+    assert (rows[giant.uscc]["认定途径"], rows[giant.uscc]["小巨人"]) == ("专精特新中小企业", "是")
+    assert (rows[single.uscc]["认定途径"], rows[single.uscc]["小巨人"]) == ("制造业单项冠军", "")
+    english = read_csv(client.get("/exports/tiers/champion?lang=en").data)
+    assert list(english[0])[-2:] == ["Route", "Little giant"]
+    # The API's list and the machine export keep the codes.
+    api = client.get("/api/v1/tiers/champion/enterprises").get_json()["data"]
+    assert {(r["uscc"], r["route"], r["little_giant"]) for r in api} == {
+        (giant.uscc, "srdi", True),
+        (single.uscc, "single_champion", False),
+    }
