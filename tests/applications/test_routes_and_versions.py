@@ -255,6 +255,16 @@ def test_api_eligibility_by_route_and_applications_with_a_route(api_client, sess
         headers=owner,
     )
     assert created.status_code == 201 and created.json["route"] == "single_champion"
+    # A draft changes its route (If-Match); the submission is judged by it.
+    path_ = f"{API}/applications/{created.json['id']}"
+    changed = client.patch(
+        path_, json={"route": "srdi"}, headers={**owner, "If-Match": created.headers["ETag"]}
+    )
+    assert changed.status_code == 200 and changed.json["route"] == "srdi"
+    submitted = client.post(f"{path_}/submit", json={"declaration": True}, headers=owner)
+    assert submitted.status_code == 200, submitted.json
+    snapshot = submitted.json["eligibility"]
+    assert (snapshot["route"], snapshot["criteria_version"]) == ("srdi", "2023-09-14")
     bad = client.post(
         f"{API}/applications",
         json={"tier": "champion", "kind": "promotion", "route": "gold"},

@@ -541,6 +541,8 @@ def test_self_check_of_an_eligible_enterprise(signed_in, owner, session, make):
     assert "Criteria in force from 2016-01-01." in html  # high_tech
     zh = signed_in.get("/enterprise/eligibility?lang=zh").text
     assert "科技型中小企业评价得分" in zh and "职工总数" in zh
+    assert "认定途径：专精特新中小企业" in zh and "认定途径：制造业单项冠军" in zh
+    assert "认定条件自 2023-09-14 起生效。" in zh
 
 
 def test_self_check_says_the_champion_rules_in_words(signed_in, owner, session, make):
