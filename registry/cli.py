@@ -39,9 +39,12 @@ def seed_command(force: bool) -> None:
     """Load tiers, quotas, criteria, cities, industries, the working-day calendar and
     the plan's targets from seeds/. Running it again changes nothing; admin edits are
     kept unless --force."""
-    from registry.seeding import seed
+    from registry.seeding import SeedError, seed
 
-    report = seed(db.session, force=force, actor=CLI_ACTOR)
+    try:
+        report = seed(db.session, force=force, actor=CLI_ACTOR)
+    except SeedError as error:
+        raise click.ClickException(f"{error}; nothing was loaded.") from None
     if not report.changed:
         click.echo("Seed data already loaded; nothing changed.")
     for what, n in {**report.inserted}.items():

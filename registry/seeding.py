@@ -40,6 +40,11 @@ TIER_FIELDS = (
 )
 
 
+class SeedError(ValueError):
+    """The seed files contradict each other or lack what the registry needs; nothing of
+    the run is kept (the caller rolls back)."""
+
+
 def load(name: str, directory: Path = SEEDS) -> Any:
     return json.loads((directory / name).read_text(encoding="utf-8"))
 
@@ -126,10 +131,17 @@ def _seed_criteria(
     """Each tier's seeded criteria versions: a new one is added, a seeded one whose
     thresholds or basis changed is updated (audited, the changed thresholds named); a
     version an admin made (``edited_at``) is never touched, even at the same date."""
-    for code, entry in load("criteria.json", directory).items():
-        if code.startswith("_"):
-            continue
-        for effective_from, criteria, basis in criteria_versions.seeded_versions(entry):
+    seeded = {k: v for k, v in load("criteria.json", directory).items() if not k.startswith("_")}
+    tiers = set(session.scalars(select(Tier.code)))
+    if unversioned := sorted(tiers - seeded.keys()):
+        raise SeedError(f"criteria.json has no versions for the tiers {', '.join(unversioned)}")
+    for code, entry in seeded.items():
+        versions = criteria_versions.seeded_versions(entry)
+        if code == criteria_versions.ROUTED_TIER and not all(
+            "single_champion" in criteria for _when, criteria, _basis in versions
+        ):
+            raise SeedError("criteria.json: every champion version needs its single_champion")
+        for effective_from, criteria, basis in versions:
             version = session.scalars(
                 select(CriteriaVersion).where(
                     CriteriaVersion.tier == code, CriteriaVersion.effective_from == effective_from

@@ -68,6 +68,7 @@ def thresholds_form(session, code: str, **changes) -> dict[str, str]:
     for path, value in criteria_versions.editable_thresholds(current.criteria).items():
         form[path] = value // 10_000 if THRESHOLD_LABELS[path][1] == "CNY" else value
     form["reason"] = "省工信厅2026年第3号通知"
+    form["based_on"] = criteria_versions.fingerprint(current)
     return {name: str(value) for name, value in {**form, **changes}.items()}
 
 

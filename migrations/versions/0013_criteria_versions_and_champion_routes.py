@@ -7,7 +7,8 @@ Create Date: 2026-12-07 21:10:00.000000
 The thresholds move from ``tiers.criteria`` to ``criteria_versions``: each tier's
 current thresholds become its first version, dated as the seed dates it (the rule text's
 own date, or the plan's first day for rules older than the plan). ``registry seed`` then
-adds the later versions. Applications gain ``route``, enterprises ``tier_route`` and
+adds the later versions. Applications gain ``route`` and ``criteria`` (the thresholds a
+snapshot was judged by), enterprises ``tier_route`` and
 ``little_giant``, annual reports ``years_in_field`` and ``product_revenue_share``.
 """
 import json
@@ -33,6 +34,16 @@ FIRST_VERSION = {
     'chain_leader': date(2022, 1, 1),
 }
 PLAN_START = date(2022, 1, 1)
+#: The single-champion route's thresholds of the first champion version (105号, 2016),
+#: as the seed has them: the registry can judge that route before the next seed run.
+SINGLE_CHAMPION_2016 = {
+    'years_in_field_min': 10,
+    'new_product_years_min': 3,
+    'global_rank_max': 3,
+    'product_revenue_share_min': 70,
+    'main_revenue_avg_min': None,
+    'main_revenue_avg_srdi_min': None,
+}
 
 
 def upgrade():
@@ -55,6 +66,8 @@ def upgrade():
         code: criteria if isinstance(criteria, dict) else json.loads(criteria or '{}')
         for code, criteria in rows
     }
+    if 'champion' in stored:
+        stored['champion'].setdefault('single_champion', SINGLE_CHAMPION_2016)
     op.bulk_insert(versions, [
         {
             'tier': code,
@@ -70,6 +83,7 @@ def upgrade():
     op.execute('ALTER TABLE tiers DROP COLUMN criteria')
     # Plain ADD COLUMN on both engines (a batch would rebuild the tables on SQLite).
     op.add_column('applications', sa.Column('route', sa.String(length=20), nullable=True))
+    op.add_column('applications', sa.Column('criteria', sa.JSON(), nullable=True))
     op.add_column('enterprises', sa.Column('tier_route', sa.String(length=20), nullable=True))
     op.add_column('enterprises', sa.Column('little_giant', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column('annual_reports', sa.Column('years_in_field', sa.Integer(), nullable=True))
@@ -85,6 +99,7 @@ def downgrade():
         ('annual_reports', 'years_in_field'),
         ('enterprises', 'little_giant'),
         ('enterprises', 'tier_route'),
+        ('applications', 'criteria'),
         ('applications', 'route'),
     ):
         op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')

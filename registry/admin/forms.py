@@ -12,6 +12,7 @@ from wtforms import (
     DateField,
     EmailField,
     Form,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -209,6 +210,8 @@ class ThresholdsForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason for the change"), validators=[InputRequired(REQUIRED), Length(max=2000)]
     )
+    # The version the page showed (criteria_versions.fingerprint).
+    based_on = HiddenField()
     paths: tuple[str, ...] = ()
     money: frozenset[str] = frozenset()
 
@@ -222,10 +225,12 @@ class ThresholdsForm(FlaskForm):
 
 
 def thresholds_form(
-    labels: dict[str, tuple[Any, str]], values: dict[str, int], **kwargs: Any
+    labels: dict[str, tuple[Any, str]], values: dict[str, int], based_on: str, **kwargs: Any
 ) -> ThresholdsForm:
     """A :class:`ThresholdsForm` for ``values`` (``{path: value in 元 or its unit}``),
-    each field labelled and bounded by its unit (``labels``: path → (label, unit))."""
+    each field labelled and bounded by its unit (``labels``: path → (label, unit); a
+    threshold a seed adds without a label shows its path, unbounded by a unit)."""
+    labels = {path: labels.get(path, (path, "")) for path in values}
     money = frozenset(path for path in values if labels[path][1] == "CNY")
 
     class TierThresholdsForm(ThresholdsForm):
@@ -246,8 +251,10 @@ def thresholds_form(
                 maximum=high,
             ),
         )
-    data = {path: value // 10_000 if path in money else value for path, value in values.items()}
-    return TierThresholdsForm(data=data, **kwargs)
+    data: dict[str, Any] = {
+        path: value // 10_000 if path in money else value for path, value in values.items()
+    }
+    return TierThresholdsForm(data={**data, "based_on": based_on}, **kwargs)
 
 
 # --- audit log ----------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def thresholds(code: str) -> ResponseReturnValue:
     tier = db.get_or_404(Tier, code)
     current = criteria_versions.in_force(db.session, tier.code, clock.today())
     values = criteria_versions.editable_thresholds(current.criteria)
-    form = thresholds_form(THRESHOLD_LABELS, values)
+    form = thresholds_form(THRESHOLD_LABELS, values, criteria_versions.fingerprint(current))
     if form.validate_on_submit():
         try:
             changes = edit_thresholds(
@@ -165,6 +165,7 @@ def thresholds(code: str) -> ResponseReturnValue:
                 form.thresholds(),
                 actor=Actor.of(current_user, "web"),
                 reason=cast(str, form.reason.data),  # required
+                based_on=form.based_on.data or "",
             )
         except DomainError as error:
             db.session.rollback()

@@ -90,7 +90,8 @@ class ApplicationCreate(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     route = code_field(
         metadata={
-            "description": "champion: srdi (default) or single_champion; ignored for other tiers"
+            "description": "champion: srdi (default) or single_champion; an unknown route is "
+            "refused (422); other tiers have none (null)"
         }
     )
 

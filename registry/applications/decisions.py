@@ -263,8 +263,8 @@ def _final_approval(session: DbSession, application: Application, actor: Actor) 
             actor=actor,
             reason="renewal approved",
             application_id=application.id,
+            route=route_of(application),
         )
-        record_route(application)
         return transition(session, application, State.GRANTED, actor, "approve")
     check_climb(session, enterprise, application.tier, application.kind, step="approve")
     now = clock.now()
@@ -279,17 +279,17 @@ def _final_approval(session: DbSession, application: Application, actor: Actor) 
     return transition(session, application, State.IN_NOTICE, actor, "approve")
 
 
-def record_route(application: Application) -> None:
-    """On the grant or renewal an application brings: the enterprise records its route
-    and, for the SRDI route, whether every approving reviewer confirmed it a
-    专精特新"小巨人" enterprise (``manual_checks.little_giant``)."""
+def route_of(application: Application) -> ladder.Route:
+    """What the grant or renewal an application brings records: its route and, for the
+    SRDI route, whether every approving reviewer confirmed it a 专精特新"小巨人"
+    enterprise (``manual_checks.little_giant``)."""
     approvals = application.approvals()
     little_giant = (
         application.route == "srdi"
         and bool(approvals)
         and all((d.manual_checks or {}).get(LITTLE_GIANT) is True for d in approvals)
     )
-    ladder.record_route(application.enterprise, application.route, little_giant=little_giant)
+    return application.route, little_giant
 
 
 def _check_calendar_covers(calendar: dates.WorkCalendar, days: list[date]) -> None:

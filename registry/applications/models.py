@@ -78,6 +78,9 @@ class Application(Model):
     eligibility: Mapped[dict | None] = mapped_column(JSON)
     # The champion rung's route ("srdi" or "single_champion"); null for other tiers.
     route: Mapped[str | None] = mapped_column(String(20))
+    # The thresholds the snapshot was judged by (its criteria version's, as they were at
+    # the submission: a later amendment of that version changes nothing here).
+    criteria: Mapped[dict | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     notice_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     notice_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

@@ -12,7 +12,7 @@ from typing import cast
 
 from sqlalchemy import ColumnElement, select
 
-from registry.applications.decisions import record_route
+from registry.applications.decisions import route_of
 from registry.applications.models import Application, State
 from registry.applications.operations import lock_application, require_state, transition
 from registry.applications.queries import is_held, open_objection
@@ -41,9 +41,13 @@ def _grant_promotion(
     session: DbSession, application: Application, actor: Actor, effective_at: datetime, reason: str
 ) -> Application:
     ladder.consume_slot(
-        session, application.id, actor=actor, reason=reason, effective_at=effective_at
+        session,
+        application.id,
+        actor=actor,
+        reason=reason,
+        effective_at=effective_at,
+        route=route_of(application),
     )
-    record_route(application)
     return transition(session, application, State.GRANTED, actor, "grant")
 
 

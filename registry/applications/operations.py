@@ -249,6 +249,7 @@ def submit(
     require_state(application, State.DRAFT, State.CHANGES_REQUESTED)
     _check_not_banned(enterprise)
     application.eligibility = evaluation.to_dict()
+    application.criteria = dict(evaluation.criteria)
     application.submitted_by = user.id
     application.submitted_at = now
     if application.state == State.DRAFT:

@@ -39,7 +39,7 @@ def _checks(application: Application) -> list[dict]:
     snapshot = application.eligibility or {}
     tiers = ladder_queries.tiers(db.session)
     rank_names = {t.rank: t.name(lang) for t in tiers}
-    criteria = criteria_versions.of_snapshot(db.session, application).criteria
+    criteria = criteria_versions.of_snapshot(db.session, application)
     return [
         {
             **c,

@@ -262,6 +262,8 @@ def bulk_grant(
         from_tier = enterprise.tier
         for name, value in designation.fields().items():
             setattr(enterprise, name, value)
+        # A grant by import comes by no application: no route, no little-giant flag.
+        enterprise.tier_route, enterprise.little_giant = None, False
         changed(session, enterprise)
         records.append(GrantRecord(enterprise.id, enterprise.uscc, designation, from_tier))
     session.flush()

@@ -12,9 +12,11 @@ first version by its rule text, which may postdate the oldest figures on file).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -64,8 +66,13 @@ def versions(session: DbSession, tier_code: str) -> list[CriteriaVersion]:
 
 def in_force(session: DbSession, tier_code: str, on: date) -> CriteriaVersion:
     """The version of ``tier_code`` in force on ``on`` (a Beijing date): the latest one
-    effective by then, else the first."""
-    stmt = select(CriteriaVersion).where(CriteriaVersion.tier == tier_code)
+    effective by then, else the first. Read afresh even when the session holds it (an
+    edit re-reads it under the tier's lock)."""
+    stmt = (
+        select(CriteriaVersion)
+        .where(CriteriaVersion.tier == tier_code)
+        .execution_options(populate_existing=True)
+    )
     latest = session.scalars(
         stmt.where(CriteriaVersion.effective_from <= on)
         .order_by(CriteriaVersion.effective_from.desc())
@@ -76,10 +83,12 @@ def in_force(session: DbSession, tier_code: str, on: date) -> CriteriaVersion:
     return session.scalars(stmt.order_by(CriteriaVersion.effective_from).limit(1)).one()
 
 
-def of_snapshot(session: DbSession, application: Any) -> CriteriaVersion:
-    """The version an application's snapshot was judged by (its ``criteria_version``);
-    for a snapshot from before versions were recorded, the version in force at its
-    submission (or today, for a draft)."""
+def of_snapshot(session: DbSession, application: Any) -> Mapping[str, Any]:
+    """The thresholds an application's snapshot was judged by: those it kept at its
+    submission; for one submitted before they were kept, its version's (by
+    ``criteria_version``, else in force at its submission, or today for a draft)."""
+    if application.criteria:
+        return cast(Mapping[str, Any], application.criteria)
     snapshot = application.eligibility or {}
     if snapshot.get("criteria_version"):
         on = date.fromisoformat(snapshot["criteria_version"])
@@ -87,12 +96,20 @@ def of_snapshot(session: DbSession, application: Any) -> CriteriaVersion:
         on = shanghai_date(application.submitted_at)
     else:
         on = clock.today()
-    return in_force(session, application.tier, on)
+    return in_force(session, application.tier, on).criteria
 
 
 def routes(tier_code: str) -> tuple[str | None, ...]:
     """The routes of ``tier_code``: the champion rung's two, else one without a name."""
     return ROUTES if tier_code == ROUTED_TIER else (None,)
+
+
+def fingerprint(version: CriteriaVersion) -> str:
+    """A short mark of a version's identity and thresholds: a form carries it, and an
+    edit made on a page opened before another edit is refused rather than undoing it."""
+    text = json.dumps(version.criteria, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return f"{version.id}-{digest}"
 
 
 def route_of(tier_code: str, route: str | None) -> str | None:

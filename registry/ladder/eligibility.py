@@ -8,7 +8,7 @@ API's Eligibility shape. The per-tier rules live in :mod:`registry.ladder.criter
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -131,6 +131,8 @@ class Evaluation:
     info: dict[str, Any] = field(default_factory=dict)
     route: str | None = None  # the champion rung's route; None for the other tiers
     criteria_version: date | None = None  # effective_from of the criteria applied
+    # The thresholds applied (not in the API shape: an application keeps them).
+    criteria: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The API's Eligibility JSON shape (``info`` only when there is some)."""
@@ -219,4 +221,5 @@ def evaluate(
         info=outcome.info,
         route=tier.route,
         criteria_version=tier.criteria_version,
+        criteria=tier.criteria,
     )

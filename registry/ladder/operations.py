@@ -42,13 +42,19 @@ from registry.ladder.schemas import tier_event_out  # noqa: F401  (registers the
 from registry.ladder.signals import designation_withdrawn
 
 LADDER_FIELDS = ("tier", "tier_since", "tier_expires_at", "registration_number", "ban_until")
+#: What a grant or renewal by an application records beside them: the champion rung's
+#: route and the reviewers' little-giant confirmation (a :data:`Route`); a move's audit
+#: entry names them too when they change.
+ROUTE_FIELDS = ("tier_route", "little_giant")
+Route = tuple[str | None, bool]
+NO_ROUTE: Route = (None, False)
 
 
 # --- the moves --------------------------------------------------------------------------
 
 
 def _snapshot(enterprise: Enterprise) -> dict[str, Any]:
-    return {name: getattr(enterprise, name) for name in LADDER_FIELDS}
+    return {name: getattr(enterprise, name) for name in LADDER_FIELDS + ROUTE_FIELDS}
 
 
 def _record_move(
@@ -122,10 +128,12 @@ def grant_tier(
     application_id: int | None = None,
     effective_at: datetime | None = None,
     reservation: Reservation | None = None,
+    route: Route = NO_ROUTE,
 ) -> TierEvent:
     """Put an enterprise on ``tier_code`` (a promotion, or recording an existing
     designation). The prerequisite rung is not checked here: applications check it at
     submission and final approval. Without a ``reservation`` the quota must have room.
+    ``route``: the granting application's route and little-giant flag (none without one).
     """
     reason = require_reason(reason)
     tier = lock_tier(session, tier_code)
@@ -169,7 +177,7 @@ def grant_tier(
     enterprise.tier_since = since
     enterprise.tier_expires_at = dates.expires_at(tier.validity_value, since)
     enterprise.registration_number = number
-    _clear_route(enterprise)  # an application's grant records its route after
+    enterprise.tier_route, enterprise.little_giant = route
     if reservation is not None:
         session.delete(reservation)
     event = _event(
@@ -185,8 +193,11 @@ def renew_tier(
     actor: Actor,
     reason: str,
     application_id: int | None = None,
+    route: Route | None = None,
 ) -> TierEvent:
-    """Extend the current designation by one validity period; since and number stay."""
+    """Extend the current designation by one validity period; since and number stay.
+    ``route`` (a renewal application's) replaces the route and little-giant flag; None
+    keeps them."""
     reason = require_reason(reason)
     enterprise = locked_holder(session, enterprise)
     tier = session.get_one(Tier, enterprise.tier)
@@ -196,6 +207,8 @@ def renew_tier(
         tier.validity_value,
         cast(datetime, enterprise.tier_expires_at),  # a holder's
     )
+    if route is not None:
+        enterprise.tier_route, enterprise.little_giant = route
     event = _event(
         enterprise, EventKind.RENEW, enterprise.tier, actor, reason, clock.now(), application_id
     )
@@ -272,17 +285,8 @@ def _clear_ladder_fields(enterprise: Enterprise) -> None:
 
 def _clear_route(enterprise: Enterprise) -> None:
     """A new rung (or none) drops the route and the "little giant" flag of the last
-    grant: :func:`record_route` sets them for a grant that came by an application."""
-    enterprise.tier_route = None
-    enterprise.little_giant = False
-
-
-def record_route(enterprise: Enterprise, route: str | None, *, little_giant: bool) -> None:
-    """The route of the application that granted or renewed the enterprise's rung, and
-    whether its approving reviewers confirmed it a 专精特新"小巨人" enterprise: shown on
-    the published list. Not a tier event field: the application holds both."""
-    enterprise.tier_route = route
-    enterprise.little_giant = little_giant
+    grant (a grant by an application sets them: ``route``)."""
+    enterprise.tier_route, enterprise.little_giant = NO_ROUTE
 
 
 def lapse_designation(session: DbSession, enterprise_id: int, now: datetime) -> TierEvent | None:
@@ -344,9 +348,11 @@ def consume_slot(
     actor: Actor,
     reason: str,
     effective_at: datetime,
+    route: Route = NO_ROUTE,
 ) -> TierEvent:
     """Grant the promotion that holds a reservation, using its slot (reserved by
-    :func:`registry.ladder.holds.reserve_slot` when its notice began)."""
+    :func:`registry.ladder.holds.reserve_slot` when its notice began), with the
+    application's ``route``."""
     # Look first, then lock in the fixed order (tier, enterprise, reservation), the
     # order revoke and demote use too, so that they cannot deadlock with this.
     found = reservation_for(session, application_id, lock=False)
@@ -366,6 +372,7 @@ def consume_slot(
         application_id=application_id,
         effective_at=effective_at,
         reservation=reservation,
+        route=route,
     )
 
 

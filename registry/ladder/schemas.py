@@ -44,7 +44,7 @@ class EligibilityArgs(Schema):
     route = code_field(
         metadata={
             "description": "The champion rung's route: srdi (default) or single_champion; "
-            "an unknown route is refused, other tiers ignore it"
+            "an unknown route is refused (422); other tiers have none (null)"
         }
     )
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from registry.core import clock
 from registry.core.audit import Actor, diff, record_audit
 from registry.core.dbsession import DbSession
-from registry.core.errors import Refusals, field_error
+from registry.core.errors import PreconditionFailed, Refusals, field_error
 from registry.ladder import criteria_versions
 from registry.ladder.dates import CALENDAR_YEAR
 from registry.ladder.locks import lock_tier
@@ -291,15 +291,24 @@ def edit_thresholds(
     *,
     actor: Actor,
     reason: str,
+    based_on: str | None = None,
 ) -> dict[str, list[Any]]:
     """An admin's edit of thresholds of ``tier_code``: a new version effective today
     (Beijing), made from the version in force with ``changes`` (``{path: value}`` of
     :func:`editable_thresholds`) laid over it; a second edit the same day amends that
     day's version. Audited (``criteria.edit``, with both versions' thresholds). Returns
-    ``{path: [old, new]}`` of what changed (empty: nothing written, no reason needed)."""
+    ``{path: [old, new]}`` of what changed (empty: nothing written, no reason needed).
+    ``based_on`` (``criteria_versions.fingerprint`` of the version a form showed) refuses
+    an edit made on thresholds another edit has changed since (412), which would
+    otherwise put that edit's values back."""
     lock_tier(session, tier_code)  # edits of one tier are ordered
     today = clock.today()
-    current = criteria_versions.in_force(session, tier_code, today)
+    current = criteria_versions.in_force(session, tier_code, today)  # read under the lock
+    if based_on is not None and based_on != criteria_versions.fingerprint(current):
+        raise PreconditionFailed(
+            "The thresholds were changed after this page was opened: open it again to "
+            "see them, then make your change."
+        )
     before = criteria_versions.editable_thresholds(current.criteria)
     refusals = Refusals()
     wanted: dict[str, Any] = {}

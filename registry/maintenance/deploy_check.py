@@ -33,6 +33,7 @@ from registry.core.db import is_postgres
 from registry.core.dbsession import DbSession
 from registry.demo.applications import DEMO_USERS
 from registry.enterprises.models import City, Industry
+from registry.ladder import criteria_versions
 from registry.ladder import queries as ladder_queries
 from registry.ladder.models import Tier
 
@@ -177,6 +178,12 @@ def _database(session: DbSession, script: ScriptDirectory, today: date) -> Itera
                 " disable it (admin users page) or remove the demo data."
             )
     yield from _calendar(session, today)
+    for tier in session.scalars(select(Tier.code)):
+        if not criteria_versions.versions(session, tier):
+            yield error(
+                f"the tier {tier} has no eligibility criteria: add its versions to"
+                " seeds/criteria.json and run flask --app wsgi registry seed."
+            )
 
 
 def _calendar(session: DbSession, today: date) -> Iterator[Finding]:

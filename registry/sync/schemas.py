@@ -29,6 +29,7 @@ from registry.enterprises.api_schemas import MAX_AMOUNT
 from registry.enterprises.batches import report_values, uscc_warnings
 from registry.enterprises.checks import MAX_COUNT
 from registry.enterprises.models import (
+    CHAMPION_FIELDS,
     COUNT_FIELDS,
     FIGURE_FIELDS,
     MONEY_FIELDS,
@@ -203,6 +204,9 @@ REPORT_CHECKS: dict[str, Callable[[Any], Any]] = {
     **{name: _integer(0, MAX_AMOUNT) for name in MONEY_FIELDS},
     **{name: _percent for name in PERCENT_FIELDS},
 }
+#: Members a peer may leave out (read as null): the single-champion figures, which
+#: registries built before them, and API.md's list of report fields, do not have.
+OPTIONAL_MEMBERS = frozenset(CHAMPION_FIELDS)
 
 #: The positions in ENTERPRISE_VALUES that hold a date (or None).
 ENTERPRISE_DATES = tuple(
@@ -215,6 +219,9 @@ def _checked(
 ) -> dict[str, Any]:
     if type(data) is not dict:
         raise OffContract("%(type)s %(key)s: data is not an object.", type=type_, key=key)
+    missing_optional = (checks.keys() - data.keys()) & OPTIONAL_MEMBERS
+    if missing_optional:
+        data = {**data, **dict.fromkeys(missing_optional)}
     if data.keys() != checks.keys():
         extra = sorted(data.keys() - checks.keys())
         missing = sorted(checks.keys() - data.keys())

@@ -21,7 +21,7 @@ import pytest
 from registry.admin.audit_view import field_label
 from registry.enterprises.batches import REPORT_FIELDS
 from registry.enterprises.operations import PROFILE_FIELDS
-from registry.ladder.operations import LADDER_FIELDS
+from registry.ladder.operations import LADDER_FIELDS, ROUTE_FIELDS
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ BY_HAND = {
     ("registry/enterprises/batch_replace.py", "_audit"): {*PROFILE_FIELDS, *REPORT_FIELDS},
     # The ladder fields of the enterprise before the move (its previous move's).
     ("registry/ladder/batch_moves.py", "record_moves"): set(LADDER_FIELDS),
-    ("registry/ladder/operations.py", "_record_move"): set(LADDER_FIELDS),
+    ("registry/ladder/operations.py", "_record_move"): {*LADDER_FIELDS, *ROUTE_FIELDS},
     # Profiles as ``clean_profile`` returns them: profile fields only.
     ("registry/enterprises/operations.py", "create_enterprise"): set(PROFILE_FIELDS),
     ("registry/enterprises/operations.py", "update_profile"): set(PROFILE_FIELDS),

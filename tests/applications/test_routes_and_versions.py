@@ -73,6 +73,20 @@ def seeds_with(tmp_path: Path, version: dict) -> Path:
     return directory
 
 
+def test_the_seed_refuses_a_tier_without_versions_and_loads_nothing(app, session, tmp_path):
+    directory = seeds_with(tmp_path, {"effective_from": "2026-03-04", "niche_years_min": 3})
+    path = directory / "criteria.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["navigator"]
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(seeding.SeedError, match="no versions for the tiers navigator"):
+        seeding.seed(session, directory=directory)
+    session.rollback()
+    assert len(criteria_versions.versions(session, "champion")) == 2
+    result = app.test_cli_runner().invoke(args=["registry", "seed"], env={})
+    assert result.exit_code == 0  # the shipped seeds are whole
+
+
 def test_the_version_in_force_on_a_date(session):
     def version_on(day):
         return criteria_versions.in_force(session, "champion", day).effective_from
@@ -106,6 +120,7 @@ def test_a_submission_keeps_its_version_when_a_new_one_is_seeded(session, world,
 
     session.refresh(application)
     assert application.eligibility == snapshot  # never re-judged
+    assert application.criteria["niche_years_min"] == 2  # the thresholds it was judged by
     today = queries.evaluate_enterprise(session, world["enterprise"], "champion", reference=NOW)
     assert today.criteria_version == date(2026, 3, 4) and not today.eligible
     niche = next(c for c in today.checks if c.code == "niche_years")
@@ -202,6 +217,21 @@ def test_an_admin_threshold_edit_is_a_new_version_from_that_day(session, world):
         ]
         == 4
     )
+
+
+def test_an_amendment_the_same_day_leaves_a_submission_its_thresholds(session, world):
+    edit_thresholds(session, "champion", {"rd_expense_min": 900_000}, actor=TEST_ACTOR, reason="a")
+    application = submit(session, world, champion_draft(session, world))
+    assert application.eligibility["criteria_version"] == "2026-03-04"
+    edit_thresholds(session, "champion", {"rd_expense_min": 800_000}, actor=TEST_ACTOR, reason="b")
+    assert (
+        criteria_versions.in_force(session, "champion", date(2026, 3, 4)).criteria["rd_expense_min"]
+        == 800_000
+    )
+    assert application.criteria["rd_expense_min"] == 900_000
+    assert criteria_versions.of_snapshot(session, application)["rd_expense_min"] == 900_000
+    rd = next(c for c in application.eligibility["checks"] if c["code"] == "rd_expense_min")
+    assert rd["required"] == 900_000
 
 
 def test_threshold_edit_refusals_name_every_wrong_value(session):

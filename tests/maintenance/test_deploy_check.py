@@ -222,3 +222,14 @@ def test_the_example_environment_passes_once_its_placeholders_are_replaced(
             " characters (python -c 'import secrets; print(secrets.token_hex(32))')."
             for name in ("SECRET_KEY", "SYNC_SECRET_KEY")
         ]
+
+
+def test_a_tier_without_criteria_is_an_error(session, good):
+    from registry.ladder.models import CriteriaVersion
+
+    session.execute(delete(CriteriaVersion).where(CriteriaVersion.tier == "navigator"))
+    session.commit()
+    assert lines(session, good, keys()) == [
+        "error: the tier navigator has no eligibility criteria: add its versions to"
+        " seeds/criteria.json and run flask --app wsgi registry seed."
+    ]

@@ -128,8 +128,9 @@ def test_the_champion_list_gives_the_route_and_the_little_giant(client, session,
     giant = make.enterprise(name="江西小巨人精密制造有限公司")
     single = make.enterprise(name="江西单项冠军材料有限公司")
     for enterprise, route, flag in ((giant, "srdi", True), (single, "single_champion", False)):
-        ladder.grant_tier(session, enterprise, "champion", actor=TEST_ACTOR, reason="x")
-        ladder.record_route(enterprise, route, little_giant=flag)
+        ladder.grant_tier(
+            session, enterprise, "champion", actor=TEST_ACTOR, reason="x", route=(route, flag)
+        )
     session.commit()
     rows = {r["统一社会信用代码"]: r for r in read_csv(client.get("/exports/tiers/champion").data)}
     assert (rows[giant.uscc]["认定途径"], rows[giant.uscc]["小巨人"]) == ("专精特新中小企业", "是")

@@ -143,6 +143,29 @@ def _entry(peer, type_: str) -> dict:
     }
 
 
+def test_a_report_without_the_single_champion_figures_reads_them_as_null(session, runner, peer):
+    # A peer built before them (or following API.md's list of report fields) sends neither.
+    _followed_once(session, runner, peer)
+    entry = _entry(peer, "annual_report")
+    entry["data"].pop("years_in_field")
+    entry["data"].pop("product_revenue_share")
+    peer.log.append(entry)
+    result = run_pull(runner)
+    assert result.exit_code == 0, result.output
+    uscc, year = entry["key"].split("/")
+    report = session.scalars(
+        select(AnnualReport).where(
+            AnnualReport.year == int(year),
+            AnnualReport.enterprise_id == mirrored(session, uscc).id,
+        )
+    ).one()
+    assert (report.years_in_field, report.product_revenue_share, report.employees) == (
+        None,
+        None,
+        entry["data"]["employees"],
+    )
+
+
 @pytest.mark.parametrize(
     ("type_", "mutate", "expected"),
     [
@@ -160,6 +183,7 @@ def _entry(peer, type_: str) -> dict:
         ("annual_report", lambda e: e["data"].update(employees=-1), "employees must be"),
         ("annual_report", lambda e: e["data"].update(revenue="12"), "revenue must be"),
         ("annual_report", lambda e: e["data"].update(rd_staff=11), "rd_staff > employees"),
+        ("annual_report", lambda e: e["data"].pop("employees"), "missing members"),
     ],
 )
 def test_one_off_contract_entry_fails_the_whole_page(
