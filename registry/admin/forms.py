@@ -246,7 +246,7 @@ def thresholds_form(
             NumberField(
                 label,
                 validators=[InputRequired(REQUIRED)],
-                message=_l("Enter a whole number from %(min)s to %(max)s.", min=0, max=high),
+                message=_l("Enter a whole number from %(min)s to %(max)s.", min=0, max=f"{high:,}"),
                 minimum=0,
                 maximum=high,
             ),

@@ -279,7 +279,7 @@ def _threshold(path: str, value: Any) -> int:
             "out_of_range",
             "Enter a whole number from %(min)s to %(max)s.",
             min=0,
-            max=MAX_THRESHOLD,
+            max=f"{MAX_THRESHOLD:,}",
         )
     return value
 
