@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from flask_babel import gettext
 from sqlalchemy import update
 
-from registry.accounts import tokens
+from registry.accounts import token_cache, tokens
 from registry.accounts.models import ApiToken
 from registry.core import clock
 from registry.core.api import API_PREFIX
@@ -28,29 +28,31 @@ def authenticate_bearer() -> Response | None:
     if header is None:
         return None
     scheme, _, raw = header.partition(" ")
-    now = clock.now()
-    token = tokens.token_for(db.session, raw.strip(), now) if scheme.lower() == "bearer" else None
-    if token is None:
+    raw, now = raw.strip(), clock.now()
+    found = None
+    if scheme.lower() == "bearer" and raw.startswith(tokens.TOKEN_PREFIX) and len(raw) <= 200:
+        found = token_cache.lookup(db.session, raw, now)
+    if found is None:
         return problem(
             401, detail=gettext("The bearer token is missing, malformed, expired or revoked.")
         )
-    g.api_user, g.api_scopes, g.api_token = token.user, token.scope_set, token
-    if tokens.needs_touch(token, now):
+    user, token = found
+    g.api_user, g.api_scopes, g.api_token = user, token.scopes, token
+    if tokens.needs_touch(token.last_used_at, now):
         # End the lookup's transaction first: on SQLite a write request's transaction
-        # holds the write lock, which the touch's own connection would wait for. (The id
-        # is read before: after the rollback, reading it would begin that transaction again.)
-        token_id = token.id
+        # holds the write lock, which the touch's own connection would wait for.
         db.session.rollback()
-        _touch(token_id, now)
+        if _touch(token.id, now):
+            token_cache.touched(raw, now)
     return None
 
 
-def _touch(token_id: int, now: datetime) -> None:
+def _touch(token_id: int, now: datetime) -> bool:
     """``last_used_at``, in a short write transaction of its own (the request itself may
     be a read, which takes no write lock on SQLite) — or not at all while another
     writer holds the lock: no request, a read least of all, waits for this bookkeeping.
-    A later request of the token writes it instead."""
-    write_at_once(
+    A later request of the token writes it instead. Whether it was written."""
+    return write_at_once(
         db.engine, update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
     )
 

@@ -106,8 +106,9 @@ def token_for(session: DbSession, raw: str, now: datetime) -> ApiToken | None:
     return token
 
 
-def needs_touch(token: ApiToken, now: datetime) -> bool:
-    return token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY
+def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token's ``last_used_at`` is due to be written (a minute old, or never)."""
+    return last_used_at is None or now - last_used_at >= TOUCH_EVERY
 
 
 def tokens_of(session: DbSession, user_id: int | None = None) -> list[ApiToken]:

@@ -120,3 +120,80 @@ def test_token_create_prints_the_token_and_nothing_else(runner, session, reviewe
     )
     assert failed.exit_code == 1 and failed.stdout == ""
     assert session.scalar(select(ApiToken.id).where(ApiToken.id != stored.id)) is None
+
+
+# --- the lookup kept a second per worker (API.md: refused at once here, within 1 s elsewhere)
+
+
+def test_a_known_token_costs_no_query(app, client, session, reviewer):
+    from sqlalchemy import event
+
+    from registry.extensions import db
+
+    _token, secret = tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
+    session.commit()
+    assert _get(client, secret, "/api/v1/tiers").status_code == 200  # looked up
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert _get(client, secret, "/api/v1/tiers").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements  # the route itself reads the tier
+    assert not [s for s in statements if "api_tokens" in s or "FROM users" in s], statements
+
+
+def test_a_change_made_elsewhere_is_seen_within_a_second(client, session, reviewer, monkeypatch):
+    from sqlalchemy import text
+
+    from registry.accounts import token_cache
+
+    now = [1000.0]
+    monkeypatch.setattr(token_cache, "_monotonic", lambda: now[0])
+    token, secret = tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
+    session.commit()
+    assert _get(client, secret).status_code == 200
+    # Another server revokes it: a write this process's sessions never see.
+    session.execute(
+        text("UPDATE api_tokens SET revoked_at = :at WHERE id = :id"),
+        {"at": clock.now().isoformat(" "), "id": token.id},
+    )
+    session.commit()
+    now[0] += 0.9
+    assert _get(client, secret).status_code == 200  # still within the second
+    now[0] += 0.2
+    assert _get(client, secret).status_code == 401
+
+
+def test_a_change_made_here_is_refused_at_once(client, session, reviewer, monkeypatch):
+    from registry.accounts import token_cache
+
+    monkeypatch.setattr(token_cache, "_monotonic", lambda: 1000.0)  # entries never age
+    token, secret = tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
+    session.commit()
+    assert _get(client, secret).status_code == 200
+    tokens.revoke_token(session, session.get(ApiToken, token.id), actor=TEST_ACTOR)
+    session.commit()
+    assert _get(client, secret).status_code == 401
+    _token, second = tokens.create_token(session, reviewer, "registry:read", actor=TEST_ACTOR)
+    session.commit()
+    assert _get(client, second).status_code == 200
+    session.get(type(reviewer), reviewer.id).active = False
+    session.commit()
+    assert _get(client, second).status_code == 401
+    # A rolled-back change empties nothing, and a known token still expires on time.
+    session.get(type(reviewer), reviewer.id).active = True
+    session.commit()
+    _token, third = tokens.create_token(
+        session, reviewer, "registry:read", actor=TEST_ACTOR, expires_days=1
+    )
+    session.commit()
+    assert _get(client, third).status_code == 200
+    with clock.pinned(clock.now() + timedelta(days=1)):
+        assert _get(client, third).status_code == 401

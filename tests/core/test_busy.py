@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from registry.accounts import token_cache
 from registry.accounts.models import ApiToken, LoginThrottle, Role
 from registry.applications.models import Application, Objection, State
 from registry.config import lock_wait
@@ -90,9 +91,12 @@ def reads_app(app, database_url) -> Iterator[Flask]:
 
 
 def _stale(session) -> None:
-    """Every token last used two minutes ago: its next use writes ``last_used_at``."""
+    """Every token last used two minutes ago: its next use writes ``last_used_at``. (A
+    bulk write this process's token cache does not see: its entries are let go, as they
+    would be a second later.)"""
     session.execute(update(ApiToken).values(last_used_at=NOW - timedelta(minutes=2)))
     session.commit()
+    token_cache.forget_all()
 
 
 def _last_used(session) -> set:
