@@ -120,3 +120,25 @@ def test_the_openapi_document_lists_the_routes(client):
     document = client.get("/api/v1/openapi.json").json
     assert document["info"]["title"] == "Enterprise Cultivation Registry"
     assert {"/api/v1/tiers", "/api/v1/tiers/{code}/enterprises"} <= set(document["paths"])
+
+
+def test_the_published_list_equals_its_output_schema(client, session, make):
+    from registry.ladder import listing
+    from registry.ladder.api import PublishedOut
+
+    odd = make.enterprise(name='引号"与\\反斜杠 <b>{{7*7}}</b>', name_en="Tab\tand\nnewline")
+    plain = make.enterprise(name="江西赣江新材料有限公司", city_code=None, industry_code=None)
+    ladder.grant_tier(session, odd, "champion", actor=TEST_ACTOR, reason="x", route=("srdi", True))
+    ladder.grant_tier(session, plain, "champion", actor=TEST_ACTOR, reason="x")
+    session.commit()
+    expected = [
+        PublishedOut().dump(row._asdict())
+        for row in listing.published_rows(session, "champion", limit=10)
+    ]
+    session.rollback()
+    body = client.get("/api/v1/tiers/champion/enterprises").get_json()
+    assert body == {"data": expected, "next_cursor": None, "has_more": False}
+    assert {(e["route"], e["little_giant"]) for e in body["data"]} == {
+        ("srdi", True),
+        (None, False),
+    }
