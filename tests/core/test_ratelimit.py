@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from limits.strategies import FixedWindowRateLimiter
 
 from registry.config import from_environment
 from registry.core import ratelimit
@@ -161,3 +162,75 @@ def test_workers_share_the_counters(database_url, tmp_path, monkeypatch, world):
             statuses = sorted(pool.map(call, range(12)))
         assert len(server.worker_pids()) > 1
     assert statuses == [200] * 6 + [429] * 6
+
+
+# --- hits written in batches (API.md: at most 10 over the limit per worker and window) ---
+
+
+def test_batch_sizes():
+    assert [ratelimit.batch_size(n) for n in (1, 6, 39, 40, 100, 199, 200, 600, 10_000)] == [
+        1,
+        1,
+        1,
+        2,
+        5,
+        9,
+        10,
+        10,
+        10,
+    ]
+
+
+def test_one_worker_writes_a_batch_at_a_time_and_stops_at_the_limit(
+    limited_client, world, monkeypatch
+):
+    writes = []
+    hit = FixedWindowRateLimiter.hit
+
+    def counted(self, item, *identifiers, cost=1):
+        writes.append(cost)
+        return hit(self, item, *identifiers, cost=cost)
+
+    monkeypatch.setattr(FixedWindowRateLimiter, "hit", counted)
+    client = limited_client(RATELIMIT_TOKEN="100/minute")  # batches of 5
+    owner = world.headers["owner"]
+    statuses = [client.get(f"{API}/tiers", headers=owner).status_code for _ in range(110)]
+    # One worker knows its own unwritten hits: exactly the limit is served.
+    assert statuses == [200] * 100 + [429] * 10
+    assert writes == [5] * 20 + [1]  # then refused without asking the store again
+    refused = client.get(f"{API}/tiers", headers=owner)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_workers_exceed_a_limit_by_less_than_a_batch_each(database_url, tmp_path, world):
+    from datetime import UTC, datetime
+
+    from registry.accounts import tokens
+    from registry.core import clock
+    from tests.factories import TEST_ACTOR
+
+    # A token made now: the live server runs on the real clock.
+    with clock.pinned(datetime.now(UTC).replace(microsecond=0)):
+        _row, secret = tokens.create_token(
+            world.session, world.wang, "registry:read", actor=TEST_ACTOR
+        )
+    world.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    with gunicorn(
+        database_url, tmp_path, workers=3, environ={"RATELIMIT_TOKEN": "100/minute"}
+    ) as server:
+        start = threading.Barrier(12)
+
+        def calls(_):
+            start.wait()
+            return [
+                requests.get(f"{server.url}{API}/tiers", headers=headers, timeout=30).status_code
+                for _ in range(20)
+            ]
+
+        with ThreadPoolExecutor(12) as pool:
+            statuses = [code for batch in pool.map(calls, range(12)) for code in batch]
+        workers = len(server.worker_pids())
+    served = statuses.count(200)
+    assert statuses.count(429) == len(statuses) - served
+    assert 100 <= served <= 100 + workers * (ratelimit.batch_size(100) - 1), (served, workers)
