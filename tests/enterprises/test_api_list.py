@@ -10,12 +10,11 @@ import json
 
 from sqlalchemy import select
 
-from registry.enterprises import operations as enterprises
-from registry.enterprises.models import Enterprise, Status
+from registry.enterprises.models import Enterprise
 from registry.enterprises.schemas import enterprise_out
 from registry.ladder import operations as ladder
-from tests.factories import TEST_ACTOR, new_uscc
-from tests.sync.feed_world import enterprise, sync_headers
+from tests.factories import TEST_ACTOR
+from tests.sync.feed_world import demo_and_odd_records, enterprise, sync_headers
 
 
 def _walk(client, headers, query: str) -> list[dict]:
@@ -36,18 +35,7 @@ def _walk(client, headers, query: str) -> list[dict]:
 
 def test_pages_equal_the_output_schema(app, client, session):
     headers = sync_headers(session)
-    result = app.test_cli_runner().invoke(
-        args=["registry", "demo", "--count", "150", "--random-seed", "11"]
-    )
-    assert result.exit_code == 0, result.output
-    odd = enterprise(
-        session,
-        name='引号"与\\\\反斜杠 <b>{{7*7}}</b>',
-        name_en="Tab\\tand\\nnewline",
-        city_code="999999",
-        county="县",
-    )
-    enterprises.change_status(session, odd, Status.MERGED, merged_into=new_uscc(), actor=TEST_ACTOR)
+    demo_and_odd_records(app, session, 150, 11)
     held = enterprise(session, name="持牌企业")
     ladder.grant_tier(session, held, "tech_sme", actor=TEST_ACTOR, reason="x")
     session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from registry.accounts.models import Role
 from registry.core import changes
 from registry.enterprises import operations as enterprises
+from registry.enterprises.models import Status
 from registry.ladder.models import TierEvent
 from tests.factories import TEST_ACTOR, Factories, new_uscc
 from tests.fixtures.api import bearer
@@ -33,6 +34,25 @@ def enterprise(session, **profile):
     return enterprises.create_enterprise(
         session, profile.pop("uscc", None) or new_uscc(), actor=TEST_ACTOR, **profile
     )
+
+
+def demo_and_odd_records(app, session, count: int, seed: int):
+    """The demo's ``count`` enterprises, then one the demo does not make: quotes and
+    markup, a tab and a newline, an unknown city, a merger, a code whose inner check
+    fails (returned)."""
+    result = app.test_cli_runner().invoke(
+        args=["registry", "demo", "--count", str(count), "--random-seed", str(seed)]
+    )
+    assert result.exit_code == 0, result.output
+    odd = enterprise(
+        session,
+        name='引号"与\\反斜杠 <b>{{7*7}}</b>',
+        name_en="Tab\tand\nnewline",
+        city_code="999999",
+        county="县",
+    )
+    enterprises.change_status(session, odd, Status.MERGED, merged_into=new_uscc(), actor=TEST_ACTOR)
+    return odd
 
 
 def report(session, owner, year: int, **figures):

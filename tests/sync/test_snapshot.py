@@ -15,12 +15,13 @@ from sqlalchemy import select
 from registry.applications.models import Application
 from registry.core.changes import representation
 from registry.enterprises import operations as enterprises
-from registry.enterprises.models import AnnualReport, Enterprise, Status
+from registry.enterprises.models import AnnualReport, Enterprise
 from registry.extensions import db
 from registry.ladder.models import TierEvent
 from registry.sync import snapshot as snapshot_module
-from tests.factories import TEST_ACTOR, new_uscc
+from tests.factories import TEST_ACTOR
 from tests.sync.feed_world import (
+    demo_and_odd_records,
     enterprise,
     entries,
     replay,
@@ -74,20 +75,7 @@ def test_types_filter_and_gzip(client, session, headers):
 
 
 def test_dedicated_serializers_equal_the_output_schemas(app, client, session, headers):
-    result = app.test_cli_runner().invoke(
-        args=["registry", "demo", "--count", "200", "--random-seed", "7"]
-    )
-    assert result.exit_code == 0, result.output
-    # Records the demo does not make: quotes and markup, an unknown city, a merger, a
-    # code whose inner check fails.
-    odd = enterprise(
-        session,
-        name='引号"与\\反斜杠 <b>{{7*7}}</b>',
-        name_en="Tab\tand\nnewline",
-        city_code="999999",
-        county="县",
-    )
-    enterprises.change_status(session, odd, Status.MERGED, merged_into=new_uscc(), actor=TEST_ACTOR)
+    odd = demo_and_odd_records(app, session, 200, 7)
     report(session, odd, 2024, debt_ratio=33.33, national_market_share=0.5, revenue=0)
     session.commit()
     _as_of, state, _end = snapshot(client, headers)
