@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from uuid import uuid4
 
 import pytest
 import requests
@@ -192,7 +193,8 @@ def test_one_worker_writes_a_batch_at_a_time_and_stops_at_the_limit(
         return hit(self, item, *identifiers, cost=cost)
 
     monkeypatch.setattr(FixedWindowRateLimiter, "hit", counted)
-    client = limited_client(RATELIMIT_TOKEN="100/minute")  # batches of 5
+    # Batches of 5; counters of this test's own (the store outlives a test, token ids do not).
+    client = limited_client(RATELIMIT_TOKEN="100/minute", RATELIMIT_KEY_PREFIX=f"{uuid4()}:")
     owner = world.headers["owner"]
     statuses = [client.get(f"{API}/tiers", headers=owner).status_code for _ in range(110)]
     # One worker knows its own unwritten hits: exactly the limit is served.
