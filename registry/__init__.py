@@ -50,8 +50,7 @@ def _init_extensions(app: Flask) -> None:
     import registry.reports.models  # noqa: F401
     import registry.sync.models  # noqa: F401
     from registry.accounts import sessions
-    from registry.core import api as api_core
-    from registry.core import busy, expired_forms, i18n, problems, web
+    from registry.core import api_lists, busy, expired_forms, i18n, problems, web
     from registry.core.db import configure_engine
     from registry.core.errors import DomainError
     from registry.extensions import api, babel, csrf, db, migrate
@@ -75,7 +74,7 @@ def _init_extensions(app: Flask) -> None:
     # and hands every other path back to them.
     api.init_app(app)
     app.register_error_handler(DomainError, problems.handle_domain_error)
-    app.after_request(api_core.add_link_header)
+    app.after_request(api_lists.add_link_header)
 
 
 def _init_request_hooks(app: Flask) -> None:

@@ -39,10 +39,12 @@ from registry.core.api import (
     View,
     caller,
     has_right,
-    list_body,
-    list_schema,
     loads,
     requires,
+)
+from registry.core.api_lists import (
+    list_body,
+    list_schema,
 )
 from registry.core.errors import NotFound, field_error, found, required
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of

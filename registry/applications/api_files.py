@@ -32,7 +32,14 @@ from registry.applications.api import (
     with_application,
 )
 from registry.applications.models import Application, Attachment
-from registry.core.api import API_PREFIX, ApiBlueprint, list_body, list_schema
+from registry.core.api import (
+    API_PREFIX,
+    ApiBlueprint,
+)
+from registry.core.api_lists import (
+    list_body,
+    list_schema,
+)
 from registry.core.errors import found
 from registry.extensions import db
 

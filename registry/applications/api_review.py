@@ -36,12 +36,14 @@ from registry.core import clock
 from registry.core.api import (
     API_PREFIX,
     ApiBlueprint,
-    PageArgs,
-    list_body,
-    list_schema,
     loads,
     public_body,
     requires,
+)
+from registry.core.api_lists import (
+    PageArgs,
+    list_body,
+    list_schema,
 )
 from registry.core.errors import ValidationFailed, found, refusal
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of

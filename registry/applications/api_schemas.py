@@ -19,7 +19,9 @@ from registry.accounts.models import AccountClaim, ClaimState
 from registry.applications import objections
 from registry.applications.models import Kind, ObjectionState, State
 from registry.applications.schemas import ApplicationOut, user_ref
-from registry.core.api import PageArgs
+from registry.core.api_lists import (
+    PageArgs,
+)
 from registry.core.schemas import CODE_LENGTH, OutputSchema, Timestamp, code_field, text_field
 from registry.enterprises.models import Enterprise
 from registry.extensions import db

@@ -1,23 +1,21 @@
 """The REST API's shared plumbing (API.md): flask-smorest for routes, schemas and the
 OpenAPI document; by hand only what it lacks — problem details for every 4xx/5xx under
-``/api/`` (:mod:`registry.core.problems`), list envelopes with opaque cursors, access by
-token scope, the caller behind the token and the problems each route documents.
+``/api/`` (:mod:`registry.core.problems`), access by token scope, the caller behind the
+token and the problems each route documents. List envelopes with opaque cursors are in
+:mod:`registry.core.api_lists`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
 
 from apispec import BasePlugin
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Flask, Request, Response, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
-from marshmallow import Schema, fields, validate
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug import Response as WerkzeugResponse
@@ -32,10 +30,8 @@ from registry.core.apidoc import (
     mark_access,
 )
 from registry.core.audit import Actor
-from registry.core.errors import refusal
 from registry.core.idempotency import idempotent
 from registry.core.jsonbody import MAX_JSON_BYTES
-from registry.core.pagination import InvalidCursor, decode_cursor
 from registry.core.problems import field_errors, problem
 from registry.core.web import is_api_path, render_error
 
@@ -121,65 +117,6 @@ class RegistryApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hin
         if valid_methods:
             headers["Allow"] = ", ".join(valid_methods)
         return problem(status, data.get("code"), detail, errors, headers)
-
-
-# --- lists ------------------------------------------------------------------------------------
-
-
-class PageArgs(Schema):
-    """``?limit=`` (1–500, default 50) and ``?after=<opaque cursor>`` (API.md Lists)."""
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.String(load_default=None)
-
-
-def list_schema(item: type[Schema], name: str) -> type[Schema]:
-    """``{"data": [item], "next_cursor", "has_more"}`` for ``item``."""
-    return type(
-        name,
-        (Schema,),
-        {
-            "data": fields.List(fields.Nested(item)),
-            "next_cursor": fields.String(allow_none=True),
-            "has_more": fields.Boolean(),
-        },
-    )
-
-
-def list_body(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    """A page as the envelope, with ``Link: <…>; rel="next"`` when there is more."""
-    if next_cursor is not None:
-        link_next(next_cursor)
-    return {"data": items, "next_cursor": next_cursor, "has_more": next_cursor is not None}
-
-
-def raw_list_body(items: list[str], next_cursor: str | None) -> Response:
-    """:func:`list_body` of items already serialized (JSON texts), as the response: the
-    lists clients page through skip the output schema's dump, whose equal their
-    dedicated serializers are."""
-    if next_cursor is not None:
-        link_next(next_cursor)
-    cursor = "null" if next_cursor is None else json.dumps(next_cursor)
-    more = "false" if next_cursor is None else "true"
-    body = f'{{"data":[{",".join(items)}],"next_cursor":{cursor},"has_more":{more}}}'
-    return Response(body, mimetype="application/json")
-
-
-def link_next(next_cursor: str) -> None:
-    """``Link: <this request with after=next_cursor>; rel="next"`` on the response."""
-    args = request.args.to_dict(flat=False)
-    args["after"] = [next_cursor]
-    g.link_next = f'<{link_to(request.path)}?{urlencode(args, doseq=True)}>; rel="next"'
-
-
-def link_to(path: str) -> str:
-    """``path`` of this registry as a link for clients to follow: under ``EXTERNAL_URL``
-    (its public address, path prefix included) when it is set, else a reference relative
-    to the origin the request came to. Never built from the Host header, which the
-    client chooses."""
-    external = current_app.config.get("EXTERNAL_URL")
-    base = external.rstrip("/") if external else request.script_root
-    return base + quote(path)
 
 
 # --- access by token scope ------------------------------------------------------------------
@@ -332,13 +269,6 @@ def has_right(scope: str, roles: Collection[str] | None = None) -> bool:
     return role in SCOPE_ROLES[scope] and (roles is None or role in roles)
 
 
-def add_link_header(response: Response) -> Response:
-    link = g.pop("link_next", None)
-    if link and is_api_path(request.path):
-        response.headers["Link"] = link
-    return response
-
-
 # --- the caller and the route's documented answers ----------------------------------------
 
 
@@ -391,20 +321,3 @@ def documented(
         return view
 
     return decorate
-
-
-def bad_cursor() -> InvalidCursor:
-    """The refusal of an ``after`` cursor the registry did not write (422)."""
-    return InvalidCursor(
-        "The page cursor is malformed.", errors=[refusal("after", "invalid_cursor", "Malformed.")]
-    )
-
-
-def page_cursor(raw: str | None, *types: type) -> tuple[Any, ...] | None:
-    """The values of the ``after`` cursor (None without one); a bad one is 422."""
-    if raw is None:
-        return None
-    try:
-        return decode_cursor(raw, *types)
-    except InvalidCursor:
-        raise bad_cursor() from None

@@ -35,14 +35,16 @@ from registry.core.api import (
     ApiBlueprint,
     View,
     api_actor,
-    bad_cursor,
     caller,
     documented,
-    list_schema,
     loads,
+    requires,
+)
+from registry.core.api_lists import (
+    bad_cursor,
+    list_schema,
     page_cursor,
     raw_list_body,
-    requires,
 )
 from registry.core.errors import (
     Forbidden,

@@ -19,14 +19,16 @@ from registry.core.api import (
     API_PREFIX,
     BAD_CURSOR,
     ApiBlueprint,
-    PageArgs,
     View,
     api_actor,
     documented,
+    requires,
+)
+from registry.core.api_lists import (
+    PageArgs,
     list_body,
     list_schema,
     page_cursor,
-    requires,
 )
 from registry.core.errors import NotFound, PreconditionFailed
 from registry.core.pagination import page_of

@@ -19,7 +19,9 @@ from flask import g
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.utils import missing
 
-from registry.core.api import PageArgs
+from registry.core.api_lists import (
+    PageArgs,
+)
 from registry.core.errors import refusal
 from registry.core.forms import decimal_places
 from registry.core.schemas import code_field, no_nul, text_field

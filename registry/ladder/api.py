@@ -13,6 +13,8 @@ from sqlalchemy import Row
 from registry.core.api import (
     API_PREFIX,
     ApiBlueprint,
+)
+from registry.core.api_lists import (
     PageArgs,
     list_body,
     list_schema,

@@ -17,14 +17,16 @@ from registry.core.api import (
     API_PREFIX,
     BAD_CURSOR,
     ApiBlueprint,
-    PageArgs,
     api_actor,
     caller,
     documented,
+    requires,
+)
+from registry.core.api_lists import (
+    PageArgs,
     list_body,
     list_schema,
     page_cursor,
-    requires,
 )
 from registry.core.errors import field_error
 from registry.core.i18n import current_language

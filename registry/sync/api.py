@@ -15,7 +15,14 @@ from flask import Response, current_app, request, stream_with_context
 from marshmallow import Schema, fields, validate
 
 from registry.applications.models import Application
-from registry.core.api import API_PREFIX, ApiBlueprint, link_next, requires
+from registry.core.api import (
+    API_PREFIX,
+    ApiBlueprint,
+    requires,
+)
+from registry.core.api_lists import (
+    link_next,
+)
 from registry.core.changes import FEED_TYPES
 from registry.core.schemas import OutputSchema, Timestamp
 from registry.extensions import db
