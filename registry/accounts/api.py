@@ -29,9 +29,7 @@ def authenticate_bearer() -> Response | None:
         return None
     scheme, _, raw = header.partition(" ")
     raw, now = raw.strip(), clock.now()
-    found = None
-    if scheme.lower() == "bearer" and raw.startswith(tokens.TOKEN_PREFIX) and len(raw) <= 200:
-        found = token_cache.lookup(db.session, raw, now)
+    found = token_cache.lookup(db.session, raw, now) if scheme.lower() == "bearer" else None
     if found is None:
         return problem(
             401, detail=gettext("The bearer token is missing, malformed, expired or revoked.")

@@ -53,6 +53,8 @@ _lock = threading.Lock()
 def lookup(session: DbSession, raw: str, now: datetime) -> tuple[User, KnownToken] | None:
     """The user (attached to ``session``) and what is known of the usable token ``raw``,
     or None (unknown, malformed, revoked, expired or its user disabled)."""
+    if not tokens.well_formed(raw):
+        return None
     key = tokens.digest(raw)
     hit = _known.get(key)
     if hit is not None and hit.until > _monotonic() and now < hit.expires_at:

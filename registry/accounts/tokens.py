@@ -95,10 +95,16 @@ def revoke_token(session: DbSession, token: ApiToken, *, actor: Actor) -> ApiTok
     return token
 
 
+def well_formed(raw: str) -> bool:
+    """Whether ``raw`` may be a token at all (its prefix, a sane length): anything else
+    is refused before a digest or a lookup."""
+    return raw.startswith(TOKEN_PREFIX) and len(raw) <= 200
+
+
 def token_for(session: DbSession, raw: str, now: datetime) -> ApiToken | None:
     """The usable token ``raw`` is, or None (unknown, malformed, revoked, expired, or
     its user disabled)."""
-    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+    if not well_formed(raw):
         return None
     token = session.scalars(select(ApiToken).where(ApiToken.digest == digest(raw))).one_or_none()
     if token is None or not token.usable(now):

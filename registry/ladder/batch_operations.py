@@ -34,7 +34,7 @@ from registry.ladder.models import (
     Tier,
 )
 from registry.ladder.numbers import check_supplied_number, number_taken
-from registry.ladder.operations import require_reason
+from registry.ladder.operations import NO_ROUTE, require_reason
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ def bulk_grant(
         for name, value in designation.fields().items():
             setattr(enterprise, name, value)
         # A grant by import comes by no application: no route, no little-giant flag.
-        enterprise.tier_route, enterprise.little_giant = None, False
+        enterprise.tier_route, enterprise.little_giant = NO_ROUTE
         changed(session, enterprise)
         records.append(GrantRecord(enterprise.id, enterprise.uscc, designation, from_tier))
     session.flush()

@@ -212,7 +212,6 @@ def self_check(enterprise: Enterprise) -> ResponseReturnValue:
     rank_names = {t.rank: t.name(lang) for t in queries.tiers(db.session)}
     evaluations = []
     for tier, renewal in queries.applicable_tiers(db.session, enterprise):
-        criteria = criteria_versions.in_force(db.session, tier.code, clock.today()).criteria
         for route in criteria_versions.routes(tier.code):  # the champion rung's: both
             evaluation = queries.evaluate_enterprise(
                 db.session, enterprise, tier.code, reference=now, lang=lang, route=route
@@ -224,7 +223,7 @@ def self_check(enterprise: Enterprise) -> ResponseReturnValue:
                     tier=tier.code,
                     score=shape["score"],
                     rank_names=rank_names,
-                    criteria=criteria,
+                    criteria=evaluation.criteria,
                 )
                 for check in shape["checks"]
             }
