@@ -186,6 +186,7 @@ def serve(registry: Registry, directory: Path, port: int) -> subprocess.Popen:
         "RATELIMIT_STORAGE_URI": f"sqlite:///{directory / 'ratelimits.db'}",
         # Limits above the offered load: the limiter runs, nothing is refused.
         "RATELIMIT_TOKEN": "100000/minute",
+        "RATELIMIT_ANON": "100000/minute",
     }
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTS, "wsgi:app"],

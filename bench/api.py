@@ -1,0 +1,275 @@
+"""P1 and P2 (QUALITY.md): the API's list pages at 1M enterprises, against a bare Flask
+app returning the same body, both under the same gunicorn and loaded by the same client.
+
+Run from the checkout, with the project's virtualenv and wrk (``apt-get install wrk``)::
+
+    .venv/bin/python bench/api.py                          # SQLite, N = 1 000 000
+    .venv/bin/python bench/api.py --database tmp/r1m.db    # built once, then reused
+    .venv/bin/python bench/api.py --count 20000 --seconds 3 --rounds 1   # a quick one
+
+    url=$(bash tests/pg_server.sh start)
+    .venv/bin/python bench/api.py --engine postgresql --database-url "$url"
+    bash tests/pg_server.sh stop
+
+Steps:
+
+1. the registry as bench/reports.py builds it (``demo --count N --random-seed 1``, or a
+   registry reused), a reviewer and a ``registry:read`` token;
+2. the registry served by gunicorn as ``make run`` serves it (gthread, 2 workers × 8
+   threads), rate limiting on, with the token limit above the offered load;
+3. each case's answer read once through HTTP and checked (200, 50 items, a next
+   cursor); that body, parsed, is what the reference returns for the case;
+4. the reference: a bare Flask app (no database, no login, no limiter) whose route
+   answers ``jsonify`` of that fixed 50-item list, under the same gunicorn binary and
+   options;
+5. wrk, 2 threads × 8 connections, ``--seconds`` per run, with the reviewer's bearer
+   token on the registry's authenticated cases: for every case, reference then
+   registry, ``--rounds`` times, interleaved so that both see the same machine. A run
+   with any non-2xx answer stops the bench.
+
+It prints per case the medians over the rounds of requests/s and p99 for both, the
+throughput ratio (registry / reference; P1 ≥ 0.50) and the p99 ratio (P1: ≤ 3), and for
+the deep page its ratio to the first page's (P2: the deep page's throughput ratio within
+1.2× of the first's, compared as ratios to the same-run reference).
+
+The cases: the first page (``/api/v1/enterprises?limit=50``), with a tier filter, with
+a city filter, a page whose cursor is 90 % of the way through the USCC order, and the
+public list of a tier (``/api/v1/tiers/tech_sme/enterprises?limit=50``, no token).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reports import (  # noqa: E402  (the bench's registry helpers)
+    BIN,
+    GUNICORN_OPTS,
+    Registry,
+    children,
+    free_port,
+    prepare,
+    serve,
+)
+
+from registry.config import normalise_database_url  # noqa: E402
+from registry.core.pagination import encode_cursor  # noqa: E402
+
+P1_RATIO, P1_P99, P2_RATIO = 0.50, 3.0, 1.2
+LIMIT = 50
+REFERENCE_APP = '''\
+"""The reference: a bare Flask app answering a fixed 50-item JSON page per case."""
+import json
+
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+with open({bodies!r}, encoding="utf-8") as file:
+    BODIES = json.load(file)
+
+
+@app.get("/case/<name>")
+def case(name):
+    return jsonify(BODIES[name])
+'''
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    token: bool = True  # the reviewer's bearer token (the public list goes without)
+
+
+@dataclass
+class Run:
+    rate: float  # requests/s
+    p99_ms: float
+
+
+def cases(registry: Registry) -> list[Case]:
+    deep = registry.scalar(
+        "SELECT uscc FROM enterprises ORDER BY uscc LIMIT 1 OFFSET ?",
+        int(int(registry.scalar("SELECT count(*) FROM enterprises")) * 0.9),
+    )
+    city = registry.scalar(
+        "SELECT city_code FROM enterprises WHERE city_code IS NOT NULL"
+        " GROUP BY city_code ORDER BY count(*) DESC LIMIT 1"
+    )
+    base = f"/api/v1/enterprises?limit={LIMIT}"
+    return [
+        Case("first page", base),
+        Case("tier filter", f"{base}&tier=tech_sme"),
+        Case("city filter", f"{base}&city={city}"),
+        Case("cursor 90 % deep", f"{base}&after={encode_cursor(deep)}"),
+        Case("public list", f"/api/v1/tiers/tech_sme/enterprises?limit={LIMIT}", token=False),
+    ]
+
+
+def checked_body(url: str, case: Case, token: str) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if case.token else {}
+    answer = requests.get(url + case.path, headers=headers, timeout=60)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{case.name}: {answer.status_code} {answer.text[:200]}")
+    body = answer.json()
+    if len(body["data"]) != LIMIT or not body["next_cursor"]:
+        raise RuntimeError(f"{case.name}: {len(body['data'])} items, cursor {body['next_cursor']}")
+    return answer.text
+
+
+def wrk(url: str, seconds: int, headers: dict[str, str]) -> Run:
+    command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw failures on {url}:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", out).groups()
+    return Run(rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])
+
+
+def serve_reference(directory: Path, bodies: dict[str, str], port: int) -> subprocess.Popen:
+    data = directory / "reference-bodies.json"
+    data.write_text(
+        "{" + ",".join(f'"{k}": {v}' for k, v in bodies.items()) + "}", encoding="utf-8"
+    )  # each case's page as the registry gave it: the same 50 items, the same envelope
+    (directory / "reference_app.py").write_text(REFERENCE_APP.format(bodies=str(data)))
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTS, "reference_app:app"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/case/{next(iter(bodies))}", timeout=2).ok:
+                time.sleep(1)
+                return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the reference did not start")
+
+
+def key(case: Case) -> str:
+    return re.sub(r"\W+", "-", case.name)
+
+
+def median_run(runs: list[Run]) -> Run:
+    return Run(statistics.median(r.rate for r in runs), statistics.median(r.p99_ms for r in runs))
+
+
+def run(registry: Registry, directory: Path, args: argparse.Namespace) -> list[str]:
+    token = prepare(registry, args.count)
+    listed = cases(registry)
+    port, reference_port = free_port(), free_port()
+    server = serve(registry, directory, port)
+    url = f"http://127.0.0.1:{port}"
+    reference = None
+    try:
+        bodies = {key(case): checked_body(url, case, token) for case in listed}
+        reference = serve_reference(directory, bodies, reference_port)
+        ref_url = f"http://127.0.0.1:{reference_port}/case/"
+        auth = {"Authorization": f"Bearer {token}"}
+        measured: dict[str, tuple[list[Run], list[Run]]] = {key(c): ([], []) for c in listed}
+        load = os.getloadavg()[0]
+        for round_ in range(args.rounds):
+            for case in listed:
+                ours, theirs = measured[key(case)]
+                theirs.append(wrk(ref_url + key(case), args.seconds, {}))
+                ours.append(wrk(url + case.path, args.seconds, auth if case.token else {}))
+                print(
+                    f"  round {round_ + 1} {case.name}: {ours[-1].rate:,.0f} req/s"
+                    f" (reference {theirs[-1].rate:,.0f})",
+                    flush=True,
+                )
+            load = max(load, os.getloadavg()[0])
+        workers = len(children(server.pid))
+    finally:
+        for process in (server, reference):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+    return report(registry, listed, measured, load, workers, args)
+
+
+def report(registry, listed, measured, load, workers, args) -> list[str]:
+    print(
+        f"\n{registry.engine}, gunicorn gthread {workers} workers × 8 threads, wrk 2 threads"
+        f" × 8 connections, {args.seconds} s a run, median of {args.rounds} interleaved"
+        f" rounds; load average up to {load:.1f} on {os.cpu_count()} CPUs."
+    )
+    print(
+        f"{'case':<18} {'req/s':>8} {'ref req/s':>10} {'ratio':>6} {'p99 ms':>7}"
+        f" {'ref p99':>8} {'p99 ×':>6}  target"
+    )
+    missed, ratios = [], {}
+    for case in listed:
+        ours, theirs = (median_run(runs) for runs in measured[key(case)])
+        ratio, slower = ours.rate / theirs.rate, ours.p99_ms / theirs.p99_ms
+        ratios[case.name] = ratio
+        if case.name.startswith("cursor"):
+            p2 = ratios["first page"] / ratio
+            verdict = f"P2 {p2:.2f}× the first page: {'met' if p2 <= P2_RATIO else 'NOT met'}"
+            if p2 > P2_RATIO:
+                missed.append("P2")
+        else:
+            ok = ratio >= P1_RATIO and slower <= P1_P99
+            verdict = f"P1 ≥ {P1_RATIO} and p99 ≤ {P1_P99:.0f}×: {'met' if ok else 'NOT met'}"
+            if not ok:
+                missed.append(f"P1 {case.name}")
+        print(
+            f"{case.name:<18} {ours.rate:>8,.0f} {theirs.rate:>10,.0f} {ratio:>6.3f}"
+            f" {ours.p99_ms:>7.1f} {theirs.p99_ms:>8.1f} {slower:>6.1f}  {verdict}"
+        )
+    return missed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--count", type=int, default=1_000_000, help="enterprises to build")
+    parser.add_argument("--database", type=Path, help="SQLite file to build once and reuse")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="PostgreSQL URL (default: $BENCH_DATABASE_URL); built when empty, kept",
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per case")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed: apt-get install wrk")
+    if args.engine == "postgresql" and not args.database_url:
+        parser.error("PostgreSQL needs --database-url or BENCH_DATABASE_URL")
+
+    directory = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    try:
+        if args.engine == "sqlite":
+            path = (args.database or directory / "registry.db").resolve()
+            registry = Registry("sqlite", f"sqlite:///{path}", path)
+        else:
+            registry = Registry("postgresql", normalise_database_url(args.database_url))
+        missed = run(registry, directory, args)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print("targets missed: " + (", ".join(missed) if missed else "none"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
