@@ -33,6 +33,15 @@ def stored_rfc3339(value: str | datetime) -> str:
     return rfc3339(value)
 
 
+def stored_datetime(value: str | datetime) -> datetime:
+    """A timestamp as a driver returns it without SQLAlchemy's conversion (SQLite's
+    stored UTC text, or PostgreSQL's datetime), as the aware UTC datetime the column
+    type gives."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 def iso_date(value: str | date) -> str:
     """A date as the driver returns it (SQLite text, else a date) in ISO form."""
     return value if isinstance(value, str) else value.isoformat()

@@ -25,9 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, request, url_for
-from sqlalchemy import ColumnElement, Row, false, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, false, literal, or_, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.types import NullType
 
 from registry.core import clock
 from registry.core.api import (
@@ -57,7 +58,7 @@ from registry.core.errors import (
 )
 from registry.core.pagination import page_of
 from registry.core.preconditions import conditional_write, tagged
-from registry.core.schemas import rfc3339
+from registry.core.schemas import stored_datetime, stored_rfc3339
 from registry.enterprises import api_schemas as schemas
 from registry.enterprises import operations, queries
 from registry.enterprises.api_schemas import normalised_uscc
@@ -225,7 +226,7 @@ def list_enterprises(args: dict[str, Any]) -> Response:
     if start is not None:
         conditions.append(start)
     key = (Enterprise.updated_at, Enterprise.uscc) if by_update else (Enterprise.uscc,)
-    stmt = select(*LISTED).where(*conditions).order_by(*key).limit(args["limit"] + 1)
+    stmt = LISTED.where(*conditions).order_by(*key).limit(args["limit"] + 1)
     # One walk of the index per value of the driving filter, merged: each stops after a
     # page, so a deep page costs what the first does however many values are asked for.
     walks = [stmt]
@@ -234,28 +235,37 @@ def list_enterprises(args: dict[str, Any]) -> Response:
         walks = [stmt.where(_one_of(column, [value], walked=True)) for value in filters[walked]]
 
     def sort_key(row: Row) -> tuple:
+        # Stored timestamps order as their instants: SQLite's fixed-width UTC text, or
+        # PostgreSQL's datetimes.
         return (row.updated_at, row.uscc) if by_update else (row.uscc,)
 
     def cursor_for(row: Row) -> tuple:
-        return (row.updated_at.isoformat(), row.uscc) if by_update else (row.uscc,)
+        if by_update:
+            return (stored_datetime(row.updated_at).isoformat(), row.uscc)
+        return (row.uscc,)
 
-    merged = heapq.merge(*(db.session.execute(walk).all() for walk in walks), key=sort_key)
+    connection = db.session.connection()
+    merged = heapq.merge(*(connection.execute(walk).all() for walk in walks), key=sort_key)
     rows = list(itertools.islice(merged, args["limit"] + 1))
     page = page_of(rows, args["limit"], cursor_for)
     return raw_list_body([_listed_json(row) for row in page.items], page.next_cursor)
 
 
 #: The columns of a listed enterprise: the feed serializer's values, then version and
-#: the two timestamps. Core rows, not ORM objects, and one JSON text each (the feed's
-#: serializer, equal to the output schema's dump: tests/enterprises/test_api_list.py).
-LISTED = tuple(
-    Enterprise.__table__.c[name]
-    for name in (*ENTERPRISE_FIELDS, "version", "created_at", "updated_at")
+#: the two timestamps, as the driver returns them (no type conversion: the serializer
+#: reads SQLite's stored text as it is). Core rows, not ORM objects, and one JSON text
+#: each (the feed's serializer, equal to the output schema's dump:
+#: tests/enterprises/test_api_list.py).
+LISTED = select(
+    *(
+        type_coerce(Enterprise.__table__.c[name], NullType()).label(name)
+        for name in (*ENTERPRISE_FIELDS, "version", "created_at", "updated_at")
+    )
 )
 
 
 def _listed_json(row: Row) -> str:
-    return enterprise_data(row[:-3], rfc3339(row[-2]), rfc3339(row[-1]), row[-3])
+    return enterprise_data(row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3])
 
 
 # --- one enterprise -----------------------------------------------------------------------
