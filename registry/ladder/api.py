@@ -3,9 +3,9 @@ list (both public, API.md)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from flask import Response
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Row
@@ -109,12 +109,10 @@ def published_list(args: dict[str, Any], code: str) -> Response:
     tier = db.session.get(Tier, code)
     if tier is None:
         raise NotFound("No tier %(tier)s.", tier=code)
-    known_cities = {c.code for c in listing.cities(db.session)}
-    known_industries = {i.code for i in listing.industries(db.session)} | {listing.OTHER_INDUSTRY}
     errors = [
         refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=args[name])
-        for name, known in (("city", known_cities), ("industry", known_industries))
-        if args.get(name) is not None and args[name] not in known
+        for name, known in (("city", _city_codes), ("industry", _industry_codes))
+        if args.get(name) is not None and args[name] not in known()
     ]
     after = None
     if args["after"] is not None:
@@ -137,12 +135,20 @@ def published_list(args: dict[str, Any], code: str) -> Response:
     return raw_list_body([published_json(row) for row in page.items], page.next_cursor)
 
 
+def _city_codes() -> set[str]:
+    return {c.code for c in listing.cities(db.session)}
+
+
+def _industry_codes() -> set[str]:
+    return {i.code for i in listing.industries(db.session)} | {listing.OTHER_INDUSTRY}
+
+
 def published_json(row: Row) -> str:
     """One holder of a published list as JSON, equal to ``PublishedOut``'s dump (a
     hand serializer of the rows of :data:`listing.LISTED_COLUMNS`, for the list clients
     page through: tests/ladder/test_api.py compares the two)."""
     since = row.tier_since
-    return json.dumps(
+    return orjson.dumps(
         {
             "uscc": row.uscc,
             "name": row.name,
@@ -154,7 +160,5 @@ def published_json(row: Row) -> str:
             "registration_number": row.registration_number,
             "route": row.route,
             "little_giant": bool(row.little_giant),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+        }
+    ).decode()
