@@ -105,10 +105,10 @@ def list_tiers() -> dict[str, Any]:
 @blp.alt_response(404, description="No such tier")
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
 def published_list(args: dict[str, Any], code: str) -> Response:
-    """A tier's published list, ordered by USCC; filters ``city`` and ``industry``."""
-    tier = db.session.get(Tier, code)
-    if tier is None:
-        raise NotFound("No tier %(tier)s.", tier=code)
+    """A tier's published list, ordered by USCC; filters ``city`` and ``industry``.
+
+    An unknown tier is 404 before any other refusal. The tier is looked up only when
+    the page has no holder to show (a holder's tier exists: a foreign key)."""
     errors = [
         refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=args[name])
         for name, known in (("city", _city_codes), ("industry", _industry_codes))
@@ -121,18 +121,26 @@ def published_list(args: dict[str, Any], code: str) -> Response:
         except InvalidCursor:
             errors.append(refusal("after", "invalid_cursor", "Malformed."))
     if errors:
+        _known_tier(code)
         code_ = "invalid_cursor" if errors[-1]["field"] == "after" and len(errors) == 1 else None
         raise ValidationFailed("Some values sent are not valid.", code=code_, errors=errors)
     rows = listing.published_rows(
         db.session,
-        tier.code,
+        code,
         limit=args["limit"] + 1,
         after=after,
         city=args.get("city"),
         industry=args.get("industry"),
     )
+    if not rows:
+        _known_tier(code)
     page = page_of(rows, args["limit"], lambda row: (row.uscc,))
     return raw_list_body([published_json(row) for row in page.items], page.next_cursor)
+
+
+def _known_tier(code: str) -> None:
+    if db.session.get(Tier, code) is None:
+        raise NotFound("No tier %(tier)s.", tier=code)
 
 
 def _city_codes() -> set[str]:

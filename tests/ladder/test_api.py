@@ -116,6 +116,14 @@ def test_problems_for_unknown_things_and_methods(client):
     assert client.get("/nowhere").mimetype == "text/html"  # pages keep their HTML errors
 
 
+def test_an_unknown_tier_is_404_before_any_other_refusal(client):
+    for query in ("", "?city=999999", "?after=%25%25", "?industry=x&after=abc"):
+        answer = client.get(f"/api/v1/tiers/nope/enterprises{query}")
+        assert answer.status_code == 404 and answer.json["code"] == "not_found", query
+    empty = client.get("/api/v1/tiers/chain_leader/enterprises")
+    assert empty.status_code == 200 and empty.json["data"] == []
+
+
 def test_the_openapi_document_lists_the_routes(client):
     document = client.get("/api/v1/openapi.json").json
     assert document["info"]["title"] == "Enterprise Cultivation Registry"
