@@ -67,7 +67,10 @@ def restore_backup(
     with engine.connect() as connection, _sqlite_cache(connection):
         with connection.begin():
             lines = _lines(Path(source))
-            header = _header(next(lines, None))
+            first = next(lines, None)
+            header = _header(first)
+            read = fmt.Trailer()
+            read.add_control(first or b"")
             _check_target(connection, header, tables)
             restored = Restored()
             if header.get("sync_key_fingerprint") != fmt.sync_key_fingerprint(sync_key):
@@ -79,7 +82,7 @@ def restore_backup(
                 )
             for name in MIGRATION_TABLES:
                 connection.execute(delete(tables[name]))
-            sums = _load(connection, lines, header, tables, progress)
+            sums = _load(connection, lines, header, tables, read, progress)
             _check_counts(connection, sums, tables)
             restored.rows = {name: total.rows for name, total in sums.items()}
             _advance_counters(connection, tables)
@@ -151,9 +154,12 @@ def _load(
     lines: Iterator[bytes],
     header: dict[str, Any],
     tables: dict[str, Table],
+    read: fmt.Trailer,
     progress: Progress | None,
 ) -> dict[str, fmt.TableSum]:
-    sums: dict[str, fmt.TableSum] = {}
+    """Every line after the header, each row inserted; what was read recorded in
+    ``read`` and checked against the trailer. The sums of the tables read."""
+    sums = read.tables
     reader: fmt.RowReader | None = None
     batch: list[list[Any]] = []
     written = 0
@@ -196,11 +202,12 @@ def _load(
         except orjson.JSONDecodeError:
             raise fmt.BackupRefused("the backup has a line that is not JSON") from None
         if isinstance(control, dict) and "trailer" in control:
-            _check_trailer(control["trailer"], sums, header)
+            _check_trailer(control["trailer"], read, header)
             if next(lines, None) is not None:
                 raise fmt.BackupRefused("the backup has lines after its trailer")
             return sums
         reader = _start_table(control, tables, sums, engine)
+        read.add_control(line)
         if progress is not None:
             progress(reader.table.name, 0, written)
     raise fmt.BackupRefused("the backup ends before its trailer: the file is incomplete")
@@ -273,18 +280,25 @@ def _copy(connection: Connection, reader: fmt.RowReader, rows: list[list[Any]]) 
                 copy.write_row(row)
 
 
-def _check_trailer(trailer: Any, sums: dict[str, fmt.TableSum], header: dict[str, Any]) -> None:
+def _check_trailer(trailer: Any, read: fmt.Trailer, header: dict[str, Any]) -> None:
+    """What was read against what the trailer records: each table's rows, then the
+    header and the tables' column lists, so that no line of the file goes unchecked."""
     expected = trailer.get("tables") if isinstance(trailer, dict) else None
     if not isinstance(expected, dict) or sorted(expected) != sorted(header["tables"]):
         raise fmt.BackupRefused("the backup's trailer does not list its tables")
     for name, wanted in expected.items():
-        got = sums.get(name, fmt.TableSum()).as_json()
+        got = read.tables.get(name, fmt.TableSum()).as_json()
         if got != wanted:
             raise fmt.BackupRefused(
                 f"{name} in the file does not match the trailer ({got['rows']} rows read, "
                 f"{wanted.get('rows') if isinstance(wanted, dict) else '?'} recorded): "
                 "the file was altered or damaged"
             )
+    if trailer.get("header_digest") != read.as_json()["trailer"]["header_digest"]:
+        raise fmt.BackupRefused(
+            "the backup's header or its column lists do not match the trailer: "
+            "the file was altered or damaged"
+        )
 
 
 def _check_counts(

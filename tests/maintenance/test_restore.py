@@ -24,7 +24,7 @@ from tests.maintenance.backups import RUN_ENGINE, backup, restore, rewrite, row_
 
 @pytest.fixture
 def small_backup(app, make, session, tmp_path) -> Path:
-    enterprise = make.enterprise()
+    enterprise = make.enterprise(address="南昌市红谷滩区丰和中大道 1 号")
     ladder.grant_tier(session, enterprise, "tech_sme", actor=TEST_ACTOR, reason="r")
     session.commit()
     file = tmp_path / "small.backup"
@@ -60,6 +60,36 @@ def test_an_altered_row_is_refused(empty_database, small_backup, tmp_path):
 
     altered = rewrite(small_backup, tmp_path / "altered.backup", alter)
     assert "does not match the trailer" in refused(empty_database, altered)
+
+
+def swapped_columns(lines: list[bytes]) -> list[bytes]:
+    """The enterprises' names read as their addresses and the other way round."""
+    index = next(i for i, line in enumerate(lines) if b'"table":"enterprises"' in line)
+    control = orjson.loads(lines[index])
+    columns = control["columns"]
+    name, address = columns.index("name"), columns.index("address")
+    columns[name], columns[address] = "address", "name"
+    lines[index] = orjson.dumps(control)
+    return lines
+
+
+def another_header(lines: list[bytes]) -> list[bytes]:
+    header = orjson.loads(lines[0])
+    header["engine"] = "oracle" if header["engine"] == "sqlite" else "sqlite"
+    header["created_at"] = "2020-01-01T00:00:00+00:00"
+    lines[0] = orjson.dumps(header)
+    return lines
+
+
+@pytest.mark.parametrize("change", [swapped_columns, another_header])
+def test_an_altered_header_or_column_list_is_refused(
+    empty_database, small_backup, tmp_path, change
+):
+    """Every line of the file is covered by the trailer, not only the rows: a column
+    list read in another order would load each value into another column."""
+    altered = rewrite(small_backup, tmp_path / "altered.backup", change)
+    message = refused(empty_database, altered)
+    assert "header or its column lists do not match the trailer" in message
 
 
 def test_a_value_the_database_refuses_is_refused(empty_database, small_backup, tmp_path):
