@@ -1,13 +1,15 @@
 """``flask registry restore FILE``: a backup loaded into an empty database of either engine.
 
-"Empty" is a database migrated (``flask db upgrade``) but not seeded: it holds only the
-rows the migrations write (``backup_format.MIGRATION_ROWS``), which the backup's replace.
+"Empty" is a database migrated (``flask db upgrade``) but not seeded: its backed-up
+tables hold only the rows the migrations write (``backup_format.MIGRATION_ROWS``), which
+the backup's replace; the tables a backup leaves out are not counted
+(:func:`_check_target` says why).
 Everything happens in one transaction, committed only once every line has been read,
-each table's row count and digest match the trailer and the database holds exactly
-those counts; anything else (a wrong schema revision, a partial or altered file, a
-target that is not empty) raises :class:`BackupRefused` with one line, and nothing is
-written. Killed midway, the transaction is rolled back by the engine and the database
-stays empty.
+each table's row count and digest and the digest of the header and the column lines
+match the trailer and the database holds exactly those counts; anything else (a wrong
+schema revision, a partial or altered file, a target that is not empty) raises
+:class:`BackupRefused` with one line, and nothing is written. Killed midway, the
+transaction is rolled back by the engine and the database stays empty.
 
 After the rows: sequences (PostgreSQL) and AUTOINCREMENT counters (SQLite) are set past
 the restored ids, the feed's next position past every position the source handed out,
@@ -128,6 +130,18 @@ def _header(line: bytes | None) -> dict[str, Any]:
 
 
 def _check_target(connection: Connection, header: dict[str, Any], tables: dict[str, Table]) -> None:
+    """The database at the backup's schema revision, with its tables, and empty.
+
+    Only the backed-up tables are counted. Rows in the tables a backup leaves out
+    (``EXCLUDED_TABLES``) do not make a database full, and the restore keeps them:
+    seeding writes none of them, serving does (a failed sign-in, an anonymous request
+    with an Idempotency-Key, a counted API hit when the rate-limit store is this
+    database), so a database migrated and never seeded may hold some. They are harmless
+    to the restored registry: none refers to one of its rows (a login throttle names an
+    email and an address, an anonymous idempotency key its address, a counter its
+    window; a token's key needs a token, which an empty database has none of), what
+    they record (attempts made and answers given at that address) stays true, and they
+    expire on their own within minutes, or a day for idempotency keys."""
     revision = fmt.schema_revision(connection)
     wanted = header.get("schema_revision")
     if revision != wanted:

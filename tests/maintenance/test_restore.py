@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import orjson
 import pytest
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 
+from registry.accounts.models import LoginThrottle
+from registry.core.models import IdempotencyRecord
 from registry.extensions import db
 from registry.ladder import operations as ladder
 from registry.maintenance import backup_format as fmt
@@ -133,6 +137,40 @@ def test_a_database_that_is_not_empty_is_refused(app, small_backup):
     with pytest.raises(fmt.BackupRefused, match="not empty"):
         restore(app, small_backup)
     assert row_counts() == before
+
+
+def test_rows_of_the_tables_left_out_do_not_make_a_database_full(empty_database, small_backup):
+    """Empty is migrated and not seeded (PRODUCT.md §9): a failed sign-in or an anonymous
+    request with an Idempotency-Key answered before the restore leaves its row, which
+    refers to no row of the registry and expires on its own; the restore keeps it."""
+    with empty_database(RUN_ENGINE) as other:
+        upgrade()
+        session = db.session
+        at = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)
+        session.add(
+            LoginThrottle(
+                email="someone@example.org",
+                client_address="192.0.2.7",
+                failures=1,
+                first_failure_at=at,
+            )
+        )
+        session.add(
+            IdempotencyRecord(
+                caller="address:192.0.2.7",
+                method="POST",
+                path="/api/v1/objections",
+                key="k-1",
+                request_digest="0" * 64,
+                status=404,
+                created_at=at,
+            )
+        )
+        session.commit()
+        restore(other, small_backup)
+        assert row_counts()["enterprises"] == 1
+        assert session.scalar(select(func.count()).select_from(LoginThrottle)) == 1
+        assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
 
 
 def _stalled_restore(marker: str) -> None:
