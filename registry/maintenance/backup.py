@@ -13,7 +13,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,12 +94,15 @@ def write_backup(
             trailer = fmt.Trailer()
             written = 0
             with _Compressing(temporary) as file:
-                file.write(fmt.dumps(header) + b"\n")
+
+                def write_control(value: Mapping[str, object]) -> None:
+                    line = fmt.dumps(value) + b"\n"
+                    trailer.add_control(line)
+                    file.write(line)
+
+                write_control(header)
                 for table in fmt.backed_up_tables(metadata):
-                    file.write(
-                        fmt.dumps({"table": str(table.name), "columns": list(table.columns.keys())})
-                        + b"\n"
-                    )
+                    write_control({"table": str(table.name), "columns": list(table.columns.keys())})
                     total = trailer.tables[str(table.name)] = fmt.TableSum()
                     for chunk, count in fmt.row_chunks(connection, table):
                         file.write(chunk)

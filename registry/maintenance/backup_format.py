@@ -3,11 +3,19 @@ SQLite restores into PostgreSQL and back.
 
 A gzip'd file of JSON lines:
 
-- the header: ``{"registry_backup": 1, "schema_revision", "engine", "feed_epoch",
+- the header: ``{"registry_backup": 2, "schema_revision", "engine", "feed_epoch",
   "created_at", "sync_key_fingerprint", "tables": [...]}``;
 - per table, ``{"table": NAME, "columns": [...]}`` and then one JSON array per row, its
   values in that column order;
-- the trailer: ``{"trailer": {"tables": {NAME: {"rows": N, "digest": HEX}}}}``.
+- the trailer: ``{"trailer": {"header_digest": HEX, "tables": {NAME: {"rows": N,
+  "digest": HEX}}}}``.
+
+Every line before the trailer is covered by one of its digests: a table's ``digest`` is
+the SHA-256 of its row lines, ``header_digest`` that of the other lines (the header and
+each table's column list) in the file's order, each line with its newline. So an
+edited header, or a column list in another order (which would load each value into
+another column), is refused like an edited row. Version 1 files, whose trailer covered
+the rows only, are not read.
 
 A row's line is its *canonical* form, the same whichever engine it was read from:
 times as RFC 3339 in UTC (``2026-03-01T08:00:00.123456+00:00``), dates as
@@ -53,7 +61,7 @@ from sqlalchemy import (
 from registry.core.db import UtcDateTime
 
 FORMAT_KEY = "registry_backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Tables a backup leaves out: counters that only matter for minutes (rate limits, login
 #: throttles) and the replay memory of idempotent requests, which a restored registry
@@ -122,10 +130,23 @@ class TableSum:
 
 @dataclass
 class Trailer:
+    """What the trailer records of the lines before it: each table's rows, and the
+    header with the tables' column lists (``header``, fed by :meth:`add_control`)."""
+
     tables: dict[str, TableSum] = field(default_factory=dict)
+    header: Any = field(default_factory=hashlib.sha256)
+
+    def add_control(self, line: bytes) -> None:
+        """The header or a table's column list, as written (with its newline)."""
+        self.header.update(line)
 
     def as_json(self) -> dict[str, Any]:
-        return {"trailer": {"tables": {name: s.as_json() for name, s in self.tables.items()}}}
+        return {
+            "trailer": {
+                "header_digest": str(self.header.hexdigest()),
+                "tables": {name: s.as_json() for name, s in self.tables.items()},
+            }
+        }
 
 
 def _canonical_query(table: Table, on_postgres: bool) -> tuple[Select[Any], list[Any]]:

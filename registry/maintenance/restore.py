@@ -1,13 +1,15 @@
 """``flask registry restore FILE``: a backup loaded into an empty database of either engine.
 
-"Empty" is a database migrated (``flask db upgrade``) but not seeded: it holds only the
-rows the migrations write (``backup_format.MIGRATION_ROWS``), which the backup's replace.
+"Empty" is a database migrated (``flask db upgrade``) but not seeded: its backed-up
+tables hold only the rows the migrations write (``backup_format.MIGRATION_ROWS``), which
+the backup's replace; the tables a backup leaves out are not counted
+(:func:`_check_target` says why).
 Everything happens in one transaction, committed only once every line has been read,
-each table's row count and digest match the trailer and the database holds exactly
-those counts; anything else (a wrong schema revision, a partial or altered file, a
-target that is not empty) raises :class:`BackupRefused` with one line, and nothing is
-written. Killed midway, the transaction is rolled back by the engine and the database
-stays empty.
+each table's row count and digest and the digest of the header and the column lines
+match the trailer and the database holds exactly those counts; anything else (a wrong
+schema revision, a partial or altered file, a target that is not empty) raises
+:class:`BackupRefused` with one line, and nothing is written. Killed midway, the
+transaction is rolled back by the engine and the database stays empty.
 
 After the rows: sequences (PostgreSQL) and AUTOINCREMENT counters (SQLite) are set past
 the restored ids, the feed's next position past every position the source handed out,
@@ -67,7 +69,10 @@ def restore_backup(
     with engine.connect() as connection, _sqlite_cache(connection):
         with connection.begin():
             lines = _lines(Path(source))
-            header = _header(next(lines, None))
+            first = next(lines, None)
+            header = _header(first)
+            read = fmt.Trailer()
+            read.add_control(first or b"")
             _check_target(connection, header, tables)
             restored = Restored()
             if header.get("sync_key_fingerprint") != fmt.sync_key_fingerprint(sync_key):
@@ -79,7 +84,7 @@ def restore_backup(
                 )
             for name in MIGRATION_TABLES:
                 connection.execute(delete(tables[name]))
-            sums = _load(connection, lines, header, tables, progress)
+            sums = _load(connection, lines, header, tables, read, progress)
             _check_counts(connection, sums, tables)
             restored.rows = {name: total.rows for name, total in sums.items()}
             _advance_counters(connection, tables)
@@ -125,6 +130,18 @@ def _header(line: bytes | None) -> dict[str, Any]:
 
 
 def _check_target(connection: Connection, header: dict[str, Any], tables: dict[str, Table]) -> None:
+    """The database at the backup's schema revision, with its tables, and empty.
+
+    Only the backed-up tables are counted. Rows in the tables a backup leaves out
+    (``EXCLUDED_TABLES``) do not make a database full, and the restore keeps them:
+    seeding writes none of them, serving does (a failed sign-in, an anonymous request
+    with an Idempotency-Key, a counted API hit when the rate-limit store is this
+    database), so a database migrated and never seeded may hold some. They are harmless
+    to the restored registry: none refers to one of its rows (a login throttle names an
+    email and an address, an anonymous idempotency key its address, a counter its
+    window; a token's key needs a token, which an empty database has none of), what
+    they record (attempts made and answers given at that address) stays true, and they
+    expire on their own within minutes, or a day for idempotency keys."""
     revision = fmt.schema_revision(connection)
     wanted = header.get("schema_revision")
     if revision != wanted:
@@ -151,9 +168,12 @@ def _load(
     lines: Iterator[bytes],
     header: dict[str, Any],
     tables: dict[str, Table],
+    read: fmt.Trailer,
     progress: Progress | None,
 ) -> dict[str, fmt.TableSum]:
-    sums: dict[str, fmt.TableSum] = {}
+    """Every line after the header, each row inserted; what was read recorded in
+    ``read`` and checked against the trailer. The sums of the tables read."""
+    sums = read.tables
     reader: fmt.RowReader | None = None
     batch: list[list[Any]] = []
     written = 0
@@ -196,11 +216,12 @@ def _load(
         except orjson.JSONDecodeError:
             raise fmt.BackupRefused("the backup has a line that is not JSON") from None
         if isinstance(control, dict) and "trailer" in control:
-            _check_trailer(control["trailer"], sums, header)
+            _check_trailer(control["trailer"], read, header)
             if next(lines, None) is not None:
                 raise fmt.BackupRefused("the backup has lines after its trailer")
             return sums
         reader = _start_table(control, tables, sums, engine)
+        read.add_control(line)
         if progress is not None:
             progress(reader.table.name, 0, written)
     raise fmt.BackupRefused("the backup ends before its trailer: the file is incomplete")
@@ -273,18 +294,25 @@ def _copy(connection: Connection, reader: fmt.RowReader, rows: list[list[Any]]) 
                 copy.write_row(row)
 
 
-def _check_trailer(trailer: Any, sums: dict[str, fmt.TableSum], header: dict[str, Any]) -> None:
+def _check_trailer(trailer: Any, read: fmt.Trailer, header: dict[str, Any]) -> None:
+    """What was read against what the trailer records: each table's rows, then the
+    header and the tables' column lists, so that no line of the file goes unchecked."""
     expected = trailer.get("tables") if isinstance(trailer, dict) else None
     if not isinstance(expected, dict) or sorted(expected) != sorted(header["tables"]):
         raise fmt.BackupRefused("the backup's trailer does not list its tables")
     for name, wanted in expected.items():
-        got = sums.get(name, fmt.TableSum()).as_json()
+        got = read.tables.get(name, fmt.TableSum()).as_json()
         if got != wanted:
             raise fmt.BackupRefused(
                 f"{name} in the file does not match the trailer ({got['rows']} rows read, "
                 f"{wanted.get('rows') if isinstance(wanted, dict) else '?'} recorded): "
                 "the file was altered or damaged"
             )
+    if trailer.get("header_digest") != read.as_json()["trailer"]["header_digest"]:
+        raise fmt.BackupRefused(
+            "the backup's header or its column lists do not match the trailer: "
+            "the file was altered or damaged"
+        )
 
 
 def _check_counts(

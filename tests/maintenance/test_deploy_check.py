@@ -6,6 +6,9 @@ placeholders are replaced."""
 
 from __future__ import annotations
 
+import os
+import re
+import runpy
 import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +20,7 @@ from sqlalchemy import delete
 
 from registry import create_app
 from registry.accounts.models import Role
+from registry.config import from_environment
 from registry.core import clock
 from registry.demo.applications import DEMO_USERS
 from registry.enterprises.models import City
@@ -184,11 +188,69 @@ def test_the_command_passes_a_production_configuration(app, database_url, other_
     assert (result.exit_code, result.output) == (0, "No problem found.\n")
 
 
+def test_the_command_prints_warnings_and_exits_0_when_there_is_no_error(
+    app, database_url, other_app, monkeypatch
+):
+    for name, value in keys().items():
+        monkeypatch.setenv(name, value)
+    served = other_app(**{**production(database_url), "TRUSTED_PROXIES": 0}, FEED_RETENTION_DAYS=3)
+    at = datetime(2025, 6, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with served.app_context(), clock.pinned(at):
+        result = served.test_cli_runner().invoke(args=["registry", "check-deploy"])
+    assert result.exit_code == 0, result.output
+    printed = result.output.splitlines()
+    assert len(printed) == 2, printed
+    assert printed[0].startswith("warning: TRUSTED_PROXIES is not set")
+    assert printed[1].startswith("warning: FEED_RETENTION_DAYS is 3")
+
+
+EXAMPLE_ENVIRONMENT = ROOT / "deploy" / "registry.env"
+
+
 def example_environment() -> dict[str, str]:
     """``deploy/registry.env``'s variables."""
-    lines = (ROOT / "deploy" / "registry.env").read_text().splitlines()
+    lines = EXAMPLE_ENVIRONMENT.read_text().splitlines()
     pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
     return {name: value for name, value in pairs}
+
+
+class _ReadEnvironment(dict):
+    """An empty environment that records every name asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, name, default=None):
+        self.asked.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self.asked.add(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name):
+        self.asked.add(name)
+        return super().__contains__(name)
+
+
+#: Read by the registry, and never to be set where it serves (check-deploy's error).
+NOT_IN_PRODUCTION = {"REGISTRY_FAKE_NOW"}
+
+
+def test_every_variable_the_servers_read_is_in_the_example_environment(monkeypatch, tmp_path):
+    """Each variable that registry/config.py or deploy/gunicorn.conf.py reads is in
+    ``deploy/registry.env``, set or (to keep its default) as a commented-out line."""
+    environ = _ReadEnvironment()
+    monkeypatch.setattr(os, "environ", environ)
+    from_environment(str(tmp_path))
+    runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    monkeypatch.undo()
+    assert {"DATABASE_URL", "SECRET_KEY", "REGISTRY_WORKERS"} <= environ.asked
+    text = EXAMPLE_ENVIRONMENT.read_text()
+    named = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", text, re.M))
+    assert sorted(environ.asked - NOT_IN_PRODUCTION - named) == []
+    assert not named & NOT_IN_PRODUCTION
 
 
 @pytest.mark.parametrize("keys_replaced", [True, False])

@@ -2,18 +2,22 @@
 (deploy/nginx/): the person lands on a page of the registry that names the 10 MB limit
 and leads back, never on nginx's bare 413.
 
-nginx passes bodies well over the registry's own limit (``MAX_CONTENT_LENGTH``) on to
-it, so that the registry answers with its page (an upload's application comes back with
-the limit beside the file field); a body larger still nginx refuses unread, with the
-registry's page for that (``error_page 413``), a static page in both languages that
-nginx serves from the checkout. The configuration's test runs everywhere; the live one
-where nginx is installed (Debian's package), in front of the tests' live server.
+nginx's request body limit is the registry's own (``MAX_CONTENT_LENGTH``): a larger
+body nginx refuses unread, with the registry's page for that (``error_page 413``), a
+static page in both languages that nginx serves from the checkout. An attachment's
+upload alone takes bodies well over it, so that the registry answers those itself (the
+application comes back with the limit beside the file field). The configuration's
+tests run everywhere; the live ones where nginx is installed (Debian's package), in
+front of the tests' live server.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -54,14 +58,47 @@ def _page_for_413() -> tuple[str, Path]:
     return uri, ROOT / uri.lstrip("/")
 
 
-def test_nginx_passes_what_the_registry_refuses_itself_and_shows_its_page_beyond(client):
-    """The configuration: nginx's limit well above the registry's (what lies between
-    gets the registry's own answer), and its 413 shown as the registry's page, which
-    the registry serves at the same address, in both languages with the limit and the
-    way back."""
+def _upload_location() -> tuple[str, str]:
+    """The pattern and the body of the one location with a limit of its own."""
+    body = local_nginx.serving_block()
+    found = re.findall(r"location ~ (\S+) \{([^}]*client_max_body_size[^}]*)\}", body)
+    assert len(found) == 1, f"one location of {SITE.name} has a larger limit"
+    return found[0]
+
+
+def _upload_limit() -> int:
+    (limit,) = _directive(_upload_location()[1], "client_max_body_size")
+    return _size(limit)
+
+
+UPLOADS = ("/applications/7/attachments", "/api/v1/applications/7/attachments")
+NOT_UPLOADS = (
+    "/admin/imports",
+    "/login",
+    "/applications/7",
+    "/applications/7/attachmentsx",
+    "/api/v1/applications/7/attachments/3",
+    "/x/applications/7/attachments",
+)
+
+
+def test_nginx_takes_what_the_registry_takes_and_more_only_for_an_attachment():
+    """nginx's limit is the registry's; an attachment's upload, page or API, alone takes
+    bodies well over it (what lies between gets the registry's own answer)."""
     body = local_nginx.serving_block()
     (limit,) = _directive(body, "client_max_body_size")
-    assert _size(limit) >= 2 * Config.MAX_CONTENT_LENGTH
+    assert _size(limit) == Config.MAX_CONTENT_LENGTH
+    pattern, _ = _upload_location()
+    assert _upload_limit() >= 2 * Config.MAX_CONTENT_LENGTH
+    assert all(re.search(pattern, path) for path in UPLOADS)
+    assert not any(re.search(pattern, path) for path in NOT_UPLOADS)
+    assert body.count("client_max_body_size") == 2
+    assert "client_max_body_size" not in local_nginx.PROXY.read_text()
+
+
+def test_nginx_shows_the_registrys_page_for_its_413(client):
+    """nginx's 413 is the registry's page, which the registry serves at the same
+    address, in both languages with the limit and the way back."""
     uri, file = _page_for_413()
     assert file.is_file()
     served = client.get(uri)
@@ -99,6 +136,38 @@ def _upload(page, folder: Path, size: int):
     return answer.value
 
 
+def _post(url: str, path: str, size: int) -> tuple[int, str | None, bytes]:
+    """A POST of ``size`` bytes: the status, the server that answered (None: nginx
+    itself) and the body."""
+    address = urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Type", "application/octet-stream")
+        connection.putheader("Content-Length", str(size))
+        connection.endheaders()
+        chunk = bytes(MB)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused unread
+            for start in range(0, size, MB):
+                connection.send(chunk[: min(MB, size - start)])
+        answer = connection.getresponse()
+        return answer.status, answer.getheader("X-Upstream"), answer.read()
+    finally:
+        connection.close()
+
+
+def test_through_nginx_a_body_over_the_limit_reaches_the_registry_only_as_an_upload(nginx):
+    limit = Config.MAX_CONTENT_LENGTH
+    status, upstream, _ = _post(nginx, "/login", limit)
+    assert status != 413 and upstream
+    status, upstream, body = _post(nginx, "/login", limit + 1)
+    assert (status, upstream) == (413, None)
+    assert "文件过大".encode() in body
+    for path in UPLOADS:  # the registry's own answer (here: sign in first)
+        status, upstream, _ = _post(nginx, path, limit + 1)
+        assert upstream and status in (303, 401, 413), (path, status)
+
+
 @pytest.mark.browser
 def test_a_file_too_large_through_nginx_gets_a_page_of_the_registry(
     nginx, new_page, signed_in, session, make, tmp_path
@@ -119,10 +188,10 @@ def test_a_file_too_large_through_nginx_gets_a_page_of_the_registry(
     assert answer.status == 413 and answer.url.startswith(nginx)
     expect(page.locator("#file-error")).to_contain_text(f"文件超过 {LIMIT_MB} MB")
 
-    # Over nginx's limit too: the registry's page for it, both languages, the way back.
+    # Over nginx's limit for uploads too: the registry's page for it, both languages,
+    # the way back.
     page.goto(here)
-    (limit,) = _directive(local_nginx.serving_block(), "client_max_body_size")
-    answer = _upload(page, tmp_path, _size(limit) + MB)
+    answer = _upload(page, tmp_path, _upload_limit() + MB)
     assert answer.status == 413
     expect(page.locator("h1")).to_have_text("文件过大")
     expect(page.locator("main")).to_contain_text(f"上传的文件不能超过 {LIMIT_MB} MB")
