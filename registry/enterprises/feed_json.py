@@ -10,6 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from registry.core.schemas import iso_date, stored_rfc3339
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import FIGURE_FIELDS
@@ -18,10 +20,6 @@ _ORG_CODE_WARNINGS = (uscc_codes.WARNING_ORG_CODE_CHECK,)
 
 # The C string encoder json.dumps(..., ensure_ascii=False) itself uses: identical output.
 quote = _quote = json.encoder.encode_basestring
-
-
-def _s(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
 
 
 def enterprise_data(
@@ -35,19 +33,9 @@ def enterprise_data(
 
     ``values`` are in ENTERPRISE_FIELDS order (strings already ``str``); dates and
     timestamps typed, or as SQLite stores them (ISO text); ``created``/``updated`` in
-    RFC 3339; ``warnings`` those of the USCC when known.
+    RFC 3339; ``warnings`` those of the USCC when known. Written by orjson, whose
+    strings are those of ``json.dumps(..., ensure_ascii=False)``.
     """
-    return enterprise_data_head(values, created, version, warnings) + f'{updated}"}}'
-
-
-def enterprise_data_head(
-    values: Sequence[Any],
-    created: str,
-    version: int = 1,
-    warnings: tuple[str, ...] | None = None,
-) -> str:
-    """:func:`enterprise_data` but for its last value, ``updated_at`` (and the closing
-    ``"}``): rendered before the time of the write is known (an import's replacements)."""
     (
         code,
         name,
@@ -75,24 +63,48 @@ def enterprise_data_head(
     ) = values
     if warnings is None:
         warnings = () if uscc_codes.org_code_check_ok(code) else _ORG_CODE_WARNINGS
-    shown = "[]" if not warnings else json.dumps(list(warnings))
-    expires = "null" if tier_expires_at is None else _quote(stored_rfc3339(tier_expires_at))
-    return (
-        f'{{"uscc":{_quote(code)},"name":{_quote(name)},"name_en":{_s(name_en)},'
-        f'"city_code":{_s(city)},"county":{_s(county)},"industry_code":{_s(industry)},'
-        f'"founded_on":{"null" if founded_on is None else _quote(iso_date(founded_on))},'
-        f'"legal_representative":{_s(legal)},"contact_name":{_s(contact)},'
-        f'"contact_phone":{_s(phone)},"contact_email":{_s(email)},"address":{_s(address)},'
-        f'"main_products":{_s(products)},"status":{_quote(status)},'
-        f'"merged_into":{_s(merged_into)},"uscc_warnings":{shown},'
-        f'"origin":{_quote(origin)},'
-        f'"source_version":{"null" if source_version is None else int(source_version)},'
-        f'"tier":{_s(tier)},'
-        f'"tier_since":{"null" if tier_since is None else _quote(iso_date(tier_since))},'
-        f'"tier_expires_at":{expires},'
-        f'"registration_number":{_s(number)},"version":{int(version)},'
-        f'"created_at":"{created}","updated_at":"'
-    )
+    return orjson.dumps(
+        {
+            "uscc": code,
+            "name": name,
+            "name_en": name_en,
+            "city_code": city,
+            "county": county,
+            "industry_code": industry,
+            "founded_on": None if founded_on is None else iso_date(founded_on),
+            "legal_representative": legal,
+            "contact_name": contact,
+            "contact_phone": phone,
+            "contact_email": email,
+            "address": address,
+            "main_products": products,
+            "status": status,
+            "merged_into": merged_into,
+            "uscc_warnings": warnings,
+            "origin": origin,
+            "source_version": None if source_version is None else int(source_version),
+            "tier": tier,
+            "tier_since": None if tier_since is None else iso_date(tier_since),
+            "tier_expires_at": (
+                None if tier_expires_at is None else stored_rfc3339(tier_expires_at)
+            ),
+            "registration_number": number,
+            "version": int(version),
+            "created_at": created,
+            "updated_at": updated,
+        }
+    ).decode()
+
+
+def enterprise_data_head(
+    values: Sequence[Any],
+    created: str,
+    version: int = 1,
+    warnings: tuple[str, ...] | None = None,
+) -> str:
+    """:func:`enterprise_data` but for its last value, ``updated_at`` (and the closing
+    ``"}``): rendered before the time of the write is known (an import's replacements)."""
+    return enterprise_data(values, created, "", version, warnings)[:-2]
 
 
 # %s renders an int or a float exactly as json.dumps does (str is repr for floats);
