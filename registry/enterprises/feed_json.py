@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy import ColumnElement, FromClause, cast
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
 
 from registry.core.schemas import iso_date, stored_rfc3339
 from registry.enterprises import uscc as uscc_codes
-from registry.enterprises.models import FIGURE_FIELDS
+from registry.enterprises.models import FIGURE_FIELDS, PERCENT_FIELDS
 
 _ORG_CODE_WARNINGS = (uscc_codes.WARNING_ORG_CODE_CHECK,)
 
@@ -132,4 +134,21 @@ def report_data_around(
     return (
         _REPORT_HEAD % (_quote(uscc), values[0], version, created),
         _REPORT_FIGURES % tuple(["null" if v is None else v for v in values[1:]]),
+    )
+
+
+def report_columns(reports: FromClause) -> tuple[ColumnElement[Any], ...]:
+    """The columns of ``reports`` (the annual reports' table, or an untyped ``table()``
+    of it) that :func:`report_data` takes: the year and figures in REPORT_FIELDS order,
+    then version, created_at and updated_at. Percentages are read as floats on both
+    engines (SQLite may store 12.0 as the integer 12)."""
+    return (
+        reports.c.year,
+        *(
+            cast(reports.c[name], DOUBLE_PRECISION) if name in PERCENT_FIELDS else reports.c[name]
+            for name in FIGURE_FIELDS
+        ),
+        reports.c.version,
+        reports.c.created_at,
+        reports.c.updated_at,
     )

@@ -19,11 +19,9 @@ from collections.abc import Generator, Mapping
 from typing import Any
 
 from sqlalchemy import (
-    DOUBLE_PRECISION,
     Connection,
     Engine,
     bindparam,
-    cast,
     column,
     inspect,
     or_,
@@ -36,9 +34,8 @@ from registry.core.changes import FEED_TYPES, dumps, representation
 from registry.core.db import consistent_read
 from registry.core.schemas import stored_rfc3339
 from registry.enterprises.batches import ENTERPRISE_FIELDS, REPORT_FIELDS
-from registry.enterprises.feed_json import enterprise_data, quote
+from registry.enterprises.feed_json import enterprise_data, quote, report_columns
 from registry.enterprises.feed_json import report_data as report_json
-from registry.enterprises.models import PERCENT_FIELDS
 from registry.sync import feed
 
 BATCH = 2000
@@ -66,17 +63,7 @@ _r = table(
     ),
 ).alias("r")
 _REPORTS = (
-    select(
-        _e.c.uscc,
-        # Percentages as floats on both engines (SQLite may store 12.0 as the integer 12).
-        *(
-            cast(_r.c[name], DOUBLE_PRECISION) if name in PERCENT_FIELDS else _r.c[name]
-            for name in REPORT_FIELDS
-        ),
-        _r.c.version,
-        _r.c.created_at,
-        _r.c.updated_at,
-    )
+    select(_e.c.uscc, *report_columns(_r))
     .join_from(_r, _e, _e.c.id == _r.c.enterprise_id)
     # A range on the USCC index (an OR of the two cases would scan from the start).
     .where(

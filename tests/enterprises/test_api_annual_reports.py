@@ -73,6 +73,34 @@ def test_the_reports_of_an_enterprise_by_year(client, session, make, world):
     assert refused_fields(bad, "invalid_cursor") == [("after", "invalid_cursor")]
 
 
+def test_every_page_equals_the_output_schema(client, session, make, world):
+    """The list is written by the feed's serializer from the driver's values; each
+    report equals AnnualReportOut's dump: whole percentages (stored as integers by
+    SQLite), figures absent, the largest amounts, the optional figures."""
+    make.report(world.a, 2019)  # every figure absent
+    make.report(world.a, 2020, **FIGURES)
+    make.report(world.a, 2021, main_business_share=45, debt_ratio=100, national_market_share=0)
+    make.report(
+        world.a, 2022, revenue=9_000_000_000_000, total_income=9_000_000_000_001,
+        global_market_rank=1, years_in_field=12, product_revenue_share=70.5,
+    )  # fmt: skip
+    session.commit()
+    listed, texts, after = [], [], ""
+    while True:
+        page = client.get(f"{report_path(world.a)}?limit=3{after}", headers=world.headers["owner"])
+        listed += page.json["data"]
+        texts.append(page.get_data(as_text=True))
+        if not page.json["has_more"]:
+            break
+        after = f"&after={page.json['next_cursor']}"
+    expected = [
+        annual_report_out.dump(stored_report(session, world.a, year)) for year in range(2019, 2023)
+    ]
+    assert listed == expected
+    assert '"main_business_share":45.0,' in texts[0]  # a float, as the schema writes it
+    assert len(texts) == 2 and listed[3]["revenue"] == 9_000_000_000_000
+
+
 def test_one_report_with_its_etag_and_404_without_one(client, session, make, world):
     make.report(world.a, 2024, **FIGURES)
     session.commit()
