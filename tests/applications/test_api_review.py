@@ -13,6 +13,7 @@ from registry.accounts import operations as accounts
 from registry.accounts.models import AccountClaim, ClaimState, User
 from registry.applications import decisions
 from registry.applications import operations as apps
+from registry.applications.api_schemas import NoticeItemOut
 from registry.applications.models import Application, Decision, Objection, State
 from registry.core import clock
 from registry.ladder.models import CalendarYear, Tier
@@ -247,6 +248,22 @@ def test_notices_page_by_cursor_and_show_held(client, session, make, world):
         )
     session.commit()
     ids = [first.id, second.id]
+    assert client.get(f"{API}/notices").json["data"] == [
+        NoticeItemOut().dump(
+            {
+                "application_id": app.id,
+                "enterprise_uscc": app.enterprise.uscc,
+                "name": app.enterprise.name,
+                "city_code": app.enterprise.city_code,
+                "industry_code": app.enterprise.industry_code,
+                "tier": app.tier,
+                "notice_started_at": app.notice_started_at,
+                "notice_ends_at": app.notice_ends_at,
+                "held": False,
+            }
+        )
+        for app in (first, second)
+    ]  # the hand serializer writes what the output schema dumps
     page = client.get(f"{API}/notices?limit=1")
     assert [n["application_id"] for n in page.json["data"]] == ids[:1]
     assert page.json["has_more"] is True and 'rel="next"' in page.headers["Link"]
