@@ -26,12 +26,12 @@ from collections.abc import Callable, Container
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask import url_for
+from flask import Response, url_for
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from registry.applications import api_json, operations
 from registry.applications import api_schemas as schemas
-from registry.applications import operations
 from registry.applications.models import Application
 from registry.core.api import (
     API_PREFIX,
@@ -43,8 +43,8 @@ from registry.core.api import (
     requires,
 )
 from registry.core.api_lists import (
-    list_body,
     list_schema,
+    raw_list_body,
 )
 from registry.core.errors import NotFound, field_error, found, required
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
@@ -237,7 +237,7 @@ def _list_conditions(args: dict) -> list:
 @blp.arguments(schemas.ApplicationListArgs, location="query")
 @blp.response(200, list_schema(schemas.ApplicationResponse, "ApplicationList"))
 @blp.alt_response(422, description="A filter value or the cursor is not valid")
-def list_applications(args: dict[str, Any]) -> dict[str, Any]:
+def list_applications(args: dict[str, Any]) -> Response:
     """Applications, submitted ones by (submitted_at, id), then drafts by (created_at,
     id). Enterprise callers see only their own."""
     stmt = (
@@ -252,7 +252,12 @@ def list_applications(args: dict[str, Any]) -> dict[str, Any]:
     if after is not None:
         stmt = stmt.where(after)
     page = page_of(list(db.session.scalars(stmt)), args["limit"], _list_key)
-    return list_body(page.items, page.next_cursor)
+    names = api_json.user_names(db.session, page.items)
+    sees = schemas.sees_reviewers()
+    return raw_list_body(
+        [api_json.application_json(a, names, sees_reviewers=sees) for a in page.items],
+        page.next_cursor,
+    )
 
 
 def city_codes() -> set[str]:

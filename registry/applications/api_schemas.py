@@ -158,7 +158,7 @@ class ClaimDecisionIn(Schema):
 # --- representations -----------------------------------------------------------------------
 
 
-def _sees_reviewers() -> bool:
+def sees_reviewers() -> bool:
     user = g.get("api_user")
     return user is not None and user.is_reviewer
 
@@ -169,7 +169,7 @@ class ApplicationResponse(ApplicationOut):
 
     @post_dump
     def _hide_reviewers(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        if not _sees_reviewers():
+        if not sees_reviewers():
             data["claimed_by"] = data["nominated_by"] = None
             for decision in data["decisions"]:
                 decision["reviewer"] = None

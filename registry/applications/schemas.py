@@ -29,7 +29,7 @@ def user_ref(user_id: int | None, session: DbSession | None = None) -> dict[str,
     return {"id": user_id, "name": user.display_name if user else str(user_id)}
 
 
-def _held(application: Application) -> bool:
+def held_now(application: Application) -> bool:
     """API.md: the notice has ended and an objection is still open, so no grant until
     it is resolved. It turns true with the passing of ``notice_ends_at``, not with a
     write: a feed entry shows it as it was when the entry was written."""
@@ -61,7 +61,7 @@ class ApplicationOut(OutputSchema):
     submitted_at = Timestamp(allow_none=True)
     notice_started_at = Timestamp(allow_none=True)
     notice_ends_at = Timestamp(allow_none=True)
-    held = fields.Function(_held)
+    held = fields.Function(held_now)
     closed_reason = fields.String(allow_none=True)
     version = fields.Integer()
     created_at = Timestamp()
