@@ -37,8 +37,7 @@ def _checks(application: Application) -> list[dict]:
     (what it asks and what was found, as :func:`check_words` says them)."""
     lang = current_language()
     snapshot = application.eligibility or {}
-    tiers = ladder_queries.tiers(db.session)
-    rank_names = {t.rank: t.name(lang) for t in tiers}
+    rank_names = ladder_queries.rank_names(db.session, lang)
     criteria = criteria_versions.of_snapshot(db.session, application)
     return [
         {

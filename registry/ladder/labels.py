@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from registry.enterprises.money import to_wan
+from registry.ladder import eligibility
 
 STATUS_TEXT = {
     "pass": _l("Met"),
@@ -143,6 +144,24 @@ def check_words(
     shown_actual = status != "manual" or check.get("actual") is not None
     actual = figure_text(check.get("actual"), check.get("unit")) if shown_actual else ""
     return CheckWords(_threshold(check), actual)
+
+
+def evaluation_words(
+    evaluation: eligibility.Evaluation, *, tier: str, rank_names: Mapping[int, str]
+) -> dict[str, CheckWords]:
+    """The words of each check of an evaluation made now, by check code: the self-check
+    and the enterprise's own application page say a rule alike."""
+    shape = evaluation.to_dict()
+    return {
+        check["code"]: check_words(
+            check,
+            tier=tier,
+            score=shape["score"],
+            rank_names=rank_names,
+            criteria=evaluation.criteria,
+        )
+        for check in shape["checks"]
+    }
 
 
 def _threshold(check: Mapping[str, Any]) -> str:
