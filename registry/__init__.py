@@ -43,9 +43,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
+
+    # The words for the codes refusals name (``core.web.name_codes``).
+    import registry.applications.labels  # noqa: F401
     import registry.applications.operations  # noqa: F401  (feed type, signal receivers)
+    import registry.enterprises.labels  # noqa: F401
     import registry.enterprises.schemas  # noqa: F401
     import registry.imports.models  # noqa: F401
+    import registry.ladder.labels  # noqa: F401
     import registry.ladder.operations  # noqa: F401  (also connects its signal receivers)
     import registry.reports.models  # noqa: F401
     import registry.sync.models  # noqa: F401

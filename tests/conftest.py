@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.fixtures.enterprises_api",
     "tests.fixtures.browser",
     "tests.fixtures.route_matrix",
+    "tests.fixtures.matrix_world",
     "tests.fixtures.databases",
 ]
 

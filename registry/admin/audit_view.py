@@ -36,6 +36,7 @@ from registry.core.dbsession import DbSession
 from registry.core.i18n import current_language
 from registry.core.models import AuditEntry
 from registry.enterprises.forms import AnnualReportForm, ProfileForm
+from registry.enterprises.labels import STATUS_LABELS
 from registry.enterprises.models import City, Enterprise, Industry
 from registry.ladder import dates
 from registry.ladder.labels import ROUTE_LABELS
@@ -108,13 +109,6 @@ def field_label(name: str) -> str:
     )
     return str(_WORKFLOW_FIELDS.get(name) or labels.get(name) or name)
 
-
-#: An enterprise's status in words, as the review pages write it.
-_ENTERPRISE_STATUS = {
-    "active": _l("Active"),
-    "deregistered": _l("Deregistered"),
-    "merged": _l("Merged"),
-}
 
 #: Fields whose values are written in one language whatever the page's.
 _VALUE_LANG = {"name_zh": "zh-Hans", "name_en": "en"}
@@ -247,7 +241,7 @@ def _value_text(names: _Names, object_type: str, field: str, value: Any) -> str:
         "city_code": _words(names.cities),
         "industry_code": _words(names.industries),
         "state": _words(states.get(object_type, {})),
-        "status": _words(_ENTERPRISE_STATUS if object_type == "enterprise" else {}),
+        "status": _words(STATUS_LABELS if object_type == "enterprise" else {}),
         "scopes": _scopes,
         "validity": _validity,
         "tier_expires_at": _last_day,

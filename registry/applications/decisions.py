@@ -23,6 +23,7 @@ from registry.core.changes import changed
 from registry.core.dbsession import DbSession
 from registry.core.errors import (
     CalendarNotCovered,
+    Codes,
     ConflictOfInterest,
     EnterpriseUnverified,
     FourEyes,
@@ -240,8 +241,8 @@ def _check_manual_confirmations(
     missing = [code for code in manual if (confirmed or {}).get(code) is not True]
     if missing:
         raise ManualChecksUnconfirmed(
-            "Confirm the manual checks: %(codes)s.",
-            codes=", ".join(missing),
+            "Confirm the manual checks: %(checks)s.",
+            checks=Codes(missing),
             errors=[
                 refusal(f"manual_checks.{c}", "required", "Confirm this check to approve.")
                 for c in missing

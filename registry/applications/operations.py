@@ -35,6 +35,7 @@ from registry.core.dbsession import DbSession
 from registry.core.errors import (
     ApplicationOpen,
     Banned,
+    Codes,
     Forbidden,
     InvalidTransition,
     NotEligible,
@@ -242,8 +243,8 @@ def submit(
     if not evaluation.eligible:
         codes = [c.code for c in evaluation.checks if c.status in ("fail", "unknown")]
         raise NotEligible(
-            "Not eligible: %(codes)s.",
-            codes=", ".join(codes),
+            "Not eligible: %(checks)s.",
+            checks=Codes(codes),
             errors=[refusal(code, "not_eligible", code) for code in codes],
         )
     require_state(application, State.DRAFT, State.CHANGES_REQUESTED)

@@ -37,8 +37,7 @@ def _checks(application: Application) -> list[dict]:
     (what it asks and what was found, as :func:`check_words` says them)."""
     lang = current_language()
     snapshot = application.eligibility or {}
-    tiers = ladder_queries.tiers(db.session)
-    rank_names = {t.rank: t.name(lang) for t in tiers}
+    rank_names = ladder_queries.rank_names(db.session, lang)
     criteria = criteria_versions.of_snapshot(db.session, application)
     return [
         {
@@ -208,20 +207,6 @@ def _decided_message(application: Application) -> str:
     }[application.state]
 
 
-def _shown(error: DomainError) -> str:
-    """A refusal's text on the page. The manual checks still to confirm are named by
-    their labels in the page's language: the refusal itself carries their codes (the
-    API's field names), which a reviewer does not read."""
-    if not isinstance(error, ManualChecksUnconfirmed):
-        return error_text(error)
-    lang = current_language()
-    codes = [item.get("field", "").removeprefix("manual_checks.") for item in error.errors]
-    labels = [eligibility.label(c, lang) if c in eligibility.LABELS else c for c in codes]
-    return _(
-        "Confirm the manual checks: %(codes)s.", codes=("; " if lang == "en" else "；").join(labels)
-    )
-
-
 def _mark_unconfirmed(form: forms.DecisionForm, error: DomainError) -> list[str]:
     """Each manual check the refusal names, marked on its checkbox with a message that
     names it too: the error summary lists the messages of checkboxes alone (a
@@ -262,10 +247,10 @@ def decide(application_id: int) -> ResponseReturnValue:
         application = db.get_or_404(Application, application_id)
         if application.state != State.IN_REVIEW:
             # No decision form on the page (a stale tab): the refusal goes above it.
-            return _application_page(application, problem=_shown(error), status=error.status)
+            return _application_page(application, problem=error_text(error), status=error.status)
         if isinstance(error, ManualChecksUnconfirmed):
             if len(unconfirmed) < len(error.errors):
-                form.form_errors.append(_shown(error))  # a check the form does not show
+                form.form_errors.append(error_text(error))  # a check the form does not show
         else:
             refuse(form, error)
         return _application_page(application, decision=form, status=error.status)

@@ -44,7 +44,7 @@ from registry.enterprises.views import own_enterprise
 from registry.extensions import db
 from registry.ladder import criteria_versions, eligibility, holds
 from registry.ladder import queries as ladder_queries
-from registry.ladder.labels import ROUTE_LABELS, STATUS_TEXT
+from registry.ladder.labels import ROUTE_LABELS, STATUS_TEXT, evaluation_words
 
 bp = Blueprint("applications", __name__)
 
@@ -56,7 +56,6 @@ def _labels() -> dict:
     return {
         "state_label": lambda state: STATE_LABELS[State(state)],
         "kind_label": lambda kind: KIND_LABELS[Kind(kind)],
-        "check_label": lambda status: STATUS_TEXT[status],
     }
 
 
@@ -177,16 +176,19 @@ def _detail_page(
 ) -> tuple[str, int]:
     may_act = application.applicant_side(_user())
     editable = may_act and application.state in attachments.EDITABLE_STATES
-    evaluation = None
+    lang = current_language()
+    evaluation, words = None, {}
     if editable:
         evaluation = ladder_queries.evaluate_enterprise(
             db.session,
             application.enterprise,
             application.tier,
             reference=clock.now(),
-            lang=current_language(),
+            lang=lang,
             route=application.route,
         )
+        rank_names = ladder_queries.rank_names(db.session, lang)
+        words = evaluation_words(evaluation, tier=application.tier, rank_names=rank_names)
     context = {
         "upload_form": UploadForm(formdata=None),
         "submit_form": SubmitForm(formdata=None),
@@ -197,12 +199,14 @@ def _detail_page(
     html = render_template(
         "applications/detail.html",
         application=application,
-        tier_names=ladder_queries.tier_names(db.session, current_language()),
+        tier_names=ladder_queries.tier_names(db.session, lang),
         route_labels=ROUTE_LABELS,
         may_act=may_act,
         editable=editable,
         withdrawable=may_act and application.state in WITHDRAWABLE,
         evaluation=evaluation,
+        check_words=words,
+        status_text=STATUS_TEXT,
         files=queries.attachments(db.session, application.id),
         timeline=timeline(application, _user()),
         max_megabytes=attachments.MAX_SIZE // (1024 * 1024),

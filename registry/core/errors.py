@@ -56,6 +56,19 @@ class Message(str):
         return message
 
 
+class Codes(str):
+    """Codes listed in a message (the checks still to confirm): "a, b" as the command
+    line prints it; a page or an API answer names each code in its reader's language
+    (``core.web.name_codes``)."""
+
+    codes: tuple[str, ...]
+
+    def __new__(cls, codes: Sequence[str]) -> Codes:
+        listed = super().__new__(cls, ", ".join(codes))
+        listed.codes = tuple(codes)
+        return listed
+
+
 def refusal(field: str, code: str, message: str, **params: Any) -> dict[str, str]:
     """One item of a problem's ``errors``: the field, its API.md code and a message (an
     English template, translated where it is read, with ``params`` filled in)."""

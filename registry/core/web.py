@@ -11,7 +11,7 @@ framing, ``nosniff``, a same-origin referrer policy, and HSTS when served over T
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,8 @@ from wtforms.fields import SelectFieldBase
 from wtforms.validators import ValidationError
 
 from registry.core.audit_labels import actor_text, reason_text
-from registry.core.errors import DomainError
+from registry.core.errors import Codes, DomainError
+from registry.core.i18n import current_language
 
 API_PREFIX = "/api/"
 
@@ -169,17 +170,54 @@ def error_text(error: DomainError) -> str:
     return translate(error.template, error.params)
 
 
+#: A function naming a code in a language ("zh" or "en"): None for a code it does not know.
+CodeNamer = Callable[[str, str], str | None]
+#: Message parameters whose values are codes a person knows by a name (``tier``: a tier's
+#: code; ``state``: a state): the functions that name them. Each domain declares its own
+#: beside its labels (:func:`name_codes`); ``core`` knows none of them.
+CODE_NAMES: dict[str, list[CodeNamer]] = {}
+#: How a list of names is written in each language.
+LIST_SEPARATORS = {"zh": "；", "en": "; "}
+
+
+def name_codes(params: Collection[str], namer: CodeNamer) -> None:
+    """The values of ``params`` in a refusal or message are codes ``namer`` names: a page
+    or an API answer says the name in its reader's language (the command line, which
+    prints the message as it is, keeps the code)."""
+    for param in params:
+        if namer not in CODE_NAMES.setdefault(param, []):
+            CODE_NAMES[param].append(namer)
+
+
+def _named(param: str, value: object, lang: str) -> object:
+    """A code parameter's value by its name (a :class:`~registry.core.errors.Codes`
+    list: each code by its name, listed as the language lists them); any other value
+    as it is, like a code no namer knows."""
+    namers = CODE_NAMES.get(param, ())
+    if not namers or not isinstance(value, str):
+        return value
+
+    def name(code: str) -> str:
+        return next((n for namer in namers if (n := namer(code, lang)) is not None), code)
+
+    if isinstance(value, Codes):
+        return LIST_SEPARATORS[lang].join(name(code) for code in value.codes)
+    return name(value)
+
+
 def translate(template: str, params: dict[str, Any]) -> str:
     """``template`` in the request's language with ``params`` filled in. A parameter that
     is itself a message with its own ``template`` and ``params`` (a USCC's fault given as
-    the ``reason`` of a refusal) is translated too, so that no sentence mixes languages."""
+    the ``reason`` of a refusal) is translated too, and a code is said by its name
+    (:func:`name_codes`), so that no sentence mixes languages or shows a code."""
     if not params:
         return str(gettext(template))  # flask-babel has no type hints
+    lang = current_language()
     values = {
         name: translate(value.template, value.params)
         if isinstance(getattr(value, "template", None), str)
         and isinstance(getattr(value, "params", None), dict)
-        else value
+        else _named(name, value, lang)
         for name, value in params.items()
     }
     return str(gettext(template, **values))

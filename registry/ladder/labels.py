@@ -10,8 +10,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
 
+from registry.core.web import name_codes
 from registry.enterprises.money import to_wan
+from registry.extensions import db
+from registry.ladder import eligibility
+from registry.ladder.models import Tier
 
 STATUS_TEXT = {
     "pass": _l("Met"),
@@ -143,6 +148,24 @@ def check_words(
     shown_actual = status != "manual" or check.get("actual") is not None
     actual = figure_text(check.get("actual"), check.get("unit")) if shown_actual else ""
     return CheckWords(_threshold(check), actual)
+
+
+def evaluation_words(
+    evaluation: eligibility.Evaluation, *, tier: str, rank_names: Mapping[int, str]
+) -> dict[str, CheckWords]:
+    """The words of each check of an evaluation made now, by check code: the self-check
+    and the enterprise's own application page say a rule alike."""
+    shape = evaluation.to_dict()
+    return {
+        check["code"]: check_words(
+            check,
+            tier=tier,
+            score=shape["score"],
+            rank_names=rank_names,
+            criteria=evaluation.criteria,
+        )
+        for check in shape["checks"]
+    }
 
 
 def _threshold(check: Mapping[str, Any]) -> str:
@@ -290,3 +313,26 @@ def _srdi_score_words(check: Mapping[str, Any], score: Mapping[str, Any] | None)
             max=sum(p.get("max") or 0 for p in parts),
         ),
     )
+
+
+# --- codes in refusals ---------------------------------------------------------------
+
+
+def _tier_name(code: str, lang: str) -> str | None:
+    """A tier's name for its code in a refusal ("The quota of %(tier)s is full …"); None
+    for a code of no tier (an unknown one a request sent)."""
+    try:
+        with db.session.no_autoflush:  # the refused operation's changes are not written
+            tier = db.session.get(Tier, code)
+    except (RuntimeError, SQLAlchemyError):  # outside an app context; a failed transaction
+        return None
+    return None if tier is None else tier.name(lang)
+
+
+def _check_label(code: str, lang: str) -> str | None:
+    """An eligibility check's label for its code in a refusal (the checks to confirm)."""
+    return eligibility.label(code, lang) if code in eligibility.LABELS else None
+
+
+name_codes(("tier", "current", "prerequisite"), _tier_name)
+name_codes(("checks",), _check_label)

@@ -89,6 +89,11 @@ def tier_names(session: DbSession, lang: str) -> dict[str, str]:
     return {tier.code: tier.name(lang) for tier in tiers(session)}
 
 
+def rank_names(session: DbSession, lang: str) -> dict[int, str]:
+    """Each tier's name in ``lang``, by rank (how an evaluation names the rungs)."""
+    return {tier.rank: tier.name(lang) for tier in tiers(session)}
+
+
 def tier_ranks(session: DbSession) -> dict[str, int]:
     return dict(session.execute(select(Tier.code, Tier.rank)).all())
 

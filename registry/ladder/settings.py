@@ -153,7 +153,7 @@ def _pattern_free(session: DbSession, tier: Tier, pattern: str) -> None:
         raise field_error(
             "registration_pattern",
             "taken",
-            "Tier %(tier)s already uses this pattern.",
+            "%(tier)s already uses this pattern.",
             tier=shared,
         )
 

@@ -24,7 +24,7 @@ from registry.enterprises.views import with_enterprise
 from registry.extensions import db
 from registry.ladder import criteria_versions, dates, listing, queries
 from registry.ladder.eligibility import label
-from registry.ladder.labels import ROUTE_LABELS, STATUS_TEXT, check_words
+from registry.ladder.labels import ROUTE_LABELS, STATUS_TEXT, evaluation_words
 from registry.ladder.models import Tier
 
 bp = Blueprint("ladder", __name__)
@@ -209,24 +209,14 @@ def tier_list(code: str) -> ResponseReturnValue:
 def self_check(enterprise: Enterprise) -> ResponseReturnValue:
     lang = current_language()
     now = clock.now()
-    rank_names = {t.rank: t.name(lang) for t in queries.tiers(db.session)}
+    rank_names = queries.rank_names(db.session, lang)
     evaluations = []
     for tier, renewal in queries.applicable_tiers(db.session, enterprise):
         for route in criteria_versions.routes(tier.code):  # the champion rung's: both
             evaluation = queries.evaluate_enterprise(
                 db.session, enterprise, tier.code, reference=now, lang=lang, route=route
             )
-            shape = evaluation.to_dict()
-            words = {
-                check["code"]: check_words(
-                    check,
-                    tier=tier.code,
-                    score=shape["score"],
-                    rank_names=rank_names,
-                    criteria=evaluation.criteria,
-                )
-                for check in shape["checks"]
-            }
+            words = evaluation_words(evaluation, tier=tier.code, rank_names=rank_names)
             evaluations.append((tier, renewal, evaluation, words))
     banned = enterprise.ban_until is not None and enterprise.ban_until > clock.today()
     return render_template(

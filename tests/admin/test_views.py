@@ -555,8 +555,13 @@ def test_a_pattern_in_use_is_shown_with_the_other_faults(session, admin_client):
     form = tier_form(session, "navigator", registration_pattern=taken, approvals_required="10")
     response = admin_client.post("/admin/tiers/navigator?lang=zh", data=form)
     assert response.status_code == 422
-    assert "chain_leader" in field_error(response.text, "registration_pattern")
+    # The tier that uses the pattern by its name, never its code.
+    assert field_error(response.text, "registration_pattern") == "链主企业已使用此格式。"
     assert field_error(response.text, "approvals_required") == "请输入 1 至 9 之间的整数。"
+    response = admin_client.post("/admin/tiers/navigator?lang=en", data=form)
+    assert response.status_code == 422
+    pattern_taken = field_error(response.text, "registration_pattern")
+    assert pattern_taken == "Chain leader already uses this pattern."
 
 
 def test_tier_form_offers_lower_tiers_as_prerequisite(admin_client):

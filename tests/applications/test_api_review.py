@@ -104,7 +104,19 @@ def test_decision_refusals(client, session, world):
     )
     body = problem_of(unconfirmed, 422, "manual_checks_unconfirmed")
     assert field_codes(unconfirmed) == [("manual_checks.clean_record", "required")]
-    assert "clean_record" in body["detail"]
+    # The detail names the check for a person; the field's code is for programs.
+    assert body["detail"] == "Confirm the manual checks: Clean record this year and last."
+    in_chinese = decide(
+        client,
+        application_id,
+        {**wang, "Accept-Language": "zh"},
+        decision="approve",
+        manual_checks={"industry_allowed": True},
+    )
+    assert problem_of(in_chinese, 422, "manual_checks_unconfirmed")["detail"] == (
+        "请确认人工核查项：本年及上年无不良记录。"
+    )
+    assert field_codes(in_chinese) == [("manual_checks.clean_record", "required")]
     unknown = decide(
         client,
         application_id,

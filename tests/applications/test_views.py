@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from functools import partial
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -285,6 +286,14 @@ def test_not_eligible_is_refused_listing_the_failing_checks(client, session, mak
     application = session.scalars(select(Application)).one()
     detail = client.get(f"/applications/{application.id}?lang=en")
     assert "Not yet eligible" in detail.text
+    # Each rule as the self-check says it: its label and its threshold in the page's
+    # words, never its code or the amount in yuan as stored.
+    said = {"en": "≤ 20,000 × 10,000 yuan", "zh": "≤ 20,000 万元"}
+    for lang, threshold in said.items():
+        html = unescape(client.get(f"/applications/{application.id}?lang={lang}").text)
+        assert threshold in html
+        for code in ("total_assets_max", "tsme_score", "200000000", "<="):
+            assert code not in html, (lang, code)
     before = audit_count(session)
     response = client.post(
         f"/applications/{application.id}/submit?lang=en", data={"declaration": "y"}

@@ -2,8 +2,9 @@
 U7 (accessible) on every page of the route matrix, for each role, in both languages.
 
 The pages are the matrix's (:mod:`tests.fixtures.route_matrix`) with the objects of its
-world, plus the states of them a reader meets that the matrix names once (an
-application in its notice period with its history). Forms are walked in their error
+world (:mod:`tests.fixtures.matrix_world`), plus the states of them a reader meets that
+the matrix names once (an application in its notice period with its history, one whose
+enterprise is not yet eligible). Forms are walked in their error
 state too: the matrix's POSTs are requests a form refuses.
 
 U1 and U4 read every page and every form's error state through the test client, in
@@ -71,12 +72,22 @@ REPORT_PAGES = [
     "/reports/coverage?year=2024",
 ]
 #: Pages in states the matrix does not reach: an application in its notice period, with
-#: a decision and an objection in its history; and the reports'.
+#: a decision and an objection in its history; a nomination whose enterprise is not yet
+#: eligible, its page listing the checks not met; and the reports'.
 MORE_PAGES = {
     ANONYMOUS: REPORT_PAGES,
     ENTERPRISE: REPORT_PAGES,
-    REVIEWER: ["/review/applications/{in_notice}", *REPORT_PAGES],
-    ADMIN: ["/review/applications/{in_notice}", "/admin/audit?limit=200", *REPORT_PAGES],
+    REVIEWER: [
+        "/review/applications/{in_notice}",
+        "/applications/{not_eligible}",
+        *REPORT_PAGES,
+    ],
+    ADMIN: [
+        "/review/applications/{in_notice}",
+        "/applications/{not_eligible}",
+        "/admin/audit?limit=200",
+        *REPORT_PAGES,
+    ],
 }
 #: Form posts that show a page of their own beside the matrix's refusals: the
 #: confirmation an action that cannot be undone asks for (U5).
