@@ -88,9 +88,10 @@ cluster-packages:
 	fi
 
 # PostgreSQL, two app servers (deploy/gunicorn.conf.py) and nginx in front, with the demo
-# data, in the foreground until Ctrl-C (deploy/run-cluster.sh).
+# data, in the foreground until Ctrl-C (deploy/run-cluster.sh). CLUSTER_PORT,
+# CLUSTER_SERVER_PORTS and CLUSTER_PG_PORT from the environment choose other ports.
 run-cluster: run-packages cluster-packages
-	@bash deploy/run-cluster.sh
+	@DEMO_COUNT=$(DEMO_COUNT) TICK_EVERY=$(TICK_EVERY) bash deploy/run-cluster.sh
 
 apt-install:
 	@if [ "$$(id -u)" -ne 0 ]; then
@@ -172,7 +173,7 @@ test-long: install
 # programs (Locust, gunicorn, pull clients, a killed server). The first runs the rest
 # (--ignore). Files and directories under tests/.
 OTHER_HALF := tests/applications tests/sync tests/test_load.py tests/test_crash_durability.py \
-	tests/maintenance tests/test_several_servers.py
+	tests/maintenance tests/test_several_servers.py tests/test_run_cluster.py
 
 # The linters and five pytest runs at the same time, each to its end even when another
 # fails; the target fails if any did. On SQLite: the tests but the browser ones and

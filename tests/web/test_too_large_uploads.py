@@ -6,7 +6,8 @@ nginx's request body limit is the registry's own (``MAX_CONTENT_LENGTH``): a lar
 body nginx refuses unread, with the registry's page for that (``error_page 413``), a
 static page in both languages that nginx serves from the checkout. An attachment's
 upload alone takes bodies well over it, so that the registry answers those itself (the
-application comes back with the limit beside the file field). The configuration's
+application comes back with the limit beside the file field). Under /api/ nginx's 413
+is the registry's problem document for a body too large, not a page. The configuration's
 tests run everywhere; the live ones where nginx is installed (Debian's package), in
 front of the tests' live server.
 """
@@ -15,15 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import re
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from flask import g
 from playwright.sync_api import expect
 
 from registry.accounts.models import Role
 from registry.config import Config
+from registry.core.problems import problem
 from tests import live
 from tests.factories import PASSWORD
 from tests.fixtures.api import PDF
@@ -46,11 +51,31 @@ def _directive(body: str, name: str) -> list[str]:
     return found.group(1).split()
 
 
+def _answers_to_413() -> tuple[str, str]:
+    """What nginx answers its 413 with: the URI of a page, and under /api/ a named
+    location (``error_page 413 $too_large``, the variable set for the request's path)."""
+    body = local_nginx.serving_block()
+    assert _directive(body, "error_page") == ["413", "$too_large"]
+    page, api = re.findall(r"^\s*set \$too_large (\S+);", body, re.M)
+    assert re.search(r"if \(\$uri ~ \^/api/\) \{\s*set \$too_large " + re.escape(api), body)
+    return page, api
+
+
+def _api_answers_to_413() -> dict[str, str]:
+    """The problem documents nginx returns under /api/, by language (English when asked
+    for first, else Chinese), as the texts in its configuration."""
+    body = local_nginx.serving_block()
+    _, api = _answers_to_413()
+    location = body[body.index(f"location {api} {{") :]
+    english, chinese = re.findall(r"return 413 '([^']*)';", location)
+    assert re.search(r"if \(\$http_accept_language ~\* \^\\s\*en\) \{\s*return 413", location)
+    return {"en": english, "zh": chinese}
+
+
 def _page_for_413() -> tuple[str, Path]:
     """The URI nginx shows for its 413 and the file it serves there."""
     body = local_nginx.serving_block()
-    code, uri = _directive(body, "error_page")
-    assert code == "413"
+    uri, _ = _answers_to_413()
     location = re.search(rf"location = {re.escape(uri)} \{{([^}}]*)\}}", body)
     assert location, f"no location serves {uri}"
     (root,) = _directive(location.group(1), "root")
@@ -111,6 +136,27 @@ def test_nginx_shows_the_registrys_page_for_its_413(client):
         assert 'href="/applications"' in part and 'href="/"' in part
 
 
+def _as_sent(text: str, request_id: str) -> dict:
+    """A problem document of nginx's configuration as nginx sends it."""
+    return json.loads(text.replace("$request_id", request_id).replace("\\n", "\n"))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_nginx_refuses_an_api_body_with_the_registrys_problem_document(app, lang):
+    """Under /api/ nginx's 413 is the problem document the registry gives a body too
+    large: the same fields, type, title (in the language asked for), status and code."""
+    sent = _as_sent(_api_answers_to_413()[lang], "0f" * 16)
+    with app.test_request_context("/api/v1/enterprises", headers={"Accept-Language": lang}):
+        g.request_id = "0f" * 16
+        registry = problem(413).get_json()
+    assert sent.keys() == registry.keys()
+    assert {k: v for k, v in sent.items() if k != "detail"} == {
+        k: v for k, v in registry.items() if k != "detail"
+    }
+    assert sent["code"] == "payload_too_large" and sent["errors"] == []
+    assert ("10 MB + 64 KB" in sent["detail"]) and (lang == "en") == sent["detail"].isascii()
+
+
 @pytest.fixture
 def nginx(live_server, tmp_path):
     """nginx on a free loopback port in front of the live server, as production has it
@@ -136,14 +182,16 @@ def _upload(page, folder: Path, size: int):
     return answer.value
 
 
-def _post(url: str, path: str, size: int) -> tuple[int, str | None, bytes]:
-    """A POST of ``size`` bytes: the status, the server that answered (None: nginx
-    itself) and the body."""
+def _send(
+    url: str, path: str, size: int, method: str = "POST", headers: dict[str, str] | None = None
+) -> tuple[int, Message, bytes]:
+    """A request with a body of ``size`` bytes: the status, the headers and the body."""
     address = urlsplit(url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
     try:
-        connection.putrequest("POST", path)
-        connection.putheader("Content-Type", "application/octet-stream")
+        connection.putrequest(method, path)
+        for name, value in {"Content-Type": "application/octet-stream", **(headers or {})}.items():
+            connection.putheader(name, value)
         connection.putheader("Content-Length", str(size))
         connection.endheaders()
         chunk = bytes(MB)
@@ -151,9 +199,16 @@ def _post(url: str, path: str, size: int) -> tuple[int, str | None, bytes]:
             for start in range(0, size, MB):
                 connection.send(chunk[: min(MB, size - start)])
         answer = connection.getresponse()
-        return answer.status, answer.getheader("X-Upstream"), answer.read()
+        return answer.status, answer.headers, answer.read()
     finally:
         connection.close()
+
+
+def _post(url: str, path: str, size: int) -> tuple[int, str | None, bytes]:
+    """A POST of ``size`` bytes: the status, the server that answered (None: nginx
+    itself) and the body."""
+    status, headers, body = _send(url, path, size)
+    return status, headers.get("X-Upstream"), body
 
 
 def test_through_nginx_a_body_over_the_limit_reaches_the_registry_only_as_an_upload(nginx):
@@ -166,6 +221,30 @@ def test_through_nginx_a_body_over_the_limit_reaches_the_registry_only_as_an_upl
     for path in UPLOADS:  # the registry's own answer (here: sign in first)
         status, upstream, _ = _post(nginx, path, limit + 1)
         assert upstream and status in (303, 401, 413), (path, status)
+
+
+def test_through_nginx_an_api_body_over_the_limit_gets_a_problem_document(nginx):
+    """nginx's own 413 under /api/ is the API's problem document, in the language asked
+    for, its request id also in X-Request-ID; elsewhere it stays the page."""
+    over_upload = _upload_limit() + 1
+    for method, path, size, lang in (
+        ("POST", "/api/v1/enterprises", Config.MAX_CONTENT_LENGTH + 1, "zh-CN,zh;q=0.9"),
+        ("PATCH", "/api/v1/enterprises/91360100MA35XXXX0X", 20 * MB, "en-GB,en;q=0.8"),
+        ("POST", "/api/v1/applications/7/attachments", over_upload, "en"),
+        ("POST", "/api/v1/applications/7/attachments", over_upload, ""),
+    ):
+        status, headers, body = _send(nginx, path, size, method, {"Accept-Language": lang})
+        assert (status, headers.get("X-Upstream")) == (413, None), (method, path)
+        assert headers["Content-Type"] == "application/problem+json"
+        document = json.loads(body)
+        assert document == _as_sent(
+            _api_answers_to_413()["en" if lang.startswith("en") else "zh"],
+            headers["X-Request-ID"],
+        )
+        assert re.fullmatch(r"[0-9a-f]{32}", document["request_id"])
+    status, headers, body = _send(nginx, "/applications/7/attachments", over_upload)
+    assert status == 413 and headers["Content-Type"].startswith("text/html")
+    assert "文件过大".encode() in body
 
 
 @pytest.mark.browser
