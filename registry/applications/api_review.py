@@ -51,6 +51,7 @@ from registry.core.errors import ValidationFailed, found, refusal
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
 from registry.core.ratelimit import objection_rate
 from registry.core.schemas import rfc3339
+from registry.enterprises.models import Enterprise
 from registry.extensions import db
 from registry.ladder import queries as ladder_queries
 
@@ -187,11 +188,12 @@ def list_notices(args: dict[str, Any]) -> Response:
     return raw_list_body([notice_json(row, now) for row in page.items], page.next_cursor)
 
 
-def notice_json(row: Row[Any], now: datetime) -> str:
+def notice_json(row: Row[Application, Enterprise, Any], now: datetime) -> str:
     """One application in notice as JSON, equal to ``NoticeItemOut``'s dump (a hand
     serializer for the list clients page through: tests/applications/test_api_review.py
     compares the two)."""
     application, enterprise, open_objection = row
+    ends = application.notice_ends_at
     return orjson.dumps(
         {
             "application_id": application.id,
@@ -201,8 +203,8 @@ def notice_json(row: Row[Any], now: datetime) -> str:
             "industry_code": enterprise.industry_code,
             "tier": application.tier,
             "notice_started_at": rfc3339(application.notice_started_at),
-            "notice_ends_at": rfc3339(application.notice_ends_at),
-            "held": bool(open_objection) and application.notice_ends_at <= now,
+            "notice_ends_at": rfc3339(ends),
+            "held": bool(open_objection) and ends is not None and ends <= now,
         }
     ).decode()
 

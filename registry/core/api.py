@@ -238,7 +238,7 @@ class BodyParser(FlaskParser):
             if schema is None:
                 schema = self._instances.setdefault(argmap, argmap())
             return schema
-        return super()._get_schema(argmap, req)
+        return super()._get_schema(argmap, req)  # type: ignore[arg-type]  # narrowed above
 
     def _raw_load_json(self, req: Request) -> Any:
         """The body's JSON as the request reads it (``core.jsonbody``: a malformed body

@@ -93,7 +93,7 @@ def published_rows(
         if after is not None:
             stmt = stmt.where(Enterprise.uscc > after)
         stmt = stmt.order_by(Enterprise.uscc)
-    return session.connection().execute(stmt.limit(limit)).all()
+    return list(session.connection().execute(stmt.limit(limit)).all())
 
 
 def published_count(
