@@ -25,7 +25,17 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, request, url_for
-from sqlalchemy import ColumnElement, Row, false, literal, or_, select, tuple_, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    SQLColumnExpression,
+    false,
+    literal,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import NullType
@@ -64,7 +74,7 @@ from registry.enterprises import operations, queries
 from registry.enterprises.api_schemas import normalised_uscc
 from registry.enterprises.batches import ENTERPRISE_FIELDS
 from registry.enterprises.feed_json import enterprise_data
-from registry.enterprises.models import Enterprise, Status
+from registry.enterprises.models import City, Enterprise, Industry, Status
 from registry.enterprises.schemas import EnterpriseOut
 from registry.extensions import db
 
@@ -126,12 +136,21 @@ def known_tier(field: str, code: str) -> str:
 # --- the list -----------------------------------------------------------------------------
 
 
-#: The values each filter accepts, read only when the filter is used.
+#: The column of the codes each filter accepts, and whether it accepts "none" too.
 KNOWN = {
-    "tier": lambda: queries.tier_codes(db.session) | {NONE},
-    "city": lambda: {c.code for c in queries.cities(db.session)},
-    "industry": lambda: {i.code for i in queries.industries(db.session)} | {NONE},
+    "tier": (queries.TIER_CODE, True),
+    "city": (City.code, False),
+    "industry": (Industry.code, True),
 }
+
+
+def _unknown(column: SQLColumnExpression[str], values: list[str]) -> list[str]:
+    """Those of ``values`` that are not codes of ``column``: one query for the values
+    sent (not the whole code list), on the session's connection."""
+    if not values:
+        return []
+    known = set(db.session.connection().scalars(select(column).where(column.in_(values))))
+    return [value for value in values if value not in known]
 
 
 def _filter_values(args: dict) -> dict[str, list[str]]:
@@ -139,11 +158,10 @@ def _filter_values(args: dict) -> dict[str, list[str]]:
     filters = {name: list(dict.fromkeys(args[name])) for name in WALKED if args.get(name)}
     errors = []
     for name, values in filters.items():
-        known = KNOWN[name]()
+        column, none_too = KNOWN[name]
         errors += [
             refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=value)
-            for value in values
-            if value not in known
+            for value in _unknown(column, [v for v in values if not (none_too and v == NONE)])
         ]
     if errors:
         raise ValidationFailed("Some values sent are not valid.", errors=errors)
@@ -303,9 +321,8 @@ def _stored(enterprise: Enterprise) -> dict:
 def _value_errors(sent: dict) -> list[dict]:
     """What the schema cannot know: the seeded cities and industries, today."""
     errors = []
-    choices = {"city_code": KNOWN["city"], "industry_code": lambda: KNOWN["industry"]() - {NONE}}
-    for name, known in choices.items():
-        if sent.get(name) is not None and sent[name] not in known():
+    for name, column in (("city_code", City.code), ("industry_code", Industry.code)):
+        if sent.get(name) is not None and _unknown(column, [sent[name]]):
             errors.append(refusal(name, "invalid_choice", "Unknown code."))
     if sent.get("founded_on") is not None and sent["founded_on"] > clock.today():
         errors.append(refusal("founded_on", "out_of_range", "In the future."))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, column, select, table
 
 from registry.core.db import is_postgres
 from registry.core.dbsession import DbSession
@@ -44,12 +44,15 @@ def find_by_uscc(session: DbSession, raw: str) -> Enterprise | None:
     return session.scalars(select(Enterprise).where(Enterprise.uscc == code)).one_or_none()
 
 
+#: The column of the codes an enterprise's ``tier`` may hold: the one its foreign key
+#: names (the ladder's tiers), named as a bare table so that enterprises need not
+#: import the ladder.
+TIER_CODE = table("tiers", column("code")).c.code
+
+
 def tier_codes(session: DbSession) -> set[str]:
-    """The codes an enterprise's ``tier`` may hold: the rows its foreign key names (the
-    ladder's tiers), read through that key so that enterprises need not import the
-    ladder."""
-    (key,) = Enterprise.__table__.c.tier.foreign_keys
-    return set(session.scalars(select(key.column)))
+    """The codes an enterprise's ``tier`` may hold (:data:`TIER_CODE`)."""
+    return set(session.scalars(select(TIER_CODE)))
 
 
 def cities(session: DbSession) -> list[City]:
