@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from registry.extensions import db
 from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 READY_LIMIT_S = 2.0
 
@@ -99,3 +105,20 @@ def test_readyz_is_503_on_a_database_without_the_registry_schema(tmp_path):
     sqlite3.connect(empty).close()
     _, ready, _ = probe(f"sqlite:///{empty}")
     assert ready.status_code == 503
+
+
+def test_a_sqlite_worker_holds_no_decoder_and_no_postgresql_driver(tmp_path):
+    """The worker's memory (P3, P4: RSS ≤ 100 MB) is not spent on modules it never
+    runs: the attachments' decoders load in the checks' fork server, the PostgreSQL
+    driver only for a PostgreSQL database."""
+    probe = (
+        "import sys, wsgi; "
+        "print(sorted(m for m in ('pypdf', 'PIL', 'psycopg', 'openpyxl') if m in sys.modules))"
+    )
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}"}
+    env.pop("TEST_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -38,12 +38,12 @@ import zipfile
 import zlib
 from typing import Any
 
-from PIL import Image
-from pypdf import PdfReader, apply_configuration
-from pypdf.generic import DictionaryObject
-
 from registry.core.bounded import WorkTooLarge, run_bounded
 from registry.core.errors import ValidationFailed, field_error
+
+#: The decoders, imported by the checks' fork server once and never by the worker
+#: serving requests (about 30 MB it would hold for nothing).
+DECODERS = ("PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "pypdf")
 
 PDF = ("application/pdf", "pdf")
 PNG = ("image/png", "png")
@@ -132,6 +132,8 @@ def _too_many_pixels() -> ValidationFailed:
 
 
 def _check_image(content: bytes, kind: str) -> None:
+    from PIL import Image  # in the fork server, not the worker (DECODERS)
+
     # Any failure of the decoder (its errors are of many classes, Pillow's and the
     # codecs') means the file is not an image that reads to its end.
     try:
@@ -161,6 +163,8 @@ def _check_image(content: bytes, kind: str) -> None:
 
 def _verify_png(content: bytes) -> None:
     """Every chunk's checksum up to ``IEND``, and nothing after it."""
+    from PIL import Image
+
     stream = io.BytesIO(content)
     with Image.open(stream, formats=["PNG"]) as image:
         image.verify()  # stops after IEND's length and type
@@ -169,6 +173,9 @@ def _verify_png(content: bytes) -> None:
 
 
 def _check_pdf(content: bytes) -> None:
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.generic import DictionaryObject
+
     # Readers look for the end marker near the end (the 1024 bytes are Acrobat's rule);
     # pypdf would read back line by line through any amount of trailing data.
     if b"%%EOF" not in content[-1024:]:
@@ -242,7 +249,13 @@ def read_type(content: bytes) -> tuple[str, str]:
     """:func:`detect_type` in a process of its own, bounded by :data:`CPU_SECONDS` and
     :data:`MEMORY_BYTES`; a file that needs more is refused too."""
     try:
-        verdict = run_bounded(_verdict, content, cpu_seconds=CPU_SECONDS, memory_bytes=MEMORY_BYTES)
+        verdict = run_bounded(
+            _verdict,
+            content,
+            cpu_seconds=CPU_SECONDS,
+            memory_bytes=MEMORY_BYTES,
+            preload=DECODERS,
+        )
     except WorkTooLarge as error:
         raise field_error(
             "file",

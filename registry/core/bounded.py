@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import resource
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar, cast
 
@@ -56,19 +56,27 @@ def _child(
     sender.close()
 
 
-def run_bounded(function: Callable[..., T], *args: Any, cpu_seconds: int, memory_bytes: int) -> T:
+def run_bounded(
+    function: Callable[..., T],
+    *args: Any,
+    cpu_seconds: int,
+    memory_bytes: int,
+    preload: Sequence[str] = (),
+) -> T:
     """``function(*args)`` in a child process allowed ``cpu_seconds`` of CPU time and
     ``memory_bytes`` of memory beyond what it starts with (and three times the CPU time
     on the clock, for a busy machine). ``function`` is a module-level function and its
     arguments and result can be pickled; it returns its verdict rather than raising it:
     an exception it raises is a fault of the code, raised here as a RuntimeError with
-    the child's traceback."""
+    the child's traceback. ``preload``: modules the work imports, which the fork server
+    imports once (its module imports them only where they are used, so that the worker
+    itself never holds them)."""
     context = multiprocessing.get_context("forkserver")
     # Read when the server starts: the modules it imports once, so that a child starts
     # without importing them. ``__main__`` is multiprocessing's own default, the
     # program's main module, imported (not run: gunicorn's, flask's and pytest's guard
     # themselves, as multiprocessing requires) in the server rather than in every child.
-    context.set_forkserver_preload(["__main__", function.__module__])
+    context.set_forkserver_preload(["__main__", function.__module__, *preload])
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
         target=_child, args=(sender, function, args, cpu_seconds, memory_bytes), daemon=True

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -265,6 +264,11 @@ def _insert(connection: Connection, reader: fmt.RowReader, rows: list[list[Any]]
     PostgreSQL's COPY, SQLite's executemany (each several times faster than SQLAlchemy's
     INSERT, whose per-value conversions the reader has done). A value the database
     refuses is a refusal."""
+    refused: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error)
+    if is_postgres(connection):
+        import psycopg  # here: a SQLite deployment never loads the driver
+
+        refused += (psycopg.Error,)
     try:
         if is_postgres(connection):
             _copy(connection, reader, rows)
@@ -276,7 +280,7 @@ def _insert(connection: Connection, reader: fmt.RowReader, rows: list[list[Any]]
             # The schema's own table and column names, quoted; the values are bound.
             insert = f"INSERT INTO {quote.format_table(reader.table)} ({names}) VALUES ({marks})"  # nosec B608 # quoted schema names
             raw.executemany(insert, rows)
-    except (DBAPIError, psycopg.Error, sqlite3.Error) as error:
+    except refused as error:
         cause = getattr(error, "orig", None) or error
         reason = str(cause).splitlines()[0]
         raise fmt.BackupRefused(
