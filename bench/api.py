@@ -47,7 +47,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,16 +54,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reports import (  # noqa: E402  (the bench's registry helpers)
-    BIN,
-    GUNICORN_OPTS,
     Registry,
     children,
     free_port,
+    gunicorn,
     prepare,
     serve,
 )
 
-from registry.config import normalise_database_url  # noqa: E402
 from registry.core.pagination import encode_cursor  # noqa: E402
 
 P1_RATIO, P1_P99, P2_RATIO = 0.50, 3.0, 1.2
@@ -147,22 +144,8 @@ def serve_reference(directory: Path, bodies: dict[str, str], port: int) -> subpr
         "{" + ",".join(f'"{k}": {v}' for k, v in bodies.items()) + "}", encoding="utf-8"
     )  # each case's page as the registry gave it: the same 50 items, the same envelope
     (directory / "reference_app.py").write_text(REFERENCE_APP.format(bodies=str(data)))
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTS, "reference_app:app"],
-        cwd=directory,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/case/{next(iter(bodies))}", timeout=2).ok:
-                time.sleep(1)
-                return process
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the reference did not start")
+    ready = f"http://127.0.0.1:{port}/case/{next(iter(bodies))}"
+    return gunicorn("reference_app:app", port, ready, cwd=directory)
 
 
 def key(case: Case) -> str:
@@ -259,12 +242,7 @@ def main() -> int:
 
     directory = Path(tempfile.mkdtemp(prefix="bench-api-"))
     try:
-        if args.engine == "sqlite":
-            path = (args.database or directory / "registry.db").resolve()
-            registry = Registry("sqlite", f"sqlite:///{path}", path)
-        else:
-            registry = Registry("postgresql", normalise_database_url(args.database_url))
-        missed = run(registry, directory, args)
+        missed = run(Registry.of(args.engine, args, directory), directory, args)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     print("targets missed: " + (", ".join(missed) if missed else "none"))

@@ -98,6 +98,15 @@ class Registry:
     url: str
     path: Path | None = None  # the SQLite file
 
+    @classmethod
+    def of(cls, engine: str, args: argparse.Namespace, directory: Path) -> Registry:
+        """The registry a bench's ``--database`` / ``--database-url`` name (a SQLite file
+        in ``directory`` without them)."""
+        if engine == "sqlite":
+            path = (args.database or directory / "registry.db").resolve()
+            return cls("sqlite", f"sqlite:///{path}", path)
+        return cls("postgresql", normalise_database_url(args.database_url))
+
     def env(self) -> dict[str, str]:
         env = {**os.environ, "DATABASE_URL": self.url, "SECRET_KEY": SECRET}
         env.pop("REGISTRY_FAKE_NOW", None)
@@ -188,9 +197,17 @@ def serve(registry: Registry, directory: Path, port: int) -> subprocess.Popen:
         "RATELIMIT_TOKEN": "100000/minute",
         "RATELIMIT_ANON": "100000/minute",
     }
+    return gunicorn("wsgi:app", port, f"http://127.0.0.1:{port}/readyz", cwd=ROOT, env=env)
+
+
+def gunicorn(
+    app: str, port: int, ready_url: str, *, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``app`` served by gunicorn as ``make run`` serves the registry, once
+    ``ready_url`` answers (and both workers have loaded the app)."""
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTS, "wsgi:app"],
-        cwd=ROOT,
+        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTS, app],
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -198,13 +215,13 @@ def serve(registry: Registry, directory: Path, port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).ok:
+            if requests.get(ready_url, timeout=2).ok:
                 time.sleep(3)  # both workers load the app
                 return process
         except requests.RequestException:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the server did not start")
+    raise RuntimeError(f"{app} did not start")
 
 
 def signed_in(url: str) -> requests.Session:
@@ -472,11 +489,7 @@ def main() -> int:
     missed = []
     try:
         for engine in engines:
-            if engine == "sqlite":
-                path = (args.database or directory / "registry.db").resolve()
-                registry = Registry("sqlite", f"sqlite:///{path}", path)
-            else:
-                registry = Registry("postgresql", normalise_database_url(args.database_url))
+            registry = Registry.of(engine, args, directory)
             missed += [f"{engine} {label}" for label in run(registry, directory, args)]
     finally:
         if args.keep:
