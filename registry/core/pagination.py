@@ -40,6 +40,19 @@ def encode_cursor(*values: Scalar) -> str:
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
 
 
+def cursors_after(*leading: Scalar) -> Callable[[int], str]:
+    """``encode_cursor(*leading, n)`` for many integers ``n`` (a feed page writes a
+    cursor for each of its entries): the leading values' JSON is written once."""
+    head = json.dumps(list(leading), ensure_ascii=False, separators=(",", ":"))[:-1]
+    head += "," if leading else ""
+
+    def cursor(last: int) -> str:
+        raw = f"{head}{int(last)}]".encode()
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    return cursor
+
+
 def decode_cursor(cursor: str, *types: type[Scalar]) -> tuple[Any, ...]:
     """The values of a cursor, checked against ``types`` (one per value).
 

@@ -23,13 +23,14 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, column, delete, func, select, table
 
-from registry.core.changes import FEED_TYPES, dumps, wait_for_entries
+from registry.core.changes import FEED_TYPES, wait_for_entries
 from registry.core.db import consistent_read
 from registry.core.dbsession import DbSession
 from registry.core.errors import DomainError, ValidationFailed, refusal
 from registry.core.models import ChangeLogEntry, RegistryMeta
-from registry.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from registry.core.pagination import InvalidCursor, cursors_after, decode_cursor, encode_cursor
 from registry.core.schemas import stored_rfc3339
+from registry.enterprises.feed_json import quote
 
 FLOOR_KEY = "feed_floor"
 EPOCH_KEY = "feed_epoch"
@@ -169,8 +170,9 @@ def page_json(page: FeedPage) -> str:
     """The page as API.md's envelope, built from the stored JSON of each entry (equal to
     ``ChangesOut``'s output; tests/sync/test_feed.py shows it)."""
     epoch = page.position.epoch
+    cursor_at = cursors_after(epoch)
     entries = ",".join(
-        f'{{"cursor":"{cursor(epoch, id_)}","type":"{type_}","key":{dumps(key)},'
+        f'{{"cursor":"{cursor_at(id_)}","type":"{type_}","key":{quote(key)},'
         f'"op":"{op}","version":{version},"occurred_at":"{stored_rfc3339(at)}",'
         f'"data":{"null" if data is None else data}}}'
         for id_, type_, key, op, version, at, data in page.rows
