@@ -53,7 +53,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reports import (  # noqa: E402  (the bench's registry helpers)
+from served import (  # noqa: E402  (the benches' registry, served)
     Registry,
     children,
     free_port,

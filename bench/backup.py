@@ -50,7 +50,7 @@ import orjson
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reports import ROOT, Registry, flask, free_port, prepare, serve  # noqa: E402
+from served import ROOT, Registry, flask, free_port, prepare, serve  # noqa: E402
 
 from registry.config import normalise_database_url  # noqa: E402
 
