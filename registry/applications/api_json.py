@@ -82,5 +82,9 @@ def application_json(a: Application, names: Mapping[int, str], *, sees_reviewers
             "version": a.version,
             "created_at": rfc3339(a.created_at),
             "updated_at": rfc3339(a.updated_at),
-        }
+        },
+        # Keys sorted at every level, as the app's JSON writes them: the stored
+        # eligibility and manual checks come back from PostgreSQL's jsonb in its own
+        # key order, and the answer is the same on either engine.
+        option=orjson.OPT_SORT_KEYS,
     ).decode()
