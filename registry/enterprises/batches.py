@@ -71,7 +71,8 @@ _RULES = (  # API.md: the part may not exceed the whole
     ("revenue", "total_income"),
     ("net_assets", "total_assets"),
 )
-_RULE_INDEXES = tuple((REPORT_FIELDS.index(a), REPORT_FIELDS.index(b)) for a, b in _RULES)
+#: The rules as (part, whole) positions in REPORT_FIELDS.
+RULE_INDEXES = tuple((REPORT_FIELDS.index(a), REPORT_FIELDS.index(b)) for a, b in _RULES)
 
 
 def uscc_warnings(code: str) -> tuple[str, ...]:
@@ -240,7 +241,7 @@ def report_values(row: Mapping[str, Any] | Sequence[Any]) -> tuple:
         for i, v in enumerate(values):
             if v is not None and (v != v or v < 0 or (i in _PERCENTS and v > 100)):
                 raise _report_error(i, "out_of_range", f"{REPORT_FIELDS[i]} = {v}")
-    for part, whole in _RULE_INDEXES:
+    for part, whole in RULE_INDEXES:
         if values[part] is not None and values[whole] is not None and values[part] > values[whole]:
             message = f"{REPORT_FIELDS[part]} > {REPORT_FIELDS[whole]}"
             raise _report_error(part, "inconsistent", message)
