@@ -304,3 +304,15 @@ def prepare_reports(
         batch.rows.append(values)
         batch.data.append(report_data(code, values, stamp, stamp))
     return batch
+
+
+def checked_reports(rows: Iterable[tuple[str, tuple[Any, ...]]], at: datetime) -> ReportBatch:
+    """A batch of rows (uscc, values) whose values :func:`report_values` gave already
+    (e.g. a sync pull's checked records): their feed JSON, without checking them again."""
+    stamp = rfc3339(at)
+    batch = ReportBatch(at)
+    for code, values in rows:
+        batch.usccs.append(code)
+        batch.rows.append(values)
+        batch.data.append(report_data(code, values, stamp, stamp))
+    return batch
