@@ -71,7 +71,8 @@ _RULES = (  # API.md: the part may not exceed the whole
     ("revenue", "total_income"),
     ("net_assets", "total_assets"),
 )
-_RULE_INDEXES = tuple((REPORT_FIELDS.index(a), REPORT_FIELDS.index(b)) for a, b in _RULES)
+#: The rules as (part, whole) positions in REPORT_FIELDS.
+RULE_INDEXES = tuple((REPORT_FIELDS.index(a), REPORT_FIELDS.index(b)) for a, b in _RULES)
 
 
 def uscc_warnings(code: str) -> tuple[str, ...]:
@@ -240,7 +241,7 @@ def report_values(row: Mapping[str, Any] | Sequence[Any]) -> tuple:
         for i, v in enumerate(values):
             if v is not None and (v != v or v < 0 or (i in _PERCENTS and v > 100)):
                 raise _report_error(i, "out_of_range", f"{REPORT_FIELDS[i]} = {v}")
-    for part, whole in _RULE_INDEXES:
+    for part, whole in RULE_INDEXES:
         if values[part] is not None and values[whole] is not None and values[part] > values[whole]:
             message = f"{REPORT_FIELDS[part]} > {REPORT_FIELDS[whole]}"
             raise _report_error(part, "inconsistent", message)
@@ -299,6 +300,18 @@ def prepare_reports(
     for row in rows:
         code, figures = (row["enterprise_uscc"], row) if isinstance(row, Mapping) else row
         values = report_values(figures)
+        batch.usccs.append(code)
+        batch.rows.append(values)
+        batch.data.append(report_data(code, values, stamp, stamp))
+    return batch
+
+
+def checked_reports(rows: Iterable[tuple[str, tuple[Any, ...]]], at: datetime) -> ReportBatch:
+    """A batch of rows (uscc, values) whose values :func:`report_values` gave already
+    (e.g. a sync pull's checked records): their feed JSON, without checking them again."""
+    stamp = rfc3339(at)
+    batch = ReportBatch(at)
+    for code, values in rows:
         batch.usccs.append(code)
         batch.rows.append(values)
         batch.data.append(report_data(code, values, stamp, stamp))

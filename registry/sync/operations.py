@@ -35,6 +35,7 @@ from registry.core.changes import append_entries, changed
 from registry.core.db import in_chunks
 from registry.core.dbsession import DbSession
 from registry.enterprises import batch_operations as bulk
+from registry.enterprises.batches import checked_reports
 from registry.enterprises.models import (
     FIGURE_FIELDS,
     AnnualReport,
@@ -202,17 +203,18 @@ def _apply_reports(
             mine.append(record)
     if not mine:
         return 0
-    # (enterprise id, year) → (report id, source_version)
+    # (enterprise id, year) → (report id, source_version), looked up by enterprise: a
+    # plain IN list, cheaper to build and to run than one of (enterprise, year) pairs.
     existing: dict[tuple[int, int], tuple[int, int | None]] = {}
     wanted = [(held[_report(r).uscc].id, _report(r).year) for r in mine]
-    for chunk in in_chunks(wanted):
+    for chunk in in_chunks(sorted({enterprise_id for enterprise_id, _year in wanted})):
         rows = session.execute(
             select(
                 AnnualReport.enterprise_id,
                 AnnualReport.year,
                 AnnualReport.id,
                 AnnualReport.source_version,
-            ).where(tuple_(AnnualReport.enterprise_id, AnnualReport.year).in_(chunk))
+            ).where(AnnualReport.enterprise_id.in_(chunk))
         ).all()
         existing.update({(e, y): (i, v) for e, y, i, v in rows})
     new: list[Record] = []
@@ -228,7 +230,8 @@ def _apply_reports(
     if new:
         bulk.bulk_create_reports(
             session,
-            [(_report(r).uscc, _report(r).figures) for r in new],
+            # Figures check_record gave: report_values' already (no second check).
+            checked_reports([_report(r) for r in new], clock.now()),
             actor=sync_actor(source),
             ids={_report(r).uscc: held[_report(r).uscc].id for r in new},
             feed=feed,
