@@ -147,9 +147,11 @@ KNOWN = {
 def _unknown(column: SQLColumnExpression[str], values: list[str]) -> list[str]:
     """Those of ``values`` that are not codes of ``column``: one query for the values
     sent (not the whole code list), on the session's connection."""
-    if not values:
-        return []
-    known = set(db.session.connection().scalars(select(column).where(column.in_(values))))
+    # A text no code holds (a NUL, which PostgreSQL refuses to compare) is not asked.
+    asked = [value for value in values if "\x00" not in value]
+    if not asked:
+        return list(values)
+    known = set(db.session.connection().scalars(select(column).where(column.in_(asked))))
     return [value for value in values if value not in known]
 
 

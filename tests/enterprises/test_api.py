@@ -628,6 +628,9 @@ def test_unknown_filter_values_are_422(client, world):
         ("industry", "invalid_choice"),
         ("tier", "invalid_choice"),
     ]
+    # A NUL in a code is unknown, never asked of the database (PostgreSQL refuses it).
+    nul = client.get(f"{API}/enterprises?city=36%00&tier=%00", headers=world.headers["wang"])
+    assert nul.status_code in (400, 422) and nul.is_json
     status = client.get(f"{API}/enterprises?status=zombie", headers=world.headers["wang"])
     assert refused_fields(status) == [("status.0", "invalid_choice")]
     limit = client.get(f"{API}/enterprises?limit=501", headers=world.headers["wang"])
