@@ -231,7 +231,9 @@ def test_a_write_that_gets_the_lock_in_time_is_not_refused(
         time.sleep(0.5)  # the holder lets go while the claim waits
     worker.join(timeout=30)
     [(status, elapsed)] = answers
-    assert status == 200 and 0.3 < elapsed < READ_WAIT
+    # It waited for the holder and was then served (a wait run out would be 503); how
+    # long the claim itself took after that depends on how busy the machine is.
+    assert status == 200 and elapsed > 0.3
 
 
 # --- writes on the web ----------------------------------------------------------------------
