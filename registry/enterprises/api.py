@@ -28,7 +28,6 @@ from flask import Response, request, url_for
 from sqlalchemy import (
     ColumnElement,
     Row,
-    SQLColumnExpression,
     false,
     literal,
     or_,
@@ -144,17 +143,6 @@ KNOWN = {
 }
 
 
-def _unknown(column: SQLColumnExpression[str], values: list[str]) -> list[str]:
-    """Those of ``values`` that are not codes of ``column``: one query for the values
-    sent (not the whole code list), on the session's connection."""
-    # A text no code holds (a NUL, which PostgreSQL refuses to compare) is not asked.
-    asked = [value for value in values if "\x00" not in value]
-    if not asked:
-        return list(values)
-    known = set(db.session.connection().scalars(select(column).where(column.in_(asked))))
-    return [value for value in values if value not in known]
-
-
 def _filter_values(args: dict) -> dict[str, list[str]]:
     """The tier, city and industry filters, each value checked (unknown → 422)."""
     filters = {name: list(dict.fromkeys(args[name])) for name in WALKED if args.get(name)}
@@ -163,7 +151,9 @@ def _filter_values(args: dict) -> dict[str, list[str]]:
         column, none_too = KNOWN[name]
         errors += [
             refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=value)
-            for value in _unknown(column, [v for v in values if not (none_too and v == NONE)])
+            for value in queries.unknown_codes(
+                db.session, column, [v for v in values if not (none_too and v == NONE)]
+            )
         ]
     if errors:
         raise ValidationFailed("Some values sent are not valid.", errors=errors)
@@ -324,7 +314,7 @@ def _value_errors(sent: dict) -> list[dict]:
     """What the schema cannot know: the seeded cities and industries, today."""
     errors = []
     for name, column in (("city_code", City.code), ("industry_code", Industry.code)):
-        if sent.get(name) is not None and _unknown(column, [sent[name]]):
+        if sent.get(name) is not None and queries.unknown_codes(db.session, column, [sent[name]]):
             errors.append(refusal(name, "invalid_choice", "Unknown code."))
     if sent.get("founded_on") is not None and sent["founded_on"] > clock.today():
         errors.append(refusal("founded_on", "out_of_range", "In the future."))

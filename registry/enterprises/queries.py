@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, column, select, table
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, column, select, table
 
 from registry.core.db import is_postgres
 from registry.core.dbsession import DbSession
@@ -53,6 +53,20 @@ TIER_CODE = table("tiers", column("code")).c.code
 def tier_codes(session: DbSession) -> set[str]:
     """The codes an enterprise's ``tier`` may hold (:data:`TIER_CODE`)."""
     return set(session.scalars(select(TIER_CODE)))
+
+
+def unknown_codes(
+    session: DbSession, column: SQLColumnExpression[str], values: list[str]
+) -> list[str]:
+    """Those of ``values`` that are not codes of ``column`` (a tier's, a city's, an
+    industry's): one query for the values sent, not the whole code list, on the
+    session's connection."""
+    # A text no code holds (a NUL, which PostgreSQL refuses to compare) is not asked.
+    asked = [value for value in values if "\x00" not in value]
+    if not asked:
+        return list(values)
+    known = set(session.connection().scalars(select(column).where(column.in_(asked))))
+    return [value for value in values if value not in known]
 
 
 def cities(session: DbSession) -> list[City]:
