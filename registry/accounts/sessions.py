@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, flash, g, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from werkzeug import Response as WerkzeugResponse
 
 from registry.accounts.models import User
+from registry.core.web import is_api_path
 from registry.extensions import db, login_manager
 
 #: What a new session keeps from the anonymous one before it: the chosen language.
@@ -50,6 +51,13 @@ class SessionCookie(SecureCookieSessionInterface):
     HTTPS whatever ``SESSION_COOKIE_SECURE`` says (QUALITY.md S11). ``request.is_secure``
     believes ``X-Forwarded-Proto`` only behind ``TRUSTED_PROXIES`` (ProxyFix); the
     setting, on in production, covers TLS that ends at a proxy the registry cannot see."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        # The API authenticates by bearer token alone and ignores cookies (API.md):
+        # nothing is read from or written to a session there.
+        if is_api_path(request.path):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)

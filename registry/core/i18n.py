@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from babel import numbers
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import Babel, get_locale, refresh
 
 LANGUAGES = ("zh", "en")
@@ -37,6 +37,8 @@ def remember_language() -> None:
     """``?lang=`` is remembered in the session at the start of the request, whether or
     not anything is translated before the session is renewed (a login)."""
     asked = request.args.get("lang")
+    if current_app.session_interface.is_null_session(session):
+        return  # the API: no session
     if asked in LANGUAGES and session.get("lang") != asked:
         session["lang"] = asked
 

@@ -17,6 +17,7 @@ broken counter must not take the registry down with it.
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 import threading
@@ -38,6 +39,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -48,8 +50,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateTable
-
-from registry.core.db import is_postgres
 
 #: Routes a token may call without the per-token limit (API.md): sync readers page
 #: through millions of entries.
@@ -75,10 +75,12 @@ class SqlStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         if uri.startswith("postgresql"):
             uri = "postgresql+psycopg" + uri[uri.index(":") :]
-        self.engine = create_engine(uri, pool_pre_ping=True)
-        if not is_postgres(self.engine):
+        postgres = uri.startswith("postgresql")
+        # A server may go away between two requests; a file does not.
+        self.engine = create_engine(uri, pool_pre_ping=postgres)
+        if not postgres:
             event.listen(self.engine, "connect", _sqlite_settings)
-        self._insert = (postgresql if is_postgres(self.engine) else sqlite).insert
+        self._count = _count_statement((postgresql if postgres else sqlite).insert)
         # IF NOT EXISTS: several workers may open the store at the same moment.
         with self.engine.begin() as connection:
             connection.execute(CreateTable(_counters, if_not_exists=True))
@@ -88,23 +90,16 @@ class SqlStorage(Storage):
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.count(key, expiry, amount)[0]
+
+    def count(self, key: str, expiry: int, amount: int) -> tuple[int, float]:
+        """Add ``amount`` hits to ``key``'s window (a new one if it has ended): its hits
+        and the time it ends, in one statement."""
         now = time.time()
-        window_open = _counters.c.expires_at > now
-        statement = (
-            self._insert(_counters)
-            .values(key=key, hits=amount, expires_at=now + expiry)
-            .on_conflict_do_update(
-                index_elements=[_counters.c.key],
-                # A window that has ended starts again with this hit.
-                set_={
-                    "hits": case((window_open, _counters.c.hits + amount), else_=amount),
-                    "expires_at": case((window_open, _counters.c.expires_at), else_=now + expiry),
-                },
-            )
-            .returning(_counters.c.hits)
-        )
+        values = {"key": key, "amount": amount, "now": now, "ends": now + expiry}
         with self.engine.begin() as connection:
-            return cast(int, connection.execute(statement).scalar_one())
+            hits, until = connection.execute(self._count, values).one()
+        return hits, until
 
     def get(self, key: str) -> int:
         with self.engine.connect() as connection:
@@ -146,6 +141,25 @@ class SqlStorage(Storage):
             return connection.execute(
                 delete(_counters).where(_counters.c.expires_at <= time.time())
             ).rowcount
+
+
+def _count_statement(insert: Any) -> Any:
+    """The upsert :meth:`SqlStorage.count` runs, built once: its values are bound."""
+    amount, now, ends = bindparam("amount"), bindparam("now"), bindparam("ends")
+    window_open = _counters.c.expires_at > now
+    return (
+        insert(_counters)
+        .values(key=bindparam("key"), hits=amount, expires_at=ends)
+        .on_conflict_do_update(
+            index_elements=[_counters.c.key],
+            # A window that has ended starts again with this hit.
+            set_={
+                "hits": case((window_open, _counters.c.hits + amount), else_=amount),
+                "expires_at": case((window_open, _counters.c.expires_at), else_=ends),
+            },
+        )
+        .returning(_counters.c.hits, _counters.c.expires_at)
+    )
 
 
 def _sqlite_settings(connection: DBAPIConnection, _record: Any) -> None:
@@ -238,9 +252,9 @@ class ApiLimiter:
         if token is not None:
             if request.path.startswith(TOKEN_EXEMPT_PATHS):
                 return None
-            item, caller = parse(config["RATELIMIT_TOKEN"]), f"token:{token.id}"
+            item, caller = _parsed(config["RATELIMIT_TOKEN"]), f"token:{token.id}"
         else:
-            item, caller = parse(config["RATELIMIT_ANON"]), f"address:{request.remote_addr}"
+            item, caller = _parsed(config["RATELIMIT_ANON"]), f"address:{request.remote_addr}"
         prefix = config.get("RATELIMIT_KEY_PREFIX", "")
         try:
             allowed, reset = self._hit(self.limiter(), item, prefix + caller)
@@ -262,9 +276,8 @@ class ApiLimiter:
         """Whether this hit is served, and when the window ends if it is not."""
         size = batch_size(item.amount)
         if size == 1:
-            if limiter.hit(item, key):
-                return True, 0.0
-            return False, limiter.get_window_stats(item, key).reset_time
+            allowed, until, _ = _add(limiter, item, key, 1)
+            return allowed, until
         with self._lock:
             batch = self._batches.get(key)
             if batch is None or time.time() >= batch.until:
@@ -277,18 +290,36 @@ class ApiLimiter:
             if batch.pending < size and batch.shared + batch.pending <= item.amount:
                 return True, 0.0
             pending, batch.pending = batch.pending, 0
-        allowed = limiter.hit(item, key, cost=pending)
-        stats = limiter.get_window_stats(item, key)
+        allowed, until, hits = _add(limiter, item, key, pending)
         with self._lock:
-            batch.shared = item.amount - stats.remaining
-            batch.until, batch.refused = stats.reset_time, not allowed
-        return allowed, stats.reset_time
+            batch.shared, batch.until, batch.refused = hits, until, not allowed
+        return allowed, until
 
     def purge_expired(self) -> int:
         """Drop ended windows from an SQL store (``tick``); other stores expire keys
         themselves."""
         storage = self.limiter().storage
         return storage.purge_expired() if isinstance(storage, SqlStorage) else 0
+
+
+def _add(
+    limiter: FixedWindowRateLimiter, item: RateLimitItem, key: str, cost: int
+) -> tuple[bool, float, int]:
+    """Count ``cost`` hits: whether they are within the limit, when the window ends and
+    the store's count now. One statement on an SQL store, three on the others."""
+    storage = limiter.storage
+    if isinstance(storage, SqlStorage):
+        hits, until = storage.count(item.key_for(key), item.get_expiry(), cost)
+        return hits <= item.amount, until, hits
+    allowed = limiter.hit(item, key, cost=cost)
+    stats = limiter.get_window_stats(item, key)
+    return allowed, stats.reset_time, item.amount - stats.remaining
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(limit: str) -> RateLimitItem:
+    """A limit's string parsed once (the settings hold a handful)."""
+    return parse(limit)
 
 
 def _wait(reset: float) -> int:

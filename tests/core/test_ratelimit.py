@@ -10,7 +10,6 @@ from uuid import uuid4
 
 import pytest
 import requests
-from limits.strategies import FixedWindowRateLimiter
 
 from registry.config import from_environment
 from registry.core import ratelimit
@@ -186,13 +185,13 @@ def test_one_worker_writes_a_batch_at_a_time_and_stops_at_the_limit(
     limited_client, world, monkeypatch
 ):
     writes = []
-    hit = FixedWindowRateLimiter.hit
+    count = SqlStorage.count
 
-    def counted(self, item, *identifiers, cost=1):
-        writes.append(cost)
-        return hit(self, item, *identifiers, cost=cost)
+    def counted(self, key, expiry, amount):
+        writes.append(amount)
+        return count(self, key, expiry, amount)
 
-    monkeypatch.setattr(FixedWindowRateLimiter, "hit", counted)
+    monkeypatch.setattr(SqlStorage, "count", counted)
     # Batches of 5; counters of this test's own (the store outlives a test, token ids do not).
     client = limited_client(RATELIMIT_TOKEN="100/minute", RATELIMIT_KEY_PREFIX=f"{uuid4()}:")
     owner = world.headers["owner"]
