@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.applications.views import bp as applications_bp
     from registry.core.docs import bp as docs_bp
     from registry.core.health import bp as health_bp
+    from registry.enterprises import api_list  # noqa: F401  (routes of enterprises_api: the list)
     from registry.enterprises.api import blp as enterprises_api
     from registry.enterprises.api_annual_reports import blp as annual_reports_api
     from registry.enterprises.views import bp as enterprises_bp

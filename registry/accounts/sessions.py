@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, Request, flash, g, has_request_context, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from werkzeug import Response as WerkzeugResponse
@@ -52,7 +52,7 @@ class SessionCookie(SecureCookieSessionInterface):
     believes ``X-Forwarded-Proto`` only behind ``TRUSTED_PROXIES`` (ProxyFix); the
     setting, on in production, covers TLS that ends at a proxy the registry cannot see."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         # The API authenticates by bearer token alone and ignores cookies (API.md):
         # nothing is read from or written to a session there.
         if is_api_path(request.path):

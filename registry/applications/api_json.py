@@ -40,7 +40,7 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def application_json(a: Application, names: Mapping[int, str], *, sees_reviewers: bool) -> str:
+def application_json(a: Application, names: Mapping[int, str], *, sees_reviewers: bool) -> bytes:
     """``a`` as the API writes it; the reviewers' identities only when ``sees_reviewers``
     (API.md wire conventions), names from :func:`user_names`."""
 
@@ -87,4 +87,4 @@ def application_json(a: Application, names: Mapping[int, str], *, sees_reviewers
         # eligibility and manual checks come back from PostgreSQL's jsonb in its own
         # key order, and the answer is the same on either engine.
         option=orjson.OPT_SORT_KEYS,
-    ).decode()
+    )

@@ -188,7 +188,7 @@ def list_notices(args: dict[str, Any]) -> Response:
     return raw_list_body([notice_json(row, now) for row in page.items], page.next_cursor)
 
 
-def notice_json(row: Row[Application, Enterprise, Any], now: datetime) -> str:
+def notice_json(row: Row[Application, Enterprise, Any], now: datetime) -> bytes:
     """One application in notice as JSON, equal to ``NoticeItemOut``'s dump (a hand
     serializer for the list clients page through: tests/applications/test_api_review.py
     compares the two)."""
@@ -206,7 +206,7 @@ def notice_json(row: Row[Application, Enterprise, Any], now: datetime) -> str:
             "notice_ends_at": rfc3339(ends),
             "held": bool(open_objection) and ends is not None and ends <= now,
         }
-    ).decode()
+    )
 
 
 #: The route's ``application_id`` → the application in notice (else 404).

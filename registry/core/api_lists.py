@@ -43,15 +43,15 @@ def list_body(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"data": items, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
-def raw_list_body(items: list[str], next_cursor: str | None) -> Response:
-    """:func:`list_body` of items already serialized (JSON texts), as the response: the
+def raw_list_body(items: list[bytes], next_cursor: str | None) -> Response:
+    """:func:`list_body` of items already serialized (UTF-8 JSON), as the response: the
     lists clients page through skip the output schema's dump, whose equal their
     dedicated serializers are."""
     if next_cursor is not None:
         link_next(next_cursor)
-    cursor = "null" if next_cursor is None else json.dumps(next_cursor)
-    more = "false" if next_cursor is None else "true"
-    body = f'{{"data":[{",".join(items)}],"next_cursor":{cursor},"has_more":{more}}}'
+    cursor = b"null" if next_cursor is None else json.dumps(next_cursor).encode()
+    more = b"false" if next_cursor is None else b"true"
+    body = b'{"data":[%s],"next_cursor":%s,"has_more":%s}' % (b",".join(items), cursor, more)
     return Response(body, mimetype="application/json")
 
 

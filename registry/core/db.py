@@ -36,7 +36,7 @@ from sqlalchemy import (
     Select,
     event,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -146,7 +146,16 @@ def configure_engine(engine: Engine, *, lock_wait: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = not _read_only.get()
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        # On the driver: every request begins one, and SQLAlchemy's execution path
+        # costs more than SQLite's BEGIN. A lock wait that runs out is still
+        # SQLAlchemy's OperationalError (is_lock_timeout).
+        try:
+            connection.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                statement, (), error, sqlite3.Error, dialect=connection.dialect
+            ) from error
         connection.info["write_locked"] = immediate
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -145,7 +145,8 @@ class SqlStorage(Storage):
 
 def _count_statement(insert: Any) -> Any:
     """The upsert :meth:`SqlStorage.count` runs, built once: its values are bound."""
-    amount, now, ends = bindparam("amount"), bindparam("now"), bindparam("ends")
+    amount = bindparam("amount", type_=Integer)
+    now, ends = bindparam("now", type_=Float), bindparam("ends", type_=Float)
     window_open = _counters.c.expires_at > now
     return (
         insert(_counters)

@@ -19,25 +19,13 @@ Writes check, in API.md's order: 401 → 403 → 413/415 → 404 → 400 → 428
 from __future__ import annotations
 
 import functools
-import heapq
-import itertools
-from datetime import datetime
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import request, url_for
 from sqlalchemy import (
-    ColumnElement,
-    Row,
-    false,
-    literal,
-    or_,
     select,
-    tuple_,
-    type_coerce,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.types import NullType
 
 from registry.core import clock
 from registry.core.api import (
@@ -50,12 +38,6 @@ from registry.core.api import (
     loads,
     requires,
 )
-from registry.core.api_lists import (
-    bad_cursor,
-    list_schema,
-    page_cursor,
-    raw_list_body,
-)
 from registry.core.errors import (
     Forbidden,
     NotFound,
@@ -65,14 +47,10 @@ from registry.core.errors import (
     found,
     refusal,
 )
-from registry.core.pagination import page_of
 from registry.core.preconditions import conditional_write, tagged
-from registry.core.schemas import stored_datetime, stored_rfc3339
 from registry.enterprises import api_schemas as schemas
 from registry.enterprises import operations, queries
 from registry.enterprises.api_schemas import normalised_uscc
-from registry.enterprises.batches import ENTERPRISE_FIELDS
-from registry.enterprises.feed_json import enterprise_data
 from registry.enterprises.models import City, Enterprise, Industry, Status
 from registry.enterprises.schemas import EnterpriseOut
 from registry.extensions import db
@@ -84,15 +62,6 @@ blp = ApiBlueprint(
     description="Enterprises.",
 )
 
-#: The filter value for "no tier" and "none of the plan's industries".
-NONE = "none"
-#: Filters walked as the leading column of an ``(x, uscc)`` index when the list is
-#: ordered by USCC: the first one given drives the query.
-WALKED = {
-    "tier": Enterprise.tier,
-    "city": Enterprise.city_code,
-    "industry": Enterprise.industry_code,
-}
 NOT_VISIBLE = (404, "No such enterprise (or not the caller's)")
 WRITE_ERRORS = (
     (403, "An enterprise's users never create an enterprise"),
@@ -130,152 +99,6 @@ def known_tier(field: str, code: str) -> str:
     if code not in queries.tier_codes(db.session):
         raise field_error(field, "invalid_choice", "Unknown tier %(tier)s.", tier=code)
     return code
-
-
-# --- the list -----------------------------------------------------------------------------
-
-
-#: The column of the codes each filter accepts, and whether it accepts "none" too.
-KNOWN = {
-    "tier": (queries.TIER_CODE, True),
-    "city": (City.code, False),
-    "industry": (Industry.code, True),
-}
-
-
-def _filter_values(args: dict) -> dict[str, list[str]]:
-    """The tier, city and industry filters, each value checked (unknown → 422)."""
-    filters = {name: list(dict.fromkeys(args[name])) for name in WALKED if args.get(name)}
-    errors = []
-    for name, values in filters.items():
-        column, none_too = KNOWN[name]
-        errors += [
-            refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=value)
-            for value in queries.unknown_codes(
-                db.session, column, [v for v in values if not (none_too and v == NONE)]
-            )
-        ]
-    if errors:
-        raise ValidationFailed("Some values sent are not valid.", errors=errors)
-    return filters
-
-
-def _one_of(
-    column: InstrumentedAttribute[str | None], values: list[str], *, walked: bool
-) -> ColumnElement[bool]:
-    """SQL: ``column`` holds one of ``values`` (``none``: null). A column that is not
-    the one walked is compared as ``column || ''``, which keeps the planner on the
-    walked index (see ``registry.ladder.listing``)."""
-    target = column if walked else column.concat("")
-    codes = [v for v in values if v != NONE]
-    parts = [target.in_(codes)] if codes else []
-    if NONE in values:
-        parts.append(target.is_(None))
-    return or_(*parts)
-
-
-def _list_conditions(args: dict, filters: dict[str, list[str]], walked: str | None) -> list:
-    user = caller()
-    conditions = []
-    if not user.is_reviewer:
-        own = user.enterprise_id
-        conditions.append(Enterprise.id == own if own else false())
-    for name, values in filters.items():
-        if name != walked:
-            conditions.append(_one_of(WALKED[name], values, walked=False))
-    if args.get("status"):
-        conditions.append(Enterprise.status.in_([Status(s) for s in args["status"]]))
-    text = (args.get("q") or "").strip()
-    if text:
-        prefix = queries.uscc_prefix(text)
-        conditions.append(
-            queries.uscc_starts_with(prefix)
-            if prefix
-            else queries.name_starts_with(db.session, text)
-        )
-    return conditions
-
-
-def _start(raw: str | None, updated_after: datetime | None) -> ColumnElement[bool] | None:
-    """SQL: where the page starts, as one range of the index walked: after the cursor
-    ``raw`` in the list's order, and after ``updated_after`` (exclusive) when given."""
-    if updated_after is None:
-        values = page_cursor(raw, str)
-        return None if values is None else Enterprise.uscc > values[0]
-    values = page_cursor(raw, str, str)
-    if values is None:
-        return Enterprise.updated_at > updated_after
-    try:
-        at = datetime.fromisoformat(values[0])
-    except ValueError:
-        raise bad_cursor() from None
-    if at.tzinfo is None:
-        raise bad_cursor()
-    if at <= updated_after:
-        # Every row after updated_after is after the cursor too.
-        return Enterprise.updated_at > updated_after
-    # Every row after the cursor is after updated_after too; one condition keeps the
-    # walk on the (updated_at, uscc) index starting at the cursor.
-    after = (literal(at, Enterprise.updated_at.type), literal(values[1]))
-    return tuple_(Enterprise.updated_at, Enterprise.uscc) > tuple_(*after)
-
-
-@blp.get("/enterprises")
-@requires("registry:read")
-@blp.arguments(schemas.EnterpriseListArgs, location="query")
-@blp.response(200, list_schema(EnterpriseOut, "EnterpriseList"))
-@documented(blp, (422, "A filter value or the cursor is not valid"))
-def list_enterprises(args: dict[str, Any]) -> Response:
-    """Enterprises by USCC, or with ``updated_after`` by (updated_at, uscc). Repeating a
-    filter ORs its values. Enterprise callers see only their own."""
-    by_update = args.get("updated_after") is not None
-    filters = _filter_values(args)
-    walked = None if by_update else next(iter(filters), None)
-    conditions = _list_conditions(args, filters, walked)
-    start = _start(args["after"], args.get("updated_after"))
-    if start is not None:
-        conditions.append(start)
-    key = (Enterprise.updated_at, Enterprise.uscc) if by_update else (Enterprise.uscc,)
-    stmt = LISTED.where(*conditions).order_by(*key).limit(args["limit"] + 1)
-    # One walk of the index per value of the driving filter, merged: each stops after a
-    # page, so a deep page costs what the first does however many values are asked for.
-    walks = [stmt]
-    if walked:
-        column = WALKED[walked]
-        walks = [stmt.where(_one_of(column, [value], walked=True)) for value in filters[walked]]
-
-    def sort_key(row: Row) -> tuple:
-        # Stored timestamps order as their instants: SQLite's fixed-width UTC text, or
-        # PostgreSQL's datetimes.
-        return (row.updated_at, row.uscc) if by_update else (row.uscc,)
-
-    def cursor_for(row: Row) -> tuple:
-        if by_update:
-            return (stored_datetime(row.updated_at).isoformat(), row.uscc)
-        return (row.uscc,)
-
-    connection = db.session.connection()
-    merged = heapq.merge(*(connection.execute(walk).all() for walk in walks), key=sort_key)
-    rows = list(itertools.islice(merged, args["limit"] + 1))
-    page = page_of(rows, args["limit"], cursor_for)
-    return raw_list_body([_listed_json(row) for row in page.items], page.next_cursor)
-
-
-#: The columns of a listed enterprise: the feed serializer's values, then version and
-#: the two timestamps, as the driver returns them (no type conversion: the serializer
-#: reads SQLite's stored text as it is). Core rows, not ORM objects, and one JSON text
-#: each (the feed's serializer, equal to the output schema's dump:
-#: tests/enterprises/test_api_list.py).
-LISTED = select(
-    *(
-        type_coerce(Enterprise.__table__.c[name], NullType()).label(name)
-        for name in (*ENTERPRISE_FIELDS, "version", "created_at", "updated_at")
-    )
-)
-
-
-def _listed_json(row: Row) -> str:
-    return enterprise_data(row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3])
 
 
 # --- one enterprise -----------------------------------------------------------------------

@@ -93,7 +93,9 @@ def list_reports(args: dict[str, Any], enterprise: Enterprise) -> Response:
     code = enterprise.uscc
     return raw_list_body(
         [
-            report_data(code, row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3])
+            report_data(
+                code, row[:-3], stored_rfc3339(row[-2]), stored_rfc3339(row[-1]), row[-3]
+            ).encode()
             for row in page.items
         ],
         page.next_cursor,

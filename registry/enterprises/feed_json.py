@@ -31,7 +31,18 @@ def enterprise_data(
     version: int = 1,
     warnings: tuple[str, ...] | None = None,
 ) -> str:
-    """The feed JSON of an enterprise, equal to ``dumps(enterprise_out.dump(e))``.
+    """:func:`enterprise_json` as text (what the feed stores)."""
+    return enterprise_json(values, created, updated, version, warnings).decode()
+
+
+def enterprise_json(
+    values: Sequence[Any],
+    created: str,
+    updated: str,
+    version: int = 1,
+    warnings: tuple[str, ...] | None = None,
+) -> bytes:
+    """The feed JSON of an enterprise (UTF-8), equal to ``dumps(enterprise_out.dump(e))``.
 
     ``values`` are in ENTERPRISE_FIELDS order (strings already ``str``); dates and
     timestamps typed, or as SQLite stores them (ISO text); ``created``/``updated`` in
@@ -95,7 +106,7 @@ def enterprise_data(
             "created_at": created,
             "updated_at": updated,
         }
-    ).decode()
+    )
 
 
 def enterprise_data_head(

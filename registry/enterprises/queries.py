@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, column, select, table
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    column,
+    select,
+    table,
+)
 
 from registry.core.db import is_postgres
 from registry.core.dbsession import DbSession
 from registry.core.errors import NotFound, ValidationFailed, refusal
+from registry.core.prepared import Prepared
 from registry.enterprises import uscc as uscc_codes
 from registry.enterprises.models import City, Enterprise, Industry
 
@@ -62,11 +74,20 @@ def unknown_codes(
     industry's): one query for the values sent, not the whole code list, on the
     session's connection."""
     # A text no code holds (a NUL, which PostgreSQL refuses to compare) is not asked.
-    asked = [value for value in values if "\x00" not in value]
+    asked = list(dict.fromkeys(value for value in values if "\x00" not in value))
     if not asked:
         return list(values)
-    known = set(session.connection().scalars(select(column).where(column.in_(asked))))
+    found = _CODES.rows(session, (column, len(asked)), {f"v{i}": v for i, v in enumerate(asked)})
+    known = {code for (code,) in found}
     return [value for value in values if value not in known]
+
+
+def _codes_among(column: SQLColumnExpression[str], count: int) -> Select[Any]:
+    return select(column).where(column.in_([bindparam(f"v{i}") for i in range(count)]))
+
+
+#: The statement of :func:`unknown_codes`, per column and number of values asked.
+_CODES = Prepared(_codes_among)
 
 
 def cities(session: DbSession) -> list[City]:
@@ -86,22 +107,49 @@ def uscc_prefix(text: str) -> str | None:
     return None
 
 
+def uscc_bounds(prefix: str) -> tuple[str, str]:
+    """The first and last USCC starting with ``prefix`` (USCC characters): USCC
+    characters are digits and capitals up to Y, so every code starting with ``prefix``
+    lies between it and it padded with Z."""
+    return prefix, prefix.ljust(uscc_codes.LENGTH, "Z")
+
+
 def uscc_starts_with(prefix: str) -> ColumnElement[bool]:
     """SQL: the USCC starts with ``prefix`` (USCC characters), as a range of the unique
-    index: USCC characters are digits and capitals up to Y, so every code starting with
-    ``prefix`` lies between it and it padded with Z."""
-    return and_(Enterprise.uscc >= prefix, Enterprise.uscc <= prefix.ljust(uscc_codes.LENGTH, "Z"))
+    index (:func:`uscc_bounds`)."""
+    low, high = uscc_bounds(prefix)
+    return and_(Enterprise.uscc >= low, Enterprise.uscc <= high)
+
+
+#: The escape character of :func:`like_prefix` (SQLAlchemy's ``autoescape`` one).
+LIKE_ESCAPE = "/"
+
+
+def like_prefix(text: str) -> str:
+    """The LIKE pattern (escaped with :data:`LIKE_ESCAPE`) of the texts starting with
+    ``text``."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return escaped + "%"
+
+
+def name_bounds(session: DbSession, text: str) -> tuple[str, str] | None:
+    """On SQLite, the range of the name index holding exactly the names that start with
+    ``text``; None on PostgreSQL (its collation may not be binary: LIKE alone decides)
+    and when no character follows the last of ``text``.
+
+    SQLite's LIKE ignores case and so never uses an index; under its binary collation
+    the names starting with ``text`` are exactly a range of the name index."""
+    last = ord(text[-1])
+    if is_postgres(session) or last >= 0x10FFFF:
+        return None
+    following = last + 1 if last + 1 < 0xD800 or last + 1 > 0xDFFF else 0xE000
+    return text, text[:-1] + chr(following)  # (surrogates are no characters)
 
 
 def name_starts_with(session: DbSession, text: str) -> ColumnElement[bool]:
-    """SQL: the name starts with ``text``."""
-    condition = Enterprise.name.startswith(text, autoescape=True)
-    last = ord(text[-1])
-    if not is_postgres(session) and last < 0x10FFFF:
-        # SQLite's LIKE ignores case and so never uses an index; under its binary
-        # collation the names starting with `text` are exactly a range of the name index.
-        # (PostgreSQL's collation may not be binary: there LIKE alone decides.)
-        following = last + 1 if last + 1 < 0xD800 or last + 1 > 0xDFFF else 0xE000
-        upper = text[:-1] + chr(following)  # (surrogates are no characters)
-        condition = and_(condition, Enterprise.name >= text, Enterprise.name < upper)
+    """SQL: the name starts with ``text`` (and, on SQLite, within :func:`name_bounds`)."""
+    condition: ColumnElement[bool] = Enterprise.name.like(like_prefix(text), escape=LIKE_ESCAPE)
+    bounds = name_bounds(session, text)
+    if bounds is not None:
+        condition = and_(condition, Enterprise.name >= bounds[0], Enterprise.name < bounds[1])
     return condition

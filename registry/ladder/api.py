@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 from flask import Response
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Row
 
 from registry.core.api import (
     API_PREFIX,
@@ -23,7 +22,9 @@ from registry.core.api_lists import (
 from registry.core.errors import NotFound, ValidationFailed, refusal
 from registry.core.i18n import current_language
 from registry.core.pagination import InvalidCursor, decode_cursor, page_of
-from registry.core.schemas import Timestamp, rfc3339
+from registry.core.schemas import Timestamp, iso_date, stored_rfc3339
+from registry.enterprises import queries as queries_e
+from registry.enterprises.models import City, Industry
 from registry.extensions import db
 from registry.ladder import listing, queries
 from registry.ladder.models import Tier
@@ -110,9 +111,11 @@ def published_list(args: dict[str, Any], code: str) -> Response:
     An unknown tier is 404 before any other refusal. The tier is looked up only when
     the page has no holder to show (a holder's tier exists: a foreign key)."""
     errors = [
-        refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=args[name])
-        for name, known in (("city", _city_codes), ("industry", _industry_codes))
-        if args.get(name) is not None and args[name] not in known()
+        refusal(name, "invalid_choice", "Unknown %(name)s %(value)r.", name=name, value=value)
+        for name, column in (("city", City.code), ("industry", Industry.code))
+        if (value := args.get(name)) is not None
+        and not (name == "industry" and value == listing.OTHER_INDUSTRY)
+        and queries_e.unknown_codes(db.session, column, [value])
     ]
     after = None
     if args["after"] is not None:
@@ -124,7 +127,7 @@ def published_list(args: dict[str, Any], code: str) -> Response:
         _known_tier(code)
         code_ = "invalid_cursor" if errors[-1]["field"] == "after" and len(errors) == 1 else None
         raise ValidationFailed("Some values sent are not valid.", code=code_, errors=errors)
-    rows = listing.published_rows(
+    rows = listing.published_page(
         db.session,
         code,
         limit=args["limit"] + 1,
@@ -134,7 +137,7 @@ def published_list(args: dict[str, Any], code: str) -> Response:
     )
     if not rows:
         _known_tier(code)
-    page = page_of(rows, args["limit"], lambda row: (row.uscc,))
+    page = page_of(rows, args["limit"], lambda row: (row[0],))
     return raw_list_body([published_json(row) for row in page.items], page.next_cursor)
 
 
@@ -143,30 +146,23 @@ def _known_tier(code: str) -> None:
         raise NotFound("No tier %(tier)s.", tier=code)
 
 
-def _city_codes() -> set[str]:
-    return {c.code for c in listing.cities(db.session)}
-
-
-def _industry_codes() -> set[str]:
-    return {i.code for i in listing.industries(db.session)} | {listing.OTHER_INDUSTRY}
-
-
-def published_json(row: Row) -> str:
+def published_json(row: tuple) -> bytes:
     """One holder of a published list as JSON, equal to ``PublishedOut``'s dump (a
-    hand serializer of the rows of :data:`listing.LISTED_COLUMNS`, for the list clients
-    page through: tests/ladder/test_api.py compares the two)."""
-    since = row.tier_since
+    hand serializer of rows of :data:`listing.STORED_COLUMNS`, typed or as SQLite
+    stores them, for the list clients page through: tests/ladder/test_api.py and
+    tests/enterprises/test_serializer_properties.py compare the two)."""
+    (uscc, name, name_en, city, industry, since, expires, number, route, giant) = row
     return orjson.dumps(
         {
-            "uscc": row.uscc,
-            "name": row.name,
-            "name_en": row.name_en,
-            "city_code": row.city_code,
-            "industry_code": row.industry_code,
-            "tier_since": None if since is None else since.isoformat(),
-            "tier_expires_at": rfc3339(row.tier_expires_at),
-            "registration_number": row.registration_number,
-            "route": row.route,
-            "little_giant": bool(row.little_giant),
+            "uscc": uscc,
+            "name": name,
+            "name_en": name_en,
+            "city_code": city,
+            "industry_code": industry,
+            "tier_since": None if since is None else iso_date(since),
+            "tier_expires_at": None if expires is None else stored_rfc3339(expires),
+            "registration_number": number,
+            "route": route,
+            "little_giant": bool(giant),
         }
-    ).decode()
+    )

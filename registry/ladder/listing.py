@@ -14,9 +14,23 @@ its quota, never the whole register.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Row, Select, func, or_, select
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.types import NullType
 
 from registry.core.dbsession import DbSession
+from registry.core.prepared import Prepared
 from registry.enterprises.models import City, Enterprise, Industry
 from registry.enterprises.queries import uscc_prefix, uscc_starts_with
 
@@ -53,14 +67,20 @@ def search_condition(q: str) -> ColumnElement[bool]:
 
 
 def _filtered(
-    stmt: Select, tier_code: str, city: str | None, industry: str | None, q: str | None
+    stmt: Select,
+    tier_code: str | ColumnElement[str],
+    city: str | ColumnElement[str] | None,
+    industry: str | ColumnElement[str] | None,
+    q: str | None,
 ) -> Select:
+    """``stmt`` with the filters; the values may be bound parameters (a prepared
+    statement's), ``industry`` then :data:`OTHER_INDUSTRY` itself or a parameter."""
     stmt = stmt.where(Enterprise.tier == tier_code)
-    if city:
+    if isinstance(city, ColumnElement) or city:
         stmt = stmt.where(Enterprise.city_code.concat("") == city)
-    if industry == OTHER_INDUSTRY:
+    if isinstance(industry, str) and industry == OTHER_INDUSTRY:
         stmt = stmt.where(Enterprise.industry_code.is_(None))
-    elif industry:
+    elif isinstance(industry, ColumnElement) or industry:
         stmt = stmt.where(Enterprise.industry_code.concat("") == industry)
     if q:
         stmt = stmt.where(search_condition(q))
@@ -94,6 +114,46 @@ def published_rows(
             stmt = stmt.where(Enterprise.uscc > after)
         stmt = stmt.order_by(Enterprise.uscc)
     return list(session.connection().execute(stmt.limit(limit)).all())
+
+
+#: :data:`LISTED_COLUMNS` as the driver returns them (dates and instants as SQLite stores
+#: them, or typed from PostgreSQL), for :func:`published_page`.
+STORED_COLUMNS = tuple(
+    type_coerce(column, NullType()).label(column.key) for column in LISTED_COLUMNS
+)
+
+
+def published_page(
+    session: DbSession,
+    tier_code: str,
+    *,
+    limit: int,
+    after: str | None = None,
+    city: str | None = None,
+    industry: str | None = None,
+) -> list[tuple]:
+    """:func:`published_rows` without search or a walk back, as the API pages through
+    them: rows of :data:`STORED_COLUMNS` (tuples) from a prepared statement."""
+    values: dict[str, Any] = {"tier": tier_code, "after": after, "limit": limit}
+    values.update(city=city, industry=industry)
+    kind = industry if industry in (None, OTHER_INDUSTRY) else "code"
+    return _PUBLISHED.rows(session, (city is not None, kind, after is not None), values)
+
+
+def _published_statement(city: bool, industry: str | None, after: bool) -> Select:
+    stmt = _filtered(
+        select(*STORED_COLUMNS),
+        bindparam("tier"),
+        bindparam("city") if city else None,
+        bindparam("industry") if industry == "code" else industry,
+        None,
+    )
+    if after:
+        stmt = stmt.where(Enterprise.uscc > bindparam("after"))
+    return stmt.order_by(Enterprise.uscc).limit(bindparam("limit", type_=Integer))
+
+
+_PUBLISHED = Prepared(_published_statement)
 
 
 def published_count(

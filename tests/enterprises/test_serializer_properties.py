@@ -120,4 +120,4 @@ holders = st.builds(
 @SETTINGS
 @given(holder=holders)
 def test_the_published_holder_serializer_writes_the_output_schemas_json(holder):
-    assert published_json(holder) == dumps(PublishedOut().dump(holder._asdict()))
+    assert published_json(holder).decode() == dumps(PublishedOut().dump(holder._asdict()))
