@@ -5,11 +5,16 @@ Building a SELECT, computing its cache key and going through SQLAlchemy's execut
 context cost several times what SQLite takes to walk an index for a page. A
 :class:`Prepared` family builds its statement once for each *shape* (which filters,
 how many values, which cursor) with every value a named bind parameter, compiles it
-once per dialect, and then runs the SQL text with the values on the driver cursor of
-the session's connection: inside the request's transaction (a read's deferred
-``BEGIN`` on SQLite, ``registry.core.db``), with the values converted by the same bind
-processors SQLAlchemy would use, and a driver error raised as SQLAlchemy's (so a lock
-wait that ran out is still 503 ``database_busy``).
+once per dialect, and then runs the SQL text with the values on a driver connection
+of the engine's pool, with the values converted by the same bind processors
+SQLAlchemy would use, and a driver error raised as SQLAlchemy's.
+
+Each statement is one read on a connection of its own, outside the request's session:
+a single statement reads one consistent state of the database (a list that walks
+several indexes is one statement, ``UNION ALL`` of the walks), and the request's
+session and its transaction are left alone. This matters for the cost: a session's
+transaction (its ``BEGIN``, its rollback at the end of the request) costs more than the
+statement. A read on SQLite in WAL mode never waits for a writer.
 
 Rows come back as the driver gives them (tuples, no result processing): callers select
 columns typed ``NullType`` or read the values as stored, as the lean serializers do.
@@ -21,10 +26,8 @@ import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Dialect, Select
+from sqlalchemy import CompoundSelect, Connection, Dialect, Engine, Select
 from sqlalchemy.exc import DBAPIError
-
-from registry.core.dbsession import DbSession
 
 #: Shapes kept compiled per family: a client choosing an odd number of filter values
 #: costs a compilation, not memory without end.
@@ -35,7 +38,7 @@ class Prepared:
     """A family of SELECTs: ``build(*shape)`` makes the statement of a hashable shape
     whose values are all named bind parameters; :meth:`rows` runs it with values."""
 
-    def __init__(self, build: Callable[..., Select[Any]]) -> None:
+    def __init__(self, build: Callable[..., Select[Any] | CompoundSelect[Any]]) -> None:
         self.build = build
         self._compiled = functools.lru_cache(maxsize=SHAPES)(self._compile)
 
@@ -55,12 +58,12 @@ class Prepared:
         return _Compiled(compiled.string, tuple(names or ()), carried, processors)
 
     def rows(
-        self, session: DbSession, shape: tuple[Hashable, ...], values: Mapping[str, Any]
+        self, bind: Engine | Connection, shape: tuple[Hashable, ...], values: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
-        """The rows of the statement of ``shape`` with ``values`` bound, on the
-        session's connection (in its transaction)."""
-        connection = session.connection()
-        dialect = connection.dialect
+        """The rows of the statement of ``shape`` with ``values`` bound, read on a
+        connection of the pool of ``bind``'s engine (a session's ``get_bind()``)."""
+        engine = bind.engine
+        dialect = engine.dialect
         compiled = self._compiled(dialect, shape)
         values = {**compiled.carried, **values}
         processors = compiled.processors
@@ -70,8 +73,9 @@ class Prepared:
         else:
             params = {name: _bound(processors, name, values[name]) for name in compiled.names}
         dbapi_error = dialect.loaded_dbapi.Error
-        cursor = connection.connection.cursor()
+        connection = engine.raw_connection()
         try:
+            cursor = connection.cursor()
             cursor.execute(compiled.sql, params)
             return list(cursor.fetchall())
         except dbapi_error as error:
@@ -79,7 +83,7 @@ class Prepared:
                 compiled.sql, params, error, dbapi_error, dialect=dialect
             ) from error
         finally:
-            cursor.close()
+            connection.close()  # back to the pool, its transaction (PostgreSQL) ended
 
 
 class _Compiled(NamedTuple):

@@ -12,22 +12,23 @@ output schema's dump (tests/enterprises/test_serializer_properties.py).
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from datetime import datetime
 from typing import Any
 
 from flask import Response
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Integer,
     Select,
     and_,
     bindparam,
+    literal_column,
     or_,
     select,
     tuple_,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.types import NullType
 
@@ -84,27 +85,20 @@ def list_enterprises(args: dict[str, Any]) -> Response:
     walked = None if by_update else next(iter(filters), None)
     shape, values = _shape_and_values(args, filters, walked)
     values["limit"] = args["limit"] + 1
-    # One walk of the index per value of the driving filter, merged: each stops after a
-    # page, so a deep page costs what the first does however many values are asked for.
-    walks = []
-    for value in filters[walked] if walked else [None]:
-        if value not in (None, NONE):
-            values["walk"] = value
-        walk = (walked, value == NONE, *shape)
-        walks.append(_LIST.rows(db.session, walk, values))
-
-    def sort_key(row: tuple) -> tuple:
-        # Stored timestamps order as their instants: SQLite's fixed-width UTC text, or
-        # PostgreSQL's datetimes.
-        return (row[UPDATED], row[USCC]) if by_update else (row[USCC],)
+    # One walk of the index per value of the driving filter, each stopping after a page,
+    # so a deep page costs what the first does however many values are asked for; the
+    # walks are one statement (one consistent read), their rows merged by it.
+    walks = filters[walked] if walked else []
+    values.update((f"walk{i}", value) for i, value in enumerate(walks) if value != NONE)
+    shape = (walked, tuple(value == NONE for value in walks), *shape)
+    rows = _LIST.rows(db.engine, shape, values)
 
     def cursor_for(row: tuple) -> tuple:
         if by_update:
             return (stored_datetime(row[UPDATED]).isoformat(), row[USCC])
         return (row[USCC],)
 
-    merged = heapq.merge(*walks, key=sort_key) if len(walks) > 1 else walks[0]
-    page = page_of(list(itertools.islice(merged, args["limit"] + 1)), args["limit"], cursor_for)
+    page = page_of(rows, args["limit"], cursor_for)
     return raw_list_body([_listed_json(row) for row in page.items], page.next_cursor)
 
 
@@ -196,21 +190,20 @@ def _start(raw: str | None, updated_after: datetime | None, values: dict[str, An
 
 def _statement(
     walked: str | None,
-    walks_none: bool,
+    walks: tuple[bool, ...],
     by_update: bool,
     own: bool,
     others: tuple[tuple[str, int, bool], ...],
     statuses: int,
     search: str | None,
     start: str | None,
-) -> Select:
-    """The list's SELECT for one shape, its values bound by name (:func:`_shape_and_values`)."""
+) -> Select | CompoundSelect:
+    """The list's SELECT for one shape, its values bound by name (:func:`_shape_and_values`):
+    with a ``walked`` filter, one walk of its index per value (``walks``: whether each is
+    ``none``), ``UNION ALL`` of the walks in the list's order."""
     conditions: list[ColumnElement[bool]] = []
     if own:
         conditions.append(Enterprise.id == bindparam("own"))
-    if walked:
-        column = WALKED[walked]
-        conditions.append(column.is_(None) if walks_none else column == bindparam("walk"))
     for name, count, none_too in others:
         # Compared as ``column || ''``, which keeps the planner on the walked index (see
         # ``registry.ladder.listing``).
@@ -232,7 +225,19 @@ def _statement(
             )
     conditions += _start_conditions(start)
     key = (Enterprise.updated_at, Enterprise.uscc) if by_update else (Enterprise.uscc,)
-    return LISTED.where(*conditions).order_by(*key).limit(bindparam("limit", type_=Integer))
+    limit = bindparam("limit", type_=Integer)
+    stmt = LISTED.where(*conditions).order_by(*key).limit(limit)
+    if walked is None:
+        return stmt
+    column = WALKED[walked]
+    each = [
+        stmt.where(column.is_(None) if none else column == bindparam(f"walk{i}"))
+        for i, none in enumerate(walks)
+    ]
+    if len(each) == 1:
+        return each[0]
+    merged = union_all(*(walk.subquery(f"walk{i}").select() for i, walk in enumerate(each)))
+    return merged.order_by(literal_column("uscc")).limit(limit)
 
 
 def _start_conditions(start: str | None) -> list[ColumnElement[bool]]:

@@ -71,13 +71,13 @@ def unknown_codes(
     session: DbSession, column: SQLColumnExpression[str], values: list[str]
 ) -> list[str]:
     """Those of ``values`` that are not codes of ``column`` (a tier's, a city's, an
-    industry's): one query for the values sent, not the whole code list, on the
-    session's connection."""
+    industry's): one query for the values sent, not the whole code list."""
     # A text no code holds (a NUL, which PostgreSQL refuses to compare) is not asked.
     asked = list(dict.fromkeys(value for value in values if "\x00" not in value))
     if not asked:
         return list(values)
-    found = _CODES.rows(session, (column, len(asked)), {f"v{i}": v for i, v in enumerate(asked)})
+    bound = {f"v{i}": value for i, value in enumerate(asked)}
+    found = _CODES.rows(session.get_bind(), (column, len(asked)), bound)
     known = {code for (code,) in found}
     return [value for value in values if value not in known]
 

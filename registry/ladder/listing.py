@@ -137,7 +137,8 @@ def published_page(
     values: dict[str, Any] = {"tier": tier_code, "after": after, "limit": limit}
     values.update(city=city, industry=industry)
     kind = industry if industry in (None, OTHER_INDUSTRY) else "code"
-    return _PUBLISHED.rows(session, (city is not None, kind, after is not None), values)
+    shape = (city is not None, kind, after is not None)
+    return _PUBLISHED.rows(session.get_bind(), shape, values)
 
 
 def _published_statement(city: bool, industry: str | None, after: bool) -> Select:
