@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from registry.core.prepared import Prepared
 from registry.extensions import db
 
 
@@ -29,6 +30,22 @@ def statements_sent(wanted: Callable[[str], bool]) -> Iterator[list[tuple[str, A
         yield sent
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
+
+
+@contextmanager
+def prepared_sent(monkeypatch) -> Iterator[list[tuple[str, Any]]]:
+    """:func:`statements_sent` for the statements run through the driver by
+    ``registry.core.prepared`` (the API's lists), which no engine event sees."""
+    sent: list[tuple[str, Any]] = []
+    bound = Prepared.bound
+
+    def capture(self, dialect, shape, values):
+        sent.append(bound(self, dialect, shape, values))
+        return sent[-1]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Prepared, "bound", capture)
+        yield sent
 
 
 def sqlite_plan(database_url: str, statement: str, parameters, statistics=None) -> str:

@@ -64,26 +64,30 @@ class Prepared:
         connection of the pool of ``bind``'s engine (a session's ``get_bind()``)."""
         engine = bind.engine
         dialect = engine.dialect
-        compiled = self._compiled(dialect, shape)
-        values = {**compiled.carried, **values}
-        processors = compiled.processors
-        params: Sequence[Any] | dict[str, Any]
-        if dialect.positional:
-            params = [_bound(processors, name, values[name]) for name in compiled.names]
-        else:
-            params = {name: _bound(processors, name, values[name]) for name in compiled.names}
+        sql, params = self.bound(dialect, shape, values)
         dbapi_error = dialect.loaded_dbapi.Error
         connection = engine.raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute(compiled.sql, params)
+            cursor.execute(sql, params)
             return list(cursor.fetchall())
         except dbapi_error as error:
-            raise DBAPIError.instance(
-                compiled.sql, params, error, dbapi_error, dialect=dialect
-            ) from error
+            raise DBAPIError.instance(sql, params, error, dbapi_error, dialect=dialect) from error
         finally:
             connection.close()  # back to the pool, its transaction (PostgreSQL) ended
+
+    def bound(
+        self, dialect: Dialect, shape: tuple[Hashable, ...], values: Mapping[str, Any]
+    ) -> tuple[str, Sequence[Any] | dict[str, Any]]:
+        """The SQL text of ``shape`` for ``dialect`` and its parameters for the driver."""
+        compiled = self._compiled(dialect, shape)
+        values = {**compiled.carried, **values}
+        processors = compiled.processors
+        if dialect.positional:
+            return compiled.sql, [_bound(processors, name, values[name]) for name in compiled.names]
+        return compiled.sql, {
+            name: _bound(processors, name, values[name]) for name in compiled.names
+        }
 
 
 class _Compiled(NamedTuple):
