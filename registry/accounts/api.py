@@ -24,18 +24,20 @@ def authenticate_bearer() -> Response | None:
     if not (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")):
         return None
     g.api_user, g.api_scopes, g.api_token = None, frozenset(), None
+    g.pop("api_user_in_session", None)  # (a test's requests may share one app context)
     header = request.headers.get("Authorization")
     if header is None:
         return None
     scheme, _, raw = header.partition(" ")
     raw, now = raw.strip(), clock.now()
-    found = token_cache.lookup(db.session, raw, now) if scheme.lower() == "bearer" else None
-    if found is None:
+    token = token_cache.lookup(db.session, raw, now) if scheme.lower() == "bearer" else None
+    if token is None:
         return problem(
             401, detail=gettext("The bearer token is missing, malformed, expired or revoked.")
         )
-    user, token = found
-    g.api_user, g.api_scopes, g.api_token = user, token.scopes, token
+    # The user's columns, shared by the worker's requests: registry.core.api.caller
+    # gives operations the user in the request's session.
+    g.api_user, g.api_scopes, g.api_token = token.user, token.scopes, token
     if tokens.needs_touch(token.last_used_at, now):
         # End the lookup's transaction first: on SQLite a write request's transaction
         # holds the write lock, which the touch's own connection would wait for.

@@ -6,8 +6,10 @@ A revoked token or a disabled user is refused at once in the process that made t
 change: a commit that changed a token or a user (:func:`_note_changes`) empties this
 process's cache. Every other worker and server sees the change when its entry is older
 than :data:`LIFE` (1 s) and the token is looked up again. Expiry is checked on every
-request. A cached user is merged into the request's session without a query
-(``merge(load=False)``), so what the request reads of it is what the lookup found.
+request. The cached user is a detached copy of the user's columns, shared by the
+worker's requests and never attached to a session: who may see what is decided on it
+at no cost, and ``registry.core.api.caller`` merges it into a request's session
+(without a query) only when an operation needs the user itself.
 """
 
 from __future__ import annotations
@@ -50,15 +52,15 @@ _known: dict[str, KnownToken] = {}
 _lock = threading.Lock()
 
 
-def lookup(session: DbSession, raw: str, now: datetime) -> tuple[User, KnownToken] | None:
-    """The user (attached to ``session``) and what is known of the usable token ``raw``,
-    or None (unknown, malformed, revoked, expired or its user disabled)."""
+def lookup(session: DbSession, raw: str, now: datetime) -> KnownToken | None:
+    """What is known of the usable token ``raw`` and its user, or None (unknown,
+    malformed, revoked, expired or its user disabled)."""
     if not tokens.well_formed(raw):
         return None
     key = tokens.digest(raw)
     hit = _known.get(key)
     if hit is not None and hit.until > _monotonic() and now < hit.expires_at:
-        return session.merge(hit.user, load=False), hit
+        return hit
     token = tokens.token_for(session, raw, now)
     if token is None:
         with _lock:
@@ -76,7 +78,7 @@ def lookup(session: DbSession, raw: str, now: datetime) -> tuple[User, KnownToke
         if len(_known) >= MAX_ENTRIES:
             _known.clear()
         _known[key] = known
-    return token.user, known
+    return known
 
 
 def touched(raw: str, now: datetime) -> None:

@@ -291,7 +291,20 @@ def has_right(scope: str, roles: Collection[str] | None = None) -> bool:
 
 def caller() -> Any:
     """The user behind the request's bearer token (an ``accounts`` user; routes behind
-    :func:`requires` always have one)."""
+    :func:`requires` always have one), in the request's session: merged at the first
+    call, without a query, from what the token's lookup found."""
+    user = g.get("api_user_in_session")
+    if user is None:
+        from registry.extensions import db  # (registry.extensions imports this module)
+
+        user = g.api_user_in_session = db.session.merge(g.api_user, load=False)
+    return user
+
+
+def caller_columns() -> Any:
+    """The caller's column values (``role``, ``enterprise_id``, ``is_reviewer`` …) in no
+    session, at no cost: for deciding what the caller may see. It is shared by the
+    worker's requests: never attach it or change it (operations take :func:`caller`)."""
     return g.api_user
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import NullType
 
-from registry.core.api import caller, documented, requires
+from registry.core.api import caller_columns, documented, requires
 from registry.core.api_lists import bad_cursor, list_schema, page_cursor, raw_list_body
 from registry.core.errors import ValidationFailed, refusal
 from registry.core.pagination import page_of
@@ -129,7 +129,7 @@ def _shape_and_values(
     """The request's shape (what :func:`_statement` builds from, after the walked filter)
     and the values its statement binds."""
     values: dict[str, Any] = {}
-    user = caller()
+    user = caller_columns()
     own = not user.is_reviewer
     if own:
         values["own"] = user.enterprise_id  # none: the statement finds nothing

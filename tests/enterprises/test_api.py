@@ -734,3 +734,22 @@ def test_updated_after_orders_by_update_time(client, session, make, world):
         headers=world.headers["wang"],
     )
     assert refused_fields(refused, "invalid_cursor") == [("after", "invalid_cursor")]
+
+
+def test_the_token_cache_lends_its_user_to_no_session(client, session, world):
+    """A cached token's user is shared by the worker's requests: writes record the
+    user merged into their own session, and the cached copy stays detached."""
+    from sqlalchemy import inspect
+
+    from registry.accounts import token_cache
+
+    for region in ("360400", "360500"):  # the second request finds the token cached
+        code = new_uscc(region)
+        headers = with_tag(world.headers["wang"], **{"If-None-Match": "*"})
+        created = client.put(f"{API}/enterprises/{code}", json=PROFILE, headers=headers)
+        assert created.status_code == 201, created.json
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.object_id == code)).one()
+        assert (audit.actor_id, audit.actor_name) == (world.wang.id, world.wang.display_name)
+    cached = [known.user for known in token_cache._known.values()]
+    assert world.wang.id in {user.id for user in cached}
+    assert all(inspect(user).detached for user in cached)
