@@ -145,7 +145,10 @@ def _is_public_response() -> bool:
     if request.endpoint == "static":
         return True
     view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "public", False)) and not current_user.is_authenticated
+    if not getattr(view, "public", False):
+        return False
+    # Nobody is signed in on the API, which reads no session cookie.
+    return is_api_path(request.path) or not current_user.is_authenticated
 
 
 def add_security_headers(response: Response) -> Response:
