@@ -23,14 +23,18 @@ Steps:
    answers ``jsonify`` of that fixed 50-item list, under the same gunicorn binary and
    options;
 5. wrk, 2 threads × 8 connections, ``--seconds`` per run, with the reviewer's bearer
-   token on the registry's authenticated cases: for every case, reference then
-   registry, ``--rounds`` times, interleaved so that both see the same machine. A run
-   with any non-2xx answer stops the bench.
+   token on the registry's authenticated cases: for every case, a reference run and a
+   registry run back to back (reference first in odd rounds, registry first in even
+   ones), ``--rounds`` times, so that each registry run has a reference run that saw
+   the same machine. A run with any non-2xx answer stops the bench.
 
 It prints per case the medians over the rounds of requests/s and p99 for both, the
-throughput ratio (registry / reference; P1 ≥ 0.50) and the p99 ratio (P1: ≤ 3), and for
-the deep page its ratio to the first page's (P2: the deep page's throughput ratio within
-1.2× of the first's, compared as ratios to the same-run reference).
+throughput ratio (registry / reference, the median of the rounds' pairs; P1 ≥ 0.50) and
+the p99 ratio (likewise; P1: ≤ 3), and for the deep page its ratio to the first page's
+(P2: the deep page's throughput ratio within 1.2× of the first's, compared as ratios to
+the same-run reference). Pairs, not medians of each side, because this machine's speed
+drifts by tens of per cent within minutes: a reference median can come from a slow
+minute and a registry median from a fast one.
 
 The cases: the first page (``/api/v1/enterprises?limit=50``), with a tier filter, with
 a city filter, a page whose cursor is 90 % of the way through the USCC order, and the
@@ -173,8 +177,16 @@ def run(registry: Registry, directory: Path, args: argparse.Namespace) -> list[s
         for round_ in range(args.rounds):
             for case in listed:
                 ours, theirs = measured[key(case)]
-                theirs.append(wrk(ref_url + key(case), args.seconds, {}))
-                ours.append(wrk(url + case.path, args.seconds, auth if case.token else {}))
+                # Back to back, the first of the pair alternating by round: the
+                # machine's speed drifts by the minute (this one's by ±40 %).
+                pair = [
+                    lambda: theirs.append(wrk(ref_url + key(case), args.seconds, {})),
+                    lambda: ours.append(
+                        wrk(url + case.path, args.seconds, auth if case.token else {})
+                    ),
+                ]
+                for measure in pair if round_ % 2 == 0 else pair[::-1]:
+                    measure()
                 print(
                     f"  round {round_ + 1} {case.name}: {ours[-1].rate:,.0f} req/s"
                     f" (reference {theirs[-1].rate:,.0f})",
@@ -193,8 +205,10 @@ def run(registry: Registry, directory: Path, args: argparse.Namespace) -> list[s
 def report(registry, listed, measured, load, workers, args) -> list[str]:
     print(
         f"\n{registry.engine}, gunicorn gthread {workers} workers × 8 threads, wrk 2 threads"
-        f" × 8 connections, {args.seconds} s a run, median of {args.rounds} interleaved"
-        f" rounds; load average up to {load:.1f} on {os.cpu_count()} CPUs."
+        f" × 8 connections, {args.seconds} s a run, {args.rounds} rounds, each run paired"
+        f" with a reference run beside it; req/s and p99: medians of the runs; ratios:"
+        f" medians of the pairs' ratios; load average up to {load:.1f} on"
+        f" {os.cpu_count()} CPUs."
     )
     print(
         f"{'case':<18} {'req/s':>8} {'ref req/s':>10} {'ratio':>6} {'p99 ms':>7}"
@@ -202,8 +216,11 @@ def report(registry, listed, measured, load, workers, args) -> list[str]:
     )
     missed, ratios = [], {}
     for case in listed:
+        pairs = list(zip(*measured[key(case)], strict=True))
         ours, theirs = (median_run(runs) for runs in measured[key(case)])
-        ratio, slower = ours.rate / theirs.rate, ours.p99_ms / theirs.p99_ms
+        # Each run is compared with its own reference run, then the median is taken.
+        ratio = statistics.median(mine.rate / ref.rate for mine, ref in pairs)
+        slower = statistics.median(mine.p99_ms / ref.p99_ms for mine, ref in pairs)
         ratios[case.name] = ratio
         if case.name.startswith("cursor"):
             p2 = ratios["first page"] / ratio
