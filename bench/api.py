@@ -180,13 +180,11 @@ def run(registry: Registry, directory: Path, args: argparse.Namespace) -> list[s
                 # Back to back, the first of the pair alternating by round: the
                 # machine's speed drifts by the minute (this one's by ±40 %).
                 pair = [
-                    lambda: theirs.append(wrk(ref_url + key(case), args.seconds, {})),
-                    lambda: ours.append(
-                        wrk(url + case.path, args.seconds, auth if case.token else {})
-                    ),
+                    (theirs, ref_url + key(case), {}),
+                    (ours, url + case.path, auth if case.token else {}),
                 ]
-                for measure in pair if round_ % 2 == 0 else pair[::-1]:
-                    measure()
+                for runs, target, headers in pair if round_ % 2 == 0 else pair[::-1]:
+                    runs.append(wrk(target, args.seconds, headers))
                 print(
                     f"  round {round_ + 1} {case.name}: {ours[-1].rate:,.0f} req/s"
                     f" (reference {theirs[-1].rate:,.0f})",
