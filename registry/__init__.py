@@ -40,6 +40,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+#: Connections a worker keeps open (see _init_extensions).
+POOL_SIZE = 10
+
+
 def _init_extensions(app: Flask) -> None:
     # Every model module, so that metadata and the feed types are complete.
     import registry.accounts.models  # noqa: F401
@@ -61,6 +65,12 @@ def _init_extensions(app: Flask) -> None:
     from registry.extensions import api, babel, csrf, db, migrate
 
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    # A connection kept for each of a worker's threads (gunicorn.conf.py: 8) and
+    # then some: with SQLAlchemy's default of 5, connections beyond it were opened
+    # and closed request after request, each new one with its settings to make and,
+    # on SQLite, an empty page cache.
+    if app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):
+        options.setdefault("pool_size", POOL_SIZE)  # (a memory database has one)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": app.config["DATABASE_LOCK_WAIT"]})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
