@@ -1,5 +1,6 @@
-"""Enterprises in the REST API (API.md): the list, one record with its ``ETag``, full
-replacement (PUT, which also creates) and JSON Merge Patch. What lies under one
+"""Enterprises in the REST API (API.md): one record with its ``ETag``, full replacement
+(PUT, which also creates) and JSON Merge Patch; the list is
+:mod:`registry.enterprises.api_list`. What lies under one
 enterprise is in :mod:`registry.enterprises.api_annual_reports` (annual reports) and
 :mod:`registry.ladder.api_enterprise` (eligibility, tier events, demotions,
 revocations). Every change goes through the operations the web pages use; responses are
