@@ -71,6 +71,9 @@ def _init_extensions(app: Flask) -> None:
     # on SQLite, an empty page cache.
     if app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):
         options.setdefault("pool_size", POOL_SIZE)  # (a memory database has one)
+        # The connection used last is used next: one client's requests in a row keep
+        # to one warm connection instead of going round all of them.
+        options.setdefault("pool_use_lifo", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": app.config["DATABASE_LOCK_WAIT"]})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
