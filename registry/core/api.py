@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from apispec import BasePlugin
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_smorest import Api, Blueprint
@@ -295,9 +295,9 @@ def caller() -> Any:
     call, without a query, from what the token's lookup found."""
     user = g.get("api_user_in_session")
     if user is None:
-        from registry.extensions import db  # (registry.extensions imports this module)
-
-        user = g.api_user_in_session = db.session.merge(g.api_user, load=False)
+        # The app's Flask-SQLAlchemy (registry.extensions imports this module).
+        session = current_app.extensions["sqlalchemy"].session
+        user = g.api_user_in_session = session.merge(g.api_user, load=False)
     return user
 
 
