@@ -21,7 +21,6 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
-    and_,
     bindparam,
     literal_column,
     or_,
@@ -215,14 +214,12 @@ def _statement(
         conditions.append(
             status.in_([bindparam(f"status{i}", type_=status.type) for i in range(statuses)])
         )
+    bounds: tuple[Any, Any] = (bindparam("low"), bindparam("high"))
     if search == "uscc":
-        conditions += [Enterprise.uscc >= bindparam("low"), Enterprise.uscc <= bindparam("high")]
+        conditions.append(queries.uscc_between(*bounds))
     elif search is not None:
-        conditions.append(Enterprise.name.like(bindparam("like"), escape=queries.LIKE_ESCAPE))
-        if search == "name_range":
-            conditions.append(
-                and_(Enterprise.name >= bindparam("low"), Enterprise.name < bindparam("high"))
-            )
+        ranged = bounds if search == "name_range" else None
+        conditions.append(queries.name_like(bindparam("like"), ranged))
     conditions += _start_conditions(start)
     key = (Enterprise.updated_at, Enterprise.uscc) if by_update else (Enterprise.uscc,)
     limit = bindparam("limit", type_=Integer)

@@ -117,7 +117,11 @@ def uscc_bounds(prefix: str) -> tuple[str, str]:
 def uscc_starts_with(prefix: str) -> ColumnElement[bool]:
     """SQL: the USCC starts with ``prefix`` (USCC characters), as a range of the unique
     index (:func:`uscc_bounds`)."""
-    low, high = uscc_bounds(prefix)
+    return uscc_between(*uscc_bounds(prefix))
+
+
+def uscc_between(low: Any, high: Any) -> ColumnElement[bool]:
+    """SQL: ``low`` ≤ USCC ≤ ``high`` (values, or a prepared statement's parameters)."""
     return and_(Enterprise.uscc >= low, Enterprise.uscc <= high)
 
 
@@ -148,8 +152,13 @@ def name_bounds(session: DbSession, text: str) -> tuple[str, str] | None:
 
 def name_starts_with(session: DbSession, text: str) -> ColumnElement[bool]:
     """SQL: the name starts with ``text`` (and, on SQLite, within :func:`name_bounds`)."""
-    condition: ColumnElement[bool] = Enterprise.name.like(like_prefix(text), escape=LIKE_ESCAPE)
-    bounds = name_bounds(session, text)
-    if bounds is not None:
-        condition = and_(condition, Enterprise.name >= bounds[0], Enterprise.name < bounds[1])
-    return condition
+    return name_like(like_prefix(text), name_bounds(session, text))
+
+
+def name_like(pattern: Any, bounds: tuple[Any, Any] | None) -> ColumnElement[bool]:
+    """SQL: the name matches the LIKE ``pattern`` (:func:`like_prefix`) and lies within
+    ``bounds`` when given (values, or a prepared statement's parameters)."""
+    condition: ColumnElement[bool] = Enterprise.name.like(pattern, escape=LIKE_ESCAPE)
+    if bounds is None:
+        return condition
+    return and_(condition, Enterprise.name >= bounds[0], Enterprise.name < bounds[1])

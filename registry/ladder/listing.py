@@ -134,8 +134,9 @@ def published_page(
 ) -> list[tuple]:
     """:func:`published_rows` without search or a walk back, as the API pages through
     them: rows of :data:`STORED_COLUMNS` (tuples) from a prepared statement."""
-    values: dict[str, Any] = {"tier": tier_code, "after": after, "limit": limit}
-    values.update(city=city, industry=industry)
+    values: dict[str, Any] = dict(
+        tier=tier_code, after=after, limit=limit, city=city, industry=industry
+    )
     kind = industry if industry in (None, OTHER_INDUSTRY) else "code"
     shape = (city is not None, kind, after is not None)
     return _PUBLISHED.rows(session.get_bind(), shape, values)
